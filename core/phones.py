@@ -1,0 +1,43 @@
+"""Phone numbers: stored E.164, parsed with the org's country as default region."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+from core.errors import InvalidInput
+
+
+def normalize_phone(raw: str, country: str) -> str:
+    """Turn how people write numbers (``0712 345 678``, ``254712345678``,
+    ``+91 98765-43210``) into E.164, or refuse with a reason."""
+    text = (raw or "").strip()
+    if not text:
+        raise InvalidInput("A phone number is needed.")
+    candidates = [text]
+    digits = "".join(ch for ch in text if ch.isdigit())
+    # "2547…" or "9198…" written without the plus: try it as international too.
+    if not text.startswith(("+", "0")) and len(digits) > 10:
+        candidates.insert(0, "+" + digits)
+    if text.startswith("00"):
+        candidates.insert(0, "+" + digits[2:])
+    for candidate in candidates:
+        try:
+            number = phonenumbers.parse(candidate, country.upper())
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    raise InvalidInput(
+        f"{raw!r} is not a valid phone number for {country.upper()}; "
+        "write it like 0712 345 678 or +254 712 345 678."
+    )
+
+
+def to_daraja(e164: str) -> str:
+    """Daraja wants ``2547…``: the E.164 digits without the plus."""
+    return e164.lstrip("+")
+
+
+def display_phone(e164: str) -> str:
+    number = phonenumbers.parse(e164, None)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

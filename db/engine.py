@@ -1,0 +1,124 @@
+"""Engine, sessions and the schema check every command goes through.
+
+SQLite runs in WAL mode with foreign keys on, and every transaction starts
+with ``BEGIN IMMEDIATE``: the write lock is taken up front, so two writers
+queue on the busy timeout instead of failing half way when a read turns into
+a write. That one-writer rule is also what makes claim-then-update safe there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from config import OfisiError, get_settings
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+
+class DatabaseStateError(OfisiError):
+    """The database cannot be used as it is; the message says what to run."""
+
+
+def make_engine(url: str, **kwargs) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+@dataclass
+class Database:
+    """An engine and its session factory; one per process and URL."""
+
+    url: str
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def session(self) -> Session:
+        return self.sessions()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def display_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def schema_state(engine: Engine) -> tuple[str, str | None, str]:
+    """('empty' | 'current' | 'behind' | 'unknown', current revision, head revision)."""
+    from alembic.runtime.migration import MigrationContext
+
+    from db.migrate import head_revision, known_revisions
+
+    head = head_revision()
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+        tables = set(inspect(conn).get_table_names()) - {"alembic_version"}
+    if current is None:
+        return ("empty" if not tables else "unknown"), None, head
+    if current == head:
+        return "current", current, head
+    if current in known_revisions():
+        return "behind", current, head
+    return "unknown", current, head
+
+
+def open_database(url: str | None = None, *, migrate_empty: bool = True) -> Database:
+    """Open the database, migrating an empty one and refusing one that is behind."""
+    url = url or get_settings().database_url
+    engine = make_engine(url)
+    try:
+        state, current, head = schema_state(engine)
+    except Exception as exc:
+        engine.dispose()
+        raise DatabaseStateError(f"Cannot open the database at {display_url(url)}: {exc}") from None
+    if state == "empty" and migrate_empty:
+        from db.migrate import upgrade
+
+        upgrade(engine)
+    elif state == "behind":
+        engine.dispose()
+        raise DatabaseStateError(
+            f"The database at {display_url(url)} is at schema {current}; this Ofisi needs {head}. "
+            "Back it up, then run `ofisi db upgrade`."
+        )
+    elif state == "unknown":
+        engine.dispose()
+        what = f"schema {current}, which this Ofisi does not know" if current else "tables but no Ofisi schema version"
+        raise DatabaseStateError(
+            f"The database at {display_url(url)} has {what}. "
+            "Point OFISI_DATABASE_URL at an Ofisi database, or upgrade Ofisi."
+        )
+    return Database(url=url, engine=engine, sessions=sessionmaker(engine, expire_on_commit=False))
