@@ -122,8 +122,8 @@ class Settings:
     send_retry_max_seconds: float = 3600.0
     send_stale_after_seconds: float = 300.0
     config_path: Path | None = None
-    # Raw values from env and TOML for secrets; read through secret().
-    _secret_sources: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    # Secrets from env and TOML as {name: (value, where from)}; read through secret().
+    _secret_sources: Mapping[str, tuple[str, str]] = field(default_factory=dict, repr=False, compare=False)
 
     def secret(self, name: str, *, required: bool = True) -> Secret | None:
         """Look a secret up: env var, TOML file, then the OS keyring.
@@ -133,9 +133,7 @@ class Settings:
         and the ``ofisi secrets set`` command that would.
         """
         key = secret_name(name)
-        value = self._secret_sources.get(key)
-        if not value:
-            value = _keyring_get(key)
+        value, _origin = self._lookup(key)
         if value:
             return Secret(value)
         if not required:
@@ -144,6 +142,16 @@ class Settings:
             f"The {SECRETS[key]} is not set: export {env_name(key)}=… "
             f"or run `ofisi secrets set {key}`."
         )
+
+    def secret_origin(self, name: str) -> str | None:
+        """Where a secret would come from: 'environment', 'config file', 'OS keyring' or None."""
+        return self._lookup(secret_name(name))[1]
+
+    def _lookup(self, key: str) -> tuple[str | None, str | None]:
+        if key in self._secret_sources:
+            return self._secret_sources[key]
+        value = _keyring_get(key)
+        return (value, "OS keyring") if value else (None, None)
 
     def has_secret(self, name: str) -> bool:
         return self.secret(name, required=False) is not None
@@ -193,11 +201,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             target = f.type.split("|")[0].strip() if isinstance(f.type, str) else f.type
             values[f.name] = _coerce(f.name, raw, target)
 
-    secrets: dict[str, str] = {}
+    secrets: dict[str, tuple[str, str]] = {}
     for key in SECRETS:
-        raw = env.get(env_name(key)) or file_values.get(key)
-        if raw:
-            secrets[key] = str(raw)
+        if env.get(env_name(key)):
+            secrets[key] = (env[env_name(key)], "environment")
+        elif file_values.get(key):
+            secrets[key] = (str(file_values[key]), "config file")
 
     provider = str(values.get("sms_provider", "log"))
     if provider not in ("log", "africastalking"):

@@ -102,15 +102,19 @@ class Contact(Base):
 
 
 class AuditEntry(Base):
-    """Append-only: triggers in the migration refuse UPDATE and DELETE."""
+    """Append-only: triggers in the migration refuse UPDATE and DELETE.
+
+    No foreign keys: the history of an org or user outlives them, and a
+    cascading ``SET NULL`` would be an UPDATE that the triggers refuse.
+    """
 
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_org_at", "org_id", "at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int | None] = mapped_column(ForeignKey("orgs.id", ondelete="RESTRICT"))
+    org_id: Mapped[int | None] = mapped_column(BigId)
     actor: Mapped[str] = mapped_column(String(254))
-    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_user_id: Mapped[int | None] = mapped_column(BigId)
     action: Mapped[str] = mapped_column(String(80))
     entity: Mapped[str] = mapped_column(String(60))
     entity_id: Mapped[str | None] = mapped_column(String(60))

@@ -1,0 +1,101 @@
+"""The root `ofisi` app and the process entry point."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Optional
+
+import typer
+
+from commands import db_cmd, demo_cmd, jobs_cmd, org_cmd, secrets_cmd, send_cmd, user_cmd
+
+app = typer.Typer(
+    name="ofisi",
+    help="Ofisi: the back office for salons, chamas, staffing agencies, MSME programmes and communities.\n\n"
+    "Run with no command to open the console.",
+    invoke_without_command=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+app.add_typer(org_cmd.app, name="org")
+app.add_typer(user_cmd.app, name="user")
+app.add_typer(db_cmd.app, name="db")
+app.add_typer(secrets_cmd.app, name="secrets")
+app.add_typer(send_cmd.app, name="send")
+app.add_typer(jobs_cmd.app, name="jobs")
+app.command("demo")(demo_cmd.demo)
+app.command("scheduler")(jobs_cmd.scheduler)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log more on stderr."),
+) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # The log provider exists to show messages; let it speak.
+    logging.getLogger("ofisi.outbox.log").setLevel(logging.INFO)
+    if ctx.invoked_subcommand is None:
+        console(database_url=None)
+
+
+@app.command()
+def console(
+    database_url: Optional[str] = typer.Option(
+        None, "--database-url", help="Open this database instead of OFISI_DATABASE_URL."
+    ),
+) -> None:
+    """Open the staff console (the same as `ofisi` alone)."""
+    from console.app import run_console
+
+    run_console(database_url)
+
+
+def _log_unexpected(exc: BaseException) -> str:
+    """Write the traceback to a file for the operator; return where it went."""
+    import traceback
+    from pathlib import Path
+
+    import platformdirs
+
+    path = Path(platformdirs.user_log_dir("ofisi", appauthor=False)) / "errors.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write("".join(traceback.format_exception(exc)) + "\n")
+        return str(path)
+    except OSError:
+        return "nowhere (the log directory is not writable)"
+
+
+def run() -> None:
+    """Entry point: domain refusals exit 1 with one line; usage errors exit 2."""
+    from config.errors import OfisiError
+
+    try:
+        app(standalone_mode=True)
+    except OfisiError as exc:
+        typer.echo(f"ofisi: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("ofisi: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # a bug: keep the traceback off the screen
+        from sqlalchemy.exc import OperationalError
+
+        if isinstance(exc, OperationalError):
+            typer.echo(f"ofisi: cannot reach the database: {exc.orig}".splitlines()[0], err=True)
+            sys.exit(1)
+        where = _log_unexpected(exc)
+        typer.echo(f"ofisi: unexpected error ({type(exc).__name__}); details were written to {where}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,47 @@
+"""`ofisi user add`."""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+import typer
+
+from commands.common import err, fail, unit_of_work
+
+app = typer.Typer(help="Manage staff logins.", no_args_is_help=True)
+
+
+def _read_password(from_stdin: bool) -> str | None:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise fail("--password-stdin was given but standard input was empty.", 2)
+        return password
+    if sys.stdin.isatty():
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        return password
+    return None
+
+
+@app.command("add")
+def add(
+    email: str = typer.Argument(..., help="The staff member's email; it is their login."),
+    org: str = typer.Option(..., "--org", help="Organisation slug."),
+    role: str = typer.Option(..., "--role", help="Role in that organisation (depends on its kind)."),
+    name: Optional[str] = typer.Option(None, "--name"),
+    phone: Optional[str] = typer.Option(None, "--phone"),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input."),
+) -> None:
+    """Add a staff login to an organisation, or change their role there."""
+    from core.orgs import get_org
+    from core.users import add_user
+
+    password = _read_password(password_stdin)
+    with unit_of_work() as (session, actor):
+        org_view = get_org(session, actor, org)
+        user = add_user(session, actor, email, org_id=org_view.id, role=role, name=name, phone=phone,
+                        password=password)
+    err(f"{user.email} is now {role} of {org_view.name}.")
+    if password is None:
+        err("No password was set; run again with --password-stdin to let them sign in.")

@@ -1,0 +1,128 @@
+"""Demo data: one organisation of each kind, with staff logins and people.
+
+Used by `ofisi demo` so a new user can open the console and look around.
+Re-running it changes nothing; ``reset=True`` removes the demo orgs and their
+users first (the audit log keeps the history, as it should).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from core import audit, contacts, outbox
+from core.actors import Actor
+from core.orgs import OrgView, create_org
+from core.users import add_user
+from db.models import Membership, Org, User
+
+PASSWORD = "ofisi-demo"
+EVERYWHERE = "admin@ofisi.demo"  # a member of every demo org, to show the org switcher
+
+
+@dataclass(frozen=True)
+class DemoOrg:
+    slug: str
+    kind: str
+    name: str
+    country: str
+    staff: list[tuple[str, str, str]]  # (email, name, role)
+    people: str  # what the org calls its contacts
+    names: list[str] = field(default_factory=list)
+
+
+KENYAN = ["Wanjiku Kamau", "Achieng Otieno", "Njeri Mwangi", "Fatuma Hassan", "Mercy Chebet", "Grace Wambui",
+          "Halima Abdi", "Joyce Akinyi", "Esther Nduta", "Zawadi Mutua", "Amina Omar", "Faith Jepkosgei",
+          "Peter Kiptoo", "John Odhiambo", "Brian Kimani", "Kevin Mutiso", "Daniel Wekesa", "Moses Kariuki"]
+INDIAN = ["Priya Sharma", "Ananya Iyer", "Rohan Mehta", "Kavya Nair", "Arjun Reddy", "Sneha Patil",
+          "Vikram Singh", "Meera Joshi", "Aditya Rao", "Pooja Desai", "Rahul Verma", "Divya Menon"]
+
+DEMO_ORGS = [
+    DemoOrg("glow-salon", "salon", "Glow Beauty Studio", "KE",
+            [("owner@glow-salon.demo", "Wairimu Njoroge", "owner"),
+             ("reception@glow-salon.demo", "Lucy Atieno", "receptionist"),
+             ("stylist@glow-salon.demo", "Aisha Mohamed", "professional")], "clients", KENYAN[:12]),
+    DemoOrg("umoja-chama", "chama", "Umoja Women's Chama", "KE",
+            [("chair@umoja-chama.demo", "Margaret Wanjiru", "chair"),
+             ("treasurer@umoja-chama.demo", "Rose Adhiambo", "treasurer"),
+             ("secretary@umoja-chama.demo", "Caroline Muthoni", "secretary")], "members", KENYAN[:15]),
+    DemoOrg("nyumbani-agency", "agency", "Nyumbani Domestic Staffing", "KE",
+            [("admin@nyumbani-agency.demo", "Samuel Kiprono", "admin"),
+             ("agent@nyumbani-agency.demo", "Beatrice Nyambura", "agent")], "workers and employers", KENYAN[3:18]),
+    DemoOrg("biashara-msme", "campaigns", "Biashara Boost MSME Programme", "KE",
+            [("admin@biashara-msme.demo", "Dennis Omondi", "admin"),
+             ("officer@biashara-msme.demo", "Irene Wangari", "officer")], "vendors", KENYAN[::-1][:12]),
+    DemoOrg("makers-community", "community", "Pune Makers Community", "IN",
+            [("admin@makers-community.demo", "Nikhil Kulkarni", "admin"),
+             ("moderator@makers-community.demo", "Aarti Deshmukh", "moderator")], "members", INDIAN),
+]
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    email: str
+    org: str
+    role: str
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    created: bool
+    orgs: list[OrgView]
+    logins: list[DemoLogin]
+    password: str = PASSWORD
+
+
+def _phone(rng: random.Random, country: str) -> str:
+    if country == "IN":
+        return f"+91 9{rng.randrange(10**8, 10**9)}"
+    return f"07{rng.choice('0129')}{rng.randrange(10**6, 10**7)}"
+
+
+def _logins() -> list[DemoLogin]:
+    rows = [DemoLogin(email, d.slug, role) for d in DEMO_ORGS for email, _n, role in d.staff]
+    rows += [DemoLogin(EVERYWHERE, d.slug, d.staff[0][2]) for d in DEMO_ORGS]
+    return rows
+
+
+def remove_demo(session: Session, actor: Actor) -> int:
+    slugs = [d.slug for d in DEMO_ORGS]
+    emails = {email for d in DEMO_ORGS for email, _n, _r in d.staff} | {EVERYWHERE}
+    org_ids = list(session.scalars(select(Org.id).where(Org.slug.in_(slugs))))
+    session.execute(delete(Org).where(Org.id.in_(org_ids)))
+    # Only users who now belong nowhere else.
+    still_member = select(Membership.user_id)
+    session.execute(delete(User).where(User.email.in_(emails), User.id.not_in(still_member)))
+    audit.record(session, actor, "demo.reset", "org", None, after={"removed_orgs": slugs})
+    session.commit()
+    return len(org_ids)
+
+
+def seed_demo(session: Session, actor: Actor, *, reset: bool = False) -> DemoResult:
+    if reset:
+        remove_demo(session, actor)
+    existing = session.scalar(select(Org.id).where(Org.slug == DEMO_ORGS[0].slug))
+    if existing is not None:
+        orgs = [OrgView.of(o) for o in session.scalars(select(Org).where(Org.slug.in_([d.slug for d in DEMO_ORGS])))]
+        return DemoResult(False, orgs, _logins())
+    rng = random.Random(2026)
+    orgs: list[OrgView] = []
+    for demo in DEMO_ORGS:
+        org = create_org(session, actor, demo.slug, kind=demo.kind, name=demo.name, country=demo.country)
+        orgs.append(org)
+        for email, name, role in demo.staff:
+            add_user(session, actor, email, org_id=org.id, role=role, name=name, password=PASSWORD)
+        add_user(session, actor, EVERYWHERE, org_id=org.id, role=demo.staff[0][2], name="Demo Administrator",
+                 password=PASSWORD)
+        people = []
+        for person in demo.names:
+            people.append(contacts.upsert_contact(session, actor, org.id, name=person, phone=_phone(rng, demo.country)))
+        for index, person in enumerate(people[:4]):
+            outbox.enqueue(session, org.id, to=person.phone, contact_id=person.id,
+                           body=f"Karibu {person.name.split()[0]}! {demo.name} will keep you posted here.",
+                           idempotency_key=f"demo-welcome-{person.id}")
+        session.commit()
+    return DemoResult(True, orgs, _logins())

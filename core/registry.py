@@ -1,0 +1,16 @@
+"""The area packages whose job handlers, planners and permissions load at start.
+
+Each area (``core.chama``, ``core.salon`` …) registers itself on import; add
+its module name here when it lands.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+AREAS: list[str] = []
+
+
+def load_areas() -> None:
+    for name in AREAS:
+        importlib.import_module(name)

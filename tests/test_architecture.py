@@ -1,0 +1,24 @@
+"""The one-way dependency rule and the repository layout."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_import_linter_contracts_hold():
+    lint = shutil.which("lint-imports", path=str(Path(sys.executable).parent)) or shutil.which("lint-imports")
+    result = subprocess.run([lint], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_layout_is_as_designed():
+    expected = {"console", "ussd", "commands", "core", "db", "config", "tests", "bench", "pyproject.toml",
+                "README.md", ".ci"}
+    present = {p.name for p in ROOT.iterdir() if not p.name.startswith(".git")}
+    assert expected <= present
+    extra = present - expected - {"ARCHITECTURE.md", ".venv", "venv", ".gitignore", ".pytest_cache",
+                                  ".hypothesis", "ofisi.egg-info", "build", ".ruff_cache"}
+    assert not extra, f"unexpected top-level entries: {sorted(extra)}"

@@ -1,0 +1,165 @@
+"""The `ofisi` command as admins and cron use it: real processes, exit codes, stdout vs stderr."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+OFISI = shutil.which("ofisi", path=str(Path(sys.executable).parent))
+BASE_CMD = [OFISI] if OFISI else [sys.executable, "-m", "commands.main"]
+
+
+@pytest.fixture
+def ofisi(fresh_database_url, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OFISI_")}
+    env.update(
+        OFISI_DATABASE_URL=fresh_database_url,
+        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",  # a headless server: no keyring at all
+        XDG_DATA_HOME=str(tmp_path / "data"), XDG_CONFIG_HOME=str(tmp_path / "config"),
+        XDG_STATE_HOME=str(tmp_path / "state"), COLUMNS="200",
+    )
+
+    def run(*args: str, stdin: str | None = None, extra: dict | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([*BASE_CMD, *args], input=stdin, capture_output=True, text=True, timeout=60,
+                              env={**env, **(extra or {})})
+
+    return run
+
+
+def assert_refused(result, *needles):
+    assert result.returncode == 1, result
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ofisi: "), result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    for needle in needles:
+        assert needle in result.stderr
+
+
+def test_help_lists_the_groups_without_heavy_imports(ofisi):
+    result = ofisi("--help")
+    assert result.returncode == 0
+    for group in ("org", "user", "db", "demo", "secrets", "send", "jobs", "console", "scheduler"):
+        assert f"  {group} " in result.stdout
+    probe = subprocess.run(
+        [sys.executable, "-c",
+         "import sys\nfrom commands.main import app\n"
+         "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
+         "print(sorted(m for m in ('textual', 'starlette', 'sqlalchemy', 'alembic', 'openpyxl') if m in sys.modules))"],
+        capture_output=True, text=True, timeout=60)
+    assert probe.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_org_create_and_list(ofisi):
+    created = ofisi("org", "create", "umoja", "--kind", "chama", "--name", "Umoja Chama")
+    assert created.returncode == 0, created.stderr
+    assert created.stdout == ""  # messages go to stderr
+    ofisi("org", "create", "pune-makers", "--kind", "community", "--name", "Pune Makers", "--country", "IN")
+    listed = ofisi("org", "list", "--json")
+    orgs = {o["slug"]: o for o in json.loads(listed.stdout)}
+    assert orgs["umoja"]["currency"] == "KES" and orgs["umoja"]["timezone"] == "Africa/Nairobi"
+    assert orgs["pune-makers"]["currency"] == "INR" and orgs["pune-makers"]["timezone"] == "Asia/Kolkata"
+    assert listed.stderr == ""
+
+
+def test_domain_refusals_exit_1_with_one_line(ofisi):
+    ofisi("org", "create", "umoja", "--kind", "chama", "--name", "Umoja")
+    assert_refused(ofisi("org", "create", "umoja", "--kind", "chama", "--name", "Again"), "already exists")
+    assert_refused(ofisi("org", "create", "new-one", "--kind", "bakery", "--name", "X"), "salon, chama")
+    assert_refused(ofisi("user", "add", "a@b.example", "--org", "nowhere", "--role", "chair"), "ofisi org list")
+
+
+def test_bad_usage_exits_2(ofisi):
+    assert ofisi("org", "create").returncode == 2
+    assert ofisi("send", "due", "--limit", "zero").returncode == 2
+    assert ofisi("no-such-command").returncode == 2
+
+
+def test_user_add_with_password_on_stdin_can_sign_in(ofisi, fresh_database_url):
+    ofisi("org", "create", "glow", "--kind", "salon", "--name", "Glow")
+    added = ofisi("user", "add", "Wairimu@Glow.example", "--org", "glow", "--role", "owner",
+                  "--name", "Wairimu", "--password-stdin", stdin="a-long-password\n")
+    assert added.returncode == 0, added.stderr
+    from core.users import authenticate
+    from db.engine import open_database
+
+    db = open_database(fresh_database_url)
+    try:
+        with db.session() as session:
+            assert authenticate(session, "wairimu@glow.example", "a-long-password").memberships[0].role == "owner"
+    finally:
+        db.dispose()
+    assert_refused(ofisi("user", "add", "x@glow.example", "--org", "glow", "--role", "chair",
+                         "--password-stdin", stdin="a-long-password\n"), "owner, receptionist, professional")
+
+
+def test_demo_is_idempotent_and_prints_logins(ofisi):
+    first = ofisi("demo")
+    assert first.returncode == 0, first.stderr
+    assert "chair@umoja-chama.demo" in first.stdout and "ofisi-demo" in first.stdout
+    again = ofisi("demo")
+    assert "already there" in again.stderr
+    kinds = sorted(o["kind"] for o in json.loads(ofisi("org", "list", "--json").stdout))
+    assert kinds == ["agency", "campaigns", "chama", "community", "salon"]
+    reset = ofisi("demo", "--reset")
+    assert "Created" in reset.stderr
+    assert len(json.loads(ofisi("org", "list", "--json").stdout)) == 5
+
+
+def test_send_due_and_jobs_run_due_print_summaries(ofisi):
+    ofisi("demo")
+    sent = ofisi("send", "due", "--json")
+    summary = json.loads(sent.stdout)
+    assert summary["sent"] == 20 and summary["failed"] == 0
+    assert "SMS to +254" in sent.stderr  # the log provider shows what it would send
+    assert json.loads(ofisi("send", "due", "--json").stdout)["sent"] == 0
+    ran = ofisi("jobs", "run-due")
+    assert ran.returncode == 0 and "0 done" in ran.stderr
+
+
+def test_missing_provider_secret_says_how_to_set_it(ofisi):
+    result = ofisi("send", "due", extra={"OFISI_SMS_PROVIDER": "africastalking"})
+    assert_refused(result, "OFISI_AT_API_KEY", "ofisi secrets set at_api_key")
+
+
+def test_secret_never_printed(ofisi):
+    ofisi("demo")
+    secret = "AT-SECRET-value-1234567890"
+    # A closed port: every send fails, and nothing on any stream may show the key.
+    result = ofisi("send", "due", "--json", extra={
+        "OFISI_SMS_PROVIDER": "africastalking", "OFISI_AT_API_KEY": secret,
+        "OFISI_AT_BASE_URL": "http://127.0.0.1:9", "OFISI_AT_USERNAME": "umoja"})
+    assert secret not in result.stdout + result.stderr
+    assert json.loads(result.stdout)["retried"] == 20
+
+
+def test_db_upgrade_reports_state(ofisi):
+    first = ofisi("db", "upgrade")
+    assert first.returncode == 0 and "Upgraded" in first.stderr
+    assert "up to date" in ofisi("db", "upgrade").stderr
+    assert "current" in ofisi("db", "status").stdout
+
+
+def test_secrets_commands_use_the_keyring(isolated_environment):
+    from commands.main import app
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["secrets", "set", "at_api_key"], input="k-123\n").exit_code == 0
+    assert isolated_environment.store[("ofisi", "at_api_key")] == "k-123"
+    shown = runner.invoke(app, ["secrets", "get", "OFISI_AT_API_KEY"])
+    assert shown.exit_code == 0 and "OS keyring" in shown.output and "k-123" not in shown.output
+    assert runner.invoke(app, ["secrets", "get", "at_api_key", "--reveal"]).output.strip() == "k-123"
+    assert runner.invoke(app, ["secrets", "delete", "at_api_key"]).exit_code == 0
+    assert ("ofisi", "at_api_key") not in isolated_environment.store
+
+
+def test_secrets_without_a_keyring_explain_themselves(ofisi):
+    result = ofisi("secrets", "set", "at_api_key", stdin="value\n")
+    assert_refused(result, "No usable OS keyring", "environment variable")
+    assert_refused(ofisi("secrets", "get", "whatsapp_token"), "OFISI_WHATSAPP_TOKEN")
