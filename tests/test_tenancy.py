@@ -67,3 +67,43 @@ def test_role_without_write_permission_is_refused(session, make_org, cli_actor):
     assert contacts.list_contacts(session, actor, org.id) == []
     with pytest.raises(PermissionDenied, match="viewer"):
         contacts.add_contact(session, actor, org.id, name="X", phone="0712345678")
+
+
+def test_other_orgs_messages_are_out_of_reach(session, two_orgs, cli_actor):
+    from core import outbox
+
+    a, b, alice, bob, _theirs = two_orgs
+    message = outbox.send_message(session, bob, b.id, to="0722000001", body="For Bob's client only")
+    for call in (
+        lambda: outbox.list_messages(session, alice, b.id),
+        lambda: outbox.status_counts(session, alice, b.id),
+        lambda: outbox.send_message(session, alice, b.id, to="0722000001", body="spoofed"),
+        lambda: outbox.settle_unknown(session, alice, b.id, message.id, sent=True),
+        lambda: outbox.settle_unknown(session, alice, a.id, message.id, sent=True),
+    ):
+        with pytest.raises(NotFound):
+            call()
+    assert outbox.list_messages(session, alice, a.id) == []
+    assert [m.id for m in outbox.list_messages(session, bob, b.id)] == [message.id]
+
+
+def test_removed_membership_stops_working_at_once(session, two_orgs):
+    from sqlalchemy import delete
+
+    from db.models import Membership
+
+    a, _b, alice, _bob, _theirs = two_orgs
+    assert contacts.list_contacts(session, alice, a.id) == []
+    session.execute(delete(Membership).where(Membership.user_id == alice.user_id))
+    with pytest.raises(NotFound):
+        contacts.list_contacts(session, alice, a.id)
+
+
+def test_staff_see_only_their_orgs(session, two_orgs, cli_actor):
+    from core.orgs import get_org, list_orgs
+
+    a, b, alice, _bob, _theirs = two_orgs
+    assert [o.slug for o in list_orgs(session, alice)] == ["org-a"]
+    assert {o.slug for o in list_orgs(session, cli_actor)} >= {"org-a", "org-b"}
+    with pytest.raises(NotFound):
+        get_org(session, alice, "org-b")
