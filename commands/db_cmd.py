@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import typer
 
 from commands.common import err
@@ -9,45 +12,42 @@ from commands.common import err
 app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
 
-@app.command("upgrade")
-def upgrade() -> None:
-    """Bring the database schema up to this version of Ofisi."""
+@contextmanager
+def _inspect() -> Iterator[tuple]:
+    """The configured database's URL, engine and schema state, without migrating it."""
     from config import get_settings
-    from db.engine import display_url, make_engine, schema_state
-    from db.migrate import upgrade as run_upgrade
+    from db.engine import make_engine, schema_state
 
     url = get_settings().database_url
     engine = make_engine(url)
     try:
-        state, current, head = schema_state(engine)
-        if state == "current":
-            err(f"{display_url(url)} is up to date (schema {head}).")
-            return
-        if state == "unknown":
-            raise typer.Exit(_refuse(url, current))
-        run_upgrade(engine)
-        err(f"Upgraded {display_url(url)} from schema {current or 'empty'} to {head}.")
+        yield (url, engine, *schema_state(engine))
     finally:
         engine.dispose()
 
 
-def _refuse(url: str, current: str | None) -> int:
+@app.command("upgrade")
+def upgrade() -> None:
+    """Bring the database schema up to this version of Ofisi (back it up first)."""
     from db.engine import display_url
+    from db.migrate import upgrade as run_upgrade
 
-    err(f"{display_url(url)} has schema {current or '(none)'}, which this Ofisi does not know; nothing was changed.")
-    return 1
+    with _inspect() as (url, engine, state, current, head):
+        if state == "current":
+            err(f"{display_url(url)} is up to date (schema {head}).")
+            return
+        if state == "unknown":
+            err(f"{display_url(url)} has schema {current or '(none)'}, which this Ofisi does not know; "
+                "nothing was changed.")
+            raise typer.Exit(1)
+        run_upgrade(engine)
+        err(f"Upgraded {display_url(url)} from schema {current or 'empty'} to {head}.")
 
 
 @app.command("status")
 def status() -> None:
     """Say which schema the database is at."""
-    from config import get_settings
-    from db.engine import display_url, make_engine, schema_state
+    from db.engine import display_url
 
-    url = get_settings().database_url
-    engine = make_engine(url)
-    try:
-        state, current, head = schema_state(engine)
-    finally:
-        engine.dispose()
-    typer.echo(f"{display_url(url)}: {state} (at {current or 'nothing'}, this Ofisi needs {head})")
+    with _inspect() as (url, _engine, state, current, head):
+        typer.echo(f"{display_url(url)}: {state} (at {current or 'nothing'}, this Ofisi needs {head})")
