@@ -1,0 +1,261 @@
+"""The Ofisi console app: sign-in, org switching, live updates and notices.
+
+``OfisiApp`` owns the screen flow (sign-in → org switcher when there are
+several memberships → the org kind's home screen), the app-wide bindings,
+the session's notice log, the one place worker errors become notices, and
+the change watcher: a long-running thread worker that waits on
+``core.changes.ChangeWatcher`` (PostgreSQL LISTEN/NOTIFY, SQLite's
+``data_version``) and tells the open home screen to read again when another
+process commits to its org. ``run_console`` is the entry point the CLI calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections import deque
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import platformdirs
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.content import Content
+from textual.notifications import SeverityLevel
+from textual.screen import ModalScreen, Screen
+from textual.signal import Signal
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from config.errors import OfisiError
+from console.home import HomeScreen, home_screen_for
+from console.messages import Notice, NoticeRecorded, OrgDataChanged
+from console.org_switcher import OrgSwitcherScreen
+from console.palette import ScreenActionsProvider
+from console.sign_in import SignInScreen
+from core.changes import ANY_ORG, ChangeWatcher
+from core.users import MembershipView, SignedIn
+from db.engine import Database, open_database
+
+log = logging.getLogger("ofisi.console")
+
+WATCH_SECONDS = 0.5  # how long one wait for a change blocks; also the stop latency
+KEPT_NOTICES = 500
+
+
+def log_path() -> Path:
+    return Path(platformdirs.user_log_dir("ofisi", appauthor=False)) / "console.log"
+
+
+class OfisiApp(App[None]):
+    """The staff console over one database."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "Ofisi"
+    COMMANDS = App.COMMANDS | {ScreenActionsProvider}
+    BINDINGS = [
+        Binding("ctrl+o", "switch_org", "Switch org", id="switch-org",
+                tooltip="Open another of your organisations."),
+        Binding("ctrl+l", "sign_out", "Sign out", id="sign-out",
+                tooltip="Sign out and return to the sign-in screen."),
+        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True,
+                tooltip="Close the console."),
+    ]
+
+    def __init__(self, database: Database, *, live_updates: bool = True) -> None:
+        super().__init__()
+        self.database = database
+        self.live_updates = live_updates
+        self.user: SignedIn | None = None
+        self.membership: MembershipView | None = None
+        self.notices: deque[Notice] = deque(maxlen=KEPT_NOTICES)
+        self.notices_signal: Signal[Notice] = Signal(self, "notices")
+        self._stop_watching = threading.Event()
+        self._watcher_started = threading.Event()
+        self._watcher_stopped = threading.Event()
+
+    # ------------------------------------------------------------ start and stop
+
+    def on_mount(self) -> None:
+        self.push_screen(SignInScreen(self.database))
+        if self.live_updates:
+            self.watch_changes()
+
+    async def on_unmount(self) -> None:
+        self._stop_watching.set()
+        if self._watcher_started.is_set():
+            # The watcher holds its own connection; let it close before the database goes.
+            await asyncio.to_thread(self._watcher_stopped.wait, WATCH_SECONDS * 4)
+
+    # ------------------------------------------------------------ notices and errors
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Show a notice and keep it for the notifications panel (thread-safe)."""
+        text = message
+        if markup:
+            try:
+                text = Content.from_markup(message).plain
+            except Exception:
+                text = message
+        notice = Notice(datetime.now().astimezone(), severity, f"{title}: {text}" if title else text)
+        self.notices.append(notice)
+        self.post_message(NoticeRecorded(notice))
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def on_notice_recorded(self, message: NoticeRecorded) -> None:
+        self.notices_signal.publish(message.notice)
+
+    def report_failure(self, error: BaseException) -> None:
+        """A domain refusal is shown as it is; anything else is logged, with a short notice."""
+        if isinstance(error, OfisiError):
+            self.notify(str(error), severity="error", markup=False, timeout=8)
+            return
+        log.error("Unexpected error in the console", exc_info=error)
+        self.notify(f"Something went wrong and was not saved; the details are in {log_path()}.",
+                    severity="error", markup=False, timeout=8)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.report_failure(event.worker.error)
+
+    # ------------------------------------------------------------ signing in and orgs
+
+    def signed_in(self, signed_in: SignedIn) -> None:
+        """Route a person who has just signed in to their org, or to the switcher."""
+        memberships = signed_in.memberships
+        if not memberships:
+            if isinstance(self.screen, SignInScreen):
+                self.screen.show_no_memberships(signed_in)
+            return
+        self.user = signed_in
+        self.notify(f"Signed in as {signed_in.user.email}.", markup=False, timeout=3)
+        if len(memberships) == 1:
+            self.open_org(memberships[0])
+        else:
+            self.push_screen(OrgSwitcherScreen(memberships, cancellable=False), callback=self.open_org)
+
+    def open_org(self, membership: MembershipView | None) -> None:
+        if membership is None or self.user is None:
+            return
+        if self.membership is not None and membership.org.id == self.membership.org.id \
+                and isinstance(self.screen, HomeScreen):
+            return
+        self.membership = membership
+        screen_class = home_screen_for(membership.org.kind)
+        self.switch_screen(screen_class(self.database, self.user, membership))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        # Quit is already a screen action (with its key); keep one entry.
+        return (command for command in super().get_system_commands(screen) if command.title != "Quit")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "switch_org":
+            return (self.user is not None and len(self.user.memberships) > 1
+                    and not isinstance(self.screen, (OrgSwitcherScreen, SignInScreen)))
+        if action == "sign_out":
+            return self.user is not None
+        return True
+
+    def action_switch_org(self) -> None:
+        if self.user is None or isinstance(self.screen, OrgSwitcherScreen):
+            return
+        current = self.membership.org.id if self.membership else None
+        self.push_screen(OrgSwitcherScreen(self.user.memberships, current_org_id=current),
+                         callback=self.open_org)
+
+    async def action_sign_out(self) -> None:
+        if self.user is None:
+            return
+        email = self.user.user.email
+        self.user = None
+        self.membership = None
+        while isinstance(self.screen, ModalScreen) and len(self.screen_stack) > 2:
+            await self.pop_screen()
+        await self.switch_screen(SignInScreen(self.database))
+        self.notify(f"{email} signed out.", markup=False, timeout=3)
+
+    # ------------------------------------------------------------ live updates
+
+    @work(thread=True, exclusive=True, group="changes", exit_on_error=False, name="change watcher")
+    def watch_changes(self) -> None:
+        """Wait for other sessions' commits and post ``OrgDataChanged`` until the app stops."""
+        worker = get_current_worker()
+        self._watcher_started.set()
+        try:
+            if self._stop_watching.is_set():
+                return
+            try:
+                watcher = ChangeWatcher(self.database.url)
+            except Exception as exc:
+                log.warning("Live updates are off: %s", exc)
+                self.notify("Live updates are off (cannot watch the database); press r to refresh.",
+                            severity="warning", markup=False)
+                return
+            try:
+                while not (worker.is_cancelled or self._stop_watching.is_set()):
+                    changed = watcher.wait(timeout=WATCH_SECONDS)
+                    if changed and not self._stop_watching.is_set():
+                        self.post_message(OrgDataChanged(frozenset(changed)))
+            except Exception as exc:
+                if not self._stop_watching.is_set():
+                    log.error("The change watcher stopped", exc_info=exc)
+                    self.notify("Live updates stopped (lost the database connection); press r to refresh.",
+                                severity="warning", markup=False)
+            finally:
+                watcher.close()
+        finally:
+            self._watcher_stopped.set()
+
+    def on_org_data_changed(self, message: OrgDataChanged) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, HomeScreen) and (ANY_ORG in message.org_ids or screen.org.id in message.org_ids):
+                screen.org_data_changed()
+
+
+@contextmanager
+def logging_to_file() -> Iterator[Path]:
+    """While the console owns the terminal, log to a file instead of stderr."""
+    path = log_path()
+    root = logging.getLogger()
+    handler: logging.Handler | None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    except OSError:
+        handler = None
+    terminal = [h for h in root.handlers
+                if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)]
+    for h in terminal:
+        root.removeHandler(h)
+    if handler is not None:
+        root.addHandler(handler)
+    try:
+        yield path
+    finally:
+        if handler is not None:
+            root.removeHandler(handler)
+            handler.close()
+        for h in terminal:
+            root.addHandler(h)
+
+
+def run_console(database_url: str | None = None) -> None:
+    """Open the database (``OFISI_DATABASE_URL`` when no URL is given) and run the console."""
+    database = open_database(database_url)
+    try:
+        with logging_to_file():
+            OfisiApp(database).run()
+    finally:
+        database.dispose()
