@@ -37,6 +37,7 @@ from console.org_switcher import OrgSwitcherScreen
 from console.palette import ScreenActionsProvider
 from console.sign_in import SignInScreen
 from core.changes import ANY_ORG, ChangeWatcher
+from core.registry import load_areas
 from core.users import MembershipView, SignedIn
 from db.engine import Database, open_database
 
@@ -253,6 +254,7 @@ def logging_to_file() -> Iterator[Path]:
 
 def run_console(database_url: str | None = None) -> None:
     """Open the database (``OFISI_DATABASE_URL`` when no URL is given) and run the console."""
+    load_areas()
     database = open_database(database_url)
     try:
         with logging_to_file():

@@ -14,7 +14,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Header
+from textual.dom import NoScreen
+from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from console.notices import NoticesPanel
@@ -43,6 +44,31 @@ class ThreadSafePost:
             pass
 
 
+class TitleBar(Static):
+    """The screen's title and sub-title on one line.
+
+    Textual's Header looks its title widget up whenever a title changes and
+    fails when that happens while a screen is being torn down; this bar
+    holds its own text and has nothing to look up.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(markup=False, id="title-bar")
+
+    def on_mount(self) -> None:
+        self.watch(self.screen, "title", self._show)
+        self.watch(self.screen, "sub_title", self._show)
+
+    def _show(self) -> None:
+        try:
+            screen = self.screen
+        except NoScreen:
+            return
+        title = screen.title or self.app.title
+        sub_title = screen.sub_title or self.app.sub_title
+        self.update(f"{title} — {sub_title}" if sub_title else title)
+
+
 class ConsoleScreen(ReportsWorkerErrors, ThreadSafePost, Screen):
     """A full screen with header, footer and the notifications panel."""
 
@@ -61,7 +87,7 @@ class ConsoleScreen(ReportsWorkerErrors, ThreadSafePost, Screen):
         return cast("OfisiApp", self.app)
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield from self.compose_body()
         yield NoticesPanel(id="notices-panel")
         yield Footer()

@@ -18,10 +18,10 @@ RECENT_MESSAGES = 10
 
 
 def contacts_page(
-    session: Session, actor: Actor, org_id: int, *, after_id: int | None = None, limit: int = CONTACTS_PAGE
+    session: Session, actor: Actor, org_id: int, *, before_id: int | None = None, limit: int = CONTACTS_PAGE
 ) -> tuple[list[ContactView], bool]:
-    """A keyset page of contacts and whether there are more after it."""
-    rows = list_contacts(session, actor, org_id, after_id=after_id, limit=limit + 1)
+    """A keyset page of contacts, newest first, and whether there are older ones."""
+    rows = list_contacts(session, actor, org_id, before_id=before_id, limit=limit + 1)
     return rows[:limit], len(rows) > limit
 
 

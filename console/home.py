@@ -29,7 +29,7 @@ from console.data import CONTACTS_PAGE, contacts_page, home_data
 from console.messages import ContactsPageLoaded, HomeLoaded
 from core.contacts import ContactView
 from core.outbox import STATUSES, MessageView
-from core.permissions import KINDS, PERMISSIONS
+from core.permissions import KINDS, allows
 from core.phones import display_phone
 from core.users import MembershipView, SignedIn
 from db.engine import Database
@@ -128,7 +128,7 @@ class HomeScreen(ConsoleScreen):
 
     def may(self, permission: str) -> bool:
         """A hint for showing actions; the core checks again on every call."""
-        return permission in PERMISSIONS.get(self.org.kind, {}).get(self.membership.role, set())
+        return allows(self.org.kind, self.membership.role, permission)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "add_contact":
@@ -223,10 +223,10 @@ class HomeScreen(ConsoleScreen):
             self.action_more_contacts()
 
     @work(thread=True, exclusive=True, group="contacts-page", exit_on_error=False)
-    def load_more_contacts(self, after_id: int) -> None:
+    def load_more_contacts(self, before_id: int) -> None:
         try:
             with self.database.session() as session:
-                contacts, more = contacts_page(session, self.actor, self.org.id, after_id=after_id)
+                contacts, more = contacts_page(session, self.actor, self.org.id, before_id=before_id)
         finally:
             self._paging = False
         self.post_from_worker(ContactsPageLoaded(self.org.id, contacts, more))

@@ -36,6 +36,8 @@ def _collect(session: Session, _ctx) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _announce(session: Session) -> None:
+    # before_commit runs before the commit's own flush; flush now so its rows are counted.
+    session.flush()
     orgs = session.info.pop(_KEY, None)
     if not orgs:
         return

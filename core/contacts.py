@@ -138,17 +138,17 @@ def delete_contact(session: Session, actor: Actor, org_id: int, contact_id: int)
 
 
 def list_contacts(
-    session: Session, actor: Actor, org_id: int, *, search: str = "", after_id: int | None = None, limit: int = 100
+    session: Session, actor: Actor, org_id: int, *, search: str = "", before_id: int | None = None, limit: int = 100
 ) -> list[ContactView]:
-    """A page of contacts by id (keyset paging: pass the last id as ``after_id``)."""
+    """A page of contacts, newest first (keyset paging: pass the last id as ``before_id``)."""
     require(session, actor, org_id, "contacts.read")
     query = select(Contact).where(Contact.org_id == org_id)
     if search.strip():
         term = f"%{search.strip().lower()}%"
         query = query.where(or_(func.lower(Contact.name).like(term), Contact.phone.like(term)))
-    if after_id is not None:
-        query = query.where(Contact.id > after_id)
-    return [ContactView.of(c) for c in session.scalars(query.order_by(Contact.id).limit(limit))]
+    if before_id is not None:
+        query = query.where(Contact.id < before_id)
+    return [ContactView.of(c) for c in session.scalars(query.order_by(Contact.id.desc()).limit(limit))]
 
 
 def count_contacts(session: Session, actor: Actor, org_id: int) -> int:

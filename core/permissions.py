@@ -61,6 +61,11 @@ grant("campaigns", ("admin", "officer"), "contacts.write", "messages.send")
 grant("community", ("admin", "manager"), "contacts.write", "messages.send")
 
 
+def allows(kind: str, role: str, permission: str) -> bool:
+    """Whether ``role`` in an org of ``kind`` may do ``permission`` (for showing actions)."""
+    return permission in PERMISSIONS.get(kind, {}).get(role, set())
+
+
 def role_of(session: Session, actor: Actor, org_id: int) -> str | None:
     if actor.user_id is None:
         return None
@@ -86,7 +91,7 @@ def require(session: Session, actor: Actor, org: int | Org, permission: str) -> 
     role = role_of(session, actor, org_row.id)
     if role is None:
         raise NotFound("That organisation does not exist.")
-    if permission not in PERMISSIONS.get(org_row.kind, {}).get(role, set()):
+    if not allows(org_row.kind, role, permission):
         raise PermissionDenied(
             f"A {role} of {org_row.name} may not do this ({permission}); ask the {admin_role(org_row.kind)}."
         )

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.actors import Actor
-from core.errors import AccountLocked, AuthenticationFailed, InvalidInput
+from core.errors import AccountLocked, AuthenticationFailed, InvalidInput, NotFound
 from core.orgs import OrgView
 from core.passwords import MIN_LENGTH, hash_password, verify_password
 from core.permissions import ROLES, require
@@ -113,6 +113,24 @@ def add_user(
         )
     session.commit()
     return UserView(user.id, user.email, user.name, user.phone)
+
+
+def remove_membership(session: Session, actor: Actor, email: str, *, org_id: int) -> None:
+    """Take a staff member out of an org; their login stays for their other orgs."""
+    org = require(session, actor, org_id, "users.manage")
+    email = normalize_email(email)
+    membership = session.scalar(
+        select(Membership).join(User, User.id == Membership.user_id)
+        .where(User.email == email, Membership.org_id == org.id)
+    )
+    if membership is None:
+        raise NotFound(f"{email} is not staff of {org.name}.")
+    if actor.user_id == membership.user_id:
+        raise InvalidInput("You cannot remove yourself; ask another admin.")
+    audit.record(session, actor, "membership.remove", "user", membership.user_id, org_id=org.id,
+                 before={"role": membership.role}, after=None)
+    session.delete(membership)
+    session.commit()
 
 
 def memberships_of(session: Session, user_id: int) -> list[MembershipView]:
