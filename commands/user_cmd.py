@@ -45,3 +45,18 @@ def add(
     err(f"{user.email} is now {role} of {org_view.name}.")
     if password is None:
         err("No password was set; run again with --password-stdin to let them sign in.")
+
+
+@app.command("remove")
+def remove(
+    email: str = typer.Argument(..., help="The staff member's email."),
+    org: str = typer.Option(..., "--org", help="Organisation slug."),
+) -> None:
+    """Take a staff member out of an organisation; open consoles notice at once."""
+    from core.orgs import get_org
+    from core.users import remove_membership
+
+    with unit_of_work() as (session, actor):
+        org_view = get_org(session, actor, org)
+        remove_membership(session, actor, email, org_id=org_view.id)
+    err(f"{email} is no longer staff of {org_view.name}.")

@@ -97,6 +97,9 @@ def test_user_add_with_password_on_stdin_can_sign_in(ofisi, fresh_database_url):
         db.dispose()
     assert_refused(ofisi("user", "add", "x@glow.example", "--org", "glow", "--role", "chair",
                          "--password-stdin", stdin="a-long-password\n"), "owner, receptionist, professional")
+    removed = ofisi("user", "remove", "wairimu@glow.example", "--org", "glow")
+    assert removed.returncode == 0 and "no longer staff" in removed.stderr
+    assert_refused(ofisi("user", "remove", "wairimu@glow.example", "--org", "glow"), "is not staff of Glow")
 
 
 def test_demo_is_idempotent_and_prints_logins(ofisi):
