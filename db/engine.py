@@ -77,22 +77,27 @@ def display_url(url: str) -> str:
 
 
 def schema_state(engine: Engine) -> tuple[str, str | None, str]:
-    """('empty' | 'current' | 'behind' | 'unknown', current revision, head revision)."""
+    """('empty' | 'current' | 'behind' | 'unknown', current revisions, head revisions).
+
+    Revisions are shown joined with '+' when areas have branches of their own.
+    """
     from alembic.runtime.migration import MigrationContext
 
-    from db.migrate import head_revision, known_revisions
+    from db.migrate import head_revisions, known_revisions
 
-    head = head_revision()
+    heads = head_revisions()
+    head = "+".join(sorted(heads))
     with engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
+        current = frozenset(MigrationContext.configure(conn).get_current_heads())
         tables = set(inspect(conn).get_table_names()) - {"alembic_version"}
-    if current is None:
+    shown = "+".join(sorted(current)) or None
+    if not current:
         return ("empty" if not tables else "unknown"), None, head
-    if current == head:
-        return "current", current, head
-    if current in known_revisions():
-        return "behind", current, head
-    return "unknown", current, head
+    if current == heads:
+        return "current", shown, head
+    if current <= known_revisions():
+        return "behind", shown, head
+    return "unknown", shown, head
 
 
 def open_database(url: str | None = None, *, migrate_empty: bool = True) -> Database:

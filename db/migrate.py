@@ -1,4 +1,8 @@
-"""Alembic, driven from code: the migrations ship inside the package."""
+"""Alembic, driven from code: the migrations ship inside the package.
+
+Each area may keep its own branch of revisions (``branch_labels``) growing
+from the core's; the schema is current when the database is at every head.
+"""
 
 from __future__ import annotations
 
@@ -24,17 +28,20 @@ def _script() -> ScriptDirectory:
     return ScriptDirectory.from_config(alembic_config())
 
 
+def head_revisions() -> frozenset[str]:
+    return frozenset(_script().get_heads())
+
+
 def head_revision() -> str:
-    head = _script().get_current_head()
-    assert head is not None
-    return head
+    """The heads as one readable string, for messages."""
+    return "+".join(sorted(head_revisions()))
 
 
 def known_revisions() -> set[str]:
     return {rev.revision for rev in _script().walk_revisions()}
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
     cfg = alembic_config()
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
