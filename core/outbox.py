@@ -8,8 +8,10 @@ A message's life::
        └─never attempted)┘                            ├──▶ failed   (permanent error)
                                                       └──▶ unknown  (ambiguous reply, or the process died)
 
-Each arrow is its own committed transaction, so a crash leaves at most the
-one message that was on the wire as ``sending``; the next run turns a stale
+No provider call starts before the message's ``sending`` is committed, and
+with it the outcome of the call before (one commit per message, not two, and
+never an open transaction during a call). So a crash leaves at most the one
+message that was on the wire as ``sending``; the next run turns a stale
 ``sending`` into ``unknown``, which is never resent by itself: a delivery
 report or an operator settles it. Claims use ``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL; on SQLite every transaction holds the write lock (``BEGIN
@@ -21,12 +23,14 @@ from __future__ import annotations
 import logging
 import os
 import random
+import secrets
 import socket
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import String, Text, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -47,7 +51,7 @@ from core.providers import (
 )
 from db.engine import Database
 from db.models import Message, Org
-from db.types import utcnow
+from db.types import UTCDateTime, utcnow
 
 log = logging.getLogger("ofisi.outbox")
 
@@ -129,10 +133,16 @@ def enqueue(
         contact_id=contact_id,
         campaign_id=campaign_id,
     )
+    if idempotency_key is None:
+        # Nothing to race on: one INSERT, no savepoint round trips.
+        session.add(message)
+        session.flush()
+        return message.id
     try:
         with session.begin_nested():
             session.add(message)
     except IntegrityError:
+        # Another session inserted the same key after our look-up; its row is the message.
         existing = session.scalar(
             select(Message.id).where(Message.org_id == org_id, Message.idempotency_key == idempotency_key)
         )
@@ -236,42 +246,70 @@ class RetryPolicy:
 
 
 def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """Who claims: host, process, and a token per run, so that two runs in one
+    process (threads, the scheduler) never take each other's claims for their own."""
+    return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 def recover_stale(session: Session, now: datetime, stale_after: timedelta) -> tuple[int, int]:
     """Settle rows whose process died: never-attempted claims go back to the
-    queue; rows that were on the wire become ``unknown`` (never resent blindly)."""
+    queue; rows that were on the wire become ``unknown`` (never resent blindly).
+
+    A claim is stale when it is older than ``stale_after``; a ``sending`` row
+    when its call started longer ago than that (the claim time is reset as the
+    call starts, and live senders refresh the claims they still hold).
+    """
     cutoff = now - stale_after
+
+    def stale(status: str) -> list[int]:
+        # Rows another run is recovering at this moment are locked: leave them to it.
+        return session.scalars(
+            select(Message.id).where(Message.status == status, Message.claimed_at < cutoff)
+            .with_for_update(skip_locked=True)
+        ).all()
+
+    released_ids = stale("claimed")
     released = session.execute(
         update(Message)
-        .where(Message.status == "claimed", Message.claimed_at < cutoff)
+        .where(Message.id.in_(released_ids))
         .values(status="queued", claimed_by=None, updated_at=now)
-    ).rowcount
-    stale = session.execute(
+        .execution_options(synchronize_session=False)
+    ).rowcount if released_ids else 0
+    unknown_ids = stale("sending")
+    stale_orgs = session.execute(
         update(Message)
-        .where(Message.status == "sending", Message.claimed_at < cutoff)
+        .where(Message.id.in_(unknown_ids))
         .values(status="unknown", updated_at=now,
                 last_error="the sending process stopped before the provider answered; check delivery reports")
         .returning(Message.org_id)
-    ).scalars().all()
-    for org_id in set(stale):
+        .execution_options(synchronize_session=False)
+    ).scalars().all() if unknown_ids else []
+    for org_id in set(stale_orgs):
         mark_changed(session, org_id)
     session.commit()
-    return released, len(stale)
+    return released, len(stale_orgs)
 
 
 def claim_due(session: Session, worker: str, channels: list[str], limit: int, now: datetime) -> list[OutgoingMessage]:
-    due = (
+    """Take up to ``limit`` due messages for ``worker`` and commit the claim.
+
+    Two statements, not ``UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE
+    SKIP LOCKED)``: PostgreSQL may run that subquery again for every row the
+    UPDATE scans (a nested-loop semi-join) and then claims more than ``n``.
+    """
+    ids = session.scalars(
         select(Message.id)
         .where(Message.status == "queued", Message.next_attempt_at <= now, Message.channel.in_(channels))
         .order_by(Message.next_attempt_at, Message.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
-    )
+    ).all()
+    if not ids:
+        session.commit()
+        return []
     rows = session.execute(
         update(Message)
-        .where(Message.id.in_(due.scalar_subquery()))
+        .where(Message.id.in_(ids))
         .values(status="claimed", claimed_by=worker, claimed_at=now, updated_at=now)
         .returning(Message.id, Message.org_id, Message.channel, Message.to_address, Message.subject, Message.body)
         .execution_options(synchronize_session=False)
@@ -280,18 +318,133 @@ def claim_due(session: Session, worker: str, channels: list[str], limit: int, no
     return sorted((OutgoingMessage(*row) for row in rows), key=lambda m: m.id)
 
 
-def _transition(session: Session, message_id: int, worker: str, expect: str, now: datetime, **values) -> bool:
-    """Move one of our own rows on, only if it is still where we left it."""
-    result = session.execute(
-        update(Message)
-        .where(Message.id == message_id, Message.status == expect, Message.claimed_by == worker)
-        .values(updated_at=now, **values)
-        .returning(Message.org_id)
-    ).scalar_one_or_none()
-    if result is not None:
-        mark_changed(session, result)
-    session.commit()
-    return result is not None
+_messages = Message.__table__
+_NOW = bindparam("now", type_=UTCDateTime())
+
+
+def _move(expect: str, **values):
+    """A prepared UPDATE that moves one of our own rows on, only if it is still where we
+    left it (``expect``, claimed by us). Built once: the dispatcher runs two per message."""
+    return (
+        update(_messages)
+        .where(_messages.c.id == bindparam("message_id"), _messages.c.status == expect,
+               _messages.c.claimed_by == bindparam("worker"))
+        .values(updated_at=_NOW, **values)
+        .returning(_messages.c.org_id, _messages.c.attempts)
+    )
+
+
+_ERROR = bindparam("error", type_=Text())
+# The state before the call; the claim time restarts, so "stale" counts from the call.
+_TO_SENDING = _move("claimed", status="sending", attempts=_messages.c.attempts + 1,
+                    provider=bindparam("provider_name", type_=String()), claimed_at=_NOW)
+_TO_SENT = _move("sending", status="sent", sent_at=_NOW, last_error=None,
+                 provider_message_id=bindparam("provider_id", type_=String()))
+_TO_FAILED = _move("sending", status="failed", last_error=_ERROR)
+_TO_DEAD = _move("sending", status="dead", last_error=_ERROR)
+_TO_UNKNOWN = _move("sending", status="unknown", last_error=_ERROR)
+_TO_RETRY = _move("sending", status="queued", claimed_by=None, last_error=_ERROR,
+                  next_attempt_at=bindparam("retry_at", type_=UTCDateTime()))
+_GIVE_BACK = _move("sending", status="queued", claimed_by=None, last_error=_ERROR,
+                   attempts=_messages.c.attempts - 1)
+
+
+ANNOUNCE_EVERY_S = 1.0
+
+
+class _Dispatch:
+    """One run's session and claims, and the orgs whose messages it changed but has not yet
+    announced to open consoles (see :func:`core.changes.mark_changed`)."""
+
+    def __init__(self, session: Session, worker: str, policy: RetryPolicy, clock: Callable[[], datetime],
+                 summary: SendSummary) -> None:
+        self.session, self.worker, self.policy, self.clock, self.summary = session, worker, policy, clock, summary
+        self._unannounced: set[int] = set()
+        self._announced_at = time.monotonic()
+
+    def move(self, move, message_id: int, **params):
+        """Run one of the moves above, uncommitted; returns the row's (org_id, attempts)
+        after it, or None when the row is no longer ours to move."""
+        # Straight to the session's connection: a Core statement needs none of the ORM's execute path.
+        row = self.session.connection().execute(
+            move, {"message_id": message_id, "worker": self.worker, "now": self.clock(), **params}
+        ).one_or_none()
+        if row is not None and move is not _TO_SENDING:  # "sending" lasts one call: not worth a console's refresh
+            self._unannounced.add(row.org_id)
+        return row
+
+    def commit(self, *, announce: bool = False) -> None:
+        # Consoles hear at most once a second (and at the end of each batch) which orgs changed:
+        # a campaign of thousands must not wake every open console thousands of times.
+        if self._unannounced and (announce or time.monotonic() - self._announced_at >= ANNOUNCE_EVERY_S):
+            for org_id in self._unannounced:
+                mark_changed(self.session, org_id)
+            self._unannounced.clear()
+            self._announced_at = time.monotonic()
+        self.session.commit()
+
+    def refresh_claims(self, now: datetime) -> None:
+        self.session.execute(
+            update(Message)
+            .where(Message.status == "claimed", Message.claimed_by == self.worker)
+            .values(claimed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        self.commit()
+
+    def send_one(self, provider: Provider, message: OutgoingMessage) -> str | None:
+        """Send one claimed message and record how it went; returns why the run must stop, or None.
+
+        The outcome is left uncommitted: it goes with the next message's ``sending``
+        (or the batch's end), so each message costs one commit. A crash before that
+        commit leaves this message ``sending``, hence ``unknown``: never resent.
+        """
+        summary = self.summary
+        # The state before the call, committed (with the outcome of the call before):
+        # from here a crash leaves it "unknown", never resent.
+        row = self.move(_TO_SENDING, message.id, provider_name=provider.name)
+        self.commit()
+        if row is None:
+            return None  # no longer ours: a run that took us for dead released it, and it is someone else's now
+        attempts = row.attempts
+        try:
+            result = provider.send(message)
+        except ProviderUnavailable as exc:
+            # Nothing can go out with this provider; give the message back as it was.
+            self.move(_GIVE_BACK, message.id, error=str(exc))
+            return str(exc)
+        except PermanentSendError as exc:
+            self.move(_TO_FAILED, message.id, error=str(exc))
+            summary.failed += 1
+            return f"{exc}; nothing more is sent until that is fixed" if exc.stop_run else None
+        except TransientSendError as exc:
+            if attempts >= self.policy.max_attempts:
+                self.move(_TO_DEAD, message.id, error=f"gave up after {attempts} attempts: {exc}")
+                summary.dead += 1
+            else:
+                retry_at = self.clock() + self.policy.delay(attempts)
+                self.move(_TO_RETRY, message.id, error=str(exc), retry_at=retry_at)
+                summary.retried += 1
+            return None
+        except (AmbiguousSendError, SendError, OSError) as exc:
+            # The provider may have sent it: never resend blindly.
+            self.move(_TO_UNKNOWN, message.id, error=str(exc) or type(exc).__name__)
+            summary.unknown += 1
+            return None
+        except BaseException as exc:
+            # A provider bug, or Ctrl-C, while the request may be on the wire: say so now, then stop.
+            try:
+                self.session.rollback()
+                self.move(_TO_UNKNOWN, message.id,
+                          error=f"interrupted while sending ({type(exc).__name__}: {exc}); check delivery reports")
+                self.commit(announce=True)
+                summary.unknown += 1
+            except Exception:
+                log.exception("could not record message %s as unknown; it becomes unknown when stale", message.id)
+            raise
+        self.move(_TO_SENT, message.id, provider_id=result.provider_message_id)
+        summary.sent += 1
+        return None
 
 
 def send_due(
@@ -310,33 +463,40 @@ def send_due(
     worker = worker or worker_name()
     summary = SendSummary()
     channels = sorted(providers)
-    with db.session() as session:
+    # One connection for the whole run: a pool checkout (and its pre-ping) per commit would
+    # double the round trips of every message.
+    with db.engine.connect() as connection, db.sessions(bind=connection) as session:
         summary.released, summary.stale_unknown = recover_stale(session, clock(), stale_after)
+        run = _Dispatch(session, worker, policy, clock, summary)
         remaining = limit
         try:
-            while remaining is None or remaining > 0:
+            while not summary.stopped and (remaining is None or remaining > 0):
                 take = batch_size if remaining is None else min(batch_size, remaining)
-                batch = claim_due(session, worker, channels, take, clock())
+                claimed_at = clock()
+                batch = claim_due(session, worker, channels, take, claimed_at)
                 if not batch:
                     break
-                for index, message in enumerate(batch):
-                    try:
-                        _send_one(session, providers[message.channel], message, worker, policy, clock, summary)
-                    except ProviderUnavailable as exc:
-                        summary.stopped = str(exc)
+                for message in batch:
+                    if clock() - claimed_at > stale_after / 2:
+                        # A slow batch: keep the claims we still hold from looking abandoned.
+                        claimed_at = clock()
+                        run.refresh_claims(claimed_at)
+                    summary.stopped = run.send_one(providers[message.channel], message)
+                    if summary.stopped:
                         break
                     if on_progress:
                         on_progress(1)
-                if summary.stopped:
-                    break
+                run.commit(announce=True)  # the batch's last outcome
                 if remaining is not None:
                     remaining -= len(batch)
         finally:
-            # Claims we did not get to (a stop, Ctrl-C) go straight back to the queue.
+            # Claims we did not get to (a stop, an error, Ctrl-C) go straight back to the queue.
+            session.rollback()
             summary.released += session.execute(
                 update(Message)
-                .where(Message.status.in_(("claimed",)), Message.claimed_by == worker)
+                .where(Message.status == "claimed", Message.claimed_by == worker)
                 .values(status="queued", claimed_by=None, updated_at=clock())
+                .execution_options(synchronize_session=False)
             ).rowcount
             session.commit()
         summary.waiting = {
@@ -349,44 +509,6 @@ def send_due(
             )
         }
     return summary
-
-
-def _send_one(session: Session, provider: Provider, message: OutgoingMessage, worker: str,
-              policy: RetryPolicy, clock: Callable[[], datetime], summary: SendSummary) -> None:
-    now = clock()
-    # The state before the call: from here a crash leaves it "unknown", never resent.
-    if not _transition(session, message.id, worker, "claimed", now,
-                       status="sending", attempts=Message.attempts + 1, provider=provider.name):
-        return
-    try:
-        result = provider.send(message)
-    except ProviderUnavailable as exc:
-        # Nothing left; give the message back as it was.
-        _transition(session, message.id, worker, "sending", clock(), status="queued", claimed_by=None,
-                    attempts=Message.attempts - 1, last_error=str(exc))
-        raise
-    except PermanentSendError as exc:
-        _transition(session, message.id, worker, "sending", clock(), status="failed", last_error=str(exc))
-        summary.failed += 1
-        return
-    except AmbiguousSendError as exc:
-        _transition(session, message.id, worker, "sending", clock(), status="unknown", last_error=str(exc))
-        summary.unknown += 1
-        return
-    except (TransientSendError, SendError, OSError) as exc:
-        attempts = session.scalar(select(Message.attempts).where(Message.id == message.id)) or 1
-        if attempts >= policy.max_attempts:
-            _transition(session, message.id, worker, "sending", clock(), status="dead",
-                        last_error=f"gave up after {attempts} attempts: {exc}")
-            summary.dead += 1
-        else:
-            _transition(session, message.id, worker, "sending", clock(), status="queued", claimed_by=None,
-                        next_attempt_at=clock() + policy.delay(attempts), last_error=str(exc))
-            summary.retried += 1
-        return
-    _transition(session, message.id, worker, "sending", clock(), status="sent", sent_at=clock(),
-                provider_message_id=result.provider_message_id, last_error=None)
-    summary.sent += 1
 
 
 __all__ = [

@@ -35,11 +35,22 @@ class TransientSendError(SendError):
 
 
 class PermanentSendError(SendError):
-    """Not sent and never will be as it is (invalid number, blacklisted, …)."""
+    """Not sent and never will be as it is (invalid number, blacklisted, …).
+
+    ``stop_run`` says the cause lies with the account, not the message (no
+    credit left): the dispatcher fails this one message and stops, instead of
+    failing every message after it the same way.
+    """
+
+    def __init__(self, message: str, *, stop_run: bool = False) -> None:
+        super().__init__(message)
+        self.stop_run = stop_run
 
 
 class AmbiguousSendError(SendError):
-    """The provider may or may not have sent it (timeout after the request left)."""
+    """The provider may or may not have sent it (timeout after the request left,
+    a reply that cannot be read). The dispatcher never resends it by itself;
+    any other exception out of ``send`` is treated the same way."""
 
 
 class ProviderUnavailable(SendError):

@@ -4,6 +4,13 @@
 the tests' fake server). The SDK reports HTTP errors with the body text
 only, so the request step is overridden to keep the status code: a 401 means
 bad credentials (stop everything), a 5xx is worth retrying.
+
+What each outcome means for the message, from the most to the least sure:
+a per-recipient code in ``SENT_CODES`` is sent; ``PERMANENT_CODES`` fail it
+(405, no credit, also stops the run); ``TRANSIENT_CODES``, HTTP 5xx/429 and a
+connection that was never made are retried; anything else after the request
+may have left (a read timeout, a dropped connection, a reply or code we cannot
+read) is ambiguous and never resent blindly.
 """
 
 from __future__ import annotations
@@ -29,7 +36,8 @@ SENT_CODES = {100, 101, 102}  # Processed, Sent, Queued
 PERMANENT_CODES = {401, 402, 403, 404, 405, 406, 407, 409}
 # 401 RiskHold, 402 InvalidSenderId, 403 InvalidPhoneNumber, 404 UnsupportedNumberType,
 # 405 InsufficientBalance, 406 UserInBlacklist, 407 CouldNotRoute, 409 DoNotDisturbRejection.
-# Everything else (500 InternalServerError, 501 GatewayError, 502 RejectedByGateway) is retried.
+TRANSIENT_CODES = {500, 501, 502}  # InternalServerError, GatewayError, RejectedByGateway
+ACCOUNT_CODES = {405}  # InsufficientBalance: every later message would fail too, so the run stops
 
 
 def _never_left(exc: Exception) -> bool:
@@ -61,7 +69,8 @@ class _SMSService(SMSService):
             self._contentUrl = self._baseUrl
 
     def _make_request(self, url, method, headers, data, params, callback=None, timeout=None):
-        res = requests.post(url=url, headers=headers, params=params, data=data, timeout=self._timeout)
+        res = requests.request(method.upper(), url=url, headers=headers, params=params, data=data,
+                               timeout=self._timeout)
         if not 200 <= res.status_code < 300:
             raise _HTTPError(res.status_code, res.text)
         try:
@@ -93,24 +102,36 @@ class AfricasTalkingSMS:
     def send(self, message: OutgoingMessage) -> SendResult:
         try:
             reply = self._service.send(message.body, [message.to], sender_id=self._sender_id)
-        except ValueError as exc:  # the SDK refuses numbers it cannot send to
-            raise PermanentSendError(str(exc)) from None
-        except (requests.ConnectionError, requests.Timeout) as exc:
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                requests.exceptions.InvalidSchema) as exc:
+            # Caught before ValueError (they are ValueErrors too): a setting to fix, not a bad message.
+            raise ProviderUnavailable(
+                f"the Africa's Talking URL is not usable ({exc}); check OFISI_AT_BASE_URL"
+            ) from None
+        except requests.RequestException as exc:
             if _never_left(exc):
                 raise TransientSendError(f"cannot reach Africa's Talking: {type(exc).__name__}") from None
             raise AmbiguousSendError(
                 f"Africa's Talking did not answer ({type(exc).__name__}); the SMS may have gone"
             ) from None
+        except ValueError as exc:  # the SDK refuses numbers it cannot send to, before any request
+            raise PermanentSendError(str(exc)) from None
         except _HTTPError as exc:
-            if exc.status in (401, 403):
-                raise ProviderUnavailable(
-                    f"Africa's Talking refused the credentials (HTTP {exc.status}); "
-                    "check OFISI_AT_USERNAME and the at_api_key secret"
-                ) from None
-            if exc.status >= 500 or exc.status == 429:
-                raise TransientSendError(f"Africa's Talking HTTP {exc.status}") from None
-            raise PermanentSendError(f"Africa's Talking HTTP {exc.status}: {str(exc)[:200]}") from None
+            raise self._http_error(exc.status, str(exc)) from None
         return self._interpret(reply)
+
+    @staticmethod
+    def _http_error(status: int, text: str) -> Exception:
+        if status in (401, 403):
+            return ProviderUnavailable(
+                f"Africa's Talking refused the credentials (HTTP {status}); "
+                "check OFISI_AT_USERNAME and the at_api_key secret"
+            )
+        if status in (404, 405):  # not the messaging API at all: a wrong base URL
+            return ProviderUnavailable(f"Africa's Talking HTTP {status} for the messaging API; check OFISI_AT_BASE_URL")
+        if status >= 500 or status in (408, 429):
+            return TransientSendError(f"Africa's Talking HTTP {status}")
+        return PermanentSendError(f"Africa's Talking HTTP {status}: {text[:200]}")
 
     @staticmethod
     def _interpret(reply) -> SendResult:
@@ -119,18 +140,26 @@ class AfricasTalkingSMS:
                 reply = json.loads(reply)
             except ValueError:
                 raise AmbiguousSendError(f"unreadable reply from Africa's Talking: {reply[:120]!r}") from None
-        recipients = (reply.get("SMSMessageData") or {}).get("Recipients") or []
+        data = reply.get("SMSMessageData") if isinstance(reply, dict) else None
+        if not isinstance(data, dict):
+            raise AmbiguousSendError(f"unexpected reply from Africa's Talking: {str(reply)[:120]!r}")
+        recipients = data.get("Recipients") or []
         if not recipients:
-            note = (reply.get("SMSMessageData") or {}).get("Message", "no recipients in reply")
-            raise PermanentSendError(f"Africa's Talking: {note}")
+            # Refused before any recipient was queued (InvalidSenderId, InvalidPhoneNumber, …).
+            raise PermanentSendError(f"Africa's Talking: {data.get('Message') or 'no recipients in reply'}")
         first = recipients[0]
-        code = int(first.get("statusCode", 0))
+        try:
+            code = int(first.get("statusCode"))
+        except (AttributeError, TypeError, ValueError):
+            raise AmbiguousSendError(f"Africa's Talking gave no status code: {str(first)[:120]!r}") from None
         status = first.get("status", "")
         if code in SENT_CODES:
             return SendResult(provider_message_id=first.get("messageId"))
         if code in PERMANENT_CODES:
-            raise PermanentSendError(f"Africa's Talking {code} {status}")
-        raise TransientSendError(f"Africa's Talking {code} {status}")
+            raise PermanentSendError(f"Africa's Talking {code} {status}", stop_run=code in ACCOUNT_CODES)
+        if code in TRANSIENT_CODES:
+            raise TransientSendError(f"Africa's Talking {code} {status}")
+        raise AmbiguousSendError(f"Africa's Talking answered {code} {status}, which Ofisi does not know")
 
     def close(self) -> None:
         pass
