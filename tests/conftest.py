@@ -23,7 +23,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from core.actors import Actor
-from db.engine import Database, make_engine, open_database
+from db import load_all_models
+from db.engine import Database, open_database
 from db.models import Base
 
 PG_URL = os.environ.get("OFISI_TEST_DATABASE_URL")
@@ -139,6 +140,7 @@ def session(database) -> Iterator[Session]:
 
 
 def _truncate_all(db: Database) -> None:
+    load_all_models()
     names = ", ".join(t.name for t in Base.metadata.sorted_tables)
     with db.engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))

@@ -2,7 +2,10 @@
 
 from alembic import context
 
+from db import load_all_models
 from db.models import Base
+
+load_all_models()
 
 config = context.config
 connection = config.attributes.get("connection")
