@@ -36,6 +36,9 @@ def _collect(session: Session, _ctx) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _announce(session: Session) -> None:
+    # Releasing a savepoint fires this too; the outer commit announces for it.
+    if session.in_nested_transaction():
+        return
     # before_commit runs before the commit's own flush; flush now so its rows are counted.
     session.flush()
     orgs = session.info.pop(_KEY, None)
