@@ -57,6 +57,17 @@ def console(
     run_console(database_url)
 
 
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0 behind a proxy)."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535),
+) -> None:
+    """Run the HTTP gateway that Africa's Talking, M-Pesa and lead forms call back."""
+    from ussd.gateway import serve as run_gateway
+
+    run_gateway(host, port)
+
+
 def _log_unexpected(exc: BaseException) -> str:
     """Write the traceback to a file for the operator; return where it went."""
     import traceback

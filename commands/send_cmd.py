@@ -48,3 +48,47 @@ def due(
     if summary.stopped:
         err(f"Stopped: {summary.stopped}")
         sys.exit(1)
+
+
+@app.command("unknown")
+def unknown(
+    org: str = typer.Option(..., "--org", help="Organisation slug."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON data on stdout."),
+) -> None:
+    """List messages whose fate is unknown (the sender stopped mid-send, or the provider's reply was lost)."""
+    from commands.common import print_table, unit_of_work
+    from core.orgs import get_org
+    from core.outbox import list_messages
+
+    with unit_of_work() as (session, actor):
+        org_view = get_org(session, actor, org)
+        rows = list_messages(session, actor, org_view.id, status="unknown", limit=1000)
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        err(f"No messages of unknown fate in {org_view.name}.")
+        return
+    print_table(f"Unknown fate in {org_view.name}: check the provider's dashboard, then settle each",
+                ["id", "to", "attempts", "why", "text"],
+                [[m.id, m.to, m.attempts, m.last_error, m.body[:40]] for m in rows])
+
+
+@app.command("settle")
+def settle(
+    message_id: int = typer.Argument(..., help="The message id from `ofisi send unknown`."),
+    org: str = typer.Option(..., "--org", help="Organisation slug."),
+    sent: bool = typer.Option(None, "--sent/--resend", help="It went out (--sent), or queue it again (--resend)."),
+) -> None:
+    """Settle a message of unknown fate: mark it sent, or queue it to be sent again."""
+    from commands.common import unit_of_work
+    from core.orgs import get_org
+    from core.outbox import settle_unknown
+
+    if sent is None:
+        err("Say what happened: --sent if the provider shows it went out, --resend to send it again.")
+        raise typer.Exit(2)
+    with unit_of_work() as (session, actor):
+        org_view = get_org(session, actor, org)
+        message = settle_unknown(session, actor, org_view.id, message_id, sent=sent)
+    err(f"Message {message.id} is now {message.status}.")

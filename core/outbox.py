@@ -205,6 +205,39 @@ def settle_unknown(session: Session, actor: Actor, org_id: int, message_id: int,
     return MessageView.of(message)
 
 
+# Africa's Talking delivery-report statuses and what they mean for a message.
+DELIVERY_STATUSES = {
+    "Success": "delivered",
+    "Sent": "sent", "Submitted": "sent", "Buffered": "sent",
+    "Rejected": "failed", "Failed": "failed",
+}
+# A report only ever moves a message forward: reports arrive late, twice, or out of order.
+_PROGRESS = {"queued": 0, "claimed": 0, "sending": 0, "unknown": 0, "sent": 1, "delivered": 2, "failed": 2}
+
+
+def record_delivery_report(
+    session: Session, provider: str, provider_message_id: str, status: str, *, reason: str | None = None,
+) -> MessageView | None:
+    """Apply a provider's delivery report; None when no message carries that id.
+
+    Idempotent: the same report twice, or an older report after a newer
+    one, changes nothing. A message left ``unknown`` by a crash is settled
+    here when the provider's id reached us.
+    """
+    new_status = DELIVERY_STATUSES.get(status)
+    message = session.scalar(
+        select(Message).where(Message.provider == provider, Message.provider_message_id == provider_message_id)
+    )
+    if message is None or new_status is None:
+        return None if message is None else MessageView.of(message)
+    if _PROGRESS.get(new_status, 0) > _PROGRESS.get(message.status, 3):
+        message.status = new_status
+        if new_status == "failed":
+            message.last_error = f"delivery report: {status}" + (f" ({reason})" if reason else "")
+        session.commit()
+    return MessageView.of(message)
+
+
 # ---------------------------------------------------------------- dispatching
 
 @dataclass
@@ -513,5 +546,5 @@ def send_due(
 
 __all__ = [
     "MessageView", "OfisiError", "RetryPolicy", "SendSummary", "claim_due", "enqueue", "list_messages",
-    "recover_stale", "send_due", "send_message", "settle_unknown", "status_counts",
+    "record_delivery_report", "recover_stale", "send_due", "send_message", "settle_unknown", "status_counts",
 ]

@@ -166,3 +166,24 @@ def test_secrets_without_a_keyring_explain_themselves(ofisi):
     result = ofisi("secrets", "set", "at_api_key", stdin="value\n")
     assert_refused(result, "No usable OS keyring", "environment variable")
     assert_refused(ofisi("secrets", "get", "whatsapp_token"), "OFISI_WHATSAPP_TOKEN")
+
+
+def test_unknown_messages_can_be_listed_and_settled(ofisi, fresh_database_url):
+    ofisi("demo")
+    from db.engine import open_database
+    from db.models import Message
+
+    db = open_database(fresh_database_url)
+    try:
+        with db.session() as session:
+            message = session.query(Message).order_by(Message.id).first()
+            message.status, message.last_error = "unknown", "the sending process stopped"
+            session.commit()
+            org_slug = "glow-salon"
+    finally:
+        db.dispose()
+    listed = json.loads(ofisi("send", "unknown", "--org", org_slug, "--json").stdout)
+    assert [m["id"] for m in listed] == [message.id]
+    assert ofisi("send", "settle", str(message.id), "--org", org_slug).returncode == 2
+    assert "now queued" in ofisi("send", "settle", str(message.id), "--org", org_slug, "--resend").stderr
+    assert_refused(ofisi("send", "settle", str(message.id), "--org", org_slug, "--sent"), "not unknown")

@@ -1,0 +1,120 @@
+"""The gateway over real HTTP, in the providers' own formats."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from config import load_settings
+from core import outbox
+from db.models import Message
+from tests.live_gateway import running_gateway
+
+
+@pytest.fixture
+def sent_message(committed_db, make_org):
+    """A message Africa's Talking accepted with id ATXid_1."""
+    with committed_db.session() as session:
+        org = make_org(session, "chama")
+        message_id = outbox.enqueue(session, org.id, to="0712345678", body="Your contribution is due")
+        message = session.get(Message, message_id)
+        message.status, message.provider, message.provider_message_id = "sent", "africastalking", "ATXid_1"
+        session.commit()
+    return message_id
+
+
+def status_of(db, message_id: int) -> str:
+    with db.session() as session:
+        return session.get(Message, message_id).status
+
+
+def report(base: str, **fields) -> httpx.Response:
+    return httpx.post(f"{base}/sms/delivery", data=fields, timeout=10)
+
+
+def test_health(committed_db):
+    with running_gateway(committed_db) as base:
+        answer = httpx.get(f"{base}/health", timeout=10)
+    assert answer.status_code == 200 and answer.json() == {"status": "ok", "database": "ok"}
+
+
+def test_delivery_reports_move_messages_forward_only(committed_db, sent_message):
+    with running_gateway(committed_db) as base:
+        first = report(base, id="ATXid_1", status="Success", phoneNumber="+254712345678", networkCode="63902")
+        assert first.status_code == 200 and first.text == "ok"
+        assert status_of(committed_db, sent_message) == "delivered"
+        # A replay, and a late "Sent" after "Success", change nothing.
+        assert report(base, id="ATXid_1", status="Success").status_code == 200
+        assert report(base, id="ATXid_1", status="Sent").status_code == 200
+        assert status_of(committed_db, sent_message) == "delivered"
+
+
+def test_failed_delivery_keeps_the_reason(committed_db, sent_message):
+    with running_gateway(committed_db) as base:
+        report(base, id="ATXid_1", status="Failed", failureReason="AbsentSubscriber")
+    with committed_db.session() as session:
+        message = session.get(Message, sent_message)
+        assert message.status == "failed" and "AbsentSubscriber" in message.last_error
+
+
+def test_a_report_settles_an_unknown_message(committed_db, sent_message):
+    with committed_db.session() as session:
+        session.get(Message, sent_message).status = "unknown"
+        session.commit()
+    with running_gateway(committed_db) as base:
+        report(base, id="ATXid_1", status="Success")
+    assert status_of(committed_db, sent_message) == "delivered"
+
+
+@pytest.mark.parametrize("fields", [{}, {"id": "ATXid_404", "status": "Success"}, {"id": "ATXid_1", "status": "Odd"},
+                                    {"garbage": "\x00\xff"}])
+def test_odd_reports_are_answered_and_ignored(committed_db, sent_message, fields):
+    with running_gateway(committed_db) as base:
+        answer = report(base, **fields)
+    assert answer.status_code == 200
+    assert status_of(committed_db, sent_message) == "sent"
+
+
+def test_callback_token_is_required_when_configured(committed_db, sent_message):
+    settings = load_settings({"OFISI_CALLBACK_TOKEN": "t0ken"})
+    with running_gateway(committed_db, settings) as base:
+        assert report(base, id="ATXid_1", status="Success").status_code == 403
+        assert httpx.post(f"{base}/sms/delivery?token=wrong", data={"id": "ATXid_1", "status": "Success"}).status_code == 403
+        assert status_of(committed_db, sent_message) == "sent"
+        ok = httpx.post(f"{base}/sms/delivery?token=t0ken", data={"id": "ATXid_1", "status": "Success"})
+        assert ok.status_code == 200
+    assert status_of(committed_db, sent_message) == "delivered"
+
+
+def test_ofisi_serve_runs_the_gateway(tmp_path, backend, fresh_database_url):
+    if backend != "sqlite":
+        pytest.skip("one backend is enough to see the command start and stop")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    ofisi = Path(sys.executable).parent / "ofisi"
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("OFISI_")},
+           "OFISI_DATABASE_URL": fresh_database_url}
+    process = subprocess.Popen([str(ofisi), "serve", "--port", str(port)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise AssertionError(process.stderr.read() if process.poll() is not None else "no answer")
+                time.sleep(0.1)
+        assert answer.json()["status"] == "ok"
+    finally:
+        process.terminate()
+        process.wait(10)

@@ -1,0 +1,135 @@
+"""The HTTP gateway (`ofisi serve`): what Africa's Talking, M-Pesa and public
+lead forms call.
+
+Handlers parse the provider's own format, call one core service in a worker
+thread (core services are synchronous and open their own unit of work), and
+answer in the format the provider expects. Provider callbacks never get a
+5xx for bad input: a provider that sees errors retries, and a retry must
+change nothing (every write behind a callback is idempotent).
+
+Areas add their endpoints with :func:`route`; :func:`create_app` collects them.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from config import Settings, get_settings
+from core.outbox import record_delivery_report
+from db.engine import Database
+
+log = logging.getLogger("ofisi.gateway")
+
+Handler = Callable[[Request], Awaitable[Response]]
+_AREA_ROUTES: list[tuple[str, Handler, list[str]]] = []
+
+# The gateway modules of the areas (e.g. "ussd.chama"); each registers its routes on import.
+AREA_MODULES: list[str] = []
+
+
+def route(path: str, methods: list[str] | None = None) -> Callable[[Handler], Handler]:
+    """Register an area's endpoint on the gateway."""
+    def register(handler: Handler) -> Handler:
+        _AREA_ROUTES.append((path, handler, methods or ["POST"]))
+        return handler
+    return register
+
+
+def database(request: Request) -> Database:
+    return request.app.state.database
+
+
+def settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def callback_allowed(request: Request) -> bool:
+    """Provider callbacks carry ``?token=…`` when the ``callback_token`` secret is set.
+
+    Africa's Talking and Daraja do not sign their callbacks; a secret in the
+    URL we register with them is what keeps strangers from posting reports.
+    """
+    expected = settings(request).secret("callback_token", required=False)
+    if expected is None:
+        return True
+    given = request.query_params.get("token", "")
+    return hmac.compare_digest(given.encode(), expected.reveal().encode())
+
+
+async def health(request: Request) -> Response:
+    def check() -> bool:
+        from sqlalchemy import text
+
+        with database(request).session() as session:
+            session.execute(text("SELECT 1"))
+        return True
+
+    try:
+        await run_in_threadpool(check)
+    except Exception as exc:
+        log.warning("health check: database unreachable: %s", type(exc).__name__)
+        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok"})
+
+
+async def sms_delivery(request: Request) -> Response:
+    """Africa's Talking delivery report: form fields id, status, phoneNumber, failureReason…"""
+    if not callback_allowed(request):
+        return PlainTextResponse("forbidden", status_code=403)
+    form = await request.form()
+    message_id, status = str(form.get("id", "")), str(form.get("status", ""))
+    if not message_id or not status:
+        return PlainTextResponse("ignored: id and status are required")
+
+    def apply() -> bool:
+        with database(request).session() as session:
+            return record_delivery_report(session, "africastalking", message_id, status,
+                                          reason=str(form.get("failureReason") or "") or None) is not None
+
+    try:
+        known = await run_in_threadpool(apply)
+    except Exception:
+        log.exception("delivery report %s could not be recorded", message_id)
+        return PlainTextResponse("error", status_code=500)  # AT retries; the report is idempotent
+    return PlainTextResponse("ok" if known else "ignored: unknown message")
+
+
+def create_app(db: Database, app_settings: Settings | None = None) -> Starlette:
+    """The gateway for one database; areas' routes are added from their modules."""
+    import importlib
+
+    from core.registry import load_areas
+
+    load_areas()
+    for name in AREA_MODULES:
+        importlib.import_module(name)
+    routes = [
+        Route("/health", health, methods=["GET"]),
+        Route("/sms/delivery", sms_delivery, methods=["POST"]),
+    ]
+    routes += [Route(path, handler, methods=methods) for path, handler, methods in _AREA_ROUTES]
+    app = Starlette(routes=routes)
+    app.state.database = db
+    app.state.settings = app_settings or get_settings()
+    return app
+
+
+def serve(host: str, port: int, *, database_url: str | None = None) -> None:
+    """Run the gateway with uvicorn until interrupted."""
+    import uvicorn
+
+    from db.engine import open_database
+
+    db = open_database(database_url)
+    try:
+        uvicorn.run(create_app(db), host=host, port=port, log_level="info", access_log=False)
+    finally:
+        db.dispose()
