@@ -31,8 +31,15 @@ log = logging.getLogger("ofisi.gateway")
 Handler = Callable[[Request], Awaitable[Response]]
 _AREA_ROUTES: list[tuple[str, Handler, list[str]]] = []
 
-# The gateway modules of the areas (e.g. "ussd.chama"); each registers its routes on import.
-AREA_MODULES: list[str] = []
+# The gateway modules (e.g. "ussd.callback"); each registers its routes on import.
+AREA_MODULES: list[str] = ["ussd.callback"]
+
+
+def load_gateway_modules() -> None:
+    import importlib
+
+    for name in AREA_MODULES:
+        importlib.import_module(name)
 
 
 def route(path: str, methods: list[str] | None = None) -> Callable[[Handler], Handler]:
@@ -104,13 +111,10 @@ async def sms_delivery(request: Request) -> Response:
 
 def create_app(db: Database, app_settings: Settings | None = None) -> Starlette:
     """The gateway for one database; areas' routes are added from their modules."""
-    import importlib
-
     from core.registry import load_areas
 
     load_areas()
-    for name in AREA_MODULES:
-        importlib.import_module(name)
+    load_gateway_modules()
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/sms/delivery", sms_delivery, methods=["POST"]),

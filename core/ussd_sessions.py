@@ -1,0 +1,82 @@
+"""Where USSD sessions keep their state between hops (the machine itself is in ``ussd``).
+
+A hop locks its session row (``FOR UPDATE`` on PostgreSQL; SQLite already
+serialises writers), so two hops of one session never interleave, and saves
+the new state in the same transaction as whatever the hop changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import phonenumbers
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.errors import InvalidInput
+from db.models_ussd import UssdEvent, UssdSession
+
+
+@dataclass
+class HopState:
+    session_id: str
+    phone: str
+    service_code: str
+    state: str
+    data: dict[str, Any] = field(default_factory=dict)
+    org_id: int | None = None
+    last_text: str = ""
+    hops: int = 0
+    is_new: bool = True
+
+
+def caller_phone(raw: str, default_country: str = "KE") -> str:
+    """Africa's Talking sends ``+2547…``; anything else is parsed as the default country's."""
+    try:
+        number = phonenumbers.parse(raw.strip(), None if raw.strip().startswith("+") else default_country)
+    except phonenumbers.NumberParseException:
+        raise InvalidInput(f"{raw!r} is not a phone number") from None
+    if not phonenumbers.is_possible_number(number):
+        raise InvalidInput(f"{raw!r} is not a phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def begin_hop(session: Session, session_id: str, phone: str, service_code: str, start_state: str) -> HopState:
+    row = session.scalar(select(UssdSession).where(UssdSession.session_id == session_id).with_for_update())
+    if row is None:
+        try:
+            with session.begin_nested():
+                row = UssdSession(session_id=session_id, phone=phone, service_code=service_code,
+                                  state=start_state, data={}, last_text="", hops=0, ended=False)
+                session.add(row)
+        except IntegrityError:  # the same session's first hop, twice at once
+            row = session.scalar(select(UssdSession).where(UssdSession.session_id == session_id).with_for_update())
+        else:
+            return HopState(session_id, phone, service_code, start_state)
+    # A session id belongs to the phone that opened it.
+    if row.phone != phone:
+        raise InvalidInput("this session belongs to another phone")
+    return HopState(row.session_id, row.phone, row.service_code, row.state, dict(row.data or {}), row.org_id,
+                    row.last_text, row.hops, is_new=row.hops == 0)
+
+
+def save_hop(session: Session, hop: HopState, *, ended: bool) -> None:
+    """Store the state after a hop; part of the hop's unit of work."""
+    row = session.get(UssdSession, hop.session_id)
+    row.state, row.data, row.org_id = hop.state, hop.data, hop.org_id
+    row.last_text, row.hops, row.ended = hop.last_text, hop.hops + 1, ended
+    session.flush()
+
+
+def record_session_end(session: Session, form: dict[str, str]) -> None:
+    """Keep Africa's Talking's end-of-session notification and close the session."""
+    session_id = form.get("sessionId", "")[:100]
+    session.add(UssdEvent(session_id=session_id, phone=form.get("phoneNumber", "")[:20] or None,
+                          status=(form.get("status") or "")[:40] or None,
+                          error_message=form.get("errorMessage") or None, raw=dict(form)))
+    row = session.get(UssdSession, session_id)
+    if row is not None:
+        row.ended, row.end_status = True, (form.get("status") or "")[:40] or None
+    session.commit()

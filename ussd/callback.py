@@ -1,0 +1,92 @@
+"""`POST /ussd/callback` and `POST /ussd/events`: Africa's Talking's USSD calls.
+
+The callback answers ``text/plain`` with a ``CON``/``END`` screen, whatever
+it is sent: odd input gets a screen, and so does an internal failure.
+Which machine answers is set by the area that serves feature phones
+(:func:`use_machine`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from config.errors import OfisiError
+from core.ussd_sessions import caller_phone, record_session_end
+from db.engine import Database
+from ussd.engine import SORRY, Machine, handle_hop
+from ussd.gateway import callback_allowed, database, route
+from ussd.screens import Screen, render
+
+log = logging.getLogger("ofisi.ussd")
+
+_machine: list[Machine] = []
+
+
+def use_machine(machine: Machine) -> None:
+    """Make ``machine`` answer every dial (the area that serves feature phones calls this)."""
+    _machine[:] = [machine]
+
+
+def current_machine() -> Machine | None:
+    return _machine[0] if _machine else None
+
+
+NOT_OFFERED = Screen("This number does not offer a USSD service yet. Please contact your group's office.",
+                     end=True)
+
+
+def answer_dial(db: Database, *, session_id: str, phone: str, service_code: str, text: str) -> str:
+    """One hop, from any front end (the gateway, `ofisi ussd dial`)."""
+    machine = current_machine()
+    if machine is None:
+        return render(NOT_OFFERED)
+    if not session_id:
+        return render(Screen("Your network did not send a session. Please dial again.", end=True))
+    try:
+        phone = caller_phone(phone)
+    except OfisiError:
+        return render(Screen("We could not read your phone number. Please dial again.", end=True))
+    return handle_hop(db, machine, session_id=session_id[:100], phone=phone, service_code=service_code[:40],
+                      text=text)
+
+
+def _plain(text: str) -> Response:
+    return PlainTextResponse(text, media_type="text/plain")
+
+
+@route("/ussd/callback")
+async def ussd_callback(request: Request) -> Response:
+    try:
+        if not callback_allowed(request):
+            return _plain(render(Screen("This service is not available.", end=True)))
+        form = await request.form()
+        fields = {key: str(form.get(key) or "") for key in ("sessionId", "serviceCode", "phoneNumber", "text")}
+        answer = await run_in_threadpool(
+            answer_dial, database(request), session_id=fields["sessionId"], phone=fields["phoneNumber"],
+            service_code=fields["serviceCode"], text=fields["text"])
+    except Exception:
+        log.exception("USSD callback failed")
+        answer = render(SORRY)
+    return _plain(answer)
+
+
+@route("/ussd/events")
+async def ussd_events(request: Request) -> Response:
+    try:
+        if not callback_allowed(request):
+            return PlainTextResponse("forbidden", status_code=403)
+        form = await request.form()
+        fields = {key: str(value) for key, value in form.items()}
+
+        def store() -> None:
+            with database(request).session() as session:
+                record_session_end(session, fields)
+
+        await run_in_threadpool(store)
+    except Exception:
+        log.exception("USSD end-of-session event could not be stored")
+    return PlainTextResponse("ok")

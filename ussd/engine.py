@@ -1,0 +1,185 @@
+"""The USSD state machine: pure and table-driven, with a thin effectful shell.
+
+A :class:`Machine` is a table of states. Each state says what it shows on
+entry and what an input does there; neither touches the database. The pure
+:func:`transition` turns (state, carried data, input, facts) into (answer,
+next state, carried data, effects). :func:`handle_hop` is the shell around
+it: it loads the session and the facts, runs the transition, applies the
+effects through core services, and saves the session, all in one
+transaction. Any failure becomes a polite ``END`` screen; never a 5xx.
+
+Navigation is the same everywhere: ``0`` goes back, ``00`` goes home, ``98``
+shows more of a long list.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from config.errors import OfisiError
+from core.ussd_sessions import HopState, begin_hop, save_hop
+from db.engine import Database
+from ussd.screens import BACK, HOME, MORE, Screen, page_of, render
+
+log = logging.getLogger("ofisi.ussd")
+
+SORRY = Screen("Sorry, something went wrong on our side. Please dial again in a few minutes.", end=True)
+
+
+@dataclass(frozen=True)
+class Hop:
+    """What a state sees: the input (empty on entry), the carried data and the facts."""
+
+    input: str
+    data: Mapping[str, Any]
+    facts: Any
+    phone: str = ""
+
+
+@dataclass(frozen=True)
+class Menu:
+    """A screen of numbered choices or a long list; the engine pages it."""
+
+    title: str
+    items: Sequence[str] = ()
+    footer: str = f"{BACK} Back"
+
+
+@dataclass(frozen=True)
+class Step:
+    """The outcome of an input: where to go, what to remember, what to do."""
+
+    goto: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+    effects: tuple[Any, ...] = ()
+    notice: str | None = None
+    end: str | None = None
+
+
+@dataclass(frozen=True)
+class State:
+    show: Callable[[Hop], Screen | Menu]
+    handle: Callable[[Hop], Step]
+
+
+class Machine(Protocol):
+    states: Mapping[str, State]
+    start: str
+    home: str
+
+    def facts(self, session: Session, hop: HopState) -> Any: ...
+
+    def apply(self, session: Session, hop: HopState, effects: Sequence[Any]) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Transition:
+    answer: str
+    state: str
+    data: dict[str, Any]
+    effects: tuple[Any, ...]
+    ended: bool
+
+
+def _show(machine: Machine, state: str, data: Mapping[str, Any], facts: Any, phone: str,
+          notice: str | None) -> tuple[str, bool]:
+    view = machine.states[state].show(Hop("", data, facts, phone))
+    if isinstance(view, Menu):
+        text, _more = page_of(view.title, view.items, int(data.get("_page", 0)), footer=view.footer)
+        view = Screen(text)
+    text = f"{notice}\n{view.text}" if notice else view.text
+    return render(Screen(text, end=view.end)), view.end
+
+
+def transition(machine: Machine, state: str, data: Mapping[str, Any], text: str, facts: Any, *,
+               phone: str = "", entering: bool = False) -> Transition:
+    """The pure step: no database, no clock, no randomness."""
+    carried = dict(data)
+    stack: list[str] = list(carried.get("_back", []))
+    if entering:
+        answer, ended = _show(machine, state, carried, facts, phone, None)
+        return Transition(answer, state, carried, (), ended)
+    choice = text.strip()
+    if choice == HOME:
+        carried.update(_back=[], _page=0)
+        answer, ended = _show(machine, machine.home, carried, facts, phone, None)
+        return Transition(answer, machine.home, carried, (), ended)
+    if choice == BACK and stack:
+        previous = stack.pop()
+        carried.update(_back=stack, _page=0)
+        answer, ended = _show(machine, previous, carried, facts, phone, None)
+        return Transition(answer, previous, carried, (), ended)
+    if choice == MORE:
+        carried["_page"] = int(carried.get("_page", 0)) + 1
+        answer, ended = _show(machine, state, carried, facts, phone, None)
+        return Transition(answer, state, carried, (), ended)
+    step = machine.states[state].handle(Hop(choice, carried, facts, phone))
+    carried.update(step.data)
+    if step.end is not None:
+        return Transition(render(Screen(step.end, end=True)), state, carried, step.effects, True)
+    target = step.goto or state
+    if target != state:
+        if target == machine.home:
+            stack = []
+        else:
+            stack.append(state)
+        carried.update(_back=stack[-10:], _page=0)
+    answer, ended = _show(machine, target, carried, facts, phone, step.notice)
+    return Transition(answer, target, carried, step.effects, ended)
+
+
+def new_input(last_text: str, text: str) -> str:
+    """The latest input: Africa's Talking sends every input so far joined by ``*``."""
+    if last_text and text.startswith(last_text + "*"):
+        return text[len(last_text) + 1:]
+    if last_text and text == last_text:
+        return ""
+    return text.rsplit("*", 1)[-1] if text else ""
+
+
+def handle_hop(db: Database, machine: Machine, *, session_id: str, phone: str, service_code: str,
+               text: str) -> str:
+    """Answer one hop; always a valid screen."""
+    try:
+        with db.session() as session:
+            hop = begin_hop(session, session_id, phone, service_code, machine.start)
+            facts = machine.facts(session, hop)
+            if hop.is_new:
+                result = transition(machine, hop.state, hop.data, "", facts, phone=phone, entering=True)
+                # A dial string with inputs (*384*1*2#) plays them in order.
+                for piece in [p for p in (text or "").split("*") if p] if not result.ended else []:
+                    result = transition(machine, result.state, result.data, piece, facts, phone=phone)
+                    if result.effects:
+                        result = _applied(session, machine, hop, result)
+                        facts = machine.facts(session, hop)
+                    if result.ended:
+                        break
+            elif (text or "") == hop.last_text:
+                # The network retried a hop it did not hear back from: answer the same screen again.
+                result = transition(machine, hop.state, hop.data, "", facts, phone=phone, entering=True)
+            else:
+                result = transition(machine, hop.state, hop.data, new_input(hop.last_text, text or ""), facts,
+                                    phone=phone)
+                if result.effects:
+                    result = _applied(session, machine, hop, result)
+            hop.state, hop.data, hop.last_text = result.state, result.data, text or ""
+            save_hop(session, hop, ended=result.ended)
+            session.commit()
+            return result.answer
+    except OfisiError as exc:
+        return render(Screen(str(exc), end=True))
+    except Exception:
+        log.exception("USSD hop failed (session %s)", session_id)
+        return render(SORRY)
+
+
+def _applied(session: Session, machine: Machine, hop: HopState, result: Transition) -> Transition:
+    hop.data = result.data
+    updates = machine.apply(session, hop, result.effects)
+    data = {**result.data, **updates}
+    return Transition(result.answer, result.state, data, (), result.ended)
