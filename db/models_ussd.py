@@ -42,3 +42,15 @@ class UssdEvent(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UssdPin(Base):
+    """A feature-phone user's PIN: one per phone, whichever groups they belong to."""
+
+    __tablename__ = "ussd_pins"
+
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    pin_hash: Mapped[str] = mapped_column(String(255))
+    failed_attempts: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    set_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,4 +1,4 @@
-"""USSD sessions and end-of-session events
+"""USSD sessions, end-of-session events and PINs
 
 Revision ID: u001
 Revises: 0001
@@ -48,9 +48,19 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ussd_events")),
     )
     op.create_index(op.f("ix_ussd_events_session_id"), "ussd_events", ["session_id"])
+    op.create_table(
+        "ussd_pins",
+        sa.Column("phone", sa.String(20), nullable=False),
+        sa.Column("pin_hash", sa.String(255), nullable=False),
+        sa.Column("failed_attempts", sa.Integer(), nullable=False),
+        sa.Column("locked_until", db.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("set_at", db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("phone", name=op.f("pk_ussd_pins")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("ussd_pins")
     op.drop_index(op.f("ix_ussd_events_session_id"), table_name="ussd_events")
     op.drop_table("ussd_events")
     op.drop_index(op.f("ix_ussd_sessions_phone"), table_name="ussd_sessions")

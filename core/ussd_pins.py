@@ -1,0 +1,93 @@
+"""USSD PINs: four digits, hashed, three wrong tries lock the phone for 30 minutes.
+
+The lock counts across sessions (hanging up does not reset it). The check
+itself is pure (:func:`pin_matches`), so a USSD state can decide from the
+facts; recording a wrong try is the effect that may lock the phone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.actors import Actor
+from core.errors import InvalidInput
+from core.passwords import hash_password, verify_password
+from db.models_ussd import UssdPin
+from db.types import utcnow
+
+MAX_WRONG = 3
+LOCK_FOR = timedelta(minutes=30)
+WEAK = {"0000", "1111", "2222", "3333", "4444", "5555", "6666", "7777", "8888", "9999", "1234", "4321"}
+
+
+@dataclass(frozen=True)
+class PinState:
+    phone: str
+    pin_hash: str | None
+    failed_attempts: int
+    locked_until: datetime | None
+
+    def locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and self.locked_until > now
+
+    @property
+    def tries_left(self) -> int:
+        return MAX_WRONG - self.failed_attempts
+
+
+def pin_state(session: Session, phone: str) -> PinState:
+    row = session.get(UssdPin, phone)
+    if row is None:
+        return PinState(phone, None, 0, None)
+    return PinState(phone, row.pin_hash, row.failed_attempts, row.locked_until)
+
+
+def check_new_pin(pin: str) -> str | None:
+    """Why a new PIN is not acceptable, or None."""
+    if len(pin) != 4 or not pin.isdigit():
+        return "A PIN is 4 digits."
+    if pin in WEAK:
+        return "That PIN is too easy to guess. Choose another."
+    return None
+
+
+def pin_matches(state: PinState, pin: str) -> bool:
+    return len(pin) == 4 and pin.isdigit() and verify_password(pin, state.pin_hash)
+
+
+def set_pin(session: Session, phone: str, pin: str) -> None:
+    """Set or change the PIN; part of the caller's unit of work."""
+    problem = check_new_pin(pin)
+    if problem:
+        raise InvalidInput(problem)
+    row = session.get(UssdPin, phone)
+    if row is None:
+        session.add(UssdPin(phone=phone, pin_hash=hash_password(pin), failed_attempts=0, set_at=utcnow()))
+    else:
+        row.pin_hash, row.failed_attempts, row.locked_until, row.set_at = hash_password(pin), 0, None, utcnow()
+    audit.record(session, Actor.system_actor("ussd"), "ussd.pin_set", "phone", phone)
+
+
+def record_wrong_pin(session: Session, phone: str, *, now: datetime | None = None) -> bool:
+    """Count a wrong PIN; True when this one locked the phone."""
+    now = now or utcnow()
+    row = session.scalar(select(UssdPin).where(UssdPin.phone == phone).with_for_update())
+    if row is None:
+        return False
+    row.failed_attempts += 1
+    if row.failed_attempts >= MAX_WRONG:
+        row.failed_attempts, row.locked_until = 0, now + LOCK_FOR
+        audit.record(session, Actor.system_actor("ussd"), "ussd.pin_locked", "phone", phone)
+        return True
+    return False
+
+
+def record_right_pin(session: Session, phone: str) -> None:
+    row = session.get(UssdPin, phone)
+    if row is not None and row.failed_attempts:
+        row.failed_attempts = 0
