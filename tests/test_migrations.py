@@ -49,8 +49,9 @@ def test_schema_from_a_newer_ofisi_is_refused(fresh_database_url):
     engine = make_engine(fresh_database_url)
     upgrade(engine)
     with engine.begin() as conn:
-        # Pretend an older schema: a known revision that is not the head.
-        conn.execute(text("UPDATE alembic_version SET version_num = '0000'"))
+        # A schema from a newer Ofisi: one revision this one does not know (one row, however many branches).
+        conn.execute(text("DELETE FROM alembic_version"))
+        conn.execute(text("INSERT INTO alembic_version (version_num) VALUES ('0000')"))
     engine.dispose()
     with pytest.raises(DatabaseStateError, match="schema 0000, which this Ofisi does not know"):
         open_database(fresh_database_url)
