@@ -6,8 +6,10 @@ client and is pointed at one of these through its configurable base URL.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from http.server import ThreadingHTTPServer
 
 
 def wait_until(condition: Callable[[], object], timeout: float = 10.0, interval: float = 0.01, what: str = "") -> object:
@@ -43,3 +45,56 @@ class Clock:
 def phone(i: int) -> str:
     """The ``i``-th of a run of valid Kenyan mobile numbers in E.164."""
     return f"+25471{i:07d}"
+
+
+class LoopbackHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        # A client that gave up (read timeout, killed process) leaves a broken pipe: expected here.
+        pass
+
+
+class LoopbackFake:
+    """What the fake servers share: serving on a loopback port in a daemon thread, and stopping.
+
+    A subclass names its thread (``thread_name``) and gives its request handler
+    from ``handler()``: a ``BaseHTTPRequestHandler`` whose ``owner`` is set to
+    the fake. ``_release`` lets hung replies go; :meth:`stop` sets it first.
+    """
+
+    thread_name = "fake-provider"
+
+    def __init__(self) -> None:
+        self._release = threading.Event()
+        self._server: LoopbackHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self):
+        fake = self
+
+        class Handler(self.handler()):
+            owner = fake
+
+        self._server = LoopbackHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=self.thread_name, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._release.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join(timeout=5)
+            self._server = None
+
+    def release(self) -> None:
+        """Let hung replies go (they answer normally)."""
+        self._release.set()
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"

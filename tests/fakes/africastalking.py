@@ -22,10 +22,12 @@ import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs
 
 import pytest
+
+from tests.fakes import LoopbackFake
 
 # What the messaging API says for each per-recipient status code.
 STATUS_NAMES = {
@@ -100,8 +102,11 @@ class _Rule:
     left: int | None = None
 
 
-class FakeAfricasTalking:
+class FakeAfricasTalking(LoopbackFake):
+    thread_name = "fake-africastalking"
+
     def __init__(self, username: str = "sandbox", api_key: str = "fake-at-key") -> None:
+        super().__init__()
         self.username = username
         self.api_key = api_key
         self.delay = 0.0  # default delay for every call
@@ -109,36 +114,9 @@ class FakeAfricasTalking:
         self._received: list[Received] = []
         self._calls: deque[Script] = deque()
         self._numbers: dict[str, _Rule] = {}
-        self._release = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
-    # ------------------------------------------------------------ lifecycle
-
-    def start(self) -> FakeAfricasTalking:
-        fake = self
-
-        class Handler(_Handler):
-            owner = fake
-
-        self._server = _Server(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="fake-africastalking", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._release.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join(timeout=5)
-            self._server = None
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+    def handler(self) -> type[BaseHTTPRequestHandler]:
+        return _Handler
 
     def provider(self, **kwargs):
         """The real provider, pointed at this fake."""
@@ -159,10 +137,6 @@ class FakeAfricasTalking:
         """Answer the next calls, in order of arrival, with these scripts."""
         with self._lock:
             self._calls.extend(scripts)
-
-    def release(self) -> None:
-        """Let hung replies go (they answer normally)."""
-        self._release.set()
 
     # ------------------------------------------------------------ inspection
 
@@ -233,14 +207,6 @@ class FakeAfricasTalking:
                     if rule.left <= 0:
                         del self._numbers[number]
             return call, per_number
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address) -> None:
-        # A client that gave up (read timeout, killed process) leaves a broken pipe: expected here.
-        pass
 
 
 class _Handler(BaseHTTPRequestHandler):
