@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-AREAS: list[str] = []
+AREAS: list[str] = ["core.payments"]
 
 
 def load_areas() -> None:
