@@ -18,7 +18,7 @@ from ussd.gateway import create_app
 def running_gateway(db: Database, settings: Settings | None = None) -> Iterator[str]:
     """Yield the base URL of a gateway serving ``db``; stop it afterwards."""
     app = create_app(db, settings or load_settings({}))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

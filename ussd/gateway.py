@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -32,7 +33,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 _AREA_ROUTES: list[tuple[str, Handler, list[str]]] = []
 
 # The gateway modules (e.g. "ussd.callback"); each registers its routes on import.
-AREA_MODULES: list[str] = ["ussd.callback"]
+AREA_MODULES: list[str] = ["ussd.callback", "ussd.mpesa"]
 
 
 def load_gateway_modules() -> None:
@@ -109,6 +110,20 @@ async def sms_delivery(request: Request) -> Response:
     return PlainTextResponse("ok" if known else "ignored: unknown message")
 
 
+@asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    """While the gateway runs, a thread pushes M-Pesa payments as soon as members confirm them."""
+    from core.payments import PaymentSender
+    from core.providers.mpesa import DarajaClient
+
+    app_settings = app.state.settings
+    sender = PaymentSender(app.state.database, lambda: DarajaClient.from_settings(app_settings)).start()
+    try:
+        yield
+    finally:
+        await run_in_threadpool(sender.stop)
+
+
 def create_app(db: Database, app_settings: Settings | None = None) -> Starlette:
     """The gateway for one database; areas' routes are added from their modules."""
     from core.registry import load_areas
@@ -120,7 +135,7 @@ def create_app(db: Database, app_settings: Settings | None = None) -> Starlette:
         Route("/sms/delivery", sms_delivery, methods=["POST"]),
     ]
     routes += [Route(path, handler, methods=methods) for path, handler, methods in _AREA_ROUTES]
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, lifespan=lifespan)
     app.state.database = db
     app.state.settings = app_settings or get_settings()
     return app
