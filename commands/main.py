@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from commands import db_cmd, demo_cmd, jobs_cmd, org_cmd, secrets_cmd, send_cmd, user_cmd, ussd_cmd
+from commands import payments_cmd
 
 app = typer.Typer(
     name="ofisi",
@@ -25,6 +26,7 @@ app.add_typer(db_cmd.app, name="db")
 app.add_typer(secrets_cmd.app, name="secrets")
 app.add_typer(send_cmd.app, name="send")
 app.add_typer(jobs_cmd.app, name="jobs")
+app.add_typer(payments_cmd.app, name="payments")
 app.add_typer(ussd_cmd.app, name="ussd")
 app.command("demo")(demo_cmd.demo)
 app.command("scheduler")(jobs_cmd.scheduler)
