@@ -7,6 +7,8 @@ unknown is never pushed again by itself.
 
 from __future__ import annotations
 
+import multiprocessing
+import signal
 import threading
 from datetime import timedelta
 
@@ -121,6 +123,41 @@ def test_a_sender_that_dies_mid_call_leaves_unknown_never_resent(committed_db, o
     assert not stuck.is_alive()
     late = row(committed_db, request_id)
     assert late.status == "awaiting" and late.checkout_request_id in fake_daraja.pushes
+    assert len(fake_daraja.received(PUSH_PATH)) == 1
+
+
+def _push_in_a_child(database_url: str, daraja_url: str) -> None:
+    """A child process: one sending run against the shared database and the fake Daraja."""
+    from core import payments
+    from core.providers.mpesa import DarajaClient
+    from db.engine import open_database
+
+    client = DarajaClient(base_url=daraja_url, consumer_key="fake-consumer-key",
+                          consumer_secret="fake-consumer-secret", shortcode="174379", passkey="fake-passkey",
+                          callback_url="http://127.0.0.1:9/mpesa/stk/callback")
+    payments.send_pending_payments(open_database(database_url), client)
+
+
+def test_a_sender_process_killed_mid_call_leaves_unknown_never_resent(committed_db, org_id, fake_daraja):
+    request_id = asked(committed_db, org_id)
+    fake_daraja.next_calls(PUSH_PATH, Script(hang=True))
+    child = multiprocessing.get_context("spawn").Process(
+        target=_push_in_a_child, args=(committed_db.url, fake_daraja.url), daemon=True)
+    child.start()
+    try:
+        wait_until(lambda: fake_daraja.received(PUSH_PATH) or not child.is_alive(), timeout=60,
+                   what="the child's push to reach Daraja")
+        assert row(committed_db, request_id).status == "sending"
+    finally:
+        child.kill()
+        child.join(10)
+    assert child.exitcode == -signal.SIGKILL
+    later = Clock().advance(seconds=payments.STALE_AFTER.total_seconds() + 1)
+    client = fake_daraja.client()
+    summary = payments.send_pending_payments(committed_db, client, clock=later)
+    client.close()
+    assert (summary.stale_unknown, summary.sent) == (1, 0)
+    assert row(committed_db, request_id).status == "unknown"
     assert len(fake_daraja.received(PUSH_PATH)) == 1
 
 
