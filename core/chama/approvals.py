@@ -1,0 +1,228 @@
+"""Maker–checker for loans and payouts: the one rule both follow.
+
+A request needs ``approvals_required`` approvals (a chama setting, default 2)
+from different officials (chair, treasurer, secretary). The member who gets
+the money never decides on it, nor does the official who asked for it, and
+an official decides once: the database's unique key on (request, official)
+holds that even when two clicks race.
+
+An official is known by a key: ``m<member id>`` when we know their member
+record, else ``u<user id>``. A staff login is matched to its member record by
+phone, so the same person approving from the console and being named from the
+command line is still one official.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.actors import Actor
+from core.chama.base import OFFICIAL_ROLES, contact_of, member_row, money, notify_member
+from core.chama.ledger import Balances, post, sums
+from core.errors import Conflict, InvalidInput, PermissionDenied
+from core.permissions import role_of
+from db.models import Contact, Org, User
+from db.models_chama import ChamaApproval, ChamaLedgerEntry, ChamaLoan, ChamaMember, ChamaPayout
+from db.types import utcnow
+
+Subject = ChamaLoan | ChamaPayout
+
+
+@dataclass(frozen=True)
+class Official:
+    key: str
+    member_id: int | None
+    user_id: int | None
+    label: str
+    role: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ApprovalView:
+    name: str
+    role: str
+    decision: str
+    reason: str
+    at: datetime
+
+
+def member_key(member_id: int) -> str:
+    return f"m{member_id}"
+
+
+def _member_by_phone(session: Session, org_id: int, phone: str | None) -> ChamaMember | None:
+    if not phone:
+        return None
+    return session.scalar(select(ChamaMember).join(Contact, Contact.id == ChamaMember.contact_id)
+                          .where(ChamaMember.org_id == org_id, Contact.phone == phone))
+
+
+def official_for(session: Session, actor: Actor, org: Org, by_member_id: int | None) -> Official:
+    """Who is deciding: the signed-in official, or for a system front end the member it names."""
+    if not actor.system:
+        user = session.get(User, actor.user_id)
+        assert user is not None  # require() found their membership
+        role = role_of(session, actor, org.id) or ""
+        member = _member_by_phone(session, org.id, user.phone)
+        if by_member_id is not None and (member is None or member.id != by_member_id):
+            raise PermissionDenied("You decide as yourself; another official's approval is theirs to give.")
+        if member is None:
+            return Official(f"u{user.id}", None, user.id, actor.label, role, user.name)
+        return Official(member_key(member.id), member.id, user.id, actor.label, role, contact_of(session, member).name)
+    if by_member_id is None:
+        raise InvalidInput("Say which official decides (the chair, treasurer or secretary approving).")
+    member = member_row(session, org.id, by_member_id)
+    name = contact_of(session, member).name
+    if member.role not in OFFICIAL_ROLES or member.status != "active":
+        raise PermissionDenied(f"{name} is {'an ' + member.status if member.status != 'active' else 'a'} "
+                               f"{member.role}; only an active chair, treasurer or secretary decides on money.")
+    return Official(member_key(member.id), member.id, None, f"{actor.label} for {name}", member.role, name)
+
+
+def requester_key(session: Session, actor: Actor, org: Org, *, by_member_id: int | None) -> str | None:
+    """The maker of a request, so they cannot also be its checker."""
+    if not actor.system:
+        return official_for(session, actor, org, None).key
+    return member_key(by_member_id) if by_member_id is not None else None
+
+
+def _subject_column(subject: Subject):
+    return ChamaApproval.loan_id if isinstance(subject, ChamaLoan) else ChamaApproval.payout_id
+
+
+def approvals_of(session: Session, subject: Subject) -> list[ApprovalView]:
+    rows = session.scalars(select(ChamaApproval).where(_subject_column(subject) == subject.id)
+                           .order_by(ChamaApproval.id))
+    return [ApprovalView(r.approver_name, r.approver_role, r.decision, r.reason, r.at) for r in rows]
+
+
+def approval_gap(what: str, required: int, approvals: list[ApprovalView]) -> str | None:
+    """"Wanjiku's loan needs 2 approvals; it has 1 (from the chair)." — or None when it has enough."""
+    given = [a for a in approvals if a.decision == "approved"]
+    if len(given) >= required:
+        return None
+    if given:
+        roles = " and ".join(f"the {a.role}" for a in given)
+        has = f"{len(given)} (from {roles})"
+    else:
+        has = "none yet"
+    return f"{what} needs {required} approval{'s' if required != 1 else ''}; it has {has}."
+
+
+def decide(
+    session: Session,
+    actor: Actor,
+    org: Org,
+    subject: Subject,
+    *,
+    what: str,
+    beneficiary_member_id: int | None,
+    approve: bool,
+    by_member_id: int | None = None,
+    reason: str = "",
+) -> Official:
+    """Record one official's approval or rejection of a request the caller has locked."""
+    official = official_for(session, actor, org, by_member_id)
+    if subject.status != "requested":
+        raise Conflict(f"{what} is already {subject.status}; there is nothing to decide.")
+    if beneficiary_member_id is not None and official.key == member_key(beneficiary_member_id):
+        raise PermissionDenied(f"{official.name} cannot decide on {what}: the money would go to them.")
+    if subject.requester_key is not None and official.key == subject.requester_key:
+        raise PermissionDenied(f"{official.name} asked for {what}, so other officials must check it.")
+    if not approve and not reason.strip():
+        raise InvalidInput("Give the reason for the rejection; the member is told.")
+    column = _subject_column(subject)
+    if session.scalar(select(ChamaApproval.id).where(column == subject.id,
+                                                     ChamaApproval.approver_key == official.key)):
+        raise Conflict(f"{official.name} has already decided on {what}; another official must approve it.")
+    approval = ChamaApproval(
+        org_id=org.id, approver_key=official.key, approver_member_id=official.member_id,
+        approver_user_id=official.user_id, approver_label=official.label, approver_name=official.name, approver_role=official.role,
+        decision="approved" if approve else "rejected", reason=reason.strip(), at=utcnow(),
+        **{column.key: subject.id},
+    )
+    try:
+        with session.begin_nested():
+            session.add(approval)
+    except IntegrityError:
+        raise Conflict(f"{official.name} has already decided on {what}.") from None
+    if not approve:
+        subject.status, subject.rejection_reason, subject.decided_at = "rejected", reason.strip(), utcnow()
+    elif approval_gap(what, subject.approvals_required, approvals_of(session, subject)) is None:
+        subject.status, subject.decided_at = "approved", utcnow()
+    session.flush()
+    return official
+
+
+def decide_and_notify(
+    session: Session,
+    actor: Actor,
+    org: Org,
+    subject: Subject,
+    *,
+    what: str,
+    beneficiary: ChamaMember | None,
+    approve: bool,
+    by_member_id: int | None,
+    reason: str,
+) -> None:
+    """Decide, audit, and tell the member once the request is approved or rejected (no commit)."""
+    before = subject.status
+    official = decide(session, actor, org, subject, what=what,
+                      beneficiary_member_id=beneficiary.id if beneficiary else None,
+                      approve=approve, by_member_id=by_member_id, reason=reason)
+    entity = "chama_loan" if isinstance(subject, ChamaLoan) else "chama_payout"
+    audit.record(session, actor, f"{entity.replace('_', '.')}.{'approve' if approve else 'reject'}", entity,
+                 subject.id, org_id=org.id, before={"status": before},
+                 after={"status": subject.status, "official": official.name, "role": official.role,
+                        "reason": reason.strip() or None})
+    if beneficiary is None or subject.status == "requested":
+        return
+    text = (f"{what} of {money(org, _amount(subject))} is approved." if subject.status == "approved"
+            else f"{what} of {money(org, _amount(subject))} was declined: {reason.strip()}.")
+    notify_member(session, org, beneficiary, text, f"{org.id}:{entity}:{subject.id}:{subject.status}")
+
+
+def _amount(subject: Subject) -> int:
+    return subject.principal_minor if isinstance(subject, ChamaLoan) else subject.amount_minor
+
+
+def pay_from_pool(
+    session: Session,
+    actor: Actor,
+    org: Org,
+    subject: Subject,
+    *,
+    what: str,
+    kind: str,
+    change: Balances,
+    source: str,
+    reference: str | None,
+    occurred_at: datetime,
+    memo: str = "",
+) -> ChamaLedgerEntry:
+    """Post the money for an approved request; the caller holds the chama lock, so the pool cannot race."""
+    if subject.status == "requested":
+        gap = approval_gap(what, subject.approvals_required, approvals_of(session, subject))
+        raise Conflict(gap or f"{what} is waiting for approval.")
+    if subject.status != "approved":
+        raise Conflict(f"{what} is {subject.status}; only an approved request is paid out.")
+    amount = _amount(subject)
+    pool = sums(session, org.id).pool
+    if amount > pool:
+        raise Conflict(f"The pool holds {money(org, pool)}; {what} of {money(org, amount)} "
+                       f"needs {money(org, amount - pool)} more.")
+    is_loan = isinstance(subject, ChamaLoan)
+    entry, _created = post(
+        session, org, actor, kind=kind, amount=amount, change=change, member_id=subject.member_id,
+        loan_id=subject.id if is_loan else None, payout_id=None if is_loan else subject.id,
+        source=source, reference=reference, memo=memo, occurred_at=occurred_at,
+    )
+    return entry

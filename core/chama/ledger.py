@@ -1,0 +1,543 @@
+"""The chama's append-only ledger and the balances derived from it.
+
+Every entry records what moved (``amount_minor``, always positive) and its
+signed effect on six balances; :func:`effect` is the one table of what each
+kind of entry does:
+
+============================  =======  =========  ========  =====  =====  ========
+kind                          savings  principal  interest  fines  pool   earnings
+============================  =======  =========  ========  =====  =====  ========
+contribution                  +a                                   +a
+fine (charged)                                              +a
+fine_payment                                                -a     +a     +a
+loan_disbursement                      +a                          -a
+interest (charged)                                +a
+loan_repayment (f + i + p)             -p         -i        -f     +a     +(f+i)
+payout                                                             -a     -a
+shareout (savings s, rest e)  -s                                   -a     -e
+reversal                      the original's effect, negated
+============================  =======  =========  ========  =====  =====  ========
+
+So, summed over any set of entries, ``pool = savings + earnings - principal``;
+the property tests hold the services to it. An entry is never edited or
+deleted (database triggers refuse it); a mistake is undone by a reversal that
+points at the original, and a reversal itself cannot be reversed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.actors import Actor
+from core.chama.base import (
+    chama_org,
+    first_name,
+    lock_chama,
+    member_row,
+    money,
+    notify_member,
+    org_zone,
+    settings_row,
+)
+from core.errors import Conflict, InvalidInput, NotFound
+from core.money import format_money
+from db.models import Org
+from db.models_chama import ChamaLedgerEntry, ChamaLoan, ChamaMember, ChamaPayout
+from db.types import utcnow
+
+KINDS: dict[str, str] = {
+    "contribution": "Contribution",
+    "fine": "Fine",
+    "fine_payment": "Fine payment",
+    "loan_disbursement": "Loan disbursement",
+    "interest": "Interest",
+    "loan_repayment": "Loan repayment",
+    "payout": "Payout",
+    "shareout": "Share-out",
+    "reversal": "Reversal",
+}
+SOURCES = ("cash", "mpesa", "bank")  # how money reaches the chama; "system" marks entries Ofisi makes itself
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Balances:
+    """Six running figures; an entry's effect and a sum of effects are both Balances."""
+
+    savings: int = 0
+    principal: int = 0
+    interest: int = 0
+    fines: int = 0
+    pool: int = 0
+    earnings: int = 0
+
+    @property
+    def loan(self) -> int:
+        """What is owed on loans: principal plus interest charged and not yet paid."""
+        return self.principal + self.interest
+
+    def __add__(self, other: Balances) -> Balances:
+        return Balances(*(a + b for a, b in zip(self.values(), other.values())))
+
+    def __neg__(self) -> Balances:
+        return Balances(*(-a for a in self.values()))
+
+    def __sub__(self, other: Balances) -> Balances:
+        return self + -other
+
+    def values(self) -> tuple[int, ...]:
+        return tuple(getattr(self, name) for name in FIELDS)
+
+
+FIELDS = tuple(f.name for f in fields(Balances))
+LABELS = {"savings": "savings", "principal": "loan principal", "interest": "interest owed",
+          "fines": "fines owed", "pool": "the pool", "earnings": "earnings"}
+
+
+def _column(name: str):
+    return getattr(ChamaLedgerEntry, f"{name}_minor")
+
+
+def effect(kind: str, amount: int, *, fines: int = 0, interest: int = 0, principal: int = 0,
+           savings: int = 0) -> Balances:
+    """What an entry of ``kind`` does to the balances (see the table above)."""
+    if kind == "contribution":
+        return Balances(savings=amount, pool=amount)
+    if kind == "fine":
+        return Balances(fines=amount)
+    if kind == "fine_payment":
+        return Balances(fines=-amount, pool=amount, earnings=amount)
+    if kind == "loan_disbursement":
+        return Balances(principal=amount, pool=-amount)
+    if kind == "interest":
+        return Balances(interest=amount)
+    if kind == "loan_repayment":
+        if min(fines, interest, principal) < 0 or fines + interest + principal != amount:
+            raise ValueError("a repayment's parts must be non-negative and add up to its amount")
+        return Balances(fines=-fines, interest=-interest, principal=-principal, pool=amount,
+                        earnings=fines + interest)
+    if kind == "payout":
+        return Balances(pool=-amount, earnings=-amount)
+    if kind == "shareout":
+        return Balances(savings=-savings, pool=-amount, earnings=-(amount - savings))
+    raise ValueError(f"no effect is defined for {kind!r}; reversals negate their original")
+
+
+def effect_of(entry: ChamaLedgerEntry) -> Balances:
+    return Balances(*(getattr(entry, f"{name}_minor") for name in FIELDS))
+
+
+def sums(session: Session, org_id: int, *, member_id: int | None = None, loan_id: int | None = None,
+         before: datetime | None = None) -> Balances:
+    """Balances as the sum of the ledger, for the chama, a member or a loan, optionally up to ``before``."""
+    query = select(*(func.coalesce(func.sum(_column(name)), 0) for name in FIELDS)).where(
+        ChamaLedgerEntry.org_id == org_id)
+    if member_id is not None:
+        query = query.where(ChamaLedgerEntry.member_id == member_id)
+    if loan_id is not None:
+        query = query.where(ChamaLedgerEntry.loan_id == loan_id)
+    if before is not None:
+        query = query.where(ChamaLedgerEntry.occurred_at < before)
+    return Balances(*(int(v) for v in session.execute(query).one()))
+
+
+@dataclass(frozen=True)
+class EntryView:
+    id: int
+    org_id: int
+    member_id: int | None
+    kind: str
+    amount_minor: int
+    change: Balances
+    loan_id: int | None
+    payout_id: int | None
+    shareout_id: int | None
+    reverses_id: int | None
+    reversed_by_id: int | None
+    period: str | None
+    source: str
+    reference: str | None
+    memo: str
+    recorded_by: str
+    occurred_at: datetime
+    replayed: bool = False
+
+    @classmethod
+    def of(cls, e: ChamaLedgerEntry, reversed_by_id: int | None = None, *, replayed: bool = False) -> EntryView:
+        return cls(e.id, e.org_id, e.member_id, e.kind, e.amount_minor, effect_of(e), e.loan_id, e.payout_id,
+                   e.shareout_id, e.reverses_id, reversed_by_id, e.period, e.source, e.reference, e.memo,
+                   e.recorded_by, e.occurred_at, replayed)
+
+
+def views(session: Session, entries: Sequence[ChamaLedgerEntry], *, replayed: bool = False) -> list[EntryView]:
+    """Entries as views, with which of them have been reversed (one query for all)."""
+    ids = [e.id for e in entries]
+    reversed_by = dict(session.execute(
+        select(ChamaLedgerEntry.reverses_id, ChamaLedgerEntry.id).where(ChamaLedgerEntry.reverses_id.in_(ids))
+    ).all()) if ids else {}
+    return [EntryView.of(e, reversed_by.get(e.id), replayed=replayed) for e in entries]
+
+
+def describe(entry: EntryView, currency: str) -> str:
+    """One line for statements and receipts: what the entry was."""
+    base = KINDS[entry.kind]
+    if entry.kind == "contribution" and entry.period:
+        base += f" for {entry.period}"
+    elif entry.kind in ("loan_disbursement", "interest"):
+        base += f", loan {entry.loan_id}"
+    elif entry.kind == "loan_repayment":
+        c = entry.change
+        base += (f", loan {entry.loan_id} (fines {format_money(-c.fines, currency)}, "
+                 f"interest {format_money(-c.interest, currency)}, principal {format_money(-c.principal, currency)})")
+    elif entry.kind == "payout":
+        base += f" {entry.payout_id}"
+    elif entry.kind == "shareout":
+        base += f" {entry.shareout_id}"
+    elif entry.kind == "reversal":
+        base += f" of entry {entry.reverses_id}"
+    if entry.reference:
+        base += f" · {entry.source} {entry.reference}"
+    if entry.memo:
+        base += f": {entry.memo}"
+    return base
+
+
+def by_key(session: Session, org_id: int, key: str) -> ChamaLedgerEntry | None:
+    return session.scalar(select(ChamaLedgerEntry).where(
+        ChamaLedgerEntry.org_id == org_id, ChamaLedgerEntry.idempotency_key == key))
+
+
+def payment_key(source: str, reference: str | None, idempotency_key: str | None) -> str | None:
+    """The key that makes recording the same payment twice a no-op: the caller's, or source + reference."""
+    if idempotency_key:
+        return idempotency_key.strip()
+    if reference and reference.strip():
+        return f"{source}:{reference.strip()}"
+    return None
+
+
+def replay_of(session: Session, org: Org, key: str | None, *, kind: str, member_id: int | None,
+              amount: int) -> EntryView | None:
+    """The entry already recorded under ``key``, or None; a different payment under the same key is refused."""
+    if key is None:
+        return None
+    existing = by_key(session, org.id, key)
+    if existing is None:
+        return None
+    if (existing.kind, existing.member_id, existing.amount_minor) != (kind, member_id, amount):
+        raise Conflict(
+            f"The key {key!r} was already used for entry {existing.id} "
+            f"({KINDS[existing.kind].lower()} of {money(org, existing.amount_minor)}); "
+            "this is a different payment, so give it its own reference or key."
+        )
+    return views(session, [existing], replayed=True)[0]
+
+
+def check_amount(amount: int, what: str = "An amount") -> int:
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise InvalidInput(f"{what} must be a positive whole number of minor units, not {amount!r}.")
+    return amount
+
+
+def check_when(source: str, occurred_at: datetime | None) -> datetime:
+    """Validate how and when money moved; returns the time (now when not given)."""
+    if source not in SOURCES:
+        raise InvalidInput(f"{source!r} is not a way money moves; use one of {', '.join(SOURCES)}.")
+    now = utcnow()
+    when = occurred_at or now
+    if when.tzinfo is None:
+        raise InvalidInput("The payment time needs a time zone.")
+    if when > now + CLOCK_SKEW:
+        raise InvalidInput("Money cannot be recorded for a time in the future.")
+    return when
+
+
+def check_money_in(amount: int, source: str, occurred_at: datetime | None) -> datetime:
+    """Validate an amount that reaches the chama; returns when it happened."""
+    check_amount(amount)
+    return check_when(source, occurred_at)
+
+
+def post(
+    session: Session,
+    org: Org,
+    actor: Actor,
+    *,
+    kind: str,
+    amount: int,
+    change: Balances,
+    member_id: int | None = None,
+    loan_id: int | None = None,
+    payout_id: int | None = None,
+    shareout_id: int | None = None,
+    reverses_id: int | None = None,
+    source: str = "system",
+    reference: str | None = None,
+    key: str | None = None,
+    period: str | None = None,
+    memo: str = "",
+    occurred_at: datetime | None = None,
+) -> tuple[ChamaLedgerEntry, bool]:
+    """Append one entry to the caller's unit of work; (entry, False) when ``key`` was already used.
+
+    For services that have checked permission, locks and rules. With a key,
+    two sessions racing to post it end with one entry: the loser's insert
+    fails on the unique key inside a savepoint and it returns the winner's.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown ledger entry kind {kind!r}")
+    if amount <= 0:
+        raise InvalidInput(f"A ledger entry needs a positive amount, not {amount!r}.")
+    entry = ChamaLedgerEntry(
+        org_id=org.id, member_id=member_id, kind=kind, amount_minor=amount,
+        **{f"{name}_minor": getattr(change, name) for name in FIELDS},
+        loan_id=loan_id, payout_id=payout_id, shareout_id=shareout_id, reverses_id=reverses_id,
+        source=source, reference=(reference or "").strip() or None, idempotency_key=key, period=period,
+        memo=memo.strip(), recorded_by=actor.label, recorded_by_user_id=actor.user_id,
+        occurred_at=occurred_at or utcnow(),
+    )
+    if key is None:
+        session.add(entry)
+        session.flush()
+        return entry, True
+    try:
+        with session.begin_nested():
+            session.add(entry)
+    except IntegrityError:
+        existing = by_key(session, org.id, key)
+        if existing is None:
+            raise
+        return existing, False
+    return entry, True
+
+
+def announce(session: Session, actor: Actor, org: Org, entry: ChamaLedgerEntry, *, receipt: str | None,
+             audit_extra: dict | None = None, always: bool = False) -> None:
+    """Audit a new entry and SMS its member, in the caller's unit of work.
+
+    Receipts for money in follow the chama's ``sms_receipts`` setting;
+    notices a member must not miss (charges, reversals) pass ``always``.
+    """
+    audit.record(session, actor, f"chama.{entry.kind}", "chama_ledger", entry.id, org_id=org.id,
+                 after={"kind": entry.kind, "amount_minor": entry.amount_minor, "member_id": entry.member_id,
+                        "loan_id": entry.loan_id, "source": entry.source, "reference": entry.reference,
+                        **(audit_extra or {})})
+    if receipt and entry.member_id is not None and (always or settings_row(session, org.id).sms_receipts):
+        member = session.get(ChamaMember, entry.member_id)
+        assert member is not None
+        notify_member(session, org, member, f"{receipt} Ref {entry.id}.", f"{org.id}:receipt:{entry.id}")
+
+
+def finish(session: Session, actor: Actor, org: Org, entry: ChamaLedgerEntry, *, receipt: str | None,
+           audit_extra: dict | None = None, always: bool = False) -> EntryView:
+    """Announce the new entry and commit: the end of every money service."""
+    announce(session, actor, org, entry, receipt=receipt, audit_extra=audit_extra, always=always)
+    session.commit()
+    return views(session, [entry])[0]
+
+
+def record_once(
+    session: Session,
+    actor: Actor,
+    org: Org,
+    member: ChamaMember,
+    *,
+    kind: str,
+    amount: int,
+    key: str | None,
+    rules: Callable[[], Balances],
+    receipt: Callable[[], str],
+    always: bool = False,
+    **post_kwargs: Any,
+) -> EntryView:
+    """Record one member's entry exactly once per ``key``: the flow every money service shares.
+
+    A replay returns the first entry (``replayed=True``) before any rule is
+    checked, so a late duplicate is never refused for a reason the original
+    already changed (say, a fine it paid). ``rules`` checks the rules and
+    returns the entry's effect; ``receipt`` words the SMS once it is posted.
+    """
+    replay = replay_of(session, org, key, kind=kind, member_id=member.id, amount=amount)
+    if replay is not None:
+        return replay
+    change = rules()
+    entry, created = post(session, org, actor, kind=kind, amount=amount, change=change, member_id=member.id,
+                          key=key, **post_kwargs)
+    if not created:  # a concurrent delivery of the same payment won
+        replay = replay_of(session, org, key, kind=kind, member_id=member.id, amount=amount)
+        assert replay is not None
+        return replay
+    return finish(session, actor, org, entry, receipt=receipt(), always=always)
+
+
+def record_contribution(
+    session: Session,
+    actor: Actor,
+    org_id: int,
+    member_id: int,
+    amount_minor: int,
+    *,
+    source: str = "cash",
+    reference: str | None = None,
+    idempotency_key: str | None = None,
+    occurred_at: datetime | None = None,
+    period: str | None = None,
+    memo: str = "",
+) -> EntryView:
+    """Credit a member's contribution: the one function the console, the CLI,
+    USSD and the M-Pesa callback all call.
+
+    A replay under the same key (the caller's ``idempotency_key``, or
+    ``source`` + ``reference``) returns the first entry with ``replayed=True``
+    and writes nothing, even when ten deliveries arrive at once.
+    """
+    org = chama_org(session, actor, org_id, "chama.money")
+    member = member_row(session, org.id, member_id)
+    when = check_money_in(amount_minor, source, occurred_at)
+
+    def rules() -> Balances:
+        if member.status == "exited":
+            raise Conflict(f"{first_name(session, member)} exited the chama on {member.exited_on}; "
+                           "re-activate them before recording money from them.")
+        return effect("contribution", amount_minor)
+
+    def receipt() -> str:
+        savings = sums(session, org.id, member_id=member.id).savings
+        return (f"received your contribution of {money(org, amount_minor)}. "
+                f"Savings now {money(org, savings)}.")
+
+    return record_once(session, actor, org, member, kind="contribution", amount=amount_minor,
+                       key=payment_key(source, reference, idempotency_key), rules=rules, receipt=receipt,
+                       source=source, reference=reference, period=period, memo=memo, occurred_at=when)
+
+
+def get_entry(session: Session, actor: Actor, org_id: int, entry_id: int) -> EntryView:
+    org = chama_org(session, actor, org_id, "chama.read")
+    return views(session, [_entry(session, org, entry_id)])[0]
+
+
+def _entry(session: Session, org: Org, entry_id: int) -> ChamaLedgerEntry:
+    entry = session.get(ChamaLedgerEntry, entry_id)
+    if entry is None or entry.org_id != org.id:
+        raise NotFound(f"There is no entry {entry_id} in {org.name}'s ledger.")
+    return entry
+
+
+def list_entries(session: Session, actor: Actor, org_id: int, *, member_id: int | None = None,
+                 loan_id: int | None = None, limit: int = 50, before_id: int | None = None) -> list[EntryView]:
+    """Newest first, paged by id (keyset); ``limit=5`` is the mini statement."""
+    org = chama_org(session, actor, org_id, "chama.read")
+    query = select(ChamaLedgerEntry).where(ChamaLedgerEntry.org_id == org.id)
+    if member_id is not None:
+        member_row(session, org.id, member_id)
+        query = query.where(ChamaLedgerEntry.member_id == member_id)
+    if loan_id is not None:
+        query = query.where(ChamaLedgerEntry.loan_id == loan_id)
+    if before_id is not None:
+        query = query.where(ChamaLedgerEntry.id < before_id)
+    return views(session, list(session.scalars(query.order_by(ChamaLedgerEntry.id.desc()).limit(limit))))
+
+
+@dataclass(frozen=True)
+class MemberBalances:
+    member_id: int
+    currency: str
+    savings_minor: int
+    loan_principal_minor: int
+    interest_owed_minor: int
+    loan_outstanding_minor: int
+    fines_owed_minor: int
+
+
+def member_balances(session: Session, actor: Actor, org_id: int, member_id: int) -> MemberBalances:
+    """What USSD option 1 shows: savings, loan outstanding, fines owed."""
+    org = chama_org(session, actor, org_id, "chama.read")
+    member = member_row(session, org.id, member_id)
+    b = sums(session, org.id, member_id=member.id)
+    return MemberBalances(member.id, org.currency, b.savings, b.principal, b.interest, b.loan, b.fines)
+
+
+def unreversed(session: Session, org_id: int, *conditions) -> list[ChamaLedgerEntry]:
+    """Entries matching ``conditions`` that no reversal points at, oldest first."""
+    reversal = select(ChamaLedgerEntry.reverses_id).where(ChamaLedgerEntry.reverses_id.is_not(None))
+    return list(session.scalars(
+        select(ChamaLedgerEntry).where(ChamaLedgerEntry.org_id == org_id, ChamaLedgerEntry.id.not_in(reversal),
+                                       ChamaLedgerEntry.kind != "reversal", *conditions)
+        .order_by(ChamaLedgerEntry.id)))
+
+
+def refuse_negative(org: Org, what: str, now: Balances, change: Balances, names: Iterable[str]) -> None:
+    """Refuse a change that would take any of ``names`` below zero for ``what``."""
+    for name in names:
+        after = getattr(now + change, name)
+        if after < 0:
+            owner = "" if name == "pool" else f"{what}'s "
+            raise Conflict(f"This would leave {owner}{LABELS[name]} at {money(org, after)} "
+                           f"(it is {money(org, getattr(now, name))}); nothing was recorded.")
+
+
+def reverse_entry(session: Session, actor: Actor, org_id: int, entry_id: int, *, reason: str) -> EntryView:
+    """Undo an entry with a reversal that points at it; returns the reversal.
+
+    Refused for a reversal, for an entry already reversed, and when the
+    result would leave a balance or the pool below zero. Reversing a loan
+    disbursement also reverses the interest charged on that loan, and needs
+    its repayments reversed first; the loan goes back to approved. Reversing
+    a payout puts the payout back to approved.
+    """
+    org = chama_org(session, actor, org_id, "chama.money")
+    if not reason or not reason.strip():
+        raise InvalidInput("Say why the entry is reversed; the reason is kept with the reversal.")
+    lock_chama(session, org.id)
+    original = _entry(session, org, entry_id)
+    if original.kind == "reversal":
+        raise Conflict(f"Entry {original.id} is itself the reversal of entry {original.reverses_id}; "
+                       "a reversal cannot be reversed. Record the money again instead.")
+    done = session.scalar(select(ChamaLedgerEntry).where(ChamaLedgerEntry.reverses_id == original.id))
+    if done is not None:
+        raise Conflict(f"Entry {original.id} was already reversed by entry {done.id}.")
+    targets = [original]
+    loan = session.get(ChamaLoan, original.loan_id) if original.loan_id else None
+    if original.kind == "loan_disbursement" and loan is not None:
+        repayments = unreversed(session, org.id, ChamaLedgerEntry.loan_id == loan.id,
+                                ChamaLedgerEntry.kind == "loan_repayment")
+        if repayments:
+            ids = ", ".join(str(e.id) for e in repayments)
+            raise Conflict(f"Loan {loan.id} has repayments (entries {ids}); reverse them first, "
+                           "then the disbursement.")
+        targets += unreversed(session, org.id, ChamaLedgerEntry.loan_id == loan.id,
+                              ChamaLedgerEntry.kind == "interest")
+    change = -sum((effect_of(t) for t in targets), Balances())
+    refuse_negative(org, "the chama", sums(session, org.id), change, ["pool"])
+    if original.member_id is not None:
+        member = member_row(session, org.id, original.member_id, lock=True)
+        refuse_negative(org, first_name(session, member), sums(session, org.id, member_id=member.id), change,
+                        ["savings", "principal", "interest", "fines"])
+    if loan is not None:
+        refuse_negative(org, f"loan {loan.id}", sums(session, org.id, loan_id=loan.id), change,
+                        ["principal", "interest"])
+    reversals = [
+        post(session, org, actor, kind="reversal", amount=t.amount_minor, change=-effect_of(t),
+             member_id=t.member_id, loan_id=t.loan_id, payout_id=t.payout_id, shareout_id=t.shareout_id,
+             reverses_id=t.id, key=f"reversal:{t.id}", memo=reason)[0]
+        for t in targets
+    ]
+    if original.kind == "loan_disbursement" and loan is not None:
+        loan.status, loan.disbursed_at, loan.first_due_on = "approved", None, None
+    if original.kind == "payout" and original.payout_id is not None:
+        payout = session.get(ChamaPayout, original.payout_id)
+        assert payout is not None
+        payout.status, payout.paid_at = "approved", None
+    when = original.occurred_at.astimezone(org_zone(org)).date().isoformat()
+    return finish(session, actor, org, reversals[0],
+                  receipt=f"entry {original.id} ({KINDS[original.kind].lower()} of "
+                          f"{money(org, original.amount_minor)} on {when}) was reversed: {reason.strip()}.",
+                  audit_extra={"reverses": [t.id for t in targets], "reason": reason.strip()}, always=True)

@@ -1,0 +1,468 @@
+"""Loans: request within the limit, approval by officials, disbursement from the pool, repayment.
+
+* **Limit.** A member may owe up to ``loan_limit_percent`` of their free
+  savings (savings not pledged behind someone else's loan), less what they
+  already owe or have asked for. Guarantors lift the limit by what they
+  pledge; a pledge is at most the guarantor's own free savings.
+* **Interest** is monthly at the rate in force when the loan was asked for.
+  Flat: ``principal × rate × months``, charged in full at disbursement.
+  Reducing balance: each month on the instalment date, due work charges
+  ``rate × principal still owed`` (so paying early pays less), and keeps
+  doing so after the last instalment while principal is owed.
+* **Schedule.** Equal principal each month (the remainder in the first
+  months), first instalment one month after disbursement; for reducing
+  loans the schedule shows the interest if every instalment is paid on time.
+* **Repayments** pay the member's fines first, then the loan's interest,
+  then its principal; paying more than all of that is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.actors import Actor
+from core.chama.approvals import (
+    ApprovalView,
+    approvals_of,
+    decide_and_notify,
+    pay_from_pool,
+    requester_key,
+)
+from core.chama.base import (
+    add_months,
+    chama_org,
+    contact_of,
+    first_name,
+    largest_remainder,
+    local_today,
+    lock_chama,
+    locked,
+    member_row,
+    money,
+    notify_member,
+    org_zone,
+    percent_of,
+    settings_row,
+)
+from core.chama.ledger import (
+    Balances,
+    EntryView,
+    check_amount,
+    check_money_in,
+    check_when,
+    effect,
+    finish,
+    payment_key,
+    post,
+    record_once,
+    sums,
+    unreversed,
+)
+from core.errors import Conflict, InvalidInput, NotFound
+from db.models import Org
+from db.models_chama import ChamaGuarantor, ChamaLedgerEntry, ChamaLoan, ChamaMember, ChamaSettings
+from db.types import utcnow
+
+MAX_MONTHS = 60
+PENDING = ("requested", "approved")
+
+
+@dataclass(frozen=True)
+class GuarantorView:
+    member_id: int
+    name: str
+    amount_minor: int
+
+
+@dataclass(frozen=True)
+class Installment:
+    number: int
+    due_on: date
+    principal_minor: int
+    interest_minor: int
+    total_minor: int
+    balance_after_minor: int
+
+
+@dataclass(frozen=True)
+class LoanView:
+    id: int
+    org_id: int
+    member_id: int
+    member_name: str
+    member_number: str
+    currency: str
+    principal_minor: int
+    months: int
+    interest_kind: str
+    interest_rate_bp: int
+    purpose: str
+    status: str
+    approvals_required: int
+    approvals: list[ApprovalView]
+    guarantors: list[GuarantorView]
+    requested_by: str
+    requested_at: datetime
+    disbursed_at: datetime | None
+    first_due_on: date | None
+    principal_outstanding_minor: int
+    interest_owed_minor: int
+    rejection_reason: str | None
+
+    @property
+    def what(self) -> str:
+        return f"{self.member_name.split()[0]}'s loan"
+
+
+@dataclass(frozen=True)
+class LoanLimit:
+    member_id: int
+    savings_minor: int
+    pledged_for_others_minor: int
+    limit_percent: int
+    limit_minor: int
+    owed_or_asked_minor: int
+    available_minor: int
+
+
+def _what(session: Session, loan: ChamaLoan) -> str:
+    return f"{first_name(session, member_row(session, loan.org_id, loan.member_id))}'s loan"
+
+
+def _view(session: Session, org: Org, loan: ChamaLoan) -> LoanView:
+    member = member_row(session, org.id, loan.member_id)
+    contact = contact_of(session, member)
+    owed = sums(session, org.id, loan_id=loan.id)
+    status = loan.status
+    if status == "disbursed" and owed.principal == 0 and owed.interest == 0:
+        status = "repaid"
+    guarantors = [
+        GuarantorView(g.member_id, contact_of(session, member_row(session, org.id, g.member_id)).name, g.amount_minor)
+        for g in session.scalars(select(ChamaGuarantor).where(ChamaGuarantor.loan_id == loan.id)
+                                 .order_by(ChamaGuarantor.id))
+    ]
+    return LoanView(
+        loan.id, org.id, member.id, contact.name, member.member_number, org.currency, loan.principal_minor,
+        loan.months, loan.interest_kind, loan.interest_rate_bp, loan.purpose, status, loan.approvals_required,
+        approvals_of(session, loan), guarantors, loan.requested_by, loan.requested_at, loan.disbursed_at,
+        loan.first_due_on, owed.principal, owed.interest, loan.rejection_reason,
+    )
+
+
+def _is_open(session: Session, loan: ChamaLoan) -> bool:
+    """Asked for, approved, or disbursed and not yet repaid."""
+    if loan.status in PENDING:
+        return True
+    return loan.status == "disbursed" and sums(session, loan.org_id, loan_id=loan.id).loan > 0
+
+
+def _pledged(session: Session, org_id: int, member_id: int) -> int:
+    rows = session.execute(
+        select(ChamaGuarantor.amount_minor, ChamaLoan)
+        .join(ChamaLoan, ChamaLoan.id == ChamaGuarantor.loan_id)
+        .where(ChamaGuarantor.org_id == org_id, ChamaGuarantor.member_id == member_id,
+               ChamaLoan.status.in_((*PENDING, "disbursed")))
+    )
+    return sum(amount for amount, loan in rows if _is_open(session, loan))
+
+
+def _limit(session: Session, org: Org, settings: ChamaSettings, member: ChamaMember) -> LoanLimit:
+    savings = sums(session, org.id, member_id=member.id).savings
+    pledged = _pledged(session, org.id, member.id)
+    free = max(0, savings - pledged)
+    limit = free * settings.loan_limit_percent // 100
+    asked = session.scalars(select(ChamaLoan.principal_minor).where(
+        ChamaLoan.org_id == org.id, ChamaLoan.member_id == member.id, ChamaLoan.status.in_(PENDING)))
+    committed = sums(session, org.id, member_id=member.id).principal + sum(asked)
+    return LoanLimit(member.id, savings, pledged, settings.loan_limit_percent, limit, committed,
+                     max(0, limit - committed))
+
+
+def loan_limit(session: Session, actor: Actor, org_id: int, member_id: int) -> LoanLimit:
+    """How much more a member may borrow on their own savings (USSD "request within the limit")."""
+    org = chama_org(session, actor, org_id, "chama.read")
+    return _limit(session, org, settings_row(session, org.id), member_row(session, org.id, member_id))
+
+
+def request_loan(
+    session: Session,
+    actor: Actor,
+    org_id: int,
+    member_id: int,
+    amount_minor: int,
+    *,
+    months: int,
+    purpose: str = "",
+    guarantors: Sequence[tuple[int, int]] = (),
+    by_member_id: int | None = None,
+) -> LoanView:
+    """Ask for a loan for a member; ``guarantors`` are (member id, amount pledged).
+
+    From a staff login the official asking is the maker; from a system front
+    end (USSD, the CLI) the member named by ``by_member_id`` is, by default
+    the applicant. Either way the maker cannot approve it.
+    """
+    org = chama_org(session, actor, org_id, "chama.request")
+    settings = lock_chama(session, org.id)
+    member = member_row(session, org.id, member_id, lock=True)
+    name = first_name(session, member)
+    if member.status != "active":
+        raise Conflict(f"{name} is {member.status}; only an active member can borrow.")
+    check_amount(amount_minor, "A loan")
+    if not isinstance(months, int) or not 1 <= months <= MAX_MONTHS:
+        raise InvalidInput(f"A loan runs for 1 to {MAX_MONTHS} months, not {months!r}.")
+    pledges = _check_guarantors(session, org, member, guarantors)
+    limit = _limit(session, org, settings, member)
+    pledged = sum(amount for _m, amount in pledges)
+    if amount_minor > limit.available_minor + pledged:
+        short = amount_minor - limit.available_minor - pledged
+        raise Conflict(
+            f"{name} can borrow up to {money(org, limit.available_minor)} "
+            f"({settings.loan_limit_percent / 100:g} × free savings of "
+            f"{money(org, limit.savings_minor - limit.pledged_for_others_minor)}, less "
+            f"{money(org, limit.owed_or_asked_minor)} owed or asked for)"
+            + (f" plus {money(org, pledged)} pledged by guarantors" if pledged else "")
+            + f"; {money(org, amount_minor)} needs guarantors for {money(org, short)} more."
+        )
+    loan = ChamaLoan(
+        org_id=org.id, member_id=member.id, principal_minor=amount_minor, months=months,
+        interest_kind=settings.interest_kind, interest_rate_bp=settings.interest_rate_bp,
+        approvals_required=settings.approvals_required, purpose=purpose.strip(),
+        requester_key=requester_key(session, actor, org, by_member_id=by_member_id or member.id),
+        requested_by=actor.label, requested_at=utcnow(),
+    )
+    session.add(loan)
+    session.flush()
+    for guarantor, amount in pledges:
+        session.add(ChamaGuarantor(org_id=org.id, loan_id=loan.id, member_id=guarantor.id, amount_minor=amount))
+    audit.record(session, actor, "chama.loan.request", "chama_loan", loan.id, org_id=org.id,
+                 after={"member_id": member.id, "principal_minor": amount_minor, "months": months,
+                        "interest": f"{loan.interest_kind} {loan.interest_rate_bp}bp",
+                        "guarantors": [[g.id, a] for g, a in pledges]})
+    notify_member(session, org, member,
+                  f"your loan request of {money(org, amount_minor)} for {months} months is received; "
+                  f"it needs {loan.approvals_required} approvals. Loan no. {loan.id}.",
+                  f"{org.id}:chama_loan:{loan.id}:requested")
+    session.commit()
+    return _view(session, org, loan)
+
+
+def _check_guarantors(session: Session, org: Org, member: ChamaMember,
+                      guarantors: Sequence[tuple[int, int]]) -> list[tuple[ChamaMember, int]]:
+    pledges: list[tuple[ChamaMember, int]] = []
+    seen: set[int] = set()
+    for guarantor_id, amount in guarantors:
+        guarantor = member_row(session, org.id, guarantor_id, lock=True)
+        gname = first_name(session, guarantor)
+        if guarantor.id == member.id:
+            raise InvalidInput("A member cannot guarantee their own loan.")
+        if guarantor.id in seen:
+            raise InvalidInput(f"{gname} is named as a guarantor twice.")
+        seen.add(guarantor.id)
+        if guarantor.status != "active":
+            raise Conflict(f"{gname} is {guarantor.status} and cannot guarantee a loan.")
+        check_amount(amount, f"{gname}'s pledge")
+        free = sums(session, org.id, member_id=guarantor.id).savings - _pledged(session, org.id, guarantor.id)
+        if amount > free:
+            raise Conflict(f"{gname} can pledge up to {money(org, max(0, free))} (free savings); "
+                           f"{money(org, amount)} is more.")
+        pledges.append((guarantor, amount))
+    return pledges
+
+
+def _decide(session: Session, actor: Actor, org_id: int, loan_id: int, *, approve: bool,
+            by_member_id: int | None, reason: str) -> LoanView:
+    org = chama_org(session, actor, org_id, "chama.approve")
+    loan = _loan(session, org, loan_id, lock=True)
+    decide_and_notify(session, actor, org, loan, what=_what(session, loan),
+                      beneficiary=member_row(session, org.id, loan.member_id), approve=approve,
+                      by_member_id=by_member_id, reason=reason)
+    session.commit()
+    return _view(session, org, loan)
+
+
+def approve_loan(session: Session, actor: Actor, org_id: int, loan_id: int, *,
+                 by_member_id: int | None = None) -> LoanView:
+    """One official's approval; the loan is approved when it has as many as it needs."""
+    return _decide(session, actor, org_id, loan_id, approve=True, by_member_id=by_member_id, reason="")
+
+
+def reject_loan(session: Session, actor: Actor, org_id: int, loan_id: int, *, reason: str,
+                by_member_id: int | None = None) -> LoanView:
+    return _decide(session, actor, org_id, loan_id, approve=False, by_member_id=by_member_id, reason=reason)
+
+
+def disburse_loan(session: Session, actor: Actor, org_id: int, loan_id: int, *, source: str = "cash",
+                  reference: str | None = None, occurred_at: datetime | None = None) -> LoanView:
+    """Pay an approved loan out of the pool; the pool never goes below zero.
+
+    Two disbursements at once queue on the chama's lock, so the second sees
+    the pool the first left.
+    """
+    org = chama_org(session, actor, org_id, "chama.money")
+    when = check_when(source, occurred_at)
+    lock_chama(session, org.id)
+    loan = _loan(session, org, loan_id, lock=True)
+    member = member_row(session, org.id, loan.member_id, lock=True)
+    what = _what(session, loan)
+    if loan.status == "approved" and member.status != "active":
+        raise Conflict(f"{first_name(session, member)} is {member.status}; the loan cannot be paid out.")
+    entry = pay_from_pool(session, actor, org, loan, what=what, kind="loan_disbursement",
+                          change=effect("loan_disbursement", loan.principal_minor), source=source,
+                          reference=reference, occurred_at=when, memo=loan.purpose)
+    day = when.astimezone(org_zone(org)).date()
+    loan.status, loan.disbursed_at, loan.first_due_on = "disbursed", when, add_months(day, 1)
+    if loan.interest_kind == "flat":
+        total = percent_of(loan.principal_minor * loan.months, loan.interest_rate_bp)
+        if total:
+            post(session, org, actor, kind="interest", amount=total, change=effect("interest", total),
+                 member_id=member.id, loan_id=loan.id, memo=f"flat interest for {loan.months} months",
+                 occurred_at=when)
+    first = schedule_of(loan, day)[0]
+    finish(session, actor, org, entry,
+           receipt=f"your loan of {money(org, loan.principal_minor)} has been paid out. First instalment "
+                   f"{money(org, first.total_minor)} is due on {first.due_on:%d %b %Y}.")
+    return _view(session, org, loan)
+
+
+def schedule_of(loan: ChamaLoan, today: date) -> list[Installment]:
+    """The repayment plan from the loan's terms (projected when interest reduces with the balance);
+    a loan not yet paid out is shown as if paid out ``today``."""
+    principal_parts = largest_remainder(loan.principal_minor, [1] * loan.months)
+    if loan.interest_kind == "flat":
+        total = percent_of(loan.principal_minor * loan.months, loan.interest_rate_bp)
+        interest_parts = largest_remainder(total, [1] * loan.months)
+    else:
+        interest_parts, balance = [], loan.principal_minor
+        for part in principal_parts:
+            interest_parts.append(percent_of(balance, loan.interest_rate_bp))
+            balance -= part
+    first = loan.first_due_on or add_months(today, 1)
+    plan, balance = [], loan.principal_minor
+    for n, (principal, interest) in enumerate(zip(principal_parts, interest_parts), start=1):
+        balance -= principal
+        plan.append(Installment(n, add_months(first, n - 1), principal, interest, principal + interest, balance))
+    return plan
+
+
+def loan_schedule(session: Session, actor: Actor, org_id: int, loan_id: int) -> list[Installment]:
+    org = chama_org(session, actor, org_id, "chama.read")
+    return schedule_of(_loan(session, org, loan_id), local_today(org))
+
+
+def _loan(session: Session, org: Org, loan_id: int, *, lock: bool = False) -> ChamaLoan:
+    missing = f"There is no loan {loan_id} in {org.name}."
+    if lock:
+        return locked(session, ChamaLoan, org.id, loan_id, missing)
+    loan = session.get(ChamaLoan, loan_id)
+    if loan is None or loan.org_id != org.id:
+        raise NotFound(missing)
+    return loan
+
+
+def get_loan(session: Session, actor: Actor, org_id: int, loan_id: int) -> LoanView:
+    org = chama_org(session, actor, org_id, "chama.read")
+    return _view(session, org, _loan(session, org, loan_id))
+
+
+def list_loans(session: Session, actor: Actor, org_id: int, *, status: str | None = None,
+               member_id: int | None = None, after_id: int | None = None, limit: int = 100) -> list[LoanView]:
+    """Loans oldest first (keyset on id); ``status="requested"`` is the approvals queue."""
+    org = chama_org(session, actor, org_id, "chama.read")
+    query = select(ChamaLoan).where(ChamaLoan.org_id == org.id)
+    if status:
+        query = query.where(ChamaLoan.status == status)
+    if member_id is not None:
+        query = query.where(ChamaLoan.member_id == member_id)
+    if after_id is not None:
+        query = query.where(ChamaLoan.id > after_id)
+    return [_view(session, org, loan) for loan in session.scalars(query.order_by(ChamaLoan.id).limit(limit))]
+
+
+def _repayable_loan(session: Session, org: Org, member: ChamaMember, loan_id: int | None) -> ChamaLoan | None:
+    """The loan a repayment goes to: the one named, else the member's oldest with money owed."""
+    if loan_id is not None:
+        loan = _loan(session, org, loan_id, lock=True)
+        if loan.member_id != member.id:
+            raise Conflict(f"Loan {loan.id} is not {first_name(session, member)}'s.")
+        return loan
+    for candidate in session.scalars(select(ChamaLoan.id).where(
+            ChamaLoan.org_id == org.id, ChamaLoan.member_id == member.id, ChamaLoan.status == "disbursed")
+            .order_by(ChamaLoan.id)):
+        if sums(session, org.id, loan_id=candidate).loan > 0:
+            return _loan(session, org, candidate, lock=True)
+    return None
+
+
+def record_repayment(
+    session: Session,
+    actor: Actor,
+    org_id: int,
+    member_id: int,
+    amount_minor: int,
+    *,
+    loan_id: int | None = None,
+    source: str = "cash",
+    reference: str | None = None,
+    idempotency_key: str | None = None,
+    occurred_at: datetime | None = None,
+) -> EntryView:
+    """A loan repayment: fines first, then interest, then principal; keyed like contributions."""
+    org = chama_org(session, actor, org_id, "chama.money")
+    when = check_money_in(amount_minor, source, occurred_at)
+    member = member_row(session, org.id, member_id, lock=True)
+    name = first_name(session, member)
+    loan = _repayable_loan(session, org, member, loan_id)
+
+    def rules() -> Balances:
+        if loan is None:
+            raise Conflict(f"{name} has no loan to repay; record the money as a contribution or a fine payment.")
+        fines = sums(session, org.id, member_id=member.id).fines
+        owed = sums(session, org.id, loan_id=loan.id)
+        if loan.status != "disbursed" or owed.loan <= 0:
+            raise Conflict(f"Loan {loan.id} has nothing owed on it.")
+        total = fines + owed.interest + owed.principal
+        if amount_minor > total:
+            raise Conflict(f"{name} owes {money(org, total)} in all (fines {money(org, fines)}, interest "
+                           f"{money(org, owed.interest)}, principal {money(org, owed.principal)}); "
+                           f"{money(org, amount_minor)} is more than that. Record the rest as a contribution.")
+        to_fines = min(amount_minor, fines)
+        to_interest = min(amount_minor - to_fines, owed.interest)
+        return effect("loan_repayment", amount_minor, fines=to_fines, interest=to_interest,
+                      principal=amount_minor - to_fines - to_interest)
+
+    def receipt() -> str:
+        assert loan is not None
+        left = sums(session, org.id, loan_id=loan.id).loan
+        return (f"received {money(org, amount_minor)} for loan {loan.id}. "
+                + ("The loan is fully repaid, thank you." if left == 0 else f"Loan balance {money(org, left)}."))
+
+    return record_once(session, actor, org, member, kind="loan_repayment", amount=amount_minor,
+                       key=payment_key(source, reference, idempotency_key), rules=rules, receipt=receipt,
+                       loan_id=loan.id if loan else None, source=source, reference=reference, occurred_at=when)
+
+
+def disbursement_of(session: Session, loan: ChamaLoan) -> ChamaLedgerEntry | None:
+    """The loan's standing (unreversed) disbursement entry."""
+    entries = unreversed(session, loan.org_id, ChamaLedgerEntry.loan_id == loan.id,
+                         ChamaLedgerEntry.kind == "loan_disbursement")
+    return entries[-1] if entries else None
+
+
+def charge_instalment_interest(session: Session, org: Org, actor: Actor, loan: ChamaLoan, number: int,
+                               disbursement_id: int) -> ChamaLedgerEntry | None:
+    """Reducing-balance interest for instalment ``number``, once per disbursement (for due work, no commit)."""
+    principal = sums(session, org.id, loan_id=loan.id).principal
+    amount = percent_of(principal, loan.interest_rate_bp) if principal > 0 else 0
+    if amount <= 0:
+        return None
+    entry, created = post(session, org, actor, kind="interest", amount=amount, change=effect("interest", amount),
+                          member_id=loan.member_id, loan_id=loan.id, memo=f"interest for instalment {number}",
+                          key=f"loan:{loan.id}:{disbursement_id}:interest:{number}")
+    return entry if created else None

@@ -1,0 +1,138 @@
+"""A chama's rules: contributions, fines, loan terms and how many approvals money needs."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from datetime import date
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.actors import Actor
+from core.chama.base import chama_org, settings_row
+from core.errors import InvalidInput
+from core.money import format_money
+from db.models_chama import ChamaSettings
+
+FREQUENCIES = ("weekly", "monthly")
+FINE_KINDS = ("flat", "percent")
+INTEREST_KINDS = ("flat", "reducing")
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+@dataclass(frozen=True)
+class ChamaSettingsView:
+    currency: str
+    contribution_minor: int
+    frequency: str
+    due_day: int
+    contributions_start: date | None
+    reminder_days: int
+    grace_days: int
+    fine_kind: str
+    fine_flat_minor: int
+    fine_percent_bp: int
+    interest_kind: str
+    interest_rate_bp: int
+    loan_limit_percent: int
+    approvals_required: int
+    sms_receipts: bool
+
+    @classmethod
+    def of(cls, row: ChamaSettings, currency: str) -> ChamaSettingsView:
+        return cls(currency, **{f.name: getattr(row, f.name) for f in fields(cls) if f.name != "currency"})
+
+    def due_text(self) -> str:
+        if self.frequency == "weekly":
+            return f"every {WEEKDAYS[self.due_day]}"
+        return f"on day {self.due_day} of each month"
+
+
+EDITABLE = tuple(f.name for f in fields(ChamaSettingsView) if f.name != "currency")
+
+
+def _check(values: dict[str, Any]) -> None:
+    """Refuse a combination of settings a treasurer could not work with."""
+    def within(name: str, low: int, high: int, what: str) -> None:
+        value = values[name]
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise InvalidInput(f"{what} must be a whole number from {low} to {high}; {value!r} is not.")
+
+    if values["frequency"] not in FREQUENCIES:
+        raise InvalidInput(f"Contributions are {' or '.join(FREQUENCIES)}, not {values['frequency']!r}.")
+    if values["frequency"] == "monthly":
+        within("due_day", 1, 31, "The due day of a monthly contribution")
+    else:
+        within("due_day", 0, 6, "The due weekday (0 = Monday … 6 = Sunday)")
+    within("contribution_minor", 0, 10**12, "The contribution")
+    within("reminder_days", 0, 14, "Reminder days before the due date")
+    within("grace_days", 0, 60, "Grace days")
+    if values["fine_kind"] not in FINE_KINDS:
+        raise InvalidInput(f"A late fine is {' or '.join(FINE_KINDS)}, not {values['fine_kind']!r}.")
+    within("fine_flat_minor", 0, 10**12, "The flat late fine")
+    within("fine_percent_bp", 0, 10_000, "The late fine in basis points")
+    if values["interest_kind"] not in INTEREST_KINDS:
+        raise InvalidInput(f"Loan interest is {' or '.join(INTEREST_KINDS)}, not {values['interest_kind']!r}.")
+    within("interest_rate_bp", 0, 10_000, "The monthly interest rate in basis points")
+    within("loan_limit_percent", 0, 100_000, "The loan limit in percent of savings")
+    within("approvals_required", 1, 5, "Approvals a loan or payout needs")
+    if not isinstance(values["sms_receipts"], bool):
+        raise InvalidInput("SMS receipts are on or off.")
+    start = values["contributions_start"]
+    if start is not None and not isinstance(start, date):
+        raise InvalidInput("The first contribution date must be a date.")
+
+
+def get_settings(session: Session, actor: Actor, org_id: int) -> ChamaSettingsView:
+    org = chama_org(session, actor, org_id, "chama.read")
+    view = ChamaSettingsView.of(settings_row(session, org.id), org.currency)
+    session.commit()  # the defaults row, when this was the first look
+    return view
+
+
+def update_settings(session: Session, actor: Actor, org_id: int, **changes: Any) -> ChamaSettingsView:
+    """Change some settings; unknown names and impossible values are refused, nothing half-applied."""
+    org = chama_org(session, actor, org_id, "chama.settings")
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise InvalidInput(f"There is no chama setting called {', '.join(sorted(unknown))}.")
+    row = settings_row(session, org.id, lock=True)
+    before = ChamaSettingsView.of(row, org.currency)
+    after_values = {**asdict(before), **changes}
+    after_values.pop("currency")
+    _check(after_values)
+    for name, value in changes.items():
+        setattr(row, name, value)
+    after = ChamaSettingsView.of(row, org.currency)
+    changed = {k for k in changes if getattr(before, k) != getattr(after, k)}
+    if changed:
+        audit.record(session, actor, "chama.settings", "chama_settings", row.id, org_id=org.id,
+                     before={k: _plain(getattr(before, k)) for k in sorted(changed)},
+                     after={k: _plain(getattr(after, k)) for k in sorted(changed)})
+    session.commit()
+    return after
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def describe_settings(view: ChamaSettingsView) -> list[tuple[str, str]]:
+    """The settings as (label, value) lines a treasurer reads."""
+    def m(minor: int) -> str:
+        return format_money(minor, view.currency)
+
+    fine = m(view.fine_flat_minor) if view.fine_kind == "flat" else f"{view.fine_percent_bp / 100:g}% of what is unpaid"
+    return [
+        ("contribution", f"{m(view.contribution_minor)} {view.frequency}, due {view.due_text()}"
+                         if view.contribution_minor else "not set (no invoices are sent)"),
+        ("invoices from", view.contributions_start.isoformat() if view.contributions_start else "not set"),
+        ("reminder", f"{view.reminder_days} days before the due date"),
+        ("late fine", f"{fine} after {view.grace_days} grace days"),
+        ("loan interest", f"{view.interest_rate_bp / 100:g}% a month, {view.interest_kind}"
+                          + (" balance" if view.interest_kind == "reducing" else "")),
+        ("loan limit", f"{view.loan_limit_percent / 100:g} × savings"),
+        ("approvals", f"{view.approvals_required} officials for a loan or payout, never the applicant"),
+        ("SMS receipts", "on" if view.sms_receipts else "off"),
+    ]
