@@ -26,6 +26,7 @@ from core.chama.base import (
 )
 from core.chama.ledger import sums
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from core.orgs import OrgView
 from core.phones import normalize_phone
 from db.models import Contact, Org
 from db.models_chama import ChamaMember
@@ -259,7 +260,7 @@ def list_members(
     return [MemberView.of(m, c) for m, c in session.execute(query.order_by(ChamaMember.id).limit(limit))]
 
 
-def chamas_of_phone(session: Session, actor: Actor, phone: str) -> list[tuple[Org, MemberView]]:
+def chamas_of_phone(session: Session, actor: Actor, phone: str) -> list[tuple[OrgView, MemberView]]:
     """Every chama where this E.164 phone is a member who is not exited (for USSD and SMS)."""
     if not actor.system:
         raise PermissionDenied("Only the USSD and SMS gateway looks members up across chamas.")
@@ -270,4 +271,4 @@ def chamas_of_phone(session: Session, actor: Actor, phone: str) -> list[tuple[Or
         .where(Org.kind == "chama", Contact.phone == phone.strip(), ChamaMember.status != "exited")
         .order_by(Org.name)
     )
-    return [(org, MemberView.of(member, contact)) for org, member, contact in rows]
+    return [(OrgView.of(org), MemberView.of(member, contact)) for org, member, contact in rows]
