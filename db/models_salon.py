@@ -1,0 +1,233 @@
+"""Tables of the salon area: services, professionals' hours, exceptions and
+blocks, booking settings, appointments with their history, and client records.
+
+Every row carries ``org_id``. Money is an integer of minor units in the org's
+currency; instants are :class:`~db.types.UTCDateTime`; weekly hours are
+minutes after local midnight in the org's time zone, because "09:00" means
+nine in the morning in summer and in winter.
+
+An appointment occupies its professional from ``blocked_start`` to
+``blocked_end``: the service time plus the service's buffers. On PostgreSQL
+the exclusion constraint ``ex_salon_appointments_no_overlap`` refuses two
+non-cancelled appointments of one professional whose blocked ranges overlap;
+on SQLite ``core.salon.bookings`` checks and inserts inside one
+``BEGIN IMMEDIATE`` transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.models import Base, BigId
+from db.types import utcnow
+
+APPOINTMENT_STATUSES = ("pending", "confirmed", "completed", "cancelled", "no_show")
+SOURCES = ("console", "sms", "form")
+BLOCK_REASONS = ("leave", "training", "other")
+
+
+def _org_fk() -> Mapped[int]:
+    return mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"))
+
+
+class SalonService(Base):
+    """Something the salon sells by the appointment: a haircut, braids, a manicure."""
+
+    __tablename__ = "salon_services"
+    __table_args__ = (
+        UniqueConstraint("org_id", "name"),
+        CheckConstraint("minutes > 0 AND buffer_before >= 0 AND buffer_after >= 0 AND price_minor >= 0",
+                        name="sane"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = _org_fk()
+    name: Mapped[str] = mapped_column(String(120))
+    category: Mapped[str] = mapped_column(String(80), default="")
+    minutes: Mapped[int]
+    price_minor: Mapped[int] = mapped_column(BigInteger)
+    buffer_before: Mapped[int] = mapped_column(default=0)
+    buffer_after: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SalonSettings(Base):
+    """Booking rules of one salon; a salon without a row uses the defaults in core.salon.settings."""
+
+    __tablename__ = "salon_settings"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"), primary_key=True)
+    min_notice_minutes: Mapped[int]
+    max_advance_days: Mapped[int]
+    slot_step_minutes: Mapped[int]
+    # Minutes before the start at which a reminder goes out, e.g. [1440, 120].
+    reminder_minutes: Mapped[list[int]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SalonWeeklyHours(Base):
+    """One stretch of a professional's usual week: ``work`` time, or a ``break`` inside it.
+
+    A professional with no ``work`` rows keeps the salon default (Monday to
+    Saturday, 09:00 to 18:00) until their week is set.
+    """
+
+    __tablename__ = "salon_weekly_hours"
+    __table_args__ = (
+        Index("ix_salon_weekly_hours_pro", "org_id", "professional_id"),
+        CheckConstraint("weekday BETWEEN 0 AND 6 AND start_minute >= 0 AND end_minute <= 1440 "
+                        "AND start_minute < end_minute AND kind IN ('work', 'break')", name="sane"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = _org_fk()
+    professional_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    weekday: Mapped[int]  # 0 Monday … 6 Sunday
+    start_minute: Mapped[int]
+    end_minute: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(8), default="work")
+
+
+class SalonDateException(Base):
+    """Hours that replace the usual week on one date (``start_minute`` NULL: closed all day).
+
+    ``professional_id`` NULL applies to the whole salon (a public holiday); a
+    professional's own exception on the same date wins over the salon's.
+    """
+
+    __tablename__ = "salon_date_exceptions"
+    __table_args__ = (
+        Index("ix_salon_date_exceptions_day", "org_id", "day"),
+        CheckConstraint("(start_minute IS NULL AND end_minute IS NULL) OR "
+                        "(start_minute >= 0 AND end_minute <= 1440 AND start_minute < end_minute)", name="sane"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = _org_fk()
+    professional_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    day: Mapped[date]
+    start_minute: Mapped[int | None]
+    end_minute: Mapped[int | None]
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+
+class SalonTimeBlock(Base):
+    """Time a professional cannot be booked: leave, training, anything else."""
+
+    __tablename__ = "salon_time_blocks"
+    __table_args__ = (
+        Index("ix_salon_time_blocks_pro", "org_id", "professional_id", "starts_at"),
+        CheckConstraint("starts_at < ends_at", name="ordered"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = _org_fk()
+    professional_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(String(20), default="other")
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SalonAppointment(Base):
+    """A client's appointment with one professional for one service.
+
+    ``starts_at``/``ends_at`` is the service itself; ``blocked_start``/
+    ``blocked_end`` adds the buffers and is what may never overlap.
+    ``price_minor`` is the service's price when it was booked. ``revision``
+    counts reschedules, so each time's reminders have keys of their own.
+    """
+
+    __tablename__ = "salon_appointments"
+    __table_args__ = (
+        Index("ix_salon_appointments_pro_time", "org_id", "professional_id", "blocked_start"),
+        Index("ix_salon_appointments_org_start", "org_id", "starts_at"),
+        CheckConstraint("blocked_start <= starts_at AND starts_at < ends_at AND ends_at <= blocked_end",
+                        name="ordered"),
+        CheckConstraint("status IN ('pending', 'confirmed', 'completed', 'cancelled', 'no_show')", name="status"),
+        # The database's own refusal of double bookings (PostgreSQL; SQLite relies on BEGIN IMMEDIATE).
+        ExcludeConstraint(
+            (text("org_id"), "="),
+            (text("professional_id"), "="),
+            (func.tstzrange(text("blocked_start"), text("blocked_end"), text("'[)'")), "&&"),
+            name="ex_salon_appointments_no_overlap",
+            using="gist",
+            where=text("status <> 'cancelled'"),
+        ).ddl_if(dialect="postgresql"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = _org_fk()
+    professional_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("salon_services.id"))
+    # A deleted contact leaves the appointment in the books without a name.
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    blocked_start: Mapped[datetime]
+    blocked_end: Mapped[datetime]
+    price_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(12), default="confirmed")
+    source: Mapped[str] = mapped_column(String(10), default="console")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    cancel_reason: Mapped[str | None] = mapped_column(String(300))
+    revision: Mapped[int] = mapped_column(default=0)
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SalonAppointmentEvent(Base):
+    """The history of an appointment: booked, confirmed, rescheduled, cancelled, completed, no-show."""
+
+    __tablename__ = "salon_appointment_events"
+    __table_args__ = (Index("ix_salon_appointment_events_appt", "appointment_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = _org_fk()
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("salon_appointments.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(254))
+    from_start: Mapped[datetime | None]
+    to_start: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(String(300))
+    details: Mapped[dict[str, Any] | None]
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SalonClient(Base):
+    """What the salon knows of a contact as a client; written when an appointment is completed."""
+
+    __tablename__ = "salon_clients"
+    __table_args__ = (UniqueConstraint("org_id", "contact_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = _org_fk()
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    first_visit_at: Mapped[datetime]
+    last_visit_at: Mapped[datetime]
+    visit_count: Mapped[int] = mapped_column(default=0)
+    lifetime_spend_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
