@@ -1,0 +1,86 @@
+"""Client records: what the salon knows of a contact as a client.
+
+A record is created by the first completed appointment and updated by every
+later one (first and last visit, visit count, lifetime spend in minor units).
+The person's name, phone and email stay on the core contact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from core.actors import Actor
+from core.money import format_money
+from core.salon.common import require_salon
+from db.models import Contact
+from db.models_salon import SalonClient
+
+
+@dataclass(frozen=True)
+class ClientView:
+    id: int
+    contact_id: int
+    name: str
+    phone: str
+    email: str | None
+    first_visit_at: datetime
+    last_visit_at: datetime
+    visit_count: int
+    lifetime_spend_minor: int
+    currency: str
+
+    @property
+    def lifetime_spend(self) -> str:
+        return format_money(self.lifetime_spend_minor, self.currency)
+
+
+def record_visit(session: Session, org_id: int, contact_id: int, at: datetime, spend_minor: int) -> None:
+    """Count one completed visit for the contact, in the caller's unit of work."""
+    query = (select(SalonClient).where(SalonClient.org_id == org_id, SalonClient.contact_id == contact_id)
+             .with_for_update())
+    client = session.scalar(query)
+    if client is None:
+        try:
+            with session.begin_nested():
+                session.add(SalonClient(org_id=org_id, contact_id=contact_id, first_visit_at=at, last_visit_at=at,
+                                        visit_count=1, lifetime_spend_minor=spend_minor))
+            return
+        except IntegrityError:
+            # The same client's other visit was completed at this moment: count this one on its record.
+            client = session.scalar(query)
+            if client is None:
+                raise
+    client.first_visit_at = min(client.first_visit_at, at)
+    client.last_visit_at = max(client.last_visit_at, at)
+    client.visit_count += 1
+    client.lifetime_spend_minor += spend_minor
+
+
+def _views(session: Session, org, query) -> list[ClientView]:
+    rows = session.execute(query.join(Contact, Contact.id == SalonClient.contact_id))
+    return [ClientView(c.id, c.contact_id, p.name, p.phone, p.email, c.first_visit_at, c.last_visit_at,
+                       c.visit_count, c.lifetime_spend_minor, org.currency) for c, p in rows]
+
+
+def get_client(session: Session, actor: Actor, org_id: int, contact_id: int) -> ClientView | None:
+    """The contact's client record, or None before their first completed visit."""
+    org = require_salon(session, actor, org_id, "salon.clients.read")
+    found = _views(session, org, select(SalonClient, Contact).where(
+        SalonClient.org_id == org.id, SalonClient.contact_id == contact_id))
+    return found[0] if found else None
+
+
+def list_clients(
+    session: Session, actor: Actor, org_id: int, *, before_id: int | None = None, limit: int = 100
+) -> list[ClientView]:
+    """Clients, most recently created first (keyset paging: pass the last id as ``before_id``)."""
+    org = require_salon(session, actor, org_id, "salon.clients.read")
+    query = select(SalonClient, Contact).where(SalonClient.org_id == org.id)
+    if before_id is not None:
+        query = query.where(SalonClient.id < before_id)
+    return _views(session, org, query.order_by(SalonClient.id.desc()).limit(limit))

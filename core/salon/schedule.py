@@ -1,0 +1,352 @@
+"""When a professional works: the usual week with its breaks, dates that differ
+(a holiday, a late opening), and time blocks (leave, training).
+
+Weekly hours are wall-clock times in the salon's time zone; a date's hours
+become UTC intervals only when :func:`working_time` asks for them, so a salon
+that opens at 09:00 opens at 09:00 on both sides of a daylight-saving change.
+A professional whose week was never set works the salon default, Monday to
+Saturday 09:00 to 18:00.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+
+from core.actors import Actor
+from core.errors import InvalidInput, NotFound
+from core.salon.common import (
+    Interval,
+    aware,
+    bookable_professional,
+    merge,
+    require_for_professional,
+    require_salon,
+    subtract,
+)
+from db.models import Org
+from db.models_salon import BLOCK_REASONS, SalonDateException, SalonTimeBlock, SalonWeeklyHours
+
+DAY_MINUTES = 24 * 60
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+# Monday to Saturday, 09:00 to 18:00, as (start, end) minutes after local midnight.
+DEFAULT_WEEK: dict[int, list[tuple[int, int]]] = {day: [(9 * 60, 18 * 60)] for day in range(6)}
+
+Hours = Sequence[tuple[time, time]]
+
+
+@dataclass(frozen=True)
+class WeekView:
+    """A professional's usual week: per weekday (0 Monday), working stretches and breaks."""
+
+    professional_id: int
+    work: dict[int, list[tuple[time, time]]]
+    breaks: dict[int, list[tuple[time, time]]]
+    is_default: bool
+
+
+@dataclass(frozen=True)
+class DateExceptionView:
+    id: int
+    professional_id: int | None
+    day: date
+    hours: tuple[time, time] | None  # None: closed all day
+    note: str
+
+
+@dataclass(frozen=True)
+class TimeBlockView:
+    id: int
+    professional_id: int
+    starts_at: datetime
+    ends_at: datetime
+    reason: str
+    note: str
+
+
+def _minute(t: time) -> int:
+    return t.hour * 60 + t.minute
+
+
+def _end_minute(t: time) -> int:
+    """An end of 00:00 means midnight at the end of the day."""
+    return _minute(t) or DAY_MINUTES
+
+
+def _time(minute: int) -> time:
+    return time(0, 0) if minute >= DAY_MINUTES else time(minute // 60, minute % 60)
+
+
+def _stretches(hours: Hours, what: str) -> list[tuple[int, int]]:
+    stretches = []
+    for start, end in hours:
+        a, b = _minute(start), _end_minute(end)
+        if a >= b:
+            raise InvalidInput(f"{what} {start:%H:%M}–{end:%H:%M} ends before it starts.")
+        stretches.append((a, b))
+    return sorted(stretches)
+
+
+def set_weekly_hours(
+    session: Session,
+    actor: Actor,
+    org_id: int,
+    professional_id: int,
+    *,
+    work: Mapping[int, Hours],
+    breaks: Mapping[int, Hours] | None = None,
+) -> WeekView:
+    """Replace a professional's usual week. ``work`` and ``breaks`` map weekdays
+    (0 Monday … 6 Sunday) to (start, end) local times; an end of 00:00 is midnight.
+
+    Appointments already booked stay where they are.
+    """
+    org = require_for_professional(session, actor, org_id, professional_id, "salon.schedule.write")
+    bookable_professional(session, org, professional_id)
+    rows: list[SalonWeeklyHours] = []
+    for kind, week in (("work", work), ("break", breaks or {})):
+        for weekday, hours in week.items():
+            if weekday not in range(7):
+                raise InvalidInput(f"{weekday!r} is not a weekday; use 0 for Monday to 6 for Sunday.")
+            label = "Working hours" if kind == "work" else "A break"
+            for a, b in _stretches(hours, f"{label} on {WEEKDAYS[weekday]}"):
+                rows.append(SalonWeeklyHours(org_id=org.id, professional_id=professional_id, weekday=weekday,
+                                             start_minute=a, end_minute=b, kind=kind))
+    if not any(r.kind == "work" for r in rows):
+        raise InvalidInput("A week needs some working hours; for time away, add a time block (leave).")
+    session.execute(delete(SalonWeeklyHours).where(SalonWeeklyHours.org_id == org.id,
+                                                   SalonWeeklyHours.professional_id == professional_id))
+    session.add_all(rows)
+    session.commit()
+    return _week(session, org.id, professional_id)
+
+
+def weekly_hours(session: Session, actor: Actor, org_id: int, professional_id: int) -> WeekView:
+    org = require_salon(session, actor, org_id, "salon.bookings.read")
+    bookable_professional(session, org, professional_id)
+    return _week(session, org.id, professional_id)
+
+
+def _week_minutes(session: Session, org_id: int, professional_id: int):
+    rows = session.execute(
+        select(SalonWeeklyHours.kind, SalonWeeklyHours.weekday, SalonWeeklyHours.start_minute,
+               SalonWeeklyHours.end_minute)
+        .where(SalonWeeklyHours.org_id == org_id, SalonWeeklyHours.professional_id == professional_id)
+    ).all()
+    work: dict[int, list[tuple[int, int]]] = {}
+    breaks: dict[int, list[tuple[int, int]]] = {}
+    for kind, weekday, a, b in rows:
+        (work if kind == "work" else breaks).setdefault(weekday, []).append((a, b))
+    if not work:
+        return DEFAULT_WEEK, breaks, True
+    return work, breaks, False
+
+
+def _week(session: Session, org_id: int, professional_id: int) -> WeekView:
+    work, breaks, is_default = _week_minutes(session, org_id, professional_id)
+
+    def as_times(week):
+        return {d: [(_time(a), _time(b)) for a, b in sorted(week[d])] for d in sorted(week)}
+
+    return WeekView(professional_id, as_times(work), as_times(breaks), is_default)
+
+
+# ---------------------------------------------------------------- dates that differ
+
+def set_date_exception(
+    session: Session,
+    actor: Actor,
+    org_id: int,
+    day: date,
+    *,
+    hours: tuple[time, time] | None,
+    professional_id: int | None = None,
+    note: str = "",
+) -> DateExceptionView:
+    """Hours for one date instead of the usual week (``hours=None``: closed).
+
+    Without ``professional_id`` it is the whole salon's (a public holiday); a
+    professional's own exception on that date wins over the salon's.
+    """
+    if professional_id is None:
+        org = require_salon(session, actor, org_id, "salon.schedule.write")
+    else:
+        org = require_for_professional(session, actor, org_id, professional_id, "salon.schedule.write")
+        bookable_professional(session, org, professional_id)
+    start_minute = end_minute = None
+    if hours is not None:
+        [(start_minute, end_minute)] = _stretches([hours], f"The hours on {day.isoformat()}")
+    _delete_exception(session, org.id, day, professional_id)
+    row = SalonDateException(org_id=org.id, professional_id=professional_id, day=day,
+                             start_minute=start_minute, end_minute=end_minute, note=note.strip())
+    session.add(row)
+    session.flush()
+    session.commit()
+    return _exception_view(row)
+
+
+def clear_date_exception(
+    session: Session, actor: Actor, org_id: int, day: date, *, professional_id: int | None = None
+) -> None:
+    """Back to the usual week on ``day``."""
+    if professional_id is None:
+        org = require_salon(session, actor, org_id, "salon.schedule.write")
+    else:
+        org = require_for_professional(session, actor, org_id, professional_id, "salon.schedule.write")
+    _delete_exception(session, org.id, day, professional_id)
+    session.commit()
+
+
+def _delete_exception(session: Session, org_id: int, day: date, professional_id: int | None) -> None:
+    who = (SalonDateException.professional_id.is_(None) if professional_id is None
+           else SalonDateException.professional_id == professional_id)
+    session.execute(delete(SalonDateException).where(SalonDateException.org_id == org_id,
+                                                     SalonDateException.day == day, who))
+
+
+def list_date_exceptions(
+    session: Session, actor: Actor, org_id: int, first: date, last: date
+) -> list[DateExceptionView]:
+    org = require_salon(session, actor, org_id, "salon.bookings.read")
+    rows = session.scalars(select(SalonDateException).where(
+        SalonDateException.org_id == org.id, SalonDateException.day.between(first, last))
+        .order_by(SalonDateException.day, SalonDateException.id))
+    return [_exception_view(r) for r in rows]
+
+
+def _exception_view(row: SalonDateException) -> DateExceptionView:
+    hours = None if row.start_minute is None else (_time(row.start_minute), _time(row.end_minute))
+    return DateExceptionView(row.id, row.professional_id, row.day, hours, row.note)
+
+
+# ---------------------------------------------------------------- time blocks
+
+def add_time_block(
+    session: Session,
+    actor: Actor,
+    org_id: int,
+    professional_id: int,
+    *,
+    start: datetime,
+    end: datetime,
+    reason: str = "leave",
+    note: str = "",
+) -> TimeBlockView:
+    """Keep a professional free of bookings from ``start`` to ``end`` (leave, training, other).
+
+    Appointments already booked in that time stay; the console lists them so
+    that someone moves them.
+    """
+    org = require_for_professional(session, actor, org_id, professional_id, "salon.schedule.write")
+    bookable_professional(session, org, professional_id)
+    start, end = aware(start, "start"), aware(end, "end")
+    if start >= end:
+        raise InvalidInput("A time block ends after it starts.")
+    if reason not in BLOCK_REASONS:
+        raise InvalidInput(f"{reason!r} is not a reason; use one of {', '.join(BLOCK_REASONS)}.")
+    block = SalonTimeBlock(org_id=org.id, professional_id=professional_id, starts_at=start, ends_at=end,
+                           reason=reason, note=note.strip(), created_by=actor.label)
+    session.add(block)
+    session.flush()
+    session.commit()
+    return _block_view(block)
+
+
+def remove_time_block(session: Session, actor: Actor, org_id: int, block_id: int) -> None:
+    block = session.get(SalonTimeBlock, block_id)
+    if block is None or block.org_id != org_id:
+        require_salon(session, actor, org_id, "salon.bookings.read")
+        raise NotFound("That time block does not exist.")
+    require_for_professional(session, actor, org_id, block.professional_id, "salon.schedule.write")
+    session.delete(block)
+    session.commit()
+
+
+def list_time_blocks(
+    session: Session, actor: Actor, org_id: int, professional_id: int, start: datetime, end: datetime
+) -> list[TimeBlockView]:
+    org = require_salon(session, actor, org_id, "salon.bookings.read")
+    return [_block_view(b) for b in _blocks(session, org.id, professional_id, start, end)]
+
+
+def _blocks(session: Session, org_id: int, professional_id: int, start: datetime, end: datetime):
+    return session.scalars(select(SalonTimeBlock).where(
+        SalonTimeBlock.org_id == org_id, SalonTimeBlock.professional_id == professional_id,
+        SalonTimeBlock.starts_at < end, SalonTimeBlock.ends_at > start).order_by(SalonTimeBlock.starts_at)).all()
+
+
+def _block_view(block: SalonTimeBlock) -> TimeBlockView:
+    return TimeBlockView(block.id, block.professional_id, block.starts_at, block.ends_at, block.reason, block.note)
+
+
+# ---------------------------------------------------------------- the time a professional can be booked
+
+@dataclass(frozen=True)
+class WorkingTime:
+    """A professional's bookable time in a window, as merged UTC intervals.
+
+    ``hours`` is working time less breaks; ``available`` is that less time
+    blocks. ``blocks`` are kept to say why a time is refused.
+    """
+
+    hours: list[Interval]
+    available: list[Interval]
+    blocks: list[TimeBlockView]
+
+
+def local_instant(day: date, minute: int, tz: ZoneInfo) -> datetime:
+    """The UTC instant of wall-clock ``minute`` on ``day`` (a minute of 1440 is the next midnight)."""
+    if minute >= DAY_MINUTES:
+        day, minute = day + timedelta(days=1), minute - DAY_MINUTES
+    return datetime.combine(day, time(minute // 60, minute % 60), tzinfo=tz).astimezone(ZoneInfo("UTC"))
+
+
+def working_time(session: Session, org: Org, professional_id: int, start: datetime, end: datetime) -> WorkingTime:
+    """What ``professional_id`` can be booked for between ``start`` and ``end`` (UTC intervals)."""
+    tz = ZoneInfo(org.timezone)
+    # A day's local hours can reach into the UTC neighbours on either side.
+    first, last = start.astimezone(tz).date() - timedelta(days=1), end.astimezone(tz).date() + timedelta(days=1)
+    work, breaks, _is_default = _week_minutes(session, org.id, professional_id)
+    exceptions: dict[date, tuple[int | None, int | None]] = {}
+    # The salon's rows first, so that a professional's own row for the same date replaces it.
+    for row in session.execute(
+        select(SalonDateException.day, SalonDateException.start_minute, SalonDateException.end_minute)
+        .where(SalonDateException.org_id == org.id, SalonDateException.day.between(first, last),
+               or_(SalonDateException.professional_id == professional_id,
+                   SalonDateException.professional_id.is_(None)))
+        .order_by(SalonDateException.professional_id.is_not(None))
+    ):
+        exceptions[row.day] = (row.start_minute, row.end_minute)
+    hours: list[Interval] = []
+    day = first
+    while day <= last:
+        weekday = day.weekday()
+        if day in exceptions:
+            a, b = exceptions[day]
+            stretches = [] if a is None else [(a, b)]
+        else:
+            stretches = work.get(weekday, [])
+        day_hours = merge((local_instant(day, a, tz), local_instant(day, b, tz)) for a, b in stretches)
+        day_breaks = [(local_instant(day, a, tz), local_instant(day, b, tz)) for a, b in breaks.get(weekday, [])]
+        hours.extend(subtract(day_hours, day_breaks))
+        day += timedelta(days=1)
+    hours = [(max(a, start), min(b, end)) for a, b in merge(hours) if b > start and a < end]
+    blocks = [_block_view(b) for b in _blocks(session, org.id, professional_id, start, end)]
+    available = subtract(hours, [(b.starts_at, b.ends_at) for b in blocks])
+    return WorkingTime(hours, available, blocks)
+
+
+def day_hours_text(session: Session, org: Org, professional_id: int, day: date) -> str:
+    """``09:00–13:00, 14:00–18:00`` for a professional's hours on ``day`` (local), or ``no hours``."""
+    tz = ZoneInfo(org.timezone)
+    start = local_instant(day, 0, tz)
+    end = local_instant(day, DAY_MINUTES, tz)
+    stretches = working_time(session, org, professional_id, start, end).hours
+    if not stretches:
+        return "no hours"
+    return ", ".join(f"{a.astimezone(tz):%H:%M}–{b.astimezone(tz):%H:%M}" for a, b in stretches)
