@@ -31,3 +31,4 @@ grant("chama", ("chair", "treasurer"), "chama.money", "chama.settings")
 grant("chama", ("chair", "secretary"), "chama.meetings")
 
 from core.chama import jobs as _jobs  # noqa: E402,F401  (registers the due-work handlers and planner)
+from core.chama import mpesa as _mpesa  # noqa: E402,F401  (what a paid M-Pesa push writes)

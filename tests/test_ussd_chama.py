@@ -1,0 +1,271 @@
+"""The chama menu on a feature phone, through the real gateway in Africa's Talking's
+and Daraja's formats, with fake Daraja on loopback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import ussd.chama  # noqa: F401  (the chama menu answers dials)
+from config import load_settings
+from core.chama import ledger, loans
+from db.models import Message
+from db.models_payments import PaymentRequest
+from tests.chama_support import ACTOR, make_chama
+from tests.fakes import phone, wait_until
+from tests.fakes.daraja import PUSH_PATH, fake_daraja  # noqa: F401  (fixture)
+from tests.live_gateway import running_gateway
+from ussd import callback
+from ussd.chama import ChamaMachine
+from ussd.screens import GSM7_BASIC, MAX_LENGTH
+
+TOKEN = "cb-token"
+
+
+@pytest.fixture(autouse=True)
+def chama_menu():
+    before = callback.current_machine()
+    callback.use_machine(ChamaMachine())
+    yield
+    callback._machine[:] = [before] if before else []
+
+
+@pytest.fixture
+def chama(committed_db, make_org):
+    with committed_db.session() as session:
+        group = make_chama(session, make_org, extra_members=2)
+        ledger.record_contribution(session, ACTOR, group.id, group.members[0].id, 200_000, source="cash",
+                                   reference="R-1")
+    return group
+
+
+class Phone:
+    """One handset dialling through the gateway; `press` sends the next input."""
+
+    def __init__(self, base: str, number: str, session: str, token: str | None = None) -> None:
+        self.base, self.number, self.session, self.inputs = base, number, session, []
+        self.url = f"{base}/ussd/callback" + (f"?token={token}" if token else "")
+
+    def dial(self) -> str:
+        return self._send()
+
+    def press(self, *keys: str) -> str:
+        answer = ""
+        for key in keys:
+            self.inputs.append(key)
+            answer = self._send()
+        return answer
+
+    def _send(self) -> str:
+        answer = httpx.post(self.url, timeout=10, data={
+            "sessionId": self.session, "serviceCode": "*384*22#", "phoneNumber": self.number,
+            "networkCode": "63902", "text": "*".join(self.inputs)})
+        assert answer.status_code == 200
+        assert answer.text.startswith(("CON ", "END ")) and len(answer.text) <= MAX_LENGTH
+        return answer.text
+
+
+def sms_to(db, number: str) -> list[str]:
+    with db.session() as session:
+        return [m.body for m in session.query(Message).filter_by(to_address=number).order_by(Message.id)]
+
+
+def test_an_unknown_number_is_told_whom_to_ask(committed_db, chama):
+    with running_gateway(committed_db) as base:
+        answer = Phone(base, "+254799000001", "s-unknown").dial()
+    assert answer.startswith("END ") and "not registered" in answer and "secretary" in answer
+
+
+def test_first_dial_sets_a_pin_then_balance(committed_db, chama):
+    member = chama.members[0]
+    with running_gateway(committed_db) as base:
+        handset = Phone(base, member.phone, "s-first")
+        assert "Create a 4-digit PIN" in handset.dial()
+        assert "too easy" in handset.press("1111")
+        assert "same PIN again" in handset.press("2580")
+        assert "did not match" in handset.press("2581")
+        handset.press("2580")
+        menu = handset.press("2580")
+        assert menu.startswith("CON PIN set.") and "1 Balance" in menu and "6 Change PIN" in menu
+        balance = handset.press("1")
+        assert "Savings: KES 2,000" in balance and "Loan: KES 0" in balance and "Fines: KES 0" in balance
+        # A later session asks for the PIN, not a new one.
+        again = Phone(base, member.phone, "s-second").dial()
+        assert again.startswith("CON Welcome") and "Enter your PIN" in again
+
+
+def test_three_wrong_pins_lock_across_sessions_and_sms_the_member(committed_db, chama):
+    member = chama.members[1]
+    from core.ussd_pins import set_pin
+
+    with committed_db.session() as session:
+        set_pin(session, member.phone, "2580")
+        session.commit()
+    with running_gateway(committed_db) as base:
+        first = Phone(base, member.phone, "s-w1")
+        assert "Enter your PIN" in first.dial()
+        assert "2 tries left" in first.press("0000")
+        # Hanging up does not reset the count.
+        second = Phone(base, member.phone, "s-w2")
+        second.dial()
+        assert "1 try left" in second.press("1111")
+        locked = second.press("9999")
+        assert locked.startswith("END ") and "locked for 30 minutes" in locked
+        third = Phone(base, member.phone, "s-w3")
+        assert third.dial().startswith("END Too many wrong PINs")
+        # Even the right PIN does not get in while locked.
+    assert any("locked for 30 minutes" in body for body in sms_to(committed_db, member.phone))
+
+
+def signed_in(base: str, number: str, session: str, token: str | None = None) -> Phone:
+    handset = Phone(base, number, session, token)
+    handset.dial()
+    handset.press("2580")
+    return handset
+
+
+@pytest.fixture
+def pins(committed_db, chama):
+    from core.ussd_pins import set_pin
+
+    with committed_db.session() as session:
+        for person in chama.everyone:
+            set_pin(session, person.phone, "2580")
+        session.commit()
+
+
+def test_contribute_pushes_mpesa_and_the_callback_shows_in_the_balance(committed_db, chama, pins, fake_daraja):
+    member = chama.members[0]
+    settings_ = load_settings(fake_daraja.env(public_url="https://ofisi.example", callback_token=TOKEN))
+    with running_gateway(committed_db, settings_) as base:
+        handset = signed_in(base, member.phone, "s-pay", TOKEN)
+        assert "amount to contribute" in handset.press("2")
+        assert "whole shillings" in handset.press("12.50")
+        assert "Contribute KES 500 by M-Pesa?" in handset.press("500")
+        done = handset.press("1")
+        assert done.startswith("END Check your phone")
+        # The push leaves within two seconds of the member's confirmation.
+        wait_until(lambda: fake_daraja.received(PUSH_PATH), timeout=2, what="the STK push to leave")
+        push = fake_daraja.received(PUSH_PATH)[0].body
+        assert push["Amount"] == 500 and push["PhoneNumber"] == member.phone.lstrip("+")
+
+        def checkout() -> str | None:
+            with committed_db.session() as session:
+                row = session.query(PaymentRequest).one()
+                return row.checkout_request_id if row.status == "awaiting" else None
+
+        code = wait_until(checkout, timeout=5, what="the request to await its result")
+        answer = fake_daraja.complete(code, 0, url=f"{base}/mpesa/stk/callback?token={TOKEN}")
+        assert answer.status_code == 200
+        # Safaricom retries: nothing more is credited.
+        fake_daraja.complete(code, 0, url=f"{base}/mpesa/stk/callback?token={TOKEN}")
+        later = signed_in(base, member.phone, "s-after", TOKEN)
+        assert "Savings: KES 2,500" in later.press("1")
+
+
+def test_loan_request_two_approvals_then_disbursement(committed_db, chama, pins):
+    member = chama.members[0]
+    with running_gateway(committed_db) as base:
+        handset = signed_in(base, member.phone, "s-loan")
+        handset.press("3")
+        limit_screen = handset.press("1")
+        assert "You can borrow up to" in limit_screen
+        assert "more than you can borrow" in handset.press("999999")
+        assert "how many months" in handset.press("1000")
+        assert "Request a loan of KES 1,000 over 3 months?" in handset.press("3")
+        assert handset.press("1").startswith("END Your request for KES 1,000")
+    with committed_db.session() as session:
+        loan = loans.list_loans(session, ACTOR, chama.id, member_id=member.id)[0]
+        assert loan.status == "requested" and loan.principal_minor == 100_000
+        for official in chama.checkers(member.id):
+            loans.approve_loan(session, ACTOR, chama.id, loan.id, by_member_id=official.id)
+        loans.disburse_loan(session, ACTOR, chama.id, loan.id, source="cash", reference="D-1")
+        status = loans.list_loans(session, ACTOR, chama.id, member_id=member.id)[0].status
+    with running_gateway(committed_db) as base:
+        handset = signed_in(base, member.phone, "s-loan2")
+        assert "Loan: KES 1,0" in handset.press("1")
+        handset.press("0", "3")
+        assert f"KES 1,000 {status}" in handset.press("2")
+
+
+def test_mini_statement_is_shown_and_sent_by_sms(committed_db, chama, pins):
+    member = chama.members[0]
+    with running_gateway(committed_db) as base:
+        statement = signed_in(base, member.phone, "s-stmt").press("4")
+    assert "Contribution KES 2,000" in statement
+    assert any(body.startswith("Mini statement:") for body in sms_to(committed_db, member.phone))
+
+
+def test_a_member_of_two_chamas_picks_one(committed_db, make_org, chama, pins):
+    member = chama.members[0]
+    from core.chama import members
+
+    with committed_db.session() as session:
+        other = make_org(session, "chama", name="Zawadi Savings")
+        members.add_member(session, ACTOR, other.id, name="Wanjiku Kamau", phone=member.phone, role="member")
+    with running_gateway(committed_db) as base:
+        handset = signed_in(base, member.phone, "s-two")
+        assert handset.inputs == ["2580"]
+        choose = handset._send()
+        assert "Choose your chama" in choose and "Zawadi Savings" in choose
+        assert handset.press("2").startswith("CON Zawadi Savings")
+
+
+def test_next_meeting(committed_db, chama, pins):
+    from datetime import timedelta
+
+    from core.chama.meetings import schedule_meeting
+    from db.types import utcnow
+
+    with committed_db.session() as session:
+        schedule_meeting(session, ACTOR, chama.id, starts_at=utcnow() + timedelta(days=3), venue="Kanisa hall",
+                         agenda="Loans")
+    with running_gateway(committed_db) as base:
+        answer = signed_in(base, chama.members[0].phone, "s-meet").press("5")
+    assert "Next meeting:" in answer and "Kanisa hall" in answer
+
+
+def test_ussd_dial_in_the_terminal(committed_db, chama, pins, backend):
+    if backend != "sqlite":
+        pytest.skip("the simulator drives the same machine; one backend shows it")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("OFISI_")},
+           "OFISI_DATABASE_URL": committed_db.url}
+    result = subprocess.run([str(Path(sys.executable).parent / "ofisi"), "ussd", "dial", chama.members[0].phone],
+                            input="2580\n1\n00\n9\n", capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "Enter your PIN" in result.stdout and "Savings: KES 2,000" in result.stdout
+    assert "Reply with a number from 1 to 6." in result.stdout
+
+
+keys = st.one_of(st.sampled_from(["", "0", "00", "98", "1", "2", "3", "4", "5", "6", "2580", "1111", "500",
+                                  "99999999", "*", "#"]), st.text(max_size=20))
+
+
+def test_random_sessions_always_get_a_valid_screen(committed_db, chama, pins):
+    from ussd.callback import answer_dial
+
+    numbers = [p.phone for p in chama.everyone] + [phone(999), "garbage"]
+    counter = iter(range(10**6))
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.sampled_from(numbers), st.lists(keys, max_size=14))
+    def session(number, inputs):
+        session_id, sent = f"prop-{next(counter)}", []
+        for piece in ["", *inputs]:
+            if piece:
+                sent.append(piece)
+            answer = answer_dial(committed_db, session_id=session_id, phone=number, service_code="*384*22#",
+                                 text="*".join(sent))
+            assert answer.startswith(("CON ", "END ")) and len(answer) <= MAX_LENGTH
+            assert set(answer) <= GSM7_BASIC
+            if answer.startswith("END"):
+                break
+
+    session()

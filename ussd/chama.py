@@ -1,0 +1,380 @@
+"""The chama menu for feature phones.
+
+Unknown numbers are told whom to ask; a member without a PIN sets one
+(twice); then PIN entry, where three wrong PINs lock USSD for 30 minutes
+across sessions and SMS the member; a member of several chamas picks one;
+then the main menu: 1 balance, 2 contribute, 3 loans, 4 mini statement,
+5 next meeting, 6 change PIN. States only decide; the effects (PIN writes,
+payment requests, loan requests, SMS) run in :meth:`ChamaMachine.apply`
+through the same core services the console uses.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from core import outbox
+from core.actors import Actor
+from core.chama.ledger import KINDS, list_entries, member_balances
+from core.chama.loans import list_loans, loan_limit, request_loan
+from core.chama.meetings import next_meeting
+from core.chama.members import chamas_of_phone
+from core.chama.mpesa import CONTRIBUTION, REPAYMENT, ask_to_pay
+from core.money import format_money
+from core.passwords import hash_password, verify_password
+from core.payments import wake_payment_sender
+from core.ussd_pins import check_new_pin, pin_matches, pin_state, record_right_pin, record_wrong_pin, set_pin
+from core.ussd_sessions import HopState
+from db.types import utcnow
+from ussd.callback import use_machine
+from ussd.engine import Hop, Menu, State, Step
+from ussd.screens import Screen
+
+GATEWAY = Actor.system_actor("ussd")
+MAX_LOAN_MONTHS = 12
+
+
+class ChamaFacts:
+    """What the menu may show, read lazily: a screen reads only what it needs."""
+
+    def __init__(self, session: Session, hop: HopState) -> None:
+        self.session, self.phone, self.data = session, hop.phone, hop.data
+        self.now = utcnow()
+
+    @cached_property
+    def memberships(self):
+        return chamas_of_phone(self.session, GATEWAY, self.phone)
+
+    @cached_property
+    def pin(self):
+        return pin_state(self.session, self.phone)
+
+    def chosen(self, data):
+        for org, member in self.memberships:
+            if org.id == data.get("org_id"):
+                return org, member
+        return None
+
+    def money(self, data, minor: int) -> str:
+        org, _member = self.chosen(data)
+        return format_money(minor, org.currency)
+
+    def balances(self, data):
+        org, member = self.chosen(data)
+        return member_balances(self.session, GATEWAY, org.id, member.id)
+
+    def limit(self, data):
+        org, member = self.chosen(data)
+        return loan_limit(self.session, GATEWAY, org.id, member.id)
+
+    def loans(self, data):
+        org, member = self.chosen(data)
+        return list_loans(self.session, GATEWAY, org.id, member_id=member.id, limit=5)
+
+    def statement(self, data):
+        """The last five entries, one short line each: date, what, amount."""
+        org, member = self.chosen(data)
+        entries = list_entries(self.session, GATEWAY, org.id, member_id=member.id, limit=5)
+        return [f"{e.occurred_at.astimezone(org.tz):%d/%m} {KINDS[e.kind]} {format_money(e.amount_minor, org.currency)}"
+                for e in entries]
+
+    def meeting(self, data):
+        org, _member = self.chosen(data)
+        return next_meeting(self.session, GATEWAY, org.id)
+
+
+def _first_name(facts: ChamaFacts) -> str:
+    return facts.memberships[0][1].name.split()[0] if facts.memberships else ""
+
+
+MPESA_MAX = 250_000  # shillings in one M-Pesa payment
+
+
+def _whole_amount(text: str) -> int | None:
+    digits = text.replace(",", "").strip()
+    return int(digits) if digits.isdigit() and 0 < len(digits) <= 9 and int(digits) > 0 else None
+
+
+def _after_pin(facts: ChamaFacts) -> Step:
+    if len(facts.memberships) == 1:
+        org, member = facts.memberships[0]
+        return Step(goto="menu", data={"org_id": org.id, "member_id": member.id}, effects=(("pin_ok",),))
+    return Step(goto="choose", effects=(("pin_ok",),))
+
+
+# ---------------------------------------------------------------- entry and PIN
+
+def show_entry(hop: Hop) -> Screen:
+    facts: ChamaFacts = hop.facts
+    if not facts.memberships:
+        return Screen("This number is not registered with any chama on Ofisi. "
+                      "Ask your chama's secretary to add you, then dial again.", end=True)
+    if facts.pin.locked(facts.now):
+        until = facts.memberships[0][0].tz
+        at = facts.pin.locked_until.astimezone(until).strftime("%H:%M")
+        return Screen(f"Too many wrong PINs. USSD is locked until {at}. Try again then.", end=True)
+    if facts.pin.pin_hash is None:
+        return Screen(f"Welcome {_first_name(facts)}. Create a 4-digit PIN for your chama account:")
+    return Screen(f"Welcome {_first_name(facts)}. Enter your PIN:")
+
+
+def handle_entry(hop: Hop) -> Step:
+    facts: ChamaFacts = hop.facts
+    if facts.pin.pin_hash is None:
+        problem = check_new_pin(hop.input)
+        if problem:
+            return Step(notice=problem)
+        return Step(goto="confirm_pin", data={"new_pin": hash_password(hop.input)})
+    if pin_matches(facts.pin, hop.input):
+        return _after_pin(facts)
+    if facts.pin.tries_left <= 1:
+        return Step(effects=(("wrong_pin",),),
+                    end="Wrong PIN 3 times. USSD is locked for 30 minutes; we have sent you an SMS.")
+    left = facts.pin.tries_left - 1
+    return Step(effects=(("wrong_pin",),), notice=f"Wrong PIN. {left} tr{'ies' if left > 1 else 'y'} left.")
+
+
+def handle_confirm_pin(hop: Hop) -> Step:
+    if verify_password(hop.input, hop.data.get("new_pin")) and len(hop.input) == 4:
+        step = _after_pin(hop.facts)
+        return Step(goto=step.goto, data={**step.data, "new_pin": None}, effects=(("set_pin", hop.input),),
+                    notice="PIN set.")
+    return Step(goto="entry", data={"new_pin": None}, notice="The PINs did not match.")
+
+
+def show_choose(hop: Hop) -> Menu:
+    return Menu("Choose your chama:", [f"{n} {org.name}" for n, (org, _m) in enumerate(hop.facts.memberships, 1)],
+                footer="")
+
+
+def handle_choose(hop: Hop) -> Step:
+    options = hop.facts.memberships
+    if hop.input.isdigit() and 1 <= int(hop.input) <= len(options):
+        org, member = options[int(hop.input) - 1]
+        return Step(goto="menu", data={"org_id": org.id, "member_id": member.id})
+    return Step(notice="Reply with the chama's number.")
+
+
+# ---------------------------------------------------------------- main menu
+
+MENU = {"1": "balance", "2": "contribute", "3": "loans", "4": "statement", "5": "meeting", "6": "old_pin"}
+
+
+def show_menu(hop: Hop) -> Menu:
+    org, _member = hop.facts.chosen(hop.data)
+    return Menu(org.name, ["1 Balance", "2 Contribute", "3 Loans", "4 Mini statement", "5 Next meeting",
+                           "6 Change PIN"], footer="")
+
+
+def handle_menu(hop: Hop) -> Step:
+    target = MENU.get(hop.input)
+    if target is None:
+        return Step(notice="Reply with a number from 1 to 6.")
+    if target == "statement":
+        return Step(goto=target, effects=(("statement_sms",),))
+    return Step(goto=target)
+
+
+def stay(_hop: Hop) -> Step:
+    return Step(notice="Reply 0 to go back or 00 for the main menu.")
+
+
+def show_balance(hop: Hop) -> Screen:
+    b = hop.facts.balances(hop.data)
+    m = lambda minor: hop.facts.money(hop.data, minor)  # noqa: E731
+    return Screen(f"Savings: {m(b.savings_minor)}\nLoan: {m(b.loan_outstanding_minor)}\n"
+                  f"Fines: {m(b.fines_owed_minor)}\n0 Back 00 Home")
+
+
+def ask_amount(prompt: str, confirm_state: str):
+    def show(hop: Hop) -> Screen:
+        return Screen(prompt(hop) if callable(prompt) else prompt)
+
+    def handle(hop: Hop) -> Step:
+        amount = _whole_amount(hop.input)
+        if amount is None:
+            return Step(notice="Enter the amount in whole shillings, e.g. 500.")
+        if amount > MPESA_MAX:
+            return Step(notice=f"M-Pesa takes at most KES {MPESA_MAX:,} at a time.")
+        return Step(goto=confirm_state, data={"amount": amount})
+
+    return State(show=show, handle=handle)
+
+
+def confirm(question, effect, done):
+    def show(hop: Hop) -> Screen:
+        return Screen(f"{question(hop)}\n1 Yes\n0 Back")
+
+    def handle(hop: Hop) -> Step:
+        if hop.input != "1":
+            return Step(notice="Reply 1 to confirm or 0 to go back.")
+        return Step(effects=(effect(hop),), end=done(hop))
+
+    return State(show=show, handle=handle)
+
+
+def _kes(hop: Hop, whole: int) -> str:
+    return hop.facts.money(hop.data, whole * 100)
+
+
+def show_loans(hop: Hop) -> Menu:
+    return Menu("Loans", ["1 Request a loan", "2 Loan status", "3 Repay a loan"])
+
+
+def handle_loans(hop: Hop) -> Step:
+    return {"1": Step(goto="loan_amount"), "2": Step(goto="loan_status"),
+            "3": Step(goto="repay_amount")}.get(hop.input, Step(notice="Reply 1, 2 or 3."))
+
+
+def show_loan_amount(hop: Hop) -> Screen:
+    available = hop.facts.limit(hop.data).available_minor
+    if available <= 0:
+        return Screen("You cannot borrow more right now: loans are limited by your savings.\n0 Back")
+    return Screen(f"You can borrow up to {hop.facts.money(hop.data, available)}. Enter the amount:")
+
+
+def handle_loan_amount(hop: Hop) -> Step:
+    amount = _whole_amount(hop.input)
+    if amount is None:
+        return Step(notice="Enter the amount in whole shillings, e.g. 5000.")
+    if amount * 100 > hop.facts.limit(hop.data).available_minor:
+        return Step(notice="That is more than you can borrow.")
+    return Step(goto="loan_months", data={"amount": amount})
+
+
+def handle_loan_months(hop: Hop) -> Step:
+    if hop.input.isdigit() and 1 <= int(hop.input) <= MAX_LOAN_MONTHS:
+        return Step(goto="loan_confirm", data={"months": int(hop.input)})
+    return Step(notice=f"Enter a number of months from 1 to {MAX_LOAN_MONTHS}.")
+
+
+def show_loan_status(hop: Hop) -> Menu:
+    loans = hop.facts.loans(hop.data)
+    if not loans:
+        return Menu("You have no loans.")
+    return Menu("Your loans:", [f"{hop.facts.money(hop.data, loan.principal_minor)} {loan.status}"
+                                for loan in loans])
+
+
+def show_repay_amount(hop: Hop) -> Screen:
+    owed = hop.facts.balances(hop.data).loan_outstanding_minor
+    if owed <= 0:
+        return Screen("You have no loan to repay.\n0 Back")
+    return Screen(f"Loan outstanding {hop.facts.money(hop.data, owed)}. Enter the amount to repay:")
+
+
+def show_statement(hop: Hop) -> Menu:
+    lines = hop.facts.statement(hop.data)
+    return Menu("Last entries (also sent by SMS):" if lines else "No entries yet.", lines)
+
+
+def show_meeting(hop: Hop) -> Screen:
+    meeting = hop.facts.meeting(hop.data)
+    if meeting is None:
+        return Screen("No meeting is scheduled yet.\n0 Back")
+    org, _member = hop.facts.chosen(hop.data)
+    when = meeting.starts_at.astimezone(org.tz).strftime("%a %d %b %H:%M")
+    return Screen(f"Next meeting: {when}\nAt: {meeting.venue}\n0 Back")
+
+
+def handle_old_pin(hop: Hop) -> Step:
+    if pin_matches(hop.facts.pin, hop.input):
+        return Step(goto="new_pin")
+    return Step(effects=(("wrong_pin",),), end="Wrong PIN. Dial again to try once more.")
+
+
+def handle_new_pin(hop: Hop) -> Step:
+    problem = check_new_pin(hop.input)
+    if problem:
+        return Step(notice=problem)
+    return Step(goto="new_pin_again", data={"new_pin": hash_password(hop.input)})
+
+
+def handle_new_pin_again(hop: Hop) -> Step:
+    if len(hop.input) == 4 and verify_password(hop.input, hop.data.get("new_pin")):
+        return Step(data={"new_pin": None}, effects=(("set_pin", hop.input),), end="Your PIN is changed.")
+    return Step(goto="new_pin", data={"new_pin": None}, notice="The PINs did not match.")
+
+
+class ChamaMachine:
+    start, home = "entry", "menu"
+    states = {
+        "entry": State(show=show_entry, handle=handle_entry),
+        "confirm_pin": State(show=lambda h: Screen("Enter the same PIN again:"), handle=handle_confirm_pin),
+        "choose": State(show=show_choose, handle=handle_choose),
+        "menu": State(show=show_menu, handle=handle_menu),
+        "balance": State(show=show_balance, handle=stay),
+        "contribute": ask_amount("Enter the amount to contribute:", "contribute_confirm"),
+        "contribute_confirm": confirm(
+            lambda h: f"Contribute {_kes(h, h.data['amount'])} by M-Pesa?",
+            lambda h: ("pay", CONTRIBUTION, h.data["amount"]),
+            lambda h: f"Check your phone: an M-Pesa prompt for {_kes(h, h.data['amount'])} is on its way. "
+                      "We will SMS you when it is received."),
+        "loans": State(show=show_loans, handle=handle_loans),
+        "loan_amount": State(show=show_loan_amount, handle=handle_loan_amount),
+        "loan_months": State(show=lambda h: Screen(f"Repay over how many months? (1-{MAX_LOAN_MONTHS})"),
+                             handle=handle_loan_months),
+        "loan_confirm": confirm(
+            lambda h: f"Request a loan of {_kes(h, h.data['amount'])} over {h.data['months']} months?",
+            lambda h: ("loan", h.data["amount"], h.data["months"]),
+            lambda h: f"Your request for {_kes(h, h.data['amount'])} is with the officials for approval. "
+                      "We will SMS you."),
+        "loan_status": State(show=show_loan_status, handle=stay),
+        "repay_amount": State(show=show_repay_amount, handle=ask_amount("", "repay_confirm").handle),
+        "repay_confirm": confirm(
+            lambda h: f"Repay {_kes(h, h.data['amount'])} by M-Pesa?",
+            lambda h: ("pay", REPAYMENT, h.data["amount"]),
+            lambda h: f"Check your phone: an M-Pesa prompt for {_kes(h, h.data['amount'])} is on its way."),
+        "statement": State(show=show_statement, handle=stay),
+        "meeting": State(show=show_meeting, handle=stay),
+        "old_pin": State(show=lambda h: Screen("Enter your current PIN:"), handle=handle_old_pin),
+        "new_pin": State(show=lambda h: Screen("Enter a new 4-digit PIN:"), handle=handle_new_pin),
+        "new_pin_again": State(show=lambda h: Screen("Enter the new PIN again:"), handle=handle_new_pin_again),
+    }
+
+    def facts(self, session: Session, hop: HopState) -> ChamaFacts:
+        return ChamaFacts(session, hop)
+
+    def apply(self, session: Session, hop: HopState, effects) -> dict[str, Any]:
+        facts = ChamaFacts(session, hop)
+        chosen = facts.chosen(hop.data)
+        if chosen is not None:
+            hop.org_id = chosen[0].id
+        for effect in effects:
+            kind = effect[0]
+            if kind == "pin_ok":
+                record_right_pin(session, hop.phone)
+            elif kind == "set_pin":
+                set_pin(session, hop.phone, effect[1])
+            elif kind == "wrong_pin":
+                if record_wrong_pin(session, hop.phone) and facts.memberships:
+                    org, member = facts.memberships[0]
+                    outbox.enqueue(session, org.id, to=hop.phone, contact_id=member.contact_id,
+                                   idempotency_key=f"ussd-locked:{hop.session_id}",
+                                   body="Your chama USSD PIN was entered wrongly 3 times, so USSD is locked for "
+                                        "30 minutes. If this was not you, tell your chair.")
+            elif kind == "pay":
+                _purpose, whole = effect[1], effect[2]
+                org, member = chosen
+                ask_to_pay(session, GATEWAY, org.id, member.id, whole * 100, purpose=_purpose,
+                           idempotency_key=f"ussd:{hop.session_id}:{_purpose}")
+                event.listen(session, "after_commit", lambda _s: wake_payment_sender(), once=True)
+            elif kind == "loan":
+                org, member = chosen
+                request_loan(session, GATEWAY, org.id, member.id, effect[1] * 100, months=effect[2],
+                             purpose="Requested by USSD", by_member_id=member.id)
+            elif kind == "statement_sms":
+                org, member = chosen
+                lines = facts.statement(hop.data)
+                if lines:
+                    outbox.enqueue(session, org.id, to=hop.phone, contact_id=member.contact_id,
+                                   body="Mini statement:\n" + "\n".join(lines),
+                                   idempotency_key=f"ussd-statement:{hop.session_id}")
+        return {}
+
+
+use_machine(ChamaMachine())
