@@ -12,7 +12,7 @@ from core.users import add_user
 from db.models import AuditEntry
 from db.models_payments import PaymentCallback, PaymentRequest
 from tests.fakes.daraja import callback_payload
-from tests.payments_support import BROKEN, ask, awaiting, credits, failure, status, success, verdicts
+from tests.payments_support import BROKEN, CREDIT, ask, awaiting, credits, failure, status, success, verdicts
 
 
 @pytest.fixture
@@ -126,6 +126,31 @@ def test_a_failing_ledger_credits_nothing_and_asks_for_review(session, org):
     assert row.status == "review" and "the ledger is closed" in row.last_error and row.receipt_number is None
     assert credits(session, request_id) == 0  # the hook's own write went with it
     assert session.get(PaymentCallback, result.callback_id).raw == success()
+
+
+@pytest.mark.parametrize("area_has_it", [True, False])
+def test_the_areas_are_loaded_before_a_purpose_is_found_wanting(session, org, monkeypatch, area_has_it):
+    from core import registry
+    from core.payments.request import HOOKS
+
+    request_id = awaiting(session, org.id)
+    session.get(PaymentRequest, request_id).purpose = "test.late"
+    session.commit()
+    loaded = []
+
+    def load_areas() -> None:  # what importing an area that registers "test.late" does
+        loaded.append(True)
+        if area_has_it:
+            monkeypatch.setitem(HOOKS, "test.late", HOOKS[CREDIT])
+
+    monkeypatch.setattr(registry, "load_areas", load_areas)
+    result = payments.record_stk_callback(session, success(), token_ok=True)
+    assert loaded == [True]
+    if area_has_it:
+        assert result.verdict == "applied" and credits(session, request_id) == 1
+    else:
+        assert (result.verdict, result.problem) == ("review", "no_hook") and credits(session, request_id) == 0
+        assert status(session, request_id) == "review"
 
 
 def test_one_receipt_credits_one_request(session, org):

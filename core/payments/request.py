@@ -89,6 +89,16 @@ def on_success(purpose: str) -> Callable[[Hook], Hook]:
     return register
 
 
+def hook_for(purpose: str) -> Hook | None:
+    """The hook of ``purpose``. A process that has not loaded the areas yet (a CLI
+    command, a cron run) loads them first, so no success waits for review for that."""
+    if purpose not in HOOKS:
+        from core.registry import load_areas
+
+        load_areas()
+    return HOOKS.get(purpose)
+
+
 def request_payment(
     session: Session,
     org_id: int,

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.actors import Actor
 from core.money import exponent, format_money
-from core.payments.request import CURRENCY, HOOKS, Hook, PaymentView
+from core.payments.request import CURRENCY, Hook, PaymentView, hook_for
 from core.providers.mpesa import NAIROBI
 from db.models_payments import PaymentCallback, PaymentRequest
 from db.types import utcnow
@@ -164,7 +164,7 @@ def _apply(session: Session, request: PaymentRequest, result: StkResult, now: da
         reason = f"receipt {result.receipt_number} already credited another request; nothing was credited"
         send_to_review(request, reason)
         return _Verdict("review", "receipt_reused", reason)
-    hook = HOOKS.get(request.purpose)
+    hook = hook_for(request.purpose)
     if hook is None:
         reason = f"nothing in this installation credits payments for {request.purpose!r}; nothing was credited"
         send_to_review(request, reason)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from core.payments.request import HOOKS, PaymentView
+from core.payments.request import PaymentView, hook_for
 from core.payments.results import credit_payment, locked_request
 from core.permissions import require
 from db.models_payments import PaymentCallback, PaymentRequest
@@ -99,7 +99,7 @@ def settle_payment(session: Session, actor: Actor, org_id: int, payment_id: int,
         other = session.scalar(select(PaymentRequest.id).where(PaymentRequest.receipt_number == receipt))
         if other is not None:
             raise Conflict(f"Receipt {receipt} already credited payment {other}.")
-        hook = HOOKS.get(row.purpose)
+        hook = hook_for(row.purpose)
         if hook is None:
             raise Conflict(f"Nothing in this installation credits payments for {row.purpose!r}.")
         credit_payment(session, row, hook, actor, now, receipt=receipt, paid_at=None, code=None,
