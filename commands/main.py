@@ -10,6 +10,7 @@ import typer
 
 from commands import db_cmd, demo_cmd, jobs_cmd, org_cmd, secrets_cmd, send_cmd, user_cmd, ussd_cmd
 from commands import payments_cmd
+from commands import salon_cmd
 from commands import chama_cmd, import_cmd, report_cmd
 
 app = typer.Typer(
@@ -28,6 +29,8 @@ app.add_typer(secrets_cmd.app, name="secrets")
 app.add_typer(send_cmd.app, name="send")
 app.add_typer(jobs_cmd.app, name="jobs")
 app.add_typer(payments_cmd.app, name="payments")
+app.add_typer(salon_cmd.services_app, name="services")
+app.add_typer(salon_cmd.bookings_app, name="bookings")
 app.add_typer(ussd_cmd.app, name="ussd")
 app.add_typer(chama_cmd.app, name="chama")
 app.add_typer(import_cmd.app, name="import")
