@@ -142,6 +142,22 @@ def test_cancel_needs_a_reason_and_frees_the_time(session, salon):
         "booked", "cancelled"]
 
 
+def test_bookings_of_a_professional_who_left_can_still_be_moved_away_or_cancelled(session, salon):
+    from core.users import remove_membership
+
+    first = book_at(session, salon, "10:00")
+    second = book_at(session, salon, "12:00")
+    remove_membership(session, SYSTEM, salon.pro.email, org_id=salon.org.id)
+    with pytest.raises(NotFound, match="not staff of this salon"):
+        reschedule(session, SYSTEM, salon.org.id, first.id, start=salon.at(TUESDAY, "11:00"), now=NOW)
+    zawadi = add_staff(session, salon, "professional", "Zawadi")
+    moved = reschedule(session, SYSTEM, salon.org.id, first.id, start=salon.at(TUESDAY, "10:00"),
+                       professional_id=zawadi.user_id, now=NOW)
+    assert moved.professional_name == "Zawadi"
+    cancelled = cancel(session, SYSTEM, salon.org.id, second.id, reason="Aisha left the salon", now=NOW)
+    assert (cancelled.status, cancelled.professional_name) == ("cancelled", "Aisha Mohamed")
+
+
 def test_completing_creates_then_updates_the_client_record(session, salon):
     first = book_at(session, salon, "10:00")
     second = book_at(session, salon, "10:00", day=date(2026, 3, 10))

@@ -223,6 +223,17 @@ def _notice(org: Org, appointment: SalonAppointment, booking: Booking,
     return reminders.Notice(org, appointment, contact, booking.service.name, booking.professional.name)
 
 
+def _notice_as_booked(session: Session, org: Org, appointment: SalonAppointment) -> reminders.Notice | None:
+    """The notice for an appointment that is not being (re)booked: its professional
+    need not be bookable any more (a stylist who left can still have bookings cancelled)."""
+    contact = _client_of(session, appointment)
+    if contact is None:
+        return None
+    professional = session.get(User, appointment.professional_id)
+    service = session.get(SalonService, appointment.service_id)
+    return reminders.Notice(org, appointment, contact, service.name, professional.name)
+
+
 def book(
     session: Session,
     actor: Actor,
@@ -343,8 +354,7 @@ def cancel(
     _must_be_open(appointment, "cancelled")
     appointment.status, appointment.cancel_reason, appointment.updated_at = "cancelled", reason, now
     _event(session, actor, appointment, "cancelled", now, reason=reason)
-    booking = Booking.load(session, org, appointment.professional_id, appointment.service_id)
-    notice = _notice(org, appointment, booking, _client_of(session, appointment))
+    notice = _notice_as_booked(session, org, appointment)
     if notice is not None:
         reminders.on_cancelled(session, notice, now)
     else:
@@ -362,8 +372,7 @@ def confirm(session: Session, actor: Actor, org_id: int, appointment_id: int, *,
         raise InvalidInput(f"Appointment #{appointment.id} is {appointment.status.replace('_', '-')}, not pending.")
     appointment.status, appointment.updated_at = "confirmed", now
     _event(session, actor, appointment, "confirmed", now)
-    booking = Booking.load(session, org, appointment.professional_id, appointment.service_id)
-    notice = _notice(org, appointment, booking, _client_of(session, appointment))
+    notice = _notice_as_booked(session, org, appointment)
     if notice is not None:
         reminders.on_confirmed(session, notice, now)
     session.commit()
