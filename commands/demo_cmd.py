@@ -11,10 +11,11 @@ def demo(
     reset: bool = typer.Option(False, "--reset", help="Remove the demo organisations and start them afresh."),
 ) -> None:
     """Create demo organisations (salon, chama, agency, campaigns, community) and print their logins."""
-    from core.demo import seed_demo
+    from core.demo import seed_demo, ussd_phone
 
     with unit_of_work() as (session, actor):
         result = seed_demo(session, actor, reset=reset)
+        phone = ussd_phone(session)
     err("Created the demo organisations." if result.created else "The demo organisations are already there.")
     print_table(
         f"Demo logins (password for all: {result.password})",
@@ -22,3 +23,5 @@ def demo(
         [[login.email, login.org, login.role] for login in result.logins],
     )
     err("Open the console with `ofisi` and sign in with any of these.")
+    if phone:
+        err(f"Try the chama's feature-phone menu with `ofisi ussd dial {phone}`.")

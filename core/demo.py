@@ -88,6 +88,30 @@ def _logins() -> list[DemoLogin]:
     return rows
 
 
+CHAMA_ROLES = ("chair", "treasurer", "secretary")
+
+
+def _chama_member(session: Session, actor: Actor, org_id: int, name: str, phone: str, index: int):
+    """A chama member with a few months of contributions, so balances have something to show."""
+    from core.chama.ledger import record_contribution
+    from core.chama.members import add_member
+
+    member = add_member(session, actor, org_id, name=name, phone=phone,
+                        role=CHAMA_ROLES[index] if index < len(CHAMA_ROLES) else "member")
+    for month in range(1, 4):
+        record_contribution(session, actor, org_id, member.id, 100_000 + 50_000 * (index % 3), source="cash",
+                            reference=f"DEMO-{member.id}-{month}")
+    return member.name, member.phone, member.contact_id
+
+
+def ussd_phone(session: Session) -> str | None:
+    """A demo chama member's phone, for trying `ofisi ussd dial`."""
+    from db.models import Contact
+
+    org_id = session.scalar(select(Org.id).where(Org.slug == "umoja-chama"))
+    return session.scalar(select(Contact.phone).where(Contact.org_id == org_id).order_by(Contact.id.desc()).limit(1))
+
+
 def remove_demo(session: Session, actor: Actor) -> int:
     slugs = [d.slug for d in DEMO_ORGS]
     emails = {email for d in DEMO_ORGS for email, _n, _r in d.staff} | {EVERYWHERE}
@@ -117,12 +141,17 @@ def seed_demo(session: Session, actor: Actor, *, reset: bool = False) -> DemoRes
             add_user(session, actor, email, org_id=org.id, role=role, name=name, password=PASSWORD)
         add_user(session, actor, EVERYWHERE, org_id=org.id, role=demo.staff[0][2], name="Demo Administrator",
                  password=PASSWORD)
-        people = []
-        for person in demo.names:
-            people.append(contacts.upsert_contact(session, actor, org.id, name=person, phone=_phone(rng, demo.country)))
-        for index, person in enumerate(people[:4]):
-            outbox.enqueue(session, org.id, to=person.phone, contact_id=person.id,
-                           body=f"Karibu {person.name.split()[0]}! {demo.name} will keep you posted here.",
-                           idempotency_key=f"demo-welcome-{person.id}")
+        people: list[tuple[str, str, int]] = []  # (name, phone, contact id)
+        for index, person in enumerate(demo.names):
+            if demo.kind == "chama":
+                people.append(_chama_member(session, actor, org.id, person, _phone(rng, demo.country), index))
+            else:
+                contact = contacts.upsert_contact(session, actor, org.id, name=person,
+                                                  phone=_phone(rng, demo.country))
+                people.append((contact.name, contact.phone, contact.id))
+        for name, phone, contact_id in people[:4]:
+            outbox.enqueue(session, org.id, to=phone, contact_id=contact_id,
+                           body=f"Karibu {name.split()[0]}! {demo.name} will keep you posted here.",
+                           idempotency_key=f"demo-welcome-{contact_id}")
         session.commit()
     return DemoResult(True, orgs, _logins())
