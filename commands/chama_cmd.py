@@ -94,7 +94,8 @@ def say_entry(entry, org, what: str) -> None:
     if entry.replayed:
         text = f"Already recorded as entry {entry.id}; nothing new was written"
         if entry.reversed_by_id:
-            text += f" (it was reversed by entry {entry.reversed_by_id}; record it again with a new --key)"
+            text += (f" (it was reversed by entry {entry.reversed_by_id}; to record the payment again, "
+                     "give it a new --reference, like the old one with /2)")
         err(text + ".")
     else:
         err(f"Recorded entry {entry.id}: {what} of {money(entry.amount_minor, org)}.")

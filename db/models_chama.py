@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -184,6 +185,11 @@ class ChamaShareout(Base):
     committed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+# Entries that record money paid in: each receipt (source + reference) is recorded once.
+PAYMENT_KINDS = ("contribution", "fine_payment", "loan_repayment")
+PAYMENT_REFERENCE = f"reference IS NOT NULL AND kind IN ({', '.join(repr(k) for k in PAYMENT_KINDS)})"
+
+
 class ChamaLedgerEntry(Base):
     """Append-only. ``amount_minor`` is what moved or was charged (always
     positive); the ``*_minor`` deltas are its signed effect on each balance."""
@@ -197,6 +203,9 @@ class ChamaLedgerEntry(Base):
         Index("ix_chama_ledger_member", "org_id", "member_id", "id"),
         Index("ix_chama_ledger_occurred", "org_id", "occurred_at"),
         Index("ix_chama_ledger_loan", "loan_id"),
+        # A receipt (source + reference) pays for one thing, however it reaches us.
+        Index("uq_chama_ledger_payment_reference", "org_id", "source", "reference", unique=True,
+              sqlite_where=text(PAYMENT_REFERENCE), postgresql_where=text(PAYMENT_REFERENCE)),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

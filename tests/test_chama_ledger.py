@@ -59,8 +59,17 @@ def test_a_replayed_payment_writes_nothing_new(session, chama):
     assert ledger.record_contribution(session, ACTOR, chama.id, wanjiku.id, 20_000, reference="R-001").id == cash.id
     assert ledger.sums(session, chama.id).savings == 70_000
     assert len(sms_to(session, wanjiku)) == 2
-    with pytest.raises(Conflict, match="already used for entry .* different payment"):
+    with pytest.raises(Conflict, match="already has this key or reference .* different payment"):
         ledger.record_contribution(session, ACTOR, chama.id, chama.members[1].id, 20_000, reference="R-001")
+    # An M-Pesa receipt is one payment, whether the callback (keyed by its CheckoutRequestID) or the
+    # treasurer (by the receipt) records it first; and it pays for one thing only.
+    typed = ledger.record_contribution(session, ACTOR, chama.id, wanjiku.id, 30_000, source="mpesa",
+                                       reference="QK9")
+    assert ledger.record_contribution(session, ACTOR, chama.id, wanjiku.id, 30_000, source="mpesa",
+                                      reference="QK9", idempotency_key="ws_CO_999").id == typed.id
+    with pytest.raises(Conflict, match="different payment"):
+        fines.record_fine_payment(session, ACTOR, chama.id, wanjiku.id, 30_000, source="mpesa", reference="QK9")
+    assert ledger.sums(session, chama.id).savings == 100_000
 
 
 def test_money_in_is_checked(session, chama):

@@ -50,7 +50,7 @@ from core.chama.base import (
 from core.errors import Conflict, InvalidInput, NotFound
 from core.money import format_money
 from db.models import Org
-from db.models_chama import ChamaLedgerEntry, ChamaLoan, ChamaMember, ChamaPayout
+from db.models_chama import PAYMENT_KINDS, ChamaLedgerEntry, ChamaLoan, ChamaMember, ChamaPayout
 from db.types import utcnow
 
 KINDS: dict[str, str] = {
@@ -65,6 +65,7 @@ KINDS: dict[str, str] = {
     "reversal": "Reversal",
 }
 SOURCES = ("cash", "mpesa", "bank")  # how money reaches the chama; "system" marks entries Ofisi makes itself
+MONEY_IN = PAYMENT_KINDS  # a source + reference among these is recorded once (a unique index holds it)
 CLOCK_SKEW = timedelta(minutes=5)
 
 
@@ -210,9 +211,21 @@ def describe(entry: EntryView, currency: str) -> str:
     return base
 
 
-def by_key(session: Session, org_id: int, key: str) -> ChamaLedgerEntry | None:
-    return session.scalar(select(ChamaLedgerEntry).where(
-        ChamaLedgerEntry.org_id == org_id, ChamaLedgerEntry.idempotency_key == key))
+def recorded(session: Session, org_id: int, *, key: str | None, kind: str, source: str | None = None,
+             reference: str | None = None) -> ChamaLedgerEntry | None:
+    """The entry this payment already is: the one under ``key``, or, for money in, the one with the
+    same source and reference (an M-Pesa receipt is one payment, whichever way it reached us)."""
+    if key:
+        existing = session.scalar(select(ChamaLedgerEntry).where(
+            ChamaLedgerEntry.org_id == org_id, ChamaLedgerEntry.idempotency_key == key))
+        if existing is not None:
+            return existing
+    ref = (reference or "").strip()
+    if ref and kind in MONEY_IN:
+        return session.scalar(select(ChamaLedgerEntry).where(
+            ChamaLedgerEntry.org_id == org_id, ChamaLedgerEntry.source == source,
+            ChamaLedgerEntry.reference == ref, ChamaLedgerEntry.kind.in_(MONEY_IN)))
+    return None
 
 
 def payment_key(source: str, reference: str | None, idempotency_key: str | None) -> str | None:
@@ -224,17 +237,15 @@ def payment_key(source: str, reference: str | None, idempotency_key: str | None)
     return None
 
 
-def replay_of(session: Session, org: Org, key: str | None, *, kind: str, member_id: int | None,
-              amount: int) -> EntryView | None:
-    """The entry already recorded under ``key``, or None; a different payment under the same key is refused."""
-    if key is None:
-        return None
-    existing = by_key(session, org.id, key)
+def replay_of(session: Session, org: Org, existing: ChamaLedgerEntry | None, *, kind: str,
+              member_id: int | None, amount: int) -> EntryView | None:
+    """``existing`` as a replay, or None when there is none; a different payment under the same
+    key or reference is refused."""
     if existing is None:
         return None
     if (existing.kind, existing.member_id, existing.amount_minor) != (kind, member_id, amount):
         raise Conflict(
-            f"The key {key!r} was already used for entry {existing.id} "
+            f"Entry {existing.id} already has this key or reference "
             f"({KINDS[existing.kind].lower()} of {money(org, existing.amount_minor)}); "
             "this is a different payment, so give it its own reference or key."
         )
@@ -286,11 +297,12 @@ def post(
     memo: str = "",
     occurred_at: datetime | None = None,
 ) -> tuple[ChamaLedgerEntry, bool]:
-    """Append one entry to the caller's unit of work; (entry, False) when ``key`` was already used.
+    """Append one entry to the caller's unit of work; (existing entry, False) when ``key``
+    (or, for money in, ``source`` + ``reference``) was already used.
 
-    For services that have checked permission, locks and rules. With a key,
-    two sessions racing to post it end with one entry: the loser's insert
-    fails on the unique key inside a savepoint and it returns the winner's.
+    For services that have checked permission, locks and rules. Two sessions
+    racing to post the same payment end with one entry: the loser's insert
+    fails on a unique index inside a savepoint and it returns the winner's.
     """
     if kind not in KINDS:
         raise ValueError(f"unknown ledger entry kind {kind!r}")
@@ -304,7 +316,8 @@ def post(
         memo=memo.strip(), recorded_by=actor.label, recorded_by_user_id=actor.user_id,
         occurred_at=occurred_at or utcnow(),
     )
-    if key is None:
+    if key is None and not (entry.reference and kind in MONEY_IN):
+        # Nothing to race on: one INSERT, no savepoint round trips.
         session.add(entry)
         session.flush()
         return entry, True
@@ -312,7 +325,7 @@ def post(
         with session.begin_nested():
             session.add(entry)
     except IntegrityError:
-        existing = by_key(session, org.id, key)
+        existing = recorded(session, org.id, key=key, kind=kind, source=source, reference=entry.reference)
         if existing is None:
             raise
         return existing, False
@@ -358,23 +371,24 @@ def record_once(
     always: bool = False,
     **post_kwargs: Any,
 ) -> EntryView:
-    """Record one member's entry exactly once per ``key``: the flow every money service shares.
+    """Record one member's entry exactly once per ``key`` (and per source + reference for money in):
+    the flow every money service shares.
 
     A replay returns the first entry (``replayed=True``) before any rule is
     checked, so a late duplicate is never refused for a reason the original
     already changed (say, a fine it paid). ``rules`` checks the rules and
     returns the entry's effect; ``receipt`` words the SMS once it is posted.
     """
-    replay = replay_of(session, org, key, kind=kind, member_id=member.id, amount=amount)
-    if replay is not None:
-        return replay
+    same = {"kind": kind, "member_id": member.id, "amount": amount}
+    earlier = recorded(session, org.id, key=key, kind=kind, source=post_kwargs.get("source"),
+                       reference=post_kwargs.get("reference"))
+    if earlier is not None:
+        return replay_of(session, org, earlier, **same)
     change = rules()
     entry, created = post(session, org, actor, kind=kind, amount=amount, change=change, member_id=member.id,
                           key=key, **post_kwargs)
     if not created:  # a concurrent delivery of the same payment won
-        replay = replay_of(session, org, key, kind=kind, member_id=member.id, amount=amount)
-        assert replay is not None
-        return replay
+        return replay_of(session, org, entry, **same)
     return finish(session, actor, org, entry, receipt=receipt(), always=always)
 
 

@@ -21,6 +21,7 @@ branch_labels = ('chama',)
 depends_on = None
 
 LEDGER_GUARD_MESSAGE = "chama_ledger is append-only"
+PAYMENT_REFERENCE = "reference IS NOT NULL AND kind IN ('contribution', 'fine_payment', 'loan_repayment')"
 
 
 def upgrade() -> None:
@@ -240,6 +241,8 @@ def upgrade() -> None:
         batch_op.create_index('ix_chama_ledger_loan', ['loan_id'], unique=False)
         batch_op.create_index('ix_chama_ledger_member', ['org_id', 'member_id', 'id'], unique=False)
         batch_op.create_index('ix_chama_ledger_occurred', ['org_id', 'occurred_at'], unique=False)
+        batch_op.create_index('uq_chama_ledger_payment_reference', ['org_id', 'source', 'reference'], unique=True,
+                              sqlite_where=sa.text(PAYMENT_REFERENCE), postgresql_where=sa.text(PAYMENT_REFERENCE))
     op.create_table('chama_rotation',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('org_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -295,6 +298,7 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER IF EXISTS chama_ledger_no_delete")
     op.drop_table('chama_rotation')
     with op.batch_alter_table('chama_ledger', schema=None) as batch_op:
+        batch_op.drop_index('uq_chama_ledger_payment_reference')
         batch_op.drop_index('ix_chama_ledger_occurred')
         batch_op.drop_index('ix_chama_ledger_member')
         batch_op.drop_index('ix_chama_ledger_loan')
