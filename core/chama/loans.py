@@ -308,8 +308,9 @@ def disburse_loan(session: Session, actor: Actor, org_id: int, loan_id: int, *, 
     org = chama_org(session, actor, org_id, "chama.money")
     when = check_when(source, occurred_at)
     lock_chama(session, org.id)
+    # The lock order of base.py: chama, then member, then loan (a repayment takes member, then loan).
+    member = member_row(session, org.id, _loan(session, org, loan_id).member_id, lock=True)
     loan = _loan(session, org, loan_id, lock=True)
-    member = member_row(session, org.id, loan.member_id, lock=True)
     what = _what(session, loan)
     if loan.status == "approved" and member.status != "active":
         raise Conflict(f"{first_name(session, member)} is {member.status}; the loan cannot be paid out.")
