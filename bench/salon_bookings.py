@@ -126,7 +126,7 @@ def _time_free_slots(db, org, actor, pro: int, service, repeat: int) -> tuple[li
 
 
 def _raw(db):
-    """A driver connection made the engine's way (on SQLite: WAL, busy timeout), and its placeholder."""
+    """A driver connection made the engine's way (on SQLite: WAL, busy timeout), and its parameter marker."""
     raw = db.engine.raw_connection()
     return raw, ("?" if db.dialect == "sqlite" else "%s")
 
