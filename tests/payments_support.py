@@ -3,7 +3,8 @@
 ``test.credit`` stands in for an area's ledger: its hook adds one outbox
 message per credit, in the transaction that records the success, so
 counting those messages counts how often a payment was credited.
-``test.broken`` is an area whose ledger refuses to write.
+``test.committing`` credits the same way and commits, as the chama ledger's
+services do. ``test.broken`` is an area whose ledger refuses to write.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from db.types import utcnow
 from tests.fakes.daraja import callback_payload
 
 CREDIT = "test.credit"
+COMMITTING = "test.committing"
 BROKEN = "test.broken"
 
 
@@ -25,6 +27,12 @@ BROKEN = "test.broken"
 def _credit(session: Session, payment: payments.PaymentView) -> None:
     outbox.enqueue(session, payment.org_id, to=payment.phone,
                    body=f"credited payment {payment.id} receipt {payment.receipt_number}")
+
+
+@payments.on_success(COMMITTING)
+def _credit_and_commit(session: Session, payment: payments.PaymentView) -> None:
+    _credit(session, payment)
+    session.commit()
 
 
 @payments.on_success(BROKEN)

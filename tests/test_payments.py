@@ -12,7 +12,18 @@ from core.users import add_user
 from db.models import AuditEntry
 from db.models_payments import PaymentCallback, PaymentRequest
 from tests.fakes.daraja import callback_payload
-from tests.payments_support import BROKEN, CREDIT, ask, awaiting, credits, failure, status, success, verdicts
+from tests.payments_support import (
+    BROKEN,
+    COMMITTING,
+    CREDIT,
+    ask,
+    awaiting,
+    credits,
+    failure,
+    status,
+    success,
+    verdicts,
+)
 
 
 @pytest.fixture
@@ -62,8 +73,9 @@ def test_only_shilling_orgs_and_known_purposes(session, make_org, org):
 # ---------------------------------------------------------------- callbacks
 
 
-def test_success_credits_once_and_a_replay_changes_nothing(session, org):
-    request_id = awaiting(session, org.id)
+@pytest.mark.parametrize("purpose", [CREDIT, COMMITTING])
+def test_success_credits_once_and_a_replay_changes_nothing(session, org, purpose):
+    request_id = awaiting(session, org.id, purpose=purpose)
     first = payments.record_stk_callback(session, success(), token_ok=True)
     assert (first.verdict, first.payment_request_id) == ("applied", request_id)
     row = session.get(PaymentRequest, request_id)
@@ -229,7 +241,7 @@ def test_an_official_settles_a_payment_of_unknown_fate(session, org, staff):
     assert payments.settle_payment(session, staff["treasurer"], org.id, other, paid=False).status == "failed"
     actions = session.scalars(select(AuditEntry.action).where(AuditEntry.entity == "payment_request")
                               .order_by(AuditEntry.id)).all()
-    assert actions == ["payment.succeeded", "payment.settle", "payment.settle"]
+    assert actions == ["payment.settle", "payment.succeeded", "payment.settle"]
 
 
 # ---------------------------------------------------------------- schema

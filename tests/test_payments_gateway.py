@@ -16,7 +16,7 @@ from db.models_payments import PaymentCallback, PaymentRequest
 from tests.fakes import wait_until
 from tests.fakes.daraja import PUSH_PATH, fake_daraja  # noqa: F401  (fixture)
 from tests.live_gateway import running_gateway
-from tests.payments_support import ask, awaiting, credits, failure, status, success, verdicts
+from tests.payments_support import COMMITTING, CREDIT, ask, awaiting, credits, failure, status, success, verdicts
 
 TOKEN = "cb-token"
 ACCEPTED = {"ResultCode": 0, "ResultDesc": "Accepted"}
@@ -68,9 +68,10 @@ def test_an_amount_that_differs_credits_nothing_over_http(committed_db, org_id, 
         assert (status(s, request_id), credits(s, request_id)) == ("review", 0)
 
 
-def test_ten_concurrent_deliveries_credit_once(committed_db, org_id, gateway):
+@pytest.mark.parametrize("purpose", [CREDIT, COMMITTING])
+def test_ten_concurrent_deliveries_credit_once(committed_db, org_id, gateway, purpose):
     with committed_db.session() as s:
-        request_id = awaiting(s, org_id)
+        request_id = awaiting(s, org_id, purpose=purpose)
     start = threading.Barrier(10, timeout=10)
     answers: list[httpx.Response] = []
 

@@ -22,7 +22,7 @@ from db.models_payments import PaymentRequest
 from db.types import utcnow
 from tests.fakes import Clock, wait_until
 from tests.fakes.daraja import PUSH_PATH, QUERY_PATH, Script, fake_daraja  # noqa: F401  (fixture)
-from tests.payments_support import ask, credits, status, verdicts
+from tests.payments_support import COMMITTING, CREDIT, ask, credits, status, verdicts
 
 
 @pytest.fixture
@@ -259,9 +259,9 @@ def daraja_settings(monkeypatch, fake_daraja):
     get_settings.cache_clear()
 
 
-def pushed(db, org_id: int, fake_daraja, minutes_ago: float = 10) -> tuple[int, str]:
+def pushed(db, org_id: int, fake_daraja, minutes_ago: float = 10, **kw) -> tuple[int, str]:
     """A request Daraja accepted ``minutes_ago`` and has not called back about."""
-    request_id = asked(db, org_id)
+    request_id = asked(db, org_id, **kw)
     client = fake_daraja.client()
     payments.send_pending_payments(db, client)
     client.close()
@@ -273,8 +273,10 @@ def pushed(db, org_id: int, fake_daraja, minutes_ago: float = 10) -> tuple[int, 
     return request_id, row(db, request_id).checkout_request_id
 
 
-def test_run_due_settles_a_stale_push_with_stk_query_once(committed_db, org_id, fake_daraja, daraja_settings):
-    request_id, checkout = pushed(committed_db, org_id, fake_daraja)
+@pytest.mark.parametrize("purpose", [CREDIT, COMMITTING])
+def test_run_due_settles_a_stale_push_with_stk_query_once(committed_db, org_id, fake_daraja, daraja_settings,
+                                                          purpose):
+    request_id, checkout = pushed(committed_db, org_id, fake_daraja, purpose=purpose)
     fresh_id, _ = pushed(committed_db, org_id, fake_daraja, minutes_ago=0)
     fake_daraja.complete(checkout, 0, post=False)
     summary = jobs.run_due(committed_db)

@@ -76,9 +76,12 @@ HOOKS: dict[str, Hook] = {}
 def on_success(purpose: str) -> Callable[[Hook], Hook]:
     """Register what a successful payment of ``purpose`` writes (the area's ledger entry).
 
-    The hook runs in the transaction that records the success, once per
-    payment request; it must not commit. If it raises, nothing of it is kept,
-    nothing is credited and the payment goes to review.
+    The hook runs once per payment request, in the transaction that records
+    the success, with a session joined to it: the area may call its own
+    services, which commit, and their commit only releases a savepoint, so
+    the entry and the success commit (or roll back) together. If the hook
+    raises, nothing of it is kept, nothing is credited and the payment goes
+    to review.
     """
     if not 0 < len(purpose) <= 40:
         raise ValueError("a payment purpose is 1 to 40 characters")

@@ -26,6 +26,7 @@ from db.models_payments import PaymentCallback, PaymentRequest
 from db.types import utcnow
 
 log = logging.getLogger("ofisi.payments")
+MPESA = Actor.system_actor("mpesa")
 
 FINAL = ("succeeded", "failed", "cancelled", "expired")
 CANCELLED_CODES = {1032}  # Request cancelled by user
@@ -118,6 +119,7 @@ class _Verdict:
     verdict: str
     problem: str | None = None
     reason: str | None = None
+    credit: Hook | None = None  # an applied success: the hook that credits it
 
 
 def send_to_review(request: PaymentRequest, reason: str) -> None:
@@ -125,7 +127,10 @@ def send_to_review(request: PaymentRequest, reason: str) -> None:
 
 
 def _apply(session: Session, request: PaymentRequest, result: StkResult, now: datetime) -> _Verdict:
-    """Apply a result to its (locked) request: the one place that decides what a result means."""
+    """Apply a result to its (locked) request: the one place that decides what a result means.
+
+    A success to credit is decided here and credited by the caller (see :func:`credit_payment`).
+    """
     code, status = result.result_code, request.status
     said = f"{result.source} said {code} {result.result_desc}".strip()
     if status == "review":
@@ -169,22 +174,29 @@ def _apply(session: Session, request: PaymentRequest, result: StkResult, now: da
         reason = f"nothing in this installation credits payments for {request.purpose!r}; nothing was credited"
         send_to_review(request, reason)
         return _Verdict("review", "no_hook", reason)
-    credit_payment(session, request, hook, Actor.system_actor("mpesa"), now, receipt=result.receipt_number,
-                   paid_at=result.paid_at, code=str(code), desc=result.result_desc)
-    return _Verdict("applied")
+    return _Verdict("applied", credit=hook)
 
 
 def credit_payment(session: Session, request: PaymentRequest, hook: Hook, actor: Actor, now: datetime, *,
                    receipt: str | None, paid_at: datetime | None, code: str | None, desc: str | None) -> None:
-    """Record the success and run the purpose's hook in the same transaction."""
+    """Record the success and run the purpose's hook in the caller's transaction.
+
+    The hook gets a session joined to that transaction
+    (``join_transaction_mode="create_savepoint"``): an area's services
+    commit, and there their commit only releases a savepoint, so the ledger
+    entry commits with the payment's success when the caller commits, and
+    goes with it when the caller rolls back, even inside a due job.
+    """
     before = {"status": request.status}
     request.status, request.receipt_number, request.paid_at = "succeeded", receipt, paid_at or now
     request.result_code, request.result_desc, request.completed_at, request.last_error = code, desc, now, None
-    session.flush()
-    hook(session, PaymentView.of(request))
     audit.record(session, actor, "payment.succeeded", "payment_request", request.id, org_id=request.org_id,
                  before=before, after={"status": "succeeded", "amount_minor": request.amount_minor,
                                        "receipt_number": receipt, "purpose": request.purpose})
+    session.flush()
+    with Session(bind=session.connection(), join_transaction_mode="create_savepoint") as area:
+        hook(area, PaymentView.of(request))
+        area.commit()
 
 
 def locked_request(session: Session, *, checkout: str | None = None,
@@ -240,8 +252,12 @@ def settle_result(session: Session, result: StkResult, *, token_ok: bool = True,
         return CallbackResult(verdict.verdict, verdict.problem, verdict.reason, None, kept_id)
     try:
         with session.begin_nested():
-            verdict = _apply(session, request, result, utcnow())
+            now = utcnow()
+            verdict = _apply(session, request, result, now)
             kept_id = _keep(session, result, request, verdict, token_ok=True, kept=kept)
+            if verdict.credit is not None:
+                credit_payment(session, request, verdict.credit, MPESA, now, receipt=result.receipt_number,
+                               paid_at=result.paid_at, code=str(result.result_code), desc=result.result_desc)
     except Exception as exc:
         log.exception("payment %s: the %s could not be applied", request.id, result.source)
         session.refresh(request)

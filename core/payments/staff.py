@@ -102,12 +102,14 @@ def settle_payment(session: Session, actor: Actor, org_id: int, payment_id: int,
         hook = hook_for(row.purpose)
         if hook is None:
             raise Conflict(f"Nothing in this installation credits payments for {row.purpose!r}.")
+        audit.record(session, actor, "payment.settle", "payment_request", row.id, org_id=org_id, before=before,
+                     after={"status": "succeeded", "receipt_number": receipt})
         credit_payment(session, row, hook, actor, now, receipt=receipt, paid_at=None, code=None,
                        desc=f"settled by {actor.label} from the M-Pesa statement")
     else:
         row.status, row.completed_at = "failed", now
         row.result_desc = f"settled by {actor.label}: not paid"
-    audit.record(session, actor, "payment.settle", "payment_request", row.id, org_id=org_id, before=before,
-                 after={"status": row.status, "receipt_number": row.receipt_number})
+        audit.record(session, actor, "payment.settle", "payment_request", row.id, org_id=org_id, before=before,
+                     after={"status": "failed", "receipt_number": None})
     session.commit()
     return PaymentView.of(row)
