@@ -85,5 +85,6 @@ def test_a_treasurers_month_from_the_command_line(ofisi, tmp_path):  # noqa: F81
 
     first = ofisi("jobs", "run-due", "--json")
     assert first.returncode == 0, first.stderr
+    assert not [e for e in json.loads(first.stdout)["planned_errors"] if e.startswith("chama")]
     assert json.loads(ofisi("jobs", "run-due", "--json").stdout)["ran"] == 0
     assert ofisi("chama", "contribute", "4", "--org", "umoja").returncode == 2  # no amount: bad usage
