@@ -101,3 +101,16 @@ def test_xlsx_is_a_real_workbook_with_numbers(session, chama, tmp_path):
 def test_the_position_is_sums_of_the_ledger(session, chama):
     p = statements.chama_position(session, ACTOR, chama.id)
     assert (p.pool_minor, p.savings_minor, p.active_members, p.loans_awaiting_approval) == (375_000, 375_000, 5, 0)
+
+
+def test_contributions_by_month_feed_the_chart(session, chama):
+    from core.chama.base import add_months, local_today
+    from db.models import Org
+
+    this_month = local_today(session.get(Org, chama.id)).replace(day=1)
+    recent = ledger.record_contribution(session, ACTOR, chama.id, chama.members[1].id, 7_000)
+    ledger.record_contribution(session, ACTOR, chama.id, chama.members[1].id, 1_000)
+    ledger.reverse_entry(session, ACTOR, chama.id, recent.id, reason="wrong amount")
+    chart = statements.contributions_by_month(session, ACTOR, chama.id, months=3)
+    assert [p.period for p in chart] == [f"{add_months(this_month, i):%Y-%m}" for i in (-2, -1, 0)]
+    assert chart[-1].contributions_minor == 1_000 and chart[0].contributions_minor == 0

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.actors import Actor
-from core.chama.base import chama_org, local_day_bounds, local_today, org_zone
+from core.chama.base import add_months, chama_org, local_day_bounds, local_today, org_zone
 from core.chama.dues import arrears_by_member
 from core.chama.ledger import Balances, EntryView, describe, sums, views
 from core.chama.members import MemberView, get_member
@@ -218,3 +218,28 @@ def chama_position(session: Session, actor: Actor, org_id: int) -> Position:
                                                                   ChamaPayout.status == "requested")),
     )
 
+
+
+@dataclass(frozen=True)
+class PeriodTotal:
+    period: str  # "2026-03", a month on the org's clock
+    contributions_minor: int
+
+
+def contributions_by_month(session: Session, actor: Actor, org_id: int, *, months: int = 12) -> list[PeriodTotal]:
+    """Contributions that stand (not reversed) in each of the last ``months`` months, oldest
+    first and months with none included: the console's contributions-over-time chart."""
+    org = chama_org(session, actor, org_id, "chama.read")
+    first = add_months(local_today(org).replace(day=1), -(months - 1))
+    since, _until = local_day_bounds(org, first, None)
+    reversed_ids = select(ChamaLedgerEntry.reverses_id).where(ChamaLedgerEntry.reverses_id.is_not(None))
+    rows = session.execute(select(ChamaLedgerEntry.occurred_at, ChamaLedgerEntry.amount_minor).where(
+        ChamaLedgerEntry.org_id == org.id, ChamaLedgerEntry.kind == "contribution",
+        ChamaLedgerEntry.occurred_at >= since, ChamaLedgerEntry.id.not_in(reversed_ids)))
+    zone = org_zone(org)
+    totals = {f"{m:%Y-%m}": 0 for m in (add_months(first, i) for i in range(months))}
+    for occurred_at, amount in rows:
+        label = f"{occurred_at.astimezone(zone):%Y-%m}"
+        if label in totals:
+            totals[label] += amount
+    return [PeriodTotal(label, total) for label, total in totals.items()]
