@@ -221,14 +221,15 @@ def members_list(
     as_json: bool = JSON,
 ) -> None:
     """List members with their balances, paging through the whole chama."""
-    from core.chama.ledger import member_balances
+    from core.chama.ledger import balances_of_members
     from core.chama.members import list_members
 
     with unit_of_work() as (session, actor):
         o = chama_for(session, actor, org)
         rows, after = [], None
         while page := list_members(session, actor, o.id, search=search, status=status, after_id=after, limit=500):
-            rows += [(m, member_balances(session, actor, o.id, m.id)) for m in page]
+            balances = balances_of_members(session, actor, o.id, [m.id for m in page])
+            rows += [(m, balances[m.id]) for m in page]
             after = page[-1].id
     if as_json:
         print_json([{**_plain(m), "balances": _plain(b)} for m, b in rows])

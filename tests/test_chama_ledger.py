@@ -206,3 +206,14 @@ def test_the_chama_branch_migrates_down_and_up_alone(fresh_database_url):
         assert schema_state(engine)[0] == "current"
     finally:
         engine.dispose()
+
+
+def test_a_page_of_members_balances_comes_in_one_go_and_agrees(session, chama):
+    fatuma, mercy = chama.members
+    ledger.record_contribution(session, ACTOR, chama.id, fatuma.id, 10_000)
+    fines.charge_fine(session, ACTOR, chama.id, mercy.id, 500, reason="late")
+    ids = [m.id for m in chama.everyone]
+    many = ledger.balances_of_members(session, ACTOR, chama.id, ids)
+    assert many == {m: ledger.member_balances(session, ACTOR, chama.id, m) for m in ids}
+    assert (many[fatuma.id].savings_minor, many[mercy.id].fines_owed_minor, many[chama.chair.id].savings_minor) \
+        == (10_000, 500, 0)

@@ -150,6 +150,16 @@ def sums(session: Session, org_id: int, *, member_id: int | None = None, loan_id
     return Balances(*(int(v) for v in session.execute(query).one()))
 
 
+def sums_by_member(session: Session, org_id: int, member_ids: Iterable[int] | None = None) -> dict[int, Balances]:
+    """Each member's balances in one query (members without entries are left out)."""
+    query = (select(ChamaLedgerEntry.member_id, *(func.sum(_column(name)) for name in FIELDS))
+             .where(ChamaLedgerEntry.org_id == org_id, ChamaLedgerEntry.member_id.is_not(None))
+             .group_by(ChamaLedgerEntry.member_id))
+    if member_ids is not None:
+        query = query.where(ChamaLedgerEntry.member_id.in_(list(member_ids)))
+    return {member_id: Balances(*(int(v) for v in values)) for member_id, *values in session.execute(query)}
+
+
 @dataclass(frozen=True)
 class EntryView:
     id: int
@@ -471,12 +481,24 @@ class MemberBalances:
     fines_owed_minor: int
 
 
+    @classmethod
+    def of(cls, member_id: int, currency: str, b: Balances) -> MemberBalances:
+        return cls(member_id, currency, b.savings, b.principal, b.interest, b.loan, b.fines)
+
+
 def member_balances(session: Session, actor: Actor, org_id: int, member_id: int) -> MemberBalances:
     """What USSD option 1 shows: savings, loan outstanding, fines owed."""
     org = chama_org(session, actor, org_id, "chama.read")
     member = member_row(session, org.id, member_id)
-    b = sums(session, org.id, member_id=member.id)
-    return MemberBalances(member.id, org.currency, b.savings, b.principal, b.interest, b.loan, b.fines)
+    return MemberBalances.of(member.id, org.currency, sums(session, org.id, member_id=member.id))
+
+
+def balances_of_members(session: Session, actor: Actor, org_id: int,
+                        member_ids: Sequence[int]) -> dict[int, MemberBalances]:
+    """Balances for a page of members at once (a members list), by member id."""
+    org = chama_org(session, actor, org_id, "chama.read")
+    found = sums_by_member(session, org.id, member_ids)
+    return {m: MemberBalances.of(m, org.currency, found.get(m, Balances())) for m in member_ids}
 
 
 def unreversed(session: Session, org_id: int, *conditions) -> list[ChamaLedgerEntry]:

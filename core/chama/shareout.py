@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.actors import Actor
 from core.chama.base import chama_org, contact_of, largest_remainder, lock_chama, money
-from core.chama.ledger import announce, effect, post, sums
+from core.chama.ledger import announce, effect, post, sums, sums_by_member
 from core.errors import Conflict
 from db.models import Org
 from db.models_chama import ChamaLedgerEntry, ChamaMember, ChamaPayout, ChamaShareout
@@ -74,21 +74,15 @@ def _names(session: Session, org_id: int, member_ids: list[int]) -> str:
     return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
 
 
-def _per_member(session: Session, org_id: int, column) -> dict[int, int]:
-    rows = session.execute(select(ChamaLedgerEntry.member_id, func.sum(column))
-                           .where(ChamaLedgerEntry.org_id == org_id, ChamaLedgerEntry.member_id.is_not(None))
-                           .group_by(ChamaLedgerEntry.member_id))
-    return {m: int(v) for m, v in rows if v}
-
-
 def _plan(session: Session, org: Org) -> ShareoutPlan:
     totals = sums(session, org.id)
+    by_member = sums_by_member(session, org.id)
     blockers: list[str] = []
-    owing = _per_member(session, org.id, ChamaLedgerEntry.principal_minor + ChamaLedgerEntry.interest_minor)
+    owing = {m: b.loan for m, b in by_member.items() if b.loan}
     if owing:
         blockers.append(f"{len(owing)} member(s) still owe {money(org, sum(owing.values()))} on loans "
                         f"({_names(session, org.id, list(owing))}); loans must be repaid first.")
-    fined = _per_member(session, org.id, ChamaLedgerEntry.fines_minor)
+    fined = {m: b.fines for m, b in by_member.items() if b.fines}
     if fined:
         blockers.append(f"{len(fined)} member(s) owe {money(org, sum(fined.values()))} in fines "
                         f"({_names(session, org.id, list(fined))}); record the payments or reverse the fines.")
@@ -96,7 +90,7 @@ def _plan(session: Session, org: Org) -> ShareoutPlan:
                                                                ChamaPayout.status == "approved")))
     if waiting:
         blockers.append(f"Payout(s) {', '.join(map(str, waiting))} are approved but not paid; pay or reverse them first.")
-    savings = {m: s for m, s in sorted(_per_member(session, org.id, ChamaLedgerEntry.savings_minor).items()) if s > 0}
+    savings = {m: b.savings for m, b in sorted(by_member.items()) if b.savings > 0}
     surplus = totals.pool - sum(savings.values())
     if totals.pool <= 0:
         blockers.append("The pool is empty; there is nothing to share.")
