@@ -199,7 +199,7 @@ def _minutes_to_time(m: int) -> time:
     return time(0) if m >= 24 * 60 else time(m // 60, m % 60)
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                     HealthCheck.too_slow])
 @given(case=scenarios())
 def test_what_is_offered_can_be_booked_and_what_is_booked_is_not_offered(session, case):

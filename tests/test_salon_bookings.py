@@ -238,6 +238,20 @@ def test_who_may_book_for_whom(session, salon):
         book_at(session, salon, "15:00", client=elsewhere.client)
 
 
+def test_names_that_match_nothing_say_what_there_is(session, salon):
+    from core.salon.common import find_professional
+    from core.salon.services import find_service, update_service
+
+    assert find_service(session, SYSTEM, salon.org.id, "  BRAIDS ").id == salon.service.id
+    with pytest.raises(NotFound, match="no service called 'Pedicure'; its services are: Braids"):
+        find_service(session, SYSTEM, salon.org.id, "Pedicure")
+    update_service(session, SYSTEM, salon.org.id, salon.service.id, active=False)
+    with pytest.raises(NotFound, match="add one with `ofisi services add"):
+        find_service(session, SYSTEM, salon.org.id, "Braids")
+    with pytest.raises(NotFound, match="not staff of .* `ofisi user add nobody@example.com"):
+        find_professional(session, SYSTEM, salon.org.id, "nobody@example.com")
+
+
 def test_bookings_belong_to_salons(session, make_org):
     from core.salon.services import add_service
 
