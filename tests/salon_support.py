@@ -6,12 +6,10 @@ from __future__ import annotations
 import itertools
 import os
 import subprocess
-import time as clock
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from core.actors import Actor
@@ -113,45 +111,3 @@ class Cli:
     def start(self, *args: str) -> subprocess.Popen:
         return subprocess.Popen([*BASE_CMD, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env=self.env)
-
-
-# ---------------------------------------------------------------- racing
-
-class HoldAppointments:
-    """On PostgreSQL, hold every reader of ``salon_appointments`` at the door until
-    ``waiters`` of them queue there, then let them in at once. Their checks then run
-    together and find the time free (all but those whose backend gets to run only
-    after the winner has committed), so it is the exclusion constraint that stops them."""
-
-    def __init__(self, db, waiters: int) -> None:
-        self.db, self.waiters = db, waiters
-        self.active = db.dialect == "postgresql"
-
-    def __enter__(self):
-        if self.active:
-            self.conn = self.db.engine.connect()
-            self.tx = self.conn.begin()
-            self.conn.execute(text("LOCK TABLE salon_appointments IN ACCESS EXCLUSIVE MODE"))
-        return self
-
-    def release(self, timeout: float = 30.0) -> None:
-        if not self.active:
-            return
-        deadline = clock.monotonic() + timeout
-        with self.db.engine.connect() as watcher:
-            while True:
-                waiting = watcher.execute(text(
-                    "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-                    "WHERE c.relname = 'salon_appointments' AND NOT l.granted")).scalar()
-                watcher.rollback()
-                if waiting >= self.waiters or clock.monotonic() > deadline:
-                    break
-                clock.sleep(0.02)
-        assert waiting >= self.waiters, f"only {waiting} of {self.waiters} reached the door"
-        self.tx.commit()
-
-    def __exit__(self, *exc):
-        if self.active:
-            if self.tx.is_active:
-                self.tx.rollback()
-            self.conn.close()

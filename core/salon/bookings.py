@@ -21,7 +21,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -189,6 +189,20 @@ def _event(session: Session, actor: Actor, appointment: SalonAppointment, kind: 
         reason=reason, details=details))
 
 
+def lock_diary(session: Session, org_id: int, professional_id: int) -> None:
+    """Queue writers to one professional's diary until this transaction ends.
+
+    PostgreSQL's exclusion check makes a second inserter wait for the first
+    inserter's transaction; with many at once those waits can form a cycle and
+    end in a deadlock instead of a clean refusal. Queuing on an advisory lock
+    first means each booking sees the one before it committed, and is refused
+    by name. SQLite already has one writer at a time. The exclusion
+    constraint stays the guarantee either way.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:org, :pro)"), {"org": org_id, "pro": professional_id})
+
+
 def _is_overlap(exc: IntegrityError) -> bool:
     return getattr(exc.orig, "sqlstate", None) == EXCLUSION_VIOLATION
 
@@ -263,6 +277,7 @@ def book(
     booking = Booking.load(session, org, professional_id, service_id)
     if not booking.service.active:
         raise InvalidInput(f"{booking.service.name} is no longer offered.")
+    lock_diary(session, org.id, professional_id)
     starts_at, ends_at, blocked_start, blocked_end = check_bookable(session, booking, start, now)
     appointment = SalonAppointment(
         org_id=org.id, professional_id=professional_id, service_id=service_id, contact_id=contact.id,
@@ -321,6 +336,7 @@ def reschedule(
     if new_pro != old_pro:
         require_for_professional(session, actor, org.id, new_pro, "salon.bookings.write")
     booking = Booking.load(session, org, new_pro, appointment.service_id)
+    lock_diary(session, org.id, new_pro)
     starts_at, ends_at, blocked_start, blocked_end = check_bookable(session, booking, start, now,
                                                                     ignore=appointment.id)
     appointment.professional_id = new_pro
