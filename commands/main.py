@@ -8,10 +8,21 @@ from typing import Optional
 
 import typer
 
-from commands import db_cmd, demo_cmd, jobs_cmd, org_cmd, secrets_cmd, send_cmd, user_cmd, ussd_cmd
-from commands import payments_cmd
-from commands import salon_cmd
-from commands import chama_cmd, import_cmd, report_cmd
+from commands import (
+    chama_cmd,
+    db_cmd,
+    demo_cmd,
+    import_cmd,
+    jobs_cmd,
+    org_cmd,
+    payments_cmd,
+    report_cmd,
+    salon_cmd,
+    secrets_cmd,
+    send_cmd,
+    user_cmd,
+    ussd_cmd,
+)
 
 app = typer.Typer(
     name="ofisi",
