@@ -328,22 +328,12 @@ def test_a_check_that_missed_a_concurrent_booking_is_refused_by_the_constraint(
         committed_db, committed_salon, monkeypatch):
     if committed_db.dialect != "postgresql":
         pytest.skip("the exclusion constraint is PostgreSQL's; SQLite relies on BEGIN IMMEDIATE")
-    import core.salon.availability as availability
-
     salon = committed_salon
     [first_client, second_client] = _contacts(committed_db, salon, 2)
     with committed_db.session() as s:
         winner = book(s, SYSTEM, salon.org.id, professional_id=salon.pro.id, service_id=salon.service.id,
                       contact_id=first_client, start=salon.at(TUESDAY, "10:00"), now=NOW)
-    # The second booking's check runs as if the winner had not committed yet.
-    real_busy = availability.busy_between
-    calls = []
-
-    def blind_once(*args, **kw):
-        calls.append(args)
-        return [] if len(calls) == 1 else real_busy(*args, **kw)
-
-    monkeypatch.setattr(availability, "busy_between", blind_once)
+    _check_blind_once(monkeypatch)
     with committed_db.session() as s, pytest.raises(Unavailable) as refused:
         book(s, SYSTEM, salon.org.id, professional_id=salon.pro.id, service_id=salon.service.id,
              contact_id=second_client, start=salon.at(TUESDAY, "10:30"), now=NOW)
@@ -353,6 +343,47 @@ def test_a_check_that_missed_a_concurrent_booking_is_refused_by_the_constraint(
         assert s.scalar(select(text("count(*)")).select_from(SalonAppointment)) == 1
         # Nothing of the refused booking stayed: no event, no message for the second client.
         assert s.scalar(text("SELECT count(*) FROM messages WHERE contact_id = :c"), {"c": second_client}) == 0
+
+
+def _check_blind_once(monkeypatch) -> None:
+    """The next booking's overlap check runs as if the appointment in the way had not committed yet."""
+    import core.salon.availability as availability
+
+    real_busy, calls = availability.busy_between, []
+
+    def blind_once(*args, **kw):
+        calls.append(args)
+        return [] if len(calls) == 1 else real_busy(*args, **kw)
+
+    monkeypatch.setattr(availability, "busy_between", blind_once)
+
+
+def test_a_writer_chosen_as_a_deadlock_victim_is_refused_by_name(committed_db, committed_salon, monkeypatch):
+    """Two writers that bypassed the diary lock can deadlock on each other's rows (PostgreSQL
+    then fails one with 40P01); the victim hears who has the time, as after any lost race."""
+    from sqlalchemy.exc import OperationalError
+
+    class DeadlockDetected(Exception):
+        sqlstate = "40P01"
+
+    salon = committed_salon
+    [first_client, second_client] = _contacts(committed_db, salon, 2)
+    with committed_db.session() as s:
+        winner = book(s, SYSTEM, salon.org.id, professional_id=salon.pro.id, service_id=salon.service.id,
+                      contact_id=first_client, start=salon.at(TUESDAY, "10:00"), now=NOW)
+    _check_blind_once(monkeypatch)
+    with committed_db.session() as s, pytest.raises(Unavailable) as refused:
+        real_flush = s.flush
+
+        def flush(*args, **kw):
+            if any(isinstance(o, SalonAppointment) for o in s.new):
+                raise OperationalError("INSERT INTO salon_appointments …", {}, DeadlockDetected("deadlock detected"))
+            return real_flush(*args, **kw)
+
+        monkeypatch.setattr(s, "flush", flush)
+        book(s, SYSTEM, salon.org.id, professional_id=salon.pro.id, service_id=salon.service.id,
+             contact_id=second_client, start=salon.at(TUESDAY, "10:30"), now=NOW)
+    assert refused.value.appointment_id == winner.id
 
 
 @pytest.mark.postgres_only

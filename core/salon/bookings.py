@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, aliased
 
 from core.actors import Actor
@@ -38,8 +38,9 @@ from db.models_salon import SOURCES, SalonAppointment, SalonAppointmentEvent, Sa
 from db.types import utcnow
 
 OPEN = ("pending", "confirmed")
-# SQLSTATE of exclusion_violation: the constraint that keeps one professional's appointments apart.
-EXCLUSION_VIOLATION = "23P01"
+# SQLSTATEs of a lost race on PostgreSQL: the exclusion constraint refused the row, or two writers
+# that bypassed the diary lock waited on each other's rows and one was chosen to fail.
+EXCLUSION_VIOLATION, DEADLOCK_DETECTED = "23P01", "40P01"
 
 
 @dataclass(frozen=True)
@@ -200,26 +201,29 @@ def lock_diary(session: Session, org_id: int, professional_id: int) -> None:
     constraint stays the guarantee either way.
     """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:org, :pro)"), {"org": org_id, "pro": professional_id})
+        # One 64-bit key hashed from a labelled name: any id fits, and other areas' locks never collide.
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                        {"key": f"salon.diary:{org_id}:{professional_id}"})
 
 
-def _is_overlap(exc: IntegrityError) -> bool:
-    return getattr(exc.orig, "sqlstate", None) == EXCLUSION_VIOLATION
+def _is_overlap(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in (EXCLUSION_VIOLATION, DEADLOCK_DETECTED)
 
 
 def _write_or_refuse(session: Session, org_id: int, professional_id: int, service_id: int, start: datetime,
                      now: datetime, *, ignore: int | None = None) -> None:
-    """Flush the new or moved appointment; if PostgreSQL's exclusion constraint refuses it
-    (another transaction took the time after our check), roll back and say who has it."""
+    """Flush the new or moved appointment; if PostgreSQL refuses it (another transaction
+    took the time after our check), roll back and say who has it."""
     try:
         session.flush()
-    except IntegrityError as exc:
+    except DBAPIError as exc:
         if not _is_overlap(exc):
             raise
         session.rollback()
         org = session.get(Org, org_id)
         booking = Booking.load(session, org, professional_id, service_id)
-        # The winner is committed now, so the check names it.
+        # Behind the diary lock the winner has committed, so the check names it.
+        lock_diary(session, org_id, professional_id)
         check_bookable(session, booking, start, now, ignore=ignore)
         raise Unavailable("Another booking took that time a moment ago",
                           next_free(session, booking, start, now, ignore=ignore), booking.tz) from None
