@@ -44,15 +44,13 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from datetime import datetime, time as clock_time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.engine import make_url
 
-from send_due import _scratch_postgres
+from scratch import bench_database
 
 UTC = timezone.utc
 NOW = datetime(2026, 3, 2, 5, 0, tzinfo=UTC)  # a Monday, 08:00 in Nairobi
@@ -223,18 +221,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database-url", default=os.environ.get("OFISI_TEST_DATABASE_URL"))
     args = parser.parse_args(argv)
 
-    from db.engine import open_database
-
-    cleanup = tmp = None
-    url = args.database_url
-    if url and make_url(url).get_backend_name() == "postgresql":
-        url, cleanup = _scratch_postgres(url)
-    elif not url:
-        tmp = tempfile.TemporaryDirectory(prefix="ofisi-bench-")
-        url = f"sqlite:///{tmp.name}/bench.db"
     bookers = 10
-    db = open_database(url)
-    try:
+    with bench_database(args.database_url) as db:
         org, actor, pros, service, clients = _setup(db, args.appointments, bookers)
         target = pros[0]
         _time_free_slots(db, org, actor, target, service, 3)  # warm the caches both sides use
@@ -244,12 +232,6 @@ def main(argv: list[str] | None = None) -> None:
         _time_floor_insert(db, org, pros, service, clients, 5)
         book_t = _time_book(db, org, actor, pros, service, clients, args.bookings)
         insert_t = _time_floor_insert(db, org, pros, service, clients, args.bookings, offset=5)
-    finally:
-        db.dispose()
-        if cleanup:
-            cleanup()
-        if tmp:
-            tmp.cleanup()
     slots_ms, floor_ms = statistics.median(slots_t), statistics.median(floor_t)
     print(json.dumps({
         "bench": "salon_free_slots", "backend": db.dialect, "appointments": args.appointments,

@@ -39,28 +39,11 @@ import json
 import logging
 import os
 import sys
-import tempfile
 import time
 import uuid
 from datetime import timezone
 
-from sqlalchemy.engine import make_url
-
-
-def _scratch_postgres(url: str) -> tuple[str, callable]:
-    from sqlalchemy import create_engine, text
-
-    name = f"ofisi_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    return make_url(url).set(database=name).render_as_string(hide_password=False), drop
+from scratch import bench_database
 
 
 def _enqueue(db, org_id: int, count: int) -> None:
@@ -154,18 +137,8 @@ def main(argv: list[str] | None = None) -> None:
 
     from core.actors import Actor
     from core.orgs import create_org
-    from db.engine import open_database
 
-    cleanup = None
-    tmp = None
-    url = args.database_url
-    if url and make_url(url).get_backend_name() == "postgresql":
-        url, cleanup = _scratch_postgres(url)
-    elif not url:
-        tmp = tempfile.TemporaryDirectory(prefix="ofisi-bench-")
-        url = f"sqlite:///{tmp.name}/bench.db"
-    db = open_database(url)
-    try:
+    with bench_database(args.database_url) as db:
         with db.session() as s:
             org = create_org(s, Actor.system_actor("bench"), f"bench-{uuid.uuid4().hex[:8]}",
                              kind="campaigns", name="Bench")
@@ -174,12 +147,6 @@ def main(argv: list[str] | None = None) -> None:
             _enqueue(db, org.id, args.messages)
             send_s = min(send_s, _time_send_due(db, args.messages, args.batch_size))
             floor_s = min(floor_s, _time_floor(db, org.id, args.messages, args.batch_size))
-    finally:
-        db.dispose()
-        if cleanup:
-            cleanup()
-        if tmp:
-            tmp.cleanup()
     send_rate, floor_rate = args.messages / send_s, args.messages / floor_s
     print(json.dumps({
         "bench": "send_due",

@@ -18,7 +18,6 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -33,7 +32,7 @@ from starlette.routing import Route  # noqa: E402
 
 from config import load_settings  # noqa: E402
 from core.actors import Actor  # noqa: E402
-from db.engine import open_database  # noqa: E402
+from scratch import bench_database  # noqa: E402
 
 HOPS = ["", "2580", "2580*1", "2580*1*0", "2580*1*0*4", "2580*1*0*4*00"]
 
@@ -107,8 +106,18 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--database-url", default=os.environ.get("OFISI_BENCH_DATABASE_URL"))
     args = parser.parse_args()
-    url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/bench.db"
-    db = open_database(url)
+    with bench_database(args.database_url) as db:
+        ussd_rate, ussd_lat, bare_rate, bare_lat = _measure_both(db, args)
+    print(json.dumps({
+        "bench": "ussd_hops", "backend": db.dialect, "concurrent_sessions": args.sessions, "hops": len(ussd_lat),
+        "ussd_hops_per_s": round(ussd_rate, 1), "ussd_p99_ms": round(p99(ussd_lat), 1),
+        "bare_per_s": round(bare_rate, 1), "bare_p99_ms": round(p99(bare_lat), 1),
+        "ratio": round(ussd_rate / bare_rate, 3),
+    }))
+
+
+def _measure_both(db, args) -> tuple[float, list[float], float, list[float]]:
+    """The chama menu and the bare endpoint, round after round, on one server."""
     import ussd.gateway as gateway
 
     app = gateway.create_app(db, load_settings({}))
@@ -127,14 +136,7 @@ def main() -> None:
             bare_time, bare_lat = bare_time + t, bare_lat + lat
     finally:
         server.should_exit = True
-        db.dispose()
-    ussd_rate, bare_rate = len(ussd_lat) / ussd_time, len(bare_lat) / bare_time
-    print(json.dumps({
-        "bench": "ussd_hops", "backend": db.dialect, "concurrent_sessions": args.sessions, "hops": len(ussd_lat),
-        "ussd_hops_per_s": round(ussd_rate, 1), "ussd_p99_ms": round(p99(ussd_lat), 1),
-        "bare_per_s": round(bare_rate, 1), "bare_p99_ms": round(p99(bare_lat), 1),
-        "ratio": round(ussd_rate / bare_rate, 3),
-    }))
+    return len(ussd_lat) / ussd_time, ussd_lat, len(bare_lat) / bare_time, bare_lat
 
 
 if __name__ == "__main__":
