@@ -259,6 +259,17 @@ class HomeScreen(ConsoleScreen):
 
 HOME_SCREENS: dict[str, type[HomeScreen]] = {}
 
+# The console modules of the areas (e.g. "console.chama"); each registers its
+# home screen with :func:`register_home` on import.
+AREA_MODULES: list[str] = []
+
+
+def load_console_modules() -> None:
+    import importlib
+
+    for name in AREA_MODULES:
+        importlib.import_module(name)
+
 
 def register_home(screen: type[HomeScreen]) -> type[HomeScreen]:
     """Make ``screen`` the home screen of its ``KIND`` (the latest registration wins)."""
@@ -267,6 +278,7 @@ def register_home(screen: type[HomeScreen]) -> type[HomeScreen]:
 
 
 def home_screen_for(kind: str) -> type[HomeScreen]:
+    load_console_modules()
     return HOME_SCREENS.get(kind, HomeScreen)
 
 
