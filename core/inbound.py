@@ -16,9 +16,16 @@ Areas register what they answer, by first word and org kind::
     @sender_orgs                             # (session, phone) -> org ids that know this phone
 
 ``STOP`` and ``START`` belong to the core: they record or remove the opt-out
-from that org's SMS (:mod:`core.optouts`). The provider's message id makes a
-redelivered message a no-op; everything a message causes (its row, the
-areas' writes, the replies in the outbox) commits in one transaction.
+from that org's SMS (:mod:`core.optouts`).
+
+The message is committed as ``received`` before any area acts, because the
+areas' services commit their own work; it becomes ``handled`` (or
+``unrouted``) when every org has answered. A redelivery of a finished
+message is a no-op; a redelivery of one whose handling died half-way is
+handled again, so handlers must be idempotent (joining twice is one
+registration) and each reply is keyed ``inbound:<id>:reply``, so nobody gets
+two answers. A handler's refusal (an ``OfisiError``) rolls back what it had
+not committed and becomes the reply.
 """
 
 from __future__ import annotations
@@ -125,16 +132,22 @@ def receive(
     except InvalidInput:
         log.warning("inbound %s from %r: not a phone number", provider_message_id, from_phone)
         return Received("invalid")
-    row = InboundMessage(provider=provider, provider_message_id=provider_message_id, from_phone=phone,
-                         to_address=to, text=text, status="unrouted", received_at=received_at or utcnow())
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
+    row = session.scalar(select(InboundMessage).where(InboundMessage.provider == provider,
+                                                      InboundMessage.provider_message_id == provider_message_id))
+    if row is not None and row.status != "received":
         return Received("duplicate")
+    if row is None:
+        row = InboundMessage(provider=provider, provider_message_id=provider_message_id, from_phone=phone,
+                             to_address=to, text=text, status="received", received_at=received_at or utcnow())
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except IntegrityError:
+            return Received("duplicate")
+        # Kept before any area acts: areas' services commit their own work.
+        session.commit()
     orgs = route(session, phone, to)
     result = Received("handled" if orgs else "unrouted", row.id, [org.id for org in orgs])
-    row.org_ids, row.status = result.org_ids, result.status
     first, _, rest = text.partition(" ")
     contacts = dict(session.execute(
         select(Contact.org_id, Contact.id).where(Contact.phone == phone, Contact.org_id.in_(result.org_ids))).all())
@@ -148,6 +161,8 @@ def receive(
                                                  contact_id=sms.contact_id))
         for watch in _OBSERVERS:
             watch(session, sms)
+        session.commit()
+    row.org_ids, row.status = result.org_ids, result.status
     session.commit()
     return result
 
@@ -158,10 +173,10 @@ def _answer(session: Session, sms: InboundSms) -> str | None:
     if handler is None:
         return None
     try:
-        with session.begin_nested():
-            return handler(session, sms)
+        return handler(session, sms)
     except OfisiError as refusal:
-        return f"{sms.org_name}: {refusal}"  # a refusal is an answer; its writes are undone
+        session.rollback()  # what the handler had not committed goes; the refusal is the answer
+        return f"{sms.org_name}: {refusal}"
 
 
 def route(session: Session, phone: str, to: str) -> list[Org]:
