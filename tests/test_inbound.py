@@ -155,3 +155,13 @@ def test_bal_end_to_end_through_the_gateway_and_africas_talking(committed_db, ma
     outbox.send_due(committed_db, {"sms": fake_at.provider()})
     [reply] = [r.message for r in fake_at.received_for(member.phone) if "savings" in r.message]
     assert "savings KES 500," in reply
+
+
+def test_a_member_with_ledger_history_cannot_be_deleted_as_a_contact(session, chama):
+    from core.contacts import delete_contact
+    from core.errors import Conflict
+
+    member = chama.members[0]
+    with pytest.raises(Conflict, match="must be kept"):
+        delete_contact(session, ACTOR, chama.id, member.contact_id)
+    assert session.get(Contact, member.contact_id) is not None
