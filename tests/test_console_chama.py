@@ -25,6 +25,12 @@ from tests.chama_support import ACTOR, make_chama
 from tests.test_console import PASSWORD, SIZE, home, sign_in, static_text, until
 
 
+@pytest.fixture(autouse=True)
+def one_backend(backend):
+    if backend != "sqlite":
+        pytest.skip("the screens call the same core services on either backend; the core's tests cover both")
+
+
 @pytest.fixture
 def chama(committed_db, make_org):
     """A chama whose chair signs in to the console with the chair member's phone."""
