@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.actors import Actor
 from core.community.base import community_org, owned, searchable, slug_of
-from core.errors import Conflict, InvalidInput
+from core.errors import Conflict, InvalidInput, NotFound
 from core.phones import normalize_phone
 from db.models import Org
 from db.models_community import PROFILE_TYPES, CommunityAccount, CommunityProfile
@@ -162,6 +162,15 @@ def account_by_address(session: Session, org: Org, address: str) -> CommunityAcc
     channel, value = address_of(org, address)
     column = CommunityAccount.email if channel == "email" else CommunityAccount.phone
     return session.scalar(select(CommunityAccount).where(CommunityAccount.org_id == org.id, column == value))
+
+
+def find_account(session: Session, actor: Actor, org_id: int, address: str) -> AccountView:
+    """The account with this email address or phone number."""
+    org = community_org(session, actor, org_id, "community.read")
+    account = account_by_address(session, org, address)
+    if account is None:
+        raise NotFound(f"No member of {org.name} has the address {address}.")
+    return view_account(session, account)
 
 
 def add_profile(session: Session, actor: Actor, org_id: int, account_id: int, *, type: str, display_name: str,

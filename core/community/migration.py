@@ -307,18 +307,18 @@ def _create_connections(run: _Run, connections: list[dict[str, Any]]) -> None:
             continue
         if a not in run.profiles or b not in run.profiles:
             report.connections_skipped += 1
-            run.note(f"connection {a} → {b} skipped: " + ("an unknown user" if a not in run.profiles
-                                                          else "an unknown user") )
+            unknown = a if a not in run.profiles else b
+            run.note(f"connection {a} → {b} skipped: user {unknown or '(none)'} was not migrated")
             continue
         low, high = sorted((run.profiles[a], run.profiles[b]))
-        if (low, high) in existing:
-            report.connections_existing += 1
-            continue
         if (low, high) in seen:
             report.duplicate_connections += 1
             run.note(f"connection {a} → {b} appears more than once; the first was kept")
             continue
         seen.add((low, high))
+        if (low, high) in existing:
+            report.connections_existing += 1
+            continue
         status = str(connection.get("status") or "pending").strip().lower()
         if status not in CONNECTION_STATUSES:
             run.note(f"connection {a} → {b}: unknown status {status!r} taken as pending")
