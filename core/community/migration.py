@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -130,7 +130,7 @@ class _Run:
     def __init__(self, session: Session, org, batch: CommunityImportBatch | None, report: MigrationReport,
                  now: datetime) -> None:
         self.session, self.org, self.batch, self.report, self.now = session, org, batch, report, now
-        self.records: dict[str, CommunityMigrationRecord] = {}
+        self.records: dict[str, dict[str, Any]] = {}
         self.profiles: dict[str, int] = {}  # legacy id -> primary profile id
         live = session.execute(
             select(CommunityMigrationRecord.legacy_id, CommunityMigrationRecord.account_id,
@@ -151,11 +151,10 @@ class _Run:
         self.report.problems.append(text)
 
     def record(self, legacy_id: str, status: str, account_id: int | None = None,
-               notes: list[str] | None = None) -> CommunityMigrationRecord:
-        rec = CommunityMigrationRecord(org_id=self.org.id, batch_id=self.batch.id if self.batch else 0,
-                                       legacy_id=legacy_id, account_id=account_id, status=status,
-                                       created={"accounts": [], "profiles": [], "posts": [], "connections": []},
-                                       notes=notes or [])
+               notes: list[str] | None = None) -> dict[str, Any]:
+        rec = {"org_id": self.org.id, "batch_id": self.batch.id if self.batch else 0, "legacy_id": legacy_id,
+               "account_id": account_id, "status": status,
+               "created": {"accounts": [], "profiles": [], "posts": [], "connections": []}, "notes": notes or []}
         self.records[legacy_id] = rec
         return rec
 
@@ -232,29 +231,33 @@ def _prepare_user(run: _Run, user: dict[str, Any], seen: set[str]) -> dict[str, 
             "created_at": _when(user.get("created_at")) or run.now, "notes": notes}
 
 
+def _insert(session: Session, model, rows: list[dict[str, Any]]) -> list[int]:
+    """Multi-row INSERTs; the new ids in the order of ``rows``."""
+    if not rows:
+        return []
+    return list(session.scalars(insert(model).returning(model.id, sort_by_parameter_order=True), rows))
+
+
 def _create_users(run: _Run, prepared: list[dict[str, Any]]) -> None:
     session, org = run.session, run.org
     for i in range(0, len(prepared), CHUNK):
         chunk = prepared[i:i + CHUNK]
-        accounts = [CommunityAccount(org_id=org.id, email=u["email"], phone=u["phone"], migrated=True,
-                                     email_verified=False, phone_verified=False, created_at=u["created_at"])
-                    for u in chunk]
-        session.add_all(accounts)
-        session.flush()
+        account_ids = _insert(session, CommunityAccount, [
+            {"org_id": org.id, "email": u["email"], "phone": u["phone"], "migrated": True, "email_verified": False,
+             "phone_verified": False, "created_at": u["created_at"]} for u in chunk])
         profiles = []
-        for u, account in zip(chunk, accounts):
+        for u, account_id in zip(chunk, account_ids):
             username = run.username(u["name"])
-            profiles.append(CommunityProfile(
-                org_id=org.id, account_id=account.id, type=u["type"], display_name=u["name"], username=username,
-                bio=u["bio"], avatar_file=u["avatar"], is_primary=True, created_at=u["created_at"],
-                search_text=searchable(u["name"], username, u["bio"])))
-        session.add_all(profiles)
-        session.flush()
-        for u, account, profile in zip(chunk, accounts, profiles):
-            rec = run.record(u["legacy_id"], "created", account.id, u["notes"])
-            rec.created["accounts"].append(account.id)
-            rec.created["profiles"].append(profile.id)
-            run.profiles[u["legacy_id"]] = profile.id
+            profiles.append({"org_id": org.id, "account_id": account_id, "type": u["type"],
+                             "display_name": u["name"], "username": username, "bio": u["bio"], "location": "",
+                             "website": "", "avatar_file": u["avatar"], "verified": False, "is_primary": True,
+                             "created_at": u["created_at"], "search_text": searchable(u["name"], username, u["bio"])})
+        profile_ids = _insert(session, CommunityProfile, profiles)
+        for u, account_id, profile_id in zip(chunk, account_ids, profile_ids):
+            rec = run.record(u["legacy_id"], "created", account_id, u["notes"])
+            rec["created"]["accounts"].append(account_id)
+            rec["created"]["profiles"].append(profile_id)
+            run.profiles[u["legacy_id"]] = profile_id
         run.report.accounts_created += len(chunk)
 
 
@@ -262,7 +265,7 @@ def _create_posts(run: _Run, posts: list[dict[str, Any]]) -> None:
     report, session = run.report, run.session
     existing = set(session.scalars(select(CommunityPost.legacy_id).where(
         CommunityPost.org_id == run.org.id, CommunityPost.legacy_id.is_not(None))))
-    made: list[tuple[str, CommunityPost]] = []
+    made: list[tuple[str, dict[str, Any]]] = []
     for post in posts:
         report.posts_read += 1
         legacy_id, author = str(post.get("id") or "").strip(), str(post.get("user_id") or "").strip()
@@ -276,15 +279,13 @@ def _create_posts(run: _Run, posts: list[dict[str, Any]]) -> None:
                 else "no content"))
             continue
         existing.add(legacy_id)
-        row = CommunityPost(org_id=run.org.id, author_profile_id=run.profiles[author], legacy_id=legacy_id,
-                            type=str(post.get("type") or "general")[:20], title=str(post.get("title") or "")[:200],
-                            body=str(post["content"]), created_at=_when(post.get("created_at")) or run.now,
-                            search_text=searchable(post.get("title"), post.get("content")))
-        made.append((author, row))
-    session.add_all([row for _a, row in made])
-    session.flush()
-    for author, row in made:
-        run.records[author].created["posts"].append(row.id)
+        made.append((author, {
+            "org_id": run.org.id, "author_profile_id": run.profiles[author], "legacy_id": legacy_id,
+            "type": str(post.get("type") or "general")[:20], "title": str(post.get("title") or "")[:200],
+            "body": str(post["content"]), "hidden": False, "created_at": _when(post.get("created_at")) or run.now,
+            "search_text": searchable(post.get("title"), post.get("content"))}))
+    for author, post_id in zip([a for a, _r in made], _insert(session, CommunityPost, [r for _a, r in made])):
+        run.records[author]["created"]["posts"].append(post_id)
     report.posts_created += len(made)
 
 
@@ -297,7 +298,7 @@ def _create_connections(run: _Run, connections: list[dict[str, Any]]) -> None:
         existing |= set(session.execute(select(CommunityConnection.profile_low_id, CommunityConnection.profile_high_id)
                                         .where(CommunityConnection.profile_low_id.in_(ids))).all())
     seen: set[tuple[int, int]] = set()
-    made: list[tuple[str, CommunityConnection]] = []
+    made: list[tuple[str, dict[str, Any]]] = []
     for connection in connections:
         report.connections_read += 1
         a, b = str(connection.get("from") or "").strip(), str(connection.get("to") or "").strip()
@@ -323,12 +324,10 @@ def _create_connections(run: _Run, connections: list[dict[str, Any]]) -> None:
         if status not in CONNECTION_STATUSES:
             run.note(f"connection {a} → {b}: unknown status {status!r} taken as pending")
             status = "pending"
-        made.append((a, CommunityConnection(org_id=run.org.id, requester_profile_id=run.profiles[a],
-                                            profile_low_id=low, profile_high_id=high, status=status)))
-    session.add_all([row for _a, row in made])
-    session.flush()
-    for a, row in made:
-        run.records[a].created["connections"].append(row.id)
+        made.append((a, {"org_id": run.org.id, "requester_profile_id": run.profiles[a], "profile_low_id": low,
+                         "profile_high_id": high, "status": status, "created_at": run.now}))
+    for a, connection_id in zip([a for a, _r in made], _insert(session, CommunityConnection, [r for _a, r in made])):
+        run.records[a]["created"]["connections"].append(connection_id)
     report.connections_created += len(made)
 
 
@@ -357,9 +356,9 @@ def import_export(session: Session, actor: Actor, org_id: int, data: dict[str, l
     if dry_run:
         session.rollback()
         return report
-    for rec in run.records.values():
-        rec.batch_id = batch.id
-    session.add_all(run.records.values())
+    records = list(run.records.values())
+    for i in range(0, len(records), CHUNK):
+        session.execute(insert(CommunityMigrationRecord), records[i:i + CHUNK])
     batch.report = report.as_dict()
     audit.record(session, actor, "community.import", "community_import_batch", batch.id, org_id=org_id,
                  after={"file": file, **{k: v for k, v in report.as_dict().items() if k != "problems"}})

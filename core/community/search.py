@@ -32,6 +32,13 @@ def _escape(term: str) -> str:
     return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _page(query, model, org_id: int, pattern: str, before_id: int | None, limit: int):
+    query = query.where(model.org_id == org_id, model.search_text.like(pattern, escape="\\"))
+    if before_id is not None:
+        query = query.where(model.id < before_id)
+    return query.order_by(model.id.desc()).limit(limit)
+
+
 def search(session: Session, actor: Actor, org_id: int, text: str, *, kind: str = "profile",
            before_id: int | None = None, limit: int = 25) -> list[Hit]:
     """One page of one kind's matches, newest first."""
@@ -43,24 +50,24 @@ def search(session: Session, actor: Actor, org_id: int, text: str, *, kind: str 
         raise InvalidInput(f"Search {', '.join(KINDS)}.")
     pattern = f"%{_escape(term)}%"
     if kind == "profile":
+        # The page of profiles first, then their accounts: joining before the LIMIT
+        # would fetch an account for every match of a common name.
         P, A = CommunityProfile, CommunityAccount
-        query = (select(P.id, P.display_name, P.type, P.username, A.phone, A.email)
-                 .join(A, A.id == P.account_id))
-        model = P
+        page = _page(select(P.id, P.display_name, P.type, P.username, P.account_id), P, org_id, pattern,
+                     before_id, limit).subquery()
+        query = (select(page.c.id, page.c.display_name, page.c.type, page.c.username, A.phone, A.email)
+                 .join(A, A.id == page.c.account_id).order_by(page.c.id.desc()))
     elif kind == "event":
-        model = CommunityEvent
-        query = select(model.id, model.title, model.starts_at, model.venue)
+        E = CommunityEvent
+        query = _page(select(E.id, E.title, E.starts_at, E.venue), E, org_id, pattern, before_id, limit)
     elif kind == "post":
-        model = CommunityPost
-        query = select(model.id, model.title, model.body, model.hidden)
+        T = CommunityPost
+        query = _page(select(T.id, T.title, T.body, T.hidden), T, org_id, pattern, before_id, limit)
     else:
-        model = CommunityListing
-        query = select(model.id, model.title, model.kind, model.status)
-    query = query.where(model.org_id == org_id, model.search_text.like(pattern, escape="\\"))
-    if before_id is not None:
-        query = query.where(model.id < before_id)
+        L = CommunityListing
+        query = _page(select(L.id, L.title, L.kind, L.status), L, org_id, pattern, before_id, limit)
     hits = []
-    for row in session.execute(query.order_by(model.id.desc()).limit(limit)):
+    for row in session.execute(query):
         if kind == "profile":
             hits.append(Hit(kind, row[0], row[1], f"{row[2]} @{row[3]} {row[4] or row[5] or ''}".strip()))
         elif kind == "event":
