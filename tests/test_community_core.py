@@ -229,3 +229,15 @@ def test_staff_of_another_org_see_nothing(session, org, make_org):
     with pytest.raises(PermissionDenied):
         events.create_event(session, staff, other.id, title="x", starts_at=NOW, ends_at=NOW + timedelta(hours=1),
                             capacity=1, venue="v")
+
+
+def test_the_demo_community_has_something_to_show(session, org):
+    from core.demo import _community
+
+    people = [(f"Person {i}", phone(900 + i), 0) for i in range(12)]
+    _community(session, ACTOR, org.id, people)
+    upcoming = events.upcoming_events(session, ACTOR, org.id, now=NOW.replace(year=2020))
+    pitch = next(e for e in upcoming if e.title == "Pitch night")
+    assert (pitch.registered, pitch.waitlisted, pitch.fill_rate) == (8, 3, 1.0)
+    assert len(social.moderation_queue(session, ACTOR, org.id)) == 1
+    assert sum(w.attended for w in events.activity_by_week(session, ACTOR, org.id)) == 6
