@@ -6,40 +6,15 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from config.errors import OfisiError
 from core.community import accounts, events
 from db.models_community import CommunityEvent, CommunityProfile, CommunityRegistration
 from tests.community_support import ACTOR, NOW, make_event, make_members
-
-
-def race(db, calls, workers):
-    go = threading.Event()
-    results, refused, lock = [], [], threading.Lock()
-
-    def run(call):
-        go.wait(30)
-        with db.session() as s:
-            try:
-                value = call(s)
-            except OfisiError as exc:
-                with lock:
-                    refused.append(exc)
-                return
-        with lock:
-            results.append(value)
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(run, call) for call in calls]
-        go.set()
-        for future in futures:
-            future.result(timeout=120)
-    return results, refused
+from tests.test_chama_concurrency import race
 
 
 @pytest.fixture
