@@ -18,7 +18,7 @@ registered. The job key and the message keys make a second run do nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, or_, select
@@ -77,8 +77,9 @@ class RegistrationView:
 
 
 def _local(org: Org, moment: datetime) -> datetime:
-    """Naive times are on the org's clock; aware ones are kept."""
-    return moment.replace(tzinfo=ZoneInfo(org.timezone)) if moment.tzinfo is None else moment
+    """Naive times are on the org's clock; stored and returned in UTC."""
+    aware = moment.replace(tzinfo=ZoneInfo(org.timezone)) if moment.tzinfo is None else moment
+    return aware.astimezone(timezone.utc)
 
 
 def _counts(session: Session, event_ids: list[int]) -> dict[int, tuple[int, int]]:
