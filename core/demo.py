@@ -104,6 +104,15 @@ def _chama_member(session: Session, actor: Actor, org_id: int, name: str, phone:
     return member.name, member.phone, member.contact_id
 
 
+def _chama_loan_waiting(session: Session, actor: Actor, org_id: int) -> None:
+    """A member's loan request, so the officials' approval queue has something in it."""
+    from core.chama.loans import request_loan
+    from core.chama.members import list_members
+
+    applicant = list_members(session, actor, org_id, limit=6)[-1]
+    request_loan(session, actor, org_id, applicant.id, 1_000_000, months=3, purpose="Stock for the kiosk")
+
+
 def _community(session: Session, actor: Actor, org_id: int, people: list[tuple[str, str, int]]) -> None:
     """Members with profiles, two upcoming events (one full, with a waitlist), attendance at a past
     one, a connection, a listing, and a reported post waiting in the moderation queue."""
@@ -188,6 +197,8 @@ def seed_demo(session: Session, actor: Actor, *, reset: bool = False) -> DemoRes
                 contact = contacts.upsert_contact(session, actor, org.id, name=person,
                                                   phone=_phone(rng, demo.country))
                 people.append((contact.name, contact.phone, contact.id))
+        if demo.kind == "chama":
+            _chama_loan_waiting(session, actor, org.id)
         if demo.kind == "community":
             _community(session, actor, org.id, people)
         for name, phone, contact_id in people[:4]:
