@@ -32,3 +32,4 @@ grant("community", ("admin", "manager"), "community.members", "community.events"
 grant("community", "admin", "community.import")
 
 from core.community import events as _events  # noqa: E402,F401  (registers the reminder planner and handler)
+from core.community import sms as _sms  # noqa: E402,F401  (answers EVENTS, JOIN and LEAVE by SMS)

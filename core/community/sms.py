@@ -1,24 +1,26 @@
 """Members' SMS keywords: ``EVENTS`` lists upcoming events with their numbers,
 ``JOIN n`` registers for event n (or waitlists), ``LEAVE n`` cancels.
 
-Each handler is ``(session, sms) -> reply`` over an inbound message (see
-``core.inbound.InboundSms``); the reply goes back by SMS through the outbox.
-A number that has no account yet gets one (with a primary profile named
-from the number) on its first ``JOIN``.
+The handlers answer :mod:`core.inbound` for community orgs; the router
+queues the reply through the outbox. A number that has no account yet gets
+one (with a primary profile named from the number) on its first ``JOIN``.
+Members are accounts, not contacts, so :func:`orgs_of_member` tells the
+router which communities know a phone. Joining twice is one registration.
 """
 
 from __future__ import annotations
 
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import inbound
 from core.community.accounts import new_account
 from core.community.base import MEMBERS
 from core.community.events import cancel_registration, register, upcoming_events
 from core.errors import OfisiError
+from core.inbound import InboundSms
 from db.models import Org
 from db.models_community import CommunityAccount
 
@@ -39,7 +41,8 @@ def _event_number(rest: str) -> int | None:
     return int(word) if word.isdigit() else None
 
 
-def events_reply(session: Session, sms: Any) -> str:
+@inbound.keyword("EVENTS", kinds=("community",))
+def events_reply(session: Session, sms: InboundSms) -> str:
     org = session.get(Org, sms.org_id)
     events = upcoming_events(session, MEMBERS, org.id, now=sms.received_at, limit=LISTED)
     if not events:
@@ -50,7 +53,8 @@ def events_reply(session: Session, sms: Any) -> str:
     return f"{org.name} events:\n" + "\n".join(lines) + "\nReply JOIN and the number to register."
 
 
-def join_reply(session: Session, sms: Any) -> str:
+@inbound.keyword("JOIN", kinds=("community",))
+def join_reply(session: Session, sms: InboundSms) -> str:
     org = session.get(Org, sms.org_id)
     number = _event_number(sms.rest)
     if number is None:
@@ -65,7 +69,8 @@ def join_reply(session: Session, sms: Any) -> str:
     return f"You are registered for event {number}. Reply LEAVE {number} if you cannot come."
 
 
-def leave_reply(session: Session, sms: Any) -> str:
+@inbound.keyword("LEAVE", kinds=("community",))
+def leave_reply(session: Session, sms: InboundSms) -> str:
     org = session.get(Org, sms.org_id)
     number = _event_number(sms.rest)
     if number is None:
@@ -78,6 +83,11 @@ def leave_reply(session: Session, sms: Any) -> str:
     except OfisiError as exc:
         return str(exc)
     return f"You have left event {number}. Thank you for letting us know."
+
+
+@inbound.sender_orgs
+def orgs_of_member(session: Session, phone: str) -> list[int]:
+    return list(session.scalars(select(CommunityAccount.org_id).where(CommunityAccount.phone == phone)))
 
 
 HANDLERS = {"EVENTS": events_reply, "JOIN": join_reply, "LEAVE": leave_reply}
