@@ -22,7 +22,10 @@ SAMPLE = Path("/work/shared/data/smilefactory-legacy-export.json")
 
 
 @pytest.fixture
-def community(committed_db, make_org):
+def community(request, backend, make_org):
+    if backend != "sqlite":
+        pytest.skip("the screens call the same services, which are tested on both backends; one shows the console")
+    committed_db = request.getfixturevalue("committed_db")
     with committed_db.session() as s:
         org = make_org(s, "community", slug="hub", name="Hub Nairobi", country="KE")
         add_user(s, ACTOR, "manager@hub.example", org_id=org.id, role="admin", name="Manager", password=PASSWORD)
@@ -34,7 +37,7 @@ def community(committed_db, make_org):
         social.report_content(s, ACTOR, org.id, "post", post.id, "spam")
         batch = (import_export(s, ACTOR, org.id, read_export(SAMPLE), file=SAMPLE.name).batch_id
                  if SAMPLE.exists() else None)
-    return org, event, post, batch
+    return committed_db, org, event, post, batch
 
 
 def cells(screen, selector: str) -> list[list[str]]:
@@ -42,10 +45,8 @@ def cells(screen, selector: str) -> list[list[str]]:
     return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
 
 
-async def test_home_check_in_moderation_and_rollback(committed_db, community, backend):
-    if backend != "sqlite":
-        pytest.skip("the screens call the same services, which are tested on both backends; one shows the console")
-    org, event, post, batch = community
+async def test_home_check_in_moderation_and_rollback(community):
+    committed_db, org, event, post, batch = community
     app = OfisiApp(committed_db, live_updates=False)
     async with app.run_test(size=SIZE) as pilot:
         await sign_in(pilot, "manager@hub.example")
