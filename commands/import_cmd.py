@@ -8,6 +8,7 @@ stderr. With problems nothing is written (exit 1) unless ``--skip-invalid``;
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -39,3 +40,35 @@ def members(
     err(report.line())
     if report.errors and not report.written:
         raise typer.Exit(1)
+
+
+@app.command("smilefactory")
+def smilefactory(
+    file: Optional[Path] = typer.Argument(None, help="The old platform's JSON export (users, posts, connections)."),
+    org: str = typer.Option(..., "--org", help="Community slug."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Do the whole migration and report; write nothing."),
+    rollback: Optional[int] = typer.Option(None, "--rollback", metavar="BATCH",
+                                           help="Remove exactly what import batch BATCH created."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
+) -> None:
+    """Migrate members, posts and connections from the old community platform (or roll a batch back)."""
+    from commands.community_cmd import community_for
+    from core.community.migration import import_export, read_export, rollback_batch
+
+    if (file is None) == (rollback is None):
+        raise typer.BadParameter("Give the export FILE to import, or --rollback BATCH, not both.")
+    with unit_of_work() as (session, actor):
+        o = community_for(session, actor, org)
+        if rollback is not None:
+            result = rollback_batch(session, actor, o.id, rollback)
+            if as_json:
+                print_json(result)
+            err(f"Batch {result.batch_id} rolled back: removed {result.accounts} accounts, {result.profiles} "
+                f"profiles, {result.posts} posts, {result.connections} connections.")
+            return
+        report = import_export(session, actor, o.id, read_export(file), file=file.name, dry_run=dry_run)
+    for problem in report.problems:
+        err(problem)
+    if as_json:
+        print_json(report.as_dict())
+    err(report.line())

@@ -113,6 +113,45 @@ def _chama_loan_waiting(session: Session, actor: Actor, org_id: int) -> None:
     request_loan(session, actor, org_id, applicant.id, 1_000_000, months=3, purpose="Stock for the kiosk")
 
 
+def _community(session: Session, actor: Actor, org_id: int, people: list[tuple[str, str, int]]) -> None:
+    """Members with profiles, two upcoming events (one full, with a waitlist), attendance at a past
+    one, a connection, a listing, and a reported post waiting in the moderation queue."""
+    from datetime import timedelta
+
+    from core.community import accounts, events, social
+    from db.models_community import CommunityEvent
+    from db.types import utcnow
+
+    members = [accounts.create_account(session, actor, org_id, display_name=name, phone=phone,
+                                       type=("innovator", "mentor", "investor", "academic_student")[i % 4],
+                                       bio="Building things in Pune", location="Pune")
+               for i, (name, phone, _contact_id) in enumerate(people)]
+    now = utcnow().replace(minute=0, second=0, microsecond=0)
+    past = events.create_event(session, actor, org_id, title="Hardware meetup", starts_at=now + timedelta(hours=2),
+                               ends_at=now + timedelta(hours=4), capacity=30, venue="Makers Hall, Baner")
+    for member in members[:8]:
+        events.register(session, actor, org_id, past.id, member.id)
+    for registration in events.list_registrations(session, actor, org_id, past.id)[:6]:
+        events.check_in(session, actor, org_id, registration.id)
+    # Moved into the past after the fact: check-in happens at the door, while the event is on.
+    session.get(CommunityEvent, past.id).starts_at = now - timedelta(days=7)
+    session.get(CommunityEvent, past.id).ends_at = now - timedelta(days=7) + timedelta(hours=2)
+    pitch = events.create_event(session, actor, org_id, title="Pitch night", starts_at=now + timedelta(days=5),
+                                ends_at=now + timedelta(days=5, hours=3), capacity=8, venue="Makers Hall, Baner",
+                                featured=True)
+    events.create_event(session, actor, org_id, title="Investor office hours", starts_at=now + timedelta(days=12),
+                        ends_at=now + timedelta(days=12, hours=2), capacity=40, virtual_link="https://meet.example/oh")
+    for member in members[:11]:
+        events.register(session, actor, org_id, pitch.id, member.id)
+    social.respond_connection(session, actor, org_id, social.request_connection(
+        session, actor, org_id, members[0].primary.id, members[1].primary.id).id, "accepted")
+    social.create_listing(session, actor, org_id, members[2].primary.id, kind="service",
+                          title="PCB design for prototypes", price_minor=1_500_000)
+    post = social.create_post(session, actor, org_id, members[3].primary.id, title="Followers for sale",
+                              body="Buy 10k followers cheap, DM me")
+    social.report_content(session, actor, org_id, "post", post.id, "Spam", reporter_account_id=members[4].id)
+
+
 def ussd_phone(session: Session) -> str | None:
     """A demo chama member's phone, for trying `ofisi ussd dial`."""
     from db.models import Contact
@@ -160,6 +199,8 @@ def seed_demo(session: Session, actor: Actor, *, reset: bool = False) -> DemoRes
                 people.append((contact.name, contact.phone, contact.id))
         if demo.kind == "chama":
             _chama_loan_waiting(session, actor, org.id)
+        if demo.kind == "community":
+            _community(session, actor, org.id, people)
         for name, phone, contact_id in people[:4]:
             outbox.enqueue(session, org.id, to=phone, contact_id=contact_id,
                            body=f"Karibu {name.split()[0]}! {demo.name} will keep you posted here.",
