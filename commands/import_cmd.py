@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 
+from commands import agency_cmd
 from commands.common import err, print_json, unit_of_work
 
 app = typer.Typer(help="Import people from CSV or XLSX files.", no_args_is_help=True)
@@ -39,3 +40,8 @@ def members(
     err(report.line())
     if report.errors and not report.written:
         raise typer.Exit(1)
+
+
+app.command("domestic-connect")(agency_cmd.import_domestic_connect)
+app.command("workers")(agency_cmd.import_workers)
+app.command("employers")(agency_cmd.import_employers)
