@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.actors import Actor
-from core.errors import InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound
 from core.permissions import require
 from db.models import Contact, Org
 
@@ -120,3 +123,16 @@ def split_list(raw: object) -> list[str]:
         if word and word not in seen:
             seen.append(word[:60])
     return seen
+
+
+@contextmanager
+def refused_as_conflict(session: Session, reason: Callable[[], str]) -> Iterator[None]:
+    """Make changes in a savepoint; if a unique index refuses them, roll the whole unit of work
+    back (nothing half-written stays) and raise :class:`Conflict` with ``reason()``."""
+    try:
+        with session.begin_nested():
+            yield
+            session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(reason()) from None

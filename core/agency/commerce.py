@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.actors import Actor
-from core.agency.base import agency_org, pick, row_of
+from core.agency.base import agency_org, pick, refused_as_conflict, row_of
 from core.errors import Conflict, InvalidInput, PermissionDenied
 from db.models import Contact
 from db.models_agency import (
@@ -245,12 +245,9 @@ def record_agency_payment(session: Session, actor: Actor, org_id: int, *, kind: 
         raise InvalidInput("A payment needs an amount above zero and a reference.")
     payment = AgencyPayment(org_id=org.id, kind=kind, amount_minor=amount_minor, status=status,
                             reference=reference.strip(), paid_at=paid_at or utcnow())
-    session.add(payment)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        raise Conflict(f"The reference {reference.strip()} is already recorded for this agency.") from None
+    with refused_as_conflict(session, lambda: f"The reference {payment.reference} is already recorded for "
+                                              "this agency."):
+        session.add(payment)
     audit.record(session, actor, "agency.payment.add", "agency_payment", payment.id, org_id=org.id,
                  after={"kind": kind, "amount_minor": amount_minor, "reference": payment.reference})
     session.commit()

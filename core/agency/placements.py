@@ -8,16 +8,16 @@ both succeed; the loser is told who has the worker.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import audit
 from core.actors import Actor
-from core.agency.base import ACTIVE_STATUSES, PLACEMENT_STATUSES, agency_org, pick, row_of
+from core.agency.base import ACTIVE_STATUSES, PLACEMENT_STATUSES, agency_org, pick, refused_as_conflict, row_of
 from core.errors import Conflict, InvalidInput
 from db.models_agency import (
     AgencyDispute, AgencyEmployer, AgencyPlacement, AgencyPlacementPayment, AgencyWorker,
@@ -117,14 +117,11 @@ def _holder(session: Session, worker_id: int) -> str:
     return name or "another employer"
 
 
-def _flush_active(session: Session, placement: AgencyPlacement, worker: AgencyWorker) -> None:
-    """Flush in a savepoint; the active-worker index refuses a second active placement."""
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        raise Conflict(f"{worker.name} is already placed with {_holder(session, worker.id)}; "
-                       "end that placement first.") from None
+def one_active_placement(session: Session, worker: AgencyWorker):
+    """The active-worker index refuses a second active placement; say who has the worker."""
+    name, worker_id = worker.name, worker.id
+    return refused_as_conflict(session, lambda: f"{name} is already placed with {_holder(session, worker_id)}; "
+                                                "end that placement first.")
 
 
 def add_placement(session: Session, actor: Actor, org_id: int, *, worker_id: int, employer_id: int,
@@ -140,8 +137,8 @@ def add_placement(session: Session, actor: Actor, org_id: int, *, worker_id: int
                                 fee_minor=fee_minor, commission_minor=commission_minor,
                                 agreed_salary_minor=agreed_salary_minor, start_date=start_date, notes=notes,
                                 placed_at=utcnow() if status == "placed" else None)
-    session.add(placement)
-    _flush_active(session, placement, worker)
+    with one_active_placement(session, worker):
+        session.add(placement)
     audit.record(session, actor, "agency.placement.add", "agency_placement", placement.id, org_id=org.id,
                  after={"worker_id": worker.id, "employer_id": employer_id, "status": status,
                         "fee_minor": fee_minor, "commission_minor": commission_minor})
@@ -156,21 +153,21 @@ def move_placement(session: Session, actor: Actor, org_id: int, placement_id: in
     status = pick(status, PLACEMENT_STATUSES, "placement status")
     p = row_of(session, AgencyPlacement, org.id, placement_id, "That placement does not exist in this agency.",
                lock=True)
+    worker = session.get(AgencyWorker, p.worker_id) if p.worker_id is not None else None
     if status == "disputed":
         raise InvalidInput("Open a dispute with its notes instead (placements dispute).")
     if status not in MOVES[p.status]:
         raise InvalidInput(f"A {p.status} placement cannot become {status}.")
     before = p.status
-    p.status = status
-    if status == "placed" and p.placed_at is None:
-        p.placed_at = utcnow()
-        p.start_date = p.start_date or on or utcnow().date()
-    if status == "ended":
-        p.end_date = on or utcnow().date()
-    if notes:
-        p.notes = (p.notes + "\n" + notes).strip()
-    if p.worker_id is not None:
-        _flush_active(session, p, session.get(AgencyWorker, p.worker_id))
+    with one_active_placement(session, worker) if worker is not None else nullcontext():
+        p.status = status
+        if status == "placed" and p.placed_at is None:
+            p.placed_at = utcnow()
+            p.start_date = p.start_date or on or utcnow().date()
+        if status == "ended":
+            p.end_date = on or utcnow().date()
+        if notes:
+            p.notes = (p.notes + "\n" + notes).strip()
     audit.record(session, actor, "agency.placement.move", "agency_placement", p.id, org_id=org.id,
                  before={"status": before}, after={"status": status})
     session.commit()
@@ -233,13 +230,10 @@ def record_payment(session: Session, actor: Actor, org_id: int, placement_id: in
     paid = _paid(session, [p.id]).get((p.id, kind), 0)
     if paid + amount_minor > due:
         raise InvalidInput(f"That is more than the {kind} still owed ({due - paid} minor units).")
-    session.add(AgencyPlacementPayment(org_id=org.id, placement_id=p.id, kind=kind, amount_minor=amount_minor,
-                                       reference=reference, paid_at=paid_at or utcnow(), recorded_by=actor.label))
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        raise Conflict(f"The reference {reference} is already recorded in this agency.") from None
+    with refused_as_conflict(session, lambda: f"The reference {reference} is already recorded in this agency."):
+        session.add(AgencyPlacementPayment(org_id=org.id, placement_id=p.id, kind=kind, amount_minor=amount_minor,
+                                           reference=reference, paid_at=paid_at or utcnow(),
+                                           recorded_by=actor.label))
     audit.record(session, actor, "agency.placement.payment", "agency_placement", p.id, org_id=org.id,
                  after={"kind": kind, "amount_minor": amount_minor, "reference": reference})
     session.commit()
