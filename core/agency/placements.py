@@ -135,7 +135,8 @@ def add_placement(session: Session, actor: Actor, org_id: int, *, worker_id: int
     row_of(session, AgencyEmployer, org.id, employer_id, "That employer is not on this agency's books.")
     placement = AgencyPlacement(org_id=org.id, worker_id=worker.id, employer_id=employer_id, status=status,
                                 fee_minor=fee_minor, commission_minor=commission_minor,
-                                agreed_salary_minor=agreed_salary_minor, start_date=start_date, notes=notes,
+                                agreed_salary_minor=agreed_salary_minor, notes=notes,
+                                start_date=start_date or (utcnow().date() if status == "placed" else None),
                                 placed_at=utcnow() if status == "placed" else None)
     with one_active_placement(session, worker):
         session.add(placement)

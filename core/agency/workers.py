@@ -120,8 +120,7 @@ def _with_phone(query, employer_id: int | None):
         exists().where(AgencyUnlock.employer_id == employer_id, AgencyUnlock.worker_id == AgencyWorker.id))
 
 
-def set_skills(session: Session, worker: AgencyWorker, skills: list[str]) -> None:
-    session.query(AgencyWorkerSkill).filter(AgencyWorkerSkill.worker_id == worker.id).delete()
+def add_skills(session: Session, worker: AgencyWorker, skills: list[str]) -> None:
     for skill in split_list(skills):
         session.add(AgencyWorkerSkill(org_id=worker.org_id, worker_id=worker.id, skill=skill))
 
@@ -188,7 +187,7 @@ def new_worker(session: Session, org, data: WorkerInput, *, legacy_id: str | Non
     worker.rank_score = rank_of(worker)
     session.add(worker)
     session.flush()
-    set_skills(session, worker, data.skills)
+    add_skills(session, worker, data.skills)
     return worker
 
 
