@@ -16,6 +16,7 @@ from typing import Optional
 
 import typer
 
+from commands.chama_cmd import parse_day
 from commands.common import err, org_id_for, print_json, print_table, unit_of_work
 
 workers_app = typer.Typer(help="Domestic workers: search, add, verify, background checks, unlocks, SMS.",
@@ -47,17 +48,6 @@ def money(minor: Optional[int], org) -> str:
     from core.money import format_money
 
     return "" if minor is None else format_money(minor, org.currency)
-
-
-def parse_day(text: Optional[str]):
-    from datetime import date
-
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a date; write it like 2026-03-31.") from None
 
 
 # ---------------------------------------------------------------- workers

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.actors import Actor
 from core.agency.base import agency_org, row_of
-from core.agency.workers import contact_for, sms_contact
+from core.agency.workers import sms_contact, unused_contact
 from core.errors import InvalidInput
 from db.models import Contact
 from db.models_agency import AgencyEmployer
@@ -53,10 +53,8 @@ class EmployerInput:
 def new_employer(session: Session, org, data: EmployerInput, *, legacy_id: str | None = None) -> AgencyEmployer:
     if not data.name.strip():
         raise InvalidInput("An employer needs a name.")
-    contact = contact_for(session, org.id, org.country, data.name.strip(), data.phone, data.email)
-    if contact is not None and session.scalar(select(AgencyEmployer.id).where(
-            AgencyEmployer.org_id == org.id, AgencyEmployer.contact_id == contact.id)):
-        raise InvalidInput(f"An employer with the number {contact.phone} is already on the books.")
+    contact = unused_contact(session, AgencyEmployer, org, data.name.strip(), data.phone, data.email,
+                             "An employer")
     employer = AgencyEmployer(
         org_id=org.id, contact_id=contact.id if contact else None, name=data.name.strip(),
         email=(data.email or "").strip().lower() or None, household_name=data.household_name.strip(),

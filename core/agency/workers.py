@@ -147,6 +147,16 @@ class WorkerInput:
     joined_on: date | None = None
 
 
+def unused_contact(session: Session, model, org, name: str, phone: str | None, email: str | None,
+                   noun: str) -> Contact | None:
+    """The contact for a new worker or employer (``model``); refused when one already has that number."""
+    contact = contact_for(session, org.id, org.country, name, phone, email)
+    if contact is not None and session.scalar(select(model.id).where(model.org_id == org.id,
+                                                                     model.contact_id == contact.id)):
+        raise InvalidInput(f"{noun} with the number {mask_phone(contact.phone)} is already on the books.")
+    return contact
+
+
 def contact_for(session: Session, org_id: int, country: str, name: str, phone: str | None,
                 email: str | None) -> Contact | None:
     """The org's contact with this phone, created if new; None without a phone."""
@@ -170,10 +180,7 @@ def new_worker(session: Session, org, data: WorkerInput, *, legacy_id: str | Non
         raise InvalidInput("An expected salary cannot be negative.")
     accommodation = pick(data.accommodation, ACCOMMODATIONS, "kind of accommodation")
     availability = pick(data.availability, AVAILABILITIES, "availability")
-    contact = contact_for(session, org.id, org.country, data.name.strip(), data.phone, data.email)
-    if contact is not None and session.scalar(select(AgencyWorker.id).where(
-            AgencyWorker.org_id == org.id, AgencyWorker.contact_id == contact.id)):
-        raise InvalidInput(f"A worker with the number {mask_phone(contact.phone)} is already on the books.")
+    contact = unused_contact(session, AgencyWorker, org, data.name.strip(), data.phone, data.email, "A worker")
     worker = AgencyWorker(
         org_id=org.id, contact_id=contact.id if contact else None, name=data.name.strip(),
         email=(data.email or "").strip().lower() or None, date_of_birth=data.date_of_birth,
