@@ -85,39 +85,32 @@ def rank_of(w: AgencyWorker) -> int:
     return score
 
 
-def _skills_of(session: Session, worker_ids: list[int]) -> dict[int, list[str]]:
-    found: dict[int, list[str]] = {wid: [] for wid in worker_ids}
-    if worker_ids:
-        rows = session.execute(select(AgencyWorkerSkill.worker_id, AgencyWorkerSkill.skill)
-                               .where(AgencyWorkerSkill.worker_id.in_(worker_ids))
-                               .order_by(AgencyWorkerSkill.id))
-        for wid, skill in rows:
-            found[wid].append(skill)
-    return found
+SKILL_SEPARATOR = "|"
 
 
-def _views(session: Session, rows: list[tuple[AgencyWorker, str | None, bool]]) -> list[WorkerView]:
+def _views(session: Session, rows: list[tuple[AgencyWorker, str | None, bool, str | None]]) -> list[WorkerView]:
     today = utcnow().date()
-    skills = _skills_of(session, [w.id for w, _, _ in rows])
     return [
         WorkerView(
             w.id, w.org_id, w.name, (phone or "") if unlocked else mask_phone(phone), bool(unlocked and phone),
             w.email, age_on(w.date_of_birth, today) if w.date_of_birth else w.age_years, w.location,
             w.education, w.experience_years, w.expected_salary_minor, w.accommodation, w.availability,
-            skills[w.id], list(w.languages or []), w.bio, w.verification_status, w.background_check,
-            w.background_checked_on, w.background_notes, w.membership_fee_minor, w.joined_on, w.rank_score,
-            w.legacy_id, w.created_at,
+            sorted(skills.split(SKILL_SEPARATOR)) if skills else [], list(w.languages or []), w.bio,
+            w.verification_status, w.background_check, w.background_checked_on, w.background_notes,
+            w.membership_fee_minor, w.joined_on, w.rank_score, w.legacy_id, w.created_at,
         )
-        for w, phone, unlocked in rows
+        for w, phone, unlocked, skills in rows
     ]
 
 
-def _with_phone(query, employer_id: int | None):
-    query = query.add_columns(Contact.phone).outerjoin(Contact, Contact.id == AgencyWorker.contact_id)
-    if employer_id is None:
-        return query.add_columns(false())
-    return query.add_columns(
-        exists().where(AgencyUnlock.employer_id == employer_id, AgencyUnlock.worker_id == AgencyWorker.id))
+def _listing(employer_id: int | None):
+    """Workers with, in the same query, the contact's phone, whether ``employer_id`` unlocked it, and the skills."""
+    unlocked = false() if employer_id is None else exists().where(
+        AgencyUnlock.employer_id == employer_id, AgencyUnlock.worker_id == AgencyWorker.id)
+    skills = (select(func.aggregate_strings(AgencyWorkerSkill.skill, SKILL_SEPARATOR))
+              .where(AgencyWorkerSkill.worker_id == AgencyWorker.id).scalar_subquery())
+    return (select(AgencyWorker, Contact.phone, unlocked, skills)
+            .outerjoin(Contact, Contact.id == AgencyWorker.contact_id))
 
 
 def add_skills(session: Session, worker: AgencyWorker, skills: list[str]) -> None:
@@ -210,7 +203,7 @@ def add_worker(session: Session, actor: Actor, org_id: int, data: WorkerInput) -
 def get_worker(session: Session, actor: Actor, org_id: int, worker_id: int, *,
                employer_id: int | None = None) -> WorkerView:
     agency_org(session, actor, org_id, "agency.read")
-    query = _with_phone(select(AgencyWorker), employer_id).where(
+    query = _listing(employer_id).where(
         AgencyWorker.id == worker_id, AgencyWorker.org_id == org_id)
     row = session.execute(query).first()
     if row is None:
@@ -260,7 +253,7 @@ def search_workers(session: Session, actor: Actor, org_id: int, filters: WorkerF
     Phones are masked unless ``employer_id`` names an employer who unlocked the worker.
     """
     agency_org(session, actor, org_id, "agency.read")
-    query = _with_phone(select(AgencyWorker), employer_id).where(AgencyWorker.org_id == org_id)
+    query = _listing(employer_id).where(AgencyWorker.org_id == org_id)
     f = filters
     if f.location:
         query = query.where(AgencyWorker.location_key == location_key(f.location))
