@@ -12,6 +12,7 @@ from typing import Optional
 
 import typer
 
+from commands import agency_cmd
 from commands.common import err, print_json, unit_of_work
 
 app = typer.Typer(help="Import people from CSV or XLSX files.", no_args_is_help=True)
@@ -72,3 +73,6 @@ def smilefactory(
     if as_json:
         print_json(report.as_dict())
     err(report.line())
+app.command("domestic-connect")(agency_cmd.import_domestic_connect)
+app.command("workers")(agency_cmd.import_workers)
+app.command("employers")(agency_cmd.import_employers)

@@ -9,10 +9,12 @@ from typing import Optional
 import typer
 
 from commands import (
+    agency_cmd,
     chama_cmd,
     community_cmd,
     db_cmd,
     demo_cmd,
+    export_cmd,
     import_cmd,
     jobs_cmd,
     org_cmd,
@@ -48,6 +50,11 @@ app.add_typer(chama_cmd.app, name="chama")
 app.add_typer(community_cmd.app, name="community")
 app.add_typer(import_cmd.app, name="import")
 app.add_typer(report_cmd.app, name="report")
+app.add_typer(agency_cmd.workers_app, name="workers")
+app.add_typer(agency_cmd.employers_app, name="employers")
+app.add_typer(agency_cmd.placements_app, name="placements")
+agency_cmd.register(export_cmd.app)
+app.add_typer(export_cmd.app, name="export")
 app.command("demo")(demo_cmd.demo)
 app.command("scheduler")(jobs_cmd.scheduler)
 

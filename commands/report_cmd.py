@@ -8,6 +8,7 @@ from typing import Optional
 
 import typer
 
+from commands import agency_cmd
 from commands.common import err, print_json, print_table, unit_of_work
 
 app = typer.Typer(help="Reports: statements and more, as a table, --json, --csv or --xlsx.", no_args_is_help=True)
@@ -48,3 +49,6 @@ def statement(
     else:
         table = table_as_text(st)
         print_table(st.title, table.columns, table.rows)
+
+
+app.command("agency")(agency_cmd.report_agency)

@@ -150,6 +150,49 @@ def _community(session: Session, actor: Actor, org_id: int, people: list[tuple[s
     post = social.create_post(session, actor, org_id, members[3].primary.id, title="Followers for sale",
                               body="Buy 10k followers cheap, DM me")
     social.report_content(session, actor, org_id, "post", post.id, "Spam", reporter_account_id=members[4].id)
+TOWNS = ["Nairobi", "Kiambu", "Nakuru", "Mombasa", "Kisumu"]
+SKILLS = [["cooking", "childcare"], ["cleaning", "laundry"], ["childcare", "first aid"], ["elderly care"],
+          ["cooking", "cleaning"]]
+
+
+def _agency_person(session: Session, actor: Actor, org_id: int, name: str, phone: str, index: int):
+    """The first ten people are workers, the rest employers; the later ones bring placements,
+    a paid contact package and an unlock, so every panel of the agency home shows something."""
+    from core.agency import commerce, placements
+    from core.agency.employers import EmployerInput, add_employer
+    from core.agency.workers import WorkerInput, add_worker, record_background_check, set_verification
+    from db.models_agency import AgencyEmployer, AgencyWorker
+
+    if index < 10:
+        w = add_worker(session, actor, org_id, WorkerInput(
+            name=name, phone=phone, location=TOWNS[index % 5], experience_years=index % 7,
+            expected_salary_minor=(8_000 + 1_000 * (index % 6)) * 100, skills=SKILLS[index % 5],
+            accommodation=("live_in", "live_out", "either")[index % 3], languages=["swahili", "english"],
+            availability=("immediate", "two_weeks", "one_month")[index % 3]))
+        if index % 2 == 0:
+            set_verification(session, actor, org_id, w.id, "verified")
+            record_background_check(session, actor, org_id, w.id, "cleared", notes="Certificate of good conduct seen")
+        return w.name, phone, session.get(AgencyWorker, w.id).contact_id
+    e = add_employer(session, actor, org_id, EmployerInput(name=name, phone=phone, household_name=f"{name.split()[-1]} "
+                                                           "household", location=TOWNS[index % 5],
+                                                           requirements="Live-in help with two children"))
+    workers = list(session.scalars(select(AgencyWorker.id).where(AgencyWorker.org_id == org_id)
+                                   .order_by(AgencyWorker.id)))
+    if index in (10, 11):
+        p = placements.add_placement(session, actor, org_id, worker_id=workers[index - 10], employer_id=e.id,
+                                     fee_minor=500_000, commission_minor=100_000, agreed_salary_minor=1_200_000,
+                                     status="placed")
+        placements.record_payment(session, actor, org_id, p.id, kind="fee", amount_minor=500_000,
+                                  reference=f"DEMO-FEE-{p.id}")
+    elif index == 12:
+        placements.add_placement(session, actor, org_id, worker_id=workers[2], employer_id=e.id, fee_minor=500_000)
+    elif index == 13:
+        package = commerce.add_package(session, actor, org_id, name="Starter", price_minor=50_000,
+                                       contacts_included=3)
+        purchase = commerce.buy_package(session, actor, org_id, employer_id=e.id, package_id=package.id)
+        commerce.settle_purchase(session, actor, org_id, purchase.id, paid=True)
+        commerce.unlock_contact(session, actor, org_id, employer_id=e.id, worker_id=workers[4])
+    return e.name, phone, session.get(AgencyEmployer, e.id).contact_id
 
 
 def ussd_phone(session: Session) -> str | None:
@@ -193,6 +236,8 @@ def seed_demo(session: Session, actor: Actor, *, reset: bool = False) -> DemoRes
         for index, person in enumerate(demo.names):
             if demo.kind == "chama":
                 people.append(_chama_member(session, actor, org.id, person, _phone(rng, demo.country), index))
+            elif demo.kind == "agency":
+                people.append(_agency_person(session, actor, org.id, person, _phone(rng, demo.country), index))
             else:
                 contact = contacts.upsert_contact(session, actor, org.id, name=person,
                                                   phone=_phone(rng, demo.country))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-AREAS: list[str] = ["core.salon", "core.payments", "core.chama", "core.community"]
+AREAS: list[str] = ["core.salon", "core.payments", "core.chama", "core.community", "core.agency"]
 
 
 def load_areas() -> None:

@@ -1,0 +1,103 @@
+"""``ofisi report agency``: placements, fees earned, received and owed, commission,
+and time to placement, by the month each worker was placed (org's clock).
+
+Every placement that was ever placed belongs to exactly one month (its
+``placed_at``; "undated" for imported ones the old data gave no date), and its
+payments count in that same month, so for every row and for the total
+``fee + commission = received + owed`` and the months add up to the total.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core.actors import Actor
+from core.agency.base import agency_org
+from db.models_agency import AgencyPlacement, AgencyPlacementPayment
+
+
+@dataclass
+class MonthRow:
+    month: str  # "2026-03", or "undated"
+    placed: int = 0
+    ended: int = 0
+    disputed: int = 0
+    fee_minor: int = 0
+    commission_minor: int = 0
+    fee_received_minor: int = 0
+    commission_received_minor: int = 0
+    owed_minor: int = 0
+    days_to_placement_total: int = 0
+    dated_placements: int = 0
+
+    @property
+    def average_days_to_placement(self) -> float | None:
+        return round(self.days_to_placement_total / self.dated_placements, 1) if self.dated_placements else None
+
+    def add(self, other: MonthRow) -> None:
+        for name in ("placed", "ended", "disputed", "fee_minor", "commission_minor", "fee_received_minor",
+                     "commission_received_minor", "owed_minor", "days_to_placement_total", "dated_placements"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class AgencyReport:
+    org: str
+    currency: str
+    months: list[MonthRow]
+    total: MonthRow
+    proposed_open: int
+    by_status: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        def row(r: MonthRow) -> dict:
+            return {"month": r.month, "placed": r.placed, "ended": r.ended, "disputed": r.disputed,
+                    "fee_minor": r.fee_minor, "commission_minor": r.commission_minor,
+                    "fee_received_minor": r.fee_received_minor,
+                    "commission_received_minor": r.commission_received_minor, "owed_minor": r.owed_minor,
+                    "average_days_to_placement": r.average_days_to_placement}
+        return {"org": self.org, "currency": self.currency, "months": [row(m) for m in self.months],
+                "total": row(self.total), "proposed_open": self.proposed_open, "by_status": self.by_status}
+
+
+def agency_report(session: Session, actor: Actor, org_id: int) -> AgencyReport:
+    org = agency_org(session, actor, org_id, "agency.read")
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(org.timezone)
+    paid = {(pid, kind): int(total) for pid, kind, total in session.execute(
+        select(AgencyPlacementPayment.placement_id, AgencyPlacementPayment.kind,
+               func.sum(AgencyPlacementPayment.amount_minor))
+        .where(AgencyPlacementPayment.org_id == org_id)
+        .group_by(AgencyPlacementPayment.placement_id, AgencyPlacementPayment.kind))}
+    months: dict[str, MonthRow] = {}
+    by_status: dict[str, int] = {}
+    proposed = 0
+    for p in session.scalars(select(AgencyPlacement).where(AgencyPlacement.org_id == org_id)
+                             .order_by(AgencyPlacement.id)):
+        by_status[p.status] = by_status.get(p.status, 0) + 1
+        if p.status == "proposed":
+            proposed += 1
+            continue
+        key = p.placed_at.astimezone(zone).strftime("%Y-%m") if p.placed_at else "undated"
+        row = months.setdefault(key, MonthRow(key))
+        row.placed += 1
+        row.ended += p.status == "ended"
+        row.disputed += p.status == "disputed"
+        fee_in, commission_in = paid.get((p.id, "fee"), 0), paid.get((p.id, "commission"), 0)
+        row.fee_minor += p.fee_minor
+        row.commission_minor += p.commission_minor
+        row.fee_received_minor += fee_in
+        row.commission_received_minor += commission_in
+        row.owed_minor += p.fee_minor + p.commission_minor - fee_in - commission_in
+        if p.placed_at and p.proposed_at:
+            row.days_to_placement_total += max((p.placed_at - p.proposed_at).days, 0)
+            row.dated_placements += 1
+    ordered = [months[k] for k in sorted(months, key=lambda k: (k == "undated", k))]
+    total = MonthRow("total")
+    for row in ordered:
+        total.add(row)
+    return AgencyReport(org.slug, org.currency, ordered, total, proposed, by_status)

@@ -1,0 +1,320 @@
+"""Workers: profiles, the verification and background-check workflow, and matching search.
+
+Search is ranked by ``rank_score`` (kept on the row by :func:`rank_of` at every
+write) and paged by keyset on ``(rank_score, id)`` or by offset; the indexes
+``ix_agency_workers_rank`` and ``ix_agency_workers_place`` serve both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import and_, exists, false, func, or_, select
+from sqlalchemy.orm import Session
+
+from core import audit, outbox
+from core.actors import Actor
+from core.agency.base import (
+    ACCOMMODATIONS, ACTIVE_STATUSES, AVAILABILITIES, BACKGROUND_CHECKS, VERIFICATIONS,
+    age_on, agency_org, location_key, mask_phone, pick, row_of, split_list,
+)
+from core.errors import InvalidInput, NotFound
+from core.phones import normalize_phone
+from db.models import Contact
+from db.models_agency import AgencyPlacement, AgencyUnlock, AgencyWorker, AgencyWorkerSkill
+from db.types import utcnow
+
+
+@dataclass(frozen=True)
+class WorkerView:
+    id: int
+    org_id: int
+    name: str
+    phone: str  # masked unless the employer asking has unlocked this worker
+    phone_unlocked: bool
+    email: str | None
+    age: int | None
+    location: str
+    education: str
+    experience_years: int
+    expected_salary_minor: int | None
+    accommodation: str
+    availability: str
+    skills: list[str]
+    languages: list[str]
+    bio: str
+    verification_status: str
+    background_check: str
+    background_checked_on: date | None
+    background_notes: str
+    membership_fee_minor: int
+    joined_on: date | None
+    rank_score: int
+    legacy_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class WorkerFilters:
+    location: str | None = None
+    availability: tuple[str, ...] = ()
+    accommodation: str | None = None
+    salary_min_minor: int | None = None
+    salary_max_minor: int | None = None
+    min_experience: int | None = None
+    skills: tuple[str, ...] = ()
+    verified_only: bool = False
+    include_placed: bool = False
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class WorkerPage:
+    workers: list[WorkerView]
+    next_after: tuple[int, int] | None  # pass as ``after`` for the next page
+    filters: dict = field(default_factory=dict)
+
+
+def rank_of(w: AgencyWorker) -> int:
+    """Verified and cleared first, then experience, then who can start soonest; flagged last."""
+    score = {"verified": 400, "pending": 100}.get(w.verification_status, 0)
+    score += {"cleared": 300, "pending": 0, "flagged": -1000}.get(w.background_check, 0)
+    score += min(w.experience_years or 0, 10) * 20
+    score += {"immediate": 50, "two_weeks": 25, "one_month": 10}.get(w.availability, 0)
+    return score
+
+
+SKILL_SEPARATOR = "|"
+
+
+def _views(session: Session, rows: list[tuple[AgencyWorker, str | None, bool, str | None]]) -> list[WorkerView]:
+    today = utcnow().date()
+    return [
+        WorkerView(
+            w.id, w.org_id, w.name, (phone or "") if unlocked else mask_phone(phone), bool(unlocked and phone),
+            w.email, age_on(w.date_of_birth, today) if w.date_of_birth else w.age_years, w.location,
+            w.education, w.experience_years, w.expected_salary_minor, w.accommodation, w.availability,
+            sorted(skills.split(SKILL_SEPARATOR)) if skills else [], list(w.languages or []), w.bio,
+            w.verification_status, w.background_check, w.background_checked_on, w.background_notes,
+            w.membership_fee_minor, w.joined_on, w.rank_score, w.legacy_id, w.created_at,
+        )
+        for w, phone, unlocked, skills in rows
+    ]
+
+
+def _listing(employer_id: int | None):
+    """Workers with, in the same query, the contact's phone, whether ``employer_id`` unlocked it, and the skills."""
+    unlocked = false() if employer_id is None else exists().where(
+        AgencyUnlock.employer_id == employer_id, AgencyUnlock.worker_id == AgencyWorker.id)
+    skills = (select(func.aggregate_strings(AgencyWorkerSkill.skill, SKILL_SEPARATOR))
+              .where(AgencyWorkerSkill.worker_id == AgencyWorker.id).scalar_subquery())
+    return (select(AgencyWorker, Contact.phone, unlocked, skills)
+            .outerjoin(Contact, Contact.id == AgencyWorker.contact_id))
+
+
+def add_skills(session: Session, worker: AgencyWorker, skills: list[str]) -> None:
+    for skill in split_list(skills):
+        session.add(AgencyWorkerSkill(org_id=worker.org_id, worker_id=worker.id, skill=skill))
+
+
+@dataclass
+class WorkerInput:
+    """What a person (or an import row) gives for a worker; money in minor units."""
+
+    name: str
+    phone: str | None = None
+    email: str | None = None
+    date_of_birth: date | None = None
+    age_years: int | None = None
+    bio: str = ""
+    location: str = ""
+    education: str = ""
+    experience_years: int = 0
+    expected_salary_minor: int | None = None
+    accommodation: str = "either"
+    availability: str = "immediate"
+    skills: list[str] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)
+    membership_fee_minor: int = 0
+    joined_on: date | None = None
+
+
+def unused_contact(session: Session, model, org, name: str, phone: str | None, email: str | None,
+                   noun: str) -> Contact | None:
+    """The contact for a new worker or employer (``model``); refused when one already has that number."""
+    contact = contact_for(session, org.id, org.country, name, phone, email)
+    if contact is not None and session.scalar(select(model.id).where(model.org_id == org.id,
+                                                                     model.contact_id == contact.id)):
+        raise InvalidInput(f"{noun} with the number {mask_phone(contact.phone)} is already on the books.")
+    return contact
+
+
+def contact_for(session: Session, org_id: int, country: str, name: str, phone: str | None,
+                email: str | None) -> Contact | None:
+    """The org's contact with this phone, created if new; None without a phone."""
+    if not phone:
+        return None
+    e164 = normalize_phone(phone, country)
+    contact = session.scalar(select(Contact).where(Contact.org_id == org_id, Contact.phone == e164))
+    if contact is None:
+        contact = Contact(org_id=org_id, name=name, phone=e164, email=email)
+        session.add(contact)
+        session.flush()
+    return contact
+
+
+def new_worker(session: Session, org, data: WorkerInput, *, legacy_id: str | None = None,
+               verification_status: str = "pending", background_check: str = "pending") -> AgencyWorker:
+    """Build and flush a worker row (no permission check, no commit: callers do both)."""
+    if not data.name.strip():
+        raise InvalidInput("A worker needs a name.")
+    if data.expected_salary_minor is not None and data.expected_salary_minor < 0:
+        raise InvalidInput("An expected salary cannot be negative.")
+    accommodation = pick(data.accommodation, ACCOMMODATIONS, "kind of accommodation")
+    availability = pick(data.availability, AVAILABILITIES, "availability")
+    contact = unused_contact(session, AgencyWorker, org, data.name.strip(), data.phone, data.email, "A worker")
+    worker = AgencyWorker(
+        org_id=org.id, contact_id=contact.id if contact else None, name=data.name.strip(),
+        email=(data.email or "").strip().lower() or None, date_of_birth=data.date_of_birth,
+        age_years=data.age_years, bio=data.bio, location=data.location.strip(),
+        location_key=location_key(data.location), education=data.education,
+        experience_years=max(data.experience_years, 0), expected_salary_minor=data.expected_salary_minor,
+        accommodation=accommodation, availability=availability, languages=split_list(data.languages),
+        verification_status=verification_status, background_check=background_check,
+        membership_fee_minor=data.membership_fee_minor, joined_on=data.joined_on, legacy_id=legacy_id,
+    )
+    worker.rank_score = rank_of(worker)
+    session.add(worker)
+    session.flush()
+    add_skills(session, worker, data.skills)
+    return worker
+
+
+def add_worker(session: Session, actor: Actor, org_id: int, data: WorkerInput) -> WorkerView:
+    org = agency_org(session, actor, org_id, "agency.write")
+    worker = new_worker(session, org, data)
+    audit.record(session, actor, "agency.worker.add", "agency_worker", worker.id, org_id=org.id,
+                 after={"name": worker.name, "location": worker.location})
+    session.commit()
+    return get_worker(session, actor, org_id, worker.id)
+
+
+def get_worker(session: Session, actor: Actor, org_id: int, worker_id: int, *,
+               employer_id: int | None = None) -> WorkerView:
+    agency_org(session, actor, org_id, "agency.read")
+    query = _listing(employer_id).where(
+        AgencyWorker.id == worker_id, AgencyWorker.org_id == org_id)
+    row = session.execute(query).first()
+    if row is None:
+        raise NotFound("That worker is not on this agency's books.")
+    return _views(session, [tuple(row)])[0]
+
+
+def set_verification(session: Session, actor: Actor, org_id: int, worker_id: int, status: str) -> WorkerView:
+    org = agency_org(session, actor, org_id, "agency.write")
+    status = pick(status, VERIFICATIONS, "verification status")
+    worker = row_of(session, AgencyWorker, org.id, worker_id, "That worker is not on this agency's books.",
+                    lock=True)
+    before = worker.verification_status
+    worker.verification_status = status
+    worker.rank_score = rank_of(worker)
+    audit.record(session, actor, "agency.worker.verify", "agency_worker", worker.id, org_id=org.id,
+                 before={"verification_status": before}, after={"verification_status": status})
+    session.commit()
+    return get_worker(session, actor, org_id, worker_id)
+
+
+def record_background_check(session: Session, actor: Actor, org_id: int, worker_id: int, result: str, *,
+                            checked_on: date | None = None, notes: str = "") -> WorkerView:
+    """Pending → cleared or flagged, with the date and what was found."""
+    org = agency_org(session, actor, org_id, "agency.write")
+    result = pick(result, BACKGROUND_CHECKS, "background-check result")
+    if result == "flagged" and not notes.strip():
+        raise InvalidInput("Say why the worker is flagged (notes); the next agent needs to know.")
+    worker = row_of(session, AgencyWorker, org.id, worker_id, "That worker is not on this agency's books.",
+                    lock=True)
+    before = {"background_check": worker.background_check, "notes": worker.background_notes}
+    worker.background_check = result
+    worker.background_checked_on = checked_on or utcnow().date()
+    worker.background_notes = notes.strip()
+    worker.rank_score = rank_of(worker)
+    audit.record(session, actor, "agency.worker.background_check", "agency_worker", worker.id, org_id=org.id,
+                 before=before, after={"background_check": result, "notes": worker.background_notes})
+    session.commit()
+    return get_worker(session, actor, org_id, worker_id)
+
+
+def search_workers(session: Session, actor: Actor, org_id: int, filters: WorkerFilters = WorkerFilters(), *,
+                   limit: int = 50, after: tuple[int, int] | None = None, offset: int = 0,
+                   employer_id: int | None = None) -> WorkerPage:
+    """Workers matching ``filters``, best first; keyset (``after``) or ``offset`` paging.
+
+    Phones are masked unless ``employer_id`` names an employer who unlocked the worker.
+    """
+    agency_org(session, actor, org_id, "agency.read")
+    query = _listing(employer_id).where(AgencyWorker.org_id == org_id)
+    f = filters
+    if f.location:
+        query = query.where(AgencyWorker.location_key == location_key(f.location))
+    if f.availability:
+        query = query.where(AgencyWorker.availability.in_(
+            [pick(a, AVAILABILITIES, "availability") for a in f.availability]))
+    if f.accommodation:
+        wanted = pick(f.accommodation, ACCOMMODATIONS, "kind of accommodation")
+        if wanted != "either":
+            query = query.where(AgencyWorker.accommodation.in_((wanted, "either")))
+    if f.salary_min_minor is not None:
+        query = query.where(AgencyWorker.expected_salary_minor >= f.salary_min_minor)
+    if f.salary_max_minor is not None:
+        query = query.where(AgencyWorker.expected_salary_minor <= f.salary_max_minor)
+    if f.min_experience:
+        query = query.where(AgencyWorker.experience_years >= f.min_experience)
+    for skill in split_list(list(f.skills)):
+        query = query.where(exists().where(AgencyWorkerSkill.worker_id == AgencyWorker.id,
+                                           AgencyWorkerSkill.org_id == org_id, AgencyWorkerSkill.skill == skill))
+    if f.verified_only:
+        query = query.where(AgencyWorker.verification_status == "verified")
+    if not f.include_placed:
+        query = query.where(~exists().where(AgencyPlacement.worker_id == AgencyWorker.id,
+                                            AgencyPlacement.status.in_(ACTIVE_STATUSES)))
+    if f.text.strip():
+        query = query.where(func.lower(AgencyWorker.name).like(f"%{f.text.strip().lower()}%"))
+    if after is not None:
+        rank, last_id = after
+        query = query.where(or_(AgencyWorker.rank_score < rank,
+                                and_(AgencyWorker.rank_score == rank, AgencyWorker.id < last_id)))
+    query = query.order_by(AgencyWorker.rank_score.desc(), AgencyWorker.id.desc()).limit(limit + 1)
+    if offset:
+        query = query.offset(offset)
+    rows = [tuple(r) for r in session.execute(query)]
+    views = _views(session, rows[:limit])
+    more = len(rows) > limit
+    return WorkerPage(views, (views[-1].rank_score, views[-1].id) if more and views else None)
+
+
+def count_workers(session: Session, actor: Actor, org_id: int) -> int:
+    agency_org(session, actor, org_id, "agency.read")
+    return session.scalar(select(func.count()).select_from(AgencyWorker)
+                          .where(AgencyWorker.org_id == org_id)) or 0
+
+
+def sms_worker(session: Session, actor: Actor, org_id: int, worker_id: int, body: str) -> int:
+    """Queue an SMS to the worker without showing staff the number; returns the message id."""
+    org = agency_org(session, actor, org_id, "messages.send")
+    worker = row_of(session, AgencyWorker, org.id, worker_id, "That worker is not on this agency's books.")
+    return sms_contact(session, actor, org, worker.contact_id, worker.name, body, "agency.worker.sms",
+                       "agency_worker", worker.id)
+
+
+def sms_contact(session: Session, actor: Actor, org, contact_id: int | None, name: str, body: str,
+                action: str, entity: str, entity_id: int) -> int:
+    if not body.strip():
+        raise InvalidInput("Write the message first.")
+    contact = session.get(Contact, contact_id) if contact_id else None
+    if contact is None:
+        raise InvalidInput(f"{name} has no phone number on record; add one before sending an SMS.")
+    message_id = outbox.enqueue(session, org.id, to=contact.phone, body=body.strip(), contact_id=contact.id)
+    audit.record(session, actor, action, entity, entity_id, org_id=org.id, after={"message_id": message_id})
+    session.commit()
+    return message_id

@@ -1,0 +1,130 @@
+"""The Domestic Connect import on the sample export: counts add up, problems are named,
+a second run creates nothing, a dry run writes nothing, and no tribe is stored."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from sqlalchemy import func, inspect, select, text
+
+from core.agency.migration import import_domestic_connect, parse_when
+from db.models import Base, Contact, Org
+from db.models_agency import (
+    AgencyDispute, AgencyPlacement, AgencyPlacementPayment, AgencyPurchase, AgencyUnlock, AgencyWorker,
+)
+from tests.agency_support import ACTOR, sample
+
+
+def row_counts(session) -> dict[str, int]:
+    return {t.name: session.scalar(select(func.count()).select_from(t)) for t in Base.metadata.sorted_tables
+            if t.name.startswith("agency_") or t.name in ("orgs", "contacts")}
+
+
+def problems_of(report, collection: str) -> dict[str, str]:
+    return {p.old_id: f"{p.what} → {p.decision}" for p in report.problems if p.collection == collection}
+
+
+def test_the_sample_migrates_with_counts_that_add_up_and_again_creates_nothing(session):
+    data = sample()
+    report = import_domestic_connect(session, ACTOR, data)
+    assert report.adds_up()
+    assert {name: c.read for name, c in report.counts.items()} == {name: len(rows) for name, rows in data.items()}
+    c = report.counts
+    assert (c["housegirl_profiles"].created, c["housegirl_profiles"].skipped) == (39, 1)
+    assert (c["agency_workers"].created, c["agency_workers"].skipped) == (53, 1)
+    assert (c["contact_access"].created, c["contact_access"].skipped) == (22, 1)
+    assert c["agencies"].created == 9 and len(report.agency_orgs) == 9 and report.platform_org == "dc-platform"
+
+    profiles = problems_of(report, "profiles")
+    assert "differing only in case" in profiles["20"] and "profile 19 keeps it" in profiles["20"]
+    assert {"20", "21", "23", "58"} <= set(profiles)
+    assert "orphan: profile 999999" in problems_of(report, "housegirl_profiles")["h_orphan"]
+    assert "orphan: user 1 (housegirl)" in problems_of(report, "contact_access")["ca_orphan"]
+    assert "no credit charged" in problems_of(report, "contact_access")["ca1"]
+    assert any("tribe: 40 values dropped" in note for note in report.notes)
+
+    # Emails are unique ignoring case after the import.
+    emails = session.scalars(select(func.lower(AgencyWorker.email)).where(AgencyWorker.email.is_not(None))).all()
+    platform = session.scalar(select(Org.id).where(Org.slug == "dc-platform"))
+    platform_emails = session.scalars(select(AgencyWorker.email).where(AgencyWorker.org_id == platform,
+                                                                        AgencyWorker.email.is_not(None))).all()
+    assert len(platform_emails) == len(set(platform_emails)) and emails
+    # Salaries became minor units; "7,000" and 7000 are the same.
+    h1 = session.scalar(select(AgencyWorker).where(AgencyWorker.org_id == platform, AgencyWorker.legacy_id == "h1"))
+    assert (h1.expected_salary_minor, h1.accommodation, h1.age_years, h1.experience_years) == (700_000, "live_out",
+                                                                                                 36, 0)
+    # Credits: employer 10 bought 10 contacts and unlocked 7.
+    assert session.scalar(select(AgencyPurchase.credits_left).where(AgencyPurchase.legacy_id == "up3")) == 3
+    assert session.scalar(select(func.count()).select_from(AgencyUnlock)) == 22
+    # Clients' placements: fees, payments and disputes.
+    ac6 = session.scalar(select(AgencyPlacement).where(AgencyPlacement.legacy_id == "ac6"))
+    assert (ac6.status, ac6.fee_minor, ac6.worker_id) == ("disputed", 800_000, None)
+    assert session.scalar(select(AgencyPlacementPayment.reference).where(
+        AgencyPlacementPayment.placement_id == ac6.id)) == "DC-ac6"
+    assert session.scalar(select(AgencyDispute.resolution).where(AgencyDispute.placement_id == ac6.id)) \
+        == "Refunded half the fee"
+
+    phones = session.scalars(select(Contact.phone)).all()  # every old format became E.164
+    assert phones and all(p.startswith("+2547") and len(p) == 13 for p in phones)
+
+    before = row_counts(session)
+    again = import_domestic_connect(session, ACTOR, data)
+    assert again.adds_up() and again.created == 0
+    assert all(c.created == 0 and c.existing + c.skipped == c.read for c in again.counts.values())
+    assert row_counts(session) == before
+    assert_no_tribe_anywhere(session)
+
+
+def test_a_dry_run_writes_nothing(session):
+    before = row_counts(session)
+    report = import_domestic_connect(session, ACTOR, sample(), dry_run=True, org_prefix="trial")
+    assert report.dry_run and report.created > 300 and report.adds_up()
+    assert report.platform_org == "trial-platform"
+    assert row_counts(session) == before
+
+
+def assert_no_tribe_anywhere(session) -> None:
+    columns = [(t, c["name"]) for t in inspect(session.connection()).get_table_names()
+               for c in inspect(session.connection()).get_columns(t)]
+    assert not [tc for tc in columns if any(w in tc[1].lower() for w in ("tribe", "ethnic", "clan"))]
+    # Nor inside any text or JSON value (audit rows, notes, bios).
+    for table, column in columns:
+        if table.startswith(("agency_", "audit_log", "contacts", "orgs", "messages")):
+            hits = session.execute(text(f'SELECT COUNT(*) FROM {table} WHERE LOWER(CAST("{column}" AS TEXT)) '
+                                        "LIKE '%tribe%'")).scalar()
+            assert hits == 0, (table, column)
+
+
+def test_odd_values_are_reported_with_the_decision(session):
+    data = copy.deepcopy(sample())
+    h = data["housegirl_profiles"]
+    h[0].update(salary="about 7k", accommodation="cottage", availability="someday", experience="lots", age="3O")
+    data["profiles"][1]["created_at"] = "yesterday"
+    data["agency_workers"][1]["background_check"] = "unknown"
+    data["agency_clients"][0]["placement_status"] = "on hold"
+    data["agency_payments"][0]["status"] = "refunded"
+    data["surveys"] = []
+    report = import_domestic_connect(session, ACTOR, data)
+    assert report.adds_up()
+    found = problems_of(report, "housegirl_profiles")["h1"]
+    hg = [p for p in report.problems if p.collection == "housegirl_profiles" and p.old_id == "h1"]
+    assert {p.what for p in hg} >= {"unparseable salary 'about 7k'", "unknown accommodation 'cottage'",
+                                    "unknown availability 'someday'", "unparseable experience 'lots'",
+                                    "unparseable age '3O'"}, found
+    assert "unparseable created_at 'yesterday'" in problems_of(report, "profiles")["2"]
+    assert "imported as pending" in problems_of(report, "agency_workers")["aw2"]
+    assert "skipped (the money on it would be guessed)" in problems_of(report, "agency_clients")["ac1"]
+    assert "imported as pending" in problems_of(report, "agency_payments")["ap1"]
+    assert any(n.startswith("surveys: not a collection") for n in report.notes)
+    worker = session.scalar(select(AgencyWorker).where(AgencyWorker.legacy_id == "h1"))
+    assert (worker.expected_salary_minor, worker.accommodation, worker.availability, worker.age_years) == \
+        (None, "either", "one_month", None)
+
+
+@pytest.mark.parametrize("raw, iso", [("2024-06-29T17:44:00Z", "2024-06-29T17:44:00+00:00"),
+                                      ("27/01/2024 08:57", "2024-01-27T05:57:00+00:00"),
+                                      ("2024-05-05", "2024-05-04T21:00:00+00:00")])
+def test_the_three_time_formats(raw, iso):
+    assert parse_when(raw).isoformat() == iso
+    assert parse_when("31/02/2024 10:00") is None
