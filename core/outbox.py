@@ -157,6 +157,29 @@ def enqueue(
     return message.id
 
 
+def address_for(channel: str, to: str, country: str) -> str:
+    """The address as the outbox stores it (E.164 phone, lower-case email); InvalidInput if it is none."""
+    return _address(channel, to, country)
+
+
+def enqueue_many(session: Session, org_id: int, messages: list[dict]) -> int:
+    """Add many messages in one statement (a campaign run); each dict holds ``channel``,
+    ``to_address`` (already checked with :func:`address_for`), ``body`` and optionally
+    ``subject``, ``idempotency_key``, ``contact_id``, ``campaign_id``, ``next_attempt_at``.
+
+    For keys that cannot exist yet (the caller owns a fresh key space, as a new campaign
+    run does): a clash fails the whole unit of work instead of being skipped.
+    """
+    if not messages:
+        return 0
+    now = utcnow()
+    rows = [{"subject": None, "idempotency_key": None, "contact_id": None, "campaign_id": None,
+             "next_attempt_at": now, **m, "org_id": org_id, "status": "queued", "attempts": 0,
+             "created_at": now, "updated_at": now} for m in messages]
+    session.execute(Message.__table__.insert(), rows)
+    return len(rows)
+
+
 def send_message(
     session: Session, actor: Actor, org_id: int, *, to: str, body: str, channel: str = "sms",
     idempotency_key: str | None = None, send_at: datetime | None = None,
@@ -768,6 +791,6 @@ def send_due(
 
 
 __all__ = [
-    "MessageView", "OfisiError", "RateLimiter", "RetryPolicy", "after_batch", "SendSummary", "claim_due", "enqueue", "list_messages",
+    "MessageView", "OfisiError", "RateLimiter", "RetryPolicy", "address_for", "after_batch", "enqueue_many", "SendSummary", "claim_due", "enqueue", "list_messages",
     "record_delivery_report", "recover_stale", "send_due", "send_message", "settle_unknown", "status_counts",
 ]

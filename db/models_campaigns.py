@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models import Base, BigId
+from db.models import Base, BigId, Message
 from db.types import utcnow
 
 
@@ -83,3 +83,7 @@ class CampaignResponse(Base):
     text: Mapped[str] = mapped_column(Text)
     answer: Mapped[int | None]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# A campaign's progress is counted over its outbox rows.
+Index("ix_messages_campaign_status", Message.campaign_id, Message.status)

@@ -82,7 +82,13 @@ def upgrade() -> None:
     )
 
 
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.create_index('ix_messages_campaign_status', ['campaign_id', 'status'], unique=False)
+
+
 def downgrade() -> None:
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.drop_index('ix_messages_campaign_status')
     op.drop_table('campaign_runs')
     with op.batch_alter_table('campaign_responses', schema=None) as batch_op:
         batch_op.drop_index('ix_campaign_responses_campaign')
