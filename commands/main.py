@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from commands import (
+    campaigns_cmd,
     chama_cmd,
     db_cmd,
     demo_cmd,
@@ -44,6 +45,7 @@ app.add_typer(salon_cmd.services_app, name="services")
 app.add_typer(salon_cmd.bookings_app, name="bookings")
 app.add_typer(ussd_cmd.app, name="ussd")
 app.add_typer(chama_cmd.app, name="chama")
+app.add_typer(campaigns_cmd.app, name="campaigns")
 app.add_typer(import_cmd.app, name="import")
 app.add_typer(report_cmd.app, name="report")
 app.command("demo")(demo_cmd.demo)

@@ -34,6 +34,7 @@ from core.campaigns.service import (  # noqa: E402
     CampaignProgress,
     CampaignView,
     LaunchResult,
+    campaign_org,
     campaign_progress,
     cancel_campaign,
     create_campaign,
@@ -49,7 +50,7 @@ from core.campaigns.service import (  # noqa: E402
 )
 
 __all__ = [
-    "CampaignProgress", "CampaignView", "LaunchResult", "campaign_progress", "cancel_campaign", "create_campaign",
+    "CampaignProgress", "CampaignView", "LaunchResult", "campaign_org", "campaign_progress", "cancel_campaign", "create_campaign",
     "get_campaign", "launch_campaign", "list_campaigns", "pause_campaign", "preview", "progress_of",
     "record_response", "resume_campaign", "survey_tally",
 ]

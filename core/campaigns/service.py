@@ -215,6 +215,16 @@ def create_campaign(
     return CampaignView.of(campaign)
 
 
+def campaign_org(session: Session, actor: Actor, campaign_id: int) -> int:
+    """The org a campaign belongs to (front ends that name a campaign by id alone); the
+    service called next checks the actor's permission in that org."""
+    org_id = session.scalar(select(Campaign.org_id).where(Campaign.id == campaign_id))
+    if org_id is None:
+        raise NotFound(f"There is no campaign {campaign_id}; `ofisi campaigns list --org SLUG` shows them.")
+    require(session, actor, org_id, "campaigns.read")
+    return org_id
+
+
 def get_campaign(session: Session, actor: Actor, org_id: int, campaign_id: int) -> CampaignView:
     require(session, actor, org_id, "campaigns.read")
     return CampaignView.of(_load(session, org_id, campaign_id))
