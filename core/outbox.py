@@ -238,6 +238,8 @@ DELIVERY_STATUSES = {
     "Success": "delivered",
     "Sent": "sent", "Submitted": "sent", "Buffered": "sent",
     "Rejected": "failed", "Failed": "failed",
+    # WhatsApp Cloud API statuses (lower case, so they never meet Africa's Talking's).
+    "sent": "sent", "delivered": "delivered", "read": "delivered", "failed": "failed",
 }
 # A report only ever moves a message forward: reports arrive late, twice, or out of order.
 _PROGRESS = {"queued": 0, "claimed": 0, "sending": 0, "unknown": 0, "sent": 1, "delivered": 2, "failed": 2}

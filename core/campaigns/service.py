@@ -295,6 +295,9 @@ def _materialise(session: Session, actor: Actor, campaign: Campaign, now: dateti
     text = _template_text(session, actor, campaign) + _survey_text(campaign.survey)
     template = _compile(text)
     opted_out = _opt_out_check(session, org.id, campaign.channel)
+    subject = campaign.subject
+    if campaign.channel == "whatsapp" and subject and not subject.startswith("template:"):
+        subject = f"template:{subject}"  # an approved template: it may go outside the 24-hour window
     skipped: Counter[str] = Counter()
     seen: set[str] = set()
     rows: list[dict] = []
@@ -324,7 +327,7 @@ def _materialise(session: Session, actor: Actor, campaign: Campaign, now: dateti
         if not body.strip():
             skipped["empty"] += 1
             continue
-        rows.append({"channel": campaign.channel, "to_address": address, "body": body, "subject": campaign.subject,
+        rows.append({"channel": campaign.channel, "to_address": address, "body": body, "subject": subject,
                      "idempotency_key": f"campaign:{campaign.id}:run:{number}:{recipient.key}",
                      "contact_id": recipient.contact_id, "campaign_id": campaign.id, "next_attempt_at": now})
         if len(rows) >= 1000:

@@ -113,4 +113,13 @@ def build_providers(settings) -> dict[str, Provider]:
         sms: Provider = AfricasTalkingSMS.from_settings(settings)
     else:
         sms = LogProvider()
-    return {"sms": sms}
+    providers: dict[str, Provider] = {"sms": sms}
+    if settings.has_secret("smtp_url"):
+        from core.providers.smtp import SMTPEmail
+
+        providers["email"] = SMTPEmail.from_settings(settings)
+    if settings.has_secret("whatsapp_token") and settings.whatsapp_phone_number_id:
+        from core.providers.whatsapp import WhatsAppCloud
+
+        providers["whatsapp"] = WhatsAppCloud.from_settings(settings)
+    return providers
