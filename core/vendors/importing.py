@@ -174,8 +174,7 @@ def import_vendors(session: Session, actor: Actor, org_id: int, data: VendorRows
         seen_rows.add(fingerprint)
         try:
             record, errors = clean_record(raw, org.country)
-            if errors:
-                raise _Rejected(errors)
+            bad = {name for name, _ in errors}
             target = next((index[key][record[key]] for key in MATCH_KEYS
                            if record.get(key) and record[key] in index[key]), None)
             for key in MATCH_KEYS:
@@ -191,7 +190,9 @@ def import_vendors(session: Session, actor: Actor, org_id: int, data: VendorRows
             if target is not None and target in matched:
                 errors.append((MATCH_KEYS[0], f"this is the vendor line {matched[target]} already changes."))
             if target is None:
-                errors += check_new(record)
+                # A field already reported as bad is not also reported as missing.
+                errors += [(name, message) for name, message in check_new(record)
+                           if name not in bad and not (name == "phone" and bad & set(MATCH_KEYS))]
             if errors:
                 raise _Rejected(errors)
         except _Rejected as rejected:
