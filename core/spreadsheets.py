@@ -135,6 +135,9 @@ def cell_text(value: Any) -> str:
     """A cell as text: ``712345678.0`` from a spreadsheet becomes ``712345678``."""
     if value is None:
         return ""
+    if isinstance(value, str):
+        value = value.strip()
+        return unneutralise(value) if value.startswith("'") else value
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return unneutralise(str(value).strip())

@@ -180,3 +180,21 @@ def test_audience_filters(session, org, tmp_path):
         AudienceFilter.parse("colour=red")
     with pytest.raises(InvalidInput, match="not a size"):
         AudienceFilter.parse("size=large")
+
+
+def test_copy_and_worker_processes_give_the_same_result(session, org, tmp_path, monkeypatch, backend):
+    """Big imports COPY (PostgreSQL) and clean rows in worker processes: made small here."""
+    from core.vendors import importing
+
+    monkeypatch.setattr(importing, "COPY_THRESHOLD", 2)
+    monkeypatch.setattr(importing, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(importing, "CHUNK", 1)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    rows = [row[:] for row in ROWS] + [["Bad", "", "12345", "", "", "", "", "", "", "", "", ""]]
+    report = import_vendors(session, ACTOR, org.id, read_vendor_file(write_csv(tmp_path / "a.csv", rows)),
+                            skip_invalid=True)
+    assert (report.created, [(e.row, e.field) for e in report.errors]) == (3, [(5, "phone")])
+    tags = {v.business_name: v.tags for v in audience(session, ACTOR, org.id)}
+    assert tags == {"Sai Textiles": ("export", "women-led"), "Om Printing": (), "Ganesh Leather": ("women-led",)}
+    assert importing.import_vendors(session, ACTOR, org.id, read_vendor_file(tmp_path / "a.csv"),
+                                    skip_invalid=True).unchanged == 3

@@ -9,8 +9,10 @@ raises :class:`~core.errors.InvalidInput` saying what is wrong.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
-from email_validator import EmailNotValidError, validate_email
+import phonenumbers
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength, ValidationError
 from stdnum.in_ import gstin as stdnum_gstin
 from stdnum.in_ import pan as stdnum_pan
@@ -56,15 +58,60 @@ def clean_udyam(raw: str) -> str:
     return text
 
 
+# Plain addresses (the great majority) that email-validator would accept as they are; it checks the rest.
+SIMPLE_EMAIL = re.compile(r"([A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*)"
+                          r"@((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+([A-Za-z]{2,63}))")
+
+
 def clean_email(raw: str) -> str:
+    text = raw.strip()
+    simple = SIMPLE_EMAIL.fullmatch(text)
+    if (simple and len(text) <= 254 and len(simple[1]) <= 64 and "--" not in simple[2]
+            and simple[3].lower() not in SPECIAL_USE_DOMAIN_NAMES):
+        return f"{simple[1]}@{simple[2].lower()}"
     try:
-        return validate_email(raw, check_deliverability=False).normalized
+        return validate_email(text, check_deliverability=False).normalized
     except EmailNotValidError as exc:
         raise InvalidInput(f"{raw!r} is not an email address: {str(exc).rstrip('.')}.") from None
 
 
+PHONE_PUNCTUATION = re.compile(r"[\s().-]")
+
+
+@lru_cache(maxsize=64)
+def _calling(country: str) -> tuple[str, str | None]:
+    """The country calling code and its plain trunk prefix ("0"), if it has one."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(country)
+    prefix = metadata.national_prefix_for_parsing if metadata else None
+    return str(phonenumbers.country_code_for_region(country)), prefix if prefix and prefix.isdigit() else None
+
+
+def _plain_e164(raw: str, country: str) -> str | None:
+    """The number for the common shapes (+91 98765 43210, 098765 43210, 9876543210, 919876543210),
+    judged by phonenumbers' own validity rules without its general parser (a tenth of the time);
+    None sends everything else to :func:`core.phones.normalize_phone`."""
+    text = PHONE_PUNCTUATION.sub("", raw)
+    plus = text.startswith("+")
+    digits = text[1:] if plus else text
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    code, prefix = _calling(country)
+    if plus or (len(digits) > 10 and not digits.startswith("0")):
+        if not digits.startswith(code):
+            return None
+        national = digits[len(code):]
+    elif prefix and digits.startswith(prefix):
+        national = digits[len(prefix):]
+    else:
+        national = digits
+    if not national or national.startswith("0"):
+        return None
+    number = phonenumbers.PhoneNumber(country_code=int(code), national_number=int(national))
+    return f"+{code}{national}" if phonenumbers.is_valid_number(number) else None
+
+
 def clean_phone(raw: str, country: str) -> str:
-    return normalize_phone(raw, country)
+    return _plain_e164(raw, country.upper()) or normalize_phone(raw, country)
 
 
 def clean_size(raw: str) -> str:
@@ -92,7 +139,7 @@ def clean_tags(raw: str | list[str] | tuple[str, ...]) -> list[str]:
 
 
 def clean_text(raw: str, limit: int) -> str:
-    text = " ".join(raw.split())
+    text = raw if raw.isprintable() and "  " not in raw else " ".join(raw.split())
     if len(text) > limit:
         raise InvalidInput(f"{text[:30]!r}… is longer than {limit} characters.")
     return text

@@ -143,9 +143,37 @@ def _existing(session: Session, org_id: int) -> tuple[dict[int, dict[str, Any]],
     return current, index
 
 
-class _Rejected(Exception):
-    def __init__(self, errors: list[tuple[str, str]]) -> None:
-        self.errors = errors
+PARALLEL_FROM = 20_000  # rows; below this, starting worker processes costs more than it saves
+CHUNK = 5_000
+
+
+def _clean_chunk(rows: list[dict[str, str]], country: str) -> list[tuple[dict[str, Any], list[tuple[str, str]]]]:
+    return [clean_record(raw, country) for raw in rows]
+
+
+def _clean_all(rows: list[dict[str, str]], country: str, progress: Progress | None, total: int):
+    """Every row cleaned (the libraries' checks are most of an import's CPU: big files use every core)."""
+    import os
+
+    chunks = [rows[i:i + CHUNK] for i in range(0, len(rows), CHUNK)]
+    workers = min(os.cpu_count() or 1, len(chunks))
+    if len(rows) < PARALLEL_FROM or workers < 2:
+        results = []
+        for chunk in chunks:
+            results += _clean_chunk(chunk, country)
+            if progress is not None:
+                progress(len(results), total)
+        return results
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    results = []
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        for cleaned in pool.map(_clean_chunk, chunks, [country] * len(chunks)):
+            results += cleaned
+            if progress is not None:
+                progress(len(results), total)
+    return results
 
 
 def import_vendors(session: Session, actor: Actor, org_id: int, data: VendorRows, *, dry_run: bool = False,
@@ -153,51 +181,49 @@ def import_vendors(session: Session, actor: Actor, org_id: int, data: VendorRows
     """Check every row, then create and update vendors in one transaction (see the module doc)."""
     org = require(session, actor, org_id, "vendors.import")
     report = VendorImportReport(file=data.file, dry_run=dry_run)
+    total = len(data.rows)
+    seen_rows: set[tuple[str, ...]] = set()
+    distinct: list[tuple[int, dict[str, str]]] = []
+    for line, raw in data.rows:
+        values = tuple(raw.values())  # every row of a file has the same keys in the same order
+        if not any(values):
+            report.blank += 1
+            continue
+        report.rows += 1
+        if values in seen_rows:
+            report.duplicates += 1
+            continue
+        seen_rows.add(values)
+        distinct.append((line, raw))
+    cleaned = _clean_all([raw for _line, raw in distinct], org.country, progress, total)
     current, index = _existing(session, org.id)
-    seen_rows: set[tuple[tuple[str, str], ...]] = set()
     claimed: dict[tuple[str, str], int] = {}  # (match key, value) -> line that holds it
     matched: dict[int, int] = {}  # vendor id -> line that updates it
     new: list[dict[str, Any]] = []
     changes: list[dict[str, Any]] = []
-    total = len(data.rows)
-    for done, (line, raw) in enumerate(data.rows, start=1):
-        if progress is not None and done % 1000 == 0:
-            progress(done, total)
-        if not any(raw.values()):
-            report.blank += 1
-            continue
-        report.rows += 1
-        fingerprint = tuple(sorted(raw.items()))
-        if fingerprint in seen_rows:
-            report.duplicates += 1
-            continue
-        seen_rows.add(fingerprint)
-        try:
-            record, errors = clean_record(raw, org.country)
-            bad = {name for name, _ in errors}
-            target = next((index[key][record[key]] for key in MATCH_KEYS
-                           if record.get(key) and record[key] in index[key]), None)
-            for key in MATCH_KEYS:
-                value = record.get(key)
-                if not value:
-                    continue
-                if (key, value) in claimed:
-                    errors.append((key, f"{value} is also on line {claimed[key, value]}."))
-                holder = index[key].get(value)
-                if holder is not None and holder != target:
-                    errors.append((key, f"{value} belongs to {current[holder]['business_name']}, "
-                                        f"not to {current[target]['business_name']}."))
-            if target is not None and target in matched:
-                errors.append((MATCH_KEYS[0], f"this is the vendor line {matched[target]} already changes."))
-            if target is None:
-                # A field already reported as bad is not also reported as missing.
-                errors += [(name, message) for name, message in check_new(record)
-                           if name not in bad and not (name == "phone" and bad & set(MATCH_KEYS))]
-            if errors:
-                raise _Rejected(errors)
-        except _Rejected as rejected:
+    for (line, _raw), (record, errors) in zip(distinct, cleaned):
+        bad = {name for name, _ in errors}
+        target = next((index[key][record[key]] for key in MATCH_KEYS
+                       if record.get(key) and record[key] in index[key]), None)
+        for key in MATCH_KEYS:
+            value = record.get(key)
+            if not value:
+                continue
+            if (key, value) in claimed:
+                errors.append((key, f"{value} is also on line {claimed[key, value]}."))
+            holder = index[key].get(value)
+            if holder is not None and holder != target:
+                errors.append((key, f"{value} belongs to {current[holder]['business_name']}, "
+                                    f"not to {current[target]['business_name']}."))
+        if target is not None and target in matched:
+            errors.append((MATCH_KEYS[0], f"this is the vendor line {matched[target]} already changes."))
+        if target is None:
+            # A field already reported as bad is not also reported as missing.
+            errors += [(name, message) for name, message in check_new(record)
+                       if name not in bad and not (name == "phone" and bad & set(MATCH_KEYS))]
+        if errors:
             report.invalid += 1
-            report.errors += [RowError(line, name, message) for name, message in rejected.errors]
+            report.errors += [RowError(line, name, message) for name, message in errors]
             continue
         report.valid += 1
         for key in MATCH_KEYS:
@@ -264,6 +290,6 @@ def copy_rows(session: Session, rows: Iterable[dict[str, Any]]) -> None:
     try:
         with driver.cursor() as cursor, cursor.copy(statement) as copy:
             for row in rows:
-                copy.write_row([json.dumps(row["tags"]) if name == "tags" else row[name] for name in COPY_COLUMNS])
+                copy.write_row([json.dumps(row["tags"]) if name == "tags" else row.get(name) for name in COPY_COLUMNS])
     except psycopg.errors.UniqueViolation as exc:
         raise IntegrityError(statement, None, exc) from None

@@ -7,8 +7,9 @@ first (``vendors.read`` / ``vendors.write``) and return :class:`VendorView`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime
 from typing import Any
 
@@ -263,37 +264,41 @@ def get_vendor(session: Session, actor: Actor, org_id: int, vendor_id: int) -> V
 FieldErrors = list[tuple[str, str]]
 
 
+@lru_cache(maxsize=16)
+def _cleaners(country: str) -> dict[str, Callable[[str], Any]]:
+    """The checker of each field, for one country's phone numbers."""
+    def phone(text: str) -> str:
+        return clean.clean_phone(text, country)
+
+    def short(limit: int) -> Callable[[str], str]:
+        return lambda text: clean.clean_text(text, limit)
+
+    return {"business_name": short(200), "owner_name": short(200), "phone": phone, "whatsapp": phone,
+            "email": clean.clean_email, "gstin": clean.clean_gstin, "udyam": clean.clean_udyam,
+            "pan": clean.clean_pan, "sector": short(80), "district": short(80), "state": short(80),
+            "size": clean.clean_size, "status": clean.clean_status, "tags": clean.clean_tags}
+
+
 def clean_record(raw: Mapping[str, Any], country: str) -> tuple[dict[str, Any], FieldErrors]:
     """The stored form of each non-blank field in ``raw``, and (field, reason) for each bad one."""
     out: dict[str, Any] = {}
     errors: FieldErrors = []
+    cleaners = _cleaners(country)
     for name in VENDOR_FIELDS:
         value = raw.get(name)
+        if not value:
+            continue
         if name == "tags" and isinstance(value, (list, tuple)):
             out["tags"] = clean.clean_tags(value)
             continue
-        text = "" if value is None else str(value).strip()
+        text = str(value).strip()
         if not text:
             continue
         try:
-            if name in ("phone", "whatsapp"):
-                out[name] = clean.clean_phone(text, country)
-            elif name == "email":
-                out[name] = clean.clean_email(text)
-            elif name == "gstin":
-                out[name] = clean.clean_gstin(text)
-            elif name == "pan":
-                out[name] = clean.clean_pan(text)
-            elif name == "udyam":
-                out[name] = clean.clean_udyam(text)
-            elif name == "size":
-                out[name] = clean.clean_size(text)
-            elif name == "status":
-                out[name] = clean.clean_status(text)
-            elif name == "tags":
-                out[name] = clean.clean_tags(text)
+            if name == "pan" and out.get("gstin") and text.upper() == out["gstin"][2:12]:
+                out[name] = text.upper()  # the PAN inside a valid GSTIN has been checked already
             else:
-                out[name] = clean.clean_text(text, 200 if name.endswith("name") else 80)
+                out[name] = cleaners[name](text)
         except InvalidInput as exc:
             errors.append((name, str(exc)))
     try:
