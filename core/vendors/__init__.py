@@ -7,6 +7,7 @@ audit, phones, spreadsheets). The campaigns area reads recipients through
 """
 
 from core.permissions import grant
+from core.templates import register_variables
 from core.vendors.importing import COLUMNS, VendorImportReport, VendorRows, import_vendors, read_vendor_file
 from core.vendors.registry import (
     VENDOR_FIELDS,
@@ -23,6 +24,7 @@ from core.vendors.registry import (
     update_vendor,
 )
 
+register_variables("campaigns", VENDOR_FIELDS)
 grant("campaigns", "*", "vendors.read")
 grant("campaigns", ("admin", "officer"), "vendors.write", "vendors.import")
 
