@@ -135,3 +135,19 @@ def test_a_viewer_may_preview_but_not_save(session, org):
     with pytest.raises(PermissionDenied, match="templates.write"):
         save_template(session, viewer, org.id, name="X", channel="sms", body="Hi")
     assert list_templates(session, viewer, org.id) == []
+
+
+def test_the_demo_programme_has_vendors_and_templates(session, make_org):
+    import random
+
+    from core.demo import _campaign_vendors
+    from core.vendors import AudienceFilter, audience
+
+    org = make_org(session, "campaigns", name="Biashara Boost")
+    _campaign_vendors(session, ACTOR, org.id, random.Random(1), "KE")
+    vendors = list(audience(session, ACTOR, org.id))
+    assert len(vendors) == 30
+    assert len(list(audience(session, ACTOR, org.id, AudienceFilter.parse("state=Kisumu,tags=women-led")))) > 0
+    reminder = preview_template(session, ACTOR, org.id, "Scheme reminder", vendors[0].id)
+    assert reminder.text.startswith("Habari Wanjiku! Biashara Boost: applications for the Tailoring grant")
+    assert {t.name for t in list_templates(session, ACTOR, org.id)} == {"Scheme reminder", "Monthly newsletter"}
