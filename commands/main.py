@@ -13,6 +13,7 @@ from commands import (
     chama_cmd,
     db_cmd,
     demo_cmd,
+    export_cmd,
     import_cmd,
     jobs_cmd,
     org_cmd,
@@ -48,6 +49,7 @@ app.add_typer(chama_cmd.app, name="chama")
 app.add_typer(campaigns_cmd.app, name="campaigns")
 app.add_typer(import_cmd.app, name="import")
 app.add_typer(report_cmd.app, name="report")
+app.add_typer(export_cmd.app, name="export")
 app.command("demo")(demo_cmd.demo)
 app.command("scheduler")(jobs_cmd.scheduler)
 

@@ -104,6 +104,41 @@ def _chama_member(session: Session, actor: Actor, org_id: int, name: str, phone:
     return member.name, member.phone, member.contact_id
 
 
+VENDOR_TRADES = [("Tailoring", "Threads"), ("Agro-processing", "Agro Foods"), ("Metalwork", "Jua Kali Works"),
+                 ("Beauty", "Beauty Parlour"), ("Food vending", "Eatery"), ("Crafts", "Crafts"),
+                 ("Retail", "General Stores"), ("Bakery", "Bakers")]
+VENDOR_PLACES = [("Kisumu Central", "Kisumu"), ("Nyalenda", "Kisumu"), ("Westlands", "Nairobi"),
+                 ("Kibra", "Nairobi"), ("Nakuru Town East", "Nakuru"), ("Mvita", "Mombasa")]
+
+
+def _campaign_vendors(session: Session, actor: Actor, org_id: int, rng: random.Random, country: str) -> None:
+    """About thirty vendors across trades and counties, and two templates, for the campaigns demo."""
+    from core.templates import save_template
+    from core.vendors import VendorRows, import_vendors
+
+    rows = []
+    for i in range(30):
+        owner = KENYAN[i % len(KENYAN)]
+        sector, noun = VENDOR_TRADES[i % len(VENDOR_TRADES)]
+        district, county = VENDOR_PLACES[i % len(VENDOR_PLACES)]
+        tags = ["women-led"] if i % 3 != 2 else ["youth-led"]
+        if i % 5 == 0:
+            tags.append("export-ready")
+        rows.append((i + 2, {
+            "business_name": f"{owner.split()[1]} {noun}", "owner_name": owner, "phone": _phone(rng, country),
+            "email": f"{owner.split()[0].lower()}.{i}@biashara.demo" if i % 2 == 0 else "",
+            "sector": sector, "district": district, "state": county, "size": ("micro", "micro", "small", "medium")[i % 4],
+            "tags": ";".join(tags)}))
+    import_vendors(session, actor, org_id, VendorRows("demo vendors", (), rows))
+    save_template(session, actor, org_id, name="Scheme reminder", channel="sms",
+                  body="Habari {{ first_name }}! {{ org_name }}: applications for the {{ sector }} grant close "
+                       "on Friday. Reply STOP to opt out.")
+    save_template(session, actor, org_id, name="Monthly newsletter", channel="email",
+                  subject="{{ org_name }} news for {{ business_name }}",
+                  body="<p>Dear {{ first_name }},</p><p>Here is what {{ org_name }} has for {{ district }} "
+                       "this month.</p>")
+
+
 def ussd_phone(session: Session) -> str | None:
     """A demo chama member's phone, for trying `ofisi ussd dial`."""
     from db.models import Contact
@@ -149,6 +184,8 @@ def seed_demo(session: Session, actor: Actor, *, reset: bool = False) -> DemoRes
                 contact = contacts.upsert_contact(session, actor, org.id, name=person,
                                                   phone=_phone(rng, demo.country))
                 people.append((contact.name, contact.phone, contact.id))
+        if demo.kind == "campaigns":
+            _campaign_vendors(session, actor, org.id, rng, demo.country)
         for name, phone, contact_id in people[:4]:
             outbox.enqueue(session, org.id, to=phone, contact_id=contact_id,
                            body=f"Karibu {name.split()[0]}! {demo.name} will keep you posted here.",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-AREAS: list[str] = ["core.salon", "core.payments", "core.chama", "core.campaigns"]
+AREAS: list[str] = ["core.salon", "core.payments", "core.chama", "core.vendors", "core.campaigns"]
 
 
 def load_areas() -> None:
