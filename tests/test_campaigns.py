@@ -67,7 +67,7 @@ def test_unreachable_recipients_are_skipped_with_a_counted_reason(session, org):
 def test_a_text_with_an_unknown_variable_or_bad_syntax_is_refused_naming_it(session, org):
     with pytest.raises(InvalidInput, match="sector"):
         service.create_campaign(session, ACTOR, org.id, name="x", text="Hi {{ sector }}")
-    with pytest.raises(InvalidInput, match="not a valid template"):
+    with pytest.raises(InvalidInput, match="line 1: unexpected end of template"):
         service.create_campaign(session, ACTOR, org.id, name="x", text="Hi {{ name ")
     with pytest.raises(InvalidInput, match="either a text"):
         service.create_campaign(session, ACTOR, org.id, name="x")
@@ -192,3 +192,31 @@ def test_scheduled_and_recurring_campaigns_start_from_run_due_with_new_keys_each
         w = service.get_campaign(s, ACTOR, org.id, weekly.id)
         assert w.runs == 2 and w.next_run_at == start + timedelta(days=14)
         assert service.get_campaign(s, ACTOR, org.id, once.id).next_run_at is None
+
+
+def test_a_vendor_audience_filters_the_registry_skips_opt_outs_and_fills_vendor_fields(session, make_org):
+    from core import templates
+    from core.vendors import add_vendor, set_opt_out
+
+    org = make_org(session, "campaigns", country="IN", name="Udyam Mitra")
+    made = [add_vendor(session, ACTOR, org.id, business_name=b, owner_name=o, phone=p, sector=sec, district=d,
+                       state="Maharashtra")
+            for b, o, p, sec, d in [("Sai Textiles", "Priya Sharma", "9876543210", "Textiles", "Pune"),
+                                    ("Om Prints", "Ravi Iyer", "9123456789", "Printing", "Pune"),
+                                    ("Lata Weaves", "Lata Rao", "9000000001", "Textiles", "Pune"),
+                                    ("Nashik Silk", "Anu Patil", "9000000002", "Textiles", "Nashik")]]
+    set_opt_out(session, ACTOR, org.id, made[2].id, "sms")
+    c = service.create_campaign(session, ACTOR, org.id, name="Textiles Pune", audience="sector=Textiles,district=Pune",
+                                text="Namaste {{ first_name }} of {{ business_name }} ({{ district }})")
+    with pytest.raises(InvalidInput, match="not an audience filter"):
+        service.create_campaign(session, ACTOR, org.id, name="x", text="Hi", audience="colour=red")
+    result = service.launch_campaign(session, ACTOR, org.id, c.id)
+    assert (result.queued, result.skipped) == (1, {"opted_out": 1})
+    message = session.scalar(select(Message).where(Message.campaign_id == c.id))
+    assert message.body == "Namaste Priya of Sai Textiles (Pune)"
+    assert message.idempotency_key == f"campaign:{c.id}:run:1:vendor:{made[0].id}"
+    assert service.campaign_progress(session, ACTOR, org.id, c.id).opted_out == 1
+    # A saved template by name.
+    templates.save_template(session, ACTOR, org.id, name="scheme", channel="sms", body="{{ owner_name }}: scheme open")
+    t = service.create_campaign(session, ACTOR, org.id, name="T", template="scheme", audience="district=Nashik")
+    assert service.preview(session, ACTOR, org.id, t.id) == [("+919000000002", "Anu Patil: scheme open")]

@@ -117,8 +117,5 @@ def vendors(session: Session, actor: Actor, org_id: int, filter_text: str) -> It
     api = _vendor_api()
     for v in api.audience(session, actor, org_id, api.AudienceFilter.parse(filter_text)):
         opted = frozenset(ch for ch in ("sms", "email", "whatsapp") if getattr(v, f"{ch}_opt_out", False))
-        fields = {k: getattr(v, k) for k in ("business_name", "owner_name", "gstin", "udyam", "pan", "sector",
-                                               "district", "state", "size", "status") if hasattr(v, k)}
-        fields["tags"] = ", ".join(getattr(v, "tags", ()) or ())
         yield Recipient(f"vendor:{v.id}", v.owner_name or v.business_name, phone=v.phone, email=v.email,
-                        whatsapp=v.whatsapp, fields=fields, opted_out=opted)
+                        whatsapp=v.whatsapp, fields=v.template_fields(), opted_out=opted)

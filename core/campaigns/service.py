@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from core import audit, outbox
+from core import audit, outbox, templates
 from core.actors import Actor
 from core.campaigns import audience as audiences
 from core.changes import mark_changed
@@ -95,58 +95,25 @@ class LaunchResult:
 
 # ---------------------------------------------------------------- templates
 
-def render(template_text: str, variables: dict[str, Any]) -> str:
-    """The one place a campaign text is rendered (Jinja2 sandbox, unknown names refused)."""
-    return _compile(template_text).render(variables)
-
-
-def _environment():
-    from jinja2 import StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
-
-    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
-
-
-def _compile(template_text: str):
-    from jinja2 import TemplateSyntaxError
-
-    try:
-        return _environment().from_string(template_text)
-    except TemplateSyntaxError as exc:
-        raise InvalidInput(f"The text is not a valid template (line {exc.lineno}: {exc.message}).") from None
-
-
-BASE_VARIABLES = ("name", "first_name", "phone", "email", "org_name")
-
-
-def check_text(template_text: str, known: set[str] | None = None) -> None:
+def check_text(template_text: str, known: set[str]) -> None:
     """Refuse a text with a syntax error or a variable no recipient has, naming it."""
-    from jinja2 import meta
-
-    env = _environment()
-    try:
-        parsed = env.parse(template_text)
-    except Exception as exc:  # TemplateSyntaxError
-        raise InvalidInput(f"The text is not a valid template: {exc}.") from None
-    if known is None:
-        return
-    unknown = sorted(meta.find_undeclared_variables(parsed) - known)
-    if unknown:
-        raise InvalidInput(f"The text uses {', '.join(unknown)}, which no recipient has; "
-                           f"use {', '.join(sorted(known))}.")
+    problems = templates.check_template(template_text, known)
+    if problems:
+        raise InvalidInput("The text cannot be used: " + "; ".join(problems).rstrip(".") + ".")
 
 
 def _variables(org: Org, r: audiences.Recipient) -> dict[str, Any]:
-    first = (r.name or "").split()[0] if (r.name or "").split() else ""
-    return {**r.fields, "name": r.name, "first_name": first, "phone": r.phone or "", "email": r.email or "",
-            "org_name": org.name}
+    return templates.context_for(org_name=org.name, name=r.name, phone=r.phone, email=r.email, record=r.fields)
 
 
-def _known_variables(source: str) -> set[str]:
-    known = set(BASE_VARIABLES) | {"notes"}
+def _known_variables(org: Org, source: str) -> set[str]:
+    known = set(templates.STANDARD_VARIABLES)
     if source == "vendors":
-        known |= {"business_name", "owner_name", "gstin", "udyam", "pan", "sector", "district", "state", "size",
-                  "status", "tags"}
+        from core.vendors import VENDOR_VARIABLES
+
+        known |= VENDOR_VARIABLES
+    else:
+        known |= {"notes"} | templates.allowed_variables(org.kind)
     return known
 
 
@@ -193,7 +160,11 @@ def create_campaign(
     if text is not None:
         if not text.strip():
             raise InvalidInput("The campaign's text is empty.")
-        check_text(text, _known_variables(source))
+        check_text(text, _known_variables(session.get(Org, org_id), source))
+    else:
+        found = templates.get_template(session, actor, org_id, template)
+        if found.channel != channel:
+            raise InvalidInput(f"The template {template!r} is for {found.channel}, not {channel}.")
     if survey is not None:
         survey = [o.strip() for o in survey if o.strip()]
         if not 2 <= len(survey) <= 9:
@@ -242,16 +213,22 @@ def list_campaigns(session: Session, actor: Actor, org_id: int, *, before_id: in
 
 # ---------------------------------------------------------------- launch
 
-def _template_text(session: Session, actor: Actor, campaign: Campaign) -> str:
-    if campaign.text:
-        return campaign.text
-    try:
-        from core import templates  # the saved templates, where installed
+def _content(session: Session, actor: Actor, campaign: Campaign) -> tuple[str, str | None]:
+    """(text template, subject) of the campaign: its own text, or its saved template's. A
+    WhatsApp subject names the approved template that may go outside the 24-hour window."""
+    text, subject, approved = campaign.text, campaign.subject, None
+    if not text:
         found = templates.get_template(session, actor, campaign.org_id, campaign.template_name)
-    except (ImportError, AttributeError):
-        raise InvalidInput(f"This installation keeps no saved templates, so {campaign.template_name!r} cannot be "
-                           "used; give the campaign a --text.") from None
-    return getattr(found, "body", None) or getattr(found, "text")
+        text, subject, approved = found.body, found.subject, found.whatsapp_template_name
+    if campaign.channel == "whatsapp" and (approved or subject):
+        subject = f"template:{approved or subject}".replace("template:template:", "template:")
+    return text + _survey_text(campaign.survey), subject
+
+
+def _renderer(text: str):
+    def fill(context: dict[str, Any]) -> str:
+        return templates.render(text, context).strip()
+    return fill
 
 
 def _opt_out_check(session: Session, org_id: int, channel: str):
@@ -268,13 +245,12 @@ def preview(session: Session, actor: Actor, org_id: int, campaign_id: int, *, co
     require(session, actor, org_id, "campaigns.read")
     campaign = _load(session, org_id, campaign_id)
     org = session.get(Org, org_id)
-    text = _template_text(session, actor, campaign) + _survey_text(campaign.survey)
-    template = _compile(text)
+    fill = _renderer(_content(session, actor, campaign)[0])
     shown = []
     for recipient in audiences.recipients(session, actor, org_id, campaign.audience):
         address = recipient.address(campaign.channel)
         if address:
-            shown.append((address, template.render(_variables(org, recipient))))
+            shown.append((address, fill(_variables(org, recipient))))
         if len(shown) >= count:
             break
     return shown
@@ -292,12 +268,9 @@ def _materialise(session: Session, actor: Actor, campaign: Campaign, now: dateti
             session.add(run)
     except IntegrityError:
         raise Conflict(f"Run {number} of campaign {campaign.id} was launched already.") from None
-    text = _template_text(session, actor, campaign) + _survey_text(campaign.survey)
-    template = _compile(text)
+    text, subject = _content(session, actor, campaign)
+    fill = _renderer(text)
     opted_out = _opt_out_check(session, org.id, campaign.channel)
-    subject = campaign.subject
-    if campaign.channel == "whatsapp" and subject and not subject.startswith("template:"):
-        subject = f"template:{subject}"  # an approved template: it may go outside the 24-hour window
     skipped: Counter[str] = Counter()
     seen: set[str] = set()
     rows: list[dict] = []
@@ -320,8 +293,8 @@ def _materialise(session: Session, actor: Actor, campaign: Campaign, now: dateti
             continue
         seen.add(address)
         try:
-            body = template.render(_variables(org, recipient))
-        except Exception:  # a field this recipient lacks (UndefinedError) or a sandbox refusal
+            body = fill(_variables(org, recipient))
+        except InvalidInput:  # a field this recipient lacks, or a sandbox refusal
             skipped["template"] += 1
             continue
         if not body.strip():
