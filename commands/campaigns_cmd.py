@@ -7,7 +7,6 @@ due` (cron); scheduled and recurring campaigns start from `ofisi jobs run-due`.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Optional
 
 import typer
@@ -18,18 +17,6 @@ app = typer.Typer(help="Campaigns: SMS, email and WhatsApp outreach to contacts 
 
 JSON = typer.Option(False, "--json", help="Print the data as JSON on stdout.")
 CAMPAIGN = typer.Argument(..., help="The campaign's id.")
-
-
-def parse_moment(text: str | None, timezone: str) -> datetime | None:
-    if text is None:
-        return None
-    from zoneinfo import ZoneInfo
-
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a date and time; write it like 2026-12-01T09:00.") from None
-    return moment.replace(tzinfo=ZoneInfo(timezone)) if moment.tzinfo is None else moment
 
 
 @app.command("create")
@@ -47,6 +34,7 @@ def create(
     as_json: bool = JSON,
 ) -> None:
     """Save a campaign: a draft to launch, or a scheduled one that `ofisi jobs run-due` starts."""
+    from commands.chama_cmd import parse_moment  # times without an offset are the org's wall clock
     from core.campaigns import create_campaign
 
     if text is not None and template is not None:

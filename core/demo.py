@@ -139,6 +139,18 @@ def _campaign_vendors(session: Session, actor: Actor, org_id: int, rng: random.R
                        "this month.</p>")
 
 
+def _campaigns(session: Session, actor: Actor, org_id: int) -> None:
+    """A draft from the saved template, and a launched survey whose messages wait in the outbox."""
+    from core.campaigns import create_campaign, launch_campaign
+
+    create_campaign(session, actor, org_id, name="Grant deadline reminder", template="Scheme reminder",
+                    audience="tags=women-led")
+    survey = create_campaign(session, actor, org_id, name="Training feedback", audience="all",
+                             text="Habari {{ first_name }}, did the bookkeeping training help {{ business_name }}?",
+                             survey=["Yes, a lot", "A little", "Not yet"])
+    launch_campaign(session, actor, org_id, survey.id)
+
+
 def ussd_phone(session: Session) -> str | None:
     """A demo chama member's phone, for trying `ofisi ussd dial`."""
     from db.models import Contact
@@ -186,6 +198,7 @@ def seed_demo(session: Session, actor: Actor, *, reset: bool = False) -> DemoRes
                 people.append((contact.name, contact.phone, contact.id))
         if demo.kind == "campaigns":
             _campaign_vendors(session, actor, org.id, rng, demo.country)
+            _campaigns(session, actor, org.id)
         for name, phone, contact_id in people[:4]:
             outbox.enqueue(session, org.id, to=phone, contact_id=contact_id,
                            body=f"Karibu {name.split()[0]}! {demo.name} will keep you posted here.",

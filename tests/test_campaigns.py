@@ -220,3 +220,17 @@ def test_a_vendor_audience_filters_the_registry_skips_opt_outs_and_fills_vendor_
     templates.save_template(session, ACTOR, org.id, name="scheme", channel="sms", body="{{ owner_name }}: scheme open")
     t = service.create_campaign(session, ACTOR, org.id, name="T", template="scheme", audience="district=Nashik")
     assert service.preview(session, ACTOR, org.id, t.id) == [("+919000000002", "Anu Patil: scheme open")]
+
+
+def test_the_demo_programme_has_a_draft_and_a_launched_survey(session, make_org):
+    import random
+
+    from core.demo import _campaign_vendors, _campaigns
+
+    org = make_org(session, "campaigns", name="Biashara Boost")
+    _campaign_vendors(session, ACTOR, org.id, random.Random(1), "KE")
+    _campaigns(session, ACTOR, org.id)
+    draft, survey = sorted(service.list_campaigns(session, ACTOR, org.id), key=lambda c: c.id)
+    assert (draft.status, draft.template_name) == ("draft", "Scheme reminder")
+    progress = service.campaign_progress(session, ACTOR, org.id, survey.id)
+    assert (progress.status, progress.total) == ("running", 30)
