@@ -57,13 +57,15 @@ def campaigns(
     end: Optional[str] = typer.Option(None, "--to", help="… up to this day, included."),
     fmt: str = typer.Option("table", "--format", help="table, csv, xlsx or json."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="File for csv/xlsx (csv: stdout without)."),
+    by: Optional[str] = typer.Option(None, "--by", help="district or state: vendor campaigns' reach per place."),
 ) -> None:
-    """Per campaign: messages sent, delivered, failed (by reason), responses and response rate."""
+    """Per campaign: messages sent, delivered, failed (by reason), responses and response rate;
+    with --by district|state, the reach and responses of vendor campaigns per place."""
     import csv
     from datetime import date, datetime, time, timedelta
 
     from commands.common import org_id_for
-    from core.campaigns.reports import campaign_report
+    from core.campaigns.reports import campaign_report, reach_by_place
 
     if fmt not in ("table", "csv", "xlsx", "json"):
         raise typer.BadParameter("--format is table, csv, xlsx or json.")
@@ -80,13 +82,20 @@ def campaigns(
 
     with unit_of_work() as (session, actor):
         o = org_id_for(session, actor, org)
-        rows = campaign_report(session, actor, o.id, start=day(start, o.tz), end=day(end, o.tz, 1))
-    columns = ["id", "name", "channel", "status", "runs", "messages", "sent", "delivered", "failed", "unknown",
-               "responses", "response_rate", "failed_by_reason"]
+        if by is None:
+            rows = campaign_report(session, actor, o.id, start=day(start, o.tz), end=day(end, o.tz, 1))
+            columns = ["id", "name", "channel", "status", "runs", "messages", "sent", "delivered", "failed",
+                       "unknown", "responses", "response_rate", "failed_by_reason"]
+        else:
+            rows = reach_by_place(session, actor, o.id, by=by, start=day(start, o.tz), end=day(end, o.tz, 1))
+            columns = [by, "recipients", "reached", "responses"]
 
     def flat(r) -> list:
-        values = [getattr(r, c) for c in columns[:-1]]
-        values.append("; ".join(f"{why}: {n}" for why, n in r.failed_by_reason.items()))
+        if by is not None:
+            values = [r.place, r.recipients, r.reached, r.responses]
+        else:
+            values = [getattr(r, c) for c in columns[:-1]]
+            values.append("; ".join(f"{why}: {n}" for why, n in r.failed_by_reason.items()))
         # Names are people's text: a spreadsheet must never run one as a formula.
         return [f"'{v}" if fmt in ("csv", "xlsx") and isinstance(v, str) and v[:1] in "=+-@" else v
                 for v in values]

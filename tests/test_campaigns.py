@@ -234,3 +234,27 @@ def test_the_demo_programme_has_a_draft_and_a_launched_survey(session, make_org)
     assert (draft.status, draft.template_name) == ("draft", "Scheme reminder")
     progress = service.campaign_progress(session, ACTOR, org.id, survey.id)
     assert (progress.status, progress.total) == ("running", 30)
+
+
+def test_reach_and_responses_per_district(session, make_org):
+    from core.campaigns.reports import campaign_report, reach_by_place
+    from core.vendors import add_vendor
+
+    org = make_org(session, "campaigns", country="IN")
+    for i, district in enumerate(["Pune", "Pune", "Nashik"]):
+        add_vendor(session, ACTOR, org.id, business_name=f"B{i}", owner_name=f"O{i}", phone=f"90000000{i:02d}",
+                   sector="Textiles", district=district, state="Maharashtra")
+    c = service.create_campaign(session, ACTOR, org.id, name="All", text="Hi", survey=["Yes", "No"])
+    service.launch_campaign(session, ACTOR, org.id, c.id)
+    rows = session.scalars(select(Message).where(Message.campaign_id == c.id).order_by(Message.id)).all()
+    rows[0].status, rows[0].sent_at = "sent", utcnow()
+    rows[1].status, rows[1].last_error = "failed", "Africa's Talking 406 UserInBlacklist"
+    rows[2].status, rows[2].sent_at = "delivered", utcnow()
+    session.commit()
+    service.record_response(session, org.id, phone=rows[2].to_address, text="1", received_at=utcnow(), inbound_id=9)
+    assert [(r.place, r.recipients, r.reached, r.responses) for r in reach_by_place(session, ACTOR, org.id)] == \
+        [("Nashik", 1, 1, 1), ("Pune", 2, 1, 0)]
+    report = campaign_report(session, ACTOR, org.id)[0]
+    assert (report.sent, report.delivered, report.failed, report.responses) == (2, 1, 1, 1)
+    assert report.response_rate == 0.5
+    assert report.failed_by_reason == {"Africa's Talking 406 UserInBlacklist": 1}

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from core.actors import Actor
 from core.campaigns.service import FAILED, _load
+from core.errors import InvalidInput, NotFound
 from core.permissions import require
 from db.models import Message
 from db.models_campaigns import Campaign, CampaignResponse
@@ -92,3 +93,46 @@ def sends_over_time(session: Session, actor: Actor, org_id: int, campaign_id: in
     for t in times:
         series[min(buckets - 1, int((t - first) / width))] += 1
     return series
+
+
+@dataclass(frozen=True)
+class PlaceReach:
+    place: str
+    recipients: int  # messages written to vendors of this place
+    reached: int     # … that reached the provider (sent or delivered)
+    responses: int
+
+
+def reach_by_place(session: Session, actor: Actor, org_id: int, *, by: str = "district",
+                   start: datetime | None = None, end: datetime | None = None) -> list[PlaceReach]:
+    """Vendor campaigns' reach and responses per district (or state), most reached first.
+
+    A message names its vendor in its key (``…:vendor:<id>``); messages to contacts count nowhere here.
+    """
+    from core.vendors import get_vendor
+
+    if by not in ("district", "state"):
+        raise InvalidInput("Reach is counted by district or by state.")
+    require(session, actor, org_id, "campaigns.read")
+    query = (select(Message.idempotency_key, Message.status, Message.to_address)
+             .join(Campaign, Campaign.id == Message.campaign_id)
+             .where(Campaign.org_id == org_id, Message.idempotency_key.like("campaign:%:vendor:%")))
+    if start is not None:
+        query = query.where(Campaign.created_at >= start)
+    if end is not None:
+        query = query.where(Campaign.created_at < end)
+    responders = set(session.scalars(select(CampaignResponse.phone).where(CampaignResponse.org_id == org_id)))
+    places: dict[int, str] = {}
+    totals: dict[str, list[int]] = {}
+    for key, status, address in session.execute(query):
+        vendor_id = int(key.rsplit(":", 1)[1])
+        if vendor_id not in places:
+            try:
+                places[vendor_id] = getattr(get_vendor(session, actor, org_id, vendor_id), by) or "(none)"
+            except NotFound:
+                places[vendor_id] = "(removed)"
+        row = totals.setdefault(places[vendor_id], [0, 0, 0])
+        row[0] += 1
+        row[1] += status in ("sent", "delivered")
+        row[2] += address in responders
+    return sorted((PlaceReach(p, *v) for p, v in totals.items()), key=lambda r: (-r.reached, r.place))
