@@ -669,16 +669,16 @@ def _units(provider: Provider, messages: list[OutgoingMessage]) -> list[list[Out
     call per text shared by several recipients (each number once per call)."""
     if not hasattr(provider, "send_many"):
         return [[m] for m in messages]
-    groups: dict[tuple[str | None, str], list[list[OutgoingMessage]]] = {}
+    groups: dict[tuple[str | None, str], list[tuple[list[OutgoingMessage], set[str]]]] = {}
     for message in messages:
-        chunks = groups.setdefault((message.subject, message.body), [[]])
-        chunk = next((c for c in chunks if len(c) < BULK_MAX_RECIPIENTS and all(m.to != message.to for m in c)),
-                     None)
+        chunks = groups.setdefault((message.subject, message.body), [])
+        chunk = next((c for c in chunks if len(c[0]) < BULK_MAX_RECIPIENTS and message.to not in c[1]), None)
         if chunk is None:
-            chunk = []
+            chunk = ([], set())
             chunks.append(chunk)
-        chunk.append(message)
-    return [chunk for chunks in groups.values() for chunk in chunks if chunk]
+        chunk[0].append(message)
+        chunk[1].add(message.to)
+    return [chunk for chunks in groups.values() for chunk, _numbers in chunks]
 
 
 def _carry(provider: Provider, limiter: RateLimiter | None, unit: list[OutgoingMessage],

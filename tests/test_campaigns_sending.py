@@ -157,3 +157,25 @@ def test_permanent_failures_are_not_retried_and_a_failing_campaign_pauses_with_i
     outbox.send_due(committed_db, {"sms": fake_at.provider()}, parallel=4,
                     clock=lambda: outbox.utcnow() + timedelta(hours=2))
     assert received(fake_at) == got
+
+
+def test_the_rate_limiter_spaces_sends_counts_bulk_recipients_and_holds_for_retry_after():
+    now = [100.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(round(seconds, 6))
+        now[0] += seconds
+
+    limiter = outbox.RateLimiter(10, monotonic=lambda: now[0], sleep=sleep)
+    limiter.acquire()
+    limiter.acquire()
+    limiter.acquire(5)  # a bulk request of five numbers
+    limiter.acquire()
+    assert slept == [0.1, 0.1, 0.5]
+    limiter.hold(2.0)
+    limiter.acquire()
+    assert slept[-1] == 2.0
+    unlimited = outbox.RateLimiter(None, monotonic=lambda: now[0], sleep=sleep)
+    unlimited.acquire(1000)
+    assert len(slept) == 4
