@@ -665,26 +665,33 @@ BULK_MAX_RECIPIENTS = 500
 
 
 def _units(provider: Provider, messages: list[OutgoingMessage]) -> list[list[OutgoingMessage]]:
-    """The calls to make: one per message, except that a provider with ``send_many`` gets one
-    call per text shared by several recipients (each number once per call)."""
-    if not hasattr(provider, "send_many"):
-        return [[m] for m in messages]
-    groups: dict[tuple[str | None, str], list[tuple[list[OutgoingMessage], set[str]]]] = {}
+    """The calls to make, each unit on one thread: a person with several messages in the batch
+    gets them one after another in order (a booking's confirmation before its reminder);
+    otherwise one call per message, except that a provider with ``send_many`` gets one call
+    per text shared by several recipients."""
+    per_address: dict[str, list[OutgoingMessage]] = {}
     for message in messages:
-        chunks = groups.setdefault((message.subject, message.body), [])
-        chunk = next((c for c in chunks if len(c[0]) < BULK_MAX_RECIPIENTS and message.to not in c[1]), None)
-        if chunk is None:
-            chunk = ([], set())
-            chunks.append(chunk)
-        chunk[0].append(message)
-        chunk[1].add(message.to)
-    return [chunk for chunks in groups.values() for chunk, _numbers in chunks]
+        per_address.setdefault(message.to, []).append(message)
+    units = [in_order for in_order in per_address.values() if len(in_order) > 1]
+    alone = [in_order[0] for in_order in per_address.values() if len(in_order) == 1]
+    if not hasattr(provider, "send_many"):
+        return units + [[m] for m in alone]
+    groups: dict[tuple[str | None, str], list[list[OutgoingMessage]]] = {}
+    for message in alone:  # each number once in this list, so once per bulk request
+        chunks = groups.setdefault((message.subject, message.body), [[]])
+        if len(chunks[-1]) >= BULK_MAX_RECIPIENTS:
+            chunks.append([])
+        chunks[-1].append(message)
+    return units + [chunk for chunks in groups.values() for chunk in chunks]
 
 
 def _carry(provider: Provider, limiter: RateLimiter | None, unit: list[OutgoingMessage],
            stop: threading.Event | None) -> list[tuple[OutgoingMessage, object]]:
-    """Make one call (a single send, or one bulk send of a shared text) and return each
-    message's outcome: a SendResult, an exception, or _NOT_TRIED. Never raises an Exception."""
+    """Make a unit's calls and return each message's outcome: a SendResult, an exception, or
+    _NOT_TRIED. Messages to one address go one by one, in order; one text to several
+    addresses goes in one bulk call. Never raises an Exception."""
+    if len(unit) > 1 and unit[0].to == unit[1].to:
+        return [outcome for message in unit for outcome in _carry(provider, limiter, [message], stop)]
     if stop is not None and stop.is_set():
         return [(m, _NOT_TRIED) for m in unit]
     try:
