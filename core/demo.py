@@ -151,6 +151,15 @@ def _campaigns(session: Session, actor: Actor, org_id: int) -> None:
     launch_campaign(session, actor, org_id, survey.id)
 
 
+def _chama_loan_waiting(session: Session, actor: Actor, org_id: int) -> None:
+    """A member's loan request, so the officials' approval queue has something in it."""
+    from core.chama.loans import request_loan
+    from core.chama.members import list_members
+
+    applicant = list_members(session, actor, org_id, limit=6)[-1]
+    request_loan(session, actor, org_id, applicant.id, 1_000_000, months=3, purpose="Stock for the kiosk")
+
+
 def ussd_phone(session: Session) -> str | None:
     """A demo chama member's phone, for trying `ofisi ussd dial`."""
     from db.models import Contact
@@ -199,6 +208,8 @@ def seed_demo(session: Session, actor: Actor, *, reset: bool = False) -> DemoRes
         if demo.kind == "campaigns":
             _campaign_vendors(session, actor, org.id, rng, demo.country)
             _campaigns(session, actor, org.id)
+        if demo.kind == "chama":
+            _chama_loan_waiting(session, actor, org.id)
         for name, phone, contact_id in people[:4]:
             outbox.enqueue(session, org.id, to=phone, contact_id=contact_id,
                            body=f"Karibu {name.split()[0]}! {demo.name} will keep you posted here.",
