@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -28,16 +29,10 @@ from console.base import ConsoleModal, ConsoleScreen
 from core.actors import Actor
 from core.orgs import OrgView
 from core.permissions import allows
-from core.vendors import (
-    AudienceFilter,
-    VendorImportReport,
-    VendorView,
-    count_audience,
-    import_vendors,
-    list_vendors,
-    read_vendor_file,
-)
 from db.engine import Database
+
+if TYPE_CHECKING:  # core.vendors (validators, spreadsheets) loads when the registry first opens
+    from core.vendors import AudienceFilter, VendorImportReport, VendorView
 
 PAGE = 50
 
@@ -111,6 +106,8 @@ class VendorRegistryScreen(ConsoleScreen):
         self.action_reload()
 
     def _criteria(self) -> tuple[str, AudienceFilter] | None:
+        from core.vendors import AudienceFilter
+
         text = self.query_one("#vendor-filter", Input).value
         try:
             audience = AudienceFilter.parse(text)
@@ -151,6 +148,8 @@ class VendorRegistryScreen(ConsoleScreen):
 
     @work(thread=True, exclusive=True, group="vendors-page", exit_on_error=False)
     def load_page(self, search: str, audience: AudienceFilter, after: tuple[str, int] | None) -> None:
+        from core.vendors import count_audience, list_vendors
+
         worker = get_current_worker()
         try:
             with self.database.session() as session:
@@ -236,6 +235,8 @@ class VendorImportScreen(ConsoleModal):
 
     @work(thread=True, exclusive=True, group="vendor-import", exit_on_error=False)
     def run_import(self, path: str, *, dry_run: bool) -> None:
+        from core.vendors import import_vendors, read_vendor_file
+
         data = read_vendor_file(Path(path).expanduser())
         with self.database.session() as session:
             report = import_vendors(session, self.actor, self.org.id, data, dry_run=dry_run, skip_invalid=True)

@@ -144,7 +144,9 @@ def cell_text(value: Any) -> str:
 
 
 def neutralise(value: Any) -> Any:
-    """A cell that cannot run as a formula when a spreadsheet opens the file."""
+    """A cell that cannot run as a formula when a spreadsheet opens the file (a list becomes ``a;b``)."""
+    if isinstance(value, (list, tuple)):
+        value = ";".join(str(v) for v in value)
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value

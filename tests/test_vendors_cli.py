@@ -84,6 +84,10 @@ def test_export_neutralises_formula_cells_and_reimports_unchanged(ofisi, tmp_pat
     assert all(c.data_type != "f" for row in book.active.iter_rows() for c in row)
     assert "'" + FORMULAS[0] in values
 
+    as_json = json.loads(ofisi("export", "vendors", "--org", "msme", "--format", "json").stdout)
+    assert {v["business_name"]: v["tags"] for v in as_json}[FORMULAS[0]] == ["export", "women-led"]
+    assert "women-led" in cells and "export;women-led" in cells
+
     (tmp_path / "back.csv").write_text(exported.stdout, encoding="utf-8")
     back = json.loads(ofisi("import", "vendors", str(tmp_path / "back.csv"), "--org", "msme", "--json").stdout)
     assert (back["created"], back["updated"], back["unchanged"]) == (0, 0, 3)

@@ -198,3 +198,16 @@ def test_copy_and_worker_processes_give_the_same_result(session, org, tmp_path, 
     assert tags == {"Sai Textiles": ("export", "women-led"), "Om Printing": (), "Ganesh Leather": ("women-led",)}
     assert importing.import_vendors(session, ACTOR, org.id, read_vendor_file(tmp_path / "a.csv"),
                                     skip_invalid=True).unchanged == 3
+
+
+def test_a_vendor_added_meanwhile_is_a_conflict_and_nothing_is_written(session, org, tmp_path, monkeypatch):
+    """Another import commits the same GSTIN between this one's read and its write: the unique index refuses."""
+    from core.errors import Conflict
+    from core.vendors import add_vendor, importing
+
+    data = read_vendor_file(write_csv(tmp_path / "a.csv", ROWS))
+    monkeypatch.setattr(importing, "_existing", lambda s, o: ({}, {key: {} for key in importing.MATCH_KEYS}))
+    add_vendor(session, ACTOR, org.id, business_name="Got There First", gstin="27AAPFU0939F1ZV")
+    with pytest.raises(Conflict, match="nothing was written. Import the file again"):
+        import_vendors(session, ACTOR, org.id, data)
+    assert [v.business_name for v in audience(session, ACTOR, org.id)] == ["Got There First"]

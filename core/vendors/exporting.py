@@ -15,7 +15,7 @@ EXPORT_COLUMNS = ("id", *VENDOR_FIELDS, "sms_opt_out", "email_opt_out", "whatsap
 
 def vendor_row(vendor: VendorView) -> list[Any]:
     values = [getattr(vendor, name) for name in EXPORT_COLUMNS]
-    values[EXPORT_COLUMNS.index("tags")] = ";".join(vendor.tags)
+    values[EXPORT_COLUMNS.index("tags")] = list(vendor.tags)  # a list in JSON, "a;b" in a sheet
     for name in ("created_at", "updated_at"):
         values[EXPORT_COLUMNS.index(name)] = getattr(vendor, name).isoformat(timespec="seconds")
     return values

@@ -246,16 +246,17 @@ def import_vendors(session: Session, actor: Actor, org_id: int, data: VendorRows
     if dry_run or (report.invalid and not skip_invalid):
         session.rollback()
         return report
-    if new or changes:
-        _write(session, org.id, new, changes)
-        mark_changed(session, org.id)
-    audit.record(session, actor, "vendors.import", "vendor", None, org_id=org.id,
-                 after={"file": data.file, **{k: v for k, v in report.as_json().items() if k != "errors"},
-                        "skipped_invalid": report.invalid, "updated_ids": [c["id"] for c in changes][:1000]})
     try:
+        if new or changes:
+            _write(session, org.id, new, changes)
+            mark_changed(session, org.id)
+        audit.record(session, actor, "vendors.import", "vendor", None, org_id=org.id,
+                     after={"file": data.file, **{k: v for k, v in report.as_json().items() if k != "errors"},
+                            "skipped_invalid": report.invalid, "updated_ids": [c["id"] for c in changes][:1000]})
         session.commit()
     except IntegrityError:
         session.rollback()
+        # Another import or edit took one of these GSTINs, Udyam numbers or phones meanwhile.
         raise Conflict("Someone else added or changed some of these vendors while the file was being read; "
                        "nothing was written. Import the file again: it will match them.") from None
     report.written = True
@@ -270,15 +271,10 @@ def _write(session: Session, org_id: int, new: list[dict[str, Any]], changes: li
     if not new:
         return
     rows = [{"org_id": org_id, **NEW_DEFAULTS, **record, "created_at": now, "updated_at": now} for record in new]
-    try:
-        if session.get_bind().dialect.name == "postgresql" and len(rows) >= COPY_THRESHOLD:
-            copy_rows(session, rows)
-        else:
-            session.execute(insert(Vendor), rows)
-    except IntegrityError:
-        session.rollback()
-        raise Conflict("Someone else added some of these vendors while the file was being read; nothing was "
-                       "written. Import the file again: it will match them.") from None
+    if session.get_bind().dialect.name == "postgresql" and len(rows) >= COPY_THRESHOLD:
+        copy_rows(session, rows)
+    else:
+        session.execute(insert(Vendor), rows)
 
 
 def copy_rows(session: Session, rows: Iterable[dict[str, Any]]) -> None:
