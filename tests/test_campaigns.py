@@ -258,3 +258,25 @@ def test_reach_and_responses_per_district(session, make_org):
     assert (report.sent, report.delivered, report.failed, report.responses) == (2, 1, 1, 1)
     assert report.response_rate == 0.5
     assert report.failed_by_reason == {"Africa's Talking 406 UserInBlacklist": 1}
+
+
+def test_inbound_replies_become_responses_and_stop_opts_out_of_the_next_campaign(session, org):
+    from core import inbound
+
+    add_contacts(session, org.id, 3)
+    c = service.create_campaign(session, ACTOR, org.id, name="Survey", text="Was the meeting useful?",
+                                survey=["Yes", "No"])
+    service.launch_campaign(session, ACTOR, org.id, c.id)
+    for m in session.scalars(select(Message).where(Message.campaign_id == c.id)):
+        m.status, m.sent_at = "sent", utcnow() - timedelta(minutes=5)
+    session.commit()
+    assert inbound.receive(session, provider="africastalking", provider_message_id="in-1", from_phone=phone(0),
+                           to="40404", text="2").status == "handled"
+    inbound.receive(session, provider="africastalking", provider_message_id="in-1", from_phone=phone(0),
+                    to="40404", text="2")  # delivered twice by the provider
+    inbound.receive(session, provider="africastalking", provider_message_id="in-2", from_phone=phone(1),
+                    to="40404", text="STOP")
+    assert service.survey_tally(session, ACTOR, org.id, c.id) == {"Yes": 0, "No": 1}
+    again = service.create_campaign(session, ACTOR, org.id, name="Next", text="Next meeting Friday")
+    result = service.launch_campaign(session, ACTOR, org.id, again.id)
+    assert (result.queued, result.skipped) == (2, {"opted_out": 1})
