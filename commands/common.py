@@ -74,3 +74,21 @@ def org_id_for(session, actor, slug: str) -> Any:
     from core.orgs import get_org
 
     return get_org(session, actor, slug)
+
+
+@contextmanager
+def progress_bar(description: str) -> Iterator[Any]:
+    """A Rich progress bar on stderr, fed ``(done, total)``; nothing at all when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(description, total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield advance

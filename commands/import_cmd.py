@@ -13,7 +13,7 @@ from typing import Optional
 import typer
 
 from commands import agency_cmd
-from commands.common import err, print_json, unit_of_work
+from commands.common import err, org_id_for, print_json, progress_bar, unit_of_work
 
 app = typer.Typer(help="Import people from CSV or XLSX files.", no_args_is_help=True)
 
@@ -73,6 +73,33 @@ def smilefactory(
     if as_json:
         print_json(report.as_dict())
     err(report.line())
+
+
 app.command("domestic-connect")(agency_cmd.import_domestic_connect)
 app.command("workers")(agency_cmd.import_workers)
 app.command("employers")(agency_cmd.import_employers)
+
+
+@app.command("vendors")
+def vendors(
+    file: Path = typer.Argument(..., help="A .csv (any common encoding) or .xlsx file with a business name column."),
+    org: str = typer.Option(..., "--org", help="Campaigns org slug."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check every row and report; write nothing."),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Write the good rows even if some are bad."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
+) -> None:
+    """Import vendors (MSMEs): matched on GSTIN, then Udyam number, then phone."""
+    from core.vendors import import_vendors, read_vendor_file
+
+    data = read_vendor_file(file)
+    with unit_of_work() as (session, actor), progress_bar(f"Importing {file.name}") as progress:
+        o = org_id_for(session, actor, org)
+        report = import_vendors(session, actor, o.id, data, dry_run=dry_run, skip_invalid=skip_invalid,
+                                progress=progress)
+    for problem in report.errors:
+        err(f"line {problem.row}: {problem.field.replace('_', ' ')}: {problem.message}")
+    if as_json:
+        print_json(report.as_json())
+    err(report.line())
+    if report.invalid and not report.written:
+        raise typer.Exit(1)

@@ -10,6 +10,7 @@ import typer
 
 from commands import (
     agency_cmd,
+    campaigns_cmd,
     chama_cmd,
     community_cmd,
     db_cmd,
@@ -48,6 +49,7 @@ app.add_typer(salon_cmd.bookings_app, name="bookings")
 app.add_typer(ussd_cmd.app, name="ussd")
 app.add_typer(chama_cmd.app, name="chama")
 app.add_typer(community_cmd.app, name="community")
+app.add_typer(campaigns_cmd.app, name="campaigns")
 app.add_typer(import_cmd.app, name="import")
 app.add_typer(report_cmd.app, name="report")
 app.add_typer(agency_cmd.workers_app, name="workers")

@@ -52,3 +52,78 @@ def statement(
 
 
 app.command("agency")(agency_cmd.report_agency)
+
+
+@app.command("campaigns")
+def campaigns(
+    org: str = typer.Option(..., "--org", help="Organisation slug."),
+    start: Optional[str] = typer.Option(None, "--from", help="Campaigns created from this day (the org's clock)."),
+    end: Optional[str] = typer.Option(None, "--to", help="… up to this day, included."),
+    fmt: str = typer.Option("table", "--format", help="table, csv, xlsx or json."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="File for csv/xlsx (csv: stdout without)."),
+    by: Optional[str] = typer.Option(None, "--by", help="district or state: vendor campaigns' reach per place."),
+) -> None:
+    """Per campaign: messages sent, delivered, failed (by reason), responses and response rate;
+    with --by district|state, the reach and responses of vendor campaigns per place."""
+    import csv
+    from datetime import date, datetime, time, timedelta
+
+    from commands.common import org_id_for
+    from core.campaigns.reports import campaign_report, reach_by_place
+
+    if fmt not in ("table", "csv", "xlsx", "json"):
+        raise typer.BadParameter("--format is table, csv, xlsx or json.")
+    if fmt == "xlsx" and output is None:
+        raise typer.BadParameter("--format xlsx needs -o FILE.")
+
+    def day(text: Optional[str], tz, shift: int = 0):
+        if text is None:
+            return None
+        try:
+            return datetime.combine(date.fromisoformat(text) + timedelta(days=shift), time(), tz)
+        except ValueError:
+            raise typer.BadParameter(f"{text!r} is not a day; write it like 2026-11-01.") from None
+
+    with unit_of_work() as (session, actor):
+        o = org_id_for(session, actor, org)
+        if by is None:
+            rows = campaign_report(session, actor, o.id, start=day(start, o.tz), end=day(end, o.tz, 1))
+            columns = ["id", "name", "channel", "status", "runs", "messages", "sent", "delivered", "failed",
+                       "unknown", "responses", "response_rate", "failed_by_reason"]
+        else:
+            rows = reach_by_place(session, actor, o.id, by=by, start=day(start, o.tz), end=day(end, o.tz, 1))
+            columns = [by, "recipients", "reached", "responses"]
+
+    def flat(r) -> list:
+        if by is not None:
+            values = [r.place, r.recipients, r.reached, r.responses]
+        else:
+            values = [getattr(r, c) for c in columns[:-1]]
+            values.append("; ".join(f"{why}: {n}" for why, n in r.failed_by_reason.items()))
+        # Names are people's text: a spreadsheet must never run one as a formula.
+        return [f"'{v}" if fmt in ("csv", "xlsx") and isinstance(v, str) and v[:1] in "=+-@" else v
+                for v in values]
+
+    if fmt == "json":
+        print_json(rows)
+    elif fmt == "csv":
+        fh = open(output, "w", newline="", encoding="utf-8") if output else sys.stdout
+        writer = csv.writer(fh)
+        writer.writerow(columns)
+        writer.writerows(flat(r) for r in rows)
+        if output:
+            fh.close()
+            err(f"Wrote {len(rows)} campaigns to {output}.")
+    elif fmt == "xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook()
+        sheet = book.active
+        sheet.title = "Campaigns"
+        sheet.append(columns)
+        for r in rows:
+            sheet.append(flat(r))
+        book.save(output)
+        err(f"Wrote {len(rows)} campaigns to {output}.")
+    else:
+        print_table(f"Campaigns of {o.name}", columns, [flat(r) for r in rows])

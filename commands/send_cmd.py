@@ -36,6 +36,9 @@ def due(
             policy=RetryPolicy(settings.send_max_attempts, settings.send_retry_base_seconds,
                                settings.send_retry_max_seconds),
             stale_after=timedelta(seconds=settings.send_stale_after_seconds),
+            parallel=settings.send_parallel,
+            rate_limits={"sms": settings.sms_rate_per_second, "email": settings.email_rate_per_second,
+                         "whatsapp": settings.whatsapp_rate_per_second},
         )
     finally:
         database.dispose()

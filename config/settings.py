@@ -121,6 +121,14 @@ class Settings:
     send_retry_base_seconds: float = 30.0
     send_retry_max_seconds: float = 3600.0
     send_stale_after_seconds: float = 300.0
+    # How many sends are on the wire at once, and each channel's ceiling in messages per
+    # second (0: no ceiling of our own; the provider's 429s still slow us down).
+    send_parallel: int = 16
+    sms_rate_per_second: float = 0.0
+    email_rate_per_second: float = 0.0
+    whatsapp_rate_per_second: float = 80.0
+    whatsapp_phone_number_id: str | None = None
+    email_from: str = "ofisi@localhost"
     config_path: Path | None = None
     # Secrets from env and TOML as {name: (value, where from)}; read through secret().
     _secret_sources: Mapping[str, tuple[str, str]] = field(default_factory=dict, repr=False, compare=False)

@@ -104,6 +104,53 @@ def _chama_member(session: Session, actor: Actor, org_id: int, name: str, phone:
     return member.name, member.phone, member.contact_id
 
 
+VENDOR_TRADES = [("Tailoring", "Threads"), ("Agro-processing", "Agro Foods"), ("Metalwork", "Jua Kali Works"),
+                 ("Beauty", "Beauty Parlour"), ("Food vending", "Eatery"), ("Crafts", "Crafts"),
+                 ("Retail", "General Stores"), ("Bakery", "Bakers")]
+VENDOR_PLACES = [("Kisumu Central", "Kisumu"), ("Nyalenda", "Kisumu"), ("Westlands", "Nairobi"),
+                 ("Kibra", "Nairobi"), ("Nakuru Town East", "Nakuru"), ("Mvita", "Mombasa")]
+
+
+def _campaign_vendors(session: Session, actor: Actor, org_id: int, rng: random.Random, country: str) -> None:
+    """About thirty vendors across trades and counties, and two templates, for the campaigns demo."""
+    from core.templates import save_template
+    from core.vendors import VendorRows, import_vendors
+
+    rows = []
+    for i in range(30):
+        owner = KENYAN[i % len(KENYAN)]
+        sector, noun = VENDOR_TRADES[i % len(VENDOR_TRADES)]
+        district, county = VENDOR_PLACES[i % len(VENDOR_PLACES)]
+        tags = ["women-led"] if i % 3 != 2 else ["youth-led"]
+        if i % 5 == 0:
+            tags.append("export-ready")
+        rows.append((i + 2, {
+            "business_name": f"{owner.split()[1]} {noun}", "owner_name": owner, "phone": _phone(rng, country),
+            "email": f"{owner.split()[0].lower()}.{i}@biashara.demo" if i % 2 == 0 else "",
+            "sector": sector, "district": district, "state": county, "size": ("micro", "micro", "small", "medium")[i % 4],
+            "tags": ";".join(tags)}))
+    import_vendors(session, actor, org_id, VendorRows("demo vendors", (), rows))
+    save_template(session, actor, org_id, name="Scheme reminder", channel="sms",
+                  body="Habari {{ first_name }}! {{ org_name }}: applications for the {{ sector }} grant close "
+                       "on Friday. Reply STOP to opt out.")
+    save_template(session, actor, org_id, name="Monthly newsletter", channel="email",
+                  subject="{{ org_name }} news for {{ business_name }}",
+                  body="<p>Dear {{ first_name }},</p><p>Here is what {{ org_name }} has for {{ district }} "
+                       "this month.</p>")
+
+
+def _campaigns(session: Session, actor: Actor, org_id: int) -> None:
+    """A draft from the saved template, and a launched survey whose messages wait in the outbox."""
+    from core.campaigns import create_campaign, launch_campaign
+
+    create_campaign(session, actor, org_id, name="Grant deadline reminder", template="Scheme reminder",
+                    audience="tags=women-led")
+    survey = create_campaign(session, actor, org_id, name="Training feedback", audience="all",
+                             text="Habari {{ first_name }}, did the bookkeeping training help {{ business_name }}?",
+                             survey=["Yes, a lot", "A little", "Not yet"])
+    launch_campaign(session, actor, org_id, survey.id)
+
+
 def _chama_loan_waiting(session: Session, actor: Actor, org_id: int) -> None:
     """A member's loan request, so the officials' approval queue has something in it."""
     from core.chama.loans import request_loan
@@ -242,6 +289,9 @@ def seed_demo(session: Session, actor: Actor, *, reset: bool = False) -> DemoRes
                 contact = contacts.upsert_contact(session, actor, org.id, name=person,
                                                   phone=_phone(rng, demo.country))
                 people.append((contact.name, contact.phone, contact.id))
+        if demo.kind == "campaigns":
+            _campaign_vendors(session, actor, org.id, rng, demo.country)
+            _campaigns(session, actor, org.id)
         if demo.kind == "chama":
             _chama_loan_waiting(session, actor, org.id)
         if demo.kind == "community":

@@ -25,12 +25,14 @@ import os
 import random
 import secrets
 import socket
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, Text, bindparam, func, select, update
+from sqlalchemy import String, Text, bindparam, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -47,10 +49,13 @@ from core.providers import (
     Provider,
     ProviderUnavailable,
     SendError,
+    SendResult,
+    ThrottledSendError,
     TransientSendError,
 )
 from db.engine import Database
 from db.models import Message, Org
+from db.models_campaigns import Campaign
 from db.types import UTCDateTime, utcnow
 
 log = logging.getLogger("ofisi.outbox")
@@ -152,6 +157,29 @@ def enqueue(
     return message.id
 
 
+def address_for(channel: str, to: str, country: str) -> str:
+    """The address as the outbox stores it (E.164 phone, lower-case email); InvalidInput if it is none."""
+    return _address(channel, to, country)
+
+
+def enqueue_many(session: Session, org_id: int, messages: list[dict]) -> int:
+    """Add many messages in one statement (a campaign run); each dict holds ``channel``,
+    ``to_address`` (already checked with :func:`address_for`), ``body`` and optionally
+    ``subject``, ``idempotency_key``, ``contact_id``, ``campaign_id``, ``next_attempt_at``.
+
+    For keys that cannot exist yet (the caller owns a fresh key space, as a new campaign
+    run does): a clash fails the whole unit of work instead of being skipped.
+    """
+    if not messages:
+        return 0
+    now = utcnow()
+    rows = [{"subject": None, "idempotency_key": None, "contact_id": None, "campaign_id": None,
+             "next_attempt_at": now, **m, "org_id": org_id, "status": "queued", "attempts": 0,
+             "created_at": now, "updated_at": now} for m in messages]
+    session.execute(Message.__table__.insert(), rows)
+    return len(rows)
+
+
 def send_message(
     session: Session, actor: Actor, org_id: int, *, to: str, body: str, channel: str = "sms",
     idempotency_key: str | None = None, send_at: datetime | None = None,
@@ -210,6 +238,8 @@ DELIVERY_STATUSES = {
     "Success": "delivered",
     "Sent": "sent", "Submitted": "sent", "Buffered": "sent",
     "Rejected": "failed", "Failed": "failed",
+    # WhatsApp Cloud API statuses (lower case, so they never meet Africa's Talking's).
+    "sent": "sent", "delivered": "delivered", "read": "delivered", "failed": "failed",
 }
 # A report only ever moves a message forward: reports arrive late, twice, or out of order.
 _PROGRESS = {"queued": 0, "claimed": 0, "sending": 0, "unknown": 0, "sent": 1, "delivered": 2, "failed": 2}
@@ -247,6 +277,7 @@ class SendSummary:
     failed: int = 0
     dead: int = 0
     unknown: int = 0
+    throttled: int = 0
     stale_unknown: int = 0
     released: int = 0
     stopped: str | None = None
@@ -323,6 +354,14 @@ def recover_stale(session: Session, now: datetime, stale_after: timedelta) -> tu
     return released, len(stale_orgs)
 
 
+# A paused or cancelled campaign's messages stay where they are: pausing never loses or repeats one.
+HELD_CAMPAIGN_STATUSES = ("paused", "cancelled")
+_CAMPAIGN_NOT_HELD = or_(
+    Message.campaign_id.is_(None),
+    ~exists().where(Campaign.id == Message.campaign_id, Campaign.status.in_(HELD_CAMPAIGN_STATUSES)),
+)
+
+
 def claim_due(session: Session, worker: str, channels: list[str], limit: int, now: datetime) -> list[OutgoingMessage]:
     """Take up to ``limit`` due messages for ``worker`` and commit the claim.
 
@@ -332,10 +371,11 @@ def claim_due(session: Session, worker: str, channels: list[str], limit: int, no
     """
     ids = session.scalars(
         select(Message.id)
-        .where(Message.status == "queued", Message.next_attempt_at <= now, Message.channel.in_(channels))
+        .where(Message.status == "queued", Message.next_attempt_at <= now, Message.channel.in_(channels),
+               _CAMPAIGN_NOT_HELD)
         .order_by(Message.next_attempt_at, Message.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, of=Message)
     ).all()
     if not ids:
         session.commit()
@@ -344,7 +384,8 @@ def claim_due(session: Session, worker: str, channels: list[str], limit: int, no
         update(Message)
         .where(Message.id.in_(ids))
         .values(status="claimed", claimed_by=worker, claimed_at=now, updated_at=now)
-        .returning(Message.id, Message.org_id, Message.channel, Message.to_address, Message.subject, Message.body)
+        .returning(Message.id, Message.org_id, Message.channel, Message.to_address, Message.subject, Message.body,
+                   Message.campaign_id)
         .execution_options(synchronize_session=False)
     ).all()
     session.commit()
@@ -357,14 +398,36 @@ _NOW = bindparam("now", type_=UTCDateTime())
 
 def _move(expect: str, **values):
     """A prepared UPDATE that moves one of our own rows on, only if it is still where we
-    left it (``expect``, claimed by us). Built once: the dispatcher runs two per message."""
+    left it (``expect``, claimed by us). Built once: the dispatcher runs two per message.
+    As is, it can run for many rows at once (executemany); :func:`_one` adds the RETURNING
+    of a single move."""
     return (
         update(_messages)
         .where(_messages.c.id == bindparam("message_id"), _messages.c.status == expect,
                _messages.c.claimed_by == bindparam("worker"))
         .values(updated_at=_NOW, **values)
-        .returning(_messages.c.org_id, _messages.c.attempts)
     )
+
+
+_RETURNING: dict = {}
+
+
+def _one(move):
+    """The move returning the row's (org_id, attempts) after it."""
+    if move not in _RETURNING:
+        _RETURNING[move] = move.returning(_messages.c.org_id, _messages.c.attempts)
+    return _RETURNING[move]
+
+
+# A whole batch goes on the wire at once in the parallel path: one UPDATE, one commit.
+_TO_SENDING_MANY = (
+    update(_messages)
+    .where(_messages.c.id.in_(bindparam("ids", expanding=True)), _messages.c.status == "claimed",
+           _messages.c.claimed_by == bindparam("worker"))
+    .values(status="sending", attempts=_messages.c.attempts + 1, claimed_at=_NOW, updated_at=_NOW,
+            provider=bindparam("provider_name", type_=String()))
+    .returning(_messages.c.id, _messages.c.attempts)
+)
 
 
 _ERROR = bindparam("error", type_=Text())
@@ -380,6 +443,50 @@ _TO_RETRY = _move("sending", status="queued", claimed_by=None, last_error=_ERROR
                   next_attempt_at=bindparam("retry_at", type_=UTCDateTime()))
 _GIVE_BACK = _move("sending", status="queued", claimed_by=None, last_error=_ERROR,
                    attempts=_messages.c.attempts - 1)
+# The provider asked us to slow down: back to the queue for its delay, the attempt given back.
+_TO_THROTTLED = _move("sending", status="queued", claimed_by=None, last_error=_ERROR,
+                      attempts=_messages.c.attempts - 1,
+                      next_attempt_at=bindparam("retry_at", type_=UTCDateTime()))
+
+
+class RateLimiter:
+    """One channel's pace: sends start at least ``1/per_second`` apart (a bulk request of
+    ``n`` recipients counts ``n``), shared by every sending thread of the run; ``hold``
+    backs the whole channel off when the provider says so (HTTP 429, Retry-After)."""
+
+    def __init__(self, per_second: float | None = None, *, monotonic: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.interval = 1.0 / per_second if per_second and per_second > 0 else 0.0
+        self._monotonic, self._sleep = monotonic, sleep
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def acquire(self, count: int = 1) -> None:
+        with self._lock:
+            now = self._monotonic()
+            start = max(now, self._next)
+            self._next = start + count * self.interval
+        if start > now:
+            self._sleep(start - now)
+
+    def hold(self, seconds: float) -> None:
+        with self._lock:
+            self._next = max(self._next, self._monotonic() + seconds)
+
+
+# Called after each batch with the ids of the campaigns whose messages it sent (see
+# core.campaigns: the failure-rate auto-pause); they may write, the dispatcher commits.
+BatchHook = Callable[[Session, set[int]], None]
+BATCH_HOOKS: list[BatchHook] = []
+
+
+def after_batch(hook: BatchHook) -> BatchHook:
+    BATCH_HOOKS.append(hook)
+    return hook
+
+
+def _throttle_delay(exc: ThrottledSendError, policy: RetryPolicy, attempts: int) -> float:
+    return exc.retry_after if exc.retry_after is not None else policy.delay(attempts).total_seconds()
 
 
 ANNOUNCE_EVERY_S = 1.0
@@ -400,7 +507,7 @@ class _Dispatch:
         after it, or None when the row is no longer ours to move."""
         # Straight to the session's connection: a Core statement needs none of the ORM's execute path.
         row = self.session.connection().execute(
-            move, {"message_id": message_id, "worker": self.worker, "now": self.clock(), **params}
+            _one(move), {"message_id": message_id, "worker": self.worker, "now": self.clock(), **params}
         ).one_or_none()
         if row is not None and move is not _TO_SENDING:  # "sending" lasts one call: not worth a console's refresh
             self._unannounced.add(row.org_id)
@@ -425,45 +532,25 @@ class _Dispatch:
         )
         self.commit()
 
-    def send_one(self, provider: Provider, message: OutgoingMessage) -> str | None:
+    def send_one(self, provider: Provider, message: OutgoingMessage, limiter: RateLimiter | None = None) -> str | None:
         """Send one claimed message and record how it went; returns why the run must stop, or None.
 
         The outcome is left uncommitted: it goes with the next message's ``sending``
         (or the batch's end), so each message costs one commit. A crash before that
         commit leaves this message ``sending``, hence ``unknown``: never resent.
         """
-        summary = self.summary
         # The state before the call, committed (with the outcome of the call before):
         # from here a crash leaves it "unknown", never resent.
         row = self.move(_TO_SENDING, message.id, provider_name=provider.name)
         self.commit()
         if row is None:
             return None  # no longer ours: a run that took us for dead released it, and it is someone else's now
-        attempts = row.attempts
         try:
-            result = provider.send(message)
-        except ProviderUnavailable as exc:
-            # Nothing can go out with this provider; give the message back as it was.
-            self.move(_GIVE_BACK, message.id, error=str(exc))
-            return str(exc)
-        except PermanentSendError as exc:
-            self.move(_TO_FAILED, message.id, error=str(exc))
-            summary.failed += 1
-            return f"{exc}; nothing more is sent until that is fixed" if exc.stop_run else None
-        except TransientSendError as exc:
-            if attempts >= self.policy.max_attempts:
-                self.move(_TO_DEAD, message.id, error=f"gave up after {attempts} attempts: {exc}")
-                summary.dead += 1
-            else:
-                retry_at = self.clock() + self.policy.delay(attempts)
-                self.move(_TO_RETRY, message.id, error=str(exc), retry_at=retry_at)
-                summary.retried += 1
-            return None
-        except (AmbiguousSendError, SendError, OSError) as exc:
-            # The provider may have sent it: never resend blindly.
-            self.move(_TO_UNKNOWN, message.id, error=str(exc) or type(exc).__name__)
-            summary.unknown += 1
-            return None
+            if limiter is not None:
+                limiter.acquire()
+            outcome = provider.send(message)
+        except (SendError, OSError) as exc:
+            outcome = exc
         except BaseException as exc:
             # A provider bug, or Ctrl-C, while the request may be on the wire: say so now, then stop.
             try:
@@ -471,13 +558,155 @@ class _Dispatch:
                 self.move(_TO_UNKNOWN, message.id,
                           error=f"interrupted while sending ({type(exc).__name__}: {exc}); check delivery reports")
                 self.commit(announce=True)
-                summary.unknown += 1
+                self.summary.unknown += 1
             except Exception:
                 log.exception("could not record message %s as unknown; it becomes unknown when stale", message.id)
             raise
-        self.move(_TO_SENT, message.id, provider_id=result.provider_message_id)
-        summary.sent += 1
+        return self.settle(message.id, row.attempts, outcome, limiter, self.move)
+
+    def settle(self, message_id: int, attempts: int, outcome, limiter: RateLimiter | None,
+               apply: Callable[..., object]) -> str | None:
+        """What one call's outcome means for its row (through ``apply(move, id, **params)``);
+        returns why the run must stop, or None."""
+        summary = self.summary
+        if isinstance(outcome, SendResult):
+            apply(_TO_SENT, message_id, provider_id=outcome.provider_message_id)
+            summary.sent += 1
+        elif outcome is _NOT_TRIED:
+            apply(_GIVE_BACK, message_id, error="not sent: the run stopped first")
+        elif isinstance(outcome, ThrottledSendError):
+            delay = _throttle_delay(outcome, self.policy, attempts)
+            if limiter is not None:
+                limiter.hold(delay)
+            apply(_TO_THROTTLED, message_id, error=str(outcome), retry_at=self.clock() + timedelta(seconds=delay))
+            summary.throttled += 1
+        elif isinstance(outcome, ProviderUnavailable):
+            # Nothing can go out with this provider; give the message back as it was.
+            apply(_GIVE_BACK, message_id, error=str(outcome))
+            return str(outcome)
+        elif isinstance(outcome, PermanentSendError):
+            apply(_TO_FAILED, message_id, error=str(outcome))
+            summary.failed += 1
+            return f"{outcome}; nothing more is sent until that is fixed" if outcome.stop_run else None
+        elif isinstance(outcome, TransientSendError):
+            if attempts >= self.policy.max_attempts:
+                apply(_TO_DEAD, message_id, error=f"gave up after {attempts} attempts: {outcome}")
+                summary.dead += 1
+            else:
+                apply(_TO_RETRY, message_id, error=str(outcome), retry_at=self.clock() + self.policy.delay(attempts))
+                summary.retried += 1
+        else:
+            # The provider may have sent it: never resend blindly.
+            apply(_TO_UNKNOWN, message_id, error=str(outcome) or type(outcome).__name__)
+            summary.unknown += 1
+            if not isinstance(outcome, (SendError, OSError)):
+                return f"the {type(outcome).__name__} provider failed unexpectedly: {outcome}"
         return None
+
+    def send_batch(self, pool: ThreadPoolExecutor, providers: Mapping[str, Provider],
+                   limiters: Mapping[str, RateLimiter], batch: list[OutgoingMessage]) -> str | None:
+        """Send a claimed batch at once: the whole batch is ``sending`` (one commit) before any
+        call, identical texts go in one bulk request where the provider can, the rest in
+        parallel; the outcomes are written together (executemany) with the next commit. A
+        crash leaves at most this batch ``unknown``."""
+        attempts: dict[int, int] = {}
+        now = self.clock()
+        by_channel: dict[str, list[OutgoingMessage]] = {}
+        for message in batch:
+            by_channel.setdefault(message.channel, []).append(message)
+        connection = self.session.connection()
+        for channel, messages in by_channel.items():
+            attempts.update(connection.execute(_TO_SENDING_MANY, {
+                "ids": [m.id for m in messages], "worker": self.worker, "now": now,
+                "provider_name": providers[channel].name,
+            }).all())
+        self.commit()
+        stop = threading.Event()
+        futures: dict[Future, str] = {}
+        for channel, messages in by_channel.items():
+            ours = [m for m in messages if m.id in attempts]
+            for unit in _units(providers[channel], ours):
+                futures[pool.submit(_carry, providers[channel], limiters.get(channel), unit, stop)] = channel
+        pending: dict[object, list[dict]] = {}
+
+        def collect(move, message_id: int, **params) -> None:
+            pending.setdefault(move, []).append({"message_id": message_id, **params})
+
+        stopped: str | None = None
+        waiting = set(futures)
+        try:
+            while waiting:
+                done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+                for future in done:
+                    limiter = limiters.get(futures[future])
+                    for message, outcome in future.result():
+                        reason = self.settle(message.id, attempts[message.id], outcome, limiter, collect)
+                        if reason and not stopped:
+                            stopped = reason
+                            stop.set()
+        except BaseException:
+            # Ctrl-C: calls not started are given back; those on the wire stay "sending" (unknown when stale).
+            stop.set()
+            raise
+        finally:
+            self._write_many(pending, {m.org_id for m in batch})
+        return stopped
+
+    def _write_many(self, pending: Mapping[object, list[dict]], org_ids: Iterable[int]) -> None:
+        connection = self.session.connection()
+        common = {"worker": self.worker, "now": self.clock()}
+        for move, rows in pending.items():
+            connection.execute(move, [{**common, **row} for row in rows])
+        self._unannounced.update(org_ids)
+
+
+_NOT_TRIED = object()  # a call the run stopped before making
+BULK_MAX_RECIPIENTS = 500
+
+
+def _units(provider: Provider, messages: list[OutgoingMessage]) -> list[list[OutgoingMessage]]:
+    """The calls to make, each unit on one thread: a person with several messages in the batch
+    gets them one after another in order (a booking's confirmation before its reminder);
+    otherwise one call per message, except that a provider with ``send_many`` gets one call
+    per text shared by several recipients."""
+    per_address: dict[str, list[OutgoingMessage]] = {}
+    for message in messages:
+        per_address.setdefault(message.to, []).append(message)
+    units = [in_order for in_order in per_address.values() if len(in_order) > 1]
+    alone = [in_order[0] for in_order in per_address.values() if len(in_order) == 1]
+    if not hasattr(provider, "send_many"):
+        return units + [[m] for m in alone]
+    groups: dict[tuple[str | None, str], list[list[OutgoingMessage]]] = {}
+    for message in alone:  # each number once in this list, so once per bulk request
+        chunks = groups.setdefault((message.subject, message.body), [[]])
+        if len(chunks[-1]) >= BULK_MAX_RECIPIENTS:
+            chunks.append([])
+        chunks[-1].append(message)
+    return units + [chunk for chunks in groups.values() for chunk in chunks]
+
+
+def _carry(provider: Provider, limiter: RateLimiter | None, unit: list[OutgoingMessage],
+           stop: threading.Event | None) -> list[tuple[OutgoingMessage, object]]:
+    """Make a unit's calls and return each message's outcome: a SendResult, an exception, or
+    _NOT_TRIED. Messages to one address go one by one, in order; one text to several
+    addresses goes in one bulk call. Never raises an Exception."""
+    if len(unit) > 1 and unit[0].to == unit[1].to:
+        return [outcome for message in unit for outcome in _carry(provider, limiter, [message], stop)]
+    if stop is not None and stop.is_set():
+        return [(m, _NOT_TRIED) for m in unit]
+    try:
+        if limiter is not None:
+            limiter.acquire(len(unit))
+            if stop is not None and stop.is_set():
+                return [(m, _NOT_TRIED) for m in unit]
+        if len(unit) == 1:
+            return [(unit[0], provider.send(unit[0]))]
+        outcomes = provider.send_many(unit)  # type: ignore[attr-defined]
+        if len(outcomes) != len(unit):
+            raise AmbiguousSendError(f"{provider.name} answered {len(outcomes)} outcomes for {len(unit)} messages")
+        return list(zip(unit, outcomes))
+    except Exception as exc:
+        return [(m, exc) for m in unit]
 
 
 def send_due(
@@ -491,11 +720,24 @@ def send_due(
     clock: Callable[[], datetime] = utcnow,
     worker: str | None = None,
     on_progress: Callable[[int], None] | None = None,
+    parallel: int = 1,
+    rate_limits: Mapping[str, float] | None = None,
 ) -> SendSummary:
-    """Send what is due, at most ``limit`` messages; safe to run in several processes."""
+    """Send what is due, at most ``limit`` messages; safe to run in several processes.
+
+    ``parallel=1`` sends one message at a time, each committed ``sending`` before its
+    call (a crash leaves one ``unknown``). With more, each batch is sent at once by that
+    many threads, identical texts in bulk requests (a crash leaves at most the batch
+    ``unknown``). ``rate_limits`` caps each channel in messages per second.
+    """
+    from core.registry import load_areas
+
+    load_areas()  # their batch hooks (a campaign's auto-pause) must see every batch
     worker = worker or worker_name()
     summary = SendSummary()
     channels = sorted(providers)
+    limiters = {channel: RateLimiter((rate_limits or {}).get(channel)) for channel in channels}
+    pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="ofisi-send") if parallel > 1 else None
     # One connection for the whole run: a pool checkout (and its pre-ping) per commit would
     # double the round trips of every message.
     with db.engine.connect() as connection, db.sessions(bind=connection) as session:
@@ -509,20 +751,33 @@ def send_due(
                 batch = claim_due(session, worker, channels, take, claimed_at)
                 if not batch:
                     break
-                for message in batch:
-                    if clock() - claimed_at > stale_after / 2:
-                        # A slow batch: keep the claims we still hold from looking abandoned.
-                        claimed_at = clock()
-                        run.refresh_claims(claimed_at)
-                    summary.stopped = run.send_one(providers[message.channel], message)
-                    if summary.stopped:
-                        break
+                if pool is not None:
+                    summary.stopped = run.send_batch(pool, providers, limiters, batch)
                     if on_progress:
-                        on_progress(1)
+                        on_progress(len(batch))
+                else:
+                    for message in batch:
+                        if clock() - claimed_at > stale_after / 2:
+                            # A slow batch: keep the claims we still hold from looking abandoned.
+                            claimed_at = clock()
+                            run.refresh_claims(claimed_at)
+                        summary.stopped = run.send_one(providers[message.channel], message,
+                                                       limiters[message.channel])
+                        if summary.stopped:
+                            break
+                        if on_progress:
+                            on_progress(1)
                 run.commit(announce=True)  # the batch's last outcome
+                campaign_ids = {m.campaign_id for m in batch if m.campaign_id is not None}
+                if campaign_ids and BATCH_HOOKS:
+                    for hook in BATCH_HOOKS:
+                        hook(session, campaign_ids)
+                    run.commit(announce=True)
                 if remaining is not None:
                     remaining -= len(batch)
         finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
             # Claims we did not get to (a stop, an error, Ctrl-C) go straight back to the queue.
             session.rollback()
             summary.released += session.execute(
@@ -545,6 +800,6 @@ def send_due(
 
 
 __all__ = [
-    "MessageView", "OfisiError", "RetryPolicy", "SendSummary", "claim_due", "enqueue", "list_messages",
+    "MessageView", "OfisiError", "RateLimiter", "RetryPolicy", "address_for", "after_batch", "enqueue_many", "SendSummary", "claim_due", "enqueue", "list_messages",
     "record_delivery_report", "recover_stale", "send_due", "send_message", "settle_unknown", "status_counts",
 ]

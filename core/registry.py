@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import importlib
 
-AREAS: list[str] = ["core.salon", "core.payments", "core.chama", "core.community", "core.agency"]
+AREAS: list[str] = ["core.salon", "core.payments", "core.chama", "core.community", "core.agency", "core.vendors",
+                    "core.campaigns"]
 
 
 def load_areas() -> None:

@@ -12,13 +12,11 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from core.gsm7 import GSM7_BASIC
+
 MAX_LENGTH = 182
 MORE, BACK, HOME = "98", "0", "00"
 
-GSM7_BASIC = set(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
 _REPLACEMENTS = {
     "‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"', "–": "-", "—": "-", "…": "...",
     "\t": " ", "\u00a0": " ", "•": "-", "·": "-", "₹": "Rs", "€": "EUR", "[": "(", "]": ")",

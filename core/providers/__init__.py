@@ -1,4 +1,5 @@
-"""Providers that carry outbox messages: ``log`` for development, Africa's Talking SMS.
+"""Providers that carry outbox messages: ``log`` for development, Africa's Talking SMS,
+email over SMTP and the WhatsApp Cloud API.
 
 A provider turns one message into one send and says how it went by return
 value or by raising one of the errors below; the dispatcher alone decides
@@ -19,6 +20,7 @@ class OutgoingMessage:
     to: str
     subject: str | None
     body: str
+    campaign_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,34 @@ class SendError(Exception):
 
 class TransientSendError(SendError):
     """Not sent, worth retrying later (network down, provider 5xx, gateway busy)."""
+
+
+class ThrottledSendError(TransientSendError):
+    """The provider asked us to slow down (HTTP 429); ``retry_after`` is its delay in seconds,
+    or None when it named none. The dispatcher backs the whole channel off, and the
+    message goes back to the queue without using up an attempt."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """An HTTP ``Retry-After`` header (seconds or an HTTP date) as seconds from now."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    from datetime import datetime, timezone
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
 class PermanentSendError(SendError):
@@ -61,6 +91,11 @@ class ProviderUnavailable(SendError):
 
 
 class Provider(Protocol):
+    """One send per call. A provider that can carry one text to many recipients in one
+    request also has ``send_many(messages) -> list[SendResult | SendError]`` (the
+    messages share body and subject; one outcome per message, in order; an error
+    raised instead applies to them all)."""
+
     name: str
 
     def send(self, message: OutgoingMessage) -> SendResult: ...
@@ -78,4 +113,13 @@ def build_providers(settings) -> dict[str, Provider]:
         sms: Provider = AfricasTalkingSMS.from_settings(settings)
     else:
         sms = LogProvider()
-    return {"sms": sms}
+    providers: dict[str, Provider] = {"sms": sms}
+    if settings.has_secret("smtp_url"):
+        from core.providers.smtp import SMTPEmail
+
+        providers["email"] = SMTPEmail.from_settings(settings)
+    if settings.has_secret("whatsapp_token") and settings.whatsapp_phone_number_id:
+        from core.providers.whatsapp import WhatsAppCloud
+
+        providers["whatsapp"] = WhatsAppCloud.from_settings(settings)
+    return providers

@@ -16,6 +16,7 @@ read) is ambiguous and never resent blindly.
 from __future__ import annotations
 
 import json
+import threading
 
 import requests
 from africastalking.Service import AfricasTalkingException
@@ -27,8 +28,11 @@ from core.providers import (
     OutgoingMessage,
     PermanentSendError,
     ProviderUnavailable,
+    SendError,
     SendResult,
+    ThrottledSendError,
     TransientSendError,
+    retry_after_seconds,
 )
 
 # Per-recipient status codes from the messaging API.
@@ -51,15 +55,20 @@ def _never_left(exc: Exception) -> bool:
 
 
 class _HTTPError(AfricasTalkingException):
-    def __init__(self, status: int, text: str) -> None:
+    def __init__(self, status: int, text: str, retry_after: str | None = None) -> None:
         super().__init__(text)
         self.status = status
+        self.retry_after = retry_after
 
 
 class _SMSService(SMSService):
     def __init__(self, username: str, api_key: str, base_url: str | None, timeout: tuple[float, float]) -> None:
         self._override = base_url.rstrip("/") if base_url else None
         self._timeout = timeout
+        # One keep-alive connection per sending thread: a new TCP connection per SMS would
+        # cost more than the request itself.
+        self._local = threading.local()
+        self.sessions: list[requests.Session] = []
         super().__init__(username, api_key)
 
     def _init_service(self) -> None:
@@ -69,10 +78,14 @@ class _SMSService(SMSService):
             self._contentUrl = self._baseUrl
 
     def _make_request(self, url, method, headers, data, params, callback=None, timeout=None):
-        res = requests.request(method.upper(), url=url, headers=headers, params=params, data=data,
-                               timeout=self._timeout)
+        http = getattr(self._local, "session", None)
+        if http is None:
+            http = self._local.session = requests.Session()
+            self.sessions.append(http)  # list.append is atomic: no lock needed
+        res = http.request(method.upper(), url=url, headers=headers, params=params, data=data,
+                           timeout=self._timeout)
         if not 200 <= res.status_code < 300:
-            raise _HTTPError(res.status_code, res.text)
+            raise _HTTPError(res.status_code, res.text, res.headers.get("Retry-After"))
         try:
             return res.json()
         except ValueError:
@@ -100,8 +113,32 @@ class AfricasTalkingSMS:
         return cls(settings.at_username, api_key, base_url=settings.at_base_url, sender_id=settings.sms_sender_id)
 
     def send(self, message: OutgoingMessage) -> SendResult:
+        first = self._recipients(self._call(message.body, [message.to]))[0]
+        return self._outcome(first)
+
+    def send_many(self, messages: list[OutgoingMessage]) -> list[SendResult | SendError]:
+        """One request for one text to many numbers (the messages share a body); one outcome each."""
+        entries = self._recipients(self._call(messages[0].body, [m.to for m in messages]))
+        by_number = {}
+        for entry in entries:
+            if isinstance(entry, dict):
+                by_number.setdefault(entry.get("number"), entry)
+        outcomes: list[SendResult | SendError] = []
+        for message in messages:
+            entry = by_number.get(message.to)
+            if entry is None:
+                outcomes.append(AmbiguousSendError(
+                    f"Africa's Talking did not list {message.to} in its reply; the SMS may have gone"))
+                continue
+            try:
+                outcomes.append(self._outcome(entry))
+            except SendError as exc:
+                outcomes.append(exc)
+        return outcomes
+
+    def _call(self, body: str, numbers: list[str]):
         try:
-            reply = self._service.send(message.body, [message.to], sender_id=self._sender_id)
+            return self._service.send(body, numbers, sender_id=self._sender_id)
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                 requests.exceptions.InvalidSchema) as exc:
             # Caught before ValueError (they are ValueErrors too): a setting to fix, not a bad message.
@@ -117,8 +154,12 @@ class AfricasTalkingSMS:
         except ValueError as exc:  # the SDK refuses numbers it cannot send to, before any request
             raise PermanentSendError(str(exc)) from None
         except _HTTPError as exc:
+            if exc.status == 429:
+                delay = retry_after_seconds(exc.retry_after)
+                raise ThrottledSendError(f"Africa's Talking HTTP 429: slow down"
+                                         + (f" for {delay:g}s" if delay is not None else ""),
+                                         retry_after=delay) from None
             raise self._http_error(exc.status, str(exc)) from None
-        return self._interpret(reply)
 
     @staticmethod
     def _http_error(status: int, text: str) -> Exception:
@@ -129,12 +170,12 @@ class AfricasTalkingSMS:
             )
         if status in (404, 405):  # not the messaging API at all: a wrong base URL
             return ProviderUnavailable(f"Africa's Talking HTTP {status} for the messaging API; check OFISI_AT_BASE_URL")
-        if status >= 500 or status in (408, 429):
+        if status >= 500 or status == 408:
             return TransientSendError(f"Africa's Talking HTTP {status}")
         return PermanentSendError(f"Africa's Talking HTTP {status}: {text[:200]}")
 
     @staticmethod
-    def _interpret(reply) -> SendResult:
+    def _recipients(reply) -> list:
         if isinstance(reply, str):
             try:
                 reply = json.loads(reply)
@@ -147,14 +188,17 @@ class AfricasTalkingSMS:
         if not recipients:
             # Refused before any recipient was queued (InvalidSenderId, InvalidPhoneNumber, …).
             raise PermanentSendError(f"Africa's Talking: {data.get('Message') or 'no recipients in reply'}")
-        first = recipients[0]
+        return recipients
+
+    @staticmethod
+    def _outcome(entry) -> SendResult:
         try:
-            code = int(first.get("statusCode"))
+            code = int(entry.get("statusCode"))
         except (AttributeError, TypeError, ValueError):
-            raise AmbiguousSendError(f"Africa's Talking gave no status code: {str(first)[:120]!r}") from None
-        status = first.get("status", "")
+            raise AmbiguousSendError(f"Africa's Talking gave no status code: {str(entry)[:120]!r}") from None
+        status = entry.get("status", "")
         if code in SENT_CODES:
-            return SendResult(provider_message_id=first.get("messageId"))
+            return SendResult(provider_message_id=entry.get("messageId"))
         if code in PERMANENT_CODES:
             raise PermanentSendError(f"Africa's Talking {code} {status}", stop_run=code in ACCOUNT_CODES)
         if code in TRANSIENT_CODES:
@@ -162,4 +206,5 @@ class AfricasTalkingSMS:
         raise AmbiguousSendError(f"Africa's Talking answered {code} {status}, which Ofisi does not know")
 
     def close(self) -> None:
-        pass
+        for http in self._service.sessions:
+            http.close()

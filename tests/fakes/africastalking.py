@@ -21,7 +21,7 @@ import threading
 import time
 import uuid
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs
 
@@ -51,6 +51,7 @@ HTTP_TEXT = {
     400: "Request is missing required form field 'to'",
     401: "The supplied authentication is invalid",
     403: "Request is forbidden",
+    429: "Too Many Requests",
     500: "Internal Server Error",
     502: "Bad Gateway",
     503: "Service Unavailable",
@@ -67,6 +68,7 @@ class Script:
     delay: float = 0.0  # seconds to wait before answering
     hang: bool = False  # wait for release() (at most HANG_LIMIT_S) before answering
     raw_body: str | None = None  # answer 201 with this body instead of the JSON
+    retry_after: str | None = None  # with http_status (429): the Retry-After header to send
     times: int | None = None
 
 
@@ -78,6 +80,7 @@ class Received:
     headers: dict[str, str]
     form: dict[str, str]
     at: float
+    reply_headers: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def to(self) -> list[str]:
@@ -171,6 +174,8 @@ class FakeAfricasTalking(LoopbackFake):
                 time.sleep(wait)
         for script in scripts:
             if script.http_status:
+                if script.retry_after is not None:
+                    received.reply_headers["Retry-After"] = script.retry_after
                 return script.http_status, "text/plain", HTTP_TEXT.get(script.http_status, "Error").encode()
             if script.raw_body is not None:
                 return 201, "text/plain", script.raw_body.encode()
@@ -220,6 +225,8 @@ class _Handler(BaseHTTPRequestHandler):
         received = Received(self.path, {k.lower(): v for k, v in self.headers.items()}, form, time.monotonic())
         status, content_type, body = self.owner.answer(received)
         self.send_response(status)
+        for name, value in received.reply_headers.items():
+            self.send_header(name, value)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

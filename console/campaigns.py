@@ -1,0 +1,301 @@
+"""The campaign office's campaigns: a list with live progress bars, a new-campaign
+form with a preview, launch / pause / resume / cancel, and analytics with a chart.
+
+``CampaignsHome`` subclasses the vendor registry's home of the campaigns kind
+(``console.vendors``) and registers again, so ``v`` still opens the registry.
+Every database call runs in a thread worker that posts a message; the list is
+read again whenever the dispatcher announces a change to the org (a few times a
+second at most while a campaign sends), which is what moves the bars.
+"""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Button, DataTable, Input, Label, Select, Sparkline, Static, TextArea
+from textual.worker import get_current_worker
+
+from console import home, vendors
+from console.base import ConsoleModal
+from core.actors import Actor
+from core.campaigns import (
+    CampaignProgress,
+    CampaignView,
+    cancel_campaign,
+    create_campaign,
+    launch_campaign,
+    list_campaigns,
+    pause_campaign,
+    preview,
+    progress_of,
+    resume_campaign,
+    survey_tally,
+)
+from core.campaigns.reports import sends_over_time
+from core.orgs import OrgView
+from db.engine import Database
+
+PAGE = 50
+BAR = 20
+
+
+def progress_bar(p: CampaignProgress) -> str:
+    """``██████░░░░ 60%``: the share of messages that have an outcome."""
+    if not p.total:
+        return "░" * BAR + "   –"
+    done = p.total - p.queued
+    filled = round(BAR * done / p.total)
+    return "█" * filled + "░" * (BAR - filled) + f" {100 * done // p.total:3d}%"
+
+
+def campaign_cells(c: CampaignView, p: CampaignProgress | None) -> tuple[str, ...]:
+    if p is None:
+        return (str(c.id), c.name, c.channel, c.status, "", "", "")
+    return (str(c.id), c.name, c.channel, c.status, progress_bar(p), f"{p.sent + p.delivered:,}/{p.total:,}",
+            f"{p.failed:,}" + (f" +{p.unknown} ?" if p.unknown else ""))
+
+
+class CampaignsLoaded(Message):
+    def __init__(self, campaigns: list[CampaignView], progress: dict[int, CampaignProgress]) -> None:
+        super().__init__()
+        self.campaigns, self.progress = campaigns, progress
+
+
+class AnalyticsLoaded(Message):
+    def __init__(self, campaign_id: int, series: list[int], tally: dict[str, int]) -> None:
+        super().__init__()
+        self.campaign_id, self.series, self.tally = campaign_id, series, tally
+
+
+class CampaignChanged(Message):
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+@home.register_home
+class CampaignsHome(vendors.CampaignsHome):
+    """Contacts, messages and vendors (``v``), and the org's campaigns with their progress."""
+
+    BINDINGS = [
+        Binding("n", "new_campaign", "New campaign", id="new-campaign",
+                tooltip="Write a campaign: name, channel, audience and text, with a preview."),
+        Binding("l", "launch", "Launch", id="launch-campaign", tooltip="Queue the highlighted draft for sending."),
+        Binding("z", "pause", "Pause", id="pause-campaign", tooltip="Stop sending; nothing is sent twice on resume."),
+        Binding("u", "resume", "Resume", id="resume-campaign", tooltip="Carry on sending a paused campaign."),
+        Binding("x", "cancel_campaign", "Cancel campaign", id="cancel-campaign",
+                tooltip="Stop for good: what was not sent is never sent."),
+        Binding("p", "preview", "Preview", id="preview-campaign",
+                tooltip="The first recipients' texts as they will be sent."),
+    ]
+    DEFAULT_CSS = """
+    #campaigns-pane { height: 1fr; min-height: 10; }
+    #campaigns { height: 1fr; }
+    #campaign-analytics { height: 5; }
+    #campaign-detail { width: 1fr; }
+    #campaign-sparkline { width: 1fr; height: 4; }
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.campaigns: dict[int, CampaignView] = {}
+        self.progress: dict[int, CampaignProgress] = {}
+        self.campaigns_loaded = False
+
+    def compose_panels(self) -> ComposeResult:
+        yield from super().compose_panels()
+        with Vertical(id="campaigns-pane", classes="pane"):
+            yield Label("Campaigns", id="campaigns-title", classes="pane-title")
+            yield DataTable(id="campaigns", cursor_type="row", zebra_stripes=True)
+            with Horizontal(id="campaign-analytics"):
+                yield Static("", id="campaign-detail", markup=False)
+                yield Sparkline([], id="campaign-sparkline")
+
+    def on_mount(self) -> None:
+        # Textual runs the base screen's on_mount too (handlers run up the class hierarchy).
+        table = self.query_one("#campaigns", DataTable)
+        for column in ("Id", "Campaign", "Channel", "Status", "Progress", "Sent", "Failed"):
+            table.add_column(column, key=column.lower())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("new_campaign",):
+            return self.may("campaigns.manage")
+        if action in ("launch", "pause", "resume", "cancel_campaign"):
+            return self.may("campaigns.send")
+        return super().check_action(action, parameters)
+
+    # ------------------------------------------------------------ reading
+
+    def action_refresh(self) -> None:
+        super().action_refresh()
+        self.load_campaigns()
+
+    @work(thread=True, exclusive=True, group="campaigns", exit_on_error=False)
+    def load_campaigns(self) -> None:
+        worker = get_current_worker()
+        with self.database.session() as session:
+            rows = list_campaigns(session, self.actor, self.org.id, limit=PAGE)
+            progress = progress_of(session, self.actor, self.org.id, [c.id for c in rows]) if rows else {}
+        if not worker.is_cancelled:
+            self.post_from_worker(CampaignsLoaded(rows, progress))
+
+    def on_campaigns_loaded(self, message: CampaignsLoaded) -> None:
+        table = self.query_one("#campaigns", DataTable)
+        row = table.cursor_row
+        table.clear()
+        self.campaigns = {c.id: c for c in message.campaigns}
+        self.progress = message.progress
+        for c in message.campaigns:
+            table.add_row(*campaign_cells(c, message.progress.get(c.id)), key=str(c.id))
+        if table.row_count:
+            table.move_cursor(row=min(max(row, 0), table.row_count - 1))
+        sending = sum(1 for c in message.campaigns if c.status == "running")
+        self.query_one("#campaigns-title", Label).update(
+            f"Campaigns — {len(message.campaigns)}" + (f", {sending} sending" if sending else ""))
+        self.campaigns_loaded = True
+        self._show_selected()
+
+    def selected(self) -> CampaignView | None:
+        table = self.query_one("#campaigns", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        return self.campaigns.get(int(key)) if key else None
+
+    @on(DataTable.RowHighlighted, "#campaigns")
+    def _show_selected(self) -> None:
+        campaign = self.selected()
+        if campaign is not None:
+            self.load_analytics(campaign.id, bool(campaign.survey))
+
+    @work(thread=True, exclusive=True, group="campaign-analytics", exit_on_error=False)
+    def load_analytics(self, campaign_id: int, survey: bool) -> None:
+        with self.database.session() as session:
+            series = sends_over_time(session, self.actor, self.org.id, campaign_id)
+            tally = survey_tally(session, self.actor, self.org.id, campaign_id) if survey else {}
+        self.post_from_worker(AnalyticsLoaded(campaign_id, series, tally))
+
+    def on_analytics_loaded(self, message: AnalyticsLoaded) -> None:
+        campaign, p = self.campaigns.get(message.campaign_id), self.progress.get(message.campaign_id)
+        if campaign is None:
+            return
+        lines = [f"{campaign.name}: {campaign.status}, run {campaign.runs}, audience {campaign.audience}"]
+        if p is not None:
+            lines.append(f"{p.total:,} messages: {p.sent:,} sent, {p.delivered:,} delivered, {p.failed:,} failed, "
+                         f"{p.unknown:,} unknown, {p.queued:,} waiting; {p.opted_out:,} opted out")
+        if campaign.pause_reason:
+            lines.append(f"Paused: {campaign.pause_reason}")
+        if message.tally:
+            lines.append("Answers: " + ", ".join(f"{k} {v}" for k, v in message.tally.items()))
+        self.query_one("#campaign-detail", Static).update("\n".join(lines))
+        self.query_one("#campaign-sparkline", Sparkline).data = message.series
+
+    # ------------------------------------------------------------ writing
+
+    def _change(self, verb: str) -> None:
+        campaign = self.selected()
+        if campaign is None:
+            self.notify("Highlight a campaign first.", markup=False)
+            return
+        self.change_campaign(verb, campaign.id)
+
+    def action_launch(self) -> None:
+        self._change("launch")
+
+    def action_pause(self) -> None:
+        self._change("pause")
+
+    def action_resume(self) -> None:
+        self._change("resume")
+
+    def action_cancel_campaign(self) -> None:
+        self._change("cancel")
+
+    @work(thread=True, exclusive=False, group="campaign-change", exit_on_error=False)
+    def change_campaign(self, verb: str, campaign_id: int) -> None:
+        with self.database.session() as session:
+            if verb == "launch":
+                result = launch_campaign(session, self.actor, self.org.id, campaign_id)
+                skipped = ", ".join(f"{n} {why.replace('_', ' ')}" for why, n in sorted(result.skipped.items()))
+                text = f"{result.queued:,} messages queued" + (f"; skipped {skipped}" if skipped else "")
+            else:
+                fn = {"pause": pause_campaign, "resume": resume_campaign, "cancel": cancel_campaign}[verb]
+                text = f"Campaign {campaign_id} is {fn(session, self.actor, self.org.id, campaign_id).status}"
+        self.post_from_worker(CampaignChanged(text))
+
+    def on_campaign_changed(self, message: CampaignChanged) -> None:
+        self.notify(message.text, markup=False)
+        self.load_campaigns()
+
+    def action_preview(self) -> None:
+        campaign = self.selected()
+        if campaign is not None:
+            self.load_preview(campaign.id)
+
+    @work(thread=True, exclusive=True, group="campaign-preview", exit_on_error=False)
+    def load_preview(self, campaign_id: int) -> None:
+        with self.database.session() as session:
+            shown = preview(session, self.actor, self.org.id, campaign_id)
+        text = "\n".join(f"{home.shown_phone(to)}: {body}" for to, body in shown) or "Nobody in the audience."
+        self.post_from_worker(CampaignChanged(text))
+
+    def action_new_campaign(self) -> None:
+        self.app.push_screen(NewCampaignScreen(self.database, self.actor, self.org), callback=self._created)
+
+    def _created(self, campaign: CampaignView | None) -> None:
+        if campaign is not None:
+            self.load_campaigns()
+
+
+class NewCampaignScreen(ConsoleModal):
+    """Name, channel, audience and text; saved as a draft, then launched from the list."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel-new-campaign")]
+    DEFAULT_CSS = """
+    NewCampaignScreen { align: center middle; }
+    #new-campaign { width: 80; height: auto; border: round $accent; padding: 1 2; background: $surface; }
+    #campaign-text { height: 6; }
+    """
+
+    def __init__(self, database: Database, actor: Actor, org: OrgView) -> None:
+        super().__init__(database)
+        self.actor, self.org = actor, org
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="new-campaign"):
+            yield Label(f"New campaign for {self.org.name}", classes="form-title")
+            yield Input(id="campaign-name", placeholder="Name, e.g. Scheme reminder")
+            yield Select([("SMS", "sms"), ("Email", "email"), ("WhatsApp", "whatsapp")], value="sms",
+                         id="campaign-channel", allow_blank=False)
+            yield Input(id="campaign-audience", value="all",
+                        placeholder="all, or a filter: sector=Textiles,district=Pune")
+            yield Input(id="campaign-subject", placeholder="Email subject / WhatsApp template name (optional)")
+            yield TextArea(id="campaign-text")
+            yield Static("{{ first_name }}, {{ business_name }} … are filled in for each recipient.",
+                         id="campaign-hint", markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button("Save draft", id="save-campaign", variant="primary")
+                yield Button("Cancel", id="cancel-campaign-form")
+
+    def on_mount(self) -> None:
+        self.query_one("#campaign-name", Input).focus()
+
+    @on(Button.Pressed, "#save-campaign")
+    def _save(self) -> None:
+        self.save(self.query_one("#campaign-name", Input).value, str(self.query_one("#campaign-channel", Select).value),
+                  self.query_one("#campaign-audience", Input).value, self.query_one("#campaign-subject", Input).value,
+                  self.query_one("#campaign-text", TextArea).text)
+
+    @work(thread=True, exclusive=True, group="new-campaign", exit_on_error=False)
+    def save(self, name: str, channel: str, audience: str, subject: str, text: str) -> None:
+        with self.database.session() as session:
+            campaign = create_campaign(session, self.actor, self.org.id, name=name, channel=channel, text=text,
+                                       audience=audience or "all", subject=subject.strip() or None)
+        self.app.call_from_thread(self.dismiss, campaign)
+
+    @on(Button.Pressed, "#cancel-campaign-form")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

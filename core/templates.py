@@ -1,0 +1,324 @@
+"""Message templates for every kind of org: Jinja2, sandboxed, strict.
+
+A template sees the recipient's ``name``, ``first_name``, ``phone`` and
+``email``, the org's ``org_name``, and the fields of the record it is sent
+to (a vendor's ``gstin`` and ``district``, a member's number …; an area
+announces its fields with :func:`register_variables`). Templates run in
+Jinja2's ``SandboxedEnvironment``, so ``{{ name.__class__ }}`` and the like
+are refused, and with ``StrictUndefined``, so a missing value is an error and
+never an empty gap in a message. Variables are checked when a template is
+saved: an unknown one is named.
+
+SMS: :func:`sms_segments` says how long a text is and how many parts it is
+sent in (GSM-7: 160 in one, 153 per part; UCS-2, as soon as one character is
+outside GSM-7: 70 and 67). Email bodies are HTML, autoescaped, with a
+plain-text part made from them. WhatsApp messages outside the 24-hour window
+must be an approved template: its name plus parameters, each itself a
+template.
+
+Stored templates (``db.models_vendors.Template``) are one per org and name;
+:func:`save_template` checks them, :func:`preview_template` renders one for a
+chosen vendor.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from html.parser import HTMLParser
+from typing import Any, NamedTuple
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta
+from jinja2.exceptions import SecurityError, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.actors import Actor
+from core.errors import InvalidInput, NotFound
+from core.gsm7 import gsm7_septets
+from core.permissions import PERMISSIONS, grant, require
+from db.models_vendors import CHANNELS, Template
+
+STANDARD_VARIABLES = frozenset({"name", "first_name", "phone", "email", "org_name"})
+RECORD_VARIABLES: dict[str, frozenset[str]] = {}  # org kind -> the fields of the records its messages go to
+
+GSM7_SINGLE, GSM7_PART = 160, 153
+UCS2_SINGLE, UCS2_PART = 70, 67
+
+for _kind, _roles in PERMISSIONS.items():
+    grant(_kind, "*", "templates.read")
+    grant(_kind, [role for role, perms in _roles.items() if "messages.send" in perms], "templates.write")
+
+
+def register_variables(kind: str, names: Iterable[str]) -> None:
+    """Let templates of orgs of ``kind`` use these record fields."""
+    RECORD_VARIABLES[kind] = RECORD_VARIABLES.get(kind, frozenset()) | frozenset(names)
+
+
+def allowed_variables(kind: str) -> frozenset[str]:
+    from core.registry import load_areas
+
+    load_areas()  # the areas register their records' fields on import
+    return STANDARD_VARIABLES | RECORD_VARIABLES.get(kind, frozenset())
+
+
+# ---------------------------------------------------------------- rendering
+
+_TEXT = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+_HTML = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+
+
+@lru_cache(maxsize=512)
+def _compiled(text: str, as_html: bool):
+    try:
+        return (_HTML if as_html else _TEXT).from_string(text)
+    except TemplateSyntaxError as exc:
+        raise InvalidInput(f"The template has a mistake on line {exc.lineno}: {exc.message}.") from None
+
+
+def check_template(text: str, allowed_variables: Iterable[str]) -> list[str]:
+    """What is wrong with ``text``: syntax errors explained, unknown variables named (empty: fine)."""
+    try:
+        parsed = _TEXT.parse(text or "")
+    except TemplateSyntaxError as exc:
+        return [f"line {exc.lineno}: {exc.message}"]
+    allowed = set(allowed_variables)
+    unknown = sorted(meta.find_undeclared_variables(parsed) - allowed)
+    if not unknown:
+        return []
+    return [f"{{{{ {name} }}}} is not a variable here; use one of: {', '.join(sorted(allowed))}" for name in unknown]
+
+
+def render(text: str, context: Mapping[str, Any], *, as_html: bool = False) -> str:
+    """``text`` filled from ``context``; a missing value or a forbidden access is refused, not left blank."""
+    try:
+        return _compiled(text, as_html).render(context)
+    except SecurityError as exc:
+        raise InvalidInput(f"The template tries something templates may not do ({exc}).") from None
+    except UndefinedError as exc:
+        raise InvalidInput(f"The template needs a value it was not given: {exc.message}.") from None
+    except TemplateError as exc:
+        raise InvalidInput(f"The template cannot be filled in: {exc}.") from None
+
+
+def context_for(*, org_name: str, name: str, phone: str | None = None, email: str | None = None,
+                record: Mapping[str, Any] | Any = None) -> dict[str, Any]:
+    """What a template sees for one recipient: the standard names, then the record's own fields.
+
+    ``record`` is a mapping or anything with ``template_fields()`` (a vendor, a member…).
+    """
+    fields = record.template_fields() if hasattr(record, "template_fields") else dict(record or {})
+    name = " ".join((name or "").split())
+    return {**fields, "name": name, "first_name": name.split(" ", 1)[0] if name else "",
+            "phone": phone or "", "email": email or "", "org_name": org_name}
+
+
+class SmsLength(NamedTuple):
+    length: int      # GSM-7 septets, or UTF-16 code units in UCS-2
+    segments: int
+    encoding: str    # "GSM-7" or "UCS-2"
+
+
+def sms_segments(text: str) -> SmsLength:
+    """How long an SMS is and in how many parts it goes: (length, segments, encoding)."""
+    septets = gsm7_septets(text)
+    if septets is not None:
+        single, part, length, encoding = GSM7_SINGLE, GSM7_PART, septets, "GSM-7"
+    else:
+        single, part, length, encoding = UCS2_SINGLE, UCS2_PART, len(text.encode("utf-16-le")) // 2, "UCS-2"
+    segments = 0 if length == 0 else 1 if length <= single else math.ceil(length / part)
+    return SmsLength(length, segments, encoding)
+
+
+class _PlainText(HTMLParser):
+    BREAKS = {"br", "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.links: list[str | None] = []
+        self.skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("style", "script", "head"):
+            self.skip += 1
+        elif tag in self.BREAKS:
+            self.parts.append("\n")
+            if tag == "li":
+                self.parts.append("- ")
+        elif tag == "a":
+            self.links.append(dict(attrs).get("href"))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("style", "script", "head"):
+            self.skip = max(0, self.skip - 1)
+        elif tag in ("p", "div", "table", "ul", "ol") or tag.startswith("h") and tag[1:].isdigit():
+            self.parts.append("\n")
+        elif tag == "a" and self.links:
+            href = self.links.pop()
+            if href and not href.startswith("mailto:"):
+                self.parts.append(f" ({href})")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip:
+            self.parts.append(data)
+
+
+def html_to_text(markup: str) -> str:
+    """The plain-text part of an HTML email: tags gone, links kept in brackets, paragraphs kept."""
+    parser = _PlainText()
+    parser.feed(markup)
+    parser.close()
+    lines = [" ".join(line.split()) for line in "".join(parser.parts).splitlines()]
+    text = "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    channel: str
+    text: str                      # the SMS / WhatsApp text, or the email's plain-text part
+    subject: str | None = None
+    html: str | None = None        # email only
+    sms: SmsLength | None = None   # SMS only
+    whatsapp_template_name: str | None = None
+    whatsapp_params: tuple[str, ...] = ()
+
+
+def render_message(channel: str, body: str, context: Mapping[str, Any], *, subject: str | None = None,
+                   whatsapp_template_name: str | None = None,
+                   whatsapp_params: Iterable[str] = ()) -> RenderedMessage:
+    """One recipient's message on ``channel``: what the outbox will send."""
+    if channel == "sms":
+        text = render(body, context).strip()
+        return RenderedMessage("sms", text, sms=sms_segments(text))
+    if channel == "email":
+        markup = render(body, context, as_html=True)
+        # A header cannot carry a line break (that would be header injection).
+        title = " ".join(render(subject or "", context).split())
+        return RenderedMessage("email", html_to_text(markup), subject=title, html=markup)
+    if channel == "whatsapp":
+        params = tuple(render(p, context).strip() for p in whatsapp_params)
+        return RenderedMessage("whatsapp", render(body, context).strip() if body else "",
+                               whatsapp_template_name=whatsapp_template_name, whatsapp_params=params)
+    raise InvalidInput(f"{channel!r} is not a channel; use {', '.join(CHANNELS)}.")
+
+
+# ---------------------------------------------------------------- stored templates
+
+@dataclass(frozen=True)
+class TemplateView:
+    id: int
+    org_id: int
+    name: str
+    channel: str
+    subject: str | None
+    body: str
+    whatsapp_template_name: str | None
+    whatsapp_params: tuple[str, ...]
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, t: Template) -> TemplateView:
+        return cls(t.id, t.org_id, t.name, t.channel, t.subject, t.body, t.whatsapp_template_name,
+                   tuple(t.whatsapp_params or ()), t.updated_at)
+
+
+def _problems(channel: str, body: str, subject: str | None, whatsapp_template_name: str | None,
+              whatsapp_params: list[str], allowed: frozenset[str]) -> list[str]:
+    if channel not in CHANNELS:
+        return [f"{channel!r} is not a channel; use {', '.join(CHANNELS)}"]
+    problems = [f"body: {p}" for p in check_template(body, allowed)]
+    if channel == "email":
+        if not (subject or "").strip():
+            problems.append("an email template needs a subject")
+        problems += [f"subject: {p}" for p in check_template(subject or "", allowed)]
+    if channel == "whatsapp":
+        if whatsapp_template_name is not None and not re.fullmatch(r"[a-z0-9_]{1,120}", whatsapp_template_name):
+            problems.append(f"{whatsapp_template_name!r} is not a WhatsApp template name "
+                            "(lower-case letters, digits and _, as approved in WhatsApp Manager)")
+        for number, param in enumerate(whatsapp_params, start=1):
+            problems += [f"parameter {{{{{number}}}}}: {p}" for p in check_template(param, allowed)]
+        if not body.strip() and not whatsapp_template_name:
+            problems.append("a WhatsApp template needs a text or an approved template name")
+    elif not body.strip():
+        problems.append("the body is empty")
+    return problems
+
+
+def save_template(session: Session, actor: Actor, org_id: int, *, name: str, channel: str, body: str = "",
+                  subject: str | None = None, whatsapp_template_name: str | None = None,
+                  whatsapp_params: Iterable[str] = ()) -> TemplateView:
+    """Create the org's template called ``name``, or change it; refused with every problem named."""
+    org = require(session, actor, org_id, "templates.write")
+    name = " ".join((name or "").split())
+    if not name or len(name) > 80:
+        raise InvalidInput("A template needs a name of at most 80 characters.")
+    params = [str(p) for p in whatsapp_params]
+    problems = _problems(channel, body, subject, whatsapp_template_name or None, params, allowed_variables(org.kind))
+    if problems:
+        raise InvalidInput(f"The template {name!r} cannot be saved: " + "; ".join(problems) + ".")
+    values = {"channel": channel, "subject": (subject or "").strip() or None, "body": body,
+              "whatsapp_template_name": whatsapp_template_name or None, "whatsapp_params": params}
+    template = session.scalar(select(Template).where(Template.org_id == org.id, Template.name == name))
+    if template is None:
+        template = Template(org_id=org.id, name=name, **values)
+        session.add(template)
+        session.flush()
+        audit.record(session, actor, "templates.add", "template", template.id, org_id=org.id, after={"name": name, **values})
+    else:
+        before = {k: getattr(template, k) for k in values}
+        for key, value in values.items():
+            setattr(template, key, value)
+        changed = [k for k in values if before[k] != values[k]]
+        if changed:
+            audit.record(session, actor, "templates.update", "template", template.id, org_id=org.id,
+                         before={k: before[k] for k in changed}, after={k: values[k] for k in changed})
+    session.commit()
+    return TemplateView.of(template)
+
+
+def _find(session: Session, org_id: int, template: int | str) -> Template:
+    query = select(Template).where(Template.org_id == org_id)
+    if isinstance(template, int) or (isinstance(template, str) and template.isdigit()):
+        row = session.scalar(query.where(Template.id == int(template)))
+    else:
+        row = session.scalar(query.where(Template.name == " ".join(template.split())))
+    if row is None:
+        raise NotFound(f"There is no template {template!r}; `ofisi` lists them with the console's templates screen.")
+    return row
+
+
+def get_template(session: Session, actor: Actor, org_id: int, template: int | str) -> TemplateView:
+    """A template by id or by name."""
+    require(session, actor, org_id, "templates.read")
+    return TemplateView.of(_find(session, org_id, template))
+
+
+def list_templates(session: Session, actor: Actor, org_id: int) -> list[TemplateView]:
+    require(session, actor, org_id, "templates.read")
+    rows = session.scalars(select(Template).where(Template.org_id == org_id).order_by(Template.name))
+    return [TemplateView.of(t) for t in rows]
+
+
+def render_template(template: TemplateView, context: Mapping[str, Any]) -> RenderedMessage:
+    return render_message(template.channel, template.body, context, subject=template.subject,
+                          whatsapp_template_name=template.whatsapp_template_name,
+                          whatsapp_params=template.whatsapp_params)
+
+
+def preview_template(session: Session, actor: Actor, org_id: int, template: int | str, vendor_id: int) -> RenderedMessage:
+    """The template as one vendor would receive it."""
+    from core.vendors import get_vendor
+
+    org = require(session, actor, org_id, "templates.read")
+    view = TemplateView.of(_find(session, org.id, template))
+    vendor = get_vendor(session, actor, org.id, vendor_id)
+    context = context_for(org_name=org.name, name=vendor.name, phone=vendor.phone, email=vendor.email, record=vendor)
+    return render_template(view, context)

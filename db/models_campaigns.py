@@ -1,0 +1,89 @@
+"""Tables of the campaigns area: campaigns, their runs, and the responses to them.
+
+A campaign's messages are ordinary outbox rows (``messages.campaign_id``); a
+run records what launching it materialised and what it skipped and why, so
+the counts survive the messages' own life. The outbox reads ``campaigns.status``
+when it claims: a paused or cancelled campaign's messages are never claimed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from db.models import Base, BigId, Message
+from db.types import utcnow
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+    __table_args__ = (Index("ix_campaigns_org_status", "org_id", "status"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(12))
+    template_name: Mapped[str | None] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text, default="")
+    subject: Mapped[str | None] = mapped_column(String(200))
+    audience: Mapped[str] = mapped_column(String(500), default="all")
+    # now | at | every; ``every`` is week or month for a recurring campaign.
+    schedule: Mapped[str] = mapped_column(String(8), default="now")
+    starts_at: Mapped[datetime | None]
+    every: Mapped[str | None] = mapped_column(String(8))
+    next_run_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(12), default="draft")
+    runs: Mapped[int] = mapped_column(default=0)
+    # Auto-pause: when at least ``failure_min_sample`` messages have an outcome and more
+    # than ``failure_threshold_pct`` of them failed.
+    failure_threshold_pct: Mapped[int] = mapped_column(default=20)
+    failure_min_sample: Mapped[int] = mapped_column(default=20)
+    pause_reason: Mapped[str | None] = mapped_column(Text)
+    survey: Mapped[list[Any] | None] = mapped_column(JSON)
+    response_window_hours: Mapped[int] = mapped_column(default=72)
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CampaignRun(Base):
+    """One launch of a campaign: a recurring campaign has one per week or month."""
+
+    __tablename__ = "campaign_runs"
+    __table_args__ = (UniqueConstraint("campaign_id", "number"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    queued: Mapped[int] = mapped_column(default=0)
+    # Recipients left out, by reason: {"opted_out": 3, "invalid": 1, "no_address": 2}.
+    skipped: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class CampaignResponse(Base):
+    """A reply that arrived within a campaign's window; ``answer`` is a survey choice."""
+
+    __tablename__ = "campaign_responses"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "inbound_id"),
+        Index("ix_campaign_responses_campaign", "campaign_id", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    inbound_id: Mapped[int | None] = mapped_column(BigId)
+    phone: Mapped[str] = mapped_column(String(254))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    answer: Mapped[int | None]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# A campaign's progress is counted over its outbox rows.
+Index("ix_messages_campaign_status", Message.campaign_id, Message.status)

@@ -1,0 +1,121 @@
+"""Email over SMTP and the WhatsApp Cloud API against fakes on loopback, and the
+WhatsApp status webhook on the real gateway."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+import core.campaigns  # noqa: F401
+from core import outbox
+from core.campaigns import service
+from core.providers import OutgoingMessage, PermanentSendError, ThrottledSendError, TransientSendError
+from core.providers.smtp import SMTPEmail
+from db.models import Message
+from tests.campaigns_support import ACTOR, add_contacts, message_states
+from tests.fakes import phone
+from tests.fakes.smtp import fake_smtp  # noqa: F401  (fixture)
+from tests.fakes.whatsapp import Answer, fake_whatsapp  # noqa: F401  (fixture)
+from tests.live_gateway import running_gateway
+
+
+@pytest.fixture
+def org_id(committed_db, make_org) -> int:
+    with committed_db.session() as s:
+        return make_org(s, "chama", name="Umoja").id
+
+
+def test_an_email_campaign_goes_over_smtp_with_ids_a_retry_can_be_recognised_by(
+        committed_db, org_id, fake_smtp):
+    with committed_db.session() as s:
+        add_contacts(s, org_id, 3, email=True)
+        c = service.create_campaign(s, ACTOR, org_id, name="News", channel="email", subject="Scheme news",
+                                    text="Dear {{ first_name }},\n\nThe <b>scheme</b> opens Monday.")
+        service.launch_campaign(s, ACTOR, org_id, c.id)
+    provider = SMTPEmail(fake_smtp.url, sender="office@umoja.example")
+    fake_smtp.refuse("member2@example.org", 550)
+    summary = outbox.send_due(committed_db, {"email": provider}, parallel=2)
+    provider.close()
+    assert (summary.sent, summary.failed, summary.retried) == (2, 1, 0)
+    got = {m.recipients[0]: m.message for m in fake_smtp.messages}
+    assert set(got) == {"member0@example.org", "member1@example.org"}
+    mail = got["member0@example.org"]
+    with committed_db.session() as s:
+        row = s.scalar(select(Message).where(Message.to_address == "member0@example.org"))
+    assert mail["Message-ID"] == f"<ofisi-{row.id}@umoja.example>" == row.provider_message_id
+    assert mail["Subject"] == "Scheme news"
+    plain, html = [part.get_payload(decode=True).decode().replace("\r\n", "\n") for part in mail.walk()
+                   if part.get_content_type() in ("text/plain", "text/html")]
+    assert "Dear Member,\n\nThe <b>scheme</b>" in plain
+    assert "&lt;b&gt;scheme&lt;/b&gt;" in html  # the text is escaped in the HTML part
+    with committed_db.session() as s:
+        assert message_states(s, c.id) == {"sent": 2, "failed": 1}
+
+
+def test_smtp_refusals_are_transient_or_permanent_by_code(fake_smtp):
+    provider = SMTPEmail(fake_smtp.url)
+    fake_smtp.refuse("busy@example.org", 451)
+    fake_smtp.refuse("gone@example.org", 550)
+    with pytest.raises(TransientSendError, match="451"):
+        provider.send(OutgoingMessage(1, 1, "email", "busy@example.org", "s", "b"))
+    with pytest.raises(PermanentSendError, match="550"):
+        provider.send(OutgoingMessage(2, 1, "email", "gone@example.org", "s", "b"))
+    assert provider.send(OutgoingMessage(3, 1, "email", "ok@example.org", "s", "b")).provider_message_id
+    provider.close()
+
+
+def test_whatsapp_templates_text_and_refusals(fake_whatsapp):
+    provider = fake_whatsapp.provider()
+    sent = provider.send(OutgoingMessage(1, 1, "whatsapp", phone(1), "template:scheme_notice/en", "Habari"))
+    assert sent.provider_message_id.startswith("wamid.")
+    body = fake_whatsapp.requests[-1].body
+    assert body["type"] == "template" and body["template"]["name"] == "scheme_notice"
+    assert body["template"]["components"][0]["parameters"] == [{"type": "text", "text": "Habari"}]
+    assert body["to"] == phone(1).lstrip("+")
+    provider.send(OutgoingMessage(2, 1, "whatsapp", phone(2), None, "Hi"))
+    assert fake_whatsapp.requests[-1].body["text"] == {"body": "Hi"}
+    fake_whatsapp.on_number(phone(3), Answer(400, 131047))
+    with pytest.raises(PermanentSendError, match="24-hour window"):
+        provider.send(OutgoingMessage(3, 1, "whatsapp", phone(3), None, "Hi"))
+    fake_whatsapp.on_number(phone(4), Answer(429, 130429, retry_after="2"))
+    with pytest.raises(ThrottledSendError) as throttled:
+        provider.send(OutgoingMessage(4, 1, "whatsapp", phone(4), None, "Hi"))
+    assert throttled.value.retry_after == 2.0
+    fake_whatsapp.on_number(phone(5), Answer(503))
+    with pytest.raises(TransientSendError):
+        provider.send(OutgoingMessage(5, 1, "whatsapp", phone(5), None, "Hi"))
+    provider.close()
+
+
+def test_a_whatsapp_campaign_is_sent_and_its_statuses_come_back_through_the_webhook(
+        committed_db, org_id, fake_whatsapp):
+    with committed_db.session() as s:
+        add_contacts(s, org_id, 3)
+        c = service.create_campaign(s, ACTOR, org_id, name="WA", channel="whatsapp", subject="scheme_notice",
+                                    text="Habari {{ first_name }}")
+        service.launch_campaign(s, ACTOR, org_id, c.id)
+    summary = outbox.send_due(committed_db, {"whatsapp": fake_whatsapp.provider()}, parallel=2,
+                              rate_limits={"whatsapp": 80})
+    assert summary.sent == 3
+    assert all(r.body["type"] == "template" for r in fake_whatsapp.requests)
+    with committed_db.session() as s:
+        ids = s.scalars(select(Message.provider_message_id).where(Message.campaign_id == c.id)
+                        .order_by(Message.id)).all()
+    hook = {"object": "whatsapp_business_account", "entry": [{"changes": [{"field": "messages", "value": {
+        "statuses": [{"id": ids[0], "status": "delivered"}, {"id": ids[1], "status": "read"},
+                     {"id": ids[2], "status": "failed", "errors": [{"code": 131026, "title": "Undeliverable"}]},
+                     {"id": "wamid.unknown", "status": "delivered"}]}}]}]}
+    with running_gateway(committed_db) as base:
+        verify = httpx.get(f"{base}/whatsapp/webhook", params={"hub.mode": "subscribe", "hub.challenge": "42",
+                                                               "hub.verify_token": "x"})
+        assert verify.text == "42"
+        reply = httpx.post(f"{base}/whatsapp/webhook", json=hook, timeout=10)
+        assert reply.status_code == 200 and reply.text == "ok: 3 of 4 known"
+        again = httpx.post(f"{base}/whatsapp/webhook", json=hook, timeout=10)  # a replay changes nothing
+        assert again.status_code == 200
+    with committed_db.session() as s:
+        rows = s.execute(select(Message.status, Message.last_error).where(Message.campaign_id == c.id)
+                         .order_by(Message.id)).all()
+    assert [r.status for r in rows] == ["delivered", "delivered", "failed"]
+    assert "Undeliverable" in rows[2].last_error

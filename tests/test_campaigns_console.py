@@ -1,0 +1,78 @@
+"""The campaigns panel of the campaign office's home: create, preview, launch, pause,
+resume, and progress bars and the chart that follow the sending."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import DataTable, Input, Sparkline, Static, TextArea
+
+from console.app import OfisiApp
+from console.campaigns import CampaignsHome, NewCampaignScreen
+from core import outbox
+from core.providers.log import LogProvider
+from core.users import add_user
+from tests.test_console import PASSWORD, SIZE, home, sign_in, until
+
+
+@pytest.fixture
+def committed(backend, request):
+    """SQLite only: the screens call core services tested on both backends; a console run costs seconds."""
+    if backend != "sqlite":
+        pytest.skip("console tests run on SQLite")
+    return request.getfixturevalue("committed_db")
+
+
+@pytest.fixture
+def programme(committed, make_org, cli_actor):
+    from core.vendors import VendorRows, import_vendors
+
+    rows = [(i + 2, {"business_name": f"Enterprise {i:02d}", "owner_name": f"Owner {i}", "phone": f"98765{i:05d}",
+                     "sector": "Textiles" if i % 2 == 0 else "Printing", "district": "Pune"}) for i in range(12)]
+    with committed.session() as session:
+        org = make_org(session, "campaigns", slug="biashara", name="Biashara Boost", country="IN")
+        add_user(session, cli_actor, "officer@example.in", org_id=org.id, role="officer", name="Irene",
+                 password=PASSWORD)
+        import_vendors(session, cli_actor, org.id, VendorRows("seed", (), rows))
+    return org
+
+
+def cells(screen, row: int = 0) -> list[str]:
+    return [str(c) for c in screen.query_one("#campaigns", DataTable).get_row_at(row)]
+
+
+async def test_create_preview_launch_pause_resume_and_watch_it_send(committed, programme):
+    async with OfisiApp(committed, live_updates=False).run_test(size=SIZE) as pilot:
+        await sign_in(pilot, "officer@example.in")
+        screen = await home(pilot)
+        assert isinstance(screen, CampaignsHome)
+        await until(pilot, lambda: screen.campaigns_loaded, what="the campaigns list")
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(pilot.app.screen, NewCampaignScreen), what="the form")
+        form = pilot.app.screen
+        form.query_one("#campaign-name", Input).value = "Textile scheme"
+        form.query_one("#campaign-audience", Input).value = "sector=Textiles"
+        form.query_one("#campaign-text", TextArea).text = "Namaste {{ first_name }} of {{ business_name }}"
+        await pilot.click("#save-campaign")
+        await until(pilot, lambda: pilot.app.screen is screen and screen.query_one("#campaigns", DataTable).row_count,
+                    what="the new campaign in the list")
+        assert cells(screen)[1:4] == ["Textile scheme", "sms", "draft"]
+
+        await pilot.press("p")
+        await until(pilot, lambda: any("Namaste Owner of Enterprise 00" in str(n.message)
+                                       for n in pilot.app._notifications), what="the preview")
+        await pilot.press("l")
+        await until(pilot, lambda: cells(screen)[3] == "running", what="the launch")
+        assert cells(screen)[5] == "0/6" and cells(screen)[4].endswith("0%")
+
+        await pilot.press("z")
+        await until(pilot, lambda: cells(screen)[3] == "paused", what="the pause")
+        assert outbox.send_due(committed, {"sms": LogProvider()}).sent == 0
+        await pilot.press("u")
+        await until(pilot, lambda: cells(screen)[3] == "running", what="the resume")
+        assert outbox.send_due(committed, {"sms": LogProvider()}).sent == 6
+        screen.org_data_changed()  # what the dispatcher's announcement does in a live console
+        await until(pilot, lambda: cells(screen)[3] == "completed", what="the finished campaign")
+        assert cells(screen)[4].endswith("100%") and cells(screen)[5] == "6/6"
+        await until(pilot, lambda: sum(screen.query_one("#campaign-sparkline", Sparkline).data or []) == 6,
+                    what="the chart")
+        assert "6 sent" in str(screen.query_one("#campaign-detail", Static).content)

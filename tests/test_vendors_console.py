@@ -1,0 +1,109 @@
+"""The vendor registry in the console: reached with `v` from the campaigns home, paged from the
+core, searched and filtered; an import shows every bad row before anything is written."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+from textual.widgets import Button, DataTable, Input, Static
+
+from console.app import OfisiApp
+from console.vendors import CampaignsHome, VendorImportScreen, VendorRegistryScreen
+from core.users import add_user
+from db.models_vendors import Vendor
+from tests.test_console import PASSWORD, SIZE, home, sign_in, until
+from tests.vendors_support import SAMPLE
+
+
+@pytest.fixture
+def committed(backend, request):
+    """SQLite only: the screens call the same core services that are tested on both backends,
+    and a console run costs seconds."""
+    if backend != "sqlite":
+        pytest.skip("console tests of the vendor registry run on SQLite")
+    return request.getfixturevalue("committed_db")
+
+
+@pytest.fixture
+def programme(committed, make_org, cli_actor):
+    from core.vendors import VendorRows, import_vendors
+
+    rows = [(i + 2, {"business_name": f"Enterprise {i:02d}", "phone": f"98765{i:05d}",
+                     "sector": "Textiles" if i % 3 == 0 else "Printing", "district": "Pune" if i < 10 else "Nashik",
+                     "tags": "women-led" if i % 2 == 0 else ""}) for i in range(60)]
+    with committed.session() as session:
+        org = make_org(session, "campaigns", slug="biashara", name="Biashara Boost", country="IN")
+        add_user(session, cli_actor, "officer@example.in", org_id=org.id, role="officer", name="Irene",
+                 password=PASSWORD)
+        assert import_vendors(session, cli_actor, org.id, VendorRows("seed", (), rows)).created == 60
+    return org
+
+
+def names(screen) -> list[str]:
+    table = screen.query_one("#vendors", DataTable)
+    return [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+
+
+async def open_registry(pilot) -> VendorRegistryScreen:
+    await sign_in(pilot, "officer@example.in")
+    screen = await home(pilot)
+    assert isinstance(screen, CampaignsHome)
+    await pilot.press("v")
+    await until(pilot, lambda: isinstance(pilot.app.screen, VendorRegistryScreen) and pilot.app.screen.loaded,
+                what="the vendor registry")
+    return pilot.app.screen
+
+
+async def test_registry_pages_searches_and_filters(committed, programme):
+    async with OfisiApp(committed, live_updates=False).run_test(size=SIZE) as pilot:
+        screen = await open_registry(pilot)
+        assert names(screen) == [f"Enterprise {i:02d}" for i in range(50)]
+        assert str(screen.query_one("#vendor-count", Static).content) == "Vendors: 50 of 60 shown (m for more)"
+        await pilot.press("m")
+        await until(pilot, lambda: len(names(screen)) == 60, what="the second page")
+        assert screen.after is None
+
+        screen.query_one("#vendor-filter", Input).value = "district=pune,tags=women-led"
+        screen.query_one("#vendor-filter", Input).focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: len(names(screen)) == 5, what="the filtered list")
+        assert names(screen) == ["Enterprise 00", "Enterprise 02", "Enterprise 04", "Enterprise 06", "Enterprise 08"]
+
+        screen.query_one("#vendor-search-input", Input).value = "enterprise 04"
+        screen.query_one("#vendor-search-input", Input).focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: names(screen) == ["Enterprise 04"], what="the search")
+
+        screen.query_one("#vendor-filter", Input).value = "colour=red"
+        screen.query_one("#vendor-filter", Input).focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: any("not an audience filter" in str(n.message)
+                                       for n in pilot.app._notifications), what="the refusal")
+        assert names(screen) == ["Enterprise 04"]
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(pilot.app.screen, CampaignsHome), what="home again")
+
+
+async def test_import_shows_the_bad_rows_before_writing(committed, programme):
+    def vendor_count() -> int:
+        with committed.session() as session:
+            return session.scalar(select(func.count()).select_from(Vendor).where(Vendor.org_id == programme.id))
+
+    async with OfisiApp(committed, live_updates=False).run_test(size=SIZE) as pilot:
+        registry = await open_registry(pilot)
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(pilot.app.screen, VendorImportScreen), what="the import dialog")
+        dialog = pilot.app.screen
+        dialog.query_one("#import-path", Input).value = str(SAMPLE)
+        await pilot.click("#check-import")
+        await until(pilot, lambda: dialog.checked is not None, what="the check")
+        errors = dialog.query_one("#import-errors", DataTable)
+        assert [str(errors.get_row_at(i)[0]) for i in range(errors.row_count)] == ["2", "11", "31", "36", "54"]
+        assert "5 invalid" in str(dialog.query_one("#import-summary", Static).content)
+        assert vendor_count() == 60  # the check wrote nothing
+        commit = dialog.query_one("#commit-import", Button)
+        assert not commit.disabled and str(commit.label) == "Import 55 vendors"
+        await pilot.click("#commit-import")
+        await until(pilot, lambda: pilot.app.screen is registry, what="the registry again")
+        assert vendor_count() == 115
+        await until(pilot, lambda: registry.total == 115, what="the reloaded registry")

@@ -1,0 +1,70 @@
+"""The WhatsApp Cloud API webhook: the subscription check (GET) and message statuses
+(POST), which move outbox messages forward exactly as ``POST /sms/delivery`` does.
+
+Meta verifies the subscription with ``hub.verify_token``, which must equal the
+``callback_token`` secret when it is set; status posts carry ``?token=`` like the
+other provider callbacks.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from core.outbox import record_delivery_report
+from ussd.gateway import callback_allowed, database, route, settings
+
+log = logging.getLogger("ofisi.gateway.whatsapp")
+
+
+@route("/whatsapp/webhook", methods=["GET"])
+async def whatsapp_verify(request: Request) -> Response:
+    params = request.query_params
+    expected = settings(request).secret("callback_token", required=False)
+    given = params.get("hub.verify_token", "")
+    if params.get("hub.mode") != "subscribe" or (
+            expected is not None and not hmac.compare_digest(given.encode(), expected.reveal().encode())):
+        return PlainTextResponse("forbidden", status_code=403)
+    return PlainTextResponse(params.get("hub.challenge", ""))
+
+
+def statuses(body: object) -> list[tuple[str, str, str | None]]:
+    """(message id, status, failure reason) for every status in a webhook body."""
+    found = []
+    for entry in (body.get("entry") or []) if isinstance(body, dict) else []:
+        for change in entry.get("changes") or []:
+            for status in (change.get("value") or {}).get("statuses") or []:
+                if status.get("id") and status.get("status"):
+                    errors = status.get("errors") or []
+                    reason = "; ".join(str(e.get("title") or e.get("message") or e.get("code")) for e in errors)
+                    found.append((str(status["id"]), str(status["status"]), reason or None))
+    return found
+
+
+@route("/whatsapp/webhook", methods=["POST"])
+async def whatsapp_statuses(request: Request) -> Response:
+    if not callback_allowed(request):
+        return PlainTextResponse("forbidden", status_code=403)
+    try:
+        body = await request.json()
+    except ValueError:
+        return PlainTextResponse("ignored: not JSON")
+    reports = statuses(body)
+
+    def apply() -> int:
+        known = 0
+        with database(request).session() as session:
+            for message_id, status, reason in reports:
+                known += record_delivery_report(session, "whatsapp", message_id, status, reason=reason) is not None
+        return known
+
+    try:
+        known = await run_in_threadpool(apply)
+    except Exception:
+        log.exception("WhatsApp statuses could not be recorded")
+        return PlainTextResponse("error", status_code=500)  # Meta retries; the reports are idempotent
+    return PlainTextResponse(f"ok: {known} of {len(reports)} known")
