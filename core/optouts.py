@@ -14,6 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.errors import Conflict
 from db.models import OptOut
 
 
@@ -39,6 +40,18 @@ def opt_in(session: Session, org_id: int, channel: str, address: str) -> bool:
 def is_opted_out(session: Session, org_id: int, channel: str, address: str) -> bool:
     return session.scalar(select(OptOut.id).where(
         OptOut.org_id == org_id, OptOut.channel == channel, OptOut.address == address)) is not None
+
+
+def refuse_if_opted_out(session: Session, org_id: int, channel: str, address: str, who: str) -> None:
+    """For a message a person writes to one person: say so when that person asked for no more."""
+    if is_opted_out(session, org_id, channel, address):
+        raise Conflict(f"{who} replied STOP and gets no {channel.upper() if channel == 'sms' else channel} from "
+                       "you until they send START; call them instead.")
+
+
+def opted_out_addresses(session: Session, org_id: int, channel: str) -> set[str]:
+    """Every address that opted out of this org's ``channel`` (a campaign reads them once)."""
+    return set(session.scalars(select(OptOut.address).where(OptOut.org_id == org_id, OptOut.channel == channel)))
 
 
 def opted_out_among(session: Session, org_id: int, channel: str, addresses: Iterable[str]) -> set[str]:

@@ -40,6 +40,7 @@ from core import audit
 from core.actors import Actor
 from core.changes import mark_changed
 from core.errors import InvalidInput, NotFound, OfisiError
+from core.optouts import refuse_if_opted_out
 from core.permissions import grant, require
 from core.phones import normalize_phone
 from core.providers import (
@@ -185,7 +186,8 @@ def send_message(
     idempotency_key: str | None = None, send_at: datetime | None = None,
 ) -> MessageView:
     """Queue one message on behalf of a person (the console's "send SMS")."""
-    require(session, actor, org_id, "messages.send")
+    org = require(session, actor, org_id, "messages.send")
+    refuse_if_opted_out(session, org_id, channel, _address(channel, to, org.country), to)
     message_id = enqueue(session, org_id, to=to, body=body, channel=channel,
                          idempotency_key=idempotency_key, send_at=send_at)
     session.commit()

@@ -165,3 +165,15 @@ def test_a_member_with_ledger_history_cannot_be_deleted_as_a_contact(session, ch
     with pytest.raises(Conflict, match="must be kept"):
         delete_contact(session, ACTOR, chama.id, member.contact_id)
     assert session.get(Contact, member.contact_id) is not None
+
+
+def test_a_message_written_to_someone_who_said_stop_is_refused_by_name(session, chama):
+    from core.errors import Conflict
+    from core.outbox import send_message
+
+    member = chama.members[0]
+    text(session, member.phone, "STOP")
+    with pytest.raises(Conflict, match="replied STOP"):
+        send_message(session, ACTOR, chama.id, to=member.phone, body="Are you coming on Sunday?")
+    text(session, member.phone, "START")
+    assert send_message(session, ACTOR, chama.id, to=member.phone, body="Are you coming on Sunday?").status == "queued"

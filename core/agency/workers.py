@@ -20,6 +20,7 @@ from core.agency.base import (
     age_on, agency_org, location_key, mask_phone, pick, row_of, split_list,
 )
 from core.errors import InvalidInput, NotFound
+from core.optouts import refuse_if_opted_out
 from core.phones import normalize_phone
 from db.models import Contact
 from db.models_agency import AgencyPlacement, AgencyUnlock, AgencyWorker, AgencyWorkerSkill
@@ -314,6 +315,7 @@ def sms_contact(session: Session, actor: Actor, org, contact_id: int | None, nam
     contact = session.get(Contact, contact_id) if contact_id else None
     if contact is None:
         raise InvalidInput(f"{name} has no phone number on record; add one before sending an SMS.")
+    refuse_if_opted_out(session, org.id, "sms", contact.phone, name)
     message_id = outbox.enqueue(session, org.id, to=contact.phone, body=body.strip(), contact_id=contact.id)
     audit.record(session, actor, action, entity, entity_id, org_id=org.id, after={"message_id": message_id})
     session.commit()

@@ -232,12 +232,11 @@ def _renderer(text: str):
 
 
 def _opt_out_check(session: Session, org_id: int, channel: str):
-    """``is_opted_out(address)`` from the core opt-outs, where installed; nobody otherwise."""
-    try:
-        from core import optouts
-    except ImportError:
-        return lambda address: False
-    return lambda address: optouts.is_opted_out(session, org_id, channel, address)
+    """``is_opted_out(address)`` from the core opt-outs (STOP by SMS), read once for the whole run."""
+    from core.optouts import opted_out_addresses
+
+    said_stop = opted_out_addresses(session, org_id, channel)
+    return said_stop.__contains__
 
 
 def preview(session: Session, actor: Actor, org_id: int, campaign_id: int, *, count: int = 3) -> list[tuple[str, str]]:
