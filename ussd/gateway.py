@@ -33,7 +33,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 _AREA_ROUTES: list[tuple[str, Handler, list[str]]] = []
 
 # The gateway modules (e.g. "ussd.callback"); each registers its routes on import.
-AREA_MODULES: list[str] = ["ussd.callback", "ussd.mpesa", "ussd.chama"]
+AREA_MODULES: list[str] = ["ussd.callback", "ussd.mpesa", "ussd.chama", "ussd.salon"]
 
 
 def load_gateway_modules() -> None:

@@ -252,7 +252,14 @@ def _notice_as_booked(session: Session, org: Org, appointment: SalonAppointment)
     return reminders.Notice(org, appointment, contact, service.name, professional.name)
 
 
-def book(
+def book(session: Session, actor: Actor, org_id: int, **booking: Any) -> AppointmentView:
+    """:func:`place_booking`, committed."""
+    view = place_booking(session, actor, org_id, **booking)
+    session.commit()
+    return view
+
+
+def place_booking(
     session: Session,
     actor: Actor,
     org_id: int,
@@ -265,7 +272,7 @@ def book(
     notes: str = "",
     now: datetime | None = None,
 ) -> AppointmentView:
-    """Book ``contact_id`` with a professional for a service at ``start`` (aware).
+    """In the caller's unit of work (a lead's conversion books with it), book ``contact_id`` with a professional for a service at ``start`` (aware).
 
     The price is the service's price now. Bookings made by staff
     (``source="console"``) are confirmed; those from SMS or a form are pending
@@ -294,7 +301,6 @@ def book(
     _write_or_refuse(session, org.id, professional_id, service_id, starts_at, now)
     _event(session, actor, appointment, "booked", now, details={"source": source, "status": appointment.status})
     reminders.on_booked(session, _notice(org, appointment, booking, contact), booking.settings.reminder_minutes, now)
-    session.commit()
     return _view(booking, appointment, contact)
 
 
