@@ -261,7 +261,7 @@ HOME_SCREENS: dict[str, type[HomeScreen]] = {}
 
 # The console modules of the areas (e.g. "console.chama"); each registers its
 # home screen with :func:`register_home` on import.
-AREA_MODULES: list[str] = []
+AREA_MODULES: list[str] = ["console.salon"]
 
 
 def load_console_modules() -> None:

@@ -156,6 +156,16 @@ def list_appointments(
     return _views(session, org, query.order_by(SalonAppointment.starts_at, SalonAppointment.id).limit(limit))
 
 
+def client_appointments(session: Session, actor: Actor, org_id: int, contact_id: int, *,
+                        before_id: int | None = None, limit: int = 50) -> list[AppointmentView]:
+    """A client's history, newest first (keyset by id)."""
+    org = require_salon(session, actor, org_id, "salon.clients.read")
+    query = _select().where(SalonAppointment.org_id == org.id, SalonAppointment.contact_id == contact_id)
+    if before_id is not None:
+        query = query.where(SalonAppointment.id < before_id)
+    return _views(session, org, query.order_by(SalonAppointment.id.desc()).limit(limit))
+
+
 def appointments_on(session: Session, actor: Actor, org_id: int, day: date, **kw) -> list[AppointmentView]:
     """One date of the salon's calendar (its own time zone)."""
     org = require_salon(session, actor, org_id, "salon.bookings.read")
@@ -440,5 +450,6 @@ def mark_no_show(session: Session, actor: Actor, org_id: int, appointment_id: in
 
 __all__ = [
     "AppointmentView", "EventView", "Unavailable", "appointment_history", "appointments_on", "book", "cancel",
+    "client_appointments", "place_booking",
     "complete", "confirm", "get_appointment", "list_appointments", "mark_no_show", "reschedule",
 ]
