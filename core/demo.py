@@ -104,6 +104,50 @@ def _chama_member(session: Session, actor: Actor, org_id: int, name: str, phone:
     return member.name, member.phone, member.contact_id
 
 
+def _salon_extras(session: Session, actor: Actor, org: OrgView, people: list[tuple[str, str, int]]) -> None:
+    """Services, the stylist's week, a few past and coming appointments, a lead form and some leads."""
+    from datetime import datetime, time, timedelta
+
+    from core.salon.bookings import book, complete
+    from core.salon.common import find_professional
+    from core.salon.availability import free_slots
+    from core.salon.forms import create_form
+    from core.salon.leads import LeadDetails, add_lead
+    from core.salon.schedule import set_weekly_hours
+    from core.salon.services import add_service
+    from db.types import utcnow
+
+    braids = add_service(session, actor, org.id, name="Box braids", category="Hair", minutes=180, price="3500",
+                         buffer_after=15)
+    add_service(session, actor, org.id, name="Haircut", category="Hair", minutes=45, price="800")
+    add_service(session, actor, org.id, name="Manicure", category="Nails", minutes=45, price="1200", buffer_after=10)
+    stylist = find_professional(session, actor, org.id, "stylist@glow-salon.demo")
+    days = {d: [(time(9), time(18))] for d in range(6)}
+    set_weekly_hours(session, actor, org.id, stylist.id, work=days,
+                     breaks={d: [(time(13), time(14))] for d in range(6)})
+    now = utcnow()
+    for weeks_ago, (_name, _phone, contact_id) in zip((3, 2, 1), people):
+        day = (now - timedelta(weeks=weeks_ago)).astimezone(org.tz).date()
+        if day.weekday() == 6:  # closed on Sundays: the Saturday before
+            day -= timedelta(days=1)
+        start = datetime.combine(day, time(9), tzinfo=org.tz)
+        done = book(session, actor, org.id, professional_id=stylist.id, service_id=braids.id, contact_id=contact_id,
+                    start=start, now=start - timedelta(days=1))
+        complete(session, actor, org.id, done.id, now=start + timedelta(hours=3))
+    for _name, _phone, contact_id in people[3:6]:
+        start = free_slots(session, actor, org.id, stylist.id, braids.id, now, now + timedelta(days=7))[0]
+        book(session, actor, org.id, professional_id=stylist.id, service_id=braids.id, contact_id=contact_id,
+             start=start)
+    create_form(session, actor, org.id, slug="glow-salon-book", title="Book at Glow Beauty Studio",
+                fields=[{"name": "hair_length", "label": "Hair length"}])
+    soon = (now + timedelta(days=2)).astimezone(org.tz).date()
+    for details in (LeadDetails(phone="0722100200", name="Neema Auma", service_wanted="Box braids",
+                                preferred_date=soon, message="For a wedding on Saturday, waist length please."),
+                    LeadDetails(phone="0722100201", name="Tabitha Wairimu", service_wanted="Manicure"),
+                    LeadDetails(phone="0722100202", message="How much is a haircut?")):
+        add_lead(session, actor, org.id, details)
+
+
 def ussd_phone(session: Session) -> str | None:
     """A demo chama member's phone, for trying `ofisi ussd dial`."""
     from db.models import Contact
@@ -149,6 +193,8 @@ def seed_demo(session: Session, actor: Actor, *, reset: bool = False) -> DemoRes
                 contact = contacts.upsert_contact(session, actor, org.id, name=person,
                                                   phone=_phone(rng, demo.country))
                 people.append((contact.name, contact.phone, contact.id))
+        if demo.kind == "salon":
+            _salon_extras(session, actor, org, people)
         for name, phone, contact_id in people[:4]:
             outbox.enqueue(session, org.id, to=phone, contact_id=contact_id,
                            body=f"Karibu {name.split()[0]}! {demo.name} will keep you posted here.",
