@@ -121,3 +121,18 @@ def test_hours_blocks_forms_and_leads_from_the_command_line(setup, backend, tmp_
     listed = cli("salon", "leads", "list", "--org", slug, "--json")
     [lead] = json.loads(listed.stdout)
     assert (lead["phone"], lead["source"], lead["temperature"]) == ("+254711000001", "import", "warm")
+
+
+def test_days_are_read_as_people_write_them():
+    import typer
+
+    from commands.salon_cmd import _days, _stretch
+
+    assert _days("mon-sat") == [0, 1, 2, 3, 4, 5]
+    assert _days("sat-mon") == [0, 5, 6]
+    assert _days("Mon, Wed,fri") == [0, 2, 4]
+    assert _stretch("09:00-18:00")[1].hour == 18
+    with pytest.raises(typer.BadParameter):
+        _days("someday")
+    with pytest.raises(typer.BadParameter):
+        _stretch("nine to five")
