@@ -14,7 +14,7 @@ worker that calls one core service and posts a message back.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -28,22 +28,17 @@ from console.home import SalonHome, register_home, shown_phone
 from core.actors import Actor
 from core.money import format_money
 from core.orgs import OrgView
-from core.salon.analytics import SalonAnalytics, salon_analytics
-from core.salon.bookings import AppointmentView, book, cancel, client_appointments, reschedule
-from core.salon.conversations import ThreadMessage, ThreadView, inbox, reply, thread
-from core.salon.dashboard import FreeSlot, SalonDay, salon_day
-from core.salon.leads import (
-    PIPELINE,
-    LeadView,
-    TaskView,
-    complete_task,
-    convert_lead,
-    list_leads,
-    list_tasks,
-    log_call,
-    set_lead_status,
-)
 from db.engine import Database
+
+if TYPE_CHECKING:
+    from core.salon.analytics import SalonAnalytics
+    from core.salon.bookings import AppointmentView
+    from core.salon.conversations import ThreadMessage, ThreadView
+    from core.salon.dashboard import FreeSlot, SalonDay
+    from core.salon.leads import LeadView, TaskView
+
+# The salon's core modules are imported where they are used (mostly in workers): the first org
+# opened must not wait on the main thread for the whole booking engine to load.
 
 LEADS_PAGE = 100
 
@@ -178,6 +173,8 @@ class SalonHomeScreen(SalonHome):
 
     @work(thread=True, exclusive=True, group="salon-day", exit_on_error=False)
     def load_day(self, service_id: int | None) -> None:
+        from core.salon.dashboard import salon_day
+
         with self.database.session() as session:
             day = salon_day(session, self.actor, self.org.id, service_id=service_id)
         self.post_from_worker(SalonDayLoaded(day))
@@ -245,6 +242,8 @@ class SalonHomeScreen(SalonHome):
 
     @work(thread=True, group="salon-write", exit_on_error=False)
     def book_slot(self, contact_id: int, slot: FreeSlot) -> None:
+        from core.salon.bookings import book
+
         with self.database.session() as session:
             done = book(session, self.actor, self.org.id, professional_id=slot.professional_id,
                         service_id=slot.service_id, contact_id=contact_id, start=slot.start)
@@ -253,6 +252,8 @@ class SalonHomeScreen(SalonHome):
 
     @work(thread=True, group="salon-write", exit_on_error=False)
     def move_to(self, appointment_id: int, slot: FreeSlot) -> None:
+        from core.salon.bookings import reschedule
+
         with self.database.session() as session:
             done = reschedule(session, self.actor, self.org.id, appointment_id, start=slot.start,
                               professional_id=slot.professional_id)
@@ -282,6 +283,8 @@ class SalonHomeScreen(SalonHome):
 
     @work(thread=True, group="salon-write", exit_on_error=False)
     def cancel_with(self, appointment_id: int, reason: str) -> None:
+        from core.salon.bookings import cancel
+
         with self.database.session() as session:
             done = cancel(session, self.actor, self.org.id, appointment_id, reason=reason)
         self.post_from_worker(SalonChanged(f"Cancelled {done.client_name}'s {done.service_name}."))
@@ -293,6 +296,8 @@ class SalonHomeScreen(SalonHome):
 
     @work(thread=True, group="salon-write", exit_on_error=False)
     def finish_task(self, task_id: int) -> None:
+        from core.salon.leads import complete_task
+
         with self.database.session() as session:
             done = complete_task(session, self.actor, self.org.id, task_id)
         self.post_from_worker(SalonChanged(f"Done: {done.title}."))
@@ -376,6 +381,8 @@ class LeadsScreen(SalonScreen):
 
     @work(thread=True, exclusive=True, group="leads", exit_on_error=False)
     def load_leads(self, before_id: int | None, limit: int) -> None:
+        from core.salon.leads import list_leads, list_tasks
+
         with self.database.session() as session:
             leads = list_leads(session, self.actor, self.org.id, before_id=before_id, limit=limit)
             tasks = list_tasks(session, self.actor, self.org.id, limit=1000)
@@ -411,10 +418,14 @@ class LeadsScreen(SalonScreen):
         return self.leads.get(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value)
 
     def action_called(self) -> None:
+        from core.salon.leads import log_call
+
         if (lead := self._lead()) is not None:
             self.write(lambda s: log_call(s, self.actor, self.org.id, lead.id), f"Call to {lead.label} logged.")
 
     def action_advance(self) -> None:
+        from core.salon.leads import PIPELINE, set_lead_status
+
         lead = self._lead()
         if lead is None or lead.status not in PIPELINE[:-1]:
             self.app.notify("Only new and contacted leads move on; k converts a qualified one.", severity="warning")
@@ -424,6 +435,8 @@ class LeadsScreen(SalonScreen):
                    f"{lead.label} is {status}.")
 
     def action_lost(self) -> None:
+        from core.salon.leads import set_lead_status
+
         if (lead := self._lead()) is None:
             return
 
@@ -435,6 +448,8 @@ class LeadsScreen(SalonScreen):
         self.app.push_screen(ReasonScreen(self.database, f"Why is {lead.label} lost?"), callback=with_reason)
 
     def action_convert(self) -> None:
+        from core.salon.leads import convert_lead
+
         if (lead := self._lead()) is not None:
             self.write(lambda s: convert_lead(s, self.actor, self.org.id, lead.id),
                        f"{lead.label} is a client now; book them from home.")
@@ -474,6 +489,8 @@ class InboxScreen(SalonScreen):
 
     @work(thread=True, exclusive=True, group="inbox", exit_on_error=False)
     def load_inbox(self, phone: str | None) -> None:
+        from core.salon.conversations import inbox, thread
+
         with self.database.session() as session:
             threads = inbox(session, self.actor, self.org.id)
             phone = phone or (threads[0].phone if threads else None)
@@ -514,6 +531,8 @@ class InboxScreen(SalonScreen):
 
     @work(thread=True, group="salon-write", exit_on_error=False)
     def send_reply(self, phone: str, text: str) -> None:
+        from core.salon.conversations import reply
+
         with self.database.session() as session:
             reply(session, self.actor, self.org.id, phone, text)
         self.post_from_worker(SalonChanged("Reply queued."))
@@ -539,6 +558,8 @@ class AnalyticsScreen(SalonScreen):
 
     @work(thread=True, exclusive=True, group="figures", exit_on_error=False)
     def load_figures(self) -> None:
+        from core.salon.analytics import salon_analytics
+
         with self.database.session() as session:
             figures = salon_analytics(session, self.actor, self.org.id)
         self.post_from_worker(RowsLoaded(_Rows("figures", [figures])))
@@ -590,6 +611,7 @@ class ClientHistoryScreen(SalonScreen):
     @work(thread=True, exclusive=True, group="history", exit_on_error=False)
     def load_history(self) -> None:
         from core.contacts import get_contact
+        from core.salon.bookings import client_appointments
         from core.salon.clients import get_client
 
         with self.database.session() as session:
