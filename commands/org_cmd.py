@@ -1,4 +1,4 @@
-"""`ofisi org create|list`."""
+"""`ofisi org create|list|sms-number`."""
 
 from __future__ import annotations
 
@@ -44,3 +44,17 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON lines d
         return
     print_table(None, ["slug", "name", "kind", "country", "currency", "time zone"],
                 [[o.slug, o.name, o.kind, o.country, o.currency, o.timezone] for o in orgs])
+
+
+@app.command("sms-number")
+def sms_number(
+    slug: str = typer.Argument(..., help="The organisation."),
+    number: Optional[str] = typer.Argument(None, help="Short code or number members text, e.g. 22384; omit to clear."),
+) -> None:
+    """Set the short code or number whose inbound SMS belong to this organisation."""
+    from core.orgs import get_org, set_sms_number
+
+    with unit_of_work() as (session, actor):
+        org = set_sms_number(session, actor, get_org(session, actor, slug).id, number)
+    err(f"Inbound SMS to {org.sms_number} now reach {org.slug}." if org.sms_number
+        else f"{org.slug} has no SMS number now; members' texts reach it when they are its contacts.")

@@ -140,8 +140,9 @@ class HomeScreen(ConsoleScreen):
     # ------------------------------------------------------------ reading
 
     def org_data_changed(self) -> None:
-        """Another session changed this org; read again."""
-        self.action_refresh()
+        """Another session changed this org; read again (mounting reads it anyway)."""
+        if self.is_mounted:
+            self.action_refresh()
 
     def action_refresh(self) -> None:
         shown = self.query_one("#contacts", DataTable).row_count
@@ -261,7 +262,7 @@ HOME_SCREENS: dict[str, type[HomeScreen]] = {}
 
 # The console modules of the areas (e.g. "console.chama"); each registers its
 # home screen with :func:`register_home` on import.
-AREA_MODULES: list[str] = ["console.salon"]
+AREA_MODULES: list[str] = ["console.chama", "console.salon"]
 
 
 def load_console_modules() -> None:

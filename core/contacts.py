@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -133,7 +134,13 @@ def delete_contact(session: Session, actor: Actor, org_id: int, contact_id: int)
         session, actor, "contact.delete", "contact", contact.id, org_id=org.id,
         before={"name": contact.name, "phone": contact.phone, "email": contact.email},
     )
-    session.delete(contact)
+    try:
+        with session.begin_nested():
+            session.delete(contact)
+    except (IntegrityError, ProgrammingError):  # a foreign key, or an append-only trigger on PostgreSQL
+        # Another area's records (a chama member's ledger, a booking) still point at this person.
+        raise Conflict(f"{contact.name} has records in {org.name} that must be kept (payments, bookings "
+                       "or history); mark them inactive or exited instead of deleting them.") from None
     session.commit()
 
 

@@ -148,6 +148,15 @@ def _salon_extras(session: Session, actor: Actor, org: OrgView, people: list[tup
         add_lead(session, actor, org.id, details)
 
 
+def _chama_loan_waiting(session: Session, actor: Actor, org_id: int) -> None:
+    """A member's loan request, so the officials' approval queue has something in it."""
+    from core.chama.loans import request_loan
+    from core.chama.members import list_members
+
+    applicant = list_members(session, actor, org_id, limit=6)[-1]
+    request_loan(session, actor, org_id, applicant.id, 1_000_000, months=3, purpose="Stock for the kiosk")
+
+
 def ussd_phone(session: Session) -> str | None:
     """A demo chama member's phone, for trying `ofisi ussd dial`."""
     from db.models import Contact
@@ -195,6 +204,8 @@ def seed_demo(session: Session, actor: Actor, *, reset: bool = False) -> DemoRes
                 people.append((contact.name, contact.phone, contact.id))
         if demo.kind == "salon":
             _salon_extras(session, actor, org, people)
+        if demo.kind == "chama":
+            _chama_loan_waiting(session, actor, org.id)
         for name, phone, contact_id in people[:4]:
             outbox.enqueue(session, org.id, to=phone, contact_id=contact_id,
                            body=f"Karibu {name.split()[0]}! {demo.name} will keep you posted here.",

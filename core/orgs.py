@@ -41,6 +41,7 @@ class OrgView:
     timezone: str
     currency: str
     country: str
+    sms_number: str | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -48,7 +49,7 @@ class OrgView:
 
     @classmethod
     def of(cls, org: Org) -> OrgView:
-        return cls(org.id, org.slug, org.name, org.kind, org.timezone, org.currency, org.country)
+        return cls(org.id, org.slug, org.name, org.kind, org.timezone, org.currency, org.country, org.sms_number)
 
 
 def create_org(
@@ -94,6 +95,20 @@ def create_org(
     audit.record(session, actor, "org.create", "org", org.id, org_id=org.id, after=asdict(view))
     session.commit()
     return view
+
+
+def set_sms_number(session: Session, actor: Actor, org_id: int, number: str | None) -> OrgView:
+    """The short code or number the org's members text (``None`` to clear it)."""
+    org = require(session, actor, org_id, "org.manage")
+    cleaned = "".join((number or "").split()) or None
+    if cleaned is not None and not re.fullmatch(r"\+?[0-9]{3,15}", cleaned):
+        raise InvalidInput(f"{number!r} is not a short code or phone number; use digits, like 22384 or +254711000000.")
+    before = org.sms_number
+    org.sms_number = cleaned
+    audit.record(session, actor, "org.sms_number", "org", org.id, org_id=org.id,
+                 before={"sms_number": before}, after={"sms_number": cleaned})
+    session.commit()
+    return OrgView.of(org)
 
 
 def get_org(session: Session, actor: Actor, slug: str) -> OrgView:

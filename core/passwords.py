@@ -8,15 +8,23 @@ import hmac
 import os
 
 N, R, P = 2**14, 8, 1
+# A 4-digit PIN has 10,000 values: no hash cost stops an offline search of them,
+# the lockout after three tries is what protects it. A cheap cost keeps a USSD
+# hop (which the network times out) fast.
+PIN_N = 2**10
 DKLEN = 32
 MIN_LENGTH = 8
 
 
-def hash_password(password: str) -> str:
+def hash_password(password: str, *, n: int = N) -> str:
     salt = os.urandom(16)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=N, r=R, p=P, dklen=DKLEN)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=R, p=P, dklen=DKLEN)
     b64 = lambda b: base64.b64encode(b).decode("ascii")  # noqa: E731
-    return f"scrypt${N}${R}${P}${b64(salt)}${b64(digest)}"
+    return f"scrypt${n}${R}${P}${b64(salt)}${b64(digest)}"
+
+
+def hash_pin(pin: str) -> str:
+    return hash_password(pin, n=PIN_N)
 
 
 def verify_password(password: str, stored: str | None) -> bool:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.actors import Actor
 from core.errors import InvalidInput
-from core.passwords import hash_password, verify_password
+from core.passwords import hash_pin, verify_password
 from db.models_ussd import UssdPin
 from db.types import utcnow
 
@@ -67,9 +67,9 @@ def set_pin(session: Session, phone: str, pin: str) -> None:
         raise InvalidInput(problem)
     row = session.get(UssdPin, phone)
     if row is None:
-        session.add(UssdPin(phone=phone, pin_hash=hash_password(pin), failed_attempts=0, set_at=utcnow()))
+        session.add(UssdPin(phone=phone, pin_hash=hash_pin(pin), failed_attempts=0, set_at=utcnow()))
     else:
-        row.pin_hash, row.failed_attempts, row.locked_until, row.set_at = hash_password(pin), 0, None, utcnow()
+        row.pin_hash, row.failed_attempts, row.locked_until, row.set_at = hash_pin(pin), 0, None, utcnow()
     audit.record(session, Actor.system_actor("ussd"), "ussd.pin_set", "phone", phone)
 
 

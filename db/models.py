@@ -51,6 +51,8 @@ class Org(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     currency: Mapped[str] = mapped_column(String(3))
     country: Mapped[str] = mapped_column(String(2))
+    # The short code or number members text (Africa's Talking's ``to``); shared codes are allowed.
+    sms_number: Mapped[str | None] = mapped_column(String(20), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -172,3 +174,37 @@ class Job(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     finished_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OptOut(Base):
+    """An address that asked an org for no more messages on a channel (``STOP``)."""
+
+    __tablename__ = "opt_outs"
+    __table_args__ = (UniqueConstraint("org_id", "channel", "address"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(12))
+    address: Mapped[str] = mapped_column(String(254))
+    source: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class InboundMessage(Base):
+    """An SMS a member sent us, once per provider message id, with where it was routed."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_message_id"),
+        Index("ix_inbound_messages_from_at", "from_phone", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(30))
+    provider_message_id: Mapped[str] = mapped_column(String(100))
+    from_phone: Mapped[str] = mapped_column(String(20))
+    to_address: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text)
+    org_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(12))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -356,6 +356,8 @@ class SalonConversationMessage(Base):
     __table_args__ = (
         Index("ix_salon_conversation_phone", "org_id", "phone", "id"),
         CheckConstraint("direction IN ('in', 'out')", name="direction"),
+        # An inbound SMS redelivered after a crash lands in the thread once.
+        UniqueConstraint("org_id", "inbound_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -366,5 +368,6 @@ class SalonConversationMessage(Base):
     direction: Mapped[str] = mapped_column(String(3))
     body: Mapped[str] = mapped_column(Text)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    inbound_id: Mapped[int | None] = mapped_column(BigId)  # the core's inbound_messages row, if it came by SMS
     actor: Mapped[str | None] = mapped_column(String(254))
     at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -77,7 +77,7 @@ async def sign_in(pilot, email: str, password: str = PASSWORD) -> None:
 
 async def home(pilot) -> HomeScreen:
     await until(pilot, lambda: isinstance(pilot.app.screen, HomeScreen) and pilot.app.screen.loaded,
-                what="a loaded home screen")
+                timeout=10, what="a loaded home screen")
     return pilot.app.screen
 
 

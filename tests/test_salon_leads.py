@@ -277,3 +277,30 @@ def test_inbound_sms_lands_in_the_thread_and_unknown_senders_become_leads(sessio
     assert [a.kind for a in lead_activities(session, SYSTEM, salon.org.id, lead.id)] == [
         "created", "messaged", "status_changed", "contacted_again"]
     assert appointments_on(session, SYSTEM, salon.org.id, TUESDAY) == []
+
+
+# ---------------------------------------------------------------- through the core's inbound SMS
+
+def _sms(session, sender: str, to: str, text: str, message_id: str):
+    from core import inbound
+
+    return inbound.receive(session, provider="africastalking", provider_message_id=message_id,
+                           from_phone=sender, to=to, text=text)
+
+
+def test_sms_to_the_salons_number_reaches_the_thread_once(session, salon):
+    from core.orgs import set_sms_number
+
+    set_sms_number(session, SYSTEM, salon.org.id, "+254711555000")
+    first = _sms(session, "0711000040", "+254711555000", "Do you braid on Sundays?", "AT-s1")
+    assert (first.status, first.org_ids, first.replies) == ("handled", [salon.org.id], [])
+    _sms(session, "0711000040", "+254711555000", "Do you braid on Sundays?", "AT-s1")  # redelivered
+    [lead] = list_leads(session, SYSTEM, salon.org.id)
+    assert (lead.source, lead.contacts_count) == ("sms", 1)
+    assert [m.body for m in thread(session, SYSTEM, salon.org.id, "0711000040")] == ["Do you braid on Sundays?"]
+    # On a shared code a lead is still known to the salon; a client's text joins their thread.
+    assert _sms(session, "0711000040", "22384", "Sunday then?", "AT-s2").org_ids == [salon.org.id]
+    _sms(session, salon.client.phone, "22384", "On my way", "AT-s3")
+    assert len(thread(session, SYSTEM, salon.org.id, "0711000040")) == 2
+    assert [m.body for m in thread(session, SYSTEM, salon.org.id, salon.client.phone)] == ["On my way"]
+    assert len(list_leads(session, SYSTEM, salon.org.id)) == 1

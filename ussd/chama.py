@@ -25,7 +25,7 @@ from core.chama.meetings import next_meeting
 from core.chama.members import chamas_of_phone
 from core.chama.mpesa import CONTRIBUTION, REPAYMENT, ask_to_pay
 from core.money import format_money
-from core.passwords import hash_password, verify_password
+from core.passwords import hash_pin, verify_password
 from core.payments import wake_payment_sender
 from core.ussd_pins import check_new_pin, pin_matches, pin_state, record_right_pin, record_wrong_pin, set_pin
 from core.ussd_sessions import HopState
@@ -128,7 +128,7 @@ def handle_entry(hop: Hop) -> Step:
         problem = check_new_pin(hop.input)
         if problem:
             return Step(notice=problem)
-        return Step(goto="confirm_pin", data={"new_pin": hash_password(hop.input)})
+        return Step(goto="confirm_pin", data={"new_pin": hash_pin(hop.input)})
     if pin_matches(facts.pin, hop.input):
         return _after_pin(facts)
     if facts.pin.tries_left <= 1:
@@ -291,7 +291,7 @@ def handle_new_pin(hop: Hop) -> Step:
     problem = check_new_pin(hop.input)
     if problem:
         return Step(notice=problem)
-    return Step(goto="new_pin_again", data={"new_pin": hash_password(hop.input)})
+    return Step(goto="new_pin_again", data={"new_pin": hash_pin(hop.input)})
 
 
 def handle_new_pin_again(hop: Hop) -> Step:

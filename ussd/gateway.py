@@ -17,6 +17,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
+from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -24,6 +25,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from config import Settings, get_settings
+from core.inbound import receive
 from core.outbox import record_delivery_report
 from db.engine import Database
 
@@ -88,26 +90,46 @@ async def health(request: Request) -> Response:
     return JSONResponse({"status": "ok", "database": "ok"})
 
 
-async def sms_delivery(request: Request) -> Response:
-    """Africa's Talking delivery report: form fields id, status, phoneNumber, failureReason…"""
+async def provider_form(request: Request, required: tuple[str, ...], what: str,
+                        apply: Callable[[Session, dict[str, str]], str]) -> Response:
+    """An Africa's Talking callback: check the token and the fields, run ``apply`` in a worker
+    thread with a session, answer its text. A failure answers 500 so Africa's Talking retries;
+    every ``apply`` is idempotent, so the retry changes nothing twice."""
     if not callback_allowed(request):
         return PlainTextResponse("forbidden", status_code=403)
-    form = await request.form()
-    message_id, status = str(form.get("id", "")), str(form.get("status", ""))
-    if not message_id or not status:
-        return PlainTextResponse("ignored: id and status are required")
+    form = {key: str(value) for key, value in (await request.form()).items()}
+    if not all(form.get(name) for name in required):
+        return PlainTextResponse(f"ignored: {' and '.join(required)} are required")
 
-    def apply() -> bool:
+    def run() -> str:
         with database(request).session() as session:
-            return record_delivery_report(session, "africastalking", message_id, status,
-                                          reason=str(form.get("failureReason") or "") or None) is not None
+            return apply(session, form)
 
     try:
-        known = await run_in_threadpool(apply)
+        return PlainTextResponse(await run_in_threadpool(run))
     except Exception:
-        log.exception("delivery report %s could not be recorded", message_id)
-        return PlainTextResponse("error", status_code=500)  # AT retries; the report is idempotent
-    return PlainTextResponse("ok" if known else "ignored: unknown message")
+        log.exception("%s %s could not be handled", what, form.get("id"))
+        return PlainTextResponse("error", status_code=500)
+
+
+async def sms_delivery(request: Request) -> Response:
+    """Africa's Talking delivery report: form fields id, status, phoneNumber, failureReason…"""
+    def apply(session: Session, form: dict[str, str]) -> str:
+        known = record_delivery_report(session, "africastalking", form["id"], form["status"],
+                                       reason=form.get("failureReason") or None)
+        return "ok" if known is not None else "ignored: unknown message"
+
+    return await provider_form(request, ("id", "status"), "delivery report", apply)
+
+
+async def sms_inbound(request: Request) -> Response:
+    """Africa's Talking inbound SMS: form fields from, to, text, date, id, linkId. Replies leave
+    with the next `ofisi send due` (the scheduler runs it every minute)."""
+    def apply(session: Session, form: dict[str, str]) -> str:
+        return receive(session, provider="africastalking", provider_message_id=form["id"],
+                       from_phone=form["from"], to=form.get("to", ""), text=form.get("text", "")).status
+
+    return await provider_form(request, ("id", "from"), "inbound SMS", apply)
 
 
 @asynccontextmanager
@@ -133,6 +155,7 @@ def create_app(db: Database, app_settings: Settings | None = None) -> Starlette:
     routes = [
         Route("/health", health, methods=["GET"]),
         Route("/sms/delivery", sms_delivery, methods=["POST"]),
+        Route("/sms/inbound", sms_inbound, methods=["POST"]),
     ]
     routes += [Route(path, handler, methods=methods) for path, handler, methods in _AREA_ROUTES]
     app = Starlette(routes=routes, lifespan=lifespan)

@@ -32,3 +32,4 @@ grant("chama", ("chair", "secretary"), "chama.meetings")
 
 from core.chama import jobs as _jobs  # noqa: E402,F401  (registers the due-work handlers and planner)
 from core.chama import mpesa as _mpesa  # noqa: E402,F401  (what a paid M-Pesa push writes)
+from core.chama import sms as _sms  # noqa: E402,F401  (BAL and help by SMS)

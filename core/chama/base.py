@@ -21,6 +21,7 @@ from core import outbox
 from core.actors import Actor
 from core.errors import InvalidInput, NotFound
 from core.money import format_money
+from core.optouts import is_opted_out
 from core.permissions import require
 from db.models import Contact, Org
 from db.models_chama import ChamaMember, ChamaSettings
@@ -155,9 +156,12 @@ def days_in_month(year: int, month: int) -> int:
 
 
 def notify_member(session: Session, org: Org, member: ChamaMember, body: str, key: str) -> None:
-    """An SMS to the member through the outbox, once per ``key``, unless they opted out."""
+    """An SMS to the member through the outbox, once per ``key``, unless they opted out
+    (in the console, or by texting STOP)."""
     if member.sms_opt_out:
         return
     contact = contact_of(session, member)
+    if is_opted_out(session, org.id, "sms", contact.phone):
+        return
     outbox.enqueue(session, org.id, to=contact.phone, body=f"{org.name}: {body}",
                    idempotency_key=f"chama:{key}", contact_id=contact.id)

@@ -26,3 +26,5 @@ grant("salon", "professional", "salon.bookings.write.own", "salon.schedule.write
       "contacts.write")
 grant("salon", ("owner", "receptionist", "professional"), "salon.leads.read", "salon.leads.write")
 grant("salon", "owner", "salon.forms.manage")
+
+from core.salon import sms as _sms  # noqa: E402,F401  (inbound SMS land in conversations)

@@ -49,15 +49,22 @@ class ThreadView:
     last_at: datetime
 
 
-def record_inbound(session: Session, org_id: int, phone: str, text: str, *, now: datetime | None = None) -> int:
+def record_inbound(session: Session, org_id: int, phone: str, text: str, *, now: datetime | None = None,
+                   inbound_id: int | None = None) -> int:
     """Put an SMS from ``phone`` into its thread, in the caller's unit of work; returns the thread row id.
 
     Unknown senders become leads; a lead's message is a repeat contact (it raises their score and
-    brings their follow-up forward)."""
+    brings their follow-up forward). With ``inbound_id`` (the core's inbound message) a redelivery
+    changes nothing."""
     now = now or utcnow()
     org = session.get(Org, org_id)
     if org is None:
         raise NotFound("That organisation does not exist.")
+    if inbound_id is not None:
+        seen = session.scalar(select(SalonConversationMessage.id).where(
+            SalonConversationMessage.org_id == org.id, SalonConversationMessage.inbound_id == inbound_id))
+        if seen is not None:
+            return seen
     phone = normalize_phone(phone, org.country)
     contact_id = session.scalar(select(Contact.id).where(Contact.org_id == org.id, Contact.phone == phone))
     lead = find_lead(session, org.id, phone)
@@ -67,7 +74,7 @@ def record_inbound(session: Session, org_id: int, phone: str, text: str, *, now:
         lead.contact_id = lead.contact_id or contact_id
     row = SalonConversationMessage(org_id=org.id, phone=phone, contact_id=contact_id,
                                    lead_id=lead.id if lead is not None else None, direction="in",
-                                   body=text.strip(), at=now)
+                                   body=text.strip(), inbound_id=inbound_id, at=now)
     session.add(row)
     session.flush()
     return row.id

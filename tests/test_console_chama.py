@@ -1,0 +1,172 @@
+"""The chama office in the console, driven as the chair would: the pool at a glance,
+approvals, recording a payment, members and statements, meetings, the share-out
+preview, and an M-Pesa contribution arriving while the screen is open."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from textual.widgets import DataTable, Input, SelectionList, Sparkline, Static
+
+from console.app import OfisiApp
+from console.chama import (
+    AttendanceModal,
+    ChamaOffice,
+    MeetingsScreen,
+    MembersScreen,
+    RecordPaymentModal,
+    ShareoutModal,
+    StatementModal,
+)
+from core.chama import ledger, loans, meetings
+from core.users import add_user
+from tests.chama_support import ACTOR, make_chama
+from tests.test_console import PASSWORD, SIZE, home, sign_in, static_text, until
+
+
+@pytest.fixture(autouse=True)
+def one_backend(backend):
+    if backend != "sqlite":
+        pytest.skip("the screens call the same core services on either backend; the core's tests cover both")
+
+
+@pytest.fixture
+def chama(committed_db, make_org):
+    """A chama whose chair signs in to the console with the chair member's phone."""
+    with committed_db.session() as session:
+        group = make_chama(session, make_org, extra_members=2)
+        add_user(session, ACTOR, "chair@example.com", org_id=group.id, role="chair", name=group.chair.name,
+                 phone=group.chair.phone, password=PASSWORD)
+        for i, member in enumerate(group.everyone):
+            ledger.record_contribution(session, ACTOR, group.id, member.id, 100_000, source="cash",
+                                       reference=f"R-{i}")
+        loans.request_loan(session, ACTOR, group.id, group.members[0].id, 50_000, months=2, purpose="stock")
+    return group
+
+
+def rows(table: DataTable) -> list[list[str]]:
+    return [[str(cell) for cell in table.get_row_at(i)] for i in range(table.row_count)]
+
+
+async def open_office(pilot) -> ChamaOffice:
+    await sign_in(pilot, "chair@example.com")
+    screen = await home(pilot)
+    assert isinstance(screen, ChamaOffice)
+    await until(pilot, lambda: "Pool" in static_text(screen, "#chama-position"), what="the pool panel")
+    return screen
+
+
+async def test_the_pool_chart_and_approval_queue_show_and_the_chair_approves(committed_db, chama):
+    app = OfisiApp(committed_db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_office(pilot)
+        position = static_text(screen, "#chama-position")
+        assert "Pool (cash at hand): KES 5,000" in position and "5 active members" in position
+        assert screen.query_one("#contributions-chart", Sparkline).data[-1] == 500_000
+        queue = screen.query_one("#loan-queue", DataTable)
+        assert rows(queue) == [[f"{chama.members[0].name} ({chama.members[0].member_number})", "KES 500",
+                                "2", "stock", "0 of 2"]]
+
+        queue.focus()
+        await pilot.press("v")
+        await until(pilot, lambda: queue.row_count and rows(queue)[0][4] == "1 of 2", what="one approval")
+        await pilot.press("v")  # the same official again: refused with the reason, as a notice
+        await until(pilot, lambda: any("already" in n.message for n in app._notifications), what="the refusal")
+        with committed_db.session() as session:
+            [loan] = loans.list_loans(session, ACTOR, chama.id, status="requested")
+            assert [a.name for a in loan.approvals] == [chama.chair.name]
+
+
+async def test_recording_a_payment_updates_the_pool_and_a_missing_reference_is_refused(committed_db, chama):
+    app = OfisiApp(committed_db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_office(pilot)
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(app.screen, RecordPaymentModal), what="the payment form")
+        form = app.screen
+        form.query_one("#payment-member", Input).value = chama.members[1].member_number
+        form.query_one("#payment-amount", Input).value = "1,250"
+        form.record(chama.members[1].member_number, "1,250", "")
+        await until(pilot, lambda: any("receipt or slip" in n.message for n in app._notifications),
+                    what="the missing-reference notice")
+        assert app.screen is form
+        form.query_one("#payment-reference", Input).value = "BANK-77"
+        await pilot.click("#save-payment")
+        await until(pilot, lambda: app.screen is screen, what="the form closing")
+        await until(pilot, lambda: "KES 6,250" in static_text(screen, "#chama-position"), what="the new pool")
+
+
+async def test_members_are_searched_and_a_statement_opens(committed_db, chama):
+    app = OfisiApp(committed_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_office(pilot)
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(app.screen, MembersScreen), what="the members screen")
+        members = app.screen.query_one("#members", DataTable)
+        await until(pilot, lambda: members.row_count == 5, what="five members")
+        app.screen.query_one("#member-search", Input).value = chama.members[1].name.split()[0]
+        await app.screen.query_one("#member-search", Input).action_submit()
+        await until(pilot, lambda: members.row_count == 1, what="one match")
+        assert rows(members)[0][1] == chama.members[1].name and rows(members)[0][5] == "KES 1,000"
+        members.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, StatementModal), what="the statement")
+        lines = app.screen.query_one("#statement-lines", DataTable)
+        await until(pilot, lambda: lines.row_count >= 3, what="opening, the contribution, closing")
+        assert any("contribution" in " ".join(r).lower() for r in rows(lines))
+
+
+async def test_a_meeting_is_scheduled_and_attendance_taken(committed_db, chama):
+    app = OfisiApp(committed_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_office(pilot)
+        await pilot.press("g")
+        await until(pilot, lambda: isinstance(app.screen, MeetingsScreen), what="the meetings screen")
+        meetings_screen = app.screen
+        await pilot.press("n")
+        await until(pilot, lambda: app.screen is not meetings_screen, what="the schedule form")
+        app.screen.save("2030-01-15 14:00", "Church hall", "Loans review")
+        await until(pilot, lambda: app.screen is meetings_screen, what="the form closing")
+        table = meetings_screen.query_one("#meetings", DataTable)
+        await until(pilot, lambda: table.row_count == 1, what="the new meeting")
+        assert rows(table)[0][:4] == ["Tue 15 Jan 2030 14:00", "Church hall", "Loans review", "scheduled"]
+
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, AttendanceModal), what="the attendance list")
+        ticks = app.screen.query_one("#attendance", SelectionList)
+        ticks.select(chama.chair.id)
+        ticks.select(chama.members[0].id)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.screen is meetings_screen and rows(table)[0][4] == "2", what="2 present")
+        with committed_db.session() as session:
+            [meeting] = meetings.list_meetings(session, ACTOR, chama.id)
+            assert {a.member_id for a in meeting.attendance if a.status == "present"} == {
+                chama.chair.id, chama.members[0].id}
+
+
+async def test_the_shareout_preview_lists_every_member(committed_db, chama):
+    app = OfisiApp(committed_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_office(pilot)
+        await pilot.press("o")
+        await until(pilot, lambda: isinstance(app.screen, ShareoutModal), what="the preview")
+        lines = app.screen.query_one("#shareout-lines", DataTable)
+        await until(pilot, lambda: lines.row_count == 5, what="a line per member")
+        assert "--commit" in str(app.screen.query_one("#shareout-summary", Static).content)
+
+
+async def test_a_contribution_from_mpesa_appears_without_a_key_press(committed_db, chama):
+    app = OfisiApp(committed_db)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_office(pilot)
+        await pilot.pause(0.3)
+
+        def mpesa() -> None:
+            with committed_db.session() as session:
+                ledger.record_contribution(session, ACTOR, chama.id, chama.members[0].id, 70_000, source="mpesa",
+                                           reference="QKX12345")
+
+        await asyncio.to_thread(mpesa)
+        await until(pilot, lambda: "KES 5,700" in static_text(screen, "#chama-position"), timeout=3.5,
+                    what="the new pool")
