@@ -225,3 +225,148 @@ def bookings_reschedule(
                                  start=_in_salon_time(start, salon.timezone), reason=reason)
     err(f"Moved #{appointment.id} to {_label(appointment.starts_at)}–{appointment.ends_at:%H:%M} with "
         f"{appointment.professional_name}.")
+
+
+# ---------------------------------------------------------------- ofisi salon hours|block|forms|leads
+
+salon_app = typer.Typer(help="A salon's diary settings, lead forms and leads.", no_args_is_help=True)
+hours_app = typer.Typer(help="A professional's usual week.", no_args_is_help=True)
+block_app = typer.Typer(help="Time a professional cannot be booked: leave, training.", no_args_is_help=True)
+forms_app = typer.Typer(help="Public lead forms at POST /forms/SLUG on `ofisi serve`.", no_args_is_help=True)
+leads_app = typer.Typer(help="Leads: who may become a client, with score and follow-up.", no_args_is_help=True)
+salon_app.add_typer(hours_app, name="hours")
+salon_app.add_typer(block_app, name="block")
+salon_app.add_typer(forms_app, name="forms")
+salon_app.add_typer(leads_app, name="leads")
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _days(text: str) -> list[int]:
+    """``mon-sat``, ``mon,wed,fri`` or ``sun`` as weekday numbers (0 Monday)."""
+    days: list[int] = []
+    for part in text.lower().replace(" ", "").split(","):
+        first, _, last = part.partition("-")
+        if first not in DAY_NAMES or (last and last not in DAY_NAMES):
+            raise typer.BadParameter(f"{part!r} is not a day or a range of days; write mon-sat or mon,wed,fri.")
+        a, b = DAY_NAMES.index(first), DAY_NAMES.index(last or first)
+        days += list(range(a, b + 1)) if a <= b else [*range(a, 7), *range(0, b + 1)]
+    return sorted(set(days))
+
+
+def _stretch(text: str) -> tuple[time, time]:
+    try:
+        start, end = (time.fromisoformat(t.strip()) for t in text.split("-"))
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a stretch of time; write it like 09:00-18:00.") from None
+    return start, end
+
+
+@hours_app.command("set")
+def hours_set(
+    org: str = ORG,
+    pro: str = PRO,
+    days: str = typer.Option("mon-sat", "--days", help="Which days: mon-sat, or mon,wed,fri."),
+    hours: str = typer.Option("09:00-18:00", "--hours", help="Working time on those days, like 09:00-18:00."),
+    breaks: list[str] = typer.Option([], "--break", help="A break on those days, like 13:00-14:00 (repeatable)."),
+) -> None:
+    """Replace a professional's usual week: the same hours on the days given, closed on the others."""
+    from core.salon.common import find_professional
+    from core.salon.schedule import WEEKDAYS, set_weekly_hours
+
+    chosen, stretch, pauses = _days(days), _stretch(hours), [_stretch(b) for b in breaks]
+    with unit_of_work() as (session, actor):
+        salon = org_id_for(session, actor, org)
+        professional = find_professional(session, actor, salon.id, pro)
+        set_weekly_hours(session, actor, salon.id, professional.id, work={d: [stretch] for d in chosen},
+                         breaks={d: pauses for d in chosen} if pauses else None)
+    err(f"{professional.name} works {', '.join(WEEKDAYS[d] for d in chosen)} {hours}"
+        + (f", breaks {', '.join(breaks)}" if breaks else "") + ".")
+
+
+@hours_app.command("show")
+def hours_show(org: str = ORG, pro: str = PRO, as_json: bool = JSON) -> None:
+    """A professional's usual week."""
+    from core.salon.common import find_professional
+    from core.salon.schedule import WEEKDAYS, weekly_hours
+
+    with unit_of_work() as (session, actor):
+        salon = org_id_for(session, actor, org)
+        week = weekly_hours(session, actor, salon.id, find_professional(session, actor, salon.id, pro).id)
+    if as_json:
+        print_json(week)
+        return
+
+    def shown(stretches) -> str:
+        return ", ".join(f"{a:%H:%M}-{b:%H:%M}" for a, b in stretches)
+
+    print_table(None, ["day", "works", "breaks"],
+                [[WEEKDAYS[d], shown(week.work.get(d, [])) or "closed", shown(week.breaks.get(d, []))]
+                 for d in range(7)])
+
+
+@block_app.command("add")
+def block_add(
+    org: str = ORG,
+    pro: str = PRO,
+    start: str = typer.Option(..., "--from", help="Start, like 2026-03-03T09:00 (the salon's time)."),
+    end: str = typer.Option(..., "--to", help="End, like 2026-03-05T18:00."),
+    reason: str = typer.Option("leave", "--reason", help="leave, training or other."),
+    note: str = typer.Option("", "--note", help="A word for the others."),
+) -> None:
+    """Keep a professional free of bookings for a while."""
+    from core.salon.common import find_professional
+    from core.salon.schedule import add_time_block
+
+    with unit_of_work() as (session, actor):
+        salon = org_id_for(session, actor, org)
+        professional = find_professional(session, actor, salon.id, pro)
+        block = add_time_block(session, actor, salon.id, professional.id,
+                               start=_in_salon_time(_moment(start), salon.timezone),
+                               end=_in_salon_time(_moment(end), salon.timezone), reason=reason, note=note)
+    tz = salon.tz
+    err(f"{professional.name} cannot be booked from {_label(block.starts_at.astimezone(tz))} "
+        f"to {_label(block.ends_at.astimezone(tz))} ({block.reason}).")
+
+
+@forms_app.command("add")
+def forms_add(
+    org: str = ORG,
+    slug: str = typer.Option(..., "--slug", help="The form's address: POST /forms/SLUG."),
+    title: str = typer.Option("", "--title", help="What the form is called."),
+    fields: list[str] = typer.Option([], "--field", help="A field of the form's own, like hair_length "
+                                                         "(end it with ! if required; repeatable)."),
+    required: str = typer.Option("name,phone", "--require", help="Standard fields the form insists on."),
+    per_ip: int = typer.Option(20, "--max-per-ip-hour", min=1, help="Submissions an hour from one address."),
+    per_phone: int = typer.Option(3, "--max-per-phone-hour", min=1, help="Submissions an hour for one phone."),
+) -> None:
+    """Open a public lead form."""
+    from core.salon.forms import create_form
+
+    own = [{"name": f.rstrip("!"), "required": f.endswith("!")} for f in fields]
+    with unit_of_work() as (session, actor):
+        salon = org_id_for(session, actor, org)
+        form = create_form(session, actor, salon.id, slug=slug, title=title or slug, fields=own,
+                           required=tuple(r.strip() for r in required.split(",") if r.strip()),
+                           max_per_ip_hour=per_ip, max_per_phone_hour=per_phone)
+    err(f"The form {form.title} takes submissions at POST /forms/{form.slug}.")
+
+
+@leads_app.command("list")
+def leads_list(
+    org: str = ORG,
+    status: Optional[str] = typer.Option(None, "--status", help="new, contacted, qualified, converted or lost."),
+    as_json: bool = JSON,
+) -> None:
+    """The newest leads with score, temperature and status."""
+    from core.salon.leads import list_leads
+
+    with unit_of_work() as (session, actor):
+        salon = org_id_for(session, actor, org)
+        leads = list_leads(session, actor, salon.id, status=status)
+    if as_json:
+        print_json(leads)
+        return
+    print_table(None, ["#", "name", "phone", "score", "status", "source", "wants"],
+                [[v.id, v.name, v.phone, f"{v.score} {v.temperature}", v.status, v.source, v.service_wanted]
+                 for v in leads])

@@ -262,7 +262,8 @@ HOME_SCREENS: dict[str, type[HomeScreen]] = {}
 
 # The console modules of the areas (e.g. "console.chama"); each registers its
 # home screen with :func:`register_home` on import.
-AREA_MODULES: list[str] = ["console.chama", "console.community", "console.agency", "console.vendors", "console.campaigns"]
+AREA_MODULES: list[str] = ["console.chama", "console.salon", "console.community", "console.agency", "console.vendors",
+                           "console.campaigns"]
 
 
 def load_console_modules() -> None:

@@ -151,6 +151,50 @@ def _campaigns(session: Session, actor: Actor, org_id: int) -> None:
     launch_campaign(session, actor, org_id, survey.id)
 
 
+def _salon_extras(session: Session, actor: Actor, org: OrgView, people: list[tuple[str, str, int]]) -> None:
+    """Services, the stylist's week, a few past and coming appointments, a lead form and some leads."""
+    from datetime import datetime, time, timedelta
+
+    from core.salon.bookings import book, complete
+    from core.salon.common import find_professional
+    from core.salon.availability import free_slots
+    from core.salon.forms import create_form
+    from core.salon.leads import LeadDetails, add_lead
+    from core.salon.schedule import set_weekly_hours
+    from core.salon.services import add_service
+    from db.types import utcnow
+
+    braids = add_service(session, actor, org.id, name="Box braids", category="Hair", minutes=180, price="3500",
+                         buffer_after=15)
+    add_service(session, actor, org.id, name="Haircut", category="Hair", minutes=45, price="800")
+    add_service(session, actor, org.id, name="Manicure", category="Nails", minutes=45, price="1200", buffer_after=10)
+    stylist = find_professional(session, actor, org.id, "stylist@glow-salon.demo")
+    days = {d: [(time(9), time(18))] for d in range(6)}
+    set_weekly_hours(session, actor, org.id, stylist.id, work=days,
+                     breaks={d: [(time(13), time(14))] for d in range(6)})
+    now = utcnow()
+    for weeks_ago, (_name, _phone, contact_id) in zip((3, 2, 1), people):
+        day = (now - timedelta(weeks=weeks_ago)).astimezone(org.tz).date()
+        if day.weekday() == 6:  # closed on Sundays: the Saturday before
+            day -= timedelta(days=1)
+        start = datetime.combine(day, time(9), tzinfo=org.tz)
+        done = book(session, actor, org.id, professional_id=stylist.id, service_id=braids.id, contact_id=contact_id,
+                    start=start, now=start - timedelta(days=1))
+        complete(session, actor, org.id, done.id, now=start + timedelta(hours=3))
+    for _name, _phone, contact_id in people[3:6]:
+        start = free_slots(session, actor, org.id, stylist.id, braids.id, now, now + timedelta(days=7))[0]
+        book(session, actor, org.id, professional_id=stylist.id, service_id=braids.id, contact_id=contact_id,
+             start=start)
+    create_form(session, actor, org.id, slug="glow-salon-book", title="Book at Glow Beauty Studio",
+                fields=[{"name": "hair_length", "label": "Hair length"}])
+    soon = (now + timedelta(days=2)).astimezone(org.tz).date()
+    for details in (LeadDetails(phone="0722100200", name="Neema Auma", service_wanted="Box braids",
+                                preferred_date=soon, message="For a wedding on Saturday, waist length please."),
+                    LeadDetails(phone="0722100201", name="Tabitha Wairimu", service_wanted="Manicure"),
+                    LeadDetails(phone="0722100202", message="How much is a haircut?")):
+        add_lead(session, actor, org.id, details)
+
+
 def _chama_loan_waiting(session: Session, actor: Actor, org_id: int) -> None:
     """A member's loan request, so the officials' approval queue has something in it."""
     from core.chama.loans import request_loan
@@ -292,6 +336,10 @@ def seed_demo(session: Session, actor: Actor, *, reset: bool = False) -> DemoRes
         if demo.kind == "campaigns":
             _campaign_vendors(session, actor, org.id, rng, demo.country)
             _campaigns(session, actor, org.id)
+
+
+        if demo.kind == "salon":
+            _salon_extras(session, actor, org, people)
         if demo.kind == "chama":
             _chama_loan_waiting(session, actor, org.id)
         if demo.kind == "community":

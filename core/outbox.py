@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import String, Text, bindparam, exists, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -62,6 +62,7 @@ from db.types import UTCDateTime, utcnow
 log = logging.getLogger("ofisi.outbox")
 
 CHANNELS = ("sms", "email", "whatsapp")
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}  # INSERT … ON CONFLICT DO NOTHING
 STATUSES = ("queued", "claimed", "sending", "sent", "delivered", "failed", "dead", "unknown", "cancelled")
 
 grant("*", "*", "messages.read")
@@ -122,13 +123,7 @@ def enqueue(
     org = session.get(Org, org_id)
     if org is None:
         raise NotFound("That organisation does not exist.")
-    if idempotency_key is not None:
-        existing = session.scalar(
-            select(Message.id).where(Message.org_id == org_id, Message.idempotency_key == idempotency_key)
-        )
-        if existing is not None:
-            return existing
-    message = Message(
+    values = dict(
         org_id=org_id,
         channel=channel,
         to_address=_address(channel, to, org.country),
@@ -141,21 +136,20 @@ def enqueue(
     )
     if idempotency_key is None:
         # Nothing to race on: one INSERT, no savepoint round trips.
+        message = Message(**values)
         session.add(message)
         session.flush()
         return message.id
-    try:
-        with session.begin_nested():
-            session.add(message)
-    except IntegrityError:
-        # Another session inserted the same key after our look-up; its row is the message.
-        existing = session.scalar(
-            select(Message.id).where(Message.org_id == org_id, Message.idempotency_key == idempotency_key)
-        )
-        if existing is None:
-            raise
-        return existing
-    return message.id
+    # One statement whether or not the key is new, and race-free: the unique (org_id, key) decides.
+    insert = _INSERTS[session.get_bind().dialect.name]
+    new_id = session.scalar(insert(Message).values(**values)
+                            .on_conflict_do_nothing(index_elements=["org_id", "idempotency_key"])
+                            .returning(Message.id))
+    if new_id is not None:
+        mark_changed(session, org_id)
+        return new_id
+    return session.scalar(
+        select(Message.id).where(Message.org_id == org_id, Message.idempotency_key == idempotency_key))
 
 
 def address_for(channel: str, to: str, country: str) -> str:

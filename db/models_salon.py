@@ -231,3 +231,143 @@ class SalonClient(Base):
     lifetime_spend_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# ---------------------------------------------------------------- leads, follow-ups, conversations
+
+LEAD_STATUSES = ("new", "contacted", "qualified", "converted", "lost")
+LEAD_SOURCES = ("form", "sms", "import", "console")
+TEMPERATURES = ("hot", "warm", "cold")
+
+
+class SalonLeadForm(Base):
+    """A public lead form, answered at ``POST /forms/{slug}``.
+
+    ``fields`` lists the form's own (custom) fields beyond the standard ones,
+    each ``{"name", "label", "required"}``; ``required`` names the standard
+    fields this form insists on. The rate limits are per form, per hour.
+    """
+
+    __tablename__ = "salon_lead_forms"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = _org_fk()
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(120))
+    required: Mapped[list[str]] = mapped_column(JSON)
+    fields: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(default=True)
+    max_per_ip_hour: Mapped[int] = mapped_column(default=20)
+    max_per_phone_hour: Mapped[int] = mapped_column(default=3)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SalonFormHit(Base):
+    """One submission attempt to a form, by IP and (when valid) phone: the rate limiter's memory.
+
+    It lives in the database so that every gateway process counts the same hits.
+    """
+
+    __tablename__ = "salon_form_hits"
+    __table_args__ = (
+        Index("ix_salon_form_hits_ip", "form_id", "ip", "at"),
+        Index("ix_salon_form_hits_phone", "form_id", "phone", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    form_id: Mapped[int] = mapped_column(ForeignKey("salon_lead_forms.id", ondelete="CASCADE"))
+    ip: Mapped[str] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SalonLead(Base):
+    """Someone who may become a client: one row per phone per salon; repeat contacts merge into it."""
+
+    __tablename__ = "salon_leads"
+    __table_args__ = (
+        UniqueConstraint("org_id", "phone"),
+        Index("ix_salon_leads_org_status", "org_id", "status", "id"),
+        CheckConstraint("status IN ('new', 'contacted', 'qualified', 'converted', 'lost')", name="status"),
+        CheckConstraint("status <> 'lost' OR lost_reason IS NOT NULL", name="lost_reason"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = _org_fk()
+    form_id: Mapped[int | None] = mapped_column(ForeignKey("salon_lead_forms.id", ondelete="SET NULL"))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    name: Mapped[str] = mapped_column(String(120), default="")
+    phone: Mapped[str] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))
+    service_wanted: Mapped[str] = mapped_column(String(120), default="")
+    preferred_date: Mapped[date | None]
+    message: Mapped[str] = mapped_column(Text, default="")
+    custom: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    source: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10), default="new")
+    lost_reason: Mapped[str | None] = mapped_column(String(300))
+    score: Mapped[int] = mapped_column(default=0)
+    temperature: Mapped[str] = mapped_column(String(4))
+    contacts_count: Mapped[int] = mapped_column(default=1)
+    first_response_at: Mapped[datetime | None]
+    converted_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SalonLeadActivity(Base):
+    """What happened with a lead: created, contacted again, called, messaged, status changed, task done."""
+
+    __tablename__ = "salon_lead_activities"
+    __table_args__ = (Index("ix_salon_lead_activities_lead", "lead_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = _org_fk()
+    lead_id: Mapped[int] = mapped_column(ForeignKey("salon_leads.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(254))
+    note: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, Any] | None]
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SalonTask(Base):
+    """A follow-up to do by ``due_at``; priority 1 is the most urgent."""
+
+    __tablename__ = "salon_tasks"
+    __table_args__ = (Index("ix_salon_tasks_org_due", "org_id", "done_at", "due_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = _org_fk()
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("salon_leads.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    priority: Mapped[int]
+    due_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+    done_by: Mapped[str | None] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SalonConversationMessage(Base):
+    """One SMS in a person's thread with the salon, in or out; an outgoing one points at its outbox row,
+    whose status is the delivery status shown."""
+
+    __tablename__ = "salon_conversation_messages"
+    __table_args__ = (
+        Index("ix_salon_conversation_phone", "org_id", "phone", "id"),
+        CheckConstraint("direction IN ('in', 'out')", name="direction"),
+        # An inbound SMS redelivered after a crash lands in the thread once.
+        UniqueConstraint("org_id", "inbound_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = _org_fk()
+    phone: Mapped[str] = mapped_column(String(20))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    lead_id: Mapped[int | None] = mapped_column(ForeignKey("salon_leads.id", ondelete="SET NULL"))
+    direction: Mapped[str] = mapped_column(String(3))
+    body: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    inbound_id: Mapped[int | None] = mapped_column(BigId)  # the core's inbound_messages row, if it came by SMS
+    actor: Mapped[str | None] = mapped_column(String(254))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -116,13 +116,16 @@ def test_demo_is_idempotent_and_prints_logins(ofisi):
 
 
 def queued(url: str) -> int:
+    """Messages due now (the demo salon's reminders wait for their appointments)."""
     from db.engine import open_database
     from db.models import Message
+    from db.types import utcnow
 
     db = open_database(url)
     try:
         with db.session() as session:
-            return session.query(Message).filter_by(status="queued").count()
+            return session.query(Message).filter(Message.status == "queued",
+                                                 Message.next_attempt_at <= utcnow()).count()
     finally:
         db.dispose()
 

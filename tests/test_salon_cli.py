@@ -97,3 +97,42 @@ def test_thirty_processes_booking_one_professional_at_once_one_succeeds(committe
         assert f"(appointment #{winner_id}, Braids)" in stderr and "next free: " in stderr, stderr
     listed = json.loads(cli("bookings", "list", "--org", slug, "--date", day.isoformat(), "--json").stdout)
     assert [str(a["id"]) for a in listed] == [winner_id]
+
+
+def test_hours_blocks_forms_and_leads_from_the_command_line(setup, backend, tmp_path):
+    if backend != "sqlite":
+        pytest.skip("the commands call the same core services on both backends; the core tests cover PostgreSQL")
+    salon, cli = setup
+    slug, pro, day = salon.org.slug, salon.pro.email, a_working_day(salon)
+    hours = cli("salon", "hours", "set", "--org", slug, "--pro", pro, "--days", "mon-fri", "--hours", "10:00-16:00",
+                "--break", "12:00-12:30")
+    assert hours.returncode == 0, hours.stderr
+    assert "Aisha Mohamed works Mon, Tue, Wed, Thu, Fri 10:00-16:00, breaks 12:00-12:30." in hours.stderr
+    block = cli("salon", "block", "add", "--org", slug, "--pro", pro, "--from", f"{day.isoformat()}T10:00",
+                "--to", f"{day.isoformat()}T11:00", "--reason", "training")
+    assert block.returncode == 0 and "(training)" in block.stderr, block.stderr
+    form = cli("salon", "forms", "add", "--org", slug, "--slug", f"{slug}-book", "--field", "hair_length!")
+    assert form.returncode == 0 and f"POST /forms/{slug}-book" in form.stderr, form.stderr
+    path = tmp_path / "leads.csv"
+    path.write_text("phone,name,service\n0711000001,Amina,Braids\nnonsense,Bad,\n")
+    imported = cli("import", "leads", str(path), "--org", slug, "--skip-invalid")
+    assert imported.returncode == 0, imported.stderr
+    assert "line 3:" in imported.stderr and "added 1" in imported.stderr
+    listed = cli("salon", "leads", "list", "--org", slug, "--json")
+    [lead] = json.loads(listed.stdout)
+    assert (lead["phone"], lead["source"], lead["temperature"]) == ("+254711000001", "import", "warm")
+
+
+def test_days_are_read_as_people_write_them():
+    import typer
+
+    from commands.salon_cmd import _days, _stretch
+
+    assert _days("mon-sat") == [0, 1, 2, 3, 4, 5]
+    assert _days("sat-mon") == [0, 5, 6]
+    assert _days("Mon, Wed,fri") == [0, 2, 4]
+    assert _stretch("09:00-18:00")[1].hour == 18
+    with pytest.raises(typer.BadParameter):
+        _days("someday")
+    with pytest.raises(typer.BadParameter):
+        _stretch("nine to five")

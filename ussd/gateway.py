@@ -35,7 +35,8 @@ Handler = Callable[[Request], Awaitable[Response]]
 _AREA_ROUTES: list[tuple[str, Handler, list[str]]] = []
 
 # The gateway modules (e.g. "ussd.callback"); each registers its routes on import.
-AREA_MODULES: list[str] = ["ussd.callback", "ussd.mpesa", "ussd.chama", "ussd.community", "ussd.campaigns"]
+AREA_MODULES: list[str] = ["ussd.callback", "ussd.mpesa", "ussd.chama", "ussd.salon", "ussd.community",
+                           "ussd.campaigns"]
 
 
 def load_gateway_modules() -> None:

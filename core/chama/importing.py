@@ -16,9 +16,8 @@ writes nothing the second time.
 
 from __future__ import annotations
 
-import csv
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from core.actors import Actor
 from core.chama.base import chama_org, local_today
 from core.chama.members import clean_number, clean_role, create_member, next_member_number
 from core.errors import InvalidInput
+from core.importing import ImportReport, Row, parse_date, read_rows
 from core.phones import normalize_phone
 from db.models import Contact, Org
 from db.models_chama import ChamaMember
@@ -42,106 +42,17 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "role": ("role", "position"),
     "joined_on": ("join date", "joined", "joined on", "date joined", "join_date", "joined_on", "joining date"),
 }
-DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%y")
-
-Row = tuple[int, dict[str, Any]]  # (line number in the file, values by column)
-
-
-@dataclass(frozen=True)
-class RowError:
-    line: int
-    message: str
-
-
-@dataclass
-class ImportReport:
-    file: str
-    rows: int
-    created: int = 0
-    unchanged: int = 0
-    invalid: int = 0
-    errors: list[RowError] = field(default_factory=list)
-    dry_run: bool = False
-    written: bool = False
-
-    def line(self) -> str:
-        verb = "would add" if self.dry_run or not self.written else "added"
-        text = (f"{self.file}: {self.rows} rows; {verb} {self.created}, {self.unchanged} unchanged, "
-                f"{self.invalid} with errors")
-        if self.errors and not self.written and not self.dry_run:
-            text += "; nothing was written (fix the rows, or import with --skip-invalid)"
-        elif self.dry_run:
-            text += "; dry run, nothing was written"
-        return text
-
-
-def _canonical(header: Any) -> str | None:
-    text = " ".join(str(header or "").strip().lower().replace("_", " ").split())
-    for name, aliases in COLUMNS.items():
-        if text in aliases or text.replace(" ", "_") in aliases:
-            return name
-    return None
-
-
-def _rows_from(header: list[Any], body: list[tuple[int, list[Any]]], file: str) -> list[Row]:
-    mapping = {i: name for i, h in enumerate(header) if (name := _canonical(h))}
-    for needed in ("name", "phone"):
-        if needed not in mapping.values():
-            raise InvalidInput(f"{file} has no {needed} column; its header row needs one of: "
-                               f"{', '.join(COLUMNS[needed])}.")
-    rows: list[Row] = []
-    for line, values in body:
-        record = {name: values[i] if i < len(values) else None for i, name in mapping.items()}
-        if any(v not in (None, "") and str(v).strip() for v in record.values()):
-            rows.append((line, record))
-    return rows
 
 
 def read_member_file(path: Path) -> list[Row]:
     """The rows of a CSV or XLSX file, with their line numbers; blank lines are skipped."""
-    suffix = path.suffix.lower()
-    if not path.is_file():
-        raise InvalidInput(f"There is no file {path}.")
-    if suffix == ".csv":
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            lines = list(csv.reader(fh))
-        if not lines:
-            raise InvalidInput(f"{path.name} is empty.")
-        return _rows_from(lines[0], list(enumerate(lines[1:], start=2)), path.name)
-    if suffix in (".xlsx", ".xlsm"):
-        from openpyxl import load_workbook  # heavy; only for spreadsheets
-
-        try:
-            book = load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many kinds for a damaged file
-            raise InvalidInput(f"{path.name} cannot be read as a spreadsheet ({exc}).") from None
-        try:
-            values = [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
-        finally:
-            book.close()
-        if not values:
-            raise InvalidInput(f"{path.name} is empty.")
-        return _rows_from(values[0], list(enumerate(values[1:], start=2)), path.name)
-    raise InvalidInput(f"{path.name}: import reads .csv and .xlsx files.")
+    return read_rows(path, COLUMNS, ("name", "phone"))
 
 
 def parse_join_date(value: Any, today: date) -> date:
     if value is None or str(value).strip() == "":
         return today
-    if isinstance(value, datetime):
-        day = value.date()
-    elif isinstance(value, date):
-        day = value
-    else:
-        text = str(value).strip()
-        for fmt in DATE_FORMATS:
-            try:
-                day = datetime.strptime(text, fmt).date()
-                break
-            except ValueError:
-                continue
-        else:
-            raise InvalidInput(f"{text!r} is not a date; write it like 2024-01-31 or 31/01/2024.")
+    day = parse_date(value)
     if day > today:
         raise InvalidInput(f"the join date {day.isoformat()} is in the future.")
     return day
@@ -201,8 +112,7 @@ def import_members(session: Session, actor: Actor, org_id: int, rows: list[Row],
             if row.number and row.number in number_holders:
                 raise InvalidInput(f"member number {row.number} already belongs to {number_holders[row.number]}.")
         except InvalidInput as exc:
-            report.invalid += 1
-            report.errors.append(RowError(line, str(exc).rstrip(".") + "."))
+            report.refuse(line, exc)
             continue
         seen_phones[row.phone] = line
         if row.number:

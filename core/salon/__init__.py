@@ -24,3 +24,7 @@ grant("salon", ("owner", "receptionist"), "salon.bookings.write", "salon.schedul
 grant("salon", "professional", "salon.bookings.write.own", "salon.schedule.write.own",
       # A professional on their own takes the client's number as they book.
       "contacts.write")
+grant("salon", ("owner", "receptionist", "professional"), "salon.leads.read", "salon.leads.write")
+grant("salon", "owner", "salon.forms.manage")
+
+from core.salon import sms as _sms  # noqa: E402,F401  (inbound SMS land in conversations)

@@ -156,6 +156,16 @@ def list_appointments(
     return _views(session, org, query.order_by(SalonAppointment.starts_at, SalonAppointment.id).limit(limit))
 
 
+def client_appointments(session: Session, actor: Actor, org_id: int, contact_id: int, *,
+                        before_id: int | None = None, limit: int = 50) -> list[AppointmentView]:
+    """A client's history, newest first (keyset by id)."""
+    org = require_salon(session, actor, org_id, "salon.clients.read")
+    query = _select().where(SalonAppointment.org_id == org.id, SalonAppointment.contact_id == contact_id)
+    if before_id is not None:
+        query = query.where(SalonAppointment.id < before_id)
+    return _views(session, org, query.order_by(SalonAppointment.id.desc()).limit(limit))
+
+
 def appointments_on(session: Session, actor: Actor, org_id: int, day: date, **kw) -> list[AppointmentView]:
     """One date of the salon's calendar (its own time zone)."""
     org = require_salon(session, actor, org_id, "salon.bookings.read")
@@ -252,7 +262,14 @@ def _notice_as_booked(session: Session, org: Org, appointment: SalonAppointment)
     return reminders.Notice(org, appointment, contact, service.name, professional.name)
 
 
-def book(
+def book(session: Session, actor: Actor, org_id: int, **booking: Any) -> AppointmentView:
+    """:func:`place_booking`, committed."""
+    view = place_booking(session, actor, org_id, **booking)
+    session.commit()
+    return view
+
+
+def place_booking(
     session: Session,
     actor: Actor,
     org_id: int,
@@ -265,7 +282,7 @@ def book(
     notes: str = "",
     now: datetime | None = None,
 ) -> AppointmentView:
-    """Book ``contact_id`` with a professional for a service at ``start`` (aware).
+    """In the caller's unit of work (a lead's conversion books with it), book ``contact_id`` with a professional for a service at ``start`` (aware).
 
     The price is the service's price now. Bookings made by staff
     (``source="console"``) are confirmed; those from SMS or a form are pending
@@ -294,7 +311,6 @@ def book(
     _write_or_refuse(session, org.id, professional_id, service_id, starts_at, now)
     _event(session, actor, appointment, "booked", now, details={"source": source, "status": appointment.status})
     reminders.on_booked(session, _notice(org, appointment, booking, contact), booking.settings.reminder_minutes, now)
-    session.commit()
     return _view(booking, appointment, contact)
 
 
@@ -434,5 +450,6 @@ def mark_no_show(session: Session, actor: Actor, org_id: int, appointment_id: in
 
 __all__ = [
     "AppointmentView", "EventView", "Unavailable", "appointment_history", "appointments_on", "book", "cancel",
+    "client_appointments", "place_booking",
     "complete", "confirm", "get_appointment", "list_appointments", "mark_no_show", "reschedule",
 ]

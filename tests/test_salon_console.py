@@ -1,0 +1,142 @@
+"""The salon's console driven with Pilot over a committed database: the day at a
+glance, booking from a free slot, cancelling with a reason, the leads pipeline,
+the figures and the conversations inbox."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+import pytest
+from sqlalchemy import select
+from textual.widgets import DataTable, Input, Sparkline, Static
+
+from console.app import OfisiApp
+from console.salon import AnalyticsScreen, InboxScreen, LeadsScreen, ReasonScreen, SalonHomeScreen
+from core.contacts import add_contact
+from core.salon.bookings import book
+from core.salon.conversations import record_inbound
+from core.salon.leads import LeadDetails, add_lead
+from core.salon.schedule import set_weekly_hours
+from core.salon.services import add_service
+from core.users import add_user
+from db.models_salon import SalonAppointment, SalonLead
+from tests.test_console import PASSWORD, SIZE, home, sign_in, until
+
+ALL_DAY = [(time(0, 0), time(0, 0))]
+
+
+@pytest.fixture
+def salon(committed_db, backend, make_org, cli_actor):
+    """A salon open around the clock, with an appointment today, a client to book and a hot lead."""
+    if backend != "sqlite":
+        pytest.skip("the screens call the same core services on both backends; the core tests cover PostgreSQL")
+    with committed_db.session() as s:
+        org = make_org(s, "salon", slug="mama-njeri", name="Mama Njeri Salon")
+        owner = add_user(s, cli_actor, "wanjiku@example.com", org_id=org.id, role="owner", name="Wanjiku",
+                         password=PASSWORD)
+        set_weekly_hours(s, cli_actor, org.id, owner.id, work={d: ALL_DAY for d in range(7)})
+        service = add_service(s, cli_actor, org.id, name="Braids", minutes=60, price="1500")
+        akinyi = add_contact(s, cli_actor, org.id, name="Akinyi Otieno", phone="0712 345 678")
+        baraka = add_contact(s, cli_actor, org.id, name="Baraka", phone="0712 000 111")
+        midnight = datetime.combine(datetime.now(org.tz).date(), time(0, 0), tzinfo=org.tz)
+        book(s, cli_actor, org.id, professional_id=owner.id, service_id=service.id, contact_id=baraka.id,
+             start=midnight, now=midnight - timedelta(days=1))
+        add_lead(s, cli_actor, org.id, LeadDetails(phone="0711000001", name="Hot Lead", service_wanted="Braids",
+                                                  preferred_date=midnight.date()))
+    return org, akinyi
+
+
+def rows(screen, selector: str) -> int:
+    return screen.query_one(selector, DataTable).row_count
+
+
+async def test_day_book_and_cancel(committed_db, salon):
+    org, akinyi = salon
+    async with OfisiApp(committed_db, live_updates=False).run_test(size=SIZE) as pilot:
+        await sign_in(pilot, "wanjiku@example.com")
+        screen = await home(pilot)
+        assert isinstance(screen, SalonHomeScreen)
+        await until(pilot, lambda: rows(screen, "#agenda") == 1 and rows(screen, "#slots") > 0
+                    and rows(screen, "#tasks") == 1 and rows(screen, "#new-leads") == 1, what="the day")
+        assert screen.query_one("#agenda", DataTable).get_row_at(0)[2] == "Baraka"
+        first_slot = screen.day.slots[0]
+
+        # Pick the client, f, Enter: booked into the first free slot.
+        contacts = screen.query_one("#contacts", DataTable)
+        contacts.move_cursor(row=contacts.get_row_index(str(akinyi.id)))
+        await pilot.pause()
+        await pilot.press("f", "enter")
+
+        def booked():
+            with committed_db.session() as s:
+                return s.scalar(select(SalonAppointment).where(SalonAppointment.contact_id == akinyi.id))
+        await until(pilot, lambda: booked() is not None, what="the booking")
+        assert (booked().starts_at, booked().status) == (first_slot.start, "confirmed")
+
+        # Highlight today's appointment, x, a reason: cancelled.
+        screen.query_one("#agenda", DataTable).focus()
+        await until(pilot, lambda: rows(screen, "#agenda") >= 1)
+        baraka_row = next(i for i in range(rows(screen, "#agenda"))
+                          if screen.query_one("#agenda", DataTable).get_row_at(i)[2] == "Baraka")
+        screen.query_one("#agenda", DataTable).move_cursor(row=baraka_row)
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ReasonScreen), what="the reason box")
+        pilot.app.screen.query_one("#reason", Input).value = "client is ill"
+        await pilot.press("enter")
+
+        def cancelled():
+            with committed_db.session() as s:
+                return s.scalars(select(SalonAppointment.cancel_reason).where(
+                    SalonAppointment.status == "cancelled")).all()
+        await until(pilot, lambda: cancelled() == ["client is ill"], what="the cancellation")
+
+
+async def test_leads_pipeline_and_figures(committed_db, salon):
+    async with OfisiApp(committed_db, live_updates=False).run_test(size=SIZE) as pilot:
+        await sign_in(pilot, "wanjiku@example.com")
+        await home(pilot)
+        # The leads pipeline: log a call, then lose the lead with a reason.
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(pilot.app.screen, LeadsScreen) and rows(pilot.app.screen, "#leads") == 1)
+        leads = pilot.app.screen
+        assert "hot" in str(leads.query_one("#leads", DataTable).get_row_at(0)[2])
+
+        def lead_status():
+            with committed_db.session() as s:
+                return s.scalar(select(SalonLead.status))
+        await pilot.press("c")
+        await until(pilot, lambda: lead_status() == "contacted", what="the call logged")
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ReasonScreen))
+        pilot.app.screen.query_one("#reason", Input).value = "too far"
+        await pilot.press("enter")
+        await until(pilot, lambda: lead_status() == "lost", what="the lead lost")
+        await until(pilot, lambda: "lost: too far" in str(leads.query_one("#leads", DataTable).get_row_at(0)[3]))
+
+        # The figures.
+        await pilot.press("escape", "y")
+        await until(pilot, lambda: isinstance(pilot.app.screen, AnalyticsScreen)
+                    and "No-show rate" in str(pilot.app.screen.query_one("#figures", Static).content))
+        figures = pilot.app.screen
+        assert len(figures.query_one("#bookings-chart", Sparkline).data) == 12
+        assert "console: 1 leads" in str(figures.query_one("#figures", Static).content)
+
+
+async def test_inbox_shows_the_thread_and_sends_a_reply(committed_db, salon):
+    org, _ = salon
+    with committed_db.session() as s:
+        record_inbound(s, org.id, "0722000333", "Do you do dreadlocks?")
+        s.commit()
+    async with OfisiApp(committed_db, live_updates=False).run_test(size=SIZE) as pilot:
+        await sign_in(pilot, "wanjiku@example.com")
+        await home(pilot)
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(pilot.app.screen, InboxScreen) and rows(pilot.app.screen, "#thread") == 1)
+        inbox = pilot.app.screen
+        await pilot.press("enter")  # open the highlighted thread; the cursor goes to the reply box
+        await until(pilot, lambda: inbox.query_one("#reply", Input).has_focus)
+        inbox.query_one("#reply", Input).value = "Yes, Tuesday at 10?"
+        await pilot.press("enter")
+        await until(pilot, lambda: rows(inbox, "#thread") == 2, what="the reply in the thread")
+        assert [str(c) for c in inbox.query_one("#thread", DataTable).get_row_at(1)[:3]] == [
+            "→", "Yes, Tuesday at 10?", "queued"]
