@@ -116,3 +116,19 @@ def test_vendor_engagement_across_campaigns_is_paged_by_vendor(session, make_org
     assert got["Shop 0"].last_response_at == sent_at + timedelta(minutes=2)
     assert got["Shop 2"].last_response_at is None
     assert vendor_engagement(session, ACTOR, org.id, after_id=second_page[-1].vendor_id) == []
+
+
+def test_a_message_sent_again_after_an_operators_verdict_adds_its_second_price(committed_db, make_org, fake_at):
+    with committed_db.session() as s:
+        org_id = make_org(s, "chama").id
+        message_id = outbox.send_message(s, ACTOR, org_id, to=phone(1), body="Habari").id
+    outbox.send_due(committed_db, {"sms": fake_at.provider()})
+    with committed_db.session() as s:
+        s.execute(Message.__table__.update().where(Message.id == message_id).values(status="unknown"))
+        s.commit()
+        outbox.settle_unknown(s, ACTOR, org_id, message_id, sent=False)  # "it did not go: send it again"
+    outbox.send_due(committed_db, {"sms": fake_at.provider()}, parallel=2)
+    with committed_db.session() as s:
+        cost = s.get(MessageCost, message_id)
+        assert (cost.amount_minor, cost.currency) == (160, "KES")
+    assert len(fake_at.received_for(phone(1))) == 2
