@@ -133,7 +133,8 @@ def campaigns(
         return [f"'{v}" if fmt in ("csv", "xlsx") and isinstance(v, str) and v[:1] in "=+-@" else v
                 for v in values]
 
-    what = {"day": "days", "vendor": "vendors"}.get(by or "", "rows" if by else "campaigns")
+    noun = {None: "campaign", "day": "campaign-day", "vendor": "vendor"}.get(by, "place")
+    what = noun if len(rows) == 1 else noun + "s"
     if fmt == "json":
         print_json(rows)
     elif fmt == "csv":

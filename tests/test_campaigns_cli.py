@@ -124,7 +124,8 @@ def test_the_report_shows_cost_sends_per_day_and_engagement_per_vendor(ofisi, fr
     assert dict(zip(lines[0], lines[1]))["cost"] == "KES 1.60"
     assert "KES 0.80" in ofisi("report", "campaigns", "--org", "msme").stdout
     book = tmp_path / "days.xlsx"
-    assert ofisi("report", "campaigns", "--org", "msme", "--by", "day", "--format", "xlsx", "-o", str(book)).returncode == 0
+    by_day = ofisi("report", "campaigns", "--org", "msme", "--by", "day", "--format", "xlsx", "-o", str(book))
+    assert by_day.returncode == 0 and "Wrote 1 campaign-day to" in by_day.stderr
     assert list(load_workbook(book).active.values) == [
         ("campaign_id", "day", "sent", "delivered", "failed", "unknown"), (c.id, "2026-11-02", 2, 0, 0, 0)]
     days = json.loads(ofisi("report", "campaigns", "--org", "msme", "--by", "day", "--campaign", str(c.id),

@@ -48,10 +48,12 @@ def _reason(error: str | None) -> str:
 
 
 def campaign_report(session: Session, actor: Actor, org_id: int, *, start: datetime | None = None,
-                    end: datetime | None = None) -> list[CampaignReportRow]:
-    """Every campaign created in [start, end) (all when open), newest first."""
+                    end: datetime | None = None, campaign_id: int | None = None) -> list[CampaignReportRow]:
+    """Every campaign created in [start, end) (all when open), newest first; or just ``campaign_id``."""
     require(session, actor, org_id, "campaigns.read")
     query = select(Campaign).where(Campaign.org_id == org_id)
+    if campaign_id is not None:
+        query = query.where(Campaign.id == campaign_id)
     if start is not None:
         query = query.where(Campaign.created_at >= start)
     if end is not None:
@@ -169,10 +171,9 @@ def vendor_engagement(session: Session, actor: Actor, org_id: int, *, after_id: 
                         func.max(CampaignResponse.received_at))
                  .join(Campaign, Campaign.id == CampaignResponse.campaign_id)
                  .where(CampaignResponse.org_id == org_id))
-    if start is not None:
-        messages, responses = messages.where(Campaign.created_at >= start), responses.where(Campaign.created_at >= start)
-    if end is not None:
-        messages, responses = messages.where(Campaign.created_at < end), responses.where(Campaign.created_at < end)
+    for bound in ([Campaign.created_at >= start] if start is not None else []) + \
+            ([Campaign.created_at < end] if end is not None else []):
+        messages, responses = messages.where(bound), responses.where(bound)
     tally: dict[int, Counter[str]] = {v.id: Counter() for v in vendors}
     written: dict[int, set[tuple[int, str]]] = {v.id: set() for v in vendors}
     for key, campaign_id, address, status in session.execute(messages):
