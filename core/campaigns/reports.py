@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.actors import Actor
@@ -155,18 +155,22 @@ def vendor_engagement(session: Session, actor: Actor, org_id: int, *, after_id: 
     from db.models_vendors import Vendor
 
     require(session, actor, org_id, "campaigns.read")
-    query = select(Vendor.id, Vendor.business_name, Vendor.district).where(Vendor.org_id == org_id)
+    query = (select(Vendor.id, Vendor.business_name, Vendor.district, Vendor.phone, Vendor.whatsapp, Vendor.email)
+             .where(Vendor.org_id == org_id))
     if after_id is not None:
         query = query.where(Vendor.id > after_id)
     vendors = session.execute(query.order_by(Vendor.id).limit(limit)).all()
     if not vendors:
         return []
-    # A campaign message names its vendor at the end of its key (campaign:<c>:run:<n>:vendor:<id>).
+    # A campaign message names its vendor at the end of its key (campaign:<c>:run:<n>:vendor:<id>);
+    # the page's current addresses narrow the scan to its vendors' messages, so a message to an
+    # address the vendor has since changed counts no more (nor do replies from it).
     wanted = {f"vendor:{v.id}": v.id for v in vendors}
+    addresses = {a.lower() for v in vendors for a in (v.phone, v.whatsapp, v.email) if a}
     messages = (select(Message.idempotency_key, Message.campaign_id, Message.to_address, Message.status)
                 .join(Campaign, Campaign.id == Message.campaign_id)
-                .where(Message.org_id == org_id, Campaign.org_id == org_id,
-                       or_(*(Message.idempotency_key.like(f"campaign:%:{key}") for key in wanted))))
+                .where(Message.org_id == org_id, Campaign.org_id == org_id, Message.to_address.in_(addresses),
+                       Message.idempotency_key.like("campaign:%:vendor:%")))
     responses = (select(CampaignResponse.campaign_id, CampaignResponse.phone, func.count(),
                         func.max(CampaignResponse.received_at))
                  .join(Campaign, Campaign.id == CampaignResponse.campaign_id)
