@@ -61,20 +61,29 @@ def campaigns(
     end: Optional[str] = typer.Option(None, "--to", help="… up to this day, included."),
     fmt: str = typer.Option("table", "--format", help="table, csv, xlsx or json."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="File for csv/xlsx (csv: stdout without)."),
-    by: Optional[str] = typer.Option(None, "--by", help="district or state: vendor campaigns' reach per place."),
+    by: Optional[str] = typer.Option(None, "--by", help="day: each campaign's sends per day; vendor: engagement "
+                                                       "per vendor; district or state: reach per place."),
+    campaign: Optional[int] = typer.Option(None, "--campaign", help="With --by day: only this campaign."),
 ) -> None:
-    """Per campaign: messages sent, delivered, failed (by reason), responses and response rate;
-    with --by district|state, the reach and responses of vendor campaigns per place."""
+    """Per campaign: messages sent, delivered, failed (by reason), responses, response rate and
+    cost (where the provider reports it); --by day: sent, delivered and failed per day on the org's
+    clock; --by vendor: each vendor's messages, deliveries and responses across campaigns;
+    --by district|state: the reach and responses of vendor campaigns per place."""
     import csv
     from datetime import date, datetime, time, timedelta
 
     from commands.common import org_id_for
-    from core.campaigns.reports import campaign_report, reach_by_place
+    from core.campaigns import reports
+    from core.money import format_money
 
     if fmt not in ("table", "csv", "xlsx", "json"):
         raise typer.BadParameter("--format is table, csv, xlsx or json.")
     if fmt == "xlsx" and output is None:
         raise typer.BadParameter("--format xlsx needs -o FILE.")
+    if by not in (None, "day", "vendor", "district", "state"):
+        raise typer.BadParameter("--by is day, vendor, district or state.")
+    if campaign is not None and by != "day":
+        raise typer.BadParameter("--campaign goes with --by day.")
 
     def day(text: Optional[str], tz, shift: int = 0):
         if text is None:
@@ -84,36 +93,58 @@ def campaigns(
         except ValueError:
             raise typer.BadParameter(f"{text!r} is not a day; write it like 2026-11-01.") from None
 
+    def money(minor: int, currency: Optional[str]) -> str:
+        return format_money(minor, currency) if currency else ""
+
     with unit_of_work() as (session, actor):
         o = org_id_for(session, actor, org)
+        period = {"start": day(start, o.tz), "end": day(end, o.tz, 1)}
         if by is None:
-            rows = campaign_report(session, actor, o.id, start=day(start, o.tz), end=day(end, o.tz, 1))
+            rows = reports.campaign_report(session, actor, o.id, **period)
             columns = ["id", "name", "channel", "status", "runs", "messages", "sent", "delivered", "failed",
-                       "unknown", "responses", "response_rate", "failed_by_reason"]
+                       "unknown", "responses", "response_rate", "cost", "cost_per_message", "failed_by_reason"]
+            table = [[*(getattr(r, c) for c in columns[:12]), money(r.cost_minor, r.cost_currency),
+                      money(r.cost_per_message_minor, r.cost_currency),
+                      "; ".join(f"{why}: {n}" for why, n in r.failed_by_reason.items())] for r in rows]
+        elif by == "day":
+            chosen = ([campaign] if campaign is not None
+                      else [c.id for c in reports.campaign_report(session, actor, o.id, **period)])
+            rows = [{"campaign_id": cid, **vars(d)} for cid in chosen
+                    for d in reports.sends_by_day(session, actor, o.id, cid)]
+            columns = ["campaign_id", "day", "sent", "delivered", "failed", "unknown"]
+            table = [[r[c].isoformat() if c == "day" else r[c] for c in columns] for r in rows]
+        elif by == "vendor":
+            rows, after = [], None
+            while page := reports.vendor_engagement(session, actor, o.id, after_id=after, limit=500, **period):
+                rows.extend(page)
+                after = page[-1].vendor_id
+            columns = ["vendor_id", "business_name", "district", "campaigns", "received", "delivered",
+                       "responses", "response_rate", "last_response_at"]
+            table = [[getattr(r, c) for c in columns] for r in rows]
+            for line in table:
+                line[-1] = line[-1].astimezone(o.tz).isoformat(timespec="minutes") if line[-1] else ""
         else:
-            rows = reach_by_place(session, actor, o.id, by=by, start=day(start, o.tz), end=day(end, o.tz, 1))
+            rows = reports.reach_by_place(session, actor, o.id, by=by, **period)
             columns = [by, "recipients", "reached", "responses"]
+            table = [[r.place, r.recipients, r.reached, r.responses] for r in rows]
 
-    def flat(r) -> list:
-        if by is not None:
-            values = [r.place, r.recipients, r.reached, r.responses]
-        else:
-            values = [getattr(r, c) for c in columns[:-1]]
-            values.append("; ".join(f"{why}: {n}" for why, n in r.failed_by_reason.items()))
+    def safe(values: list) -> list:
         # Names are people's text: a spreadsheet must never run one as a formula.
         return [f"'{v}" if fmt in ("csv", "xlsx") and isinstance(v, str) and v[:1] in "=+-@" else v
                 for v in values]
 
+    noun = {None: "campaign", "day": "campaign-day", "vendor": "vendor"}.get(by, "place")
+    what = noun if len(rows) == 1 else noun + "s"
     if fmt == "json":
         print_json(rows)
     elif fmt == "csv":
         fh = open(output, "w", newline="", encoding="utf-8") if output else sys.stdout
         writer = csv.writer(fh)
         writer.writerow(columns)
-        writer.writerows(flat(r) for r in rows)
+        writer.writerows(safe(line) for line in table)
         if output:
             fh.close()
-            err(f"Wrote {len(rows)} campaigns to {output}.")
+            err(f"Wrote {len(rows)} {what} to {output}.")
     elif fmt == "xlsx":
         from openpyxl import Workbook
 
@@ -121,9 +152,9 @@ def campaigns(
         sheet = book.active
         sheet.title = "Campaigns"
         sheet.append(columns)
-        for r in rows:
-            sheet.append(flat(r))
+        for line in table:
+            sheet.append(safe(line))
         book.save(output)
-        err(f"Wrote {len(rows)} campaigns to {output}.")
+        err(f"Wrote {len(rows)} {what} to {output}.")
     else:
-        print_table(f"Campaigns of {o.name}", columns, [flat(r) for r in rows])
+        print_table(f"Campaigns of {o.name}", columns, table)

@@ -34,11 +34,13 @@ from core.campaigns import (
     resume_campaign,
     survey_tally,
 )
-from core.campaigns.reports import sends_over_time
+from core.campaigns.reports import CampaignReportRow, DaySends, campaign_report, sends_by_day, sends_over_time
+from core.money import format_money
 from core.orgs import OrgView
 from db.engine import Database
 
 PAGE = 50
+DAYS_SHOWN = 7  # the analytics line's last days of sending
 BAR = 20
 
 
@@ -65,9 +67,11 @@ class CampaignsLoaded(Message):
 
 
 class AnalyticsLoaded(Message):
-    def __init__(self, campaign_id: int, series: list[int], tally: dict[str, int]) -> None:
+    def __init__(self, campaign_id: int, series: list[int], tally: dict[str, int],
+                 report: CampaignReportRow | None = None, days: list[DaySends] | None = None) -> None:
         super().__init__()
         self.campaign_id, self.series, self.tally = campaign_id, series, tally
+        self.report, self.days = report, days or []
 
 
 class CampaignChanged(Message):
@@ -176,7 +180,9 @@ class CampaignsHome(vendors.CampaignsHome):
         with self.database.session() as session:
             series = sends_over_time(session, self.actor, self.org.id, campaign_id)
             tally = survey_tally(session, self.actor, self.org.id, campaign_id) if survey else {}
-        self.post_from_worker(AnalyticsLoaded(campaign_id, series, tally))
+            report = campaign_report(session, self.actor, self.org.id, campaign_id=campaign_id)
+            days = sends_by_day(session, self.actor, self.org.id, campaign_id)[-DAYS_SHOWN:]
+        self.post_from_worker(AnalyticsLoaded(campaign_id, series, tally, report[0] if report else None, days))
 
     def on_analytics_loaded(self, message: AnalyticsLoaded) -> None:
         campaign, p = self.campaigns.get(message.campaign_id), self.progress.get(message.campaign_id)
@@ -190,6 +196,16 @@ class CampaignsHome(vendors.CampaignsHome):
             lines.append(f"Paused: {campaign.pause_reason}")
         if message.tally:
             lines.append("Answers: " + ", ".join(f"{k} {v}" for k, v in message.tally.items()))
+        r = message.report
+        if r is not None:
+            line = f"{r.responses:,} responses ({r.response_rate:.0%} of those reached)"
+            if r.cost_currency:
+                line += (f"; cost {format_money(r.cost_minor, r.cost_currency)}, "
+                         f"{format_money(r.cost_per_message_minor, r.cost_currency)} a message")
+            lines.append(line)
+        if message.days:
+            lines.append("By day: " + ", ".join(f"{d.day:%d %b} {d.sent:,} sent/{d.failed:,} failed"
+                                                for d in message.days))
         self.query_one("#campaign-detail", Static).update("\n".join(lines))
         self.query_one("#campaign-sparkline", Sparkline).data = message.series
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from core.errors import InvalidInput
 
@@ -51,3 +51,21 @@ def parse_money(text: str | int, currency: str) -> int:
             f"{text!r} has more decimals than {currency.upper()} allows ({exp})."
         )
     return int(minor)
+
+
+def parse_provider_cost(text: object) -> tuple[int, str] | None:
+    """A provider's reported price (``"KES 0.8000"``, ``"USD 0.0070"``) as (minor units, currency),
+    rounded half up to the currency's minor unit; None when it names no amount or no currency
+    (Africa's Talking says ``"0"`` for a message it did not send)."""
+    parts = str(text or "").split()
+    if len(parts) != 2 or not re.fullmatch(r"[A-Za-z]{3}", parts[0]):
+        return None
+    try:
+        value = Decimal(parts[1].replace(",", ""))
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or value < 0:
+        return None
+    currency = parts[0].upper()
+    minor = (value * 10 ** exponent(currency)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return int(minor), currency

@@ -56,7 +56,7 @@ from core.providers import (
 )
 from db.engine import Database
 from db.models import Message, Org
-from db.models_campaigns import Campaign
+from db.models_campaigns import Campaign, MessageCost
 from db.types import UTCDateTime, utcnow
 
 log = logging.getLogger("ofisi.outbox")
@@ -445,6 +445,24 @@ _TO_THROTTLED = _move("sending", status="queued", claimed_by=None, last_error=_E
                       next_attempt_at=bindparam("retry_at", type_=UTCDateTime()))
 
 
+_COST_UPSERTS: dict = {}
+
+
+def _cost_upsert(dialect: str):
+    """INSERT a message's price; a price already there (the message was sent again) is added to."""
+    if dialect not in _COST_UPSERTS:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        table = MessageCost.__table__
+        statement = insert(table)
+        _COST_UPSERTS[dialect] = statement.on_conflict_do_update(
+            index_elements=[table.c.message_id],
+            set_={"amount_minor": table.c.amount_minor + statement.excluded.amount_minor})
+    return _COST_UPSERTS[dialect]
+
+
 class RateLimiter:
     """One channel's pace: sends start at least ``1/per_second`` apart (a bulk request of
     ``n`` recipients counts ``n``), shared by every sending thread of the run; ``hold``
@@ -497,6 +515,7 @@ class _Dispatch:
         self.session, self.worker, self.policy, self.clock, self.summary = session, worker, policy, clock, summary
         self._unannounced: set[int] = set()
         self._announced_at = time.monotonic()
+        self._costs: list[dict] = []  # prices of sends settled since the last commit
 
     def move(self, move, message_id: int, **params):
         """Run one of the moves above, uncommitted; returns the row's (org_id, attempts)
@@ -510,6 +529,9 @@ class _Dispatch:
         return row
 
     def commit(self, *, announce: bool = False) -> None:
+        if self._costs:  # with the outcomes they belong to
+            self.session.connection().execute(_cost_upsert(self.session.connection().dialect.name), self._costs)
+            self._costs.clear()
         # Consoles hear at most once a second (and at the end of each batch) which orgs changed:
         # a campaign of thousands must not wake every open console thousands of times.
         if self._unannounced and (announce or time.monotonic() - self._announced_at >= ANNOUNCE_EVERY_S):
@@ -567,6 +589,9 @@ class _Dispatch:
         summary = self.summary
         if isinstance(outcome, SendResult):
             apply(_TO_SENT, message_id, provider_id=outcome.provider_message_id)
+            if outcome.cost_minor is not None and outcome.cost_currency:
+                self._costs.append({"message_id": message_id, "amount_minor": outcome.cost_minor,
+                                    "currency": outcome.cost_currency})
             summary.sent += 1
         elif outcome is _NOT_TRIED:
             apply(_GIVE_BACK, message_id, error="not sent: the run stopped first")

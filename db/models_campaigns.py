@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models import Base, BigId, Message
@@ -83,6 +83,18 @@ class CampaignResponse(Base):
     text: Mapped[str] = mapped_column(Text)
     answer: Mapped[int | None]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MessageCost(Base):
+    """What the provider said a message cost, when it says (Africa's Talking, per recipient):
+    written by the dispatcher with the message's ``sent``; a message sent again (an operator's
+    resend of an ``unknown``) adds its second price to the first."""
+
+    __tablename__ = "message_costs"
+
+    message_id: Mapped[int] = mapped_column(BigId, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
 
 
 # A campaign's progress is counted over its outbox rows.

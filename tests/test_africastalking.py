@@ -285,6 +285,19 @@ def test_provider_classifies_replies(fake_at, script, error):
         fake_at.provider().send(_message())
 
 
+def test_the_price_of_each_recipient_comes_back_in_minor_units(fake_at):
+    fake_at.on_number("+254712345679", cost="UGX 25.0000")
+    provider = fake_at.provider()
+    one = provider.send(_message())
+    assert (one.cost_minor, one.cost_currency) == (80, "KES")
+    many = provider.send_many([OutgoingMessage(i, 1, "sms", to, None, "x" * 200)
+                               for i, to in enumerate(["+254712345678", "+254712345679"], 1)])
+    assert [(r.cost_minor, r.cost_currency) for r in many] == [(160, "KES"), (25, "UGX")]  # two segments
+    fake_at.next_calls(Script(raw_body='{"SMSMessageData": {"Recipients": [{"number": "+254712345678", '
+                                       '"statusCode": 101, "messageId": "ATXid_1", "cost": "0"}]}}'))
+    assert provider.send(_message()).cost_minor is None  # no price named, none kept
+
+
 def test_provider_refuses_a_number_the_sdk_cannot_send_to_without_a_request(fake_at):
     with pytest.raises(PermanentSendError, match="Invalid phone number"):
         fake_at.provider().send(_message("0712345678"))

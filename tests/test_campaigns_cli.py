@@ -87,3 +87,51 @@ def test_create_launch_pause_resume_send_status_and_report(ofisi, fresh_database
     assert [(r["name"], r["sent"], r["failed"]) for r in report] == [("=Reminder", 4, 0)]
     rows = list(csv.reader(io.StringIO(ofisi("report", "campaigns", "--org", "umoja", "--format", "csv").stdout)))
     assert rows[0][:3] == ["id", "name", "channel"] and rows[1][1] == "'=Reminder"
+
+
+def test_the_report_shows_cost_sends_per_day_and_engagement_per_vendor(ofisi, fresh_database_url, tmp_path):
+    from datetime import datetime, timezone
+
+    from openpyxl import load_workbook
+    from sqlalchemy import select
+
+    from core.campaigns import service
+    from core.orgs import get_org
+    from core.vendors import add_vendor
+    from db.engine import open_database
+    from db.models import Message
+    from db.models_campaigns import MessageCost
+    from tests.campaigns_support import ACTOR
+
+    assert ofisi("org", "create", "msme", "--kind", "campaigns", "--name", "Boost", "--country", "KE").returncode == 0
+    db = open_database(fresh_database_url)
+    sent_at = datetime(2026, 11, 2, 6, 0, tzinfo=timezone.utc)
+    with db.session() as s:
+        org_id = get_org(s, ACTOR, "msme").id
+        for i in range(2):
+            add_vendor(s, ACTOR, org_id, business_name=f"=Shop {i}", owner_name="O", phone=f"07120000{i:02d}")
+        c = service.create_campaign(s, ACTOR, org_id, name="Offer", text="Hi {{ business_name }}")
+        service.launch_campaign(s, ACTOR, org_id, c.id)
+        for m in s.scalars(select(Message).where(Message.campaign_id == c.id)):
+            m.status, m.sent_at = "sent", sent_at
+            s.add(MessageCost(message_id=m.id, amount_minor=80, currency="KES"))
+        s.commit()
+    db.dispose()
+
+    [row] = json.loads(ofisi("report", "campaigns", "--org", "msme", "--format", "json").stdout)
+    assert (row["sent"], row["cost_minor"], row["cost_per_message_minor"], row["cost_currency"]) == (2, 160, 80, "KES")
+    lines = list(csv.reader(io.StringIO(ofisi("report", "campaigns", "--org", "msme", "--format", "csv").stdout)))
+    assert dict(zip(lines[0], lines[1]))["cost"] == "KES 1.60"
+    assert "KES 0.80" in ofisi("report", "campaigns", "--org", "msme").stdout
+    book = tmp_path / "days.xlsx"
+    by_day = ofisi("report", "campaigns", "--org", "msme", "--by", "day", "--format", "xlsx", "-o", str(book))
+    assert by_day.returncode == 0 and "Wrote 1 campaign-day to" in by_day.stderr
+    assert list(load_workbook(book).active.values) == [
+        ("campaign_id", "day", "sent", "delivered", "failed", "unknown"), (c.id, "2026-11-02", 2, 0, 0, 0)]
+    days = json.loads(ofisi("report", "campaigns", "--org", "msme", "--by", "day", "--campaign", str(c.id),
+                            "--format", "json").stdout)
+    assert [(d["day"], d["sent"]) for d in days] == [("2026-11-02", 2)]
+    vendors = list(csv.reader(io.StringIO(
+        ofisi("report", "campaigns", "--org", "msme", "--by", "vendor", "--format", "csv").stdout)))
+    assert [(v[1], v[4], v[6]) for v in vendors[1:]] == [("'=Shop 0", "1", "0"), ("'=Shop 1", "1", "0")]
+    assert ofisi("report", "campaigns", "--org", "msme", "--by", "week").returncode == 2

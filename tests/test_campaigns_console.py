@@ -75,4 +75,6 @@ async def test_create_preview_launch_pause_resume_and_watch_it_send(committed, p
         assert cells(screen)[4].endswith("100%") and cells(screen)[5] == "6/6"
         await until(pilot, lambda: sum(screen.query_one("#campaign-sparkline", Sparkline).data or []) == 6,
                     what="the chart")
-        assert "6 sent" in str(screen.query_one("#campaign-detail", Static).content)
+        detail = str(screen.query_one("#campaign-detail", Static).content)
+        assert "6 sent" in detail and "0 responses" in detail
+        assert "By day: " in detail and "6 sent/0 failed" in detail

@@ -26,6 +26,10 @@ class OutgoingMessage:
 @dataclass(frozen=True)
 class SendResult:
     provider_message_id: str | None
+    # What the provider says the send cost, when it says (Africa's Talking does per recipient):
+    # minor units of ``cost_currency`` (see core.money.parse_provider_cost).
+    cost_minor: int | None = None
+    cost_currency: str | None = None
 
 
 class SendError(Exception):

@@ -23,6 +23,7 @@ from africastalking.Service import AfricasTalkingException
 from africastalking.SMS import SMSService
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
+from core.money import parse_provider_cost
 from core.providers import (
     AmbiguousSendError,
     OutgoingMessage,
@@ -198,7 +199,8 @@ class AfricasTalkingSMS:
             raise AmbiguousSendError(f"Africa's Talking gave no status code: {str(entry)[:120]!r}") from None
         status = entry.get("status", "")
         if code in SENT_CODES:
-            return SendResult(provider_message_id=entry.get("messageId"))
+            cost = parse_provider_cost(entry.get("cost"))
+            return SendResult(entry.get("messageId"), *(cost or (None, None)))
         if code in PERMANENT_CODES:
             raise PermanentSendError(f"Africa's Talking {code} {status}", stop_run=code in ACCOUNT_CODES)
         if code in TRANSIENT_CODES:

@@ -69,6 +69,7 @@ class Script:
     hang: bool = False  # wait for release() (at most HANG_LIMIT_S) before answering
     raw_body: str | None = None  # answer 201 with this body instead of the JSON
     retry_after: str | None = None  # with http_status (429): the Retry-After header to send
+    cost: str | None = None  # the per-recipient "cost" of a sent message (default: the price by segments)
     times: int | None = None
 
 
@@ -113,6 +114,7 @@ class FakeAfricasTalking(LoopbackFake):
         self.username = username
         self.api_key = api_key
         self.delay = 0.0  # default delay for every call
+        self.currency, self.price = "KES", 0.8  # the price of one SMS segment
         self._lock = threading.Condition()
         self._received: list[Received] = []
         self._calls: deque[Script] = deque()
@@ -188,15 +190,24 @@ class FakeAfricasTalking(LoopbackFake):
                 "statusCode": code,
                 "number": number,
                 "status": STATUS_NAMES.get(code, "Unknown"),
-                "cost": "KES 0.8000" if sent else "0",
+                "cost": (script and script.cost or self.cost_of(received.message)) if sent else "0",
                 "messageId": f"ATXid_{uuid.uuid4().hex}" if sent else "None",
             })
         ok = sum(1 for r in recipients if r["statusCode"] in SENT)
+        total = sum(float(r["cost"].split()[1]) for r in recipients if r["statusCode"] in SENT)
         body = {"SMSMessageData": {
-            "Message": f"Sent to {ok}/{len(recipients)} Total Cost: KES {0.8 * ok:.4f}",
+            "Message": f"Sent to {ok}/{len(recipients)} Total Cost: KES {total:.4f}",
             "Recipients": recipients,
         }}
         return 201, "application/json", json.dumps(body).encode()
+
+    def cost_of(self, text: str) -> str:
+        """What the real API charges a recipient: ``price`` per segment (160 GSM-7 characters
+        alone, 153 each when concatenated; 70 and 67 for Unicode)."""
+        gsm = all(ord(ch) < 128 for ch in text)
+        single, part = (160, 153) if gsm else (70, 67)
+        segments = 1 if len(text) <= single else -(-len(text) // part)
+        return f"{self.currency} {self.price * segments:.4f}"
 
     def _scripts_for(self, received: Received) -> tuple[Script | None, dict[str, Script]]:
         with self._lock:
