@@ -21,6 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Label, Static
+from textual.css.query import NoMatches
 from textual.worker import get_current_worker
 
 from console.base import ConsoleScreen
@@ -141,8 +142,13 @@ class HomeScreen(ConsoleScreen):
 
     def org_data_changed(self) -> None:
         """Another session changed this org; read again (mounting reads it anyway)."""
-        if self.is_mounted:
+        if not self.is_mounted:
+            return
+        try:
             self.action_refresh()
+        except NoMatches:
+            pass  # the screen is being taken down (sign-out, a lost membership): nothing to show
+
 
     def action_refresh(self) -> None:
         shown = self.query_one("#contacts", DataTable).row_count
