@@ -154,3 +154,29 @@ def test_a_login_without_an_org_cannot_turn_it_on(session, staff, cli_actor):
 def test_mask_shows_enough_to_recognise():
     assert otp.mask("+254712345123") == "+2547•••••123"
     assert otp.mask("wanjiku@example.com") == "w•••@example.com"
+
+
+def test_the_cli_turns_it_on_and_off(backend, tmp_path, monkeypatch):
+    if backend != "sqlite":
+        pytest.skip("the command calls the same core service on either backend")
+    from typer.testing import CliRunner
+
+    from commands.main import app
+
+    monkeypatch.setenv("OFISI_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    runner = CliRunner()
+
+    def ofisi(*args: str, stdin: str | None = None):
+        return runner.invoke(app, list(args), input=stdin)
+
+    ofisi("org", "create", "glow", "--kind", "salon", "--name", "Glow", "--country", "KE")
+    added = ofisi("user", "add", "wairimu@glow.example", "--org", "glow", "--role", "owner", "--phone", "0712345123",
+                  "--otp", "--password-stdin", stdin="a-long-password\n")
+    assert added.exit_code == 0, added.output
+    assert "codes go by SMS to +2547•••••123" in added.output
+    off = ofisi("user", "otp", "wairimu@glow.example", "off")
+    assert off.exit_code == 0 and "password alone" in off.output
+    assert ofisi("user", "otp", "wairimu@glow.example", "maybe").exit_code == 2
+    refused = ofisi("user", "otp", "nobody@glow.example", "on")
+    # The root command turns this refusal into one line on stderr (see test_cli.py).
+    assert isinstance(refused.exception, NotFound) and "ofisi user add" in str(refused.exception)
