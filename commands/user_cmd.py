@@ -33,7 +33,7 @@ def add(
     phone: Optional[str] = typer.Option(None, "--phone"),
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input."),
     otp: Optional[bool] = typer.Option(None, "--otp/--no-otp",
-                                       help="Ask for a code by SMS (or email) after the password."),
+                                       help="Ask for a code by SMS (or email) after the password; first sends one to confirm the address."),
 ) -> None:
     """Add a staff login to an organisation, or change their role there."""
     from core.orgs import get_org
@@ -45,7 +45,7 @@ def add(
         user = add_user(session, actor, email, org_id=org_view.id, role=role, name=name, phone=phone,
                         password=password, otp=otp)
     err(f"{user.email} is now {role} of {org_view.name}.")
-    if otp:
+    if otp is not None:
         err(_otp_line(user))
     if password is None:
         err("No password was set; run again with --password-stdin to let them sign in.")
@@ -67,22 +67,25 @@ def remove(
 
 
 def _otp_line(user) -> str:
-    from core.otp import mask
-
-    where = f"by SMS to {mask(user.phone)}" if user.phone else f"by email to {mask(user.email)}"
-    return f"{user.email} now needs a sign-in code after the password; codes go {where}."
+    if user.code_sent_to:
+        return (f"A code went to {user.code_sent_to} to confirm it; when they have it, run "
+                f"`ofisi user otp {user.email} on --code CODE` to turn the second factor on.")
+    if user.otp_required:
+        return f"{user.email} now needs a sign-in code after the password."
+    return f"{user.email} signs in with the password alone."
 
 
 @app.command("otp")
 def second_factor(
     email: str = typer.Argument(..., help="The staff member's email."),
     state: str = typer.Argument(..., help="on or off."),
+    code: Optional[str] = typer.Option(None, "--code", help="The code sent to confirm their phone or email."),
 ) -> None:
-    """Turn the sign-in code after the password on or off for a staff login."""
+    """Turn the sign-in code after the password on (once their phone or email is confirmed) or off."""
     from core.users import set_second_factor
 
     if state not in ("on", "off"):
         raise fail(f"{state!r} is not on or off.", 2)
     with unit_of_work() as (session, actor):
-        user = set_second_factor(session, actor, email, on=state == "on")
-    err(_otp_line(user) if user.otp_required else f"{user.email} signs in with the password alone.")
+        user = set_second_factor(session, actor, email, on=state == "on", code=code)
+    err(_otp_line(user))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -38,6 +38,7 @@ class UserView:
     name: str
     phone: str | None
     otp_required: bool = False
+    code_sent_to: str | None = None  # a code to confirm the second factor's address went here
 
 
 @dataclass(frozen=True)
@@ -169,16 +170,28 @@ def memberships_of(session: Session, user_id: int) -> list[MembershipView]:
 
 
 def second_factor_address(user: User) -> tuple[str, str]:
-    """Where a staff login's codes go: ``("sms", phone)`` when it has one, else ``("email", email)``."""
+    """Where a staff login's codes would go: ``("sms", phone)`` when it has one, else ``("email", email)``."""
     return ("sms", user.phone) if user.phone else ("email", user.email)
 
 
-def set_second_factor(session: Session, actor: Actor, email: str, *, on: bool) -> UserView:
+def _confirmed_address(user: User) -> tuple[str, str]:
+    """The address a code was confirmed at when the second factor was turned on; sign-in codes go there."""
+    address = user.otp_address or ""
+    return ("email" if "@" in address else "sms"), address
+
+
+def set_second_factor(session: Session, actor: Actor, email: str, *, on: bool, code: str | None = None,
+                      now: datetime | None = None) -> UserView:
     """Turn the sign-in code after the password on or off for a staff login.
 
+    Turning it on needs a verified address: the first call sends a code to the
+    login's phone (or email when it has none) and leaves it off, saying so in
+    ``code_sent_to``; a call with that ``code`` confirms the address and turns
+    it on. Later sign-in codes go to the confirmed address, even if the phone
+    on the login changes (turn it off and on again to move it).
     A staff actor needs ``users.manage`` in one of that person's orgs; the CLI passes.
-    Turning it on needs a membership (the code goes through that org's outbox).
     """
+    now = now or utcnow()
     email = normalize_email(email)
     user = session.scalar(select(User).where(User.email == email))
     if user is None:
@@ -198,6 +211,22 @@ def set_second_factor(session: Session, actor: Actor, email: str, *, on: bool) -
     if on and not org_ids:
         raise InvalidInput(f"{email} is not staff of any organisation yet, so no code could be sent; "
                            "add them to one first (ofisi user add).")
+    channel, address = second_factor_address(user)
+    if on and user.otp_address != address:
+        scope = {"user_id": user.id}
+        if code is None:
+            otp.send_code(session, StaffOtp, scope, org_id=org_ids[0], channel=channel, address=address,
+                          sender="Ofisi", key="staff:otp", now=now)
+            session.commit()
+            return replace(_view(user), code_sent_to=otp.mask(address))
+        try:
+            otp.check_code(session, StaffOtp, scope, address, code, now=now)
+        except otp.CodeRefused:
+            session.commit()  # the try counts
+            raise
+        user.otp_address = address
+        audit.record(session, actor, "user.otp_address", "user", user.id, org_id=org_ids[0],
+                     after={"channel": channel, "address": otp.mask(address)})
     if user.otp_required != on:
         audit.record(session, actor, "user.otp", "user", user.id, org_id=org_ids[0] if org_ids else None,
                      before={"otp_required": user.otp_required}, after={"otp_required": on})
@@ -273,7 +302,7 @@ def authenticate(session: Session, email: str, password: str, *,
 
 
 def _send_second_factor(session: Session, user: User, now: datetime) -> CodeRequired:
-    channel, address = second_factor_address(user)
+    channel, address = _confirmed_address(user)
     org_id = session.scalar(select(Membership.org_id).where(Membership.user_id == user.id)
                             .order_by(Membership.id).limit(1))
     if org_id is None:
@@ -299,7 +328,6 @@ def resend_second_factor(session: Session, user_id: int, *, now: datetime | None
     if user is None or not user.is_active or not user.otp_required:
         raise AuthenticationFailed("Sign in again with your email and password.")
     _refuse_if_locked(user, now)
-    channel, address = second_factor_address(user)
     asked = session.scalar(select(func.max(StaffOtp.created_at)).where(StaffOtp.user_id == user.id))
     if asked is None or asked <= now - otp.RATE_WINDOW:
         raise AuthenticationFailed("Sign in again with your email and password.")
@@ -318,7 +346,7 @@ def verify_second_factor(session: Session, user_id: int, code: str, *, now: date
     if user is None or not user.is_active:
         raise AuthenticationFailed("Sign in again with your email and password.")
     _refuse_if_locked(user, now)
-    _channel, address = second_factor_address(user)
+    _channel, address = _confirmed_address(user)
     try:
         otp.check_code(session, StaffOtp, {"user_id": user.id}, address, code, now=now)
     except otp.CodeRefused as exc:

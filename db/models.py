@@ -69,8 +69,9 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
-    # Second factor: after the password, a code by SMS (to ``phone``) or else by email.
+    # Second factor: after the password, a code to ``otp_address`` (confirmed by a code when turned on).
     otp_required: Mapped[bool] = mapped_column(default=False, server_default=false())
+    otp_address: Mapped[str | None] = mapped_column(String(254))  # where a code was confirmed
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")

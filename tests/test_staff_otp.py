@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import timedelta
 
@@ -30,8 +31,17 @@ PHONE = "+254712345123"
 def staff(session, make_org, cli_actor):
     org = make_org(session, "salon", country="KE")
     add_user(session, cli_actor, "owner@salon.example", org_id=org.id, role="owner", password=PASSWORD,
-             phone="0712 345 123", otp=True)
+             phone="0712 345 123")
+    turn_on(session, cli_actor, "owner@salon.example")
     return org
+
+
+def turn_on(session, actor, email: str, address: str = PHONE, *, now=NOW) -> None:
+    """Turn the second factor on the way an admin does: a code confirms the address first (two hours ago)."""
+    earlier = now - timedelta(hours=2)
+    asked = set_second_factor(session, actor, email, on=True, now=earlier)
+    assert not asked.otp_required and asked.code_sent_to == otp.mask(address)
+    assert set_second_factor(session, actor, email, on=True, code=_code(session, address), now=earlier).otp_required
 
 
 def _code(session, address: str = PHONE) -> str:
@@ -51,7 +61,7 @@ def test_the_right_password_sends_a_code_and_only_the_code_signs_in(session, sta
     assert user.last_login_at is None  # not signed in yet
     code = _code(session)
     assert "Ofisi sign-in code" in messages_to(session, PHONE)[-1]
-    stored = session.get(StaffOtp, session.query(StaffOtp.id).scalar())
+    stored = session.get(StaffOtp, state_otp_id(session))
     assert code not in stored.code_hash and len(stored.code_hash) == 64
     signed = verify_second_factor(session, state.user_id, code, now=NOW + timedelta(minutes=4))
     assert isinstance(signed, SignedIn) and signed.user.email == "owner@salon.example"
@@ -62,10 +72,33 @@ def test_the_right_password_sends_a_code_and_only_the_code_signs_in(session, sta
         verify_second_factor(session, state.user_id, code, now=NOW + timedelta(minutes=4))
 
 
+def state_otp_id(session) -> int:
+    return session.query(StaffOtp.id).order_by(StaffOtp.id.desc()).limit(1).scalar()
+
+
+def test_the_address_must_be_confirmed_and_codes_keep_going_there(session, make_org, cli_actor):
+    org = make_org(session, "salon", country="KE")
+    add_user(session, cli_actor, "rec@salon.example", org_id=org.id, role="receptionist", password=PASSWORD,
+             phone="0712 345 123")
+    asked = set_second_factor(session, cli_actor, "rec@salon.example", on=True, now=NOW)
+    assert not asked.otp_required and isinstance(authenticate(session, "rec@salon.example", PASSWORD, now=NOW),
+                                                 SignedIn)
+    with pytest.raises(otp.CodeRefused, match="not right"):
+        set_second_factor(session, cli_actor, "rec@salon.example", on=True, code=_wrong(_code(session)), now=NOW)
+    assert not session.query(User).filter_by(email="rec@salon.example").one().otp_required
+    set_second_factor(session, cli_actor, "rec@salon.example", on=True, code=_code(session), now=NOW)
+    # A new phone on the login does not move the codes until it is confirmed in turn.
+    add_user(session, cli_actor, "rec@salon.example", org_id=org.id, role="receptionist", phone="0799 000 111")
+    assert authenticate(session, "rec@salon.example", PASSWORD, now=NOW + timedelta(minutes=1)).masked == \
+        "+2547•••••123"
+    moved = set_second_factor(session, cli_actor, "rec@salon.example", on=True, now=NOW + timedelta(minutes=2))
+    assert moved.code_sent_to == "+2547•••••111" and moved.otp_required
+
+
 def test_without_a_phone_the_code_goes_by_email(session, make_org, cli_actor):
     org = make_org(session, "chama")
     add_user(session, cli_actor, "chair@chama.example", org_id=org.id, role="chair", password=PASSWORD)
-    set_second_factor(session, cli_actor, "chair@chama.example", on=True)
+    turn_on(session, cli_actor, "chair@chama.example", "chair@chama.example")
     state = authenticate(session, "chair@chama.example", PASSWORD, now=NOW)
     assert state.channel == "email" and state.masked == "c•••@chama.example"
     assert isinstance(verify_second_factor(session, state.user_id, _code(session, "chair@chama.example"), now=NOW),
@@ -110,13 +143,13 @@ def test_three_codes_an_hour_then_resend_says_when(session, staff):
     assert resend_second_factor(session, state.user_id, now=NOW + timedelta(minutes=2)).sent
     held = resend_second_factor(session, state.user_id, now=NOW + timedelta(minutes=3))
     assert not held.sent and held.next_code_at == NOW + timedelta(hours=1)
-    assert len(messages_to(session, PHONE)) == 3
+    assert len(messages_to(session, PHONE)) == 4  # the code that confirmed the phone, then three
     # The password step is held back the same way, and the last code still works.
     again = authenticate(session, "owner@salon.example", PASSWORD, now=NOW + timedelta(minutes=4))
     assert not again.sent and again.next_code_at == NOW + timedelta(hours=1)
     assert verify_second_factor(session, state.user_id, _code(session), now=NOW + timedelta(minutes=4))
     later = authenticate(session, "owner@salon.example", PASSWORD, now=NOW + timedelta(hours=1, seconds=1))
-    assert later.sent and len(messages_to(session, PHONE)) == 4
+    assert later.sent and len(messages_to(session, PHONE)) == 5
 
 
 def test_resend_needs_a_recent_password(session, staff):
@@ -139,7 +172,7 @@ def test_turning_it_off_and_who_may_turn_it(session, staff, cli_actor):
     with pytest.raises(PermissionDenied):
         set_second_factor(session, Actor.staff(other.id, other.email), "owner@salon.example", on=True)
     owner = session.query(User).filter_by(email="owner@salon.example").one()
-    assert set_second_factor(session, Actor.staff(owner.id, owner.email), "rec@salon.example", on=True).otp_required
+    assert set_second_factor(session, Actor.staff(owner.id, owner.email), "rec@salon.example", on=True).code_sent_to
 
 
 def test_a_login_without_an_org_cannot_turn_it_on(session, staff, cli_actor):
@@ -173,7 +206,17 @@ def test_the_cli_turns_it_on_and_off(backend, tmp_path, monkeypatch):
     added = ofisi("user", "add", "wairimu@glow.example", "--org", "glow", "--role", "owner", "--phone", "0712345123",
                   "--otp", "--password-stdin", stdin="a-long-password\n")
     assert added.exit_code == 0, added.output
-    assert "codes go by SMS to +2547•••••123" in added.output
+    assert "A code went to +2547•••••123" in added.output and "--code CODE" in added.output
+    from db.engine import open_database
+
+    db = open_database(os.environ["OFISI_DATABASE_URL"])
+    try:
+        with db.session() as session:
+            code = _code(session)
+    finally:
+        db.dispose()
+    on = ofisi("user", "otp", "wairimu@glow.example", "on", "--code", code)
+    assert on.exit_code == 0 and "now needs a sign-in code" in on.output, on.output
     off = ofisi("user", "otp", "wairimu@glow.example", "off")
     assert off.exit_code == 0 and "password alone" in off.output
     assert ofisi("user", "otp", "wairimu@glow.example", "maybe").exit_code == 2

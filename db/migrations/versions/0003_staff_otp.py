@@ -1,4 +1,4 @@
-"""staff second factor: users.otp_required and the staff_otps code table
+"""staff second factor: users.otp_required, users.otp_address and the staff_otps code table
 
 Revision ID: 0003
 Revises: 0002
@@ -18,6 +18,7 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 def upgrade() -> None:
     op.add_column("users", sa.Column("otp_required", sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.add_column("users", sa.Column("otp_address", sa.String(254), nullable=True))
     op.create_table(
         "staff_otps",
         sa.Column("id", BigId, nullable=False),
@@ -41,4 +42,5 @@ def downgrade() -> None:
     op.drop_index("ix_staff_otps_address", table_name="staff_otps")
     op.drop_table("staff_otps")
     # ALTER … DROP COLUMN in place, as 0002 does: a batch rebuild of users would trip what names it.
+    op.execute("ALTER TABLE users DROP COLUMN otp_address")
     op.execute("ALTER TABLE users DROP COLUMN otp_required")
