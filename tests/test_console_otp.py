@@ -62,6 +62,14 @@ async def enter_code(pilot, screen, code: str) -> str:
     return static_text(screen, "#sign-in-error") if pilot.app.screen is screen else ""
 
 
+async def resend(pilot, screen) -> str:
+    """Press "Send a new code" and return what the code box says then."""
+    prompt = static_text(screen, "#code-prompt")
+    await pilot.click("#resend")
+    await until(pilot, lambda: static_text(screen, "#code-prompt") != prompt, what="the answer to resend")
+    return static_text(screen, "#code-prompt")
+
+
 async def test_the_password_then_the_code_opens_the_home(committed_db, salon):
     app = OfisiApp(committed_db, live_updates=False)
     async with app.run_test(size=SIZE) as pilot:
@@ -88,8 +96,7 @@ async def test_expired_and_used_up_codes_are_said(committed_db, salon):
             session.commit()
         assert "expired" in await enter_code(pilot, screen, last_code(committed_db))
 
-        await pilot.click("#resend")
-        await until(pilot, lambda: "new 6-digit code" in static_text(screen, "#code-prompt"), what="a new code")
+        assert "new 6-digit code" in await resend(pilot, screen)
         code = last_code(committed_db)
         wrong = f"{(int(code) + 1) % 10 ** 6:06d}"
         assert "2 tries left" in await enter_code(pilot, screen, wrong)
@@ -104,17 +111,10 @@ async def test_resend_honours_the_hourly_limit_and_says_when(committed_db, salon
     async with app.run_test(size=SIZE) as pilot:
         await sign_in(pilot, "wanjiku@example.com")
         screen = await code_box(pilot)
-        await pilot.click("#resend")
-        await until(pilot, lambda: "new 6-digit code" in static_text(screen, "#code-prompt"), what="a new code")
+        assert "new 6-digit code" in await resend(pilot, screen)
         # The third code of the hour says when the next may be asked for; a fourth is held back.
-        prompt = static_text(screen, "#code-prompt")
-        await pilot.click("#resend")
-        await until(pilot, lambda: static_text(screen, "#code-prompt") != prompt, what="the third code")
-        assert "the next one can be asked for after" in static_text(screen, "#code-prompt")
-        prompt = static_text(screen, "#code-prompt")
-        await pilot.click("#resend")
-        await until(pilot, lambda: static_text(screen, "#code-prompt") != prompt, what="the refusal")
-        assert static_text(screen, "#code-prompt").startswith("3 codes were sent to +2547•••••123 in the last hour")
-        assert "ask again after" in static_text(screen, "#code-prompt")
+        assert "the next one can be asked for after" in await resend(pilot, screen)
+        held = await resend(pilot, screen)
+        assert held.startswith("3 codes were sent to +2547•••••123 in the last hour") and "ask again after" in held
         await enter_code(pilot, screen, last_code(committed_db))
         await home(pilot)
