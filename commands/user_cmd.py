@@ -1,4 +1,4 @@
-"""`ofisi user add`."""
+"""`ofisi user add|remove|otp`."""
 
 from __future__ import annotations
 
@@ -32,6 +32,8 @@ def add(
     name: Optional[str] = typer.Option(None, "--name"),
     phone: Optional[str] = typer.Option(None, "--phone"),
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input."),
+    otp: Optional[bool] = typer.Option(None, "--otp/--no-otp",
+                                       help="Ask for a code by SMS (or email) after the password; first sends one to confirm the address."),
 ) -> None:
     """Add a staff login to an organisation, or change their role there."""
     from core.orgs import get_org
@@ -41,8 +43,10 @@ def add(
     with unit_of_work() as (session, actor):
         org_view = get_org(session, actor, org)
         user = add_user(session, actor, email, org_id=org_view.id, role=role, name=name, phone=phone,
-                        password=password)
+                        password=password, otp=otp)
     err(f"{user.email} is now {role} of {org_view.name}.")
+    if otp is not None:
+        err(_otp_line(user))
     if password is None:
         err("No password was set; run again with --password-stdin to let them sign in.")
 
@@ -60,3 +64,28 @@ def remove(
         org_view = get_org(session, actor, org)
         remove_membership(session, actor, email, org_id=org_view.id)
     err(f"{email} is no longer staff of {org_view.name}.")
+
+
+def _otp_line(user) -> str:
+    if user.code_sent_to:
+        return (f"A code went to {user.code_sent_to} to confirm it; when they have it, run "
+                f"`ofisi user otp {user.email} on --code CODE` to turn the second factor on.")
+    if user.otp_required:
+        return f"{user.email} now needs a sign-in code after the password."
+    return f"{user.email} signs in with the password alone."
+
+
+@app.command("otp")
+def second_factor(
+    email: str = typer.Argument(..., help="The staff member's email."),
+    state: str = typer.Argument(..., help="on or off."),
+    code: Optional[str] = typer.Option(None, "--code", help="The code sent to confirm their phone or email."),
+) -> None:
+    """Turn the sign-in code after the password on (once their phone or email is confirmed) or off."""
+    from core.users import set_second_factor
+
+    if state not in ("on", "off"):
+        raise fail(f"{state!r} is not on or off.", 2)
+    with unit_of_work() as (session, actor):
+        user = set_second_factor(session, actor, email, on=state == "on", code=code)
+    err(_otp_line(user))

@@ -14,7 +14,7 @@ from textual.message import Message
 
 from core.contacts import ContactView
 from core.outbox import MessageView
-from core.users import SignedIn
+from core.users import CodeRequired, SignedIn
 
 
 @dataclass(frozen=True)
@@ -47,11 +47,23 @@ class SignInSucceeded(Message):
 
 
 class SignInRefused(Message):
-    """A wrong password or a locked account; ``text`` says which, for the person."""
+    """A wrong password, a wrong code or a locked account; ``text`` says which, for the person.
 
-    def __init__(self, text: str) -> None:
+    ``restart`` sends the screen back to the password (a lockout, or a code step gone stale).
+    """
+
+    def __init__(self, text: str, *, restart: bool = False) -> None:
         super().__init__()
         self.text = text
+        self.restart = restart
+
+
+class CodeRequested(Message):
+    """The password was right and a second factor is on; ``state`` says where the code went."""
+
+    def __init__(self, state: CodeRequired) -> None:
+        super().__init__()
+        self.state = state
 
 
 class OrgDataChanged(Message):

@@ -2,10 +2,15 @@
 
 A wrong password or a locked account is said on the screen, under the form.
 The last email that signed in here is filled in, and the cursor waits in
-the password box.
+the password box. When the login has a second factor on, the right password
+brings up a code box ("We sent a 6-digit code to +2547•••••123") with a
+button for a new code; the hourly limit, an expired code, a wrong one and
+too many tries are said under it.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -14,11 +19,31 @@ from textual.widgets import Button, Input, Label, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from console.base import ConsoleScreen
-from console.messages import SignInRefused, SignInSucceeded
+from console.messages import CodeRequested, SignInRefused, SignInSucceeded
 from console.remembered import last_email, remember_email
-from core.errors import AuthenticationFailed
-from core.users import SignedIn, authenticate
+from core.errors import AccountLocked, AuthenticationFailed
+from core.otp import CodeRefused
+from core.users import CodeRequired, SignedIn, authenticate, resend_second_factor, verify_second_factor
 from db.engine import display_url
+
+BUTTONS = ("#sign-in", "#verify", "#resend")
+
+
+def _clock(moment: datetime) -> str:
+    return moment.astimezone().strftime("%H:%M")
+
+
+def code_prompt(state: CodeRequired, *, again: bool = False) -> str:
+    """What the code box says about where the code went, and when another may be asked for."""
+    how = "by SMS" if state.channel == "sms" else "by email"
+    if state.sent:
+        text = f"We sent a{' new' if again else ''} 6-digit code {how} to {state.masked}; it lasts 5 minutes."
+    else:
+        text = f"3 codes were sent to {state.masked} in the last hour; type the last one"
+        text += f", or ask again after {_clock(state.next_code_at)}." if state.next_code_at else "."
+    if state.sent and state.next_code_at:
+        text += f" That was the last code this hour: the next one can be asked for after {_clock(state.next_code_at)}."
+    return text
 
 
 class SignInScreen(ConsoleScreen):
@@ -26,20 +51,32 @@ class SignInScreen(ConsoleScreen):
 
     AUTO_FOCUS = None
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.pending: CodeRequired | None = None
+
     def compose_body(self) -> ComposeResult:
         with Center(id="sign-in-center"):
             with Vertical(id="sign-in-form"):
                 yield Label("Sign in to Ofisi", classes="form-title")
-                yield Label("Email")
-                yield Input(id="email", type="text")
-                yield Label("Password")
-                yield Input(id="password", password=True)
-                yield Button("Sign in", id="sign-in", variant="primary")
+                with Vertical(id="password-step"):
+                    yield Label("Email")
+                    yield Input(id="email", type="text")
+                    yield Label("Password")
+                    yield Input(id="password", password=True)
+                    yield Button("Sign in", id="sign-in", variant="primary")
+                with Vertical(id="code-step"):
+                    yield Static("", id="code-prompt", markup=False)
+                    yield Label("Code")
+                    yield Input(id="code", type="integer", max_length=6)
+                    yield Button("Sign in", id="verify", variant="primary")
+                    yield Button("Send a new code", id="resend")
                 yield Static("", id="sign-in-error", markup=False)
                 yield Static(f"Database: {display_url(self.database.url)}", id="sign-in-database", markup=False)
 
     def on_mount(self) -> None:
         self.sub_title = "Sign in"
+        self.query_one("#code-step").display = False
         email = last_email()
         if email:
             self.query_one("#email", Input).value = email
@@ -59,37 +96,96 @@ class SignInScreen(ConsoleScreen):
         if not email or not password:
             self.show_error("Type your email and your password.")
             return
-        self.show_error("")
-        self.query_one("#sign-in", Button).disabled = True
+        self._busy()
         self.check_password(email, password)
+
+    @on(Input.Submitted, "#code")
+    @on(Button.Pressed, "#verify")
+    def _submit_code(self) -> None:
+        code = self.query_one("#code", Input).value.strip()
+        if self.pending is None:
+            return
+        if len(code) != 6:
+            self.show_error("Type the 6 digits of the code.")
+            return
+        self._busy()
+        self.check_code(self.pending.user_id, code)
+
+    @on(Button.Pressed, "#resend")
+    def _resend(self) -> None:
+        if self.pending is not None:
+            self._busy()
+            self.send_new_code(self.pending.user_id)
+
+    def _busy(self) -> None:
+        self.show_error("")
+        for selector in BUTTONS:
+            self.query_one(selector, Button).disabled = True
 
     @work(thread=True, exclusive=True, group="sign-in", exit_on_error=False)
     def check_password(self, email: str, password: str) -> None:
+        self._finish(lambda session: authenticate(session, email, password))
+
+    @work(thread=True, exclusive=True, group="sign-in", exit_on_error=False)
+    def check_code(self, user_id: int, code: str) -> None:
+        self._finish(lambda session: verify_second_factor(session, user_id, code))
+
+    @work(thread=True, exclusive=True, group="sign-in", exit_on_error=False)
+    def send_new_code(self, user_id: int) -> None:
+        self._finish(lambda session: resend_second_factor(session, user_id))
+
+    def _finish(self, step) -> None:
+        """Run one sign-in step in this worker and post what came of it."""
         worker = get_current_worker()
         try:
             with self.database.session() as session:
-                signed_in = authenticate(session, email, password)
+                result = step(session)
         except AuthenticationFailed as exc:
-            self.post_from_worker(SignInRefused(str(exc)))
+            restart = self.pending is not None and not isinstance(exc, CodeRefused)
+            self.post_from_worker(SignInRefused(str(exc), restart=restart or isinstance(exc, AccountLocked)))
             return
-        remember_email(signed_in.user.email)
-        if not worker.is_cancelled:
-            self.post_from_worker(SignInSucceeded(signed_in))
+        if worker.is_cancelled:
+            return
+        if isinstance(result, CodeRequired):
+            self.post_from_worker(CodeRequested(result))
+            return
+        remember_email(result.user.email)
+        self.post_from_worker(SignInSucceeded(result))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "sign-in" and event.state in (
             WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED
         ):
-            self.query_one("#sign-in", Button).disabled = False
+            for selector in BUTTONS:
+                self.query_one(selector, Button).disabled = False
+
+    def on_code_requested(self, message: CodeRequested) -> None:
+        again = self.pending is not None
+        self.pending = message.state
+        self.query_one("#password", Input).value = ""
+        self.query_one("#password-step").display = False
+        self.query_one("#code-step").display = True
+        self.query_one("#code-prompt", Static).update(code_prompt(message.state, again=again))
+        code = self.query_one("#code", Input)
+        code.value = ""
+        code.focus()
 
     def on_sign_in_refused(self, message: SignInRefused) -> None:
+        if message.restart:
+            self.back_to_password()
         self.show_error(message.text)
-        password = self.query_one("#password", Input)
-        password.value = ""
-        password.focus()
+        box = self.query_one("#code" if self.pending else "#password", Input)
+        box.value = ""
+        box.focus()
+
+    def back_to_password(self) -> None:
+        self.pending = None
+        self.query_one("#code-step").display = False
+        self.query_one("#password-step").display = True
 
     def on_sign_in_succeeded(self, message: SignInSucceeded) -> None:
         self.query_one("#password", Input).value = ""
+        self.query_one("#code", Input).value = ""
         self.ofisi.signed_in(message.signed_in)
 
     def show_error(self, text: str) -> None:

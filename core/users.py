@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core import audit
+from config.errors import OfisiError
+from core import audit, otp
 from core.actors import Actor
 from core.errors import AccountLocked, AuthenticationFailed, InvalidInput, NotFound
 from core.orgs import OrgView
 from core.passwords import MIN_LENGTH, hash_password, verify_password
 from core.permissions import ROLES, require
 from core.phones import normalize_phone
-from db.models import Membership, Org, User
+from db.models import Membership, Org, StaffOtp, User
 from db.types import utcnow
 
 MAX_FAILED_LOGINS = 5
@@ -36,6 +37,25 @@ class UserView:
     email: str
     name: str
     phone: str | None
+    otp_required: bool = False
+    code_sent_to: str | None = None  # a code to confirm the second factor's address went here
+
+
+@dataclass(frozen=True)
+class CodeRequired:
+    """The password was right; the sign-in waits for the code sent to ``masked``.
+
+    ``sent`` is False when the hourly limit held the code back; ``next_code_at``
+    is when another may be asked for (None: now).
+    """
+
+    user_id: int
+    email: str
+    channel: str
+    masked: str
+    sent: bool
+    expires_at: datetime | None
+    next_code_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -70,8 +90,12 @@ def add_user(
     name: str | None = None,
     phone: str | None = None,
     password: str | None = None,
+    otp: bool | None = None,
 ) -> UserView:
-    """Create the user if new and give them ``role`` in the org (or change it)."""
+    """Create the user if new and give them ``role`` in the org (or change it).
+
+    ``otp`` turns the second factor on or off (see :func:`set_second_factor`).
+    """
     org = require(session, actor, org_id, "users.manage")
     email = normalize_email(email)
     if role not in ROLES[org.kind]:
@@ -112,7 +136,9 @@ def add_user(
             session, actor, "membership.set", "user", user.id, org_id=org.id, before=before, after={"role": role}
         )
     session.commit()
-    return UserView(user.id, user.email, user.name, user.phone)
+    if otp is not None:
+        return set_second_factor(session, actor, email, on=otp)
+    return _view(user)
 
 
 def remove_membership(session: Session, actor: Actor, email: str, *, org_id: int) -> None:
@@ -143,11 +169,118 @@ def memberships_of(session: Session, user_id: int) -> list[MembershipView]:
     return [MembershipView(OrgView.of(org), role) for org, role in rows]
 
 
-def authenticate(session: Session, email: str, password: str, *, now: datetime | None = None) -> SignedIn:
+def second_factor_address(user: User) -> tuple[str, str]:
+    """Where a staff login's codes would go: ``("sms", phone)`` when it has one, else ``("email", email)``."""
+    return ("sms", user.phone) if user.phone else ("email", user.email)
+
+
+def _confirmed_address(user: User) -> tuple[str, str]:
+    """The address a code was confirmed at when the second factor was turned on; sign-in codes go there."""
+    address = user.otp_address or ""
+    return ("email" if "@" in address else "sms"), address
+
+
+def set_second_factor(session: Session, actor: Actor, email: str, *, on: bool, code: str | None = None,
+                      now: datetime | None = None) -> UserView:
+    """Turn the sign-in code after the password on or off for a staff login.
+
+    Turning it on needs a verified address: the first call sends a code to the
+    login's phone (or email when it has none) and leaves it off, saying so in
+    ``code_sent_to``; a call with that ``code`` confirms the address and turns
+    it on. Later sign-in codes go to the confirmed address, even if the phone
+    on the login changes (turn it off and on again to move it).
+    A staff actor needs ``users.manage`` in one of that person's orgs; the CLI passes.
+    """
+    now = now or utcnow()
+    email = normalize_email(email)
+    user = session.scalar(select(User).where(User.email == email))
+    if user is None:
+        raise NotFound(f"There is no staff login {email}; add it first with `ofisi user add`.")
+    org_ids = list(session.scalars(select(Membership.org_id).where(Membership.user_id == user.id)
+                                   .order_by(Membership.id)))
+    if not actor.system:
+        refusal: OfisiError = NotFound(f"There is no staff login {email}; add it first with `ofisi user add`.")
+        for org_id in org_ids:
+            try:
+                require(session, actor, org_id, "users.manage")
+                break
+            except OfisiError as exc:  # not theirs, or a role without users.manage: say the last reason
+                refusal = exc
+        else:
+            raise refusal
+    if on and not org_ids:
+        raise InvalidInput(f"{email} is not staff of any organisation yet, so no code could be sent; "
+                           "add them to one first (ofisi user add).")
+    channel, address = second_factor_address(user)
+    if on and user.otp_address != address:
+        scope = {"user_id": user.id}
+        if code is None:
+            otp.send_code(session, StaffOtp, scope, org_id=org_ids[0], channel=channel, address=address,
+                          sender="Ofisi", key="staff:otp", now=now)
+            session.commit()
+            return replace(_view(user), code_sent_to=otp.mask(address))
+        try:
+            otp.check_code(session, StaffOtp, scope, address, code, now=now)
+        except otp.CodeRefused:
+            session.commit()  # the try counts
+            raise
+        user.otp_address = address
+        audit.record(session, actor, "user.otp_address", "user", user.id, org_id=org_ids[0],
+                     after={"channel": channel, "address": otp.mask(address)})
+    if user.otp_required != on:
+        audit.record(session, actor, "user.otp", "user", user.id, org_id=org_ids[0] if org_ids else None,
+                     before={"otp_required": user.otp_required}, after={"otp_required": on})
+        user.otp_required = on
+    session.commit()
+    return _view(user)
+
+
+def _view(user: User) -> UserView:
+    return UserView(user.id, user.email, user.name, user.phone, user.otp_required)
+
+
+def _lock_message(minutes: int, why: str) -> str:
+    return (f"{why}: this account is locked for {minutes} more minute{'s' if minutes != 1 else ''}. "
+            "Wait, or ask an admin to reset the password.")
+
+
+def _refuse_if_locked(user: User, now: datetime) -> None:
+    if user.locked_until is not None and user.locked_until > now:
+        minutes = max(1, int((user.locked_until - now).total_seconds() + 59) // 60)
+        raise AccountLocked(_lock_message(minutes, "Too many failed sign-ins"))
+
+
+def _count_failure(session: Session, user: User, now: datetime, why: str) -> None:
+    """One more failed sign-in (a wrong password or a wrong code); the fifth locks the login."""
+    user.failed_logins += 1
+    locked = user.failed_logins >= MAX_FAILED_LOGINS
+    if locked:
+        user.locked_until = now + LOCKOUT
+        user.failed_logins = 0
+        audit.record(session, Actor.system_actor("auth"), "user.locked", "user", user.id)
+    session.commit()
+    if locked:
+        raise AccountLocked(_lock_message(int(LOCKOUT.total_seconds()) // 60, why).replace("more ", ""))
+
+
+def _signed_in(session: Session, user: User, now: datetime) -> SignedIn:
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    session.commit()
+    return SignedIn(_view(user), memberships_of(session, user.id))
+
+
+def authenticate(session: Session, email: str, password: str, *,
+                 now: datetime | None = None) -> SignedIn | CodeRequired:
     """Check the password; five failures in a row lock the account for 15 minutes.
 
     The failure count is committed before refusing, so a lockout survives
-    the refusal. The message never says whether the email exists.
+    the refusal. The message never says whether the email exists. With a
+    second factor on, the right password returns :class:`CodeRequired` (a code
+    is on its way) and :func:`verify_second_factor` finishes the sign-in; the
+    failure count is only reset then, so the password cannot be used to clear
+    the wrong codes counted against the lockout.
     """
     now = now or utcnow()
     wrong = AuthenticationFailed("The email or password is wrong.")
@@ -159,28 +292,66 @@ def authenticate(session: Session, email: str, password: str, *, now: datetime |
     if user is None or not user.is_active:
         verify_password(password, None)
         raise wrong
-    if user.locked_until is not None and user.locked_until > now:
-        minutes = max(1, int((user.locked_until - now).total_seconds() + 59) // 60)
-        raise AccountLocked(
-            f"Too many wrong passwords: this account is locked for {minutes} more minute"
-            f"{'s' if minutes != 1 else ''}. Wait, or ask an admin to reset the password."
-        )
+    _refuse_if_locked(user, now)
     if not verify_password(password, user.password_hash):
-        user.failed_logins += 1
-        locked = user.failed_logins >= MAX_FAILED_LOGINS
-        if locked:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
-            audit.record(session, Actor.system_actor("auth"), "user.locked", "user", user.id)
-        session.commit()
-        if locked:
-            raise AccountLocked(
-                "Too many wrong passwords: this account is locked for 15 minutes. "
-                "Wait, or ask an admin to reset the password."
-            )
+        _count_failure(session, user, now, "Too many wrong passwords")
         raise wrong
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
+    if user.otp_required:
+        return _send_second_factor(session, user, now)
+    return _signed_in(session, user, now)
+
+
+def _send_second_factor(session: Session, user: User, now: datetime) -> CodeRequired:
+    channel, address = _confirmed_address(user)
+    org_id = session.scalar(select(Membership.org_id).where(Membership.user_id == user.id)
+                            .order_by(Membership.id).limit(1))
+    if org_id is None:
+        raise AuthenticationFailed(f"You are signed in as {user.email}, but you are not on the staff of any "
+                                   "organisation yet, so no sign-in code can be sent. Ask an organisation's admin "
+                                   "to add you (ofisi user add).")
+    scope = {"user_id": user.id}
+    try:
+        sent = otp.send_code(session, StaffOtp, scope, org_id=org_id, channel=channel, address=address,
+                             sender="Ofisi", key="staff:otp", now=now)
+        expires_at, next_at = sent.expires_at, None
+    except otp.TooManyCodes as exc:
+        expires_at, next_at = None, exc.next_at
     session.commit()
-    return SignedIn(UserView(user.id, user.email, user.name, user.phone), memberships_of(session, user.id))
+    return CodeRequired(user.id, user.email, channel, otp.mask(address), expires_at is not None, expires_at,
+                        next_at or otp.next_code_at(session, StaffOtp, scope, address, now))
+
+
+def resend_second_factor(session: Session, user_id: int, *, now: datetime | None = None) -> CodeRequired:
+    """Another code, for someone who gave the right password within the hour (limits as ever)."""
+    now = now or utcnow()
+    user = session.get(User, user_id)
+    if user is None or not user.is_active or not user.otp_required:
+        raise AuthenticationFailed("Sign in again with your email and password.")
+    _refuse_if_locked(user, now)
+    asked = session.scalar(select(func.max(StaffOtp.created_at)).where(StaffOtp.user_id == user.id))
+    if asked is None or asked <= now - otp.RATE_WINDOW:
+        raise AuthenticationFailed("Sign in again with your email and password.")
+    return _send_second_factor(session, user, now)
+
+
+def verify_second_factor(session: Session, user_id: int, code: str, *, now: datetime | None = None) -> SignedIn:
+    """Finish a sign-in with the code sent after the password.
+
+    A wrong code is a failed sign-in: it counts toward the same lockout as a
+    wrong password (five in a row lock the login for 15 minutes), on top of
+    the code's own three tries.
+    """
+    now = now or utcnow()
+    user = session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise AuthenticationFailed("Sign in again with your email and password.")
+    _refuse_if_locked(user, now)
+    _channel, address = _confirmed_address(user)
+    try:
+        otp.check_code(session, StaffOtp, {"user_id": user.id}, address, code, now=now)
+    except otp.CodeRefused as exc:
+        if exc.reason == "wrong":
+            _count_failure(session, user, now, "Too many wrong codes")
+        session.commit()
+        raise
+    return _signed_in(session, user, now)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -68,6 +69,9 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
+    # Second factor: after the password, a code to ``otp_address`` (confirmed by a code when turned on).
+    otp_required: Mapped[bool] = mapped_column(default=False, server_default=false())
+    otp_address: Mapped[str | None] = mapped_column(String(254))  # where a code was confirmed
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user")
@@ -174,6 +178,29 @@ class Job(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     finished_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OtpCodeColumns:
+    """The columns of a one-time-code table (``core.otp`` is generic over them)."""
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    address: Mapped[str] = mapped_column(String(254))
+    channel: Mapped[str] = mapped_column(String(8))
+    salt: Mapped[str] = mapped_column(String(32))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(default=0)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StaffOtp(OtpCodeColumns, Base):
+    """A second-factor code sent to a staff login."""
+
+    __tablename__ = "staff_otps"
+    __table_args__ = (Index("ix_staff_otps_address", "user_id", "address", "created_at"),)
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
 
 
 class OptOut(Base):

@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models import Base, BigId
+from db.models import Base, BigId, OtpCodeColumns
 from db.types import utcnow
 
 PROFILE_TYPES = ("innovator", "mentor", "investor", "academic_student", "academic_institution", "organization",
@@ -107,22 +107,13 @@ class CommunityProfile(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class CommunityOtp(Base):
+class CommunityOtp(OtpCodeColumns, Base):
     """One sign-in code sent to an address; only its salted hash is kept."""
 
     __tablename__ = "community_otps"
     __table_args__ = (Index("ix_community_otps_address", "org_id", "address", "created_at"),)
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     org_id: Mapped[int] = _org_fk()
-    address: Mapped[str] = mapped_column(String(254))
-    channel: Mapped[str] = mapped_column(String(8))
-    salt: Mapped[str] = mapped_column(String(32))
-    code_hash: Mapped[str] = mapped_column(String(64))
-    attempts: Mapped[int] = mapped_column(default=0)
-    expires_at: Mapped[datetime]
-    used_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class CommunityEvent(Base):
