@@ -2,7 +2,7 @@
 ``CON hello`` endpoint served by the same uvicorn server in the same run.
 
 The load comes from a separate process (as from wrk), so client and server
-do not share a GIL. Each session is a member dialling the chama menu: dial, PIN, balance, back,
+do not share a GIL, through ``loadgen`` (one kept-alive connection per phone). Each session is a member dialling the chama menu: dial, PIN, balance, back,
 mini statement, home (six hops, each a real form POST in Africa's Talking's
 format). The floor is the same number of POSTs to an endpoint that answers
 ``CON hello`` without touching the database. Prints one JSON line.
@@ -22,16 +22,17 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx  # noqa: E402
 import uvicorn  # noqa: E402
 from starlette.responses import PlainTextResponse  # noqa: E402
 from starlette.routing import Route  # noqa: E402
 
 from config import load_settings  # noqa: E402
 from core.actors import Actor  # noqa: E402
+from loadgen import Connection  # noqa: E402
 from scratch import bench_database  # noqa: E402
 
 HOPS = ["", "2580", "2580*1", "2580*1*0", "2580*1*0*4", "2580*1*0*4*00"]
@@ -68,20 +69,27 @@ def start(app) -> tuple[uvicorn.Server, str]:
 
 async def run(url: str, sessions: list[tuple[str, list[str]]]) -> tuple[float, list[float]]:
     latencies: list[float] = []
-    limits = httpx.Limits(max_connections=len(sessions), max_keepalive_connections=len(sessions))
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
-        async def one(phone: str, texts: list[str]) -> None:
-            session_id = f"bench-{uuid.uuid4().hex}"
-            for text in texts:
-                began = time.perf_counter()
-                answer = await client.post(url, data={"sessionId": session_id, "serviceCode": "*384#",
-                                                       "phoneNumber": phone, "networkCode": "63902", "text": text})
-                latencies.append(time.perf_counter() - began)
-                if answer.status_code != 200 or not answer.text.startswith(("CON", "END")):
-                    raise RuntimeError(f"bad answer {answer.status_code}: {answer.text!r}")
-        began = time.perf_counter()
-        await asyncio.gather(*(one(phone, texts) for phone, texts in sessions))
-        return time.perf_counter() - began, latencies
+    parts = urlsplit(url)
+    connections = [Connection(parts.hostname, parts.port) for _ in sessions]
+
+    async def one(connection: Connection, phone: str, texts: list[str]) -> None:
+        session_id = f"bench-{uuid.uuid4().hex}"
+        for text in texts:
+            began = time.perf_counter()
+            status, answer = await connection.post(parts.path, {
+                "sessionId": session_id, "serviceCode": "*384#", "phoneNumber": phone, "networkCode": "63902",
+                "text": text})
+            latencies.append(time.perf_counter() - began)
+            if status != 200 or not answer.startswith(("CON", "END")):
+                raise RuntimeError(f"bad answer {status}: {answer!r}")
+
+    began = time.perf_counter()
+    try:
+        await asyncio.gather(*(one(c, phone, texts) for c, (phone, texts) in zip(connections, sessions)))
+    finally:
+        for connection in connections:
+            connection.close()
+    return time.perf_counter() - began, latencies
 
 
 def measure(url: str, sessions: list[tuple[str, list[str]]]) -> tuple[float, list[float]]:
