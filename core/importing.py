@@ -8,13 +8,13 @@ checks every row before writing anything, and fills an :class:`ImportReport`.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from core.errors import InvalidInput
+from core.spreadsheets import read_sheet
 
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%d/%m/%y")
 
@@ -79,31 +79,10 @@ def _rows_from(header: list[Any], body: list[tuple[int, list[Any]]], file: str, 
 
 
 def read_rows(path: Path, columns: Columns, required: tuple[str, ...]) -> list[Row]:
-    """The rows of a CSV or XLSX file, with their line numbers; blank lines are skipped."""
-    suffix = path.suffix.lower()
-    if not path.is_file():
-        raise InvalidInput(f"There is no file {path}.")
-    if suffix == ".csv":
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            lines = list(csv.reader(fh))
-        if not lines:
-            raise InvalidInput(f"{path.name} is empty.")
-        return _rows_from(lines[0], list(enumerate(lines[1:], start=2)), path.name, columns, required)
-    if suffix in (".xlsx", ".xlsm"):
-        from openpyxl import load_workbook  # heavy; only for spreadsheets
-
-        try:
-            book = load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many kinds for a damaged file
-            raise InvalidInput(f"{path.name} cannot be read as a spreadsheet ({exc}).") from None
-        try:
-            values = [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
-        finally:
-            book.close()
-        if not values:
-            raise InvalidInput(f"{path.name} is empty.")
-        return _rows_from(values[0], list(enumerate(values[1:], start=2)), path.name, columns, required)
-    raise InvalidInput(f"{path.name}: import reads .csv and .xlsx files.")
+    """The rows of a CSV (any common encoding) or XLSX file, with their line numbers; blank lines
+    are skipped."""
+    sheet = read_sheet(path, suffixes=(".csv", ".xlsx", ".xlsm"))
+    return _rows_from(sheet.header, list(sheet.rows), sheet.name, columns, required)
 
 
 def parse_date(value: Any) -> date:

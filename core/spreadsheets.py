@@ -100,14 +100,14 @@ def _xlsx_sheet(path: Path) -> Sheet:
     return Sheet(path.name, list(header), rows())
 
 
-def read_sheet(path: Path) -> Sheet:
-    """The header and rows of a .csv or .xlsx file; refuse anything else."""
+def read_sheet(path: Path, *, suffixes: tuple[str, ...] = CSV_SUFFIXES + XLSX_SUFFIXES) -> Sheet:
+    """The header and rows of a .csv or .xlsx file (or another of ``suffixes``); refuse anything else."""
     if not path.is_file():
         raise InvalidInput(f"There is no file {path}.")
     suffix = path.suffix.lower()
-    if suffix in CSV_SUFFIXES:
+    if suffix in suffixes and suffix in CSV_SUFFIXES:
         return _csv_sheet(path)
-    if suffix in XLSX_SUFFIXES:
+    if suffix in suffixes and suffix in XLSX_SUFFIXES:
         return _xlsx_sheet(path)
     raise InvalidInput(f"{path.name}: import reads .csv and .xlsx files.")
 
