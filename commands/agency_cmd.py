@@ -8,7 +8,6 @@ carries minor units.
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from pathlib import Path
@@ -472,11 +471,11 @@ def _export(kind: str, org: str, as_json: bool, output: Optional[Path]) -> None:
         if as_json:
             print_json(rows) if fh is sys.stdout else fh.write(json.dumps(rows, default=str) + "\n")
         else:
-            writer = csv.DictWriter(fh, fieldnames=COLUMNS[kind])
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({k: "; ".join(v) if isinstance(v, list) else ("" if v is None else v)
-                                 for k, v in row.items()})
+            from core.spreadsheets import write_csv
+
+            # People's text (a name, notes) must never run as a formula when the file is opened.
+            write_csv(fh, COLUMNS[kind], ([("; ".join(v) if isinstance(v, list) else v) for v in
+                                           (row.get(c) for c in COLUMNS[kind])] for row in rows))
     finally:
         if output:
             fh.close()

@@ -69,7 +69,6 @@ def campaigns(
     cost (where the provider reports it); --by day: sent, delivered and failed per day on the org's
     clock; --by vendor: each vendor's messages, deliveries and responses across campaigns;
     --by district|state: the reach and responses of vendor campaigns per place."""
-    import csv
     from datetime import date, datetime, time, timedelta
 
     from commands.common import org_id_for
@@ -128,33 +127,23 @@ def campaigns(
             columns = [by, "recipients", "reached", "responses"]
             table = [[r.place, r.recipients, r.reached, r.responses] for r in rows]
 
-    def safe(values: list) -> list:
-        # Names are people's text: a spreadsheet must never run one as a formula.
-        return [f"'{v}" if fmt in ("csv", "xlsx") and isinstance(v, str) and v[:1] in "=+-@" else v
-                for v in values]
-
     noun = {None: "campaign", "day": "campaign-day", "vendor": "vendor"}.get(by, "place")
     what = noun if len(rows) == 1 else noun + "s"
     if fmt == "json":
         print_json(rows)
     elif fmt == "csv":
+        from core.spreadsheets import write_csv
+
+        # Names are people's text: write_csv keeps a spreadsheet from running one as a formula.
         fh = open(output, "w", newline="", encoding="utf-8") if output else sys.stdout
-        writer = csv.writer(fh)
-        writer.writerow(columns)
-        writer.writerows(safe(line) for line in table)
+        write_csv(fh, columns, table)
         if output:
             fh.close()
             err(f"Wrote {len(rows)} {what} to {output}.")
     elif fmt == "xlsx":
-        from openpyxl import Workbook
+        from core.spreadsheets import write_xlsx
 
-        book = Workbook()
-        sheet = book.active
-        sheet.title = "Campaigns"
-        sheet.append(columns)
-        for line in table:
-            sheet.append(safe(line))
-        book.save(output)
+        write_xlsx(output, columns, table, title="Campaigns")
         err(f"Wrote {len(rows)} {what} to {output}.")
     else:
         print_table(f"Campaigns of {o.name}", columns, table)

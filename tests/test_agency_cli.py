@@ -123,3 +123,13 @@ def test_the_domestic_connect_migration_from_the_command_line(ofisi_in_process):
     assert "0 rows created in dc-platform and 9 agency orgs" in table.stderr
     found = ofisi("workers", "search", "--org", "dc-platform", "--json", "--limit", "500")
     assert "254782462819" not in found.stdout and "0782462819" not in found.stdout
+
+
+def test_exports_never_hand_a_spreadsheet_a_formula(ofisi_in_process, tmp_path):
+    ofisi = ofisi_in_process
+    assert ofisi("org", "create", "nyumbani", "--kind", "agency", "--name", "Nyumbani").returncode == 0
+    employers = tmp_path / "employers.csv"
+    employers.write_text('name,phone,household\n"=HYPERLINK(""http://x.example"")",0712000201,@SUM(A1)\n')
+    assert ofisi("import", "employers", str(employers), "--org", "nyumbani").returncode == 0
+    [row] = list(csv.DictReader(io.StringIO(ofisi("export", "employers", "--org", "nyumbani").stdout)))
+    assert row["name"] == "'=HYPERLINK(\"http://x.example\")" and row["household_name"] == "'@SUM(A1)"
