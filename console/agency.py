@@ -15,11 +15,11 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import Button, DataTable, Input, Label, Select, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Input, Select, Static, TabbedContent, TabPane
 
-from console.base import ConsoleModal
+from console.base import AskText
 from console.home import AgencyHome, register_home
 from core.agency.commerce import UnlockView, list_unlocks
 from core.agency.employers import EmployerView, list_employers, sms_employer
@@ -51,35 +51,6 @@ class AgencyLoaded(Message):
     def __init__(self, data: AgencyData) -> None:
         super().__init__()
         self.data = data
-
-
-class TextPrompt(ConsoleModal):
-    """One line of text (an SMS, the notes of a flagged check); dismisses with the text or None."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
-    def __init__(self, database, title: str, placeholder: str) -> None:
-        super().__init__(database)
-        self.prompt_title, self.placeholder = title, placeholder
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="agency-prompt"):
-            yield Label(self.prompt_title, classes="form-title")
-            yield Input(placeholder=self.placeholder, id="prompt-text")
-            with Horizontal(classes="prompt-buttons"):
-                yield Button("OK", id="prompt-ok", variant="primary")
-                yield Button("Cancel", id="prompt-cancel")
-
-    @on(Input.Submitted, "#prompt-text")
-    @on(Button.Pressed, "#prompt-ok")
-    def _ok(self) -> None:
-        text = self.query_one("#prompt-text", Input).value.strip()
-        if text:
-            self.dismiss(text)
-
-    @on(Button.Pressed, "#prompt-cancel")
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 @register_home
@@ -254,7 +225,7 @@ class AgencyConsoleHome(AgencyHome):
     def action_flag(self) -> None:
         if (worker_id := self.highlighted("#agency-workers")) is None:
             return
-        self.app.push_screen(TextPrompt(self.database, "Why is this worker flagged?", "What the check found"),
+        self.app.push_screen(AskText(self.database, "Why is this worker flagged?", placeholder="What the check found"),
                              callback=lambda notes: notes and self.change_worker(worker_id, "flagged", notes))
 
     def action_sms(self) -> None:
@@ -263,7 +234,7 @@ class AgencyConsoleHome(AgencyHome):
             ("worker", "#agency-workers")
         if (row_id := self.highlighted(selector)) is None:
             return
-        self.app.push_screen(TextPrompt(self.database, f"SMS to this {kind}", "Message"),
+        self.app.push_screen(AskText(self.database, f"SMS to this {kind}", placeholder="Message"),
                              callback=lambda text: text and self.send_sms(kind, row_id, text))
 
     @work(thread=True, group="agency-write", exit_on_error=False)

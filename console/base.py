@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.dom import NoScreen
-from textual.widgets import Footer, Static
+from textual.containers import Vertical
+from textual.widgets import Footer, Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from console.notices import NoticesPanel
@@ -106,3 +108,32 @@ class ConsoleModal(ReportsWorkerErrors, ThreadSafePost, ModalScreen):
     def __init__(self, database: Database) -> None:
         super().__init__()
         self.database = database
+
+
+class AskText(ConsoleModal):
+    """One line of text from the person (a reason, a check's notes, an SMS); dismisses with it,
+    or with None on escape. An empty line is not an answer: the box stays open and says so."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel-ask")]
+
+    def __init__(self, database: Database, question: str, *, placeholder: str = "") -> None:
+        super().__init__(database)
+        self.question, self.placeholder = question, placeholder
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="ask", classes="dialog"):
+            yield Label(self.question, classes="form-title", markup=False)
+            yield Input(placeholder=self.placeholder, id="ask-text")
+
+    def on_mount(self) -> None:
+        self.query_one("#ask-text", Input).focus()
+
+    @on(Input.Submitted, "#ask-text")
+    def _answer(self, event: Input.Submitted) -> None:
+        if event.value.strip():
+            self.dismiss(event.value.strip())
+        else:
+            self.notify("Write a few words, or press Escape to cancel.", markup=False)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

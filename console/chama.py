@@ -21,7 +21,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, DataTable, Input, Label, SelectionList, Sparkline, Static, TextArea
 
-from console.base import ConsoleModal, ConsoleScreen
+from console.base import AskText, ConsoleModal, ConsoleScreen
 from console.home import ChamaHome, register_home
 from core.actors import Actor
 from core.chama import ledger, loans, meetings, shareout, statements
@@ -161,7 +161,7 @@ class ChamaOffice(ChamaHome):
     def action_reject_loan(self) -> None:
         loan_id = self._highlighted_loan()
         if loan_id is not None:
-            self.app.push_screen(ReasonModal(self.database, "Why is this loan rejected? The member is told."),
+            self.app.push_screen(AskText(self.database, "Why is this loan rejected? The member is told."),
                                  callback=lambda reason: reason and self.decide_loan(loan_id, reason))
 
     @work(thread=True, group="loan-decision", exit_on_error=False)
@@ -199,34 +199,6 @@ class OrgModal(ConsoleModal):
     def __init__(self, database: Database, actor: Actor, org: OrgView) -> None:
         super().__init__(database)
         self.actor, self.org = actor, org
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-class ReasonModal(ConsoleModal):
-    """Ask for one line of text; dismisses with it, or None on escape."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
-    def __init__(self, database: Database, prompt: str) -> None:
-        super().__init__(database)
-        self.prompt = prompt
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Label(self.prompt, classes="form-title")
-            yield Input(id="reason")
-
-    def on_mount(self) -> None:
-        self.query_one("#reason", Input).focus()
-
-    @on(Input.Submitted, "#reason")
-    def _done(self, event: Input.Submitted) -> None:
-        if event.value.strip():
-            self.dismiss(event.value.strip())
-        else:
-            self.notify("Say why, in a few words.", markup=False)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

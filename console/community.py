@@ -24,7 +24,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Label, Sparkline, Static
 
-from console.base import ConsoleModal, ConsoleScreen
+from console.base import AskText, ConsoleScreen
 from console.home import CommunityHome, register_home, shown_phone
 from core.actors import Actor
 from core.community import accounts, events, migration, search, social
@@ -82,32 +82,6 @@ class Done(Message):
 
 def fill_cell(event: EventView) -> str:
     return f"{event.fill_rate:.0%}"
-
-
-class AskScreen(ConsoleModal):
-    """One line of text from the person (a reason, a confirmation); dismisses with it, or None."""
-
-    CSS_PATH = CSS
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel-ask")]
-
-    def __init__(self, database: Database, prompt: str) -> None:
-        super().__init__(database)
-        self.prompt = prompt
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="ask"):
-            yield Label(self.prompt, markup=False)
-            yield Input(id="ask-input")
-
-    def on_mount(self) -> None:
-        self.query_one("#ask-input", Input).focus()
-
-    @on(Input.Submitted, "#ask-input")
-    def _answer(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value.strip() or None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class CheckInScreen(ConsoleScreen):
@@ -340,7 +314,7 @@ class CommunityHomeScreen(CommunityHome):
         if key is None:
             return
         _report, kind, target = key.split(":")
-        self.app.push_screen(AskScreen(self.database, f"Why hide this {kind}? (the author may ask)"),
+        self.app.push_screen(AskText(self.database, f"Why hide this {kind}? (the author may ask)"),
                              callback=lambda reason: reason and self.hide(kind, int(target), reason))
 
     @work(thread=True, group="community-write", exit_on_error=False)
@@ -365,7 +339,7 @@ class CommunityHomeScreen(CommunityHome):
         if key is None:
             return
         self.app.push_screen(
-            AskScreen(self.database, f"Roll back import batch {key}? Everything it created is removed. "
+            AskText(self.database, f"Roll back import batch {key}? Everything it created is removed. "
                                      f"Type {key} to confirm."),
             callback=lambda answer: self.rollback(int(key)) if answer == key else None)
 

@@ -23,7 +23,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Label, Sparkline, Static
 
-from console.base import ConsoleModal, ConsoleScreen
+from console.base import AskText, ConsoleScreen
 from console.home import SalonHome, register_home, shown_phone
 from core.actors import Actor
 from core.money import format_money
@@ -79,33 +79,6 @@ class RowsLoaded(Message):
     def __init__(self, rows: _Rows) -> None:
         super().__init__()
         self.rows = rows
-
-
-# ---------------------------------------------------------------- a reason, asked for
-
-class ReasonScreen(ConsoleModal):
-    """Asks for one line of text (a cancel or lost reason); dismisses with it, or None."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel-reason")]
-
-    def __init__(self, database: Database, question: str) -> None:
-        super().__init__(database)
-        self.question = question
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="reason-form"):
-            yield Label(self.question, classes="form-title")
-            yield Input(id="reason")
-
-    def on_mount(self) -> None:
-        self.query_one("#reason", Input).focus()
-
-    @on(Input.Submitted, "#reason")
-    def _done(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value.strip() or None)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 # ---------------------------------------------------------------- home
@@ -279,7 +252,7 @@ class SalonHomeScreen(SalonHome):
             if reason:
                 self.cancel_with(int(chosen), reason)
 
-        self.app.push_screen(ReasonScreen(self.database, "Why is it cancelled?"), callback=with_reason)
+        self.app.push_screen(AskText(self.database, "Why is it cancelled?"), callback=with_reason)
 
     @work(thread=True, group="salon-write", exit_on_error=False)
     def cancel_with(self, appointment_id: int, reason: str) -> None:
@@ -445,7 +418,7 @@ class LeadsScreen(SalonScreen):
                 self.write(lambda s: set_lead_status(s, self.actor, self.org.id, lead.id, "lost", reason=reason),
                            f"{lead.label} is lost: {reason}.")
 
-        self.app.push_screen(ReasonScreen(self.database, f"Why is {lead.label} lost?"), callback=with_reason)
+        self.app.push_screen(AskText(self.database, f"Why is {lead.label} lost?"), callback=with_reason)
 
     def action_convert(self) -> None:
         from core.salon.leads import convert_lead

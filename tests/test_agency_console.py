@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable
 
-from console.agency import AgencyConsoleHome, TextPrompt
+from console.agency import AgencyConsoleHome
+from console.base import AskText
 from console.app import OfisiApp
 from core.agency import placements
 from core.users import add_user
@@ -61,15 +62,15 @@ async def test_the_agency_home_filters_checks_and_sends_sms(committed_db, agency
         await pilot.press("v")
         await until(pilot, lambda: rows(screen, "#agency-workers")[0][8] == "verified", what="verification")
         await pilot.press("x")
-        await until(pilot, lambda: isinstance(pilot.app.screen, TextPrompt), what="the notes prompt")
-        await type_into(pilot, "#prompt-text", "Reference did not answer")
+        await until(pilot, lambda: isinstance(pilot.app.screen, AskText), what="the notes prompt")
+        await type_into(pilot, "#ask-text", "Reference did not answer")
         await pilot.press("enter")
         await until(pilot, lambda: rows(screen, "#agency-workers") and
                     rows(screen, "#agency-workers")[0][9] == "flagged", what="the flagged check")
 
         await pilot.press("s")
-        await until(pilot, lambda: isinstance(pilot.app.screen, TextPrompt), what="the SMS prompt")
-        await type_into(pilot, "#prompt-text", "Interview on Monday at 10")
+        await until(pilot, lambda: isinstance(pilot.app.screen, AskText), what="the SMS prompt")
+        await type_into(pilot, "#ask-text", "Interview on Monday at 10")
         await pilot.press("enter")
 
         def queued():

@@ -75,7 +75,7 @@ async def test_home_check_in_moderation_and_rollback(community):
         screen.query_one("#reports", DataTable).focus()
         await pilot.press("h")
         await pilot.pause()
-        app.screen.query_one("#ask-input", Input).value = "Spam"
+        app.screen.query_one("#ask-text", Input).value = "Spam"
         await pilot.press("enter")
         await until(pilot, lambda: screen.query_one("#reports", DataTable).row_count == 0, what="the queue emptied")
 
@@ -93,7 +93,7 @@ async def test_home_check_in_moderation_and_rollback(community):
             screen.query_one("#batches", DataTable).focus()
             await pilot.press("b")
             await pilot.pause()
-            app.screen.query_one("#ask-input", Input).value = str(batch)
+            app.screen.query_one("#ask-text", Input).value = str(batch)
             await pilot.press("enter")
             await until(pilot, lambda: cells(screen, "#batches")[0][2] == "rolled back", what="the rollback")
 

@@ -10,6 +10,7 @@ import pytest
 from textual.widgets import DataTable, Input, SelectionList, Sparkline, Static
 
 from console.app import OfisiApp
+from console.base import AskText
 from console.chama import (
     AttendanceModal,
     ChamaOffice,
@@ -71,6 +72,14 @@ async def test_the_pool_chart_and_approval_queue_show_and_the_chair_approves(com
         queue.focus()
         await pilot.press("v")
         await until(pilot, lambda: queue.row_count and rows(queue)[0][4] == "1 of 2", what="one approval")
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, AskText), what="the reason box")
+        await pilot.press("enter")  # an empty reason is not an answer: the box stays and says so
+        await until(pilot, lambda: any("Escape to cancel" in n.message for n in app._notifications),
+                    what="the empty-reason notice")
+        assert isinstance(app.screen, AskText)
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen, what="home again")
         await pilot.press("v")  # the same official again: refused with the reason, as a notice
         await until(pilot, lambda: any("already" in n.message for n in app._notifications), what="the refusal")
         with committed_db.session() as session:

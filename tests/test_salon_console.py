@@ -11,7 +11,8 @@ from sqlalchemy import select
 from textual.widgets import DataTable, Input, Sparkline, Static
 
 from console.app import OfisiApp
-from console.salon import AnalyticsScreen, InboxScreen, LeadsScreen, ReasonScreen, SalonHomeScreen
+from console.base import AskText
+from console.salon import AnalyticsScreen, InboxScreen, LeadsScreen, SalonHomeScreen
 from core.contacts import add_contact
 from core.salon.bookings import book
 from core.salon.conversations import record_inbound
@@ -80,8 +81,8 @@ async def test_day_book_and_cancel(committed_db, salon):
                           if screen.query_one("#agenda", DataTable).get_row_at(i)[2] == "Baraka")
         screen.query_one("#agenda", DataTable).move_cursor(row=baraka_row)
         await pilot.press("x")
-        await until(pilot, lambda: isinstance(pilot.app.screen, ReasonScreen), what="the reason box")
-        pilot.app.screen.query_one("#reason", Input).value = "client is ill"
+        await until(pilot, lambda: isinstance(pilot.app.screen, AskText), what="the reason box")
+        pilot.app.screen.query_one("#ask-text", Input).value = "client is ill"
         await pilot.press("enter")
 
         def cancelled():
@@ -107,8 +108,8 @@ async def test_leads_pipeline_and_figures(committed_db, salon):
         await pilot.press("c")
         await until(pilot, lambda: lead_status() == "contacted", what="the call logged")
         await pilot.press("x")
-        await until(pilot, lambda: isinstance(pilot.app.screen, ReasonScreen))
-        pilot.app.screen.query_one("#reason", Input).value = "too far"
+        await until(pilot, lambda: isinstance(pilot.app.screen, AskText))
+        pilot.app.screen.query_one("#ask-text", Input).value = "too far"
         await pilot.press("enter")
         await until(pilot, lambda: lead_status() == "lost", what="the lead lost")
         await until(pilot, lambda: "lost: too far" in str(leads.query_one("#leads", DataTable).get_row_at(0)[3]))
