@@ -9,16 +9,14 @@ other provider callbacks.
 from __future__ import annotations
 
 import hmac
-import logging
 
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
 from core.outbox import record_delivery_report
-from ussd.gateway import callback_allowed, database, route, settings
+from ussd.gateway import callback_allowed, recorded, route, settings
 
-log = logging.getLogger("ofisi.gateway.whatsapp")
 
 
 @route("/whatsapp/webhook", methods=["GET"])
@@ -55,16 +53,9 @@ async def whatsapp_statuses(request: Request) -> Response:
         return PlainTextResponse("ignored: not JSON")
     reports = statuses(body)
 
-    def apply() -> int:
-        known = 0
-        with database(request).session() as session:
-            for message_id, status, reason in reports:
-                known += record_delivery_report(session, "whatsapp", message_id, status, reason=reason) is not None
-        return known
+    def apply(session: Session) -> str:
+        known = sum(record_delivery_report(session, "whatsapp", message_id, status, reason=reason) is not None
+                    for message_id, status, reason in reports)
+        return f"ok: {known} of {len(reports)} known"
 
-    try:
-        known = await run_in_threadpool(apply)
-    except Exception:
-        log.exception("WhatsApp statuses could not be recorded")
-        return PlainTextResponse("error", status_code=500)  # Meta retries; the reports are idempotent
-    return PlainTextResponse(f"ok: {known} of {len(reports)} known")
+    return await recorded(request, "WhatsApp statuses", apply)  # Meta retries; the reports are idempotent

@@ -91,26 +91,30 @@ async def health(request: Request) -> Response:
     return JSONResponse({"status": "ok", "database": "ok"})
 
 
+async def recorded(request: Request, what: str, apply: Callable[[Session], str]) -> Response:
+    """Run a provider callback's ``apply`` in a worker thread with a session and answer its text.
+    A failure answers 500 so the provider retries; every ``apply`` is idempotent, so the retry
+    changes nothing twice."""
+    def run() -> str:
+        with database(request).session() as session:
+            return apply(session)
+
+    try:
+        return PlainTextResponse(await run_in_threadpool(run))
+    except Exception:
+        log.exception("%s could not be handled", what)
+        return PlainTextResponse("error", status_code=500)
+
+
 async def provider_form(request: Request, required: tuple[str, ...], what: str,
                         apply: Callable[[Session, dict[str, str]], str]) -> Response:
-    """An Africa's Talking callback: check the token and the fields, run ``apply`` in a worker
-    thread with a session, answer its text. A failure answers 500 so Africa's Talking retries;
-    every ``apply`` is idempotent, so the retry changes nothing twice."""
+    """An Africa's Talking callback: check the token and the fields, then :func:`recorded`."""
     if not callback_allowed(request):
         return PlainTextResponse("forbidden", status_code=403)
     form = {key: str(value) for key, value in (await request.form()).items()}
     if not all(form.get(name) for name in required):
         return PlainTextResponse(f"ignored: {' and '.join(required)} are required")
-
-    def run() -> str:
-        with database(request).session() as session:
-            return apply(session, form)
-
-    try:
-        return PlainTextResponse(await run_in_threadpool(run))
-    except Exception:
-        log.exception("%s %s could not be handled", what, form.get("id"))
-        return PlainTextResponse("error", status_code=500)
+    return await recorded(request, f"{what} {form.get('id')}", lambda session: apply(session, form))
 
 
 async def sms_delivery(request: Request) -> Response:
