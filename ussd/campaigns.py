@@ -18,7 +18,6 @@ from core.outbox import record_delivery_report
 from ussd.gateway import callback_allowed, recorded, route, settings
 
 
-
 @route("/whatsapp/webhook", methods=["GET"])
 async def whatsapp_verify(request: Request) -> Response:
     params = request.query_params
