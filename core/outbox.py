@@ -33,7 +33,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import String, Text, bindparam, exists, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -54,7 +53,7 @@ from core.providers import (
     ThrottledSendError,
     TransientSendError,
 )
-from db.engine import Database
+from db.engine import Database, insert_ignoring
 from db.models import Message, Org
 from db.models_campaigns import Campaign, MessageCost
 from db.types import UTCDateTime, utcnow
@@ -62,7 +61,6 @@ from db.types import UTCDateTime, utcnow
 log = logging.getLogger("ofisi.outbox")
 
 CHANNELS = ("sms", "email", "whatsapp")
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}  # INSERT … ON CONFLICT DO NOTHING
 STATUSES = ("queued", "claimed", "sending", "sent", "delivered", "failed", "dead", "unknown", "cancelled")
 
 grant("*", "*", "messages.read")
@@ -141,8 +139,7 @@ def enqueue(
         session.flush()
         return message.id
     # One statement whether or not the key is new, and race-free: the unique (org_id, key) decides.
-    insert = _INSERTS[session.get_bind().dialect.name]
-    new_id = session.scalar(insert(Message).values(**values)
+    new_id = session.scalar(insert_ignoring(session, Message).values(**values)
                             .on_conflict_do_nothing(index_elements=["org_id", "idempotency_key"])
                             .returning(Message.id))
     if new_id is not None:
@@ -448,15 +445,12 @@ _TO_THROTTLED = _move("sending", status="queued", claimed_by=None, last_error=_E
 _COST_UPSERTS: dict = {}
 
 
-def _cost_upsert(dialect: str):
+def _cost_upsert(bind):
     """INSERT a message's price; a price already there (the message was sent again) is added to."""
+    dialect = bind.dialect.name
     if dialect not in _COST_UPSERTS:
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
         table = MessageCost.__table__
-        statement = insert(table)
+        statement = insert_ignoring(bind, table)
         _COST_UPSERTS[dialect] = statement.on_conflict_do_update(
             index_elements=[table.c.message_id],
             set_={"amount_minor": table.c.amount_minor + statement.excluded.amount_minor})
@@ -530,7 +524,7 @@ class _Dispatch:
 
     def commit(self, *, announce: bool = False) -> None:
         if self._costs:  # with the outcomes they belong to
-            self.session.connection().execute(_cost_upsert(self.session.connection().dialect.name), self._costs)
+            self.session.connection().execute(_cost_upsert(self.session.connection()), self._costs)
             self._costs.clear()
         # Consoles hear at most once a second (and at the end of each batch) which orgs changed:
         # a campaign of thousands must not wake every open console thousands of times.

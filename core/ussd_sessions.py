@@ -11,12 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput
+from db.engine import insert_ignoring
 from db.models_ussd import UssdEvent, UssdSession
+from db.types import utcnow
 
 
 @dataclass
@@ -43,18 +44,33 @@ def caller_phone(raw: str, default_country: str = "KE") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+_SESSIONS = UssdSession.__table__
+# Built once: a statement's construction costs more than SQLite takes to run it.
+_LOCK = select(_SESSIONS).where(_SESSIONS.c.session_id == bindparam("sid")).with_for_update()
+_SAVE = update(_SESSIONS).where(_SESSIONS.c.session_id == bindparam("sid"))
+
+
+def _locked(session: Session, session_id: str):
+    return session.execute(_LOCK, {"sid": session_id}).first()
+
+
 def begin_hop(session: Session, session_id: str, phone: str, service_code: str, start_state: str) -> HopState:
-    row = session.scalar(select(UssdSession).where(UssdSession.session_id == session_id).with_for_update())
+    """Lock (or open) the session's row and read its state.
+
+    Rows, not ORM objects: a hop reads one row and writes it back, and is the
+    gateway's hottest path, so it pays for no identity map or unit of work.
+    """
+    row = _locked(session, session_id)
     if row is None:
-        try:
-            with session.begin_nested():
-                row = UssdSession(session_id=session_id, phone=phone, service_code=service_code,
-                                  state=start_state, data={}, last_text="", hops=0, ended=False)
-                session.add(row)
-        except IntegrityError:  # the same session's first hop, twice at once
-            row = session.scalar(select(UssdSession).where(UssdSession.session_id == session_id).with_for_update())
-        else:
+        now = utcnow()
+        opened = session.execute(
+            insert_ignoring(session, _SESSIONS)
+            .values(session_id=session_id, phone=phone, service_code=service_code, state=start_state, data={},
+                    last_text="", hops=0, ended=False, created_at=now, updated_at=now)
+            .on_conflict_do_nothing(index_elements=["session_id"]).returning(_SESSIONS.c.session_id)).first()
+        if opened is not None:
             return HopState(session_id, phone, service_code, start_state)
+        row = _locked(session, session_id)  # the same session's first hop, twice at once
     # A session id belongs to the phone that opened it.
     if row.phone != phone:
         raise InvalidInput("this session belongs to another phone")
@@ -64,10 +80,9 @@ def begin_hop(session: Session, session_id: str, phone: str, service_code: str, 
 
 def save_hop(session: Session, hop: HopState, *, ended: bool) -> None:
     """Store the state after a hop; part of the hop's unit of work."""
-    row = session.get(UssdSession, hop.session_id)
-    row.state, row.data, row.org_id = hop.state, hop.data, hop.org_id
-    row.last_text, row.hops, row.ended = hop.last_text, hop.hops + 1, ended
-    session.flush()
+    session.execute(_SAVE, {"sid": hop.session_id, "state": hop.state, "data": hop.data, "org_id": hop.org_id,
+                            "last_text": hop.last_text, "hops": hop.hops + 1, "ended": ended,
+                            "updated_at": utcnow()})
 
 
 def record_session_end(session: Session, form: dict[str, str]) -> None:

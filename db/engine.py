@@ -24,6 +24,15 @@ class DatabaseStateError(OfisiError):
     """The database cannot be used as it is; the message says what to run."""
 
 
+def insert_ignoring(session_or_bind, table):
+    """``INSERT`` for the bound dialect, with ``.on_conflict_do_nothing()`` and ``.returning()``
+    (PostgreSQL and SQLite spell it the same way; SQLAlchemy has a construct per dialect)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    bind = session_or_bind.get_bind() if isinstance(session_or_bind, Session) else session_or_bind
+    return (postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":

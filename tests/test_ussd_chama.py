@@ -141,6 +141,24 @@ def pins(committed_db, chama):
         session.commit()
 
 
+def test_the_right_pin_clears_earlier_wrong_tries(committed_db, chama, pins):
+    from core.ussd_pins import pin_state
+
+    member = chama.members[1]
+    with running_gateway(committed_db) as base:
+        first = Phone(base, member.phone, "s-r1")
+        first.dial()
+        assert "2 tries left" in first.press("0000")
+        assert first.press("2580").startswith("CON ")
+        with committed_db.session() as session:
+            assert pin_state(session, member.phone).failed_attempts == 0
+        # So two more wrong tries later leave one, not a lock.
+        second = Phone(base, member.phone, "s-r2")
+        second.dial()
+        second.press("0000")
+        assert "1 try left" in second.press("1111")
+
+
 def test_contribute_pushes_mpesa_and_the_callback_shows_in_the_balance(committed_db, chama, pins, fake_daraja):
     member = chama.members[0]
     settings_ = load_settings(fake_daraja.env(public_url="https://ofisi.example", callback_token=TOKEN))

@@ -59,7 +59,10 @@ class ToyMachine:
     def facts(self, session, hop):
         return {"pin": "1234"}
 
-    def apply(self, session, hop, effects):
+    def serves(self, facts):
+        return True
+
+    def apply(self, session, hop, effects, facts):
         for effect in effects:
             assert effect == "sms"
             hop.org_id = self.org_id
@@ -199,6 +202,31 @@ def test_a_retried_hop_answers_again_without_moving(committed_db, machine):
 def test_dial_string_with_inputs_plays_them(committed_db, machine):
     with running_gateway(committed_db) as base:
         assert dial(base, "ATUid_3", "1234*1").text.startswith("CON Pick a fruit")
+
+
+def test_a_first_hop_sent_twice_at_once_opens_one_session(committed_db, machine):
+    """The network can resend a dial it did not hear back from while the first is still running."""
+    import threading
+
+    from ussd.callback import answer_dial
+
+    for n in range(5):
+        start, answers = threading.Barrier(2), []
+
+        def hop(session_id=f"ATUid_twice_{n}"):
+            start.wait()
+            answers.append(answer_dial(committed_db, session_id=session_id, phone="+254712345678",
+                                       service_code="*384*7#", text=""))
+
+        threads = [threading.Thread(target=hop) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert answers == ["CON Welcome to the test service. Enter your PIN:"] * 2
+    with committed_db.session() as session:
+        rows = session.query(UssdSession).filter(UssdSession.session_id.like("ATUid_twice_%")).all()
+        assert len(rows) == 5 and all(row.hops >= 1 for row in rows)
 
 
 def test_a_session_id_cannot_be_taken_over_by_another_phone(committed_db, machine):

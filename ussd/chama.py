@@ -44,6 +44,7 @@ class ChamaFacts:
     def __init__(self, session: Session, hop: HopState) -> None:
         self.session, self.phone, self.data = session, hop.phone, hop.data
         self.now = utcnow()
+        self._statements: dict[tuple[int, int], list[str]] = {}
 
     @cached_property
     def memberships(self):
@@ -76,11 +77,16 @@ class ChamaFacts:
         return list_loans(self.session, GATEWAY, org.id, member_id=member.id, limit=5)
 
     def statement(self, data):
-        """The last five entries, one short line each: date, what, amount."""
+        """The last five entries, one short line each: date, what, amount (read once a hop: the
+        screen shows them and the SMS repeats them)."""
         org, member = self.chosen(data)
+        if (org.id, member.id) in self._statements:
+            return self._statements[org.id, member.id]
         entries = list_entries(self.session, GATEWAY, org.id, member_id=member.id, limit=5)
-        return [f"{e.occurred_at.astimezone(org.tz):%d/%m} {KINDS[e.kind]} {format_money(e.amount_minor, org.currency)}"
-                for e in entries]
+        lines = [f"{e.occurred_at.astimezone(org.tz):%d/%m} {KINDS[e.kind]} {format_money(e.amount_minor, org.currency)}"
+                 for e in entries]
+        self._statements[org.id, member.id] = lines
+        return lines
 
     def meeting(self, data):
         org, _member = self.chosen(data)
@@ -100,10 +106,12 @@ def _whole_amount(text: str) -> int | None:
 
 
 def _after_pin(facts: ChamaFacts) -> Step:
+    # A right PIN clears earlier wrong tries; with none to clear there is nothing to write.
+    effects = (("pin_ok",),) if facts.pin.failed_attempts else ()
     if len(facts.memberships) == 1:
         org, member = facts.memberships[0]
-        return Step(goto="menu", data={"org_id": org.id, "member_id": member.id}, effects=(("pin_ok",),))
-    return Step(goto="choose", effects=(("pin_ok",),))
+        return Step(goto="menu", data={"org_id": org.id, "member_id": member.id}, effects=effects)
+    return Step(goto="choose", effects=effects)
 
 
 # ---------------------------------------------------------------- entry and PIN
@@ -339,8 +347,10 @@ class ChamaMachine:
     def facts(self, session: Session, hop: HopState) -> ChamaFacts:
         return ChamaFacts(session, hop)
 
-    def apply(self, session: Session, hop: HopState, effects) -> dict[str, Any]:
-        facts = ChamaFacts(session, hop)
+    def serves(self, facts: ChamaFacts) -> bool:
+        return bool(facts.memberships)
+
+    def apply(self, session: Session, hop: HopState, effects, facts: ChamaFacts) -> dict[str, Any]:
         chosen = facts.chosen(hop.data)
         if chosen is not None:
             hop.org_id = chosen[0].id

@@ -26,7 +26,6 @@ from core import outbox
 from core.actors import Actor
 from core.community.base import MEMBERS
 from core.community.events import cancel_registration, register, upcoming_events
-from core.chama.members import chamas_of_phone
 from core.ussd_sessions import HopState
 from db.models import Org
 from db.models_community import CommunityAccount, CommunityEvent, CommunityRegistration
@@ -163,8 +162,10 @@ class CommunityMachine:
             hop.state = self.home  # one community: straight to its menu
         return facts
 
-    def apply(self, session: Session, hop: HopState, effects) -> dict[str, Any]:
-        facts = CommunityFacts(session, hop)
+    def serves(self, facts: CommunityFacts) -> bool:
+        return bool(facts.accounts)
+
+    def apply(self, session: Session, hop: HopState, effects, facts: CommunityFacts) -> dict[str, Any]:
         org, account = facts.chosen(hop.data)
         hop.org_id = org.id
         for kind, event_id in effects:
@@ -194,28 +195,34 @@ class SharedMenu:
     def home(self) -> str:
         return self.community.home if getattr(self._area, "name", "") == "community" else self.other.home
 
-    def _is_community(self, session: Session, hop: HopState) -> bool:
-        if self.other is None:
-            return True
-        if chamas_of_phone(session, GATEWAY, hop.phone):
-            return False
+    def _has_community_account(self, session: Session, hop: HopState) -> bool:
         return session.scalar(select(CommunityAccount.id).where(CommunityAccount.phone == hop.phone).limit(1)) \
             is not None
 
     def facts(self, session: Session, hop: HopState) -> Any:
         area = hop.data.get("_area")
+        facts = None
         if area is None:
-            area = "community" if self._is_community(session, hop) else "other"
+            # The first hop decides, once: the earlier machine's callers keep it; community callers switch.
+            facts = self.other.facts(session, hop) if self.other else None
+            area = "other" if facts is not None and self.other.serves(facts) else \
+                "community" if self.other is None or self._has_community_account(session, hop) else "other"
             hop.data["_area"] = area
             if area == "community":
                 hop.state = self.community.start
         self._area.name = area
-        return self.community.facts(session, hop) if area == "community" else self.other.facts(session, hop)
+        if area == "community":
+            return self.community.facts(session, hop)
+        return facts if facts is not None else self.other.facts(session, hop)
 
-    def apply(self, session: Session, hop: HopState, effects) -> dict[str, Any]:
+    def serves(self, facts: Any) -> bool:
+        machine = self.community if getattr(self._area, "name", "") == "community" else self.other
+        return machine.serves(facts)
+
+    def apply(self, session: Session, hop: HopState, effects, facts: Any) -> dict[str, Any]:
         if hop.data.get("_area") == "community":
-            return self.community.apply(session, hop, effects)
-        return self.other.apply(session, hop, effects)
+            return self.community.apply(session, hop, effects, facts)
+        return self.other.apply(session, hop, effects, facts)
 
 
 use_machine(SharedMenu(current_machine()))

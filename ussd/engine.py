@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from config.errors import OfisiError
@@ -72,9 +73,14 @@ class Machine(Protocol):
     start: str
     home: str
 
-    def facts(self, session: Session, hop: HopState) -> Any: ...
+    def facts(self, session: Session, hop: HopState) -> Any:
+        """What the states may read this hop (read lazily); shared by the transition and ``apply``."""
 
-    def apply(self, session: Session, hop: HopState, effects: Sequence[Any]) -> Mapping[str, Any]: ...
+    def serves(self, facts: Any) -> bool:
+        """Whether the caller is one this machine knows (a member, an account holder)."""
+
+    def apply(self, session: Session, hop: HopState, effects: Sequence[Any], facts: Any) -> Mapping[str, Any]:
+        """Carry out the transition's effects through core services; returns data to remember."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +153,7 @@ def handle_hop(db: Database, machine: Machine, *, session_id: str, phone: str, s
     """Answer one hop; always a valid screen."""
     try:
         with db.session() as session:
+            _keep_loaded(session)
             hop = begin_hop(session, session_id, phone, service_code, machine.start)
             facts = machine.facts(session, hop)
             if hop.is_new:
@@ -155,7 +162,7 @@ def handle_hop(db: Database, machine: Machine, *, session_id: str, phone: str, s
                 for piece in [p for p in (text or "").split("*") if p] if not result.ended else []:
                     result = transition(machine, result.state, result.data, piece, facts, phone=phone)
                     if result.effects:
-                        result = _applied(session, machine, hop, result)
+                        result = _applied(session, machine, hop, result, facts)
                         facts = machine.facts(session, hop)
                     if result.ended:
                         break
@@ -166,7 +173,7 @@ def handle_hop(db: Database, machine: Machine, *, session_id: str, phone: str, s
                 result = transition(machine, hop.state, hop.data, new_input(hop.last_text, text or ""), facts,
                                     phone=phone)
                 if result.effects:
-                    result = _applied(session, machine, hop, result)
+                    result = _applied(session, machine, hop, result, facts)
             hop.state, hop.data, hop.last_text = result.state, result.data, text or ""
             save_hop(session, hop, ended=result.ended)
             session.commit()
@@ -178,8 +185,15 @@ def handle_hop(db: Database, machine: Machine, *, session_id: str, phone: str, s
         return render(SORRY)
 
 
-def _applied(session: Session, machine: Machine, hop: HopState, result: Transition) -> Transition:
+def _keep_loaded(session: Session) -> None:
+    """Hold every object the hop loads, so the core services it calls find the org and member
+    a fact already read in the identity map instead of reading them again (it holds weakly)."""
+    kept: list[Any] = []
+    event.listen(session, "loaded_as_persistent", lambda _session, instance: kept.append(instance))
+
+
+def _applied(session: Session, machine: Machine, hop: HopState, result: Transition, facts: Any) -> Transition:
     hop.data = result.data
-    updates = machine.apply(session, hop, result.effects)
+    updates = machine.apply(session, hop, result.effects, facts)
     data = {**result.data, **updates}
     return Transition(result.answer, result.state, data, (), result.ended)

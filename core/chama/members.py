@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -260,15 +260,19 @@ def list_members(
     return [MemberView.of(m, c) for m, c in session.execute(query.order_by(ChamaMember.id).limit(limit))]
 
 
+# Built once: every USSD hop and inbound SMS asks it.
+_CHAMAS_OF_PHONE = (
+    select(Org, ChamaMember, Contact)
+    .join(ChamaMember, ChamaMember.org_id == Org.id)
+    .join(Contact, Contact.id == ChamaMember.contact_id)
+    .where(Org.kind == "chama", Contact.phone == bindparam("phone"), ChamaMember.status != "exited")
+    .order_by(Org.name)
+)
+
+
 def chamas_of_phone(session: Session, actor: Actor, phone: str) -> list[tuple[OrgView, MemberView]]:
     """Every chama where this E.164 phone is a member who is not exited (for USSD and SMS)."""
     if not actor.system:
         raise PermissionDenied("Only the USSD and SMS gateway looks members up across chamas.")
-    rows = session.execute(
-        select(Org, ChamaMember, Contact)
-        .join(ChamaMember, ChamaMember.org_id == Org.id)
-        .join(Contact, Contact.id == ChamaMember.contact_id)
-        .where(Org.kind == "chama", Contact.phone == phone.strip(), ChamaMember.status != "exited")
-        .order_by(Org.name)
-    )
+    rows = session.execute(_CHAMAS_OF_PHONE, {"phone": phone.strip()})
     return [(OrgView.of(org), MemberView.of(member, contact)) for org, member, contact in rows]
