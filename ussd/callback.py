@@ -8,7 +8,10 @@ Which machine answers is set by the area that serves feature phones
 
 from __future__ import annotations
 
+import functools
 import logging
+
+import anyio
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -54,6 +57,22 @@ def answer_dial(db: Database, *, session_id: str, phone: str, service_code: str,
                       text=text)
 
 
+# Hops run in a few worker threads of their own, not the shared pool of 40: a hop is mostly
+# Python, so 40 threads only take turns at the interpreter lock and each hop waits on all the
+# others. SQLite takes one writer at a time in any case (every transaction is BEGIN IMMEDIATE),
+# so there one thread runs hops in arrival order; PostgreSQL overlaps a few round trips.
+HOP_THREADS = {"sqlite": 1}
+DEFAULT_HOP_THREADS = 4
+
+
+def _hop_threads(request: Request) -> anyio.CapacityLimiter:
+    state = request.app.state
+    if getattr(state, "ussd_hop_threads", None) is None:
+        state.ussd_hop_threads = anyio.CapacityLimiter(HOP_THREADS.get(database(request).dialect,
+                                                                       DEFAULT_HOP_THREADS))
+    return state.ussd_hop_threads
+
+
 def _plain(text: str) -> Response:
     return PlainTextResponse(text, media_type="text/plain")
 
@@ -65,9 +84,9 @@ async def ussd_callback(request: Request) -> Response:
             return _plain(render(Screen("This service is not available.", end=True)))
         form = await request.form()
         fields = {key: str(form.get(key) or "") for key in ("sessionId", "serviceCode", "phoneNumber", "text")}
-        answer = await run_in_threadpool(
-            answer_dial, database(request), session_id=fields["sessionId"], phone=fields["phoneNumber"],
-            service_code=fields["serviceCode"], text=fields["text"])
+        hop = functools.partial(answer_dial, database(request), session_id=fields["sessionId"],
+                                phone=fields["phoneNumber"], service_code=fields["serviceCode"], text=fields["text"])
+        answer = await anyio.to_thread.run_sync(hop, limiter=_hop_threads(request))
     except Exception:
         log.exception("USSD callback failed")
         answer = render(SORRY)
