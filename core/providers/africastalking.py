@@ -157,7 +157,7 @@ class AfricasTalkingSMS:
         except _HTTPError as exc:
             if exc.status == 429:
                 delay = retry_after_seconds(exc.retry_after)
-                raise ThrottledSendError(f"Africa's Talking HTTP 429: slow down"
+                raise ThrottledSendError("Africa's Talking HTTP 429: slow down"
                                          + (f" for {delay:g}s" if delay is not None else ""),
                                          retry_after=delay) from None
             raise self._http_error(exc.status, str(exc)) from None

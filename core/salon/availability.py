@@ -205,7 +205,7 @@ def check_bookable(session: Session, booking: Booking, start: datetime, now: dat
     ``ignore`` is the appointment being moved, which does not stand in its own way.
     """
     tz, service, settings = booking.tz, booking.service, booking.settings
-    name, pro = booking.professional.name, booking.professional.id
+    pro = booking.professional.id
     start = aware(start).astimezone(ZoneInfo("UTC"))
     ends = start + timedelta(minutes=service.minutes)
     blocked = (start - timedelta(minutes=service.buffer_before), ends + timedelta(minutes=service.buffer_after))
