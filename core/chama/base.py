@@ -64,12 +64,13 @@ def lock_chama(session: Session, org_id: int) -> ChamaSettings:
 
 
 def member_row(session: Session, org_id: int, member_id: int, *, lock: bool = False) -> ChamaMember:
-    query = select(ChamaMember).where(ChamaMember.id == member_id, ChamaMember.org_id == org_id)
     if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    member = session.scalar(query)
+        member = session.scalar(select(ChamaMember).where(ChamaMember.id == member_id, ChamaMember.org_id == org_id)
+                                .with_for_update().execution_options(populate_existing=True))
+    else:
+        member = session.get(ChamaMember, member_id)  # no query when this unit of work has it already
     # Another chama's member looks exactly like a missing one.
-    if member is None:
+    if member is None or member.org_id != org_id:
         raise NotFound("That member does not exist in this chama.")
     return member
 
