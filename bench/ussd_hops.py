@@ -7,6 +7,11 @@ mini statement, home (six hops, each a real form POST in Africa's Talking's
 format). The floor is the same number of POSTs to an endpoint that answers
 ``CON hello`` without touching the database. Prints one JSON line.
 
+A third figure says where the rest goes: ``state_only_per_s`` is the same
+POSTs to an endpoint that does only what every hop must (lock or open the
+session row, save it, commit, in the hops' own threads) and none of the
+menu's reads; ``state_only_ratio`` is its share of the bare endpoint.
+
     python bench/ussd_hops.py [--sessions 50] [--rounds 4] [--database-url URL]
 """
 
@@ -115,36 +120,66 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("OFISI_BENCH_DATABASE_URL"))
     args = parser.parse_args()
     with bench_database(args.database_url) as db:
-        ussd_rate, ussd_lat, bare_rate, bare_lat = _measure_both(db, args)
+        (ussd_rate, ussd_lat), (bare_rate, bare_lat), (state_rate, state_lat) = _measure_all(db, args)
     print(json.dumps({
         "bench": "ussd_hops", "backend": db.dialect, "concurrent_sessions": args.sessions, "hops": len(ussd_lat),
         "ussd_hops_per_s": round(ussd_rate, 1), "ussd_p99_ms": round(p99(ussd_lat), 1),
         "bare_per_s": round(bare_rate, 1), "bare_p99_ms": round(p99(bare_lat), 1),
         "ratio": round(ussd_rate / bare_rate, 3),
+        "state_only_per_s": round(state_rate, 1), "state_only_p99_ms": round(p99(state_lat), 1),
+        "state_only_ratio": round(state_rate / bare_rate, 3),
     }))
 
 
-def _measure_both(db, args) -> tuple[float, list[float], float, list[float]]:
-    """The chama menu and the bare endpoint, round after round, on one server."""
+def _state_only(db):
+    """An endpoint that does only the session-row work every hop does, in the hops' threads."""
+    import functools
+
+    import anyio
+
+    from core.ussd_sessions import begin_hop, save_hop
+    from ussd.callback import hop_threads
+
+    def hop(session_id: str, phone: str, text: str) -> str:
+        with db.session() as session:
+            state = begin_hop(session, session_id, phone, "*384#", "entry")
+            state.last_text = text
+            save_hop(session, state, ended=False)
+            session.commit()
+        return "CON hello"
+
+    async def endpoint(request):
+        form = await request.form()
+        answer = await anyio.to_thread.run_sync(
+            functools.partial(hop, str(form["sessionId"]), str(form["phoneNumber"]), str(form["text"])),
+            limiter=hop_threads(request))
+        return PlainTextResponse(answer)
+
+    return endpoint
+
+
+def _measure_all(db, args) -> list[tuple[float, list[float]]]:
+    """The chama menu, the bare endpoint and the session row alone, round after round, on one server."""
     import ussd.gateway as gateway
 
     app = gateway.create_app(db, load_settings({}))
     app.router.routes.append(Route("/bench/hello", lambda request: PlainTextResponse("CON hello"),
                                    methods=["POST"]))
+    app.router.routes.append(Route("/bench/state", _state_only(db), methods=["POST"]))
     server, base = start(app)
+    paths = ["/ussd/callback", "/bench/hello", "/bench/state"]
+    totals = {path: (0.0, []) for path in paths}
     try:
         phones = seed(db, args.sessions)
         hops = [(phone, HOPS) for phone in phones]
         measure(f"{base}/ussd/callback", hops[:5])  # warm up
-        ussd_time, ussd_lat, bare_time, bare_lat = 0.0, [], 0.0, []
         for _ in range(args.rounds):
-            t, lat = measure(f"{base}/ussd/callback", hops)
-            ussd_time, ussd_lat = ussd_time + t, ussd_lat + lat
-            t, lat = measure(f"{base}/bench/hello", hops)
-            bare_time, bare_lat = bare_time + t, bare_lat + lat
+            for path in paths:
+                t, lat = measure(f"{base}{path}", hops)
+                totals[path] = (totals[path][0] + t, totals[path][1] + lat)
     finally:
         server.should_exit = True
-    return len(ussd_lat) / ussd_time, ussd_lat, len(bare_lat) / bare_time, bare_lat
+    return [(len(lat) / t, lat) for t, lat in (totals[path] for path in paths)]
 
 
 if __name__ == "__main__":

@@ -65,7 +65,7 @@ HOP_THREADS = {"sqlite": 1}
 DEFAULT_HOP_THREADS = 4
 
 
-def _hop_threads(request: Request) -> anyio.CapacityLimiter:
+def hop_threads(request: Request) -> anyio.CapacityLimiter:
     state = request.app.state
     if getattr(state, "ussd_hop_threads", None) is None:
         state.ussd_hop_threads = anyio.CapacityLimiter(HOP_THREADS.get(database(request).dialect,
@@ -86,7 +86,7 @@ async def ussd_callback(request: Request) -> Response:
         fields = {key: str(form.get(key) or "") for key in ("sessionId", "serviceCode", "phoneNumber", "text")}
         hop = functools.partial(answer_dial, database(request), session_id=fields["sessionId"],
                                 phone=fields["phoneNumber"], service_code=fields["serviceCode"], text=fields["text"])
-        answer = await anyio.to_thread.run_sync(hop, limiter=_hop_threads(request))
+        answer = await anyio.to_thread.run_sync(hop, limiter=hop_threads(request))
     except Exception:
         log.exception("USSD callback failed")
         answer = render(SORRY)
