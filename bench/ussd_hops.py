@@ -26,6 +26,8 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -118,11 +120,14 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--database-url", default=os.environ.get("OFISI_BENCH_DATABASE_URL"))
+    parser.add_argument("--workers", type=int, default=1,
+                        help="gateway processes, as `ofisi serve --workers N` (PostgreSQL only)")
     args = parser.parse_args()
     with bench_database(args.database_url) as db:
         (ussd_rate, ussd_lat), (bare_rate, bare_lat), (state_rate, state_lat) = _measure_all(db, args)
     print(json.dumps({
-        "bench": "ussd_hops", "backend": db.dialect, "concurrent_sessions": args.sessions, "hops": len(ussd_lat),
+        "bench": "ussd_hops", "backend": db.dialect, "workers": args.workers, "concurrent_sessions": args.sessions,
+        "hops": len(ussd_lat),
         "ussd_hops_per_s": round(ussd_rate, 1), "ussd_p99_ms": round(p99(ussd_lat), 1),
         "bare_per_s": round(bare_rate, 1), "bare_p99_ms": round(p99(bare_lat), 1),
         "ratio": round(ussd_rate / bare_rate, 3),
@@ -131,7 +136,7 @@ def main() -> None:
     }))
 
 
-def _state_only(db):
+def _state_only():
     """An endpoint that does only the session-row work every hop does, in the hops' threads."""
     import functools
 
@@ -140,7 +145,7 @@ def _state_only(db):
     from core.ussd_sessions import begin_hop, save_hop
     from ussd.callback import hop_threads
 
-    def hop(session_id: str, phone: str, text: str) -> str:
+    def hop(db, session_id: str, phone: str, text: str) -> str:
         with db.session() as session:
             state = begin_hop(session, session_id, phone, "*384#", "entry")
             state.last_text = text
@@ -151,34 +156,80 @@ def _state_only(db):
     async def endpoint(request):
         form = await request.form()
         answer = await anyio.to_thread.run_sync(
-            functools.partial(hop, str(form["sessionId"]), str(form["phoneNumber"]), str(form["text"])),
+            functools.partial(hop, request.app.state.database, str(form["sessionId"]), str(form["phoneNumber"]),
+                              str(form["text"])),
             limiter=hop_threads(request))
         return PlainTextResponse(answer)
 
     return endpoint
 
 
-def _measure_all(db, args) -> list[tuple[float, list[float]]]:
-    """The chama menu, the bare endpoint and the session row alone, round after round, on one server."""
-    import ussd.gateway as gateway
-
-    app = gateway.create_app(db, load_settings({}))
+def _with_bench_routes(app):
     app.router.routes.append(Route("/bench/hello", lambda request: PlainTextResponse("CON hello"),
                                    methods=["POST"]))
-    app.router.routes.append(Route("/bench/state", _state_only(db), methods=["POST"]))
-    server, base = start(app)
+    app.router.routes.append(Route("/bench/state", _state_only(), methods=["POST"]))
+    return app
+
+
+def bench_app():
+    """What each worker of ``--workers N`` serves: the gateway plus the two bench endpoints."""
+    from ussd.gateway import app_from_settings
+
+    return _with_bench_routes(app_from_settings())
+
+
+@contextmanager
+def serving(db, workers: int) -> Iterator[str]:
+    """The gateway on ``db``: in a thread of this process, or as ``ofisi serve --workers N`` does."""
+    if workers == 1:
+        import ussd.gateway as gateway
+
+        server, base = start(_with_bench_routes(gateway.create_app(db, load_settings({}))))
+        try:
+            yield base
+        finally:
+            server.should_exit = True
+        return
+    import socket
+    import subprocess
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    here = Path(__file__).resolve().parent
+    env = {**os.environ, "OFISI_DATABASE_URL": db.url,
+           "PYTHONPATH": os.pathsep.join([str(here.parent), str(here), os.environ.get("PYTHONPATH", "")])}
+    server = subprocess.Popen([sys.executable, "-c", (
+        "from ussd.gateway import run_workers; "
+        f"run_workers('ussd_hops:bench_app', '127.0.0.1', {port}, {workers}, log_level='warning')")], env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                httpx.get(f"{base}/health", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
+def _measure_all(db, args) -> list[tuple[float, list[float]]]:
+    """The chama menu, the bare endpoint and the session row alone, round after round, on one server."""
     paths = ["/ussd/callback", "/bench/hello", "/bench/state"]
     totals = {path: (0.0, []) for path in paths}
-    try:
-        phones = seed(db, args.sessions)
-        hops = [(phone, HOPS) for phone in phones]
+    phones = seed(db, args.sessions)
+    hops = [(phone, HOPS) for phone in phones]
+    with serving(db, args.workers) as base:
         measure(f"{base}/ussd/callback", hops[:5])  # warm up
         for _ in range(args.rounds):
             for path in paths:
                 t, lat = measure(f"{base}{path}", hops)
                 totals[path] = (totals[path][0] + t, totals[path][1] + lat)
-    finally:
-        server.should_exit = True
     return [(len(lat) / t, lat) for t, lat in (totals[path] for path in paths)]
 
 

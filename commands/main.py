@@ -94,11 +94,13 @@ def console(
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0 behind a proxy)."),
     port: int = typer.Option(8000, "--port", min=1, max=65535),
+    workers: int = typer.Option(1, "--workers", min=1, max=64,
+                                help="Processes sharing the port (PostgreSQL only); about one per core."),
 ) -> None:
     """Run the HTTP gateway that Africa's Talking, M-Pesa and lead forms call back."""
     from ussd.gateway import serve as run_gateway
 
-    run_gateway(host, port)
+    run_gateway(host, port, workers=workers)
 
 
 def _log_unexpected(exc: BaseException) -> str:

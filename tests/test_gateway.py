@@ -93,28 +93,63 @@ def test_callback_token_is_required_when_configured(committed_db, sent_message):
     assert status_of(committed_db, sent_message) == "delivered"
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _ofisi_serve(database_url: str, port: int, *args: str) -> subprocess.Popen:
+    ofisi = Path(sys.executable).parent / "ofisi"
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("OFISI_")}, "OFISI_DATABASE_URL": database_url}
+    return subprocess.Popen([str(ofisi), "serve", "--port", str(port), *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _healthy(process: subprocess.Popen, port: int, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).json()
+        except httpx.TransportError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise AssertionError(process.stderr.read() if process.poll() is not None else "no answer")
+            time.sleep(0.1)
+
+
 def test_ofisi_serve_runs_the_gateway(tmp_path, backend, fresh_database_url):
     if backend != "sqlite":
         pytest.skip("one backend is enough to see the command start and stop")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    ofisi = Path(sys.executable).parent / "ofisi"
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("OFISI_")},
-           "OFISI_DATABASE_URL": fresh_database_url}
-    process = subprocess.Popen([str(ofisi), "serve", "--port", str(port)], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    port = _free_port()
+    process = _ofisi_serve(fresh_database_url, port)
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                answer = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise AssertionError(process.stderr.read() if process.poll() is not None else "no answer")
-                time.sleep(0.1)
-        assert answer.json()["status"] == "ok"
+        assert _healthy(process, port)["status"] == "ok"
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_several_gateway_workers_share_the_port_on_postgresql(backend, fresh_database_url):
+    port = _free_port()
+    process = _ofisi_serve(fresh_database_url, port, "--workers", "2")
+    if backend == "sqlite":
+        out, err = process.communicate(timeout=30)
+        assert process.returncode == 1 and "Several gateway workers need PostgreSQL" in err
+        assert "Traceback" not in err
+        return
+    try:
+        assert _healthy(process, port)["status"] == "ok"
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:  # one kept-alive connection
+            times = []
+            for n in range(30):  # hops of new sessions, answered by whichever worker accepted the connection
+                began = time.perf_counter()
+                answer = client.post("/ussd/callback", data={
+                    "sessionId": f"w-{n}", "serviceCode": "*384#", "phoneNumber": "+254712345678", "text": ""})
+                times.append(time.perf_counter() - began)
+                assert answer.status_code == 200 and answer.text.startswith("END ")
+        # An answer does not wait on the client's delayed ACK (40 ms) before its body leaves.
+        assert sorted(times)[len(times) // 2] < 0.03, times
+    finally:
+        process.terminate()
+        _out, err = process.communicate(timeout=30)
+    assert err.count("Application startup complete") == 2, err
