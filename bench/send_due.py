@@ -93,7 +93,7 @@ def _time_floor(db, org_id: int, count: int, batch_size: int) -> float:
              for i in range(count)],
         )
         raw.commit()
-        cur.execute(f"SELECT id FROM messages WHERE status = 'floor' ORDER BY id")
+        cur.execute("SELECT id FROM messages WHERE status = 'floor' ORDER BY id")
         ids = [row[0] for row in cur.fetchall()]
         raw.commit()
 
