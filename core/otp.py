@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from core import outbox
 from core.errors import AuthenticationFailed, Conflict
+from db.engine import transaction_lock
 
 VALID_FOR = timedelta(minutes=5)
 MAX_ATTEMPTS = 3
@@ -84,7 +85,11 @@ def next_code_at(session: Session, model: Any, scope: dict[str, Any], address: s
 
 def send_code(session: Session, model: Any, scope: dict[str, Any], *, org_id: int, channel: str, address: str,
               sender: str, key: str, now: datetime) -> CodeSent:
-    """Add a new code for ``address`` and queue it in the outbox (key ``<key>:<otp id>``); no commit."""
+    """Add a new code for ``address`` and queue it in the outbox (key ``<key>:<otp id>``); no commit.
+
+    Two requests for one address at once queue on a lock, so the second counts the first's code.
+    """
+    transaction_lock(session, f"otp:{model.__tablename__}:{sorted(scope.items())}:{address}")
     next_at = next_code_at(session, model, scope, address, now)
     if next_at is not None:
         raise TooManyCodes(f"{MAX_CODES_PER_HOUR} codes were sent to {address} in the last hour; use the last "

@@ -33,6 +33,20 @@ def insert_ignoring(session_or_bind, table):
     return (postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
+def transaction_lock(session: Session, key: str) -> None:
+    """Make transactions that name the same ``key`` wait for each other until this one ends.
+
+    On PostgreSQL, an advisory transaction lock on a 64-bit hash of the key
+    (label keys by area, e.g. ``"salon.diary:3:7"``, so areas never collide).
+    SQLite needs nothing: every transaction is ``BEGIN IMMEDIATE``, one writer
+    at a time.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy import text
+
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":

@@ -223,3 +223,38 @@ def test_the_cli_turns_it_on_and_off(backend, tmp_path, monkeypatch):
     refused = ofisi("user", "otp", "nobody@glow.example", "on")
     # The root command turns this refusal into one line on stderr (see test_cli.py).
     assert isinstance(refused.exception, NotFound) and "ofisi user add" in str(refused.exception)
+
+
+def test_codes_asked_for_at_once_still_keep_to_three_an_hour(committed_db, make_org, cli_actor):
+    """Six requests for one address at the same moment: the hourly limit holds (on PostgreSQL they
+    queue on a lock; SQLite has one writer at a time)."""
+    import threading
+
+    with committed_db.session() as session:
+        org = make_org(session, "salon", country="KE")
+        user = add_user(session, cli_actor, "racer@salon.example", org_id=org.id, role="owner", password=PASSWORD,
+                        phone="0712 345 124")
+        session.commit()
+        org_id, user_id = org.id, user.id
+    start, outcomes = threading.Barrier(6, timeout=10), []
+
+    def ask() -> None:
+        with committed_db.session() as session:
+            start.wait()
+            try:
+                otp.send_code(session, StaffOtp, {"user_id": user_id}, org_id=org_id, channel="sms",
+                              address="+254712345124", sender="Ofisi", key="race", now=NOW)
+                session.commit()
+                outcomes.append("sent")
+            except otp.TooManyCodes:
+                session.rollback()
+                outcomes.append("held")
+
+    threads = [threading.Thread(target=ask) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["held"] * 3 + ["sent"] * 3
+    with committed_db.session() as session:
+        assert session.query(StaffOtp).filter_by(user_id=user_id).count() == 3

@@ -21,7 +21,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, aliased
 
@@ -33,6 +33,7 @@ from core.salon.availability import Booking, Unavailable, check_bookable, next_f
 from core.salon.clients import record_visit
 from core.salon.common import require_for_professional, require_salon, when
 from core.salon.schedule import DAY_MINUTES, local_instant
+from db.engine import transaction_lock
 from db.models import Contact, Org, User
 from db.models_salon import SOURCES, SalonAppointment, SalonAppointmentEvent, SalonService
 from db.types import utcnow
@@ -210,10 +211,7 @@ def lock_diary(session: Session, org_id: int, professional_id: int) -> None:
     by name. SQLite already has one writer at a time. The exclusion
     constraint stays the guarantee either way.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        # One 64-bit key hashed from a labelled name: any id fits, and other areas' locks never collide.
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-                        {"key": f"salon.diary:{org_id}:{professional_id}"})
+    transaction_lock(session, f"salon.diary:{org_id}:{professional_id}")
 
 
 def _is_overlap(exc: DBAPIError) -> bool:
