@@ -76,7 +76,6 @@ class ChamaMember(Base):
     status: Mapped[str] = mapped_column(String(12), default="active")
     joined_on: Mapped[date] = mapped_column(Date)
     exited_on: Mapped[date | None] = mapped_column(Date)
-    sms_opt_out: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -188,6 +188,42 @@ def test_mini_statement_is_the_last_five_newest_first(session, chama):
         ids[:2][::-1]
 
 
+def test_members_set_to_no_sms_become_core_opt_outs_and_back(fresh_database_url, make_org):
+    """c002: the member column moves into the core opt-outs, and a downgrade puts it back."""
+    from sqlalchemy import text
+
+    from core.chama.members import add_member, get_member
+    from db.engine import open_database
+    from db.migrate import downgrade, upgrade
+
+    db = open_database(fresh_database_url)
+    try:
+        with db.session() as session:
+            org = make_org(session, "chama")
+            quiet = add_member(session, ACTOR, org.id, name="Quiet One", phone="0712000001")
+            loud = add_member(session, ACTOR, org.id, name="Loud One", phone="0712000002")
+            session.commit()
+        downgrade(db.engine, "c001")
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE chama_members SET sms_opt_out = :yes WHERE id = :id"),
+                         {"yes": True, "id": quiet.id})
+        upgrade(db.engine)
+        with db.session() as session:
+            assert get_member(session, ACTOR, org.id, quiet.id).sms_opt_out is True
+            assert get_member(session, ACTOR, org.id, loud.id).sms_opt_out is False
+            assert session.execute(text("SELECT channel, address, source FROM opt_outs")).all() == [
+                ("sms", quiet.phone, "member setting")]
+        downgrade(db.engine, "c001")
+        with db.engine.connect() as conn:
+            assert dict(conn.execute(text("SELECT id, sms_opt_out FROM chama_members")).all()) == {
+                quiet.id: True, loud.id: False}
+        upgrade(db.engine)  # again: the opt-out is there once
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM opt_outs")).scalar() == 1
+    finally:
+        db.dispose()
+
+
 def test_the_chama_branch_migrates_down_and_up_alone(fresh_database_url):
     from sqlalchemy import inspect
 
@@ -197,7 +233,8 @@ def test_the_chama_branch_migrates_down_and_up_alone(fresh_database_url):
     engine = make_engine(fresh_database_url)
     try:
         upgrade(engine)
-        downgrade(engine, "chama@-1")
+        downgrade(engine, "c001")
+        downgrade(engine, "chama@-1")  # c001, the chama tables; not the core revisions c002 needs
         tables = set(inspect(engine).get_table_names())
         assert not {t for t in tables if t.startswith("chama_")} and "orgs" in tables
         assert schema_state(engine)[0] == "behind"

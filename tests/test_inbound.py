@@ -90,6 +90,27 @@ def test_stop_opts_out_of_reminders_and_start_opts_back_in(session, chama):
     assert replies(session, member.phone, only_replies=False)[-1].endswith("Pay today")
 
 
+def test_the_officials_switch_and_stop_start_are_one_record(session, chama):
+    from core.chama.members import get_member, update_member
+
+    member = chama.members[0]
+    assert update_member(session, ACTOR, chama.id, member.id, sms_opt_out=True).sms_opt_out is True
+    assert is_opted_out(session, chama.id, "sms", member.phone)
+    before = len(replies(session, member.phone, only_replies=False))
+    notify_member(session, session.get(Org, chama.id), session.get(ChamaMember, member.id), "Pay today", "t-3")
+    assert len(replies(session, member.phone, only_replies=False)) == before
+    # The member texts START: the officials' view says so, and reminders go again.
+    text(session, member.phone, "START")
+    assert get_member(session, ACTOR, chama.id, member.id).sms_opt_out is False
+    notify_member(session, session.get(Org, chama.id), session.get(ChamaMember, member.id), "Pay today", "t-4")
+    assert replies(session, member.phone, only_replies=False)[-1].endswith("Pay today")
+    # And STOP shows in the officials' view, where they can see why a member hears nothing.
+    text(session, member.phone, "STOP")
+    assert get_member(session, ACTOR, chama.id, member.id).sms_opt_out is True
+    assert update_member(session, ACTOR, chama.id, member.id, sms_opt_out=False).sms_opt_out is False
+    assert not is_opted_out(session, chama.id, "sms", member.phone)
+
+
 def test_a_stranger_to_a_shared_code_is_recorded_but_not_routed(session, chama):
     result = text(session, phone(990), "BAL")
     assert result.status == "unrouted" and result.replies == []

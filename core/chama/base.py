@@ -158,9 +158,7 @@ def days_in_month(year: int, month: int) -> int:
 
 def notify_member(session: Session, org: Org, member: ChamaMember, body: str, key: str) -> None:
     """An SMS to the member through the outbox, once per ``key``, unless they opted out
-    (in the console, or by texting STOP)."""
-    if member.sms_opt_out:
-        return
+    (in the console, or by texting STOP: both are the core's opt-out)."""
     contact = contact_of(session, member)
     if is_opted_out(session, org.id, "sms", contact.phone):
         return

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -26,9 +26,10 @@ from core.chama.base import (
 )
 from core.chama.ledger import sums
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from core.optouts import opt_in, opt_out
 from core.orgs import OrgView
 from core.phones import normalize_phone
-from db.models import Contact, Org
+from db.models import Contact, OptOut, Org
 from db.models_chama import ChamaMember
 
 ROLE_ALIASES = {"chairperson": "chair", "chairman": "chair", "chairlady": "chair", "chairwoman": "chair"}
@@ -47,12 +48,12 @@ class MemberView:
     status: str
     joined_on: date
     exited_on: date | None
-    sms_opt_out: bool
+    sms_opt_out: bool  # the core opt-out of their phone for this chama's SMS (STOP, or the console)
 
     @classmethod
-    def of(cls, m: ChamaMember, c: Contact) -> MemberView:
+    def of(cls, m: ChamaMember, c: Contact, sms_opt_out: bool) -> MemberView:
         return cls(m.id, m.org_id, m.contact_id, c.name, c.phone, m.member_number, m.role, m.status,
-                   m.joined_on, m.exited_on, m.sms_opt_out)
+                   m.joined_on, m.exited_on, bool(sms_opt_out))
 
     @property
     def label(self) -> str:
@@ -190,8 +191,11 @@ def update_member(
                                "(loans and fines); settle it before they exit.")
         member.exited_on = local_today(org) if status == "exited" else None
         member.status = status
-    if sms_opt_out is not None:
-        member.sms_opt_out = sms_opt_out
+    if sms_opt_out is not None and sms_opt_out != before.sms_opt_out:
+        if sms_opt_out:
+            opt_out(session, org.id, "sms", before.phone, source="staff")
+        else:
+            opt_in(session, org.id, "sms", before.phone)
     session.flush()
     after = _view(session, member)
     changed = [k for k in ("role", "status", "member_number", "sms_opt_out") if getattr(before, k) != getattr(after, k)]
@@ -202,14 +206,17 @@ def update_member(
     return after
 
 
+# Whether the member's phone opted out of their chama's SMS, read with the member.
+SMS_OPTED_OUT = exists().where(OptOut.org_id == ChamaMember.org_id, OptOut.channel == "sms",
+                               OptOut.address == Contact.phone).label("sms_opt_out")
+
+
 def _view(session: Session, member: ChamaMember) -> MemberView:
-    contact = session.get(Contact, member.contact_id)
-    assert contact is not None
-    return MemberView.of(member, contact)
+    return MemberView.of(*session.execute(_query(member.org_id).where(ChamaMember.id == member.id)).one())
 
 
 def _query(org_id: int):
-    return (select(ChamaMember, Contact).join(Contact, Contact.id == ChamaMember.contact_id)
+    return (select(ChamaMember, Contact, SMS_OPTED_OUT).join(Contact, Contact.id == ChamaMember.contact_id)
             .where(ChamaMember.org_id == org_id))
 
 
@@ -257,12 +264,12 @@ def list_members(
         query = query.where(ChamaMember.status == status)
     if after_id is not None:
         query = query.where(ChamaMember.id > after_id)
-    return [MemberView.of(m, c) for m, c in session.execute(query.order_by(ChamaMember.id).limit(limit))]
+    return [MemberView.of(*row) for row in session.execute(query.order_by(ChamaMember.id).limit(limit))]
 
 
 # Built once: every USSD hop and inbound SMS asks it.
 _CHAMAS_OF_PHONE = (
-    select(Org, ChamaMember, Contact)
+    select(Org, ChamaMember, Contact, SMS_OPTED_OUT)
     .join(ChamaMember, ChamaMember.org_id == Org.id)
     .join(Contact, Contact.id == ChamaMember.contact_id)
     .where(Org.kind == "chama", Contact.phone == bindparam("phone"), ChamaMember.status != "exited")
@@ -275,4 +282,4 @@ def chamas_of_phone(session: Session, actor: Actor, phone: str) -> list[tuple[Or
     if not actor.system:
         raise PermissionDenied("Only the USSD and SMS gateway looks members up across chamas.")
     rows = session.execute(_CHAMAS_OF_PHONE, {"phone": phone.strip()})
-    return [(OrgView.of(org), MemberView.of(member, contact)) for org, member, contact in rows]
+    return [(OrgView.of(org), MemberView.of(member, contact, opted)) for org, member, contact, opted in rows]
