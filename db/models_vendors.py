@@ -61,10 +61,7 @@ class Vendor(Base):
     size: Mapped[str | None] = mapped_column(String(10))
     status: Mapped[str] = mapped_column(String(12), default="active")
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
-    # Until the core's opt_outs table lands: one flag per channel.
-    sms_opt_out: Mapped[bool] = mapped_column(default=False)
-    email_opt_out: Mapped[bool] = mapped_column(default=False)
-    whatsapp_opt_out: Mapped[bool] = mapped_column(default=False)
+    # Opt-outs are the core's (opt_outs, by address): see core.vendors.registry.views.
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -63,3 +63,62 @@ def test_lists_are_keyset_pages_and_other_orgs_see_nothing(session, org, make_or
         list_vendors(session, stranger, org.id)
     with pytest.raises(NotFound, match="That vendor does not exist"):
         get_vendor(session, stranger, other.id, first.vendors[0].id)
+
+
+def test_a_vendors_opt_outs_are_the_cores_record_of_its_addresses(session, org):
+    """The registry's switch, a STOP by SMS and every send read one record, by address."""
+    from core import inbound
+    from core.optouts import is_opted_out
+    from core.orgs import set_sms_number
+
+    asha = add_vendor(session, ACTOR, org.id, business_name="Asha Foods", phone="098765 43211",
+                      email="Asha.K@Example.IN")
+    set_opt_out(session, ACTOR, org.id, asha.id, "email")
+    assert is_opted_out(session, org.id, "email", "asha.k@example.in")  # as the outbox sends to it
+    with pytest.raises(InvalidInput, match="No Phone has no whatsapp address"):
+        set_opt_out(session, ACTOR, org.id, add_vendor(session, ACTOR, org.id, business_name="No Phone",
+                                                       gstin="27AAPFU0939F1ZV").id, "whatsapp")
+    set_sms_number(session, ACTOR, org.id, "56789")  # the programme's own short code
+    inbound.receive(session, provider="africastalking", provider_message_id="ATX-stop-1", from_phone=asha.phone,
+                    to="56789", text="STOP")
+    seen = get_vendor(session, ACTOR, org.id, asha.id)
+    assert (seen.sms_opt_out, seen.email_opt_out, seen.whatsapp_opt_out) == (True, True, False)
+    assert [v.sms_opt_out for v in list_vendors(session, ACTOR, org.id, search="Asha").vendors] == [True]
+    assert set_opt_out(session, ACTOR, org.id, asha.id, "sms", opted_out=False).sms_opt_out is False
+    assert not is_opted_out(session, org.id, "sms", asha.phone)
+
+
+def test_v002_turns_the_vendor_flags_into_opt_outs_and_back(fresh_database_url, make_org):
+    from sqlalchemy import text
+
+    from db.engine import open_database
+    from db.migrate import downgrade, upgrade
+
+    db = open_database(fresh_database_url)
+    try:
+        with db.session() as session:
+            org = make_org(session, "campaigns", country="IN")
+            one = add_vendor(session, ACTOR, org.id, business_name="One", phone="9876543210", email="One@Shop.IN")
+            two = add_vendor(session, ACTOR, org.id, business_name="Two", phone="9876543211",
+                             whatsapp="9876543299")
+            session.commit()
+        downgrade(db.engine, "v001")
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE vendors SET email_opt_out = :yes, whatsapp_opt_out = :yes WHERE id = :id"),
+                         {"yes": True, "id": one.id})
+            conn.execute(text("UPDATE vendors SET whatsapp_opt_out = :yes WHERE id = :id"), {"yes": True, "id": two.id})
+        upgrade(db.engine)
+        with db.session() as session:
+            assert sorted(session.execute(text("SELECT channel, address FROM opt_outs")).all()) == [
+                ("email", "one@shop.in"), ("whatsapp", "+919876543210"), ("whatsapp", "+919876543299")]
+            assert (get_vendor(session, ACTOR, org.id, one.id).email_opt_out,
+                    get_vendor(session, ACTOR, org.id, two.id).sms_opt_out) == (True, False)
+        downgrade(db.engine, "v001")
+        with db.engine.connect() as conn:
+            flags = conn.execute(text("SELECT id, sms_opt_out, email_opt_out, whatsapp_opt_out FROM vendors")).all()
+            assert sorted(tuple(map(bool, row[1:])) for row in flags) == [(False, False, True), (False, True, True)]
+        upgrade(db.engine)
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM opt_outs")).scalar() == 3
+    finally:
+        db.dispose()

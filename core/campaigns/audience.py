@@ -32,7 +32,6 @@ class Recipient:
     whatsapp: str | None = None
     contact_id: int | None = None
     fields: dict[str, Any] = field(default_factory=dict)  # more template variables (the vendor's fields)
-    opted_out: frozenset[str] = frozenset()  # channels this person said no to, in the source itself
 
     def address(self, channel: str) -> str | None:
         if channel == "sms":
@@ -116,6 +115,5 @@ def vendors(session: Session, actor: Actor, org_id: int, filter_text: str) -> It
     """The org's vendors that the filter selects (``core.vendors.audience``)."""
     api = _vendor_api()
     for v in api.audience(session, actor, org_id, api.AudienceFilter.parse(filter_text)):
-        opted = frozenset(ch for ch in ("sms", "email", "whatsapp") if getattr(v, f"{ch}_opt_out", False))
         yield Recipient(f"vendor:{v.id}", v.owner_name or v.business_name, phone=v.phone, email=v.email,
-                        whatsapp=v.whatsapp, fields=v.template_fields(), opted_out=opted)
+                        whatsapp=v.whatsapp, fields=v.template_fields())

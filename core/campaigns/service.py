@@ -232,7 +232,8 @@ def _renderer(text: str):
 
 
 def _opt_out_check(session: Session, org_id: int, channel: str):
-    """``is_opted_out(address)`` from the core opt-outs (STOP by SMS), read once for the whole run."""
+    """``is_opted_out(address)`` from the core opt-outs (STOP by SMS, the registry's and the
+    officials' switches), read once for the whole run."""
     from core.optouts import opted_out_addresses
 
     said_stop = opted_out_addresses(session, org_id, channel)
@@ -284,7 +285,7 @@ def _materialise(session: Session, actor: Actor, campaign: Campaign, now: dateti
         except InvalidInput:
             skipped["invalid"] += 1
             continue
-        if campaign.channel in recipient.opted_out or opted_out(address):
+        if opted_out(address):
             skipped["opted_out"] += 1
             continue
         if address in seen:

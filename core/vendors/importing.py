@@ -61,10 +61,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "tags": ("tags", "tag", "labels"),
 }
 COPY_THRESHOLD = 200  # fewer new rows than this go in with a plain insert
-COPY_COLUMNS = ("org_id", *VENDOR_FIELDS, "sms_opt_out", "email_opt_out", "whatsapp_opt_out", "created_at",
-                "updated_at")
+COPY_COLUMNS = ("org_id", *VENDOR_FIELDS, "created_at", "updated_at")
 NEW_DEFAULTS: dict[str, Any] = {"owner_name": "", "sector": "", "district": "", "state": "", "status": "active",
-                                "tags": [], "sms_opt_out": False, "email_opt_out": False, "whatsapp_opt_out": False}
+                                "tags": []}
 
 Progress = Callable[[int, int], None]  # (rows done, rows in all)
 

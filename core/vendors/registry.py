@@ -7,7 +7,7 @@ first (``vendors.read`` / ``vendors.write``) and return :class:`VendorView`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from datetime import datetime
@@ -21,6 +21,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from core import audit
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFound
+from core.optouts import opt_in, opt_out, opted_out_among
+from core.outbox import address_for
 from core.permissions import require
 from core.vendors import fields as clean
 from db.models_vendors import CHANNELS, SIZES, Vendor
@@ -57,10 +59,11 @@ class VendorView:
     updated_at: datetime
 
     @classmethod
-    def of(cls, v: Vendor) -> VendorView:
+    def of(cls, v: Vendor, opted_out: frozenset[str] = frozenset()) -> VendorView:
+        """``opted_out``: the channels whose address opted out of the org (see :func:`views`)."""
         return cls(v.id, v.org_id, v.business_name, v.owner_name, v.phone, v.email, v.whatsapp, v.gstin,
                    v.udyam, v.pan, v.sector, v.district, v.state, v.size, v.status, tuple(v.tags or ()),
-                   v.sms_opt_out, v.email_opt_out, v.whatsapp_opt_out, v.created_at, v.updated_at)
+                   "sms" in opted_out, "email" in opted_out, "whatsapp" in opted_out, v.created_at, v.updated_at)
 
     @property
     def name(self) -> str:
@@ -85,6 +88,27 @@ class VendorView:
         values = {name: getattr(self, name) for name in VENDOR_FIELDS}
         values["tags"] = list(self.tags)
         return values
+
+
+def _address(vendor: Vendor, channel: str) -> str | None:
+    """The channel's address as the outbox and the opt-outs keep it: phones are stored in E.164
+    already; an email is kept as written but sent (and opted out) lower-cased."""
+    if channel == "email":
+        return address_for("email", vendor.email, "") if vendor.email else None
+    return vendor.phone if channel == "sms" else vendor.whatsapp or vendor.phone
+
+
+def views(session: Session, org_id: int, vendors: Sequence[Vendor]) -> list[VendorView]:
+    """Views of ``vendors`` with their opt-outs: the core's record of each channel's address
+    (STOP by SMS, or the registry's switch), one query per channel."""
+    opted: dict[str, set[str]] = {
+        channel: opted_out_among(session, org_id, channel, [a for v in vendors if (a := _address(v, channel))])
+        for channel in CHANNELS}
+    return [VendorView.of(v, frozenset(ch for ch in CHANNELS if _address(v, ch) in opted[ch])) for v in vendors]
+
+
+def view(session: Session, vendor: Vendor) -> VendorView:
+    return views(session, vendor.org_id, [vendor])[0]
 
 
 VENDOR_VARIABLES = frozenset(VENDOR_FIELDS)
@@ -210,8 +234,7 @@ def audience(session: Session, actor: Actor, org_id: int, filter: AudienceFilter
         last = 0
         while True:
             rows = session.scalars(select(Vendor).where(*where, Vendor.id > last).order_by(Vendor.id).limit(BATCH)).all()
-            for row in rows:
-                yield VendorView.of(row)
+            yield from views(session, org_id, rows)
             if len(rows) < BATCH:
                 return
             last = rows[-1].id
@@ -242,9 +265,9 @@ def list_vendors(session: Session, actor: Actor, org_id: int, *, filter: Audienc
         where.append(or_(Vendor.business_name > name, and_(Vendor.business_name == name, Vendor.id > last_id)))
     rows = session.scalars(select(Vendor).where(*where).order_by(Vendor.business_name, Vendor.id)
                            .limit(limit + 1)).all()
-    views = [VendorView.of(r) for r in rows[:limit]]
+    page = views(session, org_id, rows[:limit])
     more = len(rows) > limit
-    return VendorPage(views, (views[-1].business_name, views[-1].id) if more and views else None)
+    return VendorPage(page, (page[-1].business_name, page[-1].id) if more and page else None)
 
 
 def _load(session: Session, org_id: int, vendor_id: int) -> Vendor:
@@ -256,7 +279,7 @@ def _load(session: Session, org_id: int, vendor_id: int) -> Vendor:
 
 def get_vendor(session: Session, actor: Actor, org_id: int, vendor_id: int) -> VendorView:
     require(session, actor, org_id, "vendors.read")
-    return VendorView.of(_load(session, org_id, vendor_id))
+    return view(session, _load(session, org_id, vendor_id))
 
 
 # ---------------------------------------------------------------- writing
@@ -360,7 +383,7 @@ def add_vendor(session: Session, actor: Actor, org_id: int, **values: Any) -> Ve
     session.flush()
     audit.record(session, actor, "vendors.add", "vendor", vendor.id, org_id=org.id, after=_snapshot(vendor))
     _commit(session)
-    return VendorView.of(vendor)
+    return view(session, vendor)
 
 
 def update_vendor(session: Session, actor: Actor, org_id: int, vendor_id: int, **values: Any) -> VendorView:
@@ -387,22 +410,30 @@ def update_vendor(session: Session, actor: Actor, org_id: int, vendor_id: int, *
         audit.record(session, actor, "vendors.update", "vendor", vendor.id, org_id=org.id,
                      before={k: before[k] for k in changed}, after={k: after[k] for k in changed})
     _commit(session)
-    return VendorView.of(vendor)
+    return view(session, vendor)
 
 
 def set_opt_out(session: Session, actor: Actor, org_id: int, vendor_id: int, channel: str, opted_out: bool = True) -> VendorView:
-    """Record that a vendor does (not) want non-essential messages on ``channel``."""
+    """Record that a vendor does (not) want non-essential messages on ``channel``: the core
+    opt-out of that channel's address, the same record STOP and START move."""
     org = require(session, actor, org_id, "vendors.write")
     if channel not in CHANNELS:
         raise InvalidInput(f"{channel!r} is not a channel; use {', '.join(CHANNELS)}.")
     vendor = _load(session, org.id, vendor_id)
+    address = _address(vendor, channel)
+    if address is None:
+        raise InvalidInput(f"{vendor.business_name} has no {channel} address, so there is nothing to opt out of; "
+                           "add one first.")
     column = f"{channel}_opt_out"
-    if getattr(vendor, column) != opted_out:
+    if view(session, vendor).opted_out(channel) != opted_out:
+        if opted_out:
+            opt_out(session, org.id, channel, address, source="staff")
+        else:
+            opt_in(session, org.id, channel, address)
         audit.record(session, actor, "vendors.opt_out" if opted_out else "vendors.opt_in", "vendor", vendor.id,
                      org_id=org.id, before={column: not opted_out}, after={column: opted_out})
-        setattr(vendor, column, opted_out)
     _commit(session)
-    return VendorView.of(vendor)
+    return view(session, vendor)
 
 
 
