@@ -2,7 +2,8 @@
 ``CON hello`` endpoint served by the same uvicorn server in the same run.
 
 The load comes from a separate process (as from wrk), so client and server
-do not share a GIL, through ``loadgen`` (one kept-alive connection per phone). Each session is a member dialling the chama menu: dial, PIN, balance, back,
+do not share a GIL, through ``loadgen`` (one kept-alive connection per
+phone). Each session is a member dialling the chama menu: dial, PIN, balance, back,
 mini statement, home (six hops, each a real form POST in Africa's Talking's
 format). The floor is the same number of POSTs to an endpoint that answers
 ``CON hello`` without touching the database. Prints one JSON line.
@@ -12,7 +13,10 @@ POSTs to an endpoint that does only what every hop must (lock or open the
 session row, save it, commit, in the hops' own threads) and none of the
 menu's reads; ``state_only_ratio`` is its share of the bare endpoint.
 
-    python bench/ussd_hops.py [--sessions 50] [--rounds 4] [--database-url URL]
+By default the next input goes the moment an answer arrives (the most the
+server can answer); ``--think-ms`` paces each session like a person reading.
+
+    python bench/ussd_hops.py [--sessions 50] [--rounds 4] [--workers N] [--think-ms T] [--database-url URL]
 """
 
 from __future__ import annotations
@@ -74,14 +78,21 @@ def start(app) -> tuple[uvicorn.Server, str]:
     return server, f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
 
 
-async def run(url: str, sessions: list[tuple[str, list[str]]]) -> tuple[float, list[float]]:
+async def run(url: str, sessions: list[tuple[str, list[str]]], think: float = 0.0) -> tuple[float, list[float]]:
+    """Every session at once; with ``think`` seconds, each waits about that long before each
+    input (uniformly half to one and a half times), as a person reading the screen does."""
+    import random
+
     latencies: list[float] = []
     parts = urlsplit(url)
     connections = [Connection(parts.hostname, parts.port) for _ in sessions]
 
     async def one(connection: Connection, phone: str, texts: list[str]) -> None:
         session_id = f"bench-{uuid.uuid4().hex}"
-        for text in texts:
+        await asyncio.sleep(random.uniform(0, think))  # people do not all dial in the same millisecond
+        for n, text in enumerate(texts):
+            if n:
+                await asyncio.sleep(think * random.uniform(0.5, 1.5))
             began = time.perf_counter()
             status, answer = await connection.post(parts.path, {
                 "sessionId": session_id, "serviceCode": "*384#", "phoneNumber": phone, "networkCode": "63902",
@@ -99,16 +110,16 @@ async def run(url: str, sessions: list[tuple[str, list[str]]]) -> tuple[float, l
     return time.perf_counter() - began, latencies
 
 
-def measure(url: str, sessions: list[tuple[str, list[str]]]) -> tuple[float, list[float]]:
+def measure(url: str, sessions: list[tuple[str, list[str]]], think: float = 0.0) -> tuple[float, list[float]]:
     """Run the load from a separate process, so the client never competes with the server for the GIL."""
     import multiprocessing
 
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(_client, (url, sessions))
+        return pool.apply(_client, (url, sessions, think))
 
 
-def _client(url: str, sessions: list[tuple[str, list[str]]]) -> tuple[float, list[float]]:
-    return asyncio.run(run(url, sessions))
+def _client(url: str, sessions: list[tuple[str, list[str]]], think: float) -> tuple[float, list[float]]:
+    return asyncio.run(run(url, sessions, think))
 
 
 def p99(values: list[float]) -> float:
@@ -122,12 +133,14 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("OFISI_BENCH_DATABASE_URL"))
     parser.add_argument("--workers", type=int, default=1,
                         help="gateway processes, as `ofisi serve --workers N` (PostgreSQL only)")
+    parser.add_argument("--think-ms", type=float, default=0.0,
+                        help="a person's pause before each input; 0 (the default) sends the next hop at once")
     args = parser.parse_args()
     with bench_database(args.database_url) as db:
         (ussd_rate, ussd_lat), (bare_rate, bare_lat), (state_rate, state_lat) = _measure_all(db, args)
     print(json.dumps({
         "bench": "ussd_hops", "backend": db.dialect, "workers": args.workers, "concurrent_sessions": args.sessions,
-        "hops": len(ussd_lat),
+        "think_ms": args.think_ms, "hops": len(ussd_lat),
         "ussd_hops_per_s": round(ussd_rate, 1), "ussd_p99_ms": round(p99(ussd_lat), 1),
         "bare_per_s": round(bare_rate, 1), "bare_p99_ms": round(p99(bare_lat), 1),
         "ratio": round(ussd_rate / bare_rate, 3),
@@ -228,7 +241,7 @@ def _measure_all(db, args) -> list[tuple[float, list[float]]]:
         measure(f"{base}/ussd/callback", hops[:5])  # warm up
         for _ in range(args.rounds):
             for path in paths:
-                t, lat = measure(f"{base}{path}", hops)
+                t, lat = measure(f"{base}{path}", hops, args.think_ms / 1000)
                 totals[path] = (totals[path][0] + t, totals[path][1] + lat)
     return [(len(lat) / t, lat) for t, lat in (totals[path] for path in paths)]
 
