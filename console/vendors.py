@@ -6,7 +6,11 @@ reads a keyset page of vendors at a time from ``core.vendors.list_vendors``
 (``m``, or moving past the last row, reads the next), filtered by a search
 text and an audience filter (``sector=Textiles,district=Pune``). ``i`` opens
 the import dialog: it checks the file first (a dry run) and shows every bad
-row before anything is written; then it imports the good rows.
+row before anything is written; then it imports the good rows. Enter on a
+vendor opens its form (every field and the opt-out per channel; read-only for
+roles that may not write); ``a`` adds one. A form saves through
+``core.vendors.save_vendor``, one unit of work, and a refusal stays a notice
+over the open form.
 """
 
 from __future__ import annotations
@@ -18,9 +22,9 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Grid, Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Button, DataTable, Input, Label, Static
+from textual.widgets import Button, DataTable, Input, Label, Static, Switch
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from config.errors import OfisiError
@@ -44,6 +48,12 @@ class VendorsPageLoaded(Message):
         self.vendors, self.after, self.total, self.first = vendors, after, total, first
 
 
+class VendorSaved(Message):
+    def __init__(self, vendor: VendorView) -> None:
+        super().__init__()
+        self.vendor = vendor
+
+
 class ImportChecked(Message):
     def __init__(self, report: VendorImportReport, written: bool) -> None:
         super().__init__()
@@ -65,6 +75,7 @@ class VendorRegistryScreen(ConsoleScreen):
                 tooltip="Search by name, owner, phone, GSTIN or Udyam number."),
         Binding("i", "import_vendors", "Import", id="vendor-import",
                 tooltip="Import vendors from a CSV or XLSX file, after a check that writes nothing."),
+        Binding("a", "add_vendor", "Add", id="vendor-add", tooltip="Add one vendor."),
         Binding("m", "more_vendors", "More", id="more-vendors", tooltip="Read the next page of vendors."),
         Binding("r,f5", "reload", "Refresh", id="vendor-refresh"),
         Binding("escape", "back", "Back", id="vendor-back"),
@@ -78,6 +89,7 @@ class VendorRegistryScreen(ConsoleScreen):
         self.total = 0
         self.loaded = False
         self._paging = False
+        self.shown: dict[str, VendorView] = {}  # the rows' vendors, by row key
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="vendor-registry"):
@@ -98,6 +110,8 @@ class VendorRegistryScreen(ConsoleScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "import_vendors":
             return allows(self.org.kind, self.role, "vendors.import")
+        if action == "add_vendor":
+            return allows(self.org.kind, self.role, "vendors.write")
         if action == "more_vendors":
             return self.after is not None
         return True
@@ -165,8 +179,10 @@ class VendorRegistryScreen(ConsoleScreen):
         table = self.query_one("#vendors", DataTable)
         if message.first:
             table.clear()
+            self.shown.clear()
             self.total = message.total or 0
         for vendor in message.vendors:
+            self.shown[str(vendor.id)] = vendor
             if str(vendor.id) not in table.rows:
                 table.add_row(*vendor_cells(vendor), key=str(vendor.id))
         self.after = message.after
@@ -175,12 +191,133 @@ class VendorRegistryScreen(ConsoleScreen):
             f"Vendors: {table.row_count:,} of {self.total:,} shown" + (" (m for more)" if self.after else ""))
         self.refresh_bindings()
 
+    @on(DataTable.RowSelected, "#vendors")
+    def _open_vendor(self, event: DataTable.RowSelected) -> None:
+        vendor = self.shown.get(str(event.row_key.value))
+        if vendor is not None:
+            self.app.push_screen(VendorFormScreen(self.database, self.actor, self.org, vendor,
+                                                  writable=allows(self.org.kind, self.role, "vendors.write")),
+                                 callback=self._saved)
+
+    def action_add_vendor(self) -> None:
+        self.app.push_screen(VendorFormScreen(self.database, self.actor, self.org, None, writable=True),
+                             callback=self._saved)
+
+    def _saved(self, vendor: VendorView | None) -> None:
+        if vendor is None:
+            return
+        table = self.query_one("#vendors", DataTable)
+        key = str(vendor.id)
+        self.shown[key] = vendor
+        if key in table.rows:
+            for column, value in zip(table.columns, vendor_cells(vendor)):
+                table.update_cell(key, column, value)
+        else:
+            self.action_reload()
+
     def action_import_vendors(self) -> None:
         self.app.push_screen(VendorImportScreen(self.database, self.actor, self.org), callback=self._imported)
 
     def _imported(self, report: VendorImportReport | None) -> None:
         if report is not None:
             self.action_reload()
+
+
+FORM_FIELDS = (  # (field, label, hint)
+    ("business_name", "Business name", ""), ("owner_name", "Owner", ""),
+    ("phone", "Phone", "read in the org's country"), ("email", "Email", ""),
+    ("whatsapp", "WhatsApp", "if not the phone"), ("gstin", "GSTIN", "15 characters"),
+    ("udyam", "Udyam number", "UDYAM-XX-00-0000000"), ("pan", "PAN", "from the GSTIN if blank"),
+    ("sector", "Sector", ""), ("district", "District", ""), ("state", "State", ""),
+    ("size", "Size", "micro, small or medium"), ("status", "Status", "active or inactive"),
+    ("tags", "Tags", "separated by ;"),
+)
+OPT_OUTS = (("sms", "No SMS"), ("email", "No email"), ("whatsapp", "No WhatsApp"))
+
+
+def form_text(vendor: VendorView | None, name: str) -> str:
+    if vendor is None:
+        return "active" if name == "status" else ""
+    value = getattr(vendor, name)
+    return "; ".join(value) if name == "tags" else (value or "")
+
+
+class VendorFormScreen(ConsoleModal):
+    """One vendor's fields and opt-outs; dismisses with the saved ``VendorView`` or None."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel-vendor"),
+                Binding("ctrl+s", "save", "Save", id="save-vendor-key")]
+
+    def __init__(self, database: Database, actor: Actor, org: OrgView, vendor: VendorView | None, *,
+                 writable: bool) -> None:
+        super().__init__(database)
+        self.actor, self.org, self.vendor, self.writable = actor, org, vendor, writable
+
+    def compose(self) -> ComposeResult:
+        title = f"{self.vendor.business_name}" if self.vendor else f"A new vendor of {self.org.name}"
+        with Vertical(id="vendor-form"):
+            yield Label(title + ("" if self.writable else " (read only)"), classes="form-title", markup=False)
+            with Grid(id="vendor-fields"):
+                for name, label, hint in FORM_FIELDS:
+                    yield Label(label)
+                    yield Input(form_text(self.vendor, name), placeholder=hint, id=f"vendor-{name}",
+                                disabled=not self.writable)
+            with Horizontal(id="vendor-opt-outs"):
+                for channel, label in OPT_OUTS:
+                    yield Switch(bool(self.vendor and self.vendor.opted_out(channel)), id=f"opt-out-{channel}",
+                                 disabled=not self.writable)
+                    yield Label(label, classes="switch-label")
+            with Horizontal(classes="buttons"):
+                if self.writable:
+                    yield Button("Save", id="save-vendor", variant="primary")
+                yield Button("Close" if not self.writable else "Cancel", id="cancel-vendor")
+
+    def on_mount(self) -> None:
+        if self.writable:
+            self.query_one("#vendor-business_name", Input).focus()
+        else:
+            self.query_one("#cancel-vendor", Button).focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.writable if action == "save" else True
+
+    @on(Input.Submitted)
+    def _next(self) -> None:
+        self.focus_next()
+
+    @on(Button.Pressed, "#save-vendor")
+    def action_save(self) -> None:
+        values = {name: self.query_one(f"#vendor-{name}", Input).value for name, _label, _hint in FORM_FIELDS}
+        if self.vendor is not None:  # only what changed: an untouched field is never re-judged
+            values = {k: v for k, v in values.items() if v.strip() != form_text(self.vendor, k).strip()}
+        else:
+            values = {k: v for k, v in values.items() if v.strip()}
+        opted = {channel: self.query_one(f"#opt-out-{channel}", Switch).value for channel, _label in OPT_OUTS}
+        if self.vendor is None:
+            opted = {channel: True for channel, wanted in opted.items() if wanted}
+        self.query_one("#save-vendor", Button).disabled = True
+        self.save(values, opted)
+
+    @work(thread=True, exclusive=True, group="save-vendor", exit_on_error=False)
+    def save(self, values: dict[str, str], opted: dict[str, bool]) -> None:
+        from core.vendors import save_vendor
+
+        with self.database.session() as session:
+            vendor = save_vendor(session, self.actor, self.org.id, self.vendor.id if self.vendor else None, values,
+                                 opted)
+        self.post_from_worker(VendorSaved(vendor))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "save-vendor" and event.state in (WorkerState.ERROR, WorkerState.CANCELLED):
+            self.query_one("#save-vendor", Button).disabled = False
+
+    def on_vendor_saved(self, message: VendorSaved) -> None:
+        self.app.notify(f"{message.vendor.business_name} saved.", markup=False)
+        self.dismiss(message.vendor)
+
+    @on(Button.Pressed, "#cancel-vendor")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
 
 
 class VendorImportScreen(ConsoleModal):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
-from textual.widgets import Button, DataTable, Input, Static
+from textual.widgets import Button, DataTable, Input, Static, Switch
 
 from console.app import OfisiApp
 from console.vendors import CampaignsHome, VendorImportScreen, VendorRegistryScreen
@@ -44,8 +44,8 @@ def names(screen) -> list[str]:
     return [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
 
 
-async def open_registry(pilot) -> VendorRegistryScreen:
-    await sign_in(pilot, "officer@example.in")
+async def open_registry(pilot, email: str = "officer@example.in") -> VendorRegistryScreen:
+    await sign_in(pilot, email)
     screen = await home(pilot)
     assert isinstance(screen, CampaignsHome)
     await pilot.press("v")
@@ -107,3 +107,73 @@ async def test_import_shows_the_bad_rows_before_writing(committed, programme):
         await until(pilot, lambda: pilot.app.screen is registry, what="the registry again")
         assert vendor_count() == 115
         await until(pilot, lambda: registry.total == 115, what="the reloaded registry")
+
+
+async def test_a_vendors_form_changes_fields_and_opt_outs_in_one_save(committed, programme):
+    from core.optouts import is_opted_out
+    from console.vendors import VendorFormScreen
+
+    async with OfisiApp(committed, live_updates=False).run_test(size=SIZE) as pilot:
+        registry = await open_registry(pilot)
+        await pilot.press("enter")  # the first row: Enterprise 00
+        await until(pilot, lambda: isinstance(pilot.app.screen, VendorFormScreen), what="the vendor's form")
+        form = pilot.app.screen
+        assert form.query_one("#vendor-business_name", Input).value == "Enterprise 00"
+        assert form.query_one("#vendor-tags", Input).value == "women-led"
+
+        # A refusal: the form stays open, says why, and writes nothing (not even the good field).
+        form.query_one("#vendor-district", Input).value = "Satara"
+        form.query_one("#vendor-email", Input).value = "not-an-email"
+        form.query_one("#opt-out-sms", Switch).value = True
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: any("is not an email" in str(n.message) for n in pilot.app._notifications),
+                    what="the refusal")
+        assert pilot.app.screen is form and not form.query_one("#save-vendor", Button).disabled
+        with committed.session() as session:
+            row = session.scalar(select(Vendor).where(Vendor.business_name == "Enterprise 00"))
+            assert row.district == "Pune" and not is_opted_out(session, programme.id, "sms", row.phone)
+
+        form.query_one("#vendor-email", Input).value = "Owner@Enterprise.IN"
+        await pilot.click("#save-vendor")
+        await until(pilot, lambda: pilot.app.screen is registry, what="the registry again")
+        with committed.session() as session:
+            row = session.scalar(select(Vendor).where(Vendor.business_name == "Enterprise 00"))
+            assert (row.district, row.email) == ("Satara", "Owner@enterprise.in")
+            assert is_opted_out(session, programme.id, "sms", row.phone)
+        table = registry.query_one("#vendors", DataTable)
+        assert "Satara" in [str(cell) for cell in table.get_row_at(0)]
+        # Opened again, the form shows the switch as saved.
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(pilot.app.screen, VendorFormScreen), what="the form again")
+        assert pilot.app.screen.query_one("#opt-out-sms", Switch).value is True
+
+
+async def test_add_a_vendor_and_a_viewer_only_reads(committed, programme, cli_actor):
+    from console.vendors import VendorFormScreen
+
+    with committed.session() as session:
+        add_user(session, cli_actor, "viewer@example.in", org_id=programme.id, role="viewer", name="Vic",
+                 password=PASSWORD)
+    async with OfisiApp(committed, live_updates=False).run_test(size=SIZE) as pilot:
+        registry = await open_registry(pilot)
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(pilot.app.screen, VendorFormScreen), what="a new vendor's form")
+        form = pilot.app.screen
+        form.query_one("#vendor-business_name", Input).value = "Lakshmi Pickles"
+        form.query_one("#vendor-phone", Input).value = "98111 22233"
+        form.query_one("#vendor-district", Input).value = "Pune"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: pilot.app.screen is registry and registry.total == 61, what="the new vendor")
+        with committed.session() as session:
+            assert session.scalar(select(Vendor.phone).where(Vendor.business_name == "Lakshmi Pickles")) == \
+                "+919811122233"
+
+    async with OfisiApp(committed, live_updates=False).run_test(size=SIZE) as pilot:
+        registry = await open_registry(pilot, "viewer@example.in")
+        assert registry.check_action("add_vendor", ()) is False
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(pilot.app.screen, VendorFormScreen), what="the read-only form")
+        form = pilot.app.screen
+        assert form.query_one("#vendor-business_name", Input).disabled and not form.query(Button).filter("#save-vendor")
+        await pilot.press("escape")
+        await until(pilot, lambda: pilot.app.screen is registry, what="the registry again")

@@ -20,6 +20,7 @@ from core.vendors.registry import (
     count_audience,
     get_vendor,
     list_vendors,
+    save_vendor,
     set_opt_out,
     update_vendor,
 )
@@ -31,5 +32,5 @@ grant("campaigns", ("admin", "officer"), "vendors.write", "vendors.import")
 __all__ = [
     "COLUMNS", "VENDOR_FIELDS", "VENDOR_VARIABLES", "AudienceFilter", "VendorImportReport", "VendorPage",
     "VendorRows", "VendorView", "add_vendor", "audience", "count_audience", "get_vendor", "import_vendors",
-    "list_vendors", "read_vendor_file", "set_opt_out", "update_vendor",
+    "list_vendors", "read_vendor_file", "save_vendor", "set_opt_out", "update_vendor",
 ]

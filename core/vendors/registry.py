@@ -20,11 +20,12 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from core import audit
 from core.actors import Actor
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound, OfisiError
 from core.optouts import opt_in, opt_out, opted_out_among
 from core.outbox import address_for
 from core.permissions import require
 from core.vendors import fields as clean
+from db.models import Org
 from db.models_vendors import CHANNELS, SIZES, Vendor
 
 # Fields a person sets, in the order files and screens show them.
@@ -348,13 +349,16 @@ def _refuse(errors: FieldErrors) -> None:
         raise InvalidInput("; ".join(f"{name.replace('_', ' ')}: {message.rstrip('.')}" for name, message in errors) + ".")
 
 
+TAKEN = ("Another vendor of this organisation already has that GSTIN, Udyam number or phone; "
+         "search for it in the console's vendor registry and change that one.")
+
+
 def _commit(session: Session) -> None:
     try:
         session.commit()
     except IntegrityError:
         session.rollback()
-        raise Conflict("Another vendor of this organisation already has that GSTIN, Udyam number or phone; "
-                       "find it with `ofisi vendors` search or the console and change that one.") from None
+        raise Conflict(TAKEN) from None
 
 
 def _clash(session: Session, org_id: int, record: Mapping[str, Any], vendor_id: int | None) -> None:
@@ -375,13 +379,7 @@ def _snapshot(vendor: Vendor) -> dict[str, Any]:
 
 def add_vendor(session: Session, actor: Actor, org_id: int, **values: Any) -> VendorView:
     org = require(session, actor, org_id, "vendors.write")
-    record, errors = clean_record(values, org.country)
-    _refuse(errors + check_new(record))
-    _clash(session, org.id, record, None)
-    vendor = Vendor(org_id=org.id, **{"tags": [], **record})
-    session.add(vendor)
-    session.flush()
-    audit.record(session, actor, "vendors.add", "vendor", vendor.id, org_id=org.id, after=_snapshot(vendor))
+    vendor = _add(session, actor, org, values)
     _commit(session)
     return view(session, vendor)
 
@@ -389,7 +387,57 @@ def add_vendor(session: Session, actor: Actor, org_id: int, **values: Any) -> Ve
 def update_vendor(session: Session, actor: Actor, org_id: int, vendor_id: int, **values: Any) -> VendorView:
     """Change the fields given; a blank text clears an optional field."""
     org = require(session, actor, org_id, "vendors.write")
+    vendor = _update(session, actor, org, _load(session, org.id, vendor_id), values)
+    _commit(session)
+    return view(session, vendor)
+
+
+def set_opt_out(session: Session, actor: Actor, org_id: int, vendor_id: int, channel: str, opted_out: bool = True) -> VendorView:
+    """Record that a vendor does (not) want non-essential messages on ``channel``: the core
+    opt-out of that channel's address, the same record STOP and START move."""
+    org = require(session, actor, org_id, "vendors.write")
     vendor = _load(session, org.id, vendor_id)
+    _set_opt_out(session, actor, org, vendor, channel, opted_out)
+    _commit(session)
+    return view(session, vendor)
+
+
+def save_vendor(session: Session, actor: Actor, org_id: int, vendor_id: int | None, values: Mapping[str, Any],
+                opted_out: Mapping[str, bool]) -> VendorView:
+    """The console's vendor form: add (``vendor_id`` None) or change a vendor and set its
+    opt-outs, in one unit of work: a refusal of any part writes nothing."""
+    org = require(session, actor, org_id, "vendors.write")
+    try:
+        if vendor_id is None:
+            vendor = _add(session, actor, org, values)
+        else:
+            vendor = _update(session, actor, org, _load(session, org.id, vendor_id), values)
+        current = view(session, vendor)
+        for channel, wanted in opted_out.items():
+            if wanted != current.opted_out(channel):
+                _set_opt_out(session, actor, org, vendor, channel, wanted)
+    except OfisiError:
+        session.rollback()
+        raise
+    except IntegrityError:  # a clash written meanwhile, met when a read flushed
+        session.rollback()
+        raise Conflict(TAKEN) from None
+    _commit(session)
+    return view(session, vendor)
+
+
+def _add(session: Session, actor: Actor, org: Org, values: Mapping[str, Any]) -> Vendor:
+    record, errors = clean_record(values, org.country)
+    _refuse(errors + check_new(record))
+    _clash(session, org.id, record, None)
+    vendor = Vendor(org_id=org.id, **{"tags": [], **record})
+    session.add(vendor)
+    session.flush()
+    audit.record(session, actor, "vendors.add", "vendor", vendor.id, org_id=org.id, after=_snapshot(vendor))
+    return vendor
+
+
+def _update(session: Session, actor: Actor, org: Org, vendor: Vendor, values: Mapping[str, Any]) -> Vendor:
     record, errors = clean_record(values, org.country)
     for name, value in values.items():
         if name not in VENDOR_FIELDS:
@@ -409,17 +457,12 @@ def update_vendor(session: Session, actor: Actor, org_id: int, vendor_id: int, *
     if changed:
         audit.record(session, actor, "vendors.update", "vendor", vendor.id, org_id=org.id,
                      before={k: before[k] for k in changed}, after={k: after[k] for k in changed})
-    _commit(session)
-    return view(session, vendor)
+    return vendor
 
 
-def set_opt_out(session: Session, actor: Actor, org_id: int, vendor_id: int, channel: str, opted_out: bool = True) -> VendorView:
-    """Record that a vendor does (not) want non-essential messages on ``channel``: the core
-    opt-out of that channel's address, the same record STOP and START move."""
-    org = require(session, actor, org_id, "vendors.write")
+def _set_opt_out(session: Session, actor: Actor, org: Org, vendor: Vendor, channel: str, opted_out: bool) -> None:
     if channel not in CHANNELS:
         raise InvalidInput(f"{channel!r} is not a channel; use {', '.join(CHANNELS)}.")
-    vendor = _load(session, org.id, vendor_id)
     address = _address(vendor, channel)
     if address is None:
         raise InvalidInput(f"{vendor.business_name} has no {channel} address, so there is nothing to opt out of; "
@@ -432,13 +475,10 @@ def set_opt_out(session: Session, actor: Actor, org_id: int, vendor_id: int, cha
             opt_in(session, org.id, channel, address)
         audit.record(session, actor, "vendors.opt_out" if opted_out else "vendors.opt_in", "vendor", vendor.id,
                      org_id=org.id, before={column: not opted_out}, after={column: opted_out})
-    _commit(session)
-    return view(session, vendor)
-
 
 
 __all__ = [
     "AudienceFilter", "FILTER_KEYS", "MATCH_KEYS", "SIZES", "VENDOR_FIELDS", "VENDOR_VARIABLES", "VendorPage",
     "VendorView", "add_vendor", "audience", "check_new", "clean_record", "count_audience", "get_vendor",
-    "list_vendors", "set_opt_out", "update_vendor",
+    "list_vendors", "save_vendor", "set_opt_out", "update_vendor",
 ]
