@@ -28,7 +28,7 @@ from core.chama import ledger, loans, meetings, shareout, statements
 from core.chama.ledger import MemberBalances
 from core.chama.loans import LoanView
 from core.chama.meetings import MeetingView
-from core.chama.members import MemberView, find_member, list_members
+from core.chama.members import MemberView, find_member, list_members, update_member
 from core.chama.statements import PeriodTotal, Position
 from core.errors import InvalidInput
 from core.money import format_money, parse_money
@@ -253,6 +253,12 @@ class RecordPaymentModal(OrgModal):
         self.dismiss(None)
 
 
+class MemberChanged(Message):
+    def __init__(self, member: MemberView) -> None:
+        super().__init__()
+        self.member = member
+
+
 class MembersLoaded(Message):
     def __init__(self, members: list[MemberView], balances: dict[int, MemberBalances], more: bool,
                  first_page: bool) -> None:
@@ -260,13 +266,20 @@ class MembersLoaded(Message):
         self.members, self.balances, self.more, self.first_page = members, balances, more, first_page
 
 
+def sms_cell(member: MemberView) -> str:
+    return "off" if member.sms_opt_out else "on"
+
+
 class MembersScreen(ConsoleScreen):
-    """Members, searched and paged in the core; Enter opens the member's statement."""
+    """Members, searched and paged in the core; Enter opens the member's statement; ``s``
+    switches the highlighted member's reminder SMS off or on (the same record as their
+    STOP and START)."""
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("slash", "search", "Search", tooltip="Find a member by name, phone or number."),
         Binding("m", "more", "More members", tooltip="Read the next page of members."),
+        Binding("s", "toggle_sms", "SMS on/off", tooltip="Stop or restart the highlighted member's SMS."),
     ]
 
     def __init__(self, database: Database, actor: Actor, org: OrgView) -> None:
@@ -284,8 +297,9 @@ class MembersScreen(ConsoleScreen):
     def on_mount(self) -> None:
         self.title, self.sub_title = self.org.name, "Members"
         table = self.query_one("#members", DataTable)
-        for label in ("No.", "Name", "Phone", "Role", "Status", "Savings", "Loan", "Fines"):
+        for label in ("No.", "Name", "Phone", "Role", "Status", "SMS", "Savings", "Loan", "Fines"):
             table.add_column(label, key=label.lower())
+        self.shown: dict[str, MemberView] = {}
         table.focus()
         self.load_page(None)
 
@@ -318,14 +332,39 @@ class MembersScreen(ConsoleScreen):
         if message.first_page:
             table.clear()
         money = lambda minor: format_money(minor, self.org.currency)  # noqa: E731
+        if message.first_page:
+            self.shown.clear()
         for m in message.members:
             b = message.balances[m.id]
-            table.add_row(m.member_number, m.name, m.phone, m.role, m.status, money(b.savings_minor),
+            self.shown[str(m.id)] = m
+            table.add_row(m.member_number, m.name, m.phone, m.role, m.status, sms_cell(m), money(b.savings_minor),
                           money(b.loan_outstanding_minor), money(b.fines_owed_minor), key=str(m.id))
         self.more = message.more
         self.query_one("#members-status", Static).update(
             f"{table.row_count} member(s) shown" + (" — m for more" if self.more else "")
             + (f" matching {self.search!r}" if self.search.strip() else ""))
+
+    def action_toggle_sms(self) -> None:
+        table = self.query_one("#members", DataTable)
+        if not table.row_count:
+            return
+        member = self.shown.get(str(table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value))
+        if member is not None:
+            self.switch_sms(member.id, not member.sms_opt_out)
+
+    @work(thread=True, exclusive=True, group="member-sms", exit_on_error=False)
+    def switch_sms(self, member_id: int, opted_out: bool) -> None:
+        with self.database.session() as session:
+            member = update_member(session, self.actor, self.org.id, member_id, sms_opt_out=opted_out)
+        self.post_from_worker(MemberChanged(member))
+
+    def on_member_changed(self, message: MemberChanged) -> None:
+        member, key = message.member, str(message.member.id)
+        self.shown[key] = member
+        table = self.query_one("#members", DataTable)
+        if key in table.rows:
+            table.update_cell(key, "sms", sms_cell(member))
+        self.notify(f"{member.name} gets {'no SMS' if member.sms_opt_out else 'SMS again'}.", markup=False)
 
     @on(DataTable.RowSelected, "#members")
     def _statement(self, event: DataTable.RowSelected) -> None:

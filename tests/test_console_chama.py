@@ -117,13 +117,42 @@ async def test_members_are_searched_and_a_statement_opens(committed_db, chama):
         app.screen.query_one("#member-search", Input).value = chama.members[1].name.split()[0]
         await app.screen.query_one("#member-search", Input).action_submit()
         await until(pilot, lambda: members.row_count == 1, what="one match")
-        assert rows(members)[0][1] == chama.members[1].name and rows(members)[0][5] == "KES 1,000"
+        assert rows(members)[0][1] == chama.members[1].name and rows(members)[0][5:7] == ["on", "KES 1,000"]
         members.focus()
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, StatementModal), what="the statement")
         lines = app.screen.query_one("#statement-lines", DataTable)
         await until(pilot, lambda: lines.row_count >= 3, what="opening, the contribution, closing")
         assert any("contribution" in " ".join(r).lower() for r in rows(lines))
+
+
+async def test_an_official_switches_a_members_sms_off_and_their_start_shows(committed_db, chama):
+    from core import inbound
+    from core.optouts import is_opted_out
+    from core.orgs import set_sms_number
+
+    member = chama.members[1]
+    app = OfisiApp(committed_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_office(pilot)
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(app.screen, MembersScreen), what="the members screen")
+        members = app.screen.query_one("#members", DataTable)
+        await until(pilot, lambda: members.row_count == 5, what="five members")
+        members.move_cursor(row=members.get_row_index(str(member.id)))
+        await pilot.press("s")
+        await until(pilot, lambda: members.get_cell(str(member.id), "sms") == "off", what="SMS off")
+        with committed_db.session() as session:
+            assert is_opted_out(session, chama.id, "sms", member.phone)
+            set_sms_number(session, ACTOR, chama.id, "22334")
+            inbound.receive(session, provider="africastalking", provider_message_id="ATX-start-1",
+                            from_phone=member.phone, to="22334", text="START")
+        await pilot.press("escape")
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(app.screen, MembersScreen), what="the members screen again")
+        members = app.screen.query_one("#members", DataTable)
+        await until(pilot, lambda: members.row_count == 5 and members.get_cell(str(member.id), "sms") == "on",
+                    what="the member's START in the list")
 
 
 async def test_a_meeting_is_scheduled_and_attendance_taken(committed_db, chama):
