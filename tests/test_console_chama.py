@@ -106,14 +106,20 @@ async def test_recording_a_payment_updates_the_pool_and_a_missing_reference_is_r
         await until(pilot, lambda: "KES 6,250" in static_text(screen, "#chama-position"), what="the new pool")
 
 
+async def open_members(pilot) -> DataTable:
+    """From the chama office: `b`, and the five members listed."""
+    await pilot.press("b")
+    await until(pilot, lambda: isinstance(pilot.app.screen, MembersScreen), what="the members screen")
+    members = pilot.app.screen.query_one("#members", DataTable)
+    await until(pilot, lambda: members.row_count == 5, what="five members")
+    return members
+
+
 async def test_members_are_searched_and_a_statement_opens(committed_db, chama):
     app = OfisiApp(committed_db)
     async with app.run_test(size=SIZE) as pilot:
         await open_office(pilot)
-        await pilot.press("b")
-        await until(pilot, lambda: isinstance(app.screen, MembersScreen), what="the members screen")
-        members = app.screen.query_one("#members", DataTable)
-        await until(pilot, lambda: members.row_count == 5, what="five members")
+        members = await open_members(pilot)
         app.screen.query_one("#member-search", Input).value = chama.members[1].name.split()[0]
         await app.screen.query_one("#member-search", Input).action_submit()
         await until(pilot, lambda: members.row_count == 1, what="one match")
@@ -135,10 +141,7 @@ async def test_an_official_switches_a_members_sms_off_and_their_start_shows(comm
     app = OfisiApp(committed_db)
     async with app.run_test(size=SIZE) as pilot:
         await open_office(pilot)
-        await pilot.press("b")
-        await until(pilot, lambda: isinstance(app.screen, MembersScreen), what="the members screen")
-        members = app.screen.query_one("#members", DataTable)
-        await until(pilot, lambda: members.row_count == 5, what="five members")
+        members = await open_members(pilot)
         members.move_cursor(row=members.get_row_index(str(member.id)))
         await pilot.press("s")
         await until(pilot, lambda: members.get_cell(str(member.id), "sms") == "off", what="SMS off")
@@ -148,11 +151,8 @@ async def test_an_official_switches_a_members_sms_off_and_their_start_shows(comm
             inbound.receive(session, provider="africastalking", provider_message_id="ATX-start-1",
                             from_phone=member.phone, to="22334", text="START")
         await pilot.press("escape")
-        await pilot.press("b")
-        await until(pilot, lambda: isinstance(app.screen, MembersScreen), what="the members screen again")
-        members = app.screen.query_one("#members", DataTable)
-        await until(pilot, lambda: members.row_count == 5 and members.get_cell(str(member.id), "sms") == "on",
-                    what="the member's START in the list")
+        members = await open_members(pilot)
+        assert members.get_cell(str(member.id), "sms") == "on"  # the member's START, in the list
 
 
 async def test_a_meeting_is_scheduled_and_attendance_taken(committed_db, chama):
