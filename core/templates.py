@@ -42,6 +42,7 @@ from core import audit
 from core.actors import Actor
 from core.errors import InvalidInput, NotFound
 from core.gsm7 import gsm7_septets
+from core.numbers import whole_number
 from core.permissions import PERMISSIONS, grant, require
 from db.models_vendors import CHANNELS, Template
 
@@ -286,8 +287,9 @@ def save_template(session: Session, actor: Actor, org_id: int, *, name: str, cha
 
 def _find(session: Session, org_id: int, template: int | str) -> Template:
     query = select(Template).where(Template.org_id == org_id)
-    if isinstance(template, int) or (isinstance(template, str) and template.isdigit()):
-        row = session.scalar(query.where(Template.id == int(template)))
+    number = template if isinstance(template, int) else whole_number(template)
+    if number is not None:
+        row = session.scalar(query.where(Template.id == number))
     else:
         row = session.scalar(query.where(Template.name == " ".join(template.split())))
     if row is None:

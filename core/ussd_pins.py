@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.actors import Actor
 from core.errors import InvalidInput
+from core.numbers import whole_number
 from core.passwords import hash_pin, verify_password
 from db.models_ussd import UssdPin
 from db.types import utcnow
@@ -49,7 +50,7 @@ def pin_state(session: Session, phone: str) -> PinState:
 
 def check_new_pin(pin: str) -> str | None:
     """Why a new PIN is not acceptable, or None."""
-    if len(pin) != 4 or not pin.isdigit():
+    if len(pin) != 4 or whole_number(pin) is None:
         return "A PIN is 4 digits."
     if pin in WEAK:
         return "That PIN is too easy to guess. Choose another."
@@ -57,7 +58,7 @@ def check_new_pin(pin: str) -> str | None:
 
 
 def pin_matches(state: PinState, pin: str) -> bool:
-    return len(pin) == 4 and pin.isdigit() and verify_password(pin, state.pin_hash)
+    return len(pin) == 4 and whole_number(pin) is not None and verify_password(pin, state.pin_hash)
 
 
 def set_pin(session: Session, phone: str, pin: str) -> None:

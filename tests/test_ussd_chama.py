@@ -287,3 +287,17 @@ def test_random_sessions_always_get_a_valid_screen(committed_db, chama, pins):
                 break
 
     session()
+
+
+@pytest.mark.parametrize("odd", ["²", "①", "1²", "٣"])
+def test_digits_from_a_phones_symbol_menu_get_a_notice_not_a_failure(odd):
+    """The menu's number replies read ASCII digits only: the others get the state's notice."""
+    from ussd.chama import handle_choose, handle_loan_months, _whole_amount
+    from ussd.engine import Hop
+
+    class Facts:
+        memberships = [("org", "member")]
+
+    assert _whole_amount(odd) is None
+    assert handle_loan_months(Hop(odd, {}, Facts())).notice.startswith("Enter a number of months")
+    assert handle_choose(Hop(odd, {}, Facts())).notice == "Reply with the chama's number."

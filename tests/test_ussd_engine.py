@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from core import outbox
+from core.numbers import whole_number
 from db.models import Message
 from db.models_ussd import UssdEvent, UssdSession
 from tests.live_gateway import running_gateway
 from ussd import callback
 from ussd.engine import Hop, Menu, State, Step, new_input, transition
-from ussd.screens import GSM7_BASIC, MAX_LENGTH, Screen, page_of, render, to_gsm7
+from ussd.screens import GSM7_BASIC, MAX_LENGTH, Screen, page_of, picked, render, to_gsm7
 
 FRUITS = [f"{n} {name}" for n, name in enumerate(
     ["Mango", "Papaya", "Passion fruit", "Avocado", "Pineapple", "Banana", "Orange", "Guava", "Tamarind",
@@ -32,8 +33,9 @@ def _menu(hop: Hop) -> Step:
 
 
 def _fruit(hop: Hop) -> Step:
-    if hop.input.isdigit() and 1 <= int(hop.input) <= len(FRUITS):
-        return Step(end=f"You chose {FRUITS[int(hop.input) - 1][2:]}.")
+    fruit = picked(hop.input, FRUITS)
+    if fruit is not None:
+        return Step(end=f"You chose {fruit[2:]}.")
     return Step(notice="Choose a number from the list.")
 
 
@@ -107,6 +109,14 @@ def test_new_input_is_what_was_added(last, text, expected):
     assert new_input(last, text) == expected
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("7", 7), (" 12 ", 12), ("0", 0), ("²", None), ("①", None), ("١٢", None), ("-3", None), ("1.5", None),
+    ("", None), (None, None),
+])
+def test_a_whole_number_is_ascii_digits(text, expected):
+    assert whole_number(text) == expected
+
+
 # ------------------------------------------------------------------ pure transitions
 
 def walk(inputs, machine=ToyMachine()):
@@ -148,6 +158,7 @@ odd_inputs = st.one_of(
 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(odd_inputs, max_size=25))
+@example(["1234", "1", "²"])  # isdigit() says yes to it; int() does not
 def test_any_inputs_give_valid_screens(inputs):
     for step in walk(inputs):
         assert_valid(step.answer)

@@ -25,6 +25,7 @@ from core.chama.meetings import next_meeting
 from core.chama.members import chamas_of_phone
 from core.chama.mpesa import CONTRIBUTION, REPAYMENT, ask_to_pay
 from core.money import format_money
+from core.numbers import whole_number
 from core.passwords import hash_pin, verify_password
 from core.payments import wake_payment_sender
 from core.ussd_pins import check_new_pin, pin_matches, pin_state, record_right_pin, record_wrong_pin, set_pin
@@ -32,7 +33,7 @@ from core.ussd_sessions import HopState
 from db.types import utcnow
 from ussd.callback import use_machine
 from ussd.engine import Hop, Menu, State, Step
-from ussd.screens import Screen
+from ussd.screens import Screen, picked
 
 GATEWAY = Actor.system_actor("ussd")
 MAX_LOAN_MONTHS = 12
@@ -102,7 +103,8 @@ MPESA_MAX = 250_000  # shillings in one M-Pesa payment
 
 def _whole_amount(text: str) -> int | None:
     digits = text.replace(",", "").strip()
-    return int(digits) if digits.isdigit() and 0 < len(digits) <= 9 and int(digits) > 0 else None
+    amount = whole_number(digits) if len(digits) <= 9 else None
+    return amount if amount else None
 
 
 def _after_pin(facts: ChamaFacts) -> Step:
@@ -160,9 +162,9 @@ def show_choose(hop: Hop) -> Menu:
 
 
 def handle_choose(hop: Hop) -> Step:
-    options = hop.facts.memberships
-    if hop.input.isdigit() and 1 <= int(hop.input) <= len(options):
-        org, member = options[int(hop.input) - 1]
+    choice = picked(hop.input, hop.facts.memberships)
+    if choice is not None:
+        org, member = choice
         return Step(goto="menu", data={"org_id": org.id, "member_id": member.id})
     return Step(notice="Reply with the chama's number.")
 
@@ -255,8 +257,9 @@ def handle_loan_amount(hop: Hop) -> Step:
 
 
 def handle_loan_months(hop: Hop) -> Step:
-    if hop.input.isdigit() and 1 <= int(hop.input) <= MAX_LOAN_MONTHS:
-        return Step(goto="loan_confirm", data={"months": int(hop.input)})
+    months = whole_number(hop.input)
+    if months is not None and 1 <= months <= MAX_LOAN_MONTHS:
+        return Step(goto="loan_confirm", data={"months": months})
     return Step(notice=f"Enter a number of months from 1 to {MAX_LOAN_MONTHS}.")
 
 

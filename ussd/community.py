@@ -26,12 +26,13 @@ from core import outbox
 from core.actors import Actor
 from core.community.base import MEMBERS
 from core.community.events import cancel_registration, register, upcoming_events
+from core.numbers import whole_number
 from core.ussd_sessions import HopState
 from db.models import Org
 from db.models_community import CommunityAccount, CommunityEvent, CommunityRegistration
 from ussd.callback import current_machine, use_machine
 from ussd.engine import Hop, Machine, Menu, State, Step
-from ussd.screens import Screen
+from ussd.screens import Screen, picked
 
 GATEWAY = Actor.system_actor("ussd")
 PREFIX = "community_"
@@ -80,9 +81,9 @@ def show_entry(hop: Hop) -> Screen | Menu:
 
 
 def handle_entry(hop: Hop) -> Step:
-    accounts = hop.facts.accounts
-    if hop.input.isdigit() and 1 <= int(hop.input) <= len(accounts):
-        return Step(goto=f"{PREFIX}menu", data={"org_id": accounts[int(hop.input) - 1][0].id})
+    account = picked(hop.input, hop.facts.accounts)
+    if account is not None:
+        return Step(goto=f"{PREFIX}menu", data={"org_id": account[0].id})
     return Step(notice="Reply with the community's number.")
 
 
@@ -108,8 +109,8 @@ def show_events(hop: Hop) -> Menu:
 
 def handle_events(hop: Hop) -> Step:
     ids = {e.id for e in hop.facts.events(hop.data)}
-    if hop.input.isdigit() and int(hop.input) in ids:
-        return Step(goto=f"{PREFIX}event", data={"event_id": int(hop.input)})
+    if whole_number(hop.input) in ids:
+        return Step(goto=f"{PREFIX}event", data={"event_id": whole_number(hop.input)})
     return Step(notice="Reply with a number from the list.")
 
 

@@ -11,11 +11,14 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from core.gsm7 import GSM7_BASIC
+from core.numbers import whole_number
 
 MAX_LENGTH = 182
 MORE, BACK, HOME = "98", "0", "00"
+T = TypeVar("T")
 
 _REPLACEMENTS = {
     "‘": "'", "’": "'", "‚": "'", "“": '"', "”": '"', "„": '"', "–": "-", "—": "-", "…": "...",
@@ -36,6 +39,12 @@ def to_gsm7(text: str) -> str:
             kept = "".join(c for c in base if c in GSM7_BASIC)
             out.append(kept if kept else ("" if unicodedata.category(ch).startswith(("C", "M")) else "?"))
     return "".join(out)
+
+
+def picked(text: str, options: Sequence[T]) -> T | None:
+    """The option a reply numbers (``1`` is the first), or None for anything else."""
+    n = whole_number(text)
+    return options[n - 1] if n is not None and 1 <= n <= len(options) else None
 
 
 @dataclass(frozen=True)

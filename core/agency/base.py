@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFound
+from core.numbers import whole_number
 from core.permissions import require
 from db.models import Contact, Org
 
@@ -107,7 +108,7 @@ def parse_whole_amount(raw: object) -> int | None:
         return int(raw) if raw >= 0 and raw == int(raw) else None
     text = str(raw or "").strip().replace(",", "").replace(" ", "")
     text = re.sub(r"^(kes|ksh|kshs)\.?", "", text, flags=re.I)
-    return int(text) if text.isdigit() else None
+    return whole_number(text)
 
 
 def age_on(born: date, today: date) -> int:

@@ -94,6 +94,7 @@ from core.agency.commerce import subscription_status
 from core.agency.employers import EmployerInput, new_employer
 from core.agency.workers import WorkerInput, contact_for, new_worker
 from core.errors import InvalidInput, OfisiError, PermissionDenied
+from core.numbers import whole_number
 from core.phones import normalize_phone
 from db.models import Org
 from db.models_agency import (
@@ -400,7 +401,7 @@ class Migration:
         c = "housegirl_profiles"
         age = r.get("age")
         age_years = age if isinstance(age, int) and not isinstance(age, bool) else (
-            int(str(age).strip()) if str(age or "").strip().isdigit() else None)
+            whole_number(age))
         if age_years is None and age not in (None, ""):
             self.problem(c, old_id, f"unparseable age {age!r}", "imported with the age unknown")
         experience = parse_experience(r.get("experience"))

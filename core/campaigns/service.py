@@ -24,6 +24,7 @@ from core.actors import Actor
 from core.campaigns import audience as audiences
 from core.changes import mark_changed
 from core.errors import Conflict, InvalidInput, NotFound
+from core.numbers import whole_number
 from core.permissions import require
 from db.models import Message, Org
 from db.models_campaigns import Campaign, CampaignResponse, CampaignRun
@@ -507,8 +508,8 @@ def record_response(session: Session, org_id: int, *, phone: str, text: str, rec
         return None
     answer = None
     word = (text or "").strip().split(maxsplit=1)
-    if campaign.survey and word and word[0].rstrip(".)").isdigit():
-        choice = int(word[0].rstrip(".)"))
+    choice = whole_number(word[0].rstrip(".)")) if campaign.survey and word else None
+    if choice is not None:
         answer = choice if 1 <= choice <= len(campaign.survey) else None
     response = CampaignResponse(org_id=org_id, campaign_id=campaign.id, inbound_id=inbound_id, phone=phone,
                                 contact_id=contact_id, text=text, answer=answer, received_at=received_at)

@@ -21,6 +21,7 @@ from core.community.base import MEMBERS
 from core.community.events import cancel_registration, register, upcoming_events
 from core.errors import OfisiError
 from core.inbound import InboundSms
+from core.numbers import whole_number
 from db.models import Org
 from db.models_community import CommunityAccount
 
@@ -38,7 +39,7 @@ def _account(session: Session, org: Org, phone: str, *, create: bool) -> Communi
 
 def _event_number(rest: str) -> int | None:
     word = rest.split()[0] if rest.split() else ""
-    return int(word) if word.isdigit() else None
+    return whole_number(word)
 
 
 @inbound.keyword("EVENTS", kinds=("community",))
