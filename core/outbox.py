@@ -28,7 +28,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
@@ -648,17 +648,16 @@ class _Dispatch:
             pending.setdefault(move, []).append({"message_id": message_id, **params})
 
         stopped: str | None = None
-        waiting = set(futures)
         try:
-            while waiting:
-                done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
-                for future in done:
-                    limiter = limiters.get(futures[future])
-                    for message, outcome in future.result():
-                        reason = self.settle(message.id, attempts[message.id], outcome, limiter, collect)
-                        if reason and not stopped:
-                            stopped = reason
-                            stop.set()
+            # as_completed waits on the whole batch once; wait(FIRST_COMPLETED) in a loop would
+            # hang a waiter on every unfinished call each time round (quadratic in the batch).
+            for future in as_completed(futures):
+                limiter = limiters.get(futures[future])
+                for message, outcome in future.result():
+                    reason = self.settle(message.id, attempts[message.id], outcome, limiter, collect)
+                    if reason and not stopped:
+                        stopped = reason
+                        stop.set()
         except BaseException:
             # Ctrl-C: calls not started are given back; those on the wire stay "sending" (unknown when stale).
             stop.set()
