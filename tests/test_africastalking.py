@@ -311,3 +311,19 @@ def test_build_providers_from_settings(fake_at):
     assert providers["sms"].name == "africastalking"
     assert providers["sms"].send(_message()).provider_message_id.startswith("ATXid_")
     assert isinstance(build_providers(load_settings({}))["sms"], LogProvider)
+
+
+def test_the_sending_session_keeps_the_environments_proxy_and_ca_bundle(monkeypatch, tmp_path):
+    """Read once when a sending thread's session is made (not per SMS), and still honoured."""
+    from core.providers.africastalking import _session_for
+
+    bundle = tmp_path / "ca.pem"
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    http = _session_for("https://api.africastalking.com/version1/messaging")
+    assert http.proxies["https"] == "http://proxy.example:3128" and http.verify == str(bundle)
+    assert not http.trust_env  # no ~/.netrc login and no environment read on every request
+    monkeypatch.setenv("NO_PROXY", "africastalking.com")
+    assert "https" not in _session_for("https://api.africastalking.com/version1/messaging").proxies
