@@ -159,6 +159,24 @@ def test_the_right_pin_clears_earlier_wrong_tries(committed_db, chama, pins):
         assert "1 try left" in second.press("1111")
 
 
+def test_home_before_the_pin_skips_nothing_and_98_is_an_amount(committed_db, chama, pins):
+    from core.ussd_pins import pin_state
+
+    member = chama.members[0]
+    with running_gateway(committed_db) as base:
+        handset = Phone(base, member.phone, "s-home")
+        prompt = handset.dial()
+        assert "Enter your PIN" in prompt
+        assert handset.press("00") == prompt  # not the menu, and not a wrong PIN
+        assert handset.press("0") == prompt
+        with committed_db.session() as session:
+            assert pin_state(session, member.phone).failed_attempts == 0
+        assert "1 Balance" in handset.press("2580")
+        assert "amount to contribute" in handset.press("2")
+        assert "Contribute KES 98 by M-Pesa?" in handset.press("98")  # an amount here, not "more"
+        assert "1 Balance" in handset.press("00")  # signed in: home is home
+
+
 def test_contribute_pushes_mpesa_and_the_callback_shows_in_the_balance(committed_db, chama, pins, fake_daraja):
     member = chama.members[0]
     settings_ = load_settings(fake_daraja.env(public_url="https://ofisi.example", callback_token=TOKEN))

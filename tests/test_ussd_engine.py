@@ -139,6 +139,13 @@ def test_back_home_and_more():
     assert steps[6].answer == steps[5].answer  # 00 at home shows home
 
 
+def test_home_goes_home_only_after_the_pin():
+    steps = walk(["00", "98", "1234", "1", "00"])
+    assert [s.state for s in steps] == ["pin", "pin", "pin", "menu", "fruits", "menu"]
+    assert steps[1].answer == steps[0].answer  # 00 before the PIN: the same screen, not the menu
+    assert steps[2].answer.startswith("CON Wrong PIN.")  # 98 is no list here: an answer, this one wrong
+
+
 def test_wrong_input_says_so_and_stays():
     steps = walk(["9999", "1234", "7"])
     assert steps[1].state == "pin" and steps[1].answer.startswith("CON Wrong PIN.")

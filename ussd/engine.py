@@ -104,26 +104,32 @@ def _show(machine: Machine, state: str, data: Mapping[str, Any], facts: Any, pho
 
 def transition(machine: Machine, state: str, data: Mapping[str, Any], text: str, facts: Any, *,
                phone: str = "", entering: bool = False) -> Transition:
-    """The pure step: no database, no clock, no randomness."""
+    """The pure step: no database, no clock, no randomness.
+
+    ``00`` goes home only once the caller has been there (past the PIN), and ``0``
+    only where there is somewhere to go back to: otherwise each shows the current
+    screen again, so neither can skip the PIN or count as a wrong one. ``98``
+    pages only a list; elsewhere it is an answer (an amount of 98).
+    """
     carried = dict(data)
     stack: list[str] = list(carried.get("_back", []))
     if entering:
-        answer, ended = _show(machine, state, carried, facts, phone, None)
-        return Transition(answer, state, carried, (), ended)
+        return _arrive(machine, state, carried, facts, phone, None, ())
     choice = text.strip()
     if choice == HOME:
+        if not carried.get("_home"):
+            return _arrive(machine, state, carried, facts, phone, None, ())
         carried.update(_back=[], _page=0)
-        answer, ended = _show(machine, machine.home, carried, facts, phone, None)
-        return Transition(answer, machine.home, carried, (), ended)
-    if choice == BACK and stack:
+        return _arrive(machine, machine.home, carried, facts, phone, None, ())
+    if choice == BACK and not stack:
+        return _arrive(machine, state, carried, facts, phone, None, ())
+    if choice == BACK:
         previous = stack.pop()
         carried.update(_back=stack, _page=0)
-        answer, ended = _show(machine, previous, carried, facts, phone, None)
-        return Transition(answer, previous, carried, (), ended)
-    if choice == MORE:
+        return _arrive(machine, previous, carried, facts, phone, None, ())
+    if choice == MORE and isinstance(machine.states[state].show(Hop("", carried, facts, phone)), Menu):
         carried["_page"] = int(carried.get("_page", 0)) + 1
-        answer, ended = _show(machine, state, carried, facts, phone, None)
-        return Transition(answer, state, carried, (), ended)
+        return _arrive(machine, state, carried, facts, phone, None, ())
     step = machine.states[state].handle(Hop(choice, carried, facts, phone))
     carried.update(step.data)
     if step.end is not None:
@@ -135,8 +141,15 @@ def transition(machine: Machine, state: str, data: Mapping[str, Any], text: str,
         else:
             stack.append(state)
         carried.update(_back=stack[-10:], _page=0)
-    answer, ended = _show(machine, target, carried, facts, phone, step.notice)
-    return Transition(answer, target, carried, step.effects, ended)
+    return _arrive(machine, target, carried, facts, phone, step.notice, step.effects)
+
+
+def _arrive(machine: Machine, state: str, carried: dict[str, Any], facts: Any, phone: str, notice: str | None,
+            effects: tuple[Any, ...]) -> Transition:
+    if state == machine.home:
+        carried["_home"] = True
+    answer, ended = _show(machine, state, carried, facts, phone, notice)
+    return Transition(answer, state, carried, effects, ended)
 
 
 def new_input(last_text: str, text: str) -> str:
