@@ -67,11 +67,10 @@ def root(
     ctx: typer.Context,
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log more on stderr."),
 ) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    line = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    handler.setFormatter(logging.Formatter(line) if verbose else BriefFormatter(line))
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
     # The log provider exists to show messages; let it speak.
     logging.getLogger("ofisi.outbox.log").setLevel(logging.INFO)
     if ctx.invoked_subcommand is None:
@@ -101,6 +100,15 @@ def serve(
     from ussd.gateway import serve as run_gateway
 
     run_gateway(host, port, workers=workers)
+
+
+class BriefFormatter(logging.Formatter):
+    """One line a record on stderr: a logged failure's traceback goes to the errors log
+    (``--verbose`` shows it instead), so a person at the terminal reads what happened
+    and where the details are, not a stack."""
+
+    def formatException(self, ei) -> str:
+        return f"(details were written to {_log_unexpected(ei[1])})"
 
 
 def _log_unexpected(exc: BaseException) -> str:

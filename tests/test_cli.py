@@ -205,3 +205,23 @@ def test_unknown_messages_can_be_listed_and_settled(ofisi, fresh_database_url):
     assert ofisi("send", "settle", str(message.id), "--org", org_slug).returncode == 2
     assert "now queued" in ofisi("send", "settle", str(message.id), "--org", org_slug, "--resend").stderr
     assert_refused(ofisi("send", "settle", str(message.id), "--org", org_slug, "--sent"), "not unknown")
+
+
+def test_a_logged_failure_is_one_line_on_stderr_and_the_traceback_goes_to_the_errors_log(tmp_path, monkeypatch):
+    import logging
+
+    import platformdirs
+
+    from commands.main import BriefFormatter
+
+    monkeypatch.setattr(platformdirs, "user_log_dir", lambda *a, **k: str(tmp_path))
+    try:
+        raise RuntimeError("the disk is on fire")
+    except RuntimeError:
+        record = logging.getLogger("ofisi.test").makeRecord(
+            "ofisi.test", logging.ERROR, __file__, 1, "USSD hop failed", (), sys.exc_info())
+    shown = BriefFormatter("%(levelname)s %(name)s: %(message)s").format(record)
+    assert "Traceback" not in shown and shown.startswith("ERROR ofisi.test: USSD hop failed")
+    assert f"details were written to {tmp_path / 'errors.log'}" in shown
+    logged = (tmp_path / "errors.log").read_text()
+    assert "Traceback" in logged and "the disk is on fire" in logged
