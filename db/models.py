@@ -37,6 +37,11 @@ NAMING = {
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+def org_fk() -> Mapped[int]:
+    """An area table's ``org_id``: the org that owns the row, which goes with the org."""
+    return mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"))
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}

@@ -31,15 +31,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models import Base, BigId
+from db.models import Base, BigId, org_fk
 from db.types import utcnow
 
 # A worker is "taken" while placed or while a placement of theirs is disputed.
 ACTIVE_PLACEMENT = "status IN ('placed', 'disputed')"
 
-
-def _org_fk() -> Mapped[int]:
-    return mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"))
 
 
 class AgencyProfile(Base):
@@ -82,7 +79,7 @@ class AgencyWorker(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(254))
@@ -120,7 +117,7 @@ class AgencyWorkerSkill(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     worker_id: Mapped[int] = mapped_column(ForeignKey("agency_workers.id", ondelete="CASCADE"))
     skill: Mapped[str] = mapped_column(String(60))
 
@@ -136,7 +133,7 @@ class AgencyWorkerFile(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     worker_id: Mapped[int] = mapped_column(ForeignKey("agency_workers.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(12))
     title: Mapped[str] = mapped_column(String(200), default="")
@@ -161,7 +158,7 @@ class AgencyEmployer(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(254))
@@ -188,7 +185,7 @@ class AgencyPlacement(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     # None only for placements imported from data that never named the worker.
     worker_id: Mapped[int | None] = mapped_column(ForeignKey("agency_workers.id", ondelete="RESTRICT"))
     employer_id: Mapped[int] = mapped_column(ForeignKey("agency_employers.id", ondelete="RESTRICT"))
@@ -218,7 +215,7 @@ class AgencyPlacementPayment(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     placement_id: Mapped[int] = mapped_column(ForeignKey("agency_placements.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(12))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
@@ -235,7 +232,7 @@ class AgencyDispute(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     placement_id: Mapped[int] = mapped_column(ForeignKey("agency_placements.id", ondelete="CASCADE"))
     notes: Mapped[str] = mapped_column(Text, default="")
     resolution: Mapped[str | None] = mapped_column(Text)
@@ -254,7 +251,7 @@ class AgencySubscription(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     tier: Mapped[str] = mapped_column(String(20))
     monthly_fee_minor: Mapped[int] = mapped_column(BigInteger)
     starts_on: Mapped[date] = mapped_column(Date)
@@ -276,7 +273,7 @@ class AgencyPayment(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     kind: Mapped[str] = mapped_column(String(14))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(10))
@@ -292,7 +289,7 @@ class AgencyContactPackage(Base):
     __table_args__ = (UniqueConstraint("org_id", "legacy_id", name="uq_agency_contact_packages_legacy"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     name: Mapped[str] = mapped_column(String(100))
     description: Mapped[str] = mapped_column(Text, default="")
     price_minor: Mapped[int] = mapped_column(BigInteger)
@@ -312,7 +309,7 @@ class AgencyPurchase(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     employer_id: Mapped[int] = mapped_column(ForeignKey("agency_employers.id", ondelete="CASCADE"))
     package_id: Mapped[int] = mapped_column(ForeignKey("agency_contact_packages.id", ondelete="RESTRICT"))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
@@ -333,7 +330,7 @@ class AgencyUnlock(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     employer_id: Mapped[int] = mapped_column(ForeignKey("agency_employers.id", ondelete="CASCADE"))
     worker_id: Mapped[int] = mapped_column(ForeignKey("agency_workers.id", ondelete="CASCADE"))
     purchase_id: Mapped[int | None] = mapped_column(ForeignKey("agency_purchases.id", ondelete="SET NULL"))

@@ -27,11 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models import Base, BigId
+from db.models import Base, BigId, org_fk
 from db.types import utcnow
-
-def _org_fk() -> Mapped[int]:
-    return mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"))
 
 
 class ChamaSettings(Base):
@@ -69,7 +66,7 @@ class ChamaMember(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     member_number: Mapped[str] = mapped_column(String(20))
     role: Mapped[str] = mapped_column(String(12), default="member")
@@ -87,7 +84,7 @@ class ChamaLoan(Base):
     __table_args__ = (Index("ix_chama_loans_org_status", "org_id", "status"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     member_id: Mapped[int] = mapped_column(ForeignKey("chama_members.id", ondelete="CASCADE"))
     principal_minor: Mapped[int] = mapped_column(BigInteger)
     months: Mapped[int]
@@ -113,7 +110,7 @@ class ChamaGuarantor(Base):
     __table_args__ = (UniqueConstraint("loan_id", "member_id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     loan_id: Mapped[int] = mapped_column(ForeignKey("chama_loans.id", ondelete="CASCADE"))
     member_id: Mapped[int] = mapped_column(ForeignKey("chama_members.id", ondelete="CASCADE"))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
@@ -126,7 +123,7 @@ class ChamaPayout(Base):
     __table_args__ = (Index("ix_chama_payouts_org_status", "org_id", "status"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     member_id: Mapped[int | None] = mapped_column(ForeignKey("chama_members.id", ondelete="CASCADE"))
     payee: Mapped[str] = mapped_column(String(200))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
@@ -153,7 +150,7 @@ class ChamaApproval(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     loan_id: Mapped[int | None] = mapped_column(ForeignKey("chama_loans.id", ondelete="CASCADE"))
     payout_id: Mapped[int | None] = mapped_column(ForeignKey("chama_payouts.id", ondelete="CASCADE"))
     # "m<member id>" or "u<user id>": the same person always has the same key.
@@ -174,7 +171,7 @@ class ChamaShareout(Base):
     __tablename__ = "chama_shareouts"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     pool_minor: Mapped[int] = mapped_column(BigInteger)
     savings_minor: Mapped[int] = mapped_column(BigInteger)
     earnings_minor: Mapped[int] = mapped_column(BigInteger)
@@ -208,7 +205,7 @@ class ChamaLedgerEntry(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     member_id: Mapped[int | None] = mapped_column(ForeignKey("chama_members.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(20))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
@@ -240,7 +237,7 @@ class ChamaInvoice(Base):
     __table_args__ = (UniqueConstraint("org_id", "member_id", "period"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     member_id: Mapped[int] = mapped_column(ForeignKey("chama_members.id", ondelete="CASCADE"))
     period: Mapped[str] = mapped_column(String(10))
     due_on: Mapped[date] = mapped_column(Date)
@@ -253,7 +250,7 @@ class ChamaMeeting(Base):
     __table_args__ = (Index("ix_chama_meetings_org_starts", "org_id", "starts_at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     starts_at: Mapped[datetime]
     venue: Mapped[str] = mapped_column(String(200))
     agenda: Mapped[str] = mapped_column(Text, default="")
@@ -269,7 +266,7 @@ class ChamaAttendance(Base):
     __table_args__ = (UniqueConstraint("meeting_id", "member_id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     meeting_id: Mapped[int] = mapped_column(ForeignKey("chama_meetings.id", ondelete="CASCADE"))
     member_id: Mapped[int] = mapped_column(ForeignKey("chama_members.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(10))
@@ -286,7 +283,7 @@ class ChamaRotationSlot(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     round_no: Mapped[int]
     position: Mapped[int]
     member_id: Mapped[int] = mapped_column(ForeignKey("chama_members.id", ondelete="CASCADE"))

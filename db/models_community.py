@@ -35,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models import Base, BigId, OtpCodeColumns
+from db.models import Base, BigId, OtpCodeColumns, org_fk
 from db.types import utcnow
 
 PROFILE_TYPES = ("innovator", "mentor", "investor", "academic_student", "academic_institution", "organization",
@@ -46,9 +46,6 @@ NOTIFICATION_KINDS = ("connection_request", "connection_accepted", "event_remind
 LISTING_KINDS = ("product", "service")
 LISTING_STATUSES = ("active", "sold", "inactive")
 
-
-def _org_fk() -> Mapped[int]:
-    return mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"))
 
 
 def _trigram(table: str) -> Index:
@@ -67,7 +64,7 @@ class CommunityAccount(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(20))
     email_verified: Mapped[bool] = mapped_column(default=False)
@@ -92,7 +89,7 @@ class CommunityProfile(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     account_id: Mapped[int] = mapped_column(ForeignKey("community_accounts.id", ondelete="CASCADE"))
     type: Mapped[str] = mapped_column(String(24))
     display_name: Mapped[str] = mapped_column(String(200))
@@ -113,7 +110,7 @@ class CommunityOtp(OtpCodeColumns, Base):
     __tablename__ = "community_otps"
     __table_args__ = (Index("ix_community_otps_address", "org_id", "address", "created_at"),)
 
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
 
 
 class CommunityEvent(Base):
@@ -126,7 +123,7 @@ class CommunityEvent(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     organiser_profile_id: Mapped[int | None] = mapped_column(
         ForeignKey("community_profiles.id", ondelete="SET NULL"))
     title: Mapped[str] = mapped_column(String(200))
@@ -155,7 +152,7 @@ class CommunityRegistration(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     event_id: Mapped[int] = mapped_column(ForeignKey("community_events.id", ondelete="CASCADE"))
     account_id: Mapped[int] = mapped_column(ForeignKey("community_accounts.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(12))
@@ -174,7 +171,7 @@ class CommunityConnection(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     requester_profile_id: Mapped[int] = mapped_column(ForeignKey("community_profiles.id", ondelete="CASCADE"))
     profile_low_id: Mapped[int] = mapped_column(ForeignKey("community_profiles.id", ondelete="CASCADE"))
     profile_high_id: Mapped[int] = mapped_column(ForeignKey("community_profiles.id", ondelete="CASCADE"))
@@ -187,7 +184,7 @@ class CommunityNotification(Base):
     __table_args__ = (Index("ix_community_notifications_account", "account_id", "id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     account_id: Mapped[int] = mapped_column(ForeignKey("community_accounts.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(24))
     body: Mapped[str] = mapped_column(Text)
@@ -203,7 +200,7 @@ class CommunityPost(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     author_profile_id: Mapped[int] = mapped_column(ForeignKey("community_profiles.id", ondelete="CASCADE"))
     type: Mapped[str] = mapped_column(String(20), default="general")
     title: Mapped[str] = mapped_column(String(200), default="")
@@ -220,7 +217,7 @@ class CommunityComment(Base):
     __table_args__ = (Index("ix_community_comments_post", "post_id", "id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     post_id: Mapped[int] = mapped_column(ForeignKey("community_posts.id", ondelete="CASCADE"))
     author_profile_id: Mapped[int] = mapped_column(ForeignKey("community_profiles.id", ondelete="CASCADE"))
     body: Mapped[str] = mapped_column(Text)
@@ -239,7 +236,7 @@ class CommunityReport(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     post_id: Mapped[int | None] = mapped_column(ForeignKey("community_posts.id", ondelete="CASCADE"))
     comment_id: Mapped[int | None] = mapped_column(ForeignKey("community_comments.id", ondelete="CASCADE"))
     reporter_account_id: Mapped[int | None] = mapped_column(
@@ -260,7 +257,7 @@ class CommunityListing(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     profile_id: Mapped[int] = mapped_column(ForeignKey("community_profiles.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(10))
     title: Mapped[str] = mapped_column(String(200))
@@ -276,7 +273,7 @@ class CommunityBookmark(Base):
     __table_args__ = (UniqueConstraint("account_id", "target_kind", "target_id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     account_id: Mapped[int] = mapped_column(ForeignKey("community_accounts.id", ondelete="CASCADE"))
     target_kind: Mapped[str] = mapped_column(String(10))
     target_id: Mapped[int] = mapped_column(BigInteger)
@@ -289,7 +286,7 @@ class CommunityImportBatch(Base):
     __tablename__ = "community_import_batches"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     file: Mapped[str] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(12), default="applied")
     actor: Mapped[str] = mapped_column(String(254))
@@ -308,7 +305,7 @@ class CommunityMigrationRecord(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     batch_id: Mapped[int] = mapped_column(ForeignKey("community_import_batches.id", ondelete="CASCADE"))
     legacy_id: Mapped[str] = mapped_column(String(60))
     account_id: Mapped[int | None] = mapped_column(ForeignKey("community_accounts.id", ondelete="SET NULL"))

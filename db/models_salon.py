@@ -34,16 +34,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from db.models import Base, BigId
+from db.models import Base, BigId, org_fk
 from db.types import utcnow
 
 APPOINTMENT_STATUSES = ("pending", "confirmed", "completed", "cancelled", "no_show")
 SOURCES = ("console", "sms", "form")
 BLOCK_REASONS = ("leave", "training", "other")
 
-
-def _org_fk() -> Mapped[int]:
-    return mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"))
 
 
 class SalonService(Base):
@@ -57,7 +54,7 @@ class SalonService(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     name: Mapped[str] = mapped_column(String(120))
     category: Mapped[str] = mapped_column(String(80), default="")
     minutes: Mapped[int]
@@ -98,7 +95,7 @@ class SalonWeeklyHours(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     professional_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     weekday: Mapped[int]  # 0 Monday … 6 Sunday
     start_minute: Mapped[int]
@@ -121,7 +118,7 @@ class SalonDateException(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     professional_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     day: Mapped[date]
     start_minute: Mapped[int | None]
@@ -139,7 +136,7 @@ class SalonTimeBlock(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     professional_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
@@ -177,7 +174,7 @@ class SalonAppointment(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     professional_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     service_id: Mapped[int] = mapped_column(ForeignKey("salon_services.id"))
     # A deleted contact leaves the appointment in the books without a name.
@@ -205,7 +202,7 @@ class SalonAppointmentEvent(Base):
     __table_args__ = (Index("ix_salon_appointment_events_appt", "appointment_id", "id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     appointment_id: Mapped[int] = mapped_column(ForeignKey("salon_appointments.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(20))
     actor: Mapped[str] = mapped_column(String(254))
@@ -223,7 +220,7 @@ class SalonClient(Base):
     __table_args__ = (UniqueConstraint("org_id", "contact_id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
     first_visit_at: Mapped[datetime]
     last_visit_at: Mapped[datetime]
@@ -251,7 +248,7 @@ class SalonLeadForm(Base):
     __tablename__ = "salon_lead_forms"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     title: Mapped[str] = mapped_column(String(120))
     required: Mapped[list[str]] = mapped_column(JSON)
@@ -293,7 +290,7 @@ class SalonLead(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     form_id: Mapped[int | None] = mapped_column(ForeignKey("salon_lead_forms.id", ondelete="SET NULL"))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     name: Mapped[str] = mapped_column(String(120), default="")
@@ -322,7 +319,7 @@ class SalonLeadActivity(Base):
     __table_args__ = (Index("ix_salon_lead_activities_lead", "lead_id", "id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     lead_id: Mapped[int] = mapped_column(ForeignKey("salon_leads.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(20))
     actor: Mapped[str] = mapped_column(String(254))
@@ -338,7 +335,7 @@ class SalonTask(Base):
     __table_args__ = (Index("ix_salon_tasks_org_due", "org_id", "done_at", "due_at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("salon_leads.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(200))
     priority: Mapped[int]
@@ -361,7 +358,7 @@ class SalonConversationMessage(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = _org_fk()
+    org_id: Mapped[int] = org_fk()
     phone: Mapped[str] = mapped_column(String(20))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("salon_leads.id", ondelete="SET NULL"))
