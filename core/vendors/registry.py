@@ -21,7 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from core import audit
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFound, OfisiError
-from core.optouts import opt_in, opt_out, opted_out_among
+from core.optouts import is_opted_out, opt_in, opt_out, opted_out_among
 from core.outbox import address_for
 from core.permissions import require
 from core.vendors import fields as clean
@@ -73,13 +73,7 @@ class VendorView:
 
     def address(self, channel: str) -> str | None:
         """Where a message on ``channel`` goes (WhatsApp falls back to the phone)."""
-        if channel == "sms":
-            return self.phone
-        if channel == "email":
-            return self.email
-        if channel == "whatsapp":
-            return self.whatsapp or self.phone
-        raise InvalidInput(f"{channel!r} is not a channel; use {', '.join(CHANNELS)}.")
+        return _channel_address(self, channel)
 
     def opted_out(self, channel: str) -> bool:
         return bool(getattr(self, f"{channel}_opt_out"))
@@ -91,21 +85,31 @@ class VendorView:
         return values
 
 
+def _channel_address(vendor: Vendor | VendorView, channel: str) -> str | None:
+    if channel == "sms":
+        return vendor.phone
+    if channel == "email":
+        return vendor.email
+    if channel == "whatsapp":
+        return vendor.whatsapp or vendor.phone
+    raise InvalidInput(f"{channel!r} is not a channel; use {', '.join(CHANNELS)}.")
+
+
 def _address(vendor: Vendor, channel: str) -> str | None:
     """The channel's address as the outbox and the opt-outs keep it: phones are stored in E.164
     already; an email is kept as written but sent (and opted out) lower-cased."""
-    if channel == "email":
-        return address_for("email", vendor.email, "") if vendor.email else None
-    return vendor.phone if channel == "sms" else vendor.whatsapp or vendor.phone
+    address = _channel_address(vendor, channel)
+    return address_for("email", address, "") if channel == "email" and address else address
 
 
 def views(session: Session, org_id: int, vendors: Sequence[Vendor]) -> list[VendorView]:
     """Views of ``vendors`` with their opt-outs: the core's record of each channel's address
     (STOP by SMS, or the registry's switch), one query per channel."""
-    opted: dict[str, set[str]] = {
-        channel: opted_out_among(session, org_id, channel, [a for v in vendors if (a := _address(v, channel))])
-        for channel in CHANNELS}
-    return [VendorView.of(v, frozenset(ch for ch in CHANNELS if _address(v, ch) in opted[ch])) for v in vendors]
+    addresses = {channel: [_address(v, channel) for v in vendors] for channel in CHANNELS}
+    opted = {channel: opted_out_among(session, org_id, channel, [a for a in found if a])
+             for channel, found in addresses.items()}
+    return [VendorView.of(v, frozenset(ch for ch in CHANNELS if addresses[ch][i] in opted[ch]))
+            for i, v in enumerate(vendors)]
 
 
 def view(session: Session, vendor: Vendor) -> VendorView:
@@ -468,7 +472,7 @@ def _set_opt_out(session: Session, actor: Actor, org: Org, vendor: Vendor, chann
         raise InvalidInput(f"{vendor.business_name} has no {channel} address, so there is nothing to opt out of; "
                            "add one first.")
     column = f"{channel}_opt_out"
-    if view(session, vendor).opted_out(channel) != opted_out:
+    if is_opted_out(session, org.id, channel, address) != opted_out:
         if opted_out:
             opt_out(session, org.id, channel, address, source="staff")
         else:
