@@ -53,7 +53,7 @@ from core.providers import (
     ThrottledSendError,
     TransientSendError,
 )
-from db.engine import Database, insert_ignoring
+from db.engine import Database, dialect_insert
 from db.models import Message, Org
 from db.models_campaigns import Campaign, MessageCost
 from db.types import UTCDateTime, utcnow
@@ -139,7 +139,7 @@ def enqueue(
         session.flush()
         return message.id
     # One statement whether or not the key is new, and race-free: the unique (org_id, key) decides.
-    new_id = session.scalar(insert_ignoring(session, Message).values(**values)
+    new_id = session.scalar(dialect_insert(session, Message).values(**values)
                             .on_conflict_do_nothing(index_elements=["org_id", "idempotency_key"])
                             .returning(Message.id))
     if new_id is not None:
@@ -450,7 +450,7 @@ def _cost_upsert(bind):
     dialect = bind.dialect.name
     if dialect not in _COST_UPSERTS:
         table = MessageCost.__table__
-        statement = insert_ignoring(bind, table)
+        statement = dialect_insert(bind, table)
         _COST_UPSERTS[dialect] = statement.on_conflict_do_update(
             index_elements=[table.c.message_id],
             set_={"amount_minor": table.c.amount_minor + statement.excluded.amount_minor})

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput
-from db.engine import insert_ignoring
+from db.engine import dialect_insert
 from db.models_ussd import UssdEvent, UssdSession
 from db.types import utcnow
 
@@ -64,7 +64,7 @@ def begin_hop(session: Session, session_id: str, phone: str, service_code: str, 
     if row is None:
         now = utcnow()
         opened = session.execute(
-            insert_ignoring(session, _SESSIONS)
+            dialect_insert(session, _SESSIONS)
             .values(session_id=session_id, phone=phone, service_code=service_code, state=start_state, data={},
                     last_text="", hops=0, ended=False, created_at=now, updated_at=now)
             .on_conflict_do_nothing(index_elements=["session_id"]).returning(_SESSIONS.c.session_id)).first()

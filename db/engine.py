@@ -24,9 +24,10 @@ class DatabaseStateError(OfisiError):
     """The database cannot be used as it is; the message says what to run."""
 
 
-def insert_ignoring(session_or_bind, table):
-    """``INSERT`` for the bound dialect, with ``.on_conflict_do_nothing()`` and ``.returning()``
-    (PostgreSQL and SQLite spell it the same way; SQLAlchemy has a construct per dialect)."""
+def dialect_insert(session_or_bind, table):
+    """``INSERT`` for the bound dialect, so it has ``.on_conflict_do_nothing()``,
+    ``.on_conflict_do_update()`` and ``.returning()`` (PostgreSQL and SQLite spell them the
+    same way; SQLAlchemy has a construct per dialect)."""
     from sqlalchemy.dialects import postgresql, sqlite
 
     bind = session_or_bind.get_bind() if isinstance(session_or_bind, Session) else session_or_bind
