@@ -287,6 +287,7 @@ class MembersScreen(ConsoleScreen):
         self.actor, self.org = actor, org
         self.more = False
         self.search = ""
+        self.shown: dict[str, MemberView] = {}  # the rows' members, by row key
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="members-page"):
@@ -299,7 +300,6 @@ class MembersScreen(ConsoleScreen):
         table = self.query_one("#members", DataTable)
         for label in ("No.", "Name", "Phone", "Role", "Status", "SMS", "Savings", "Loan", "Fines"):
             table.add_column(label, key=label.lower())
-        self.shown: dict[str, MemberView] = {}
         table.focus()
         self.load_page(None)
 
@@ -331,9 +331,8 @@ class MembersScreen(ConsoleScreen):
         table = self.query_one("#members", DataTable)
         if message.first_page:
             table.clear()
-        money = lambda minor: format_money(minor, self.org.currency)  # noqa: E731
-        if message.first_page:
             self.shown.clear()
+        money = lambda minor: format_money(minor, self.org.currency)  # noqa: E731
         for m in message.members:
             b = message.balances[m.id]
             self.shown[str(m.id)] = m

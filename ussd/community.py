@@ -108,9 +108,9 @@ def show_events(hop: Hop) -> Menu:
 
 
 def handle_events(hop: Hop) -> Step:
-    ids = {e.id for e in hop.facts.events(hop.data)}
-    if whole_number(hop.input) in ids:
-        return Step(goto=f"{PREFIX}event", data={"event_id": whole_number(hop.input)})
+    event_id = whole_number(hop.input)
+    if event_id in {e.id for e in hop.facts.events(hop.data)}:
+        return Step(goto=f"{PREFIX}event", data={"event_id": event_id})
     return Step(notice="Reply with a number from the list.")
 
 
