@@ -51,7 +51,8 @@ def _enqueue(db, org_id: int, count: int) -> None:
 
     with db.session() as s:
         for i in range(count):
-            outbox.enqueue(s, org_id, to=f"+25471{i % 10_000_000:07d}", body=f"Bench message {i}")
+            outbox.enqueue(s, org_id, to=f"+25471{i % 10_000_000:07d}", body=f"Bench message {i}",
+                           purpose="service")
         s.commit()
 
 

@@ -345,7 +345,7 @@ def seed_demo(session: Session, actor: Actor, *, reset: bool = False) -> DemoRes
         if demo.kind == "community":
             _community(session, actor, org.id, people)
         for name, phone, contact_id in people[:4]:
-            outbox.enqueue(session, org.id, to=phone, contact_id=contact_id,
+            outbox.enqueue(session, org.id, to=phone, contact_id=contact_id, purpose="service",
                            body=f"Karibu {name.split()[0]}! {demo.name} will keep you posted here.",
                            idempotency_key=f"demo-welcome-{contact_id}")
         session.commit()

@@ -156,7 +156,7 @@ def receive(
                          contacts.get(org.id), row.received_at)
         reply = _answer(session, sms)
         if reply:
-            result.replies.append(outbox.enqueue(session, org.id, to=phone, body=reply,
+            result.replies.append(outbox.enqueue(session, org.id, to=phone, body=reply, purpose="transactional",
                                                  idempotency_key=f"inbound:{row.id}:reply",
                                                  contact_id=sms.contact_id))
         for watch in _OBSERVERS:

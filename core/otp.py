@@ -102,6 +102,7 @@ def send_code(session: Session, model: Any, scope: dict[str, Any], *, org_id: in
     session.flush()
     message_id = outbox.enqueue(
         session, org_id, to=address, channel=channel, subject=f"Your {sender} sign-in code",
+        purpose="transactional", secret=True,
         body=f"{code} is your {sender} sign-in code. It expires in 5 minutes. Do not share it.",
         idempotency_key=f"{key}:{row.id}")
     return CodeSent(row.id, channel, address, row.expires_at, message_id)

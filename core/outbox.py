@@ -62,6 +62,11 @@ log = logging.getLogger("ofisi.outbox")
 
 CHANNELS = ("sms", "email", "whatsapp")
 STATUSES = ("queued", "claimed", "sending", "sent", "delivered", "failed", "dead", "unknown", "cancelled")
+# Why a message goes, which says whose opt-outs hold it back:
+#   transactional  what the person's own action calls for: a sign-in code, a receipt, a reply to their request
+#   service        what the org sends them unasked about their dealings: reminders, statements, notices
+#   marketing      campaigns
+PURPOSES = ("transactional", "service", "marketing")
 
 grant("*", "*", "messages.read")
 
@@ -79,11 +84,13 @@ class MessageView:
     provider_message_id: str | None
     last_error: str | None
     created_at: datetime
+    purpose: str
+    secret: bool
 
     @classmethod
     def of(cls, m: Message) -> MessageView:
         return cls(m.id, m.org_id, m.channel, m.to_address, m.body, m.status, m.attempts,
-                   m.next_attempt_at, m.provider_message_id, m.last_error, m.created_at)
+                   m.next_attempt_at, m.provider_message_id, m.last_error, m.created_at, m.purpose, m.secret)
 
 
 def _address(channel: str, to: str, country: str) -> str:
@@ -101,6 +108,8 @@ def enqueue(
     *,
     to: str,
     body: str,
+    purpose: str,
+    secret: bool = False,
     channel: str = "sms",
     subject: str | None = None,
     idempotency_key: str | None = None,
@@ -110,10 +119,12 @@ def enqueue(
 ) -> int:
     """Add a message to the caller's unit of work; returns its id.
 
-    For use by services that have already checked permission. With an
-    ``idempotency_key`` a second enqueue of the same key returns the first
-    message's id and adds nothing, even when two processes race.
+    ``purpose`` is one of :data:`PURPOSES`; ``secret`` marks a message that
+    carries a code. For use by services that have already checked permission.
+    With an ``idempotency_key`` a second enqueue of the same key returns the
+    first message's id and adds nothing, even when two processes race.
     """
+    _check_purpose(purpose)
     if channel not in CHANNELS:
         raise InvalidInput(f"{channel!r} is not a channel; use one of {', '.join(CHANNELS)}.")
     if not body.strip():
@@ -131,6 +142,8 @@ def enqueue(
         next_attempt_at=send_at or utcnow(),
         contact_id=contact_id,
         campaign_id=campaign_id,
+        purpose=purpose,
+        secret=secret,
     )
     if idempotency_key is None:
         # Nothing to race on: one INSERT, no savepoint round trips.
@@ -149,25 +162,32 @@ def enqueue(
         select(Message.id).where(Message.org_id == org_id, Message.idempotency_key == idempotency_key))
 
 
+def _check_purpose(purpose: str) -> None:
+    if purpose not in PURPOSES:
+        raise ValueError(f"{purpose!r} is not a message purpose; use one of {', '.join(PURPOSES)}")
+
+
 def address_for(channel: str, to: str, country: str) -> str:
     """The address as the outbox stores it (E.164 phone, lower-case email); InvalidInput if it is none."""
     return _address(channel, to, country)
 
 
-def enqueue_many(session: Session, org_id: int, messages: list[dict]) -> int:
-    """Add many messages in one statement (a campaign run); each dict holds ``channel``,
-    ``to_address`` (already checked with :func:`address_for`), ``body`` and optionally
+def enqueue_many(session: Session, org_id: int, messages: list[dict], *, purpose: str,
+                 secret: bool = False) -> int:
+    """Add many messages of one ``purpose`` in one statement (a campaign run); each dict holds
+    ``channel``, ``to_address`` (already checked with :func:`address_for`), ``body`` and optionally
     ``subject``, ``idempotency_key``, ``contact_id``, ``campaign_id``, ``next_attempt_at``.
 
     For keys that cannot exist yet (the caller owns a fresh key space, as a new campaign
     run does): a clash fails the whole unit of work instead of being skipped.
     """
+    _check_purpose(purpose)
     if not messages:
         return 0
     now = utcnow()
     rows = [{"subject": None, "idempotency_key": None, "contact_id": None, "campaign_id": None,
              "next_attempt_at": now, **m, "org_id": org_id, "status": "queued", "attempts": 0,
-             "created_at": now, "updated_at": now} for m in messages]
+             "purpose": purpose, "secret": secret, "created_at": now, "updated_at": now} for m in messages]
     session.execute(Message.__table__.insert(), rows)
     return len(rows)
 
@@ -179,7 +199,7 @@ def send_message(
     """Queue one message on behalf of a person (the console's "send SMS")."""
     org = require(session, actor, org_id, "messages.send")
     refuse_if_opted_out(session, org_id, channel, _address(channel, to, org.country), to)
-    message_id = enqueue(session, org_id, to=to, body=body, channel=channel,
+    message_id = enqueue(session, org_id, to=to, body=body, channel=channel, purpose="service",
                          idempotency_key=idempotency_key, send_at=send_at)
     session.commit()
     return MessageView.of(session.get(Message, message_id))
@@ -814,6 +834,6 @@ def send_due(
 
 
 __all__ = [
-    "MessageView", "OfisiError", "RateLimiter", "RetryPolicy", "address_for", "after_batch", "enqueue_many", "SendSummary", "claim_due", "enqueue", "list_messages",
+    "PURPOSES", "MessageView", "OfisiError", "RateLimiter", "RetryPolicy", "address_for", "after_batch", "enqueue_many", "SendSummary", "claim_due", "enqueue", "list_messages",
     "record_delivery_report", "recover_stale", "send_due", "send_message", "settle_unknown", "status_counts",
 ]

@@ -158,6 +158,10 @@ class Message(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     campaign_id: Mapped[int | None] = mapped_column(BigId)
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    # Why it goes (transactional, service, marketing): the outbox applies the opt-outs for it.
+    purpose: Mapped[str] = mapped_column(String(16), server_default="transactional")
+    # It carries a code: the body is kept only until it is sent, and never listed.
+    secret: Mapped[bool] = mapped_column(default=False, server_default=false())
     last_error: Mapped[str | None] = mapped_column(Text)
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     claimed_at: Mapped[datetime | None]

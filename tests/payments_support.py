@@ -25,7 +25,7 @@ BROKEN = "test.broken"
 
 @payments.on_success(CREDIT)
 def _credit(session: Session, payment: payments.PaymentView) -> None:
-    outbox.enqueue(session, payment.org_id, to=payment.phone,
+    outbox.enqueue(session, payment.org_id, purpose="transactional", to=payment.phone,
                    body=f"credited payment {payment.id} receipt {payment.receipt_number}")
 
 

@@ -39,7 +39,8 @@ def org_id(committed_db, make_org) -> int:
 
 def queue(db, org_id: int, count: int = 1, first: int = 0) -> list[int]:
     with db.session() as s:
-        ids = [outbox.enqueue(s, org_id, to=phone(first + i), body=f"Habari {first + i}") for i in range(count)]
+        ids = [outbox.enqueue(s, org_id, purpose="transactional", to=phone(first + i),
+                              body=f"Habari {first + i}") for i in range(count)]
         s.commit()
     return ids
 

@@ -23,7 +23,8 @@ def sent_message(committed_db, make_org):
     """A message Africa's Talking accepted with id ATXid_1."""
     with committed_db.session() as session:
         org = make_org(session, "chama")
-        message_id = outbox.enqueue(session, org.id, to="0712345678", body="Your contribution is due")
+        message_id = outbox.enqueue(session, org.id, purpose="transactional", to="0712345678",
+                                    body="Your contribution is due")
         message = session.get(Message, message_id)
         message.status, message.provider, message.provider_message_id = "sent", "africastalking", "ATXid_1"
         session.commit()

@@ -81,12 +81,14 @@ def test_stop_opts_out_of_reminders_and_start_opts_back_in(session, chama):
     assert session.scalar(select(func.count()).select_from(OptOut)) == 1
 
     before = len(replies(session, member.phone, only_replies=False))
-    notify_member(session, session.get(Org, chama.id), session.get(ChamaMember, member.id), "Pay today", "t-1")
+    notify_member(session, session.get(Org, chama.id), session.get(ChamaMember, member.id),
+                  "Pay today", "t-1", purpose="service")
     assert len(replies(session, member.phone, only_replies=False)) == before  # no reminder to someone who said STOP
 
     text(session, member.phone, "START")
     assert not is_opted_out(session, chama.id, "sms", member.phone)
-    notify_member(session, session.get(Org, chama.id), session.get(ChamaMember, member.id), "Pay today", "t-2")
+    notify_member(session, session.get(Org, chama.id), session.get(ChamaMember, member.id),
+                  "Pay today", "t-2", purpose="service")
     assert replies(session, member.phone, only_replies=False)[-1].endswith("Pay today")
 
 
@@ -97,12 +99,14 @@ def test_the_officials_switch_and_stop_start_are_one_record(session, chama):
     assert update_member(session, ACTOR, chama.id, member.id, sms_opt_out=True).sms_opt_out is True
     assert is_opted_out(session, chama.id, "sms", member.phone)
     before = len(replies(session, member.phone, only_replies=False))
-    notify_member(session, session.get(Org, chama.id), session.get(ChamaMember, member.id), "Pay today", "t-3")
+    notify_member(session, session.get(Org, chama.id), session.get(ChamaMember, member.id),
+                  "Pay today", "t-3", purpose="service")
     assert len(replies(session, member.phone, only_replies=False)) == before
     # The member texts START: the officials' view says so, and reminders go again.
     text(session, member.phone, "START")
     assert get_member(session, ACTOR, chama.id, member.id).sms_opt_out is False
-    notify_member(session, session.get(Org, chama.id), session.get(ChamaMember, member.id), "Pay today", "t-4")
+    notify_member(session, session.get(Org, chama.id), session.get(ChamaMember, member.id),
+                  "Pay today", "t-4", purpose="service")
     assert replies(session, member.phone, only_replies=False)[-1].endswith("Pay today")
     # And STOP shows in the officials' view, where they can see why a member hears nothing.
     text(session, member.phone, "STOP")

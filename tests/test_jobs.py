@@ -44,7 +44,7 @@ def reminder_handler(ran: list[str]):
     @jobs.handler("remind")
     def remind(session, job: jobs.DueJob) -> None:
         ran.append(job.key)
-        outbox.enqueue(session, job.org_id, to=job.payload["to"], body=f"Reminder {job.key}")
+        outbox.enqueue(session, job.org_id, purpose="transactional", to=job.payload["to"], body=f"Reminder {job.key}")
 
     return remind
 
@@ -143,7 +143,7 @@ def test_a_failing_handler_rolls_back_its_writes_retries_with_backoff_then_fails
     @jobs.handler("flaky")
     def flaky(session, job: jobs.DueJob) -> None:
         calls.append(job.id)
-        outbox.enqueue(session, job.org_id, to="0712345678", body="half done")
+        outbox.enqueue(session, job.org_id, purpose="transactional", to="0712345678", body="half done")
         raise RuntimeError("boom")
 
     clock = Clock()
@@ -195,7 +195,7 @@ def test_runners_at_once_run_each_job_exactly_once(committed_db, org_id, backend
     @jobs.handler("count")
     def count(session, job: jobs.DueJob) -> None:
         # Written in the job's own transaction: a second run of the job would add a second row.
-        outbox.enqueue(session, job.org_id, to="0712345678", body=f"job {job.id}")
+        outbox.enqueue(session, job.org_id, purpose="transactional", to="0712345678", body=f"job {job.id}")
         ran_by[threading.current_thread().name] += 1
         time.sleep(0.002)
 

@@ -88,3 +88,43 @@ def test_audit_log_is_append_only(session, make_org, cli_actor):
         with pytest.raises(DBAPIError, match="append-only"):
             with session.begin_nested():
                 session.execute(text(statement))
+
+
+def test_0004_gives_existing_messages_a_purpose_and_redacts_sent_codes(fresh_database_url):
+    engine = make_engine(fresh_database_url)
+    try:
+        upgrade(engine, "0003")
+        rows = [  # (key, campaign_id, status, body)
+            ("salon:appt:1:remind:r0:1440:sms", None, "queued", "a reminder"),
+            ("chama:1:invoice:2:2024-05", None, "queued", "pay"),
+            ("campaign:1:run:1:v1", 1, "queued", "buy"),
+            ("chama:1:receipt:9", None, "sent", "received KES 100"),
+            ("staff:otp:4", None, "sent", "123456 is your Ofisi sign-in code."),
+            ("community:otp:5", None, "queued", "654321 is your sign-in code."),
+        ]
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO orgs (id, name, slug, kind, country, currency, timezone, created_at) "
+                              "VALUES (1, 'O', 'o', 'chama', 'KE', 'KES', 'Africa/Nairobi', CURRENT_TIMESTAMP)"))
+            for key, campaign_id, status, body in rows:
+                conn.execute(text(
+                    "INSERT INTO messages (org_id, channel, to_address, body, status, attempts, next_attempt_at, "
+                    "idempotency_key, campaign_id, created_at, updated_at) VALUES (1, 'sms', '+254712345678', "
+                    ":body, :status, 0, CURRENT_TIMESTAMP, :key, :campaign_id, CURRENT_TIMESTAMP, "
+                    "CURRENT_TIMESTAMP)"), {"key": key, "campaign_id": campaign_id, "status": status, "body": body})
+        upgrade(engine)
+        with engine.connect() as conn:
+            found = {key: (purpose, bool(secret), body) for key, purpose, secret, body in conn.execute(text(
+                "SELECT idempotency_key, purpose, secret, body FROM messages"))}
+        assert found == {
+            "salon:appt:1:remind:r0:1440:sms": ("service", False, "a reminder"),
+            "chama:1:invoice:2:2024-05": ("service", False, "pay"),
+            "campaign:1:run:1:v1": ("marketing", False, "buy"),
+            "chama:1:receipt:9": ("transactional", False, "received KES 100"),
+            "staff:otp:4": ("transactional", True, "(a one-time code: its text is not kept once sent)"),
+            # Not sent yet: kept for the sender, redacted wherever it is read.
+            "community:otp:5": ("transactional", True, "654321 is your sign-in code."),
+        }
+        downgrade(engine, "0003")
+        assert {"purpose", "secret"}.isdisjoint(c["name"] for c in inspect(engine).get_columns("messages"))
+    finally:
+        engine.dispose()

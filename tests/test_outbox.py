@@ -34,7 +34,8 @@ def org_id(committed_db, make_org) -> int:
 
 def queue(db, org_id: int, count: int, *, first: int = 0, **kw) -> list[int]:
     with db.session() as s:
-        ids = [outbox.enqueue(s, org_id, to=phone(first + i), body=f"message {first + i}", **kw)
+        ids = [outbox.enqueue(s, org_id, purpose="transactional", to=phone(first + i),
+                              body=f"message {first + i}", **kw)
                for i in range(count)]
         s.commit()
     return ids
@@ -58,15 +59,15 @@ def statuses(db) -> dict[str, int]:
 
 def test_enqueue_stores_e164_and_queues_now(session, org):
     before = utcnow()
-    message_id = outbox.enqueue(session, org.id, to="0712 345 678", body="Karibu")
+    message_id = outbox.enqueue(session, org.id, purpose="transactional", to="0712 345 678", body="Karibu")
     m = session.get(Message, message_id)
     assert (m.to_address, m.channel, m.status, m.attempts) == ("+254712345678", "sms", "queued", 0)
     assert before <= m.next_attempt_at <= utcnow()
 
 
 def test_enqueue_email_address_is_lower_cased(session, org):
-    m = session.get(Message, outbox.enqueue(session, org.id, to=" Wanjiku@Example.COM ", body="Hi",
-                                            channel="email", subject="Hello"))
+    m = session.get(Message, outbox.enqueue(session, org.id, purpose="transactional", to=" Wanjiku@Example.COM ",
+                                            body="Hi", channel="email", subject="Hello"))
     assert (m.to_address, m.subject) == ("wanjiku@example.com", "Hello")
 
 
@@ -83,27 +84,30 @@ def test_enqueue_email_address_is_lower_cased(session, org):
 )
 def test_enqueue_refuses_what_cannot_be_sent(session, org, kwargs, match):
     with pytest.raises(InvalidInput, match=match):
-        outbox.enqueue(session, org.id, **kwargs)
+        outbox.enqueue(session, org.id, purpose="transactional", **kwargs)
     assert session.scalar(select(func.count()).select_from(Message)) == 0
 
 
 def test_enqueue_for_missing_org(session):
     with pytest.raises(NotFound):
-        outbox.enqueue(session, 999_999, to="0712345678", body="hi")
+        outbox.enqueue(session, 999_999, purpose="transactional", to="0712345678", body="hi")
 
 
 def test_same_idempotency_key_twice_is_one_message(session, org, make_org):
-    first = outbox.enqueue(session, org.id, to="0712345678", body="Invoice 7", idempotency_key="invoice-7")
-    again = outbox.enqueue(session, org.id, to="0712345678", body="Invoice 7 (replayed)", idempotency_key="invoice-7")
+    first = outbox.enqueue(session, org.id, purpose="transactional", to="0712345678",
+                           body="Invoice 7", idempotency_key="invoice-7")
+    again = outbox.enqueue(session, org.id, purpose="transactional", to="0712345678",
+                           body="Invoice 7 (replayed)", idempotency_key="invoice-7")
     session.commit()
     assert again == first
     assert session.scalar(select(func.count()).select_from(Message)) == 1
     assert session.get(Message, first).body == "Invoice 7"
     # The key is per org: another org's "invoice-7" is its own message.
     other = make_org(session, "chama")
-    assert outbox.enqueue(session, other.id, to="0712345678", body="x", idempotency_key="invoice-7") != first
+    assert outbox.enqueue(session, other.id, purpose="transactional", to="0712345678",
+                          body="x", idempotency_key="invoice-7") != first
     # No key, no deduplication.
-    assert outbox.enqueue(session, org.id, to="0712345678", body="Invoice 7") != first
+    assert outbox.enqueue(session, org.id, purpose="transactional", to="0712345678", body="Invoice 7") != first
 
 
 def test_threads_racing_one_key_make_one_row(committed_db, org_id):
@@ -114,7 +118,8 @@ def test_threads_racing_one_key_make_one_row(committed_db, org_id):
         try:
             with committed_db.session() as s:
                 barrier.wait()
-                ids.append(outbox.enqueue(s, org_id, to="0712345678", body="once", idempotency_key="race"))
+                ids.append(outbox.enqueue(s, org_id, purpose="transactional", to="0712345678",
+                                          body="once", idempotency_key="race"))
                 s.commit()
         except Exception as exc:  # reported below; a thread cannot fail the test itself
             errors.append(exc)
@@ -135,13 +140,15 @@ def test_insert_that_loses_the_race_returns_the_winner(committed_db, org_id, bac
     if backend != "postgresql":
         pytest.skip("the unique-index wait is PostgreSQL's; SQLite's write lock orders the two")
     winner = committed_db.session()
-    winner_id = outbox.enqueue(winner, org_id, to="0712345678", body="first", idempotency_key="k1")
+    winner_id = outbox.enqueue(winner, org_id, purpose="transactional", to="0712345678",
+                               body="first", idempotency_key="k1")
     result: dict = {}
 
     def loser():
         try:
             with committed_db.session() as s:
-                result["id"] = outbox.enqueue(s, org_id, to="0712345678", body="second", idempotency_key="k1")
+                result["id"] = outbox.enqueue(s, org_id, purpose="transactional", to="0712345678",
+                                              body="second", idempotency_key="k1")
                 s.commit()
         except Exception as exc:
             result["error"] = exc
@@ -230,8 +237,8 @@ def test_limit_sends_at_most_that_many_oldest_first(committed_db, org_id):
 def test_channels_without_a_provider_wait_and_are_counted(committed_db, org_id):
     queue(committed_db, org_id, 1)
     with committed_db.session() as s:
-        outbox.enqueue(s, org_id, to="a@example.org", body="hi", channel="email", subject="x")
-        outbox.enqueue(s, org_id, to="+254712345678", body="hi", channel="whatsapp")
+        outbox.enqueue(s, org_id, purpose="transactional", to="a@example.org", body="hi", channel="email", subject="x")
+        outbox.enqueue(s, org_id, purpose="transactional", to="+254712345678", body="hi", channel="whatsapp")
         s.commit()
     summary = outbox.send_due(committed_db, {"sms": LogProvider()})
     assert summary.sent == 1

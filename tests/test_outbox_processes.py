@@ -74,7 +74,8 @@ def org_id(committed_db, make_org) -> int:
 
 def queue(db, org_id: int, count: int) -> list[int]:
     with db.session() as s:
-        ids = [outbox.enqueue(s, org_id, to=phone(i), body=f"Mchango {i}") for i in range(count)]
+        ids = [outbox.enqueue(s, org_id, purpose="transactional", to=phone(i), body=f"Mchango {i}")
+               for i in range(count)]
         s.commit()
     return ids
 

@@ -68,8 +68,8 @@ class ToyMachine:
         for effect in effects:
             assert effect == "sms"
             hop.org_id = self.org_id
-            outbox.enqueue(session, self.org_id, to=hop.phone, body="Hello from the test service",
-                           idempotency_key=f"ussd-test-{hop.session_id}")
+            outbox.enqueue(session, self.org_id, purpose="transactional", to=hop.phone,
+                           body="Hello from the test service", idempotency_key=f"ussd-test-{hop.session_id}")
         return {"sent": True}
 
 

@@ -366,7 +366,7 @@ class ChamaMachine:
             elif kind == "wrong_pin":
                 if record_wrong_pin(session, hop.phone) and facts.memberships:
                     org, member = facts.memberships[0]
-                    outbox.enqueue(session, org.id, to=hop.phone, contact_id=member.contact_id,
+                    outbox.enqueue(session, org.id, to=hop.phone, contact_id=member.contact_id, purpose="transactional",
                                    idempotency_key=f"ussd-locked:{hop.session_id}",
                                    body="Your chama USSD PIN was entered wrongly 3 times, so USSD is locked for "
                                         "30 minutes. If this was not you, tell your chair.")
@@ -384,7 +384,7 @@ class ChamaMachine:
                 org, member = chosen
                 lines = facts.statement(hop.data)
                 if lines:
-                    outbox.enqueue(session, org.id, to=hop.phone, contact_id=member.contact_id,
+                    outbox.enqueue(session, org.id, to=hop.phone, contact_id=member.contact_id, purpose="transactional",
                                    body="Mini statement:\n" + "\n".join(lines),
                                    idempotency_key=f"ussd-statement:{hop.session_id}")
         return {}

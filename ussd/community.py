@@ -178,7 +178,7 @@ class CommunityMachine:
                 cancel_registration(session, GATEWAY, org.id, event_id, account.id)
                 text = "you have cancelled your registration for"
             title = session.get(CommunityEvent, event_id).title
-            outbox.enqueue(session, org.id, to=hop.phone, body=f"{org.name}: {text} {title}.",
+            outbox.enqueue(session, org.id, to=hop.phone, body=f"{org.name}: {text} {title}.", purpose="transactional",
                            idempotency_key=f"ussd:{hop.session_id}:{kind}:{event_id}")
         return {}
 

@@ -316,7 +316,8 @@ def sms_contact(session: Session, actor: Actor, org, contact_id: int | None, nam
     if contact is None:
         raise InvalidInput(f"{name} has no phone number on record; add one before sending an SMS.")
     refuse_if_opted_out(session, org.id, "sms", contact.phone, name)
-    message_id = outbox.enqueue(session, org.id, to=contact.phone, body=body.strip(), contact_id=contact.id)
+    message_id = outbox.enqueue(session, org.id, to=contact.phone, body=body.strip(), contact_id=contact.id,
+                                purpose="service")
     audit.record(session, actor, action, entity, entity_id, org_id=org.id, after={"message_id": message_id})
     session.commit()
     return message_id

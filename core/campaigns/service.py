@@ -305,9 +305,9 @@ def _materialise(session: Session, actor: Actor, campaign: Campaign, now: dateti
                      "idempotency_key": f"campaign:{campaign.id}:run:{number}:{recipient.key}",
                      "contact_id": recipient.contact_id, "campaign_id": campaign.id, "next_attempt_at": now})
         if len(rows) >= 1000:
-            queued += outbox.enqueue_many(session, org.id, rows)
+            queued += outbox.enqueue_many(session, org.id, rows, purpose="marketing")
             rows = []
-    queued += outbox.enqueue_many(session, org.id, rows)
+    queued += outbox.enqueue_many(session, org.id, rows, purpose="marketing")
     run.queued, run.skipped = queued, dict(skipped)
     campaign.runs = number
     return number, queued, dict(skipped)

@@ -187,7 +187,8 @@ def decide_and_notify(
         return
     text = (f"{what} of {money(org, _amount(subject))} is approved." if subject.status == "approved"
             else f"{what} of {money(org, _amount(subject))} was declined: {reason.strip()}.")
-    notify_member(session, org, beneficiary, text, f"{org.id}:{entity}:{subject.id}:{subject.status}")
+    notify_member(session, org, beneficiary, text, f"{org.id}:{entity}:{subject.id}:{subject.status}",
+                  purpose="transactional")
 
 
 def _amount(subject: Subject) -> int:

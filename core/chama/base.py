@@ -156,11 +156,13 @@ def days_in_month(year: int, month: int) -> int:
     return (nxt - timedelta(days=1)).day
 
 
-def notify_member(session: Session, org: Org, member: ChamaMember, body: str, key: str) -> None:
+def notify_member(session: Session, org: Org, member: ChamaMember, body: str, key: str, *, purpose: str) -> None:
     """An SMS to the member through the outbox, once per ``key``, unless they opted out
-    (in the console, or by texting STOP: both are the core's opt-out)."""
+    (in the console, or by texting STOP: both are the core's opt-out). ``purpose`` as
+    :func:`core.outbox.enqueue` takes it: transactional for receipts and answers to the
+    member's requests, service for reminders and notices."""
     contact = contact_of(session, member)
     if is_opted_out(session, org.id, "sms", contact.phone):
         return
-    outbox.enqueue(session, org.id, to=contact.phone, body=f"{org.name}: {body}",
+    outbox.enqueue(session, org.id, to=contact.phone, body=f"{org.name}: {body}", purpose=purpose,
                    idempotency_key=f"chama:{key}", contact_id=contact.id)

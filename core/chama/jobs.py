@@ -141,7 +141,7 @@ def issue_invoice(session: Session, job: jobs.DueJob) -> None:
     notify_member(session, org, member,
                   f"your contribution of {money(org, amount)} for {period} is due on {due_on:%d %b %Y}. "
                   f"Member no. {member.member_number}.",
-                  f"{org.id}:invoice:{member.id}:{period}")
+                  f"{org.id}:invoice:{member.id}:{period}", purpose="service")
 
 
 @jobs.handler("chama.late_fine")
@@ -182,4 +182,5 @@ def instalment_due(session: Session, job: jobs.DueJob) -> None:
                 f"({money(org, plan.total_minor)}) is due today. Loan balance {money(org, owed)}.")
     else:
         text = f"loan {loan.id} is past its last instalment. Loan balance {money(org, owed)}."
-    notify_member(session, org, member, text, f"{org.id}:loan:{loan.id}:{disbursement.id}:instalment:{number}")
+    notify_member(session, org, member, text, f"{org.id}:loan:{loan.id}:{disbursement.id}:instalment:{number}",
+                  purpose="service")

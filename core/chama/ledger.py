@@ -356,7 +356,8 @@ def announce(session: Session, actor: Actor, org: Org, entry: ChamaLedgerEntry, 
     if receipt and entry.member_id is not None and (always or settings_row(session, org.id).sms_receipts):
         member = session.get(ChamaMember, entry.member_id)
         assert member is not None
-        notify_member(session, org, member, f"{receipt} Ref {entry.id}.", f"{org.id}:receipt:{entry.id}")
+        notify_member(session, org, member, f"{receipt} Ref {entry.id}.", f"{org.id}:receipt:{entry.id}",
+                      purpose="transactional")
 
 
 def finish(session: Session, actor: Actor, org: Org, entry: ChamaLedgerEntry, *, receipt: str | None,

@@ -248,7 +248,7 @@ def request_loan(
     notify_member(session, org, member,
                   f"your loan request of {money(org, amount_minor)} for {months} months is received; "
                   f"it needs {loan.approvals_required} approvals. Loan no. {loan.id}.",
-                  f"{org.id}:chama_loan:{loan.id}:requested")
+                  f"{org.id}:chama_loan:{loan.id}:requested", purpose="transactional")
     session.commit()
     return _view(session, org, loan)
 

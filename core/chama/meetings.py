@@ -55,7 +55,7 @@ def _meeting(session: Session, org: Org, meeting_id: int) -> ChamaMeeting:
 def _tell_everyone(session: Session, org: Org, text: str, key: str) -> None:
     for member in session.scalars(select(ChamaMember).where(ChamaMember.org_id == org.id,
                                                             ChamaMember.status == "active")):
-        notify_member(session, org, member, text, f"{org.id}:{key}:{member.id}")
+        notify_member(session, org, member, text, f"{org.id}:{key}:{member.id}", purpose="service")
 
 
 def schedule_meeting(session: Session, actor: Actor, org_id: int, *, starts_at: datetime, venue: str,

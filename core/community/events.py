@@ -214,10 +214,10 @@ def _promote_first_waitlisted(session: Session, org: Org, event: CommunityEvent)
     session.add(CommunityNotification(org_id=org.id, account_id=first.account_id, kind="system", body=body))
     account = session.get(CommunityAccount, first.account_id)
     if account.phone and not is_opted_out(session, org.id, "sms", account.phone):
-        outbox.enqueue(session, org.id, to=account.phone, body=body,
+        outbox.enqueue(session, org.id, to=account.phone, body=body, purpose="transactional",
                        idempotency_key=f"community:registration:{first.id}:promoted")
     elif account.email:
-        outbox.enqueue(session, org.id, to=account.email, channel="email", body=body,
+        outbox.enqueue(session, org.id, to=account.email, channel="email", body=body, purpose="transactional",
                        subject=f"You have a place at {event.title}",
                        idempotency_key=f"community:registration:{first.id}:promoted")
     return first
@@ -353,7 +353,7 @@ def send_reminders(session: Session, job: jobs.DueJob) -> None:
         if phone in stopped:
             continue  # they sent STOP: the notification in the app is all they get
         if phone:
-            outbox.enqueue(session, org.id, to=phone, body=body, idempotency_key=key)
+            outbox.enqueue(session, org.id, to=phone, body=body, purpose="service", idempotency_key=key)
         elif email:
-            outbox.enqueue(session, org.id, to=email, channel="email", body=body,
+            outbox.enqueue(session, org.id, to=email, channel="email", body=body, purpose="service",
                            subject=f"Reminder: {event.title}", idempotency_key=key)

@@ -95,7 +95,7 @@ def reply(session: Session, actor: Actor, org_id: int, phone: str, text: str, *,
                                    body=text.strip(), actor=actor.label, at=now)
     session.add(row)
     session.flush()
-    row.message_id = enqueue(session, org.id, to=phone, body=text.strip(), contact_id=contact_id,
+    row.message_id = enqueue(session, org.id, to=phone, body=text.strip(), contact_id=contact_id, purpose="service",
                              idempotency_key=f"salon:reply:{row.id}")
     if lead is not None:
         responded(session, lead, actor, "messaged", now, text.strip())

@@ -77,13 +77,14 @@ class Notice:
         return f"{self.greeting}your {self.what()} is cancelled. Reply to book another time."
 
 
-def _send(session: Session, notice: Notice, key: str, body: str, send_at: datetime) -> None:
-    """One message per channel the contact can be reached on."""
+def _send(session: Session, notice: Notice, key: str, body: str, send_at: datetime, purpose: str) -> None:
+    """One message per channel the contact can be reached on: a notice about their booking
+    (transactional) or a reminder (service)."""
     contact, org_id = notice.contact, notice.org.id
-    enqueue(session, org_id, to=contact.phone, body=body, channel="sms", send_at=send_at,
+    enqueue(session, org_id, to=contact.phone, body=body, channel="sms", send_at=send_at, purpose=purpose,
             idempotency_key=f"{key}:sms", contact_id=contact.id)
     if contact.email:
-        enqueue(session, org_id, to=contact.email, body=body, channel="email", send_at=send_at,
+        enqueue(session, org_id, to=contact.email, body=body, channel="email", send_at=send_at, purpose=purpose,
                 subject=f"Your appointment at {notice.org.name}", idempotency_key=f"{key}:email",
                 contact_id=contact.id)
 
@@ -100,7 +101,8 @@ def schedule_reminders(session: Session, notice: Notice, reminder_minutes: tuple
         send_at = appointment.starts_at - timedelta(minutes=minutes)
         if send_at <= now:
             continue  # booked closer than this reminder: the confirmation says it all
-        _send(session, notice, f"{_reminder_prefix(appointment.id)}r{appointment.revision}:{minutes}", body, send_at)
+        _send(session, notice, f"{_reminder_prefix(appointment.id)}r{appointment.revision}:{minutes}", body, send_at,
+              "service")
         queued += 1
     return queued
 
@@ -121,22 +123,22 @@ def withdraw_reminders(session: Session, org_id: int, appointment_id: int, now: 
 
 
 def on_booked(session: Session, notice: Notice, reminder_minutes: tuple[int, ...], now: datetime) -> None:
-    _send(session, notice, _key(notice.appointment, "booked"), notice.booked(), now)
+    _send(session, notice, _key(notice.appointment, "booked"), notice.booked(), now, "transactional")
     schedule_reminders(session, notice, reminder_minutes, now)
 
 
 def on_confirmed(session: Session, notice: Notice, now: datetime) -> None:
-    _send(session, notice, _key(notice.appointment, "confirmed"), notice.confirmed(), now)
+    _send(session, notice, _key(notice.appointment, "confirmed"), notice.confirmed(), now, "transactional")
 
 
 def on_moved(session: Session, notice: Notice, old_start: datetime, reminder_minutes: tuple[int, ...],
              now: datetime) -> None:
     """After ``revision`` was raised: the old reminders go, the notice and the new reminders come."""
     withdraw_reminders(session, notice.org.id, notice.appointment.id, now)
-    _send(session, notice, _key(notice.appointment, "moved"), notice.moved(old_start), now)
+    _send(session, notice, _key(notice.appointment, "moved"), notice.moved(old_start), now, "transactional")
     schedule_reminders(session, notice, reminder_minutes, now)
 
 
 def on_cancelled(session: Session, notice: Notice, now: datetime) -> None:
     withdraw_reminders(session, notice.org.id, notice.appointment.id, now)
-    _send(session, notice, _key(notice.appointment, "cancelled"), notice.cancelled(), now)
+    _send(session, notice, _key(notice.appointment, "cancelled"), notice.cancelled(), now, "transactional")
