@@ -10,6 +10,7 @@ import typer
 
 from commands import (
     agency_cmd,
+    audit_cmd,
     campaigns_cmd,
     chama_cmd,
     community_cmd,
@@ -60,6 +61,7 @@ agency_cmd.register(export_cmd.app)
 app.add_typer(export_cmd.app, name="export")
 app.command("demo")(demo_cmd.demo)
 app.command("scheduler")(jobs_cmd.scheduler)
+app.command("audit")(audit_cmd.audit)
 
 
 @app.callback()

@@ -1,4 +1,4 @@
-"""`ofisi user add|remove|otp`."""
+"""`ofisi user add|remove|password|otp`."""
 
 from __future__ import annotations
 
@@ -44,11 +44,25 @@ def add(
         org_view = get_org(session, actor, org)
         user = add_user(session, actor, email, org_id=org_view.id, role=role, name=name, phone=phone,
                         password=password, otp=otp)
-    err(f"{user.email} is now {role} of {org_view.name}.")
+    err(added_line(user, role, org_view.name, password_given=password is not None))
     if otp is not None:
         err(_otp_line(user))
-    if password is None:
-        err("No password was set; run again with --password-stdin to let them sign in.")
+
+
+def added_line(user, role: str, org_name: str, *, password_given: bool) -> str:
+    """What `user add` did, in one sentence: a new login, or a membership on a login that is someone's own."""
+    if user.created:
+        if password_given:
+            return f"{user.email} is now {role} of {org_name}."
+        return (f"{user.email} is now {role} of {org_name}, with no password yet: set one with "
+                f"`ofisi user password {user.email}` to let them sign in.")
+    if user.joined:
+        done = f"added as {role} of {org_name}"
+    elif user.role_was == role:
+        done = f"already {role} of {org_name}"
+    else:
+        done = f"now {role} of {org_name} (was {user.role_was})"
+    return f"{user.email} already has a login; {done}; their password is unchanged."
 
 
 @app.command("remove")
@@ -64,6 +78,22 @@ def remove(
         org_view = get_org(session, actor, org)
         remove_membership(session, actor, email, org_id=org_view.id)
     err(f"{email} is no longer staff of {org_view.name}.")
+
+
+@app.command("password")
+def password(
+    email: str = typer.Argument(..., help="The staff member's email."),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from standard input."),
+) -> None:
+    """Set or reset a staff login's password (lifts a lockout); the operator's door, not an org admin's."""
+    from core.users import set_password
+
+    new = _read_password(password_stdin)
+    if new is None:
+        raise fail("No password given: type it at the prompt or pass --password-stdin.", 2)
+    with unit_of_work() as (session, actor):
+        user = set_password(session, actor, email, new)
+    err(f"{user.email} has a new password.")
 
 
 def _otp_line(user) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from config.errors import OfisiError
 from core import audit, otp
 from core.actors import Actor
-from core.errors import AccountLocked, AuthenticationFailed, InvalidInput, NotFound
+from core.errors import AccountLocked, AuthenticationFailed, InvalidInput, NotFound, PermissionDenied
 from core.orgs import OrgView
 from core.passwords import MIN_LENGTH, hash_password, verify_password
 from core.permissions import ROLES, require
@@ -39,6 +39,10 @@ class UserView:
     phone: str | None
     otp_required: bool = False
     code_sent_to: str | None = None  # a code to confirm the second factor's address went here
+    # What add_user did: made the login, added a membership, and the role it had in the org before.
+    created: bool = False
+    joined: bool = False
+    role_was: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,8 +96,15 @@ def add_user(
     password: str | None = None,
     otp: bool | None = None,
 ) -> UserView:
-    """Create the user if new and give them ``role`` in the org (or change it).
+    """Give ``email`` ``role`` in the org (or change it), creating the login if there is none.
 
+    A login that already exists belongs to its holder: adding it to an org
+    adds a membership and never touches its password (``password`` only sets
+    a new login's; :func:`set_password` changes one). Its name and phone
+    (and its second factor, ``otp``) change only for an actor who manages
+    every org the login is staff of, so one org's admin cannot rewrite
+    another org's staff. The view says what
+    happened: ``created``, ``joined`` (the membership is new), ``role_was``.
     ``otp`` turns the second factor on or off (see :func:`set_second_factor`).
     """
     org = require(session, actor, org_id, "users.manage")
@@ -102,10 +113,15 @@ def add_user(
         raise InvalidInput(
             f"{role!r} is not a role in a {org.kind}; choose one of: {', '.join(ROLES[org.kind])}."
         )
-    if password is not None:
-        check_password_strength(password)
     user = session.scalar(select(User).where(User.email == email))
+    created = user is None
+    owned = created or _manages_every_org_of(session, actor, user.id)
+    if otp is not None and not owned:
+        raise PermissionDenied(f"{email} is staff of other organisations too: their sign-in code is theirs to "
+                               "turn on or off (or an admin of each of their organisations).")
     if user is None:
+        if password is not None:
+            check_password_strength(password)
         user = User(
             email=email,
             name=(name or email.split("@")[0]).strip(),
@@ -115,14 +131,15 @@ def add_user(
         session.add(user)
         session.flush()
         audit.record(session, actor, "user.create", "user", user.id, org_id=org.id, after={"email": email})
-    else:
+    elif (name or phone) and owned:
+        before = {"name": user.name, "phone": user.phone}
         if name:
             user.name = name.strip()
         if phone:
             user.phone = normalize_phone(phone, org.country)
-        if password:
-            user.password_hash = hash_password(password)
-            audit.record(session, actor, "user.password", "user", user.id, org_id=org.id)
+        after = {"name": user.name, "phone": user.phone}
+        if after != before:
+            audit.record(session, actor, "user.update", "user", user.id, org_id=org.id, before=before, after=after)
     membership = session.scalar(
         select(Membership).where(Membership.user_id == user.id, Membership.org_id == org.id)
     )
@@ -136,8 +153,48 @@ def add_user(
             session, actor, "membership.set", "user", user.id, org_id=org.id, before=before, after={"role": role}
         )
     session.commit()
-    if otp is not None:
-        return set_second_factor(session, actor, email, on=otp)
+    view = _view(user) if otp is None else set_second_factor(session, actor, email, on=otp)
+    return replace(view, created=created, joined=membership is None, role_was=before and before["role"])
+
+
+def _manages_every_org_of(session: Session, actor: Actor, user_id: int) -> bool:
+    """Whether ``actor`` holds ``users.manage`` in every org the login is staff of (the CLI does)."""
+    if actor.system:
+        return True
+    for org_id in session.scalars(select(Membership.org_id).where(Membership.user_id == user_id)):
+        try:
+            require(session, actor, org_id, "users.manage")
+        except OfisiError:
+            return False
+    return True
+
+
+def set_password(session: Session, actor: Actor, email: str, password: str, *,
+                 current_password: str | None = None) -> UserView:
+    """Change a login's password: the login itself, with its current password, or the operator.
+
+    No org's admin can: a login may be staff of several orgs, and taking it
+    over in one would open the others. The operator (the CLI, who can reach
+    the database anyway) resets a forgotten one. A new password also lifts a lockout.
+    """
+    email = normalize_email(email)
+    user = session.scalar(select(User).where(User.email == email))
+    if not actor.system:
+        if user is None or actor.user_id != user.id:
+            raise PermissionDenied("Only the login itself, or the operator with `ofisi user password`, "
+                                   "can change a password.")
+        if not verify_password(current_password or "", user.password_hash):
+            raise AuthenticationFailed("The current password is wrong.")
+    if user is None:
+        raise NotFound(f"There is no staff login {email}; add it first with `ofisi user add`.")
+    check_password_strength(password)
+    user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    org_id = session.scalar(select(Membership.org_id).where(Membership.user_id == user.id)
+                            .order_by(Membership.id).limit(1))
+    audit.record(session, actor, "user.password", "user", user.id, org_id=org_id)
+    session.commit()
     return _view(user)
 
 
