@@ -276,3 +276,29 @@ def test_stop_by_whatsapp_opts_the_number_out_of_whatsapp(committed_db, make_org
                                       subject="scheme_notice", text="Habari {{ first_name }}", audience="contacts")
         launched = campaigns.launch_campaign(s, Actor.system_actor("cli:test"), org_id, c.id)
         assert (launched.queued, launched.skipped) == (1, {"opted_out": 2})
+
+
+def test_a_vendor_who_is_nobodys_contact_stops_by_whatsapp_to_the_programmes_number(committed_db, make_org):
+    from core.vendors import add_vendor, get_vendor
+
+    actor = Actor.system_actor("cli:test")
+    with committed_db.session() as s:
+        org = make_org(s, "campaigns", country="IN")
+        set_sms_number(s, actor, org.id, "+1 555 078 3881")  # the WhatsApp business number's display number
+        vendor = add_vendor(s, actor, org.id, business_name="Sai Textiles", owner_name="Priya", phone="9876543210")
+    with running_gateway(committed_db) as base:
+        answer = httpx.post(f"{base}/whatsapp/webhook", json=_whatsapp_hook(vendor.phone, "ACHA", "wamid.V1"),
+                            timeout=10)
+        assert answer.text == "ok: 0 of 0 known; messages handled"
+    with committed_db.session() as s:
+        assert get_vendor(s, actor, org.id, vendor.id).whatsapp_opt_out is True
+        assert get_vendor(s, actor, org.id, vendor.id).sms_opt_out is False
+
+
+@pytest.mark.parametrize("value", [None, "x", [], {"messages": "x"}, {"messages": [None, "x", {"text": "STOP"}]},
+                                   {"messages": [{"id": "w", "from": "254700000001", "text": {"body": ""}}]},
+                                   {"metadata": "x", "messages": [{"id": "w", "from": "2547", "image": {}}]}])
+def test_whatsapp_bodies_without_a_readable_message_give_none(value):
+    from ussd.campaigns import messages
+
+    assert messages({"entry": [{"changes": [{"value": value}]}]}) == []

@@ -46,8 +46,8 @@ def statuses(body: object) -> list[tuple[str, str, str | None]]:
 
 
 def messages(body: object) -> list[tuple[str, str, str, str]]:
-    """(message id, sender as E.164, the business number it was sent to, text) for every text or
-    quick-reply button message in a webhook body."""
+    """(message id, sender, the business number it was sent to, text), both numbers in E.164, for
+    every text or quick-reply button message in a webhook body."""
     found = []
     for entry in (body.get("entry") or []) if isinstance(body, dict) else []:
         for change in entry.get("changes") or []:
@@ -55,14 +55,16 @@ def messages(body: object) -> list[tuple[str, str, str, str]]:
             if not isinstance(value, dict) or not isinstance(value.get("messages"), list):
                 continue
             metadata = value.get("metadata")
-            to = str(metadata.get("display_phone_number") or "") if isinstance(metadata, dict) else ""
+            to = "".join(ch for ch in str(metadata.get("display_phone_number") or "") if ch.isdigit()) \
+                if isinstance(metadata, dict) else ""
             for message in value["messages"]:
                 if not isinstance(message, dict):
                     continue
                 parts = ((message.get("text"), "body"), (message.get("button"), "text"))  # typed, or a quick reply
                 text = next((part[key] for part, key in parts if isinstance(part, dict) and part.get(key)), None)
                 if text and message.get("id") and message.get("from"):
-                    found.append((str(message["id"]), f"+{str(message['from']).lstrip('+')}", to, str(text)))
+                    found.append((str(message["id"]), f"+{str(message['from']).lstrip('+')}", to and f"+{to}",
+                                  str(text)))
     return found
 
 
