@@ -1,4 +1,4 @@
-"""Inbound SMS: record each message once, route it to the orgs it is for, let areas answer.
+"""Inbound SMS and WhatsApp: record each message once, route it to the orgs it is for, let areas answer.
 
 A message is for the orgs whose ``sms_number`` is the number it was sent to
 and that know the sender (as a contact, or through an area's ``sender_orgs``
@@ -15,8 +15,11 @@ Areas register what they answer, by first word and org kind::
     @observer                                # sees every routed message (campaign responses)
     @sender_orgs                             # (session, phone) -> org ids that know this phone
 
-``STOP`` and ``START`` belong to the core: they record or remove the opt-out
-from that org's SMS (:mod:`core.optouts`).
+A WhatsApp message (``channel="whatsapp"``) is routed the same way; its replies
+go back by WhatsApp. ``STOP`` and ``START`` belong to the core: they record or
+remove the opt-out from that org's messages on the channel they came by, and
+every way of writing them that :func:`core.optouts.consent_word` reads ("Stop.",
+"stop please", "UNSUBSCRIBE", "ACHA"…) is the keyword ``STOP`` or ``START``.
 
 The message is committed as ``received`` before any area acts, because the
 areas' services commit their own work; it becomes ``handled`` (or
@@ -41,7 +44,7 @@ from sqlalchemy.orm import Session
 
 from core import outbox
 from core.errors import InvalidInput, OfisiError
-from core.optouts import opt_in, opt_out
+from core.optouts import consent_word, opt_in, opt_out
 from core.phones import normalize_phone
 from db.models import Contact, InboundMessage, Org
 from db.types import utcnow
@@ -64,6 +67,7 @@ class InboundSms:
     rest: str
     contact_id: int | None
     received_at: datetime
+    channel: str = "sms"
 
 
 Handler = Callable[[Session, InboundSms], "str | None"]
@@ -119,11 +123,14 @@ class Received:
 
 def receive(
     session: Session, *, provider: str, provider_message_id: str, from_phone: str, to: str, text: str,
-    received_at: datetime | None = None,
+    received_at: datetime | None = None, channel: str = "sms",
 ) -> Received:
-    """Record, route and answer one message, and commit. A redelivery returns ``duplicate``."""
+    """Record, route and answer one message (by SMS, or ``channel="whatsapp"``), and commit.
+    A redelivery returns ``duplicate``."""
     from core.registry import load_areas
 
+    if channel not in ("sms", "whatsapp"):
+        raise ValueError(f"inbound messages come by sms or whatsapp, not {channel!r}")
     load_areas()
     to = "".join(to.split())
     text = (text or "").strip()
@@ -149,14 +156,16 @@ def receive(
     orgs = route(session, phone, to)
     result = Received("handled" if orgs else "unrouted", row.id, [org.id for org in orgs])
     first, _, rest = text.partition(" ")
+    word = consent_word(text) or first.upper()
     contacts = dict(session.execute(
         select(Contact.org_id, Contact.id).where(Contact.phone == phone, Contact.org_id.in_(result.org_ids))).all())
     for org in orgs:
-        sms = InboundSms(row.id, org.id, org.kind, org.name, phone, to, text, first.upper(), rest.strip(),
-                         contacts.get(org.id), row.received_at)
+        sms = InboundSms(row.id, org.id, org.kind, org.name, phone, to, text, word, rest.strip(),
+                         contacts.get(org.id), row.received_at, channel)
         reply = _answer(session, sms)
         if reply:
             result.replies.append(outbox.enqueue(session, org.id, to=phone, body=reply, purpose="transactional",
+                                                 channel=channel,
                                                  idempotency_key=f"inbound:{row.id}:reply",
                                                  contact_id=sms.contact_id))
         for watch in _OBSERVERS:
@@ -199,13 +208,18 @@ def _country_for(session: Session, to: str) -> str:
     return country or "KE"
 
 
-@keyword("STOP", "STOPALL", "UNSUBSCRIBE")
+def _channel_name(channel: str) -> str:
+    return {"sms": "SMS", "whatsapp": "WhatsApp messages"}[channel]
+
+
+@keyword("STOP")
 def _stop(session: Session, sms: InboundSms) -> str:
-    opt_out(session, sms.org_id, "sms", sms.phone, source="sms")
-    return f"{sms.org_name}: you will get no more SMS from us. Reply START to get them again."
+    opt_out(session, sms.org_id, sms.channel, sms.phone, source=sms.channel)
+    return (f"{sms.org_name}: you will get no more {_channel_name(sms.channel)} from us, except codes and "
+            "receipts you ask for. Reply START to get them again.")
 
 
 @keyword("START")
 def _start(session: Session, sms: InboundSms) -> str:
-    opt_in(session, sms.org_id, "sms", sms.phone)
-    return f"{sms.org_name}: welcome back; you will get our SMS again. Reply STOP to stop them."
+    opt_in(session, sms.org_id, sms.channel, sms.phone)
+    return f"{sms.org_name}: welcome back; you will get our {_channel_name(sms.channel)} again. Reply STOP to stop them."

@@ -16,6 +16,15 @@ message that was on the wire as ``sending``; the next run turns a stale
 report or an operator settles it. Claims use ``FOR UPDATE SKIP LOCKED`` on
 PostgreSQL; on SQLite every transaction holds the write lock (``BEGIN
 IMMEDIATE``), which gives the same one-claimer-per-row rule.
+
+Consent lives here, so that no area can forget it. Every message declares its
+purpose; service and marketing messages to an address that opted out of the
+channel (:mod:`core.optouts`) are recorded ``opted_out`` instead of queued, and
+those queued before the opt-out are withdrawn the same way when they are
+claimed; transactional ones go regardless. A ``secret`` message (it carries a
+code) is shown redacted to everyone (:class:`MessageView`); only the sender
+reads its body, which is replaced by the redacted form once it has gone (sent,
+failed, dead or unknown).
 """
 
 from __future__ import annotations
@@ -32,14 +41,14 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import String, Text, bindparam, exists, func, or_, select, update
+from sqlalchemy import String, Text, bindparam, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from core import audit
 from core.actors import Actor
 from core.changes import mark_changed
 from core.errors import InvalidInput, NotFound, OfisiError
-from core.optouts import refuse_if_opted_out
+from core.optouts import is_opted_out, opted_out_addresses, refuse_if_opted_out
 from core.permissions import grant, require
 from core.phones import normalize_phone
 from core.providers import (
@@ -54,19 +63,24 @@ from core.providers import (
     TransientSendError,
 )
 from db.engine import Database, dialect_insert
-from db.models import Message, Org
+from db.models import Message, OptOut, Org
 from db.models_campaigns import Campaign, MessageCost
 from db.types import UTCDateTime, utcnow
 
 log = logging.getLogger("ofisi.outbox")
 
 CHANNELS = ("sms", "email", "whatsapp")
-STATUSES = ("queued", "claimed", "sending", "sent", "delivered", "failed", "dead", "unknown", "cancelled")
+STATUSES = ("queued", "claimed", "sending", "sent", "delivered", "failed", "dead", "unknown", "cancelled",
+            "opted_out")
 # Why a message goes, which says whose opt-outs hold it back:
 #   transactional  what the person's own action calls for: a sign-in code, a receipt, a reply to their request
 #   service        what the org sends them unasked about their dealings: reminders, statements, notices
 #   marketing      campaigns
 PURPOSES = ("transactional", "service", "marketing")
+HELD_BY_OPT_OUT = ("service", "marketing")
+OPTED_OUT_NOTE = "not sent: the address opted out of this channel (STOP) before it went"
+# What a secret message's body reads as, wherever it is read, and what it becomes once it has gone.
+REDACTED = "(a one-time code: its text is not kept once sent)"
 
 grant("*", "*", "messages.read")
 
@@ -89,7 +103,8 @@ class MessageView:
 
     @classmethod
     def of(cls, m: Message) -> MessageView:
-        return cls(m.id, m.org_id, m.channel, m.to_address, m.body, m.status, m.attempts,
+        """The message as anyone but the sender may see it: a code is never shown."""
+        return cls(m.id, m.org_id, m.channel, m.to_address, REDACTED if m.secret else m.body, m.status, m.attempts,
                    m.next_attempt_at, m.provider_message_id, m.last_error, m.created_at, m.purpose, m.secret)
 
 
@@ -132,10 +147,11 @@ def enqueue(
     org = session.get(Org, org_id)
     if org is None:
         raise NotFound("That organisation does not exist.")
+    address = _address(channel, to, org.country)
     values = dict(
         org_id=org_id,
         channel=channel,
-        to_address=_address(channel, to, org.country),
+        to_address=address,
         subject=subject,
         body=body,
         idempotency_key=idempotency_key,
@@ -145,6 +161,8 @@ def enqueue(
         purpose=purpose,
         secret=secret,
     )
+    if purpose in HELD_BY_OPT_OUT and is_opted_out(session, org_id, channel, address):
+        values.update(status="opted_out", last_error=OPTED_OUT_NOTE)  # kept, so staff can see why
     if idempotency_key is None:
         # Nothing to race on: one INSERT, no savepoint round trips.
         message = Message(**values)
@@ -167,21 +185,43 @@ def _check_purpose(purpose: str) -> None:
         raise ValueError(f"{purpose!r} is not a message purpose; use one of {', '.join(PURPOSES)}")
 
 
+class OptOuts:
+    """Whether the opt-outs hold back a message of ``purpose`` to an address of one org, each
+    channel's opt-outs read once however many messages are asked about (a campaign run)."""
+
+    def __init__(self, session: Session, org_id: int, purpose: str) -> None:
+        _check_purpose(purpose)
+        self._session, self._org_id, self.purpose = session, org_id, purpose
+        self._read: dict[str, set[str]] = {}
+
+    def hold(self, channel: str, address: str) -> bool:
+        if self.purpose not in HELD_BY_OPT_OUT:
+            return False
+        if channel not in self._read:
+            self._read[channel] = opted_out_addresses(self._session, self._org_id, channel)
+        return address in self._read[channel]
+
+
 def address_for(channel: str, to: str, country: str) -> str:
     """The address as the outbox stores it (E.164 phone, lower-case email); InvalidInput if it is none."""
     return _address(channel, to, country)
 
 
 def enqueue_many(session: Session, org_id: int, messages: list[dict], *, purpose: str,
-                 secret: bool = False) -> int:
+                 secret: bool = False, opt_outs: OptOuts | None = None) -> int:
     """Add many messages of one ``purpose`` in one statement (a campaign run); each dict holds
     ``channel``, ``to_address`` (already checked with :func:`address_for`), ``body`` and optionally
     ``subject``, ``idempotency_key``, ``contact_id``, ``campaign_id``, ``next_attempt_at``.
+    Returns how many were queued: those the opt-outs hold back are left out (a caller that adds
+    many batches passes one :class:`OptOuts` for them all, so they are read once).
 
     For keys that cannot exist yet (the caller owns a fresh key space, as a new campaign
     run does): a clash fails the whole unit of work instead of being skipped.
     """
-    _check_purpose(purpose)
+    opt_outs = opt_outs or OptOuts(session, org_id, purpose)
+    if opt_outs.purpose != purpose:
+        raise ValueError(f"opt-outs read for {opt_outs.purpose} messages, not {purpose}")
+    messages = [m for m in messages if not opt_outs.hold(m["channel"], m["to_address"])]
     if not messages:
         return 0
     now = utcnow()
@@ -235,6 +275,9 @@ def settle_unknown(session: Session, actor: Actor, org_id: int, message_id: int,
         raise NotFound("That message does not exist.")
     if message.status != "unknown":
         raise InvalidInput(f"Message {message_id} is {message.status}, not unknown; there is nothing to settle.")
+    if message.secret and not sent:
+        raise InvalidInput(f"Message {message_id} carried a sign-in code, which is not sent twice; "
+                           "whoever was waiting for it can ask for a new one.")
     before = {"status": message.status}
     if sent:
         message.status = "sent"
@@ -275,6 +318,8 @@ def record_delivery_report(
         return None if message is None else MessageView.of(message)
     if _PROGRESS.get(new_status, 0) > _PROGRESS.get(message.status, 3):
         message.status = new_status
+        if message.secret:  # the report may come before the sender has recorded the send
+            message.body = REDACTED
         if new_status == "failed":
             message.last_error = f"delivery report: {status}" + (f" ({reason})" if reason else "")
         session.commit()
@@ -356,7 +401,7 @@ def recover_stale(session: Session, now: datetime, stale_after: timedelta) -> tu
     stale_orgs = session.execute(
         update(Message)
         .where(Message.id.in_(unknown_ids))
-        .values(status="unknown", updated_at=now,
+        .values(status="unknown", updated_at=now, body=case((Message.secret, REDACTED), else_=Message.body),
                 last_error="the sending process stopped before the provider answered; check delivery reports")
         .returning(Message.org_id)
         .execution_options(synchronize_session=False)
@@ -375,6 +420,10 @@ _CAMPAIGN_NOT_HELD = or_(
 )
 
 
+_OPTED_OUT = exists().where(OptOut.org_id == Message.org_id, OptOut.channel == Message.channel,
+                            OptOut.address == Message.to_address)
+
+
 def claim_due(session: Session, worker: str, channels: list[str], limit: int, now: datetime) -> list[OutgoingMessage]:
     """Take up to ``limit`` due messages for ``worker`` and commit the claim.
 
@@ -382,27 +431,39 @@ def claim_due(session: Session, worker: str, channels: list[str], limit: int, no
     SKIP LOCKED)``: PostgreSQL may run that subquery again for every row the
     UPDATE scans (a nested-loop semi-join) and then claims more than ``n``.
     """
-    ids = session.scalars(
-        select(Message.id)
-        .where(Message.status == "queued", Message.next_attempt_at <= now, Message.channel.in_(channels),
-               _CAMPAIGN_NOT_HELD)
-        .order_by(Message.next_attempt_at, Message.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True, of=Message)
-    ).all()
-    if not ids:
+    while True:
+        ids = session.scalars(
+            select(Message.id)
+            .where(Message.status == "queued", Message.next_attempt_at <= now, Message.channel.in_(channels),
+                   _CAMPAIGN_NOT_HELD)
+            .order_by(Message.next_attempt_at, Message.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=Message)
+        ).all()
+        if not ids:
+            session.commit()
+            return []
+        # Opt-outs take effect for messages already queued: those they hold back are withdrawn here.
+        withdrawn = session.execute(
+            update(Message)
+            .where(Message.id.in_(ids), Message.purpose.in_(HELD_BY_OPT_OUT), _OPTED_OUT)
+            .values(status="opted_out", last_error=OPTED_OUT_NOTE, updated_at=now)
+            .returning(Message.org_id)
+            .execution_options(synchronize_session=False)
+        ).scalars().all()
+        for org_id in set(withdrawn):
+            mark_changed(session, org_id)
+        rows = session.execute(
+            update(Message)
+            .where(Message.id.in_(ids), Message.status == "queued")
+            .values(status="claimed", claimed_by=worker, claimed_at=now, updated_at=now)
+            .returning(Message.id, Message.org_id, Message.channel, Message.to_address, Message.subject,
+                       Message.body, Message.campaign_id, Message.secret)
+            .execution_options(synchronize_session=False)
+        ).all()
         session.commit()
-        return []
-    rows = session.execute(
-        update(Message)
-        .where(Message.id.in_(ids))
-        .values(status="claimed", claimed_by=worker, claimed_at=now, updated_at=now)
-        .returning(Message.id, Message.org_id, Message.channel, Message.to_address, Message.subject, Message.body,
-                   Message.campaign_id)
-        .execution_options(synchronize_session=False)
-    ).all()
-    session.commit()
-    return sorted((OutgoingMessage(*row) for row in rows), key=lambda m: m.id)
+        if rows:  # a batch that was all withdrawn is no reason to stop: take the next
+            return sorted((OutgoingMessage(*row) for row in rows), key=lambda m: m.id)
 
 
 _messages = Message.__table__
@@ -444,14 +505,16 @@ _TO_SENDING_MANY = (
 
 
 _ERROR = bindparam("error", type_=Text())
+# A secret message's body once it has gone: the redacted form.
+_GONE_BODY = case((_messages.c.secret, REDACTED), else_=_messages.c.body)
 # The state before the call; the claim time restarts, so "stale" counts from the call.
 _TO_SENDING = _move("claimed", status="sending", attempts=_messages.c.attempts + 1,
                     provider=bindparam("provider_name", type_=String()), claimed_at=_NOW)
-_TO_SENT = _move("sending", status="sent", sent_at=_NOW, last_error=None,
+_TO_SENT = _move("sending", status="sent", sent_at=_NOW, last_error=None, body=_GONE_BODY,
                  provider_message_id=bindparam("provider_id", type_=String()))
-_TO_FAILED = _move("sending", status="failed", last_error=_ERROR)
-_TO_DEAD = _move("sending", status="dead", last_error=_ERROR)
-_TO_UNKNOWN = _move("sending", status="unknown", last_error=_ERROR)
+_TO_FAILED = _move("sending", status="failed", last_error=_ERROR, body=_GONE_BODY)
+_TO_DEAD = _move("sending", status="dead", last_error=_ERROR, body=_GONE_BODY)
+_TO_UNKNOWN = _move("sending", status="unknown", last_error=_ERROR, body=_GONE_BODY)
 _TO_RETRY = _move("sending", status="queued", claimed_by=None, last_error=_ERROR,
                   next_attempt_at=bindparam("retry_at", type_=UTCDateTime()))
 _GIVE_BACK = _move("sending", status="queued", claimed_by=None, last_error=_ERROR,
@@ -834,6 +897,6 @@ def send_due(
 
 
 __all__ = [
-    "PURPOSES", "MessageView", "OfisiError", "RateLimiter", "RetryPolicy", "address_for", "after_batch", "enqueue_many", "SendSummary", "claim_due", "enqueue", "list_messages",
+    "PURPOSES", "REDACTED", "MessageView", "OfisiError", "OptOuts", "RateLimiter", "RetryPolicy", "address_for", "after_batch", "enqueue_many", "SendSummary", "claim_due", "enqueue", "list_messages",
     "record_delivery_report", "recover_stale", "send_due", "send_message", "settle_unknown", "status_counts",
 ]

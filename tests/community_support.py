@@ -29,4 +29,6 @@ def make_event(session: Session, org_id: int, *, capacity: int = 20, starts_in: 
 
 
 def messages_to(session: Session, address: str) -> list[str]:
-    return list(session.scalars(select(Message.body).where(Message.to_address == address).order_by(Message.id)))
+    """The bodies of the messages that go (or went) to ``address``: not those an opt-out held back."""
+    return list(session.scalars(select(Message.body).where(Message.to_address == address,
+                                                           Message.status != "opted_out").order_by(Message.id)))

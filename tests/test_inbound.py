@@ -33,7 +33,8 @@ def text(session, sender: str, body: str, to: str = "22384", message_id: str | N
 
 
 def replies(session, number: str, *, only_replies: bool = True) -> list[str]:
-    query = select(Message.body).where(Message.to_address == number).order_by(Message.id)
+    """What goes to ``number`` (an opt-out's held-back messages are not counted)."""
+    query = select(Message.body).where(Message.to_address == number, Message.status != "opted_out").order_by(Message.id)
     if only_replies:
         query = query.where(Message.idempotency_key.like("inbound:%"))
     return list(session.scalars(query))

@@ -1,5 +1,7 @@
 """The WhatsApp Cloud API webhook: the subscription check (GET) and message statuses
 (POST), which move outbox messages forward exactly as ``POST /sms/delivery`` does.
+Messages people send (text, or a template's quick-reply button) go to the same core
+inbound handling as SMS, on the whatsapp channel: STOP opts the number out of WhatsApp.
 
 Meta verifies the subscription with ``hub.verify_token``, which must equal the
 ``callback_token`` secret when it is set; status posts carry ``?token=`` like the
@@ -14,6 +16,7 @@ from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from core.inbound import receive
 from core.outbox import record_delivery_report
 from ussd.gateway import callback_allowed, recorded, route, settings
 
@@ -42,6 +45,29 @@ def statuses(body: object) -> list[tuple[str, str, str | None]]:
     return found
 
 
+def messages(body: object) -> list[tuple[str, str, str, str]]:
+    """(message id, sender, the business number it was sent to, text), both numbers in E.164, for
+    every text or quick-reply button message in a webhook body."""
+    found = []
+    for entry in (body.get("entry") or []) if isinstance(body, dict) else []:
+        for change in entry.get("changes") or []:
+            value = change.get("value")
+            if not isinstance(value, dict) or not isinstance(value.get("messages"), list):
+                continue
+            metadata = value.get("metadata")
+            to = "".join(ch for ch in str(metadata.get("display_phone_number") or "") if ch.isdigit()) \
+                if isinstance(metadata, dict) else ""
+            for message in value["messages"]:
+                if not isinstance(message, dict):
+                    continue
+                parts = ((message.get("text"), "body"), (message.get("button"), "text"))  # typed, or a quick reply
+                text = next((part[key] for part, key in parts if isinstance(part, dict) and part.get(key)), None)
+                if text and message.get("id") and message.get("from"):
+                    found.append((str(message["id"]), f"+{str(message['from']).lstrip('+')}", to and f"+{to}",
+                                  str(text)))
+    return found
+
+
 @route("/whatsapp/webhook", methods=["POST"])
 async def whatsapp_statuses(request: Request) -> Response:
     if not callback_allowed(request):
@@ -50,11 +76,13 @@ async def whatsapp_statuses(request: Request) -> Response:
         body = await request.json()
     except ValueError:
         return PlainTextResponse("ignored: not JSON")
-    reports = statuses(body)
+    reports, received = statuses(body), messages(body)
 
     def apply(session: Session) -> str:
         known = sum(record_delivery_report(session, "whatsapp", message_id, status, reason=reason) is not None
                     for message_id, status, reason in reports)
-        return f"ok: {known} of {len(reports)} known"
+        handled = [receive(session, provider="whatsapp", provider_message_id=message_id, from_phone=sender, to=to,
+                           text=text, channel="whatsapp").status for message_id, sender, to, text in received]
+        return f"ok: {known} of {len(reports)} known" + (f"; messages {', '.join(handled)}" if handled else "")
 
     return await recorded(request, "WhatsApp statuses", apply)  # Meta retries; the reports are idempotent

@@ -232,15 +232,6 @@ def _renderer(text: str):
     return fill
 
 
-def _opt_out_check(session: Session, org_id: int, channel: str):
-    """``is_opted_out(address)`` from the core opt-outs (STOP by SMS, the registry's and the
-    officials' switches), read once for the whole run."""
-    from core.optouts import opted_out_addresses
-
-    said_stop = opted_out_addresses(session, org_id, channel)
-    return said_stop.__contains__
-
-
 def preview(session: Session, actor: Actor, org_id: int, campaign_id: int, *, count: int = 3) -> list[tuple[str, str]]:
     """The first recipients' (address, text) as launching would write them."""
     require(session, actor, org_id, "campaigns.read")
@@ -271,7 +262,8 @@ def _materialise(session: Session, actor: Actor, campaign: Campaign, now: dateti
         raise Conflict(f"Run {number} of campaign {campaign.id} was launched already.") from None
     text, subject = _content(session, actor, campaign)
     fill = _renderer(text)
-    opted_out = _opt_out_check(session, org.id, campaign.channel)
+    # The core opt-outs (STOP, the registry's and the officials' switches), read once for the run.
+    opt_outs = outbox.OptOuts(session, org.id, "marketing")
     skipped: Counter[str] = Counter()
     seen: set[str] = set()
     rows: list[dict] = []
@@ -286,7 +278,7 @@ def _materialise(session: Session, actor: Actor, campaign: Campaign, now: dateti
         except InvalidInput:
             skipped["invalid"] += 1
             continue
-        if opted_out(address):
+        if opt_outs.hold(campaign.channel, address):
             skipped["opted_out"] += 1
             continue
         if address in seen:
@@ -305,9 +297,9 @@ def _materialise(session: Session, actor: Actor, campaign: Campaign, now: dateti
                      "idempotency_key": f"campaign:{campaign.id}:run:{number}:{recipient.key}",
                      "contact_id": recipient.contact_id, "campaign_id": campaign.id, "next_attempt_at": now})
         if len(rows) >= 1000:
-            queued += outbox.enqueue_many(session, org.id, rows, purpose="marketing")
+            queued += outbox.enqueue_many(session, org.id, rows, purpose="marketing", opt_outs=opt_outs)
             rows = []
-    queued += outbox.enqueue_many(session, org.id, rows, purpose="marketing")
+    queued += outbox.enqueue_many(session, org.id, rows, purpose="marketing", opt_outs=opt_outs)
     run.queued, run.skipped = queued, dict(skipped)
     campaign.runs = number
     return number, queued, dict(skipped)
@@ -433,7 +425,8 @@ def _progress(session: Session, campaign: Campaign, counts: Counter[str]) -> Cam
     return CampaignProgress(
         id=campaign.id, status=campaign.status, total=sum(counts.values()),
         queued=sum(counts[s] for s in PENDING), sent=counts["sent"], delivered=counts["delivered"],
-        failed=sum(counts[s] for s in FAILED), unknown=counts["unknown"], opted_out=skipped["opted_out"],
+        failed=sum(counts[s] for s in FAILED), unknown=counts["unknown"],
+        opted_out=skipped["opted_out"] + counts["opted_out"],  # at launch, or withdrawn from the queue
         runs=campaign.runs, skipped=dict(skipped), pause_reason=campaign.pause_reason,
     )
 

@@ -21,7 +21,6 @@ from core import outbox
 from core.actors import Actor
 from core.errors import InvalidInput, NotFound
 from core.money import format_money
-from core.optouts import is_opted_out
 from core.permissions import require
 from db.models import Contact, Org
 from db.models_chama import ChamaMember, ChamaSettings
@@ -157,12 +156,11 @@ def days_in_month(year: int, month: int) -> int:
 
 
 def notify_member(session: Session, org: Org, member: ChamaMember, body: str, key: str, *, purpose: str) -> None:
-    """An SMS to the member through the outbox, once per ``key``, unless they opted out
-    (in the console, or by texting STOP: both are the core's opt-out). ``purpose`` as
+    """An SMS to the member through the outbox, once per ``key``. ``purpose`` as
     :func:`core.outbox.enqueue` takes it: transactional for receipts and answers to the
-    member's requests, service for reminders and notices."""
+    member's requests, which go whatever the member said; service for reminders and
+    notices, which the outbox holds back when they opted out (in the console, or by
+    texting STOP: both are the core's opt-out)."""
     contact = contact_of(session, member)
-    if is_opted_out(session, org.id, "sms", contact.phone):
-        return
     outbox.enqueue(session, org.id, to=contact.phone, body=f"{org.name}: {body}", purpose=purpose,
                    idempotency_key=f"chama:{key}", contact_id=contact.id)

@@ -1,7 +1,7 @@
 """What a chama member can text: ``BAL`` for their balance; anything else gets the list of words.
 
 ``STOP`` and ``START`` are the core's (:mod:`core.inbound`): they turn the
-chama's reminders off and on, which :func:`core.chama.base.notify_member` honours.
+chama's reminders off and on, which the outbox honours (receipts still go).
 """
 
 from __future__ import annotations

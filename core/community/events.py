@@ -13,8 +13,9 @@ Reminders are due work: the ``community`` planner schedules one
 ``community.reminder`` job per event once it is 24 hours away (key
 ``community:event:<id>:reminder``); its handler notifies and texts everyone
 registered. The job key and the message keys make a second run do nothing.
-Numbers that sent STOP get the notification but no SMS, for reminders and
-promotions alike.
+Numbers that sent STOP get the reminder's notification but no SMS (the
+outbox holds service messages back); a promotion from the waitlist is about
+their own registration, and goes.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from core import audit, jobs, outbox
 from core.actors import Actor
 from core.community.base import clock, community_org, owned, searchable
 from core.errors import Conflict, InvalidInput, NotFound
-from core.optouts import is_opted_out, opted_out_among
 from db.models import Org
 from db.models_community import (
     CommunityAccount,
@@ -213,7 +213,7 @@ def _promote_first_waitlisted(session: Session, org: Org, event: CommunityEvent)
     body = f"{org.name}: a place opened up and you are now registered for {event.title} on {when}."
     session.add(CommunityNotification(org_id=org.id, account_id=first.account_id, kind="system", body=body))
     account = session.get(CommunityAccount, first.account_id)
-    if account.phone and not is_opted_out(session, org.id, "sms", account.phone):
+    if account.phone:
         outbox.enqueue(session, org.id, to=account.phone, body=body, purpose="transactional",
                        idempotency_key=f"community:registration:{first.id}:promoted")
     elif account.email:
@@ -345,13 +345,9 @@ def send_reminders(session: Session, job: jobs.DueJob) -> None:
                            .join(CommunityAccount, CommunityAccount.id == CommunityRegistration.account_id)
                            .where(CommunityRegistration.event_id == event.id,
                                   CommunityRegistration.status == "registered"))
-    rows = list(rows)
-    stopped = opted_out_among(session, org.id, "sms", [phone for _a, phone, _e in rows if phone])
     for account_id, phone, email in rows:
         session.add(CommunityNotification(org_id=org.id, account_id=account_id, kind="event_reminder", body=body))
         key = f"{reminder_key(event.id)}:{account_id}"
-        if phone in stopped:
-            continue  # they sent STOP: the notification in the app is all they get
         if phone:
             outbox.enqueue(session, org.id, to=phone, body=body, purpose="service", idempotency_key=key)
         elif email:

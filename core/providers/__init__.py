@@ -21,6 +21,7 @@ class OutgoingMessage:
     subject: str | None
     body: str
     campaign_id: int | None = None
+    secret: bool = False  # it carries a code: never logged
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ class LogProvider:
     name = "log"
 
     def send(self, message: OutgoingMessage) -> SendResult:
-        log.info("%s to %s: %s", message.channel.upper(), message.to, message.body)
+        log.info("%s to %s: %s", message.channel.upper(), message.to,
+                 "(a one-time code, not logged)" if message.secret else message.body)
         return SendResult(provider_message_id=f"log-{message.id}")
 
     def close(self) -> None:

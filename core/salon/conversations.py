@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.actors import Actor
 from core.errors import InvalidInput, NotFound
+from core.optouts import refuse_if_opted_out
 from core.outbox import enqueue
 from core.phones import normalize_phone
 from core.salon.common import require_salon
@@ -88,7 +89,10 @@ def reply(session: Session, actor: Actor, org_id: int, phone: str, text: str, *,
     if not text.strip():
         raise InvalidInput("Write something to send.")
     phone = normalize_phone(phone, org.country)
-    contact_id = session.scalar(select(Contact.id).where(Contact.org_id == org.id, Contact.phone == phone))
+    contact = session.execute(select(Contact.id, Contact.name).where(Contact.org_id == org.id,
+                                                                     Contact.phone == phone)).one_or_none()
+    contact_id = contact.id if contact else None
+    refuse_if_opted_out(session, org.id, "sms", phone, contact.name if contact and contact.name else phone)
     lead = find_lead(session, org.id, phone)
     row = SalonConversationMessage(org_id=org.id, phone=phone, contact_id=contact_id,
                                    lead_id=lead.id if lead is not None else None, direction="out",
