@@ -120,7 +120,8 @@ def test_capacity_waitlist_promotion_and_notification(session, org):
     assert rows == {people[0].id: "registered", people[1].id: "cancelled", people[2].id: "registered",
                     people[3].id: "waitlisted"}
     assert "now registered for Pitch night" in messages_to(session, people[2].phone)[-1]
-    note = session.scalar(select(CommunityNotification.body).where(CommunityNotification.account_id == people[2].id))
+    note = session.scalar(select(CommunityNotification.body).where(CommunityNotification.account_id == people[2].id)
+                        .order_by(CommunityNotification.id.desc()).limit(1))
     assert "place opened up" in note
     view = events.get_event(session, ACTOR, org.id, event.id)
     assert (view.registered, view.waitlisted, view.fill_rate) == (2, 1, 1.0)
@@ -138,10 +139,15 @@ def test_check_in_by_name_or_phone(session, org):
     assert events.check_in(session, ACTOR, org.id, found[0].id, now=NOW).status == "attended"
     assert events.check_in(session, ACTOR, org.id, found[0].id, now=NOW).status == "attended"
     waiting = events.list_registrations(session, ACTOR, org.id, event.id, status="waitlisted")[0]
-    with pytest.raises(Conflict, match="waitlisted"):
+    with pytest.raises(Conflict, match="admit them from the waitlist"):
         events.check_in(session, ACTOR, org.id, waiting.id, now=NOW)
+    # At the door the waitlisted person is let in: the event is full, so it grows by one for them.
+    admitted, raised = events.admit(session, ACTOR, org.id, waiting.id, now=NOW)
+    assert admitted.status == "attended" and raised
+    view = events.get_event(session, ACTOR, org.id, event.id)
+    assert (view.capacity, view.registered, view.waitlisted, view.attended) == (3, 3, 0, 2)
     weeks = events.activity_by_week(session, ACTOR, org.id, now=NOW)
-    assert weeks[-1].registrations == 3 and weeks[-1].attended == 1
+    assert weeks[-1].registrations == 3 and weeks[-1].attended == 2
 
 
 def test_reminders_24h_before_once(session, org, database):
