@@ -153,6 +153,22 @@ def create_account(session: Session, actor: Actor, org_id: int, *, display_name:
     return view_account(session, account)
 
 
+def join(session: Session, actor: Actor, org_id: int, *, phone: str, display_name: str, type: str,
+         source: str) -> AccountView:
+    """A person joins by phone (SMS or USSD): their account, primary profile and a verified phone
+    (the network told us who they are)."""
+    org = community_org(session, actor, org_id, "community.read")
+    name = " ".join(display_name.split())
+    if len(name) < 2:
+        raise InvalidInput("Please send your name.")
+    account, profile = new_account(session, org, phone=phone, display_name=name[:200], type=type)
+    account.phone_verified = True
+    audit.record(session, actor, "community.account.create", "community_account", account.id, org_id=org_id,
+                 after={"by": source, "phone": account.phone, "profile_id": profile.id, "type": type})
+    session.flush()
+    return view_account(session, account)
+
+
 def get_account(session: Session, actor: Actor, org_id: int, account_id: int) -> AccountView:
     community_org(session, actor, org_id, "community.read")
     return view_account(session, owned(session, CommunityAccount, org_id, account_id, "account"))
