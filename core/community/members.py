@@ -235,10 +235,14 @@ def _moderation(session: Session, org_id: int, account_id: int, profile_ids: lis
                for r in session.scalars(select(REP).where(REP.org_id == org_id, or_(
                    REP.post_id.in_(post_ids or [0]), REP.comment_id.in_(comment_ids or [0]))))]
     Au = AuditEntry
+    # A merged account's history is this member's too.
+    accounts = [str(account_id)] + [str((before or {}).get("merged")) for before in session.scalars(
+        select(Au.before).where(Au.org_id == org_id, Au.action == "community.member.merge",
+                                Au.entity_id == str(account_id)))]
     done = session.scalars(select(Au).where(Au.org_id == org_id, or_(
         and_(Au.entity == "community_post", Au.entity_id.in_([str(i) for i in post_ids] or ["-"])),
         and_(Au.entity == "community_comment", Au.entity_id.in_([str(i) for i in comment_ids] or ["-"])),
-        and_(Au.entity == "community_account", Au.entity_id == str(account_id),
+        and_(Au.entity == "community_account", Au.entity_id.in_(accounts),
              Au.action.in_(("community.member.suspend", "community.member.reinstate"))))))
     for row in done:
         reason = (row.after or {}).get("hidden_reason") or (row.after or {}).get("reason") or ""
