@@ -766,3 +766,54 @@ def listing_status(listing: int = typer.Argument(...), status: str = typer.Argum
         o = community_for(session, actor, org)
         view = set_listing_status(session, actor, o.id, listing, status)
     err(f"Listing {view.id}: {view.status}.")
+
+
+# ---------------------------------------------------------------- reports (`ofisi report community`)
+
+def report_community(
+    name: str = typer.Argument(..., metavar="NAME", help="growth (members per month), attendance (no-shows per event) or "
+                                         "active (most active members)."),
+    org: str = ORG,
+    start: Optional[str] = typer.Option(None, "--from", help="First day (the community's clock)."),
+    end: Optional[str] = typer.Option(None, "--to", help="Last day, included."),
+    months: int = typer.Option(12, "--months", min=1, max=120, help="growth: how many months."),
+    limit: int = typer.Option(20, "--limit", min=1, max=500, help="active: how many members."),
+    fmt: str = typer.Option("table", "--format", help="table, csv, xlsx or json."),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="File for csv/xlsx (csv: stdout without)."),
+) -> None:
+    """A community's member growth, event attendance with no-show rates, or most active members."""
+    from datetime import date, datetime, time, timedelta
+
+    from core.community.reports import community_report
+    from core.spreadsheets import write_csv, write_xlsx
+
+    if fmt not in ("table", "csv", "xlsx", "json"):
+        raise typer.BadParameter("--format is table, csv, xlsx or json.")
+    if fmt == "xlsx" and output is None:
+        raise typer.BadParameter("--format xlsx needs -o FILE.")
+
+    def day(text: Optional[str], tz, shift: int = 0):
+        if text is None:
+            return None
+        try:
+            return datetime.combine(date.fromisoformat(text) + timedelta(days=shift), time(), tz)
+        except ValueError:
+            raise typer.BadParameter(f"{text!r} is not a day; write it like 2026-11-01.") from None
+
+    with unit_of_work() as (session, actor):
+        o = community_for(session, actor, org)
+        report = community_report(session, actor, o.id, name, since=day(start, o.tz), until=day(end, o.tz, 1),
+                                  months=months, limit=limit)
+    if fmt == "json":
+        print_json(report.as_dicts())
+    elif fmt == "table":
+        print_table(report.title, report.columns, report.rows)
+    elif fmt == "xlsx":
+        write_xlsx(output, report.columns, report.rows, title=report.name)
+        err(f"Wrote {len(report.rows)} rows to {output}.")
+    elif output is None:
+        write_csv(sys.stdout, report.columns, report.rows)
+    else:
+        with output.open("w", newline="", encoding="utf-8") as fh:
+            write_csv(fh, report.columns, report.rows)
+        err(f"Wrote {len(report.rows)} rows to {output}.")
