@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -247,3 +248,37 @@ def test_the_demo_community_has_something_to_show(session, org):
     assert (pitch.registered, pitch.waitlisted, pitch.fill_rate) == (8, 3, 1.0)
     assert len(social.moderation_queue(session, ACTOR, org.id)) == 1
     assert sum(w.attended for w in events.activity_by_week(session, ACTOR, org.id)) == 6
+
+
+def test_the_indian_demo_greets_and_schedules_on_its_own_clock(session):
+    from zoneinfo import ZoneInfo
+
+    from core.demo import seed_demo
+    from db.models import Message, Org
+    from db.models_community import CommunityEvent
+
+    seed_demo(session, ACTOR)
+    pune = session.scalar(select(Org).where(Org.slug == "makers-community"))
+    greetings = session.scalars(select(Message.body).where(Message.org_id == pune.id,
+                                                           Message.idempotency_key.like("demo-welcome-%"))).all()
+    assert greetings and all(g.startswith("Namaste ") for g in greetings)
+    nairobi = session.scalar(select(Org.id).where(Org.slug == "glow-salon"))
+    assert session.scalar(select(Message.body).where(Message.org_id == nairobi,
+                                                     Message.idempotency_key.like("demo-welcome-%"))).startswith("Karibu")
+    hours = {e.title: e.starts_at.astimezone(ZoneInfo("Asia/Kolkata")).strftime("%H:%M")
+             for e in session.scalars(select(CommunityEvent).where(CommunityEvent.org_id == pune.id))}
+    assert hours["Pitch night"] == "18:00" and hours["Investor office hours"] == "11:00"
+    assert hours["Hardware meetup"] == "18:00"
+
+
+def test_search_shows_event_times_on_the_communitys_clock(session, org):
+    make_event(session, org.id, title="Solar hack day")
+    (hit,) = search.search(session, ACTOR, org.id, "solar", kind="event")
+    assert hit.detail.startswith((NOW + timedelta(days=3)).astimezone(ZoneInfo("Africa/Nairobi")).strftime("%Y-%m-%d %H:%M"))
+
+
+def test_the_code_rate_limit_says_when_on_the_communitys_clock(session, org):
+    for minute in range(3):
+        otp.request_code(session, ACTOR, org.id, "0712000777", now=NOW + timedelta(minutes=minute))
+    with pytest.raises(otp.TooManyCodes, match=r"after 13:00 \(Africa/Nairobi\)"):
+        otp.request_code(session, ACTOR, org.id, "0712000777", now=NOW + timedelta(minutes=3))
