@@ -282,3 +282,41 @@ def test_the_code_rate_limit_says_when_on_the_communitys_clock(session, org):
         otp.request_code(session, ACTOR, org.id, "0712000777", now=NOW + timedelta(minutes=minute))
     with pytest.raises(otp.TooManyCodes, match=r"after 13:00 \(Africa/Nairobi\)"):
         otp.request_code(session, ACTOR, org.id, "0712000777", now=NOW + timedelta(minutes=3))
+
+
+def test_an_event_changes_and_everyone_concerned_is_told(session, org):
+    people = make_members(session, org.id, 4)
+    event = make_event(session, org.id, capacity=3)
+    for person in people:
+        events.register(session, ACTOR, org.id, event.id, person.id, now=NOW)
+    assert "you are registered for Pitch night" in messages_to(session, people[0].phone)[-1]  # staff's register
+    assert "is full; you are on the waitlist" in messages_to(session, people[3].phone)[-1]
+    change = events.update_event(session, ACTOR, org.id, event.id, capacity=1, now=NOW)
+    assert (change.moved_to_waitlist, change.event.registered, change.event.waitlisted) == (2, 1, 3)
+    for moved in people[1:3]:
+        assert "you are first on the waitlist" in messages_to(session, moved.phone)[-1]
+    queue = [r.account_id for r in events.list_registrations(session, ACTOR, org.id, event.id, status="waitlisted")]
+    bigger = events.update_event(session, ACTOR, org.id, event.id, capacity=2, now=NOW)
+    assert bigger.promoted == 1
+    promoted = [r.account_id for r in events.list_registrations(session, ACTOR, org.id, event.id, status="registered")]
+    assert people[1].id in promoted and set(queue) >= {people[1].id, people[2].id}  # they came back first
+    moved = events.update_event(session, ACTOR, org.id, event.id, venue="Nailab, Kilimani", now=NOW)
+    assert moved.told == 4 and "now" in messages_to(session, people[3].phone)[-1]
+    with pytest.raises(InvalidInput, match="has passed"):
+        events.update_event(session, ACTOR, org.id, event.id, starts_at=NOW - timedelta(days=1), now=NOW)
+    cancelled = events.cancel_event(session, ACTOR, org.id, event.id, reason="Venue flooded", now=NOW)
+    assert cancelled.told == 4 and "is cancelled: Venue flooded" in messages_to(session, people[2].phone)[-1]
+    assert [e.id for e in events.past_events(session, ACTOR, org.id, now=NOW)] == [event.id]
+    with pytest.raises(Conflict, match="cancelled"):
+        events.register(session, ACTOR, org.id, event.id, people[0].id, now=NOW)
+
+
+def test_nobody_leaves_an_event_that_has_started(session, org):
+    a, b = make_members(session, org.id, 2)
+    event = make_event(session, org.id, capacity=1)
+    events.register(session, ACTOR, org.id, event.id, a.id, now=NOW)
+    events.register(session, ACTOR, org.id, event.id, b.id, now=NOW)
+    started = NOW + timedelta(days=3, minutes=5)
+    with pytest.raises(Conflict, match="already started"):
+        events.cancel_registration(session, ACTOR, org.id, event.id, a.id, now=started)
+    assert not any("place opened up" in m for m in messages_to(session, b.phone))
