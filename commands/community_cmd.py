@@ -782,8 +782,9 @@ def report_community(
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="File for csv/xlsx (csv: stdout without)."),
 ) -> None:
     """A community's member growth, event attendance with no-show rates, or most active members."""
-    from datetime import date, datetime, time, timedelta
+    from datetime import datetime, time, timedelta
 
+    from commands.chama_cmd import parse_day
     from core.community.reports import community_report
     from core.spreadsheets import write_csv, write_xlsx
 
@@ -793,12 +794,9 @@ def report_community(
         raise typer.BadParameter("--format xlsx needs -o FILE.")
 
     def day(text: Optional[str], tz, shift: int = 0):
-        if text is None:
-            return None
-        try:
-            return datetime.combine(date.fromisoformat(text) + timedelta(days=shift), time(), tz)
-        except ValueError:
-            raise typer.BadParameter(f"{text!r} is not a day; write it like 2026-11-01.") from None
+        """The start of a day on the community's clock (``shift=1``: of the day after, for --to)."""
+        first = parse_day(text)
+        return None if first is None else datetime.combine(first + timedelta(days=shift), time(), tz)
 
     with unit_of_work() as (session, actor):
         o = community_for(session, actor, org)

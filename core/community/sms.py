@@ -66,6 +66,12 @@ def _number(rest: str) -> int | None:
     return whole_number(match.group(1)) if match else None
 
 
+def _caller(session: Session, sms: InboundSms) -> tuple[Org, CommunityAccount | None, str | None]:
+    """The org, the sender's account (None for a stranger) and, for a suspended member, the polite refusal."""
+    org, account = _org(session, sms), _account(session, sms)
+    return org, account, _suspended(org) if account is not None and account.status == "suspended" else None
+
+
 def _suspended(org: Org) -> str:
     return (f"{org.name}: sorry, your membership is suspended, so we cannot do that now. "
             "Reply with a message and our staff will read it.")
@@ -84,10 +90,9 @@ def help_reply(session: Session, sms: InboundSms) -> str:
 
 @inbound.keyword("EVENTS", kinds=("community",))
 def events_reply(session: Session, sms: InboundSms) -> str:
-    org = _org(session, sms)
-    account = _account(session, sms)
-    if account is not None and account.status == "suspended":
-        return _suspended(org)
+    org, _member, refusal = _caller(session, sms)
+    if refusal:
+        return refusal
     events = upcoming_events(session, MEMBERS, org.id, now=sms.received_at, limit=LISTED)
     if not events:
         return f"{org.name}: no upcoming events right now. We will let you know."
@@ -179,10 +184,9 @@ def _my_events(session: Session, sms: InboundSms) -> str:
 
 @inbound.keyword("POSTS", kinds=("community",))
 def posts_reply(session: Session, sms: InboundSms) -> str:
-    org = _org(session, sms)
-    account = _account(session, sms)
-    if account is not None and account.status == "suspended":
-        return _suspended(org)
+    org, _member, refusal = _caller(session, sms)
+    if refusal:
+        return refusal
     posts = recent_posts(session, MEMBERS, org.id, limit=3)
     if not posts:
         return f"{org.name}: no posts yet."
