@@ -78,6 +78,9 @@ def smilefactory(
     dry_run: bool = typer.Option(False, "--dry-run", help="Do the whole migration and report; write nothing."),
     rollback: Optional[int] = typer.Option(None, "--rollback", metavar="BATCH",
                                            help="Remove exactly what import batch BATCH created."),
+    force: bool = typer.Option(False, "--force", help="With --rollback: keep what others built on the batch "
+                                                      "(re-homed to \u201cRemoved member\u201d or unlinked) "
+                                                      "instead of refusing."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON on stdout."),
 ) -> None:
     """Migrate members, posts and connections from the old community platform (or roll a batch back)."""
@@ -89,11 +92,10 @@ def smilefactory(
     with unit_of_work() as (session, actor):
         o = community_for(session, actor, org)
         if rollback is not None:
-            result = rollback_batch(session, actor, o.id, rollback)
+            result = rollback_batch(session, actor, o.id, rollback, force=force)
             if as_json:
                 print_json(result)
-            err(f"Batch {result.batch_id} rolled back: removed {result.accounts} accounts, {result.profiles} "
-                f"profiles, {result.posts} posts, {result.connections} connections.")
+            err(result.line())
             return
         report = import_export(session, actor, o.id, read_export(file), file=file.name, dry_run=dry_run)
     for problem in report.problems:

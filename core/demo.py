@@ -61,6 +61,10 @@ DEMO_ORGS = [
 ]
 
 
+# How each demo org greets its people: Swahili in Kenya, Hindi-English in Pune.
+WELCOME = {"KE": "Karibu", "IN": "Namaste"}
+
+
 @dataclass(frozen=True)
 class DemoLogin:
     email: str
@@ -207,7 +211,8 @@ def _chama_loan_waiting(session: Session, actor: Actor, org_id: int) -> None:
 def _community(session: Session, actor: Actor, org_id: int, people: list[tuple[str, str, int]]) -> None:
     """Members with profiles, two upcoming events (one full, with a waitlist), attendance at a past
     one, a connection, a listing, and a reported post waiting in the moderation queue."""
-    from datetime import timedelta
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
 
     from core.community import accounts, events, social
     from db.models_community import CommunityEvent
@@ -217,21 +222,28 @@ def _community(session: Session, actor: Actor, org_id: int, people: list[tuple[s
                                        type=("innovator", "mentor", "investor", "academic_student")[i % 4],
                                        bio="Building things in Pune", location="Pune")
                for i, (name, phone, _contact_id) in enumerate(people)]
-    now = utcnow().replace(minute=0, second=0, microsecond=0)
-    past = events.create_event(session, actor, org_id, title="Hardware meetup", starts_at=now + timedelta(hours=2),
-                               ends_at=now + timedelta(hours=4), capacity=30, venue="Makers Hall, Baner")
+    tz = ZoneInfo(session.get(Org, org_id).timezone)
+    today = utcnow().astimezone(tz).date()
+
+    def evening(days: int, hour: int = 18) -> datetime:
+        """An event's start on the community's own clock (18:00 in Pune, not 18:00 UTC)."""
+        return datetime.combine(today + timedelta(days=days), time(hour), tz)
+
+    now = utcnow()
+    soon = max(evening(0), (now + timedelta(hours=2)).astimezone(tz).replace(minute=0, second=0, microsecond=0))
+    past = events.create_event(session, actor, org_id, title="Hardware meetup", starts_at=soon,
+                               ends_at=soon + timedelta(hours=2), capacity=30, venue="Makers Hall, Baner")
     for member in members[:8]:
         events.register(session, actor, org_id, past.id, member.id)
     for registration in events.list_registrations(session, actor, org_id, past.id)[:6]:
         events.check_in(session, actor, org_id, registration.id)
     # Moved into the past after the fact: check-in happens at the door, while the event is on.
-    session.get(CommunityEvent, past.id).starts_at = now - timedelta(days=7)
-    session.get(CommunityEvent, past.id).ends_at = now - timedelta(days=7) + timedelta(hours=2)
-    pitch = events.create_event(session, actor, org_id, title="Pitch night", starts_at=now + timedelta(days=5),
-                                ends_at=now + timedelta(days=5, hours=3), capacity=8, venue="Makers Hall, Baner",
-                                featured=True)
-    events.create_event(session, actor, org_id, title="Investor office hours", starts_at=now + timedelta(days=12),
-                        ends_at=now + timedelta(days=12, hours=2), capacity=40, virtual_link="https://meet.example/oh")
+    session.get(CommunityEvent, past.id).starts_at = evening(-7)
+    session.get(CommunityEvent, past.id).ends_at = evening(-7, 20)
+    pitch = events.create_event(session, actor, org_id, title="Pitch night", starts_at=evening(5),
+                                ends_at=evening(5, 21), capacity=8, venue="Makers Hall, Baner", featured=True)
+    events.create_event(session, actor, org_id, title="Investor office hours", starts_at=evening(12, 11),
+                        ends_at=evening(12, 13), capacity=40, virtual_link="https://meet.example/oh")
     for member in members[:11]:
         events.register(session, actor, org_id, pitch.id, member.id)
     social.respond_connection(session, actor, org_id, social.request_connection(
@@ -346,7 +358,7 @@ def seed_demo(session: Session, actor: Actor, *, reset: bool = False) -> DemoRes
             _community(session, actor, org.id, people)
         for name, phone, contact_id in people[:4]:
             outbox.enqueue(session, org.id, to=phone, contact_id=contact_id, purpose="service",
-                           body=f"Karibu {name.split()[0]}! {demo.name} will keep you posted here.",
+                           body=f"{WELCOME[demo.country]} {name.split()[0]}! {demo.name} will keep you posted here.",
                            idempotency_key=f"demo-welcome-{contact_id}")
         session.commit()
     return DemoResult(True, orgs, _logins())

@@ -26,6 +26,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -33,6 +34,7 @@ from sqlalchemy.orm import Session
 from core import outbox
 from core.errors import AuthenticationFailed, Conflict
 from db.engine import transaction_lock
+from db.models import Org
 
 VALID_FOR = timedelta(minutes=5)
 MAX_ATTEMPTS = 3
@@ -92,8 +94,10 @@ def send_code(session: Session, model: Any, scope: dict[str, Any], *, org_id: in
     transaction_lock(session, f"otp:{model.__tablename__}:{sorted(scope.items())}:{address}")
     next_at = next_code_at(session, model, scope, address, now)
     if next_at is not None:
+        zone = session.scalar(select(Org.timezone).where(Org.id == org_id)) or "UTC"
+        local = next_at.astimezone(ZoneInfo(zone))
         raise TooManyCodes(f"{MAX_CODES_PER_HOUR} codes were sent to {address} in the last hour; use the last "
-                           f"one or ask again after {next_at:%H:%M} UTC.", next_at)
+                           f"one or ask again after {local:%H:%M} ({zone}).", next_at)
     code = f"{secrets.randbelow(10 ** 6):06d}"
     salt = secrets.token_hex(16)
     row = model(**scope, address=address, channel=channel, salt=salt, code_hash=_digest(salt, code),

@@ -38,6 +38,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+import dataclasses
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
@@ -53,6 +54,7 @@ from core.permissions import grant, require
 from core.phones import normalize_phone
 from core.providers import (
     AmbiguousSendError,
+    Attachment,
     OutgoingMessage,
     PermanentSendError,
     Provider,
@@ -458,12 +460,41 @@ def claim_due(session: Session, worker: str, channels: list[str], limit: int, no
             .where(Message.id.in_(ids), Message.status == "queued")
             .values(status="claimed", claimed_by=worker, claimed_at=now, updated_at=now)
             .returning(Message.id, Message.org_id, Message.channel, Message.to_address, Message.subject,
-                       Message.body, Message.campaign_id, Message.secret)
+                       Message.body, Message.campaign_id, Message.secret, Message.idempotency_key)
             .execution_options(synchronize_session=False)
         ).all()
         session.commit()
         if rows:  # a batch that was all withdrawn is no reason to stop: take the next
-            return sorted((OutgoingMessage(*row) for row in rows), key=lambda m: m.id)
+            return sorted((_outgoing(session, row) for row in rows), key=lambda m: m.id)
+
+
+AttachmentBuilder = Callable[[Session, int, str], "list[Attachment]"]
+_ATTACHMENTS: dict[str, AttachmentBuilder] = {}
+
+
+def attachments(key_prefix: str) -> Callable[[AttachmentBuilder], AttachmentBuilder]:
+    """Build the files of emails whose idempotency key starts with ``key_prefix``, when they are sent:
+    ``builder(session, org_id, key)`` returns them (an area's calendar invitation, as it is then)."""
+    def register(builder: AttachmentBuilder) -> AttachmentBuilder:
+        _ATTACHMENTS[key_prefix] = builder
+        return builder
+    return register
+
+
+def _outgoing(session: Session, row) -> OutgoingMessage:
+    *fields, key = row
+    message = OutgoingMessage(*fields)
+    if message.channel != "email" or not key:
+        return message
+    builder = next((b for prefix, b in _ATTACHMENTS.items() if key.startswith(prefix)), None)
+    if builder is None:
+        return message
+    try:
+        files = tuple(builder(session, message.org_id, key))
+    except Exception:  # the email still goes; its invitation is a convenience
+        log.exception("could not build the attachments of message %s", message.id)
+        files = ()
+    return dataclasses.replace(message, attachments=files)
 
 
 _messages = Message.__table__
@@ -897,6 +928,7 @@ def send_due(
 
 
 __all__ = [
-    "PURPOSES", "REDACTED", "MessageView", "OfisiError", "OptOuts", "RateLimiter", "RetryPolicy", "address_for", "after_batch", "enqueue_many", "SendSummary", "claim_due", "enqueue", "list_messages",
+    "PURPOSES", "REDACTED", "MessageView", "OfisiError", "OptOuts", "RateLimiter", "RetryPolicy", "address_for",
+    "after_batch", "attachments", "enqueue_many", "SendSummary", "claim_due", "enqueue", "list_messages",
     "record_delivery_report", "recover_stale", "send_due", "send_message", "settle_unknown", "status_counts",
 ]

@@ -11,7 +11,16 @@ Every row carries ``org_id``. Rules the database keeps by itself:
   ``CHECK (registered_count <= capacity)`` on the counter that
   ``core.community.events`` moves under the event row's lock;
 * one registration per person per event, one connection per unordered pair
-  of profiles (``profile_low_id < profile_high_id``, so no self-connection).
+  of profiles (``profile_low_id < profile_high_id``, so no self-connection);
+* deleting a row never takes other people's rows with it (migration m002): a
+  profile with connections, posts, comments or listings cannot be deleted
+  until they are dealt with; a removed account leaves its registrations
+  (``account_id`` set to NULL: the event's history stays) and a removed post
+  leaves its comments (``post_id`` NULL). Only what is a person's own goes
+  with their account: profiles, notifications, bookmarks. Events are
+  cancelled, never deleted;
+* ids are never reused (``AUTOINCREMENT`` on SQLite), so an audit row names
+  one row for ever, even after a migration batch is rolled back.
 
 ``search_text`` on profiles, events, posts and listings is the lower-cased
 text staff search matches; on PostgreSQL it has a trigram index (``pg_trgm``).
@@ -45,8 +54,9 @@ CONNECTION_STATUSES = ("pending", "accepted", "rejected", "blocked")
 NOTIFICATION_KINDS = ("connection_request", "connection_accepted", "event_reminder", "system")
 LISTING_KINDS = ("product", "service")
 LISTING_STATUSES = ("active", "sold", "inactive")
-
-
+# "placeholder": the one "Removed member" per community that keeps others' rows when a batch is rolled back.
+ACCOUNT_STATUSES = ("active", "suspended", "placeholder")
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
 
 def _trigram(table: str) -> Index:
     return Index(f"ix_{table}_search", "search_text", postgresql_using="gin",
@@ -60,7 +70,9 @@ class CommunityAccount(Base):
     __table_args__ = (
         UniqueConstraint("org_id", "email", name="uq_community_accounts_email"),
         UniqueConstraint("org_id", "phone", name="uq_community_accounts_phone"),
-        CheckConstraint("email IS NOT NULL OR phone IS NOT NULL", name="reachable"),
+        CheckConstraint("email IS NOT NULL OR phone IS NOT NULL OR status = 'placeholder'", name="reachable"),
+        CheckConstraint("status IN ('active', 'suspended', 'placeholder')", name="status"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -70,6 +82,9 @@ class CommunityAccount(Base):
     email_verified: Mapped[bool] = mapped_column(default=False)
     phone_verified: Mapped[bool] = mapped_column(default=False)
     migrated: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(12), default="active", server_default="active")
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    status_changed_at: Mapped[datetime | None]
     last_sign_in_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -86,6 +101,7 @@ class CommunityProfile(Base):
         _trigram("community_profiles"),
         CheckConstraint("type IN ('innovator', 'mentor', 'investor', 'academic_student', "
                         "'academic_institution', 'organization', 'professional')", name="type"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -108,7 +124,7 @@ class CommunityOtp(OtpCodeColumns, Base):
     """One sign-in code sent to an address; only its salted hash is kept."""
 
     __tablename__ = "community_otps"
-    __table_args__ = (Index("ix_community_otps_address", "org_id", "address", "created_at"),)
+    __table_args__ = (Index("ix_community_otps_address", "org_id", "address", "created_at"), NEVER_REUSE_IDS)
 
     org_id: Mapped[int] = org_fk()
 
@@ -120,6 +136,7 @@ class CommunityEvent(Base):
         _trigram("community_events"),
         CheckConstraint("capacity > 0 AND registered_count >= 0 AND registered_count <= capacity "
                         "AND ends_at > starts_at", name="places"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -137,6 +154,8 @@ class CommunityEvent(Base):
     registered_count: Mapped[int] = mapped_column(default=0)
     featured: Mapped[bool] = mapped_column(default=False)
     status: Mapped[str] = mapped_column(String(12), default="scheduled")
+    cancelled_at: Mapped[datetime | None]
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
     search_text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -149,12 +168,14 @@ class CommunityRegistration(Base):
         UniqueConstraint("event_id", "account_id"),
         Index("ix_community_registrations_status", "event_id", "status", "id"),
         CheckConstraint("status IN ('registered', 'waitlisted', 'cancelled', 'attended')", name="status"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     org_id: Mapped[int] = org_fk()
-    event_id: Mapped[int] = mapped_column(ForeignKey("community_events.id", ondelete="CASCADE"))
-    account_id: Mapped[int] = mapped_column(ForeignKey("community_accounts.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("community_events.id"))
+    # NULL once the person's account is gone: the event keeps its count and its history.
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("community_accounts.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(12))
     source: Mapped[str] = mapped_column(String(12), default="console")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -168,20 +189,21 @@ class CommunityConnection(Base):
         UniqueConstraint("profile_low_id", "profile_high_id"),
         CheckConstraint("profile_low_id < profile_high_id", name="pair"),
         CheckConstraint("status IN ('pending', 'accepted', 'rejected', 'blocked')", name="status"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     org_id: Mapped[int] = org_fk()
-    requester_profile_id: Mapped[int] = mapped_column(ForeignKey("community_profiles.id", ondelete="CASCADE"))
-    profile_low_id: Mapped[int] = mapped_column(ForeignKey("community_profiles.id", ondelete="CASCADE"))
-    profile_high_id: Mapped[int] = mapped_column(ForeignKey("community_profiles.id", ondelete="CASCADE"))
+    requester_profile_id: Mapped[int] = mapped_column(ForeignKey("community_profiles.id"))
+    profile_low_id: Mapped[int] = mapped_column(ForeignKey("community_profiles.id"))
+    profile_high_id: Mapped[int] = mapped_column(ForeignKey("community_profiles.id"))
     status: Mapped[str] = mapped_column(String(10), default="pending")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class CommunityNotification(Base):
     __tablename__ = "community_notifications"
-    __table_args__ = (Index("ix_community_notifications_account", "account_id", "id"),)
+    __table_args__ = (Index("ix_community_notifications_account", "account_id", "id"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     org_id: Mapped[int] = org_fk()
@@ -197,11 +219,12 @@ class CommunityPost(Base):
     __table_args__ = (
         UniqueConstraint("org_id", "legacy_id"),
         _trigram("community_posts"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     org_id: Mapped[int] = org_fk()
-    author_profile_id: Mapped[int] = mapped_column(ForeignKey("community_profiles.id", ondelete="CASCADE"))
+    author_profile_id: Mapped[int] = mapped_column(ForeignKey("community_profiles.id"))
     type: Mapped[str] = mapped_column(String(20), default="general")
     title: Mapped[str] = mapped_column(String(200), default="")
     body: Mapped[str] = mapped_column(Text)
@@ -214,12 +237,13 @@ class CommunityPost(Base):
 
 class CommunityComment(Base):
     __tablename__ = "community_comments"
-    __table_args__ = (Index("ix_community_comments_post", "post_id", "id"),)
+    __table_args__ = (Index("ix_community_comments_post", "post_id", "id"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     org_id: Mapped[int] = org_fk()
-    post_id: Mapped[int] = mapped_column(ForeignKey("community_posts.id", ondelete="CASCADE"))
-    author_profile_id: Mapped[int] = mapped_column(ForeignKey("community_profiles.id", ondelete="CASCADE"))
+    # NULL once the post is gone (a rolled-back migration's): the comment is its author's, and stays.
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("community_posts.id", ondelete="SET NULL"))
+    author_profile_id: Mapped[int] = mapped_column(ForeignKey("community_profiles.id"))
     body: Mapped[str] = mapped_column(Text)
     hidden: Mapped[bool] = mapped_column(default=False)
     hidden_reason: Mapped[str | None] = mapped_column(Text)
@@ -233,6 +257,7 @@ class CommunityReport(Base):
     __table_args__ = (
         Index("ix_community_reports_open", "org_id", "status", "id"),
         CheckConstraint("(post_id IS NULL) <> (comment_id IS NULL)", name="one_target"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -254,11 +279,12 @@ class CommunityListing(Base):
         _trigram("community_listings"),
         CheckConstraint("kind IN ('product', 'service') AND status IN ('active', 'sold', 'inactive') "
                         "AND price_minor >= 0", name="sane"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     org_id: Mapped[int] = org_fk()
-    profile_id: Mapped[int] = mapped_column(ForeignKey("community_profiles.id", ondelete="CASCADE"))
+    profile_id: Mapped[int] = mapped_column(ForeignKey("community_profiles.id"))
     kind: Mapped[str] = mapped_column(String(10))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
@@ -270,7 +296,7 @@ class CommunityListing(Base):
 
 class CommunityBookmark(Base):
     __tablename__ = "community_bookmarks"
-    __table_args__ = (UniqueConstraint("account_id", "target_kind", "target_id"),)
+    __table_args__ = (UniqueConstraint("account_id", "target_kind", "target_id"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     org_id: Mapped[int] = org_fk()
@@ -284,6 +310,7 @@ class CommunityImportBatch(Base):
     """One run of the migration from the old platform, with its report."""
 
     __tablename__ = "community_import_batches"
+    __table_args__ = (NEVER_REUSE_IDS,)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     org_id: Mapped[int] = org_fk()
@@ -302,6 +329,7 @@ class CommunityMigrationRecord(Base):
     __table_args__ = (
         UniqueConstraint("batch_id", "legacy_id"),
         Index("ix_community_migration_records_legacy", "org_id", "legacy_id"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -312,3 +340,71 @@ class CommunityMigrationRecord(Base):
     status: Mapped[str] = mapped_column(String(12))
     created: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     notes: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class CommunitySignup(Base):
+    """A stranger joining by SMS, between their first message and their account (name, then profile type).
+
+    Nothing else exists for them until the last answer: a wrong or stray
+    message from a number that never finishes leaves only this row.
+    """
+
+    __tablename__ = "community_signups"
+    __table_args__ = (
+        UniqueConstraint("org_id", "phone", name="uq_community_signups_phone"),
+        CheckConstraint("step IN ('name', 'type')", name="step"),
+        NEVER_REUSE_IDS,
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = org_fk()
+    phone: Mapped[str] = mapped_column(String(20))
+    step: Mapped[str] = mapped_column(String(8), default="name")
+    name: Mapped[str | None] = mapped_column(String(200))
+    # The event they asked to join, registered for once they are a member.
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("community_events.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CommunityThread(Base):
+    """The staff inbox: one conversation per phone, fed by every SMS no keyword answered."""
+
+    __tablename__ = "community_threads"
+    __table_args__ = (
+        UniqueConstraint("org_id", "phone", name="uq_community_threads_phone"),
+        Index("ix_community_threads_latest", "org_id", "status", "last_message_at"),
+        CheckConstraint("status IN ('open', 'closed')", name="status"),
+        NEVER_REUSE_IDS,
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = org_fk()
+    phone: Mapped[str] = mapped_column(String(20))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("community_accounts.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(8), default="open")
+    unread: Mapped[int] = mapped_column(default=0)
+    last_message_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CommunityThreadMessage(Base):
+    """One message of a thread: in from the member (keyed by the inbound SMS) or out from staff."""
+
+    __tablename__ = "community_thread_messages"
+    __table_args__ = (
+        Index("ix_community_thread_messages_thread", "thread_id", "id"),
+        UniqueConstraint("inbound_message_id", name="uq_community_thread_messages_inbound"),
+        CheckConstraint("direction IN ('in', 'out')", name="direction"),
+        NEVER_REUSE_IDS,
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = org_fk()
+    thread_id: Mapped[int] = mapped_column(ForeignKey("community_threads.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(3))
+    body: Mapped[str] = mapped_column(Text)
+    inbound_message_id: Mapped[int | None] = mapped_column(BigId)
+    outbox_message_id: Mapped[int | None] = mapped_column(BigId)
+    staff: Mapped[str | None] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -25,7 +25,8 @@ def make_event(session: Session, org_id: int, *, capacity: int = 20, starts_in: 
                title: str = "Pitch night", now: datetime = NOW) -> events.EventView:
     starts = now + starts_in
     return events.create_event(session, ACTOR, org_id, title=title, starts_at=starts,
-                               ends_at=starts + timedelta(hours=2), capacity=capacity, venue="iHub, Nairobi")
+                               ends_at=starts + timedelta(hours=2), capacity=capacity, venue="iHub, Nairobi",
+                               now=now)
 
 
 def messages_to(session: Session, address: str) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -120,7 +121,8 @@ def test_capacity_waitlist_promotion_and_notification(session, org):
     assert rows == {people[0].id: "registered", people[1].id: "cancelled", people[2].id: "registered",
                     people[3].id: "waitlisted"}
     assert "now registered for Pitch night" in messages_to(session, people[2].phone)[-1]
-    note = session.scalar(select(CommunityNotification.body).where(CommunityNotification.account_id == people[2].id))
+    note = session.scalar(select(CommunityNotification.body).where(CommunityNotification.account_id == people[2].id)
+                        .order_by(CommunityNotification.id.desc()).limit(1))
     assert "place opened up" in note
     view = events.get_event(session, ACTOR, org.id, event.id)
     assert (view.registered, view.waitlisted, view.fill_rate) == (2, 1, 1.0)
@@ -138,10 +140,15 @@ def test_check_in_by_name_or_phone(session, org):
     assert events.check_in(session, ACTOR, org.id, found[0].id, now=NOW).status == "attended"
     assert events.check_in(session, ACTOR, org.id, found[0].id, now=NOW).status == "attended"
     waiting = events.list_registrations(session, ACTOR, org.id, event.id, status="waitlisted")[0]
-    with pytest.raises(Conflict, match="waitlisted"):
+    with pytest.raises(Conflict, match="admit them from the waitlist"):
         events.check_in(session, ACTOR, org.id, waiting.id, now=NOW)
+    # At the door the waitlisted person is let in: the event is full, so it grows by one for them.
+    admitted, raised = events.admit(session, ACTOR, org.id, waiting.id, now=NOW)
+    assert admitted.status == "attended" and raised
+    view = events.get_event(session, ACTOR, org.id, event.id)
+    assert (view.capacity, view.registered, view.waitlisted, view.attended) == (3, 3, 0, 2)
     weeks = events.activity_by_week(session, ACTOR, org.id, now=NOW)
-    assert weeks[-1].registrations == 3 and weeks[-1].attended == 1
+    assert weeks[-1].registrations == 3 and weeks[-1].attended == 2
 
 
 def test_reminders_24h_before_once(session, org, database):
@@ -241,3 +248,75 @@ def test_the_demo_community_has_something_to_show(session, org):
     assert (pitch.registered, pitch.waitlisted, pitch.fill_rate) == (8, 3, 1.0)
     assert len(social.moderation_queue(session, ACTOR, org.id)) == 1
     assert sum(w.attended for w in events.activity_by_week(session, ACTOR, org.id)) == 6
+
+
+def test_the_indian_demo_greets_and_schedules_on_its_own_clock(session):
+    from zoneinfo import ZoneInfo
+
+    from core.demo import seed_demo
+    from db.models import Message, Org
+    from db.models_community import CommunityEvent
+
+    seed_demo(session, ACTOR)
+    pune = session.scalar(select(Org).where(Org.slug == "makers-community"))
+    greetings = session.scalars(select(Message.body).where(Message.org_id == pune.id,
+                                                           Message.idempotency_key.like("demo-welcome-%"))).all()
+    assert greetings and all(g.startswith("Namaste ") for g in greetings)
+    nairobi = session.scalar(select(Org.id).where(Org.slug == "glow-salon"))
+    assert session.scalar(select(Message.body).where(Message.org_id == nairobi,
+                                                     Message.idempotency_key.like("demo-welcome-%"))).startswith("Karibu")
+    hours = {e.title: e.starts_at.astimezone(ZoneInfo("Asia/Kolkata")).strftime("%H:%M")
+             for e in session.scalars(select(CommunityEvent).where(CommunityEvent.org_id == pune.id))}
+    assert hours["Pitch night"] == "18:00" and hours["Investor office hours"] == "11:00"
+    assert hours["Hardware meetup"] == "18:00"
+
+
+def test_search_shows_event_times_on_the_communitys_clock(session, org):
+    make_event(session, org.id, title="Solar hack day")
+    (hit,) = search.search(session, ACTOR, org.id, "solar", kind="event")
+    assert hit.detail.startswith((NOW + timedelta(days=3)).astimezone(ZoneInfo("Africa/Nairobi")).strftime("%Y-%m-%d %H:%M"))
+
+
+def test_the_code_rate_limit_says_when_on_the_communitys_clock(session, org):
+    for minute in range(3):
+        otp.request_code(session, ACTOR, org.id, "0712000777", now=NOW + timedelta(minutes=minute))
+    with pytest.raises(otp.TooManyCodes, match=r"after 13:00 \(Africa/Nairobi\)"):
+        otp.request_code(session, ACTOR, org.id, "0712000777", now=NOW + timedelta(minutes=3))
+
+
+def test_an_event_changes_and_everyone_concerned_is_told(session, org):
+    people = make_members(session, org.id, 4)
+    event = make_event(session, org.id, capacity=3)
+    for person in people:
+        events.register(session, ACTOR, org.id, event.id, person.id, now=NOW)
+    assert "you are registered for Pitch night" in messages_to(session, people[0].phone)[-1]  # staff's register
+    assert "is full; you are on the waitlist" in messages_to(session, people[3].phone)[-1]
+    change = events.update_event(session, ACTOR, org.id, event.id, capacity=1, now=NOW)
+    assert (change.moved_to_waitlist, change.event.registered, change.event.waitlisted) == (2, 1, 3)
+    for moved in people[1:3]:
+        assert "you are first on the waitlist" in messages_to(session, moved.phone)[-1]
+    queue = [r.account_id for r in events.list_registrations(session, ACTOR, org.id, event.id, status="waitlisted")]
+    bigger = events.update_event(session, ACTOR, org.id, event.id, capacity=2, now=NOW)
+    assert bigger.promoted == 1
+    promoted = [r.account_id for r in events.list_registrations(session, ACTOR, org.id, event.id, status="registered")]
+    assert people[1].id in promoted and set(queue) >= {people[1].id, people[2].id}  # they came back first
+    moved = events.update_event(session, ACTOR, org.id, event.id, venue="Nailab, Kilimani", now=NOW)
+    assert moved.told == 4 and "now" in messages_to(session, people[3].phone)[-1]
+    with pytest.raises(InvalidInput, match="has passed"):
+        events.update_event(session, ACTOR, org.id, event.id, starts_at=NOW - timedelta(days=1), now=NOW)
+    cancelled = events.cancel_event(session, ACTOR, org.id, event.id, reason="Venue flooded", now=NOW)
+    assert cancelled.told == 4 and "is cancelled: Venue flooded" in messages_to(session, people[2].phone)[-1]
+    assert [e.id for e in events.past_events(session, ACTOR, org.id, now=NOW)] == [event.id]
+    with pytest.raises(Conflict, match="cancelled"):
+        events.register(session, ACTOR, org.id, event.id, people[0].id, now=NOW)
+
+
+def test_nobody_leaves_an_event_that_has_started(session, org):
+    a, b = make_members(session, org.id, 2)
+    event = make_event(session, org.id, capacity=1)
+    events.register(session, ACTOR, org.id, event.id, a.id, now=NOW)
+    events.register(session, ACTOR, org.id, event.id, b.id, now=NOW)
+    started = NOW + timedelta(days=3, minutes=5)
+    with pytest.raises(Conflict, match="already started"):
+        events.cancel_registration(session, ACTOR, org.id, event.id, a.id, now=started)
+    assert not any("place opened up" in m for m in messages_to(session, b.phone))

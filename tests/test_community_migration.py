@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.community.migration import DEFAULT_TYPE, import_export, list_batches, read_export, rollback_batch
 from core.errors import Conflict
@@ -128,3 +128,94 @@ def test_the_command_line_import_and_rollback(tmp_path, monkeypatch):
     assert isinstance(again.exception, Conflict) and "already rolled back" in str(again.exception)
     both = ofisi("import", "smilefactory", str(SAMPLE), "--rollback", str(batch), "--org", "hub")
     assert both.exit_code == 2
+
+
+def _scenario(session, org):
+    """The sample migrated, then life goes on: a member who was never migrated comments on a migrated
+    post, connects with a migrated member, and registers for an event that two migrated members filled."""
+    from datetime import timedelta
+
+    from core.community import events, social
+    from tests.community_support import NOW, make_event
+
+    report = import_export(session, ACTOR, org.id, read_export(SAMPLE), file=SAMPLE.name, now=NOW)
+    (newcomer,) = make_members(session, org.id, 1)
+    migrated = session.scalars(select(CommunityAccount).where(CommunityAccount.migrated,
+                                                              CommunityAccount.phone.is_not(None))
+                               .order_by(CommunityAccount.id).limit(2)).all()
+    post = session.scalars(select(CommunityPost).where(CommunityPost.org_id == org.id)
+                           .order_by(CommunityPost.id).limit(1)).one()
+    comment_id = social.add_comment(session, ACTOR, org.id, post.id, newcomer.primary.id, "Great point!")
+    migrated_profile = session.scalar(select(CommunityProfile.id).where(
+        CommunityProfile.account_id == migrated[0].id, CommunityProfile.is_primary))
+    connection = social.request_connection(session, ACTOR, org.id, newcomer.primary.id, migrated_profile)
+    event = make_event(session, org.id, capacity=2, title="Demo day", starts_in=timedelta(days=3))
+    for account in migrated:
+        events.register(session, ACTOR, org.id, event.id, account.id, now=NOW)
+    waiting = events.register(session, ACTOR, org.id, event.id, newcomer.id, now=NOW)
+    assert waiting.status == "waitlisted"
+    return report, newcomer, comment_id, connection, event
+
+
+def test_rollback_refuses_naming_what_others_built_then_keeps_it_with_force(session, org):
+    from core.community import events
+    from core.community.migration import RollbackRefused
+    from db.models_community import CommunityComment, CommunityConnection, CommunityRegistration
+    from tests.community_support import NOW
+
+    report, newcomer, comment_id, connection, event = _scenario(session, org)
+    # A re-run brings nothing over and records no batch: batch 1 stays the one to roll back.
+    again = import_export(session, ACTOR, org.id, read_export(SAMPLE), file=SAMPLE.name, now=NOW)
+    assert again.batch_id is None and not again.created_anything and "no batch was recorded" in again.line()
+    assert [b.id for b in list_batches(session, ACTOR, org.id)] == [report.batch_id]
+
+    with pytest.raises(RollbackRefused) as refused:
+        rollback_batch(session, ACTOR, org.id, report.batch_id, now=NOW)
+    named = {(d.kind, d.id) for d in refused.value.dependents}
+    assert {("comment", comment_id), ("connection", connection.id)} <= named
+    assert sum(1 for kind, _id in named if kind == "registration") == 2
+    assert "Member 0" in str(refused.value) and "--force" in str(refused.value)
+    assert list_batches(session, ACTOR, org.id)[0].status == "applied"  # nothing was touched
+
+    counted = {t: session.scalar(select(func.count()).select_from(m).where(m.org_id == org.id))
+               for t, m in (("accounts", CommunityAccount), ("profiles", CommunityProfile),
+                            ("posts", CommunityPost), ("connections", CommunityConnection))}
+    result = rollback_batch(session, ACTOR, org.id, report.batch_id, force=True, now=NOW)
+    # The reported counts are the rows removed (the "Removed member" is one new account and profile).
+    after = {t: session.scalar(select(func.count()).select_from(m).where(m.org_id == org.id))
+             for t, m in (("accounts", CommunityAccount), ("profiles", CommunityProfile),
+                          ("posts", CommunityPost), ("connections", CommunityConnection))}
+    assert counted["accounts"] - after["accounts"] == result.accounts - 1 == report.accounts_created - 1
+    assert counted["profiles"] - after["profiles"] == result.profiles - 1
+    assert counted["posts"] - after["posts"] == result.posts == report.posts_created
+    assert counted["connections"] - after["connections"] == result.connections == report.connections_created
+    # The newcomer's rows survive: the comment (without its post), the connection (with "Removed member").
+    comment = session.get(CommunityComment, comment_id)
+    assert comment is not None and comment.post_id is None and comment.author_profile_id == newcomer.primary.id
+    kept = session.get(CommunityConnection, connection.id)
+    assert kept is not None and newcomer.primary.id in (kept.profile_low_id, kept.profile_high_id)
+    other = kept.profile_high_id if kept.profile_low_id == newcomer.primary.id else kept.profile_low_id
+    assert session.get(CommunityProfile, other).display_name == "Removed member"
+    assert (result.comments_unlinked, result.connections_rehomed) == (1, 1)
+    # The places the migrated members held were released and the waitlist promoted.
+    assert (result.registrations_released, result.waitlist_promoted) == (2, 1)
+    view = events.get_event(session, ACTOR, org.id, event.id)
+    remaining = session.scalars(select(CommunityRegistration.status).where(
+        CommunityRegistration.event_id == event.id, CommunityRegistration.status.in_(("registered", "attended")))).all()
+    assert view.registered == len(remaining) == 1
+    mine = events.list_registrations(session, ACTOR, org.id, event.id, status="registered")
+    assert [r.account_id for r in mine] == [newcomer.id]
+    assert "Removed member" in result.line() and "promoted" in result.line()
+    # The placeholder is nobody's member: not counted, not found.
+    from core.community.accounts import count_accounts
+    assert count_accounts(session, ACTOR, org.id) == 1  # the newcomer only
+
+
+def test_ids_are_not_reused_after_a_rollback(session, org):
+    from tests.community_support import NOW
+
+    first = import_export(session, ACTOR, org.id, read_export(SAMPLE), file=SAMPLE.name, now=NOW)
+    highest = session.scalar(select(func.max(CommunityAccount.id)))
+    rollback_batch(session, ACTOR, org.id, first.batch_id, now=NOW)
+    (member,) = make_members(session, org.id, 1)
+    assert member.id > highest

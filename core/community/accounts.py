@@ -153,6 +153,22 @@ def create_account(session: Session, actor: Actor, org_id: int, *, display_name:
     return view_account(session, account)
 
 
+def join(session: Session, actor: Actor, org_id: int, *, phone: str, display_name: str, type: str,
+         source: str) -> AccountView:
+    """A person joins by phone (SMS or USSD): their account, primary profile and a verified phone
+    (the network told us who they are)."""
+    org = community_org(session, actor, org_id, "community.read")
+    name = " ".join(display_name.split())
+    if len(name) < 2:
+        raise InvalidInput("Please send your name.")
+    account, profile = new_account(session, org, phone=phone, display_name=name[:200], type=type)
+    account.phone_verified = True
+    audit.record(session, actor, "community.account.create", "community_account", account.id, org_id=org_id,
+                 after={"by": source, "phone": account.phone, "profile_id": profile.id, "type": type})
+    session.flush()
+    return view_account(session, account)
+
+
 def get_account(session: Session, actor: Actor, org_id: int, account_id: int) -> AccountView:
     community_org(session, actor, org_id, "community.read")
     return view_account(session, owned(session, CommunityAccount, org_id, account_id, "account"))
@@ -234,4 +250,27 @@ def set_primary(session: Session, actor: Actor, org_id: int, profile_id: int) ->
 def count_accounts(session: Session, actor: Actor, org_id: int) -> int:
     community_org(session, actor, org_id, "community.read")
     return session.scalar(select(func.count()).select_from(CommunityAccount)
-                          .where(CommunityAccount.org_id == org_id)) or 0
+                          .where(CommunityAccount.org_id == org_id, CommunityAccount.status != "placeholder")) or 0
+
+
+REMOVED_MEMBER = "Removed member"
+
+
+def removed_member(session: Session, org_id: int) -> CommunityProfile:
+    """The community's one "Removed member": it keeps rows others built on a removed account
+    (a post they commented on stays theirs to read, a connection stays in their list).
+    It has no address, signs nobody in, and is never listed as a member."""
+    A, P = CommunityAccount, CommunityProfile
+    profile = session.scalar(select(P).join(A, A.id == P.account_id)
+                             .where(A.org_id == org_id, A.status == "placeholder"))
+    if profile is not None:
+        return profile
+    account = CommunityAccount(org_id=org_id, status="placeholder", status_reason="keeps others' rows")
+    session.add(account)
+    session.flush()
+    profile = CommunityProfile(org_id=org_id, account_id=account.id, type="professional", display_name=REMOVED_MEMBER,
+                               username=free_username(session, org_id, "removed-member"), is_primary=True,
+                               search_text="")
+    session.add(profile)
+    session.flush()
+    return profile

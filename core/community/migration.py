@@ -21,26 +21,35 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from core import audit
 from core.actors import Actor
+from core.community.accounts import REMOVED_MEMBER
 from core.community.base import clock, community_org, owned, searchable, slug_of
 from core.errors import Conflict, InvalidInput
 from core.phones import normalize_phone
 from db.models_community import (
     CommunityAccount,
+    CommunityBookmark,
+    CommunityComment,
     CommunityConnection,
+    CommunityEvent,
     CommunityImportBatch,
+    CommunityListing,
     CommunityMigrationRecord,
+    CommunityNotification,
+    CommunityOtp,
     CommunityPost,
     CommunityProfile,
+    CommunityRegistration,
+    CommunityReport,
 )
 
 LABELS = {
@@ -89,12 +98,24 @@ class MigrationReport:
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "adds_up": self.adds_up}
 
+    @property
+    def created_anything(self) -> bool:
+        return bool(self.accounts_created or self.posts_created or self.connections_created)
+
     def line(self) -> str:
-        head = "Dry run: would create" if self.dry_run else f"Batch {self.batch_id}: created"
+        if self.dry_run:
+            head = "Dry run: would create"
+        elif self.batch_id is None:
+            head = "Nothing new, so no batch was recorded: created"
+        else:
+            head = f"Batch {self.batch_id}: created"
+        labels = ", ".join(f"{label} ×{n}" for label, n in sorted(self.unknown_labels.items()))
         return (f"{head} {self.accounts_created} accounts, {self.posts_created} posts, "
                 f"{self.connections_created} connections; {self.users_already_migrated} users already migrated, "
                 f"{self.users_skipped} skipped, {self.duplicate_ids} duplicate ids, "
-                f"{self.self_connections} self-connections; {len(self.problems)} problems reported.")
+                f"{self.self_connections} self-connections"
+                + (f"; unknown profile labels {labels} became {DEFAULT_TYPE}" if labels else "")
+                + f"; {len(self.problems)} problems reported.")
 
 
 @dataclass(frozen=True)
@@ -356,6 +377,16 @@ def import_export(session: Session, actor: Actor, org_id: int, data: dict[str, l
     if dry_run:
         session.rollback()
         return report
+    if not report.created_anything:
+        # A re-run that brought nothing over records no batch: an empty one would stand in front of the
+        # batch that did the work and keep it from being rolled back.
+        session.rollback()
+        report.batch_id = None
+        audit.record(session, actor, "community.import", "community_import_batch", None, org_id=org_id,
+                     after={"file": file, "batch": None, **{k: v for k, v in report.as_dict().items()
+                                                           if k not in ("problems", "batch_id")}})
+        session.commit()
+        return report
     records = list(run.records.values())
     for i in range(0, len(records), CHUNK):
         session.execute(insert(CommunityMigrationRecord), records[i:i + CHUNK])
@@ -378,42 +409,284 @@ def list_batches(session: Session, actor: Actor, org_id: int, *, before_id: int 
 
 
 @dataclass(frozen=True)
+class Dependent:
+    """A row someone built on a batch's rows after the batch: a rollback must not take it silently."""
+
+    kind: str  # registration, post, comment, connection, listing, event, profile
+    id: int
+    person: str
+    detail: str
+
+    def line(self) -> str:
+        return f"{self.kind} {self.id} ({self.person}): {self.detail}"
+
+
+class RollbackRefused(Conflict):
+    """The batch has rows others built on; ``dependents`` names them."""
+
+    def __init__(self, message: str, dependents: list[Dependent]) -> None:
+        super().__init__(message)
+        self.dependents = dependents
+
+
+@dataclass(frozen=True)
 class RollbackResult:
+    """Rows removed (the first group) and others' rows kept (re-homed to the "Removed member" or unlinked)."""
+
     batch_id: int
     accounts: int
     profiles: int
     posts: int
     connections: int
+    notifications: int = 0
+    bookmarks: int = 0
+    reports: int = 0
+    sign_in_codes: int = 0
+    registrations_released: int = 0
+    waitlist_promoted: int = 0
+    registrations_unlinked: int = 0
+    posts_rehomed: int = 0
+    comments_rehomed: int = 0
+    comments_unlinked: int = 0
+    connections_rehomed: int = 0
+    connections_removed_with_both_ends: int = 0
+    listings_rehomed: int = 0
+    events_unlinked: int = 0
+
+    @property
+    def kept(self) -> int:
+        return (self.registrations_unlinked + self.posts_rehomed + self.comments_rehomed + self.comments_unlinked
+                + self.connections_rehomed + self.listings_rehomed + self.events_unlinked)
+
+    def line(self) -> str:
+        removed = (f"removed {self.accounts} accounts, {self.profiles} profiles, {self.posts} posts, "
+                   f"{self.connections} connections, {self.notifications} notifications, {self.bookmarks} "
+                   f"bookmarks, {self.reports} reports, {self.sign_in_codes} sign-in codes")
+        if not self.kept and not self.registrations_released:
+            return f"Batch {self.batch_id} rolled back: {removed}."
+        return (f"Batch {self.batch_id} rolled back: {removed}; kept what others built: "
+                f"{self.registrations_released} upcoming registrations released ({self.waitlist_promoted} "
+                f"promoted from waitlists), {self.registrations_unlinked} registrations kept without their "
+                f"account, {self.posts_rehomed} posts and {self.comments_rehomed} comments now by "
+                f"\u201c{REMOVED_MEMBER}\u201d, {self.comments_unlinked} comments kept without their post, "
+                f"{self.connections_rehomed} connections now with \u201c{REMOVED_MEMBER}\u201d, "
+                f"{self.listings_rehomed} listings now by \u201c{REMOVED_MEMBER}\u201d, "
+                f"{self.events_unlinked} events without their organiser.")
 
 
-def rollback_batch(session: Session, actor: Actor, org_id: int, batch_id: int, *,
+def _chunks(ids) -> list[list[int]]:
+    ids = sorted(set(ids))
+    return [ids[i:i + CHUNK] for i in range(0, len(ids), CHUNK)]
+
+
+class _Batch:
+    """What a batch made that still exists, and the names to tell people by."""
+
+    def __init__(self, session: Session, org_id: int, batch_id: int) -> None:
+        self.session, self.org_id = session, org_id
+        made: dict[str, set[int]] = {"accounts": set(), "profiles": set(), "posts": set(), "connections": set()}
+        for rec in session.scalars(select(CommunityMigrationRecord)
+                                   .where(CommunityMigrationRecord.batch_id == batch_id)):
+            for kind, values in (rec.created or {}).items():
+                made.setdefault(kind, set()).update(values)
+        self.accounts = set(self._existing(CommunityAccount, made["accounts"]))
+        self.posts = set(self._existing(CommunityPost, made["posts"]))
+        self.connections = set(self._existing(CommunityConnection, made["connections"]))
+        P = CommunityProfile
+        # Every face of a batch account goes with it, made by the batch or added since.
+        self.profiles: dict[int, str] = {}
+        for chunk in _chunks(self.accounts):
+            self.profiles.update(session.execute(select(P.id, P.display_name).where(P.account_id.in_(chunk))).all())
+        # A batch profile now on another account (the two were merged) is that account's.
+        self.moved = [(pid, name) for chunk in _chunks(made["profiles"]) for pid, name in session.execute(
+            select(P.id, P.display_name).where(P.id.in_(chunk), P.account_id.not_in(self.accounts or {0})))]
+
+    def _existing(self, model, ids) -> list[int]:
+        return [i for chunk in _chunks(ids) for i in self.session.scalars(
+            select(model.id).where(model.org_id == self.org_id, model.id.in_(chunk)))]
+
+    def each(self, ids, query):
+        """Rows of ``query(chunk)`` over chunks of ``ids``."""
+        return [row for chunk in _chunks(ids) for row in self.session.execute(query(chunk)).all()]
+
+
+def _name_of_profile(session: Session, profile_id: int) -> str:
+    return session.scalar(select(CommunityProfile.display_name).where(CommunityProfile.id == profile_id)) or "?"
+
+
+def _dependents(session: Session, b: _Batch) -> list[Dependent]:
+    R, T, C, K, L, E, P = (CommunityRegistration, CommunityPost, CommunityComment, CommunityConnection,
+                           CommunityListing, CommunityEvent, CommunityProfile)
+    found: list[Dependent] = []
+    primary = {}
+    for account_id, name in b.each(b.accounts, lambda ids: select(P.account_id, P.display_name)
+                                   .where(P.account_id.in_(ids), P.is_primary)):
+        primary[account_id] = name
+    for rid, account_id, status, title in b.each(b.accounts, lambda ids: select(R.id, R.account_id, R.status, E.title)
+                                                 .join(E, E.id == R.event_id).where(R.account_id.in_(ids))):
+        found.append(Dependent("registration", rid, primary.get(account_id, "?"), f"{status} for {title}"))
+    for pid, author in b.each(b.profiles, lambda ids: select(T.id, T.author_profile_id)
+                              .where(T.author_profile_id.in_(ids))):
+        if pid not in b.posts:
+            found.append(Dependent("post", pid, b.profiles[author], "written after the migration"))
+    for cid, author, post_id in b.each(b.profiles, lambda ids: select(C.id, C.author_profile_id, C.post_id)
+                                       .where(C.author_profile_id.in_(ids))):
+        found.append(Dependent("comment", cid, b.profiles[author], f"on post {post_id}"))
+    for cid, author, post_id in b.each(b.posts, lambda ids: select(C.id, C.author_profile_id, C.post_id)
+                                       .where(C.post_id.in_(ids))):
+        if author not in b.profiles:
+            found.append(Dependent("comment", cid, _name_of_profile(session, author),
+                                   f"on migrated post {post_id}"))
+    seen: set[int] = set()
+    for column in (K.profile_low_id, K.profile_high_id):
+        for kid, low, high in b.each(b.profiles, lambda ids: select(K.id, K.profile_low_id, K.profile_high_id)
+                                     .where(column.in_(ids))):
+            if kid in b.connections or kid in seen:
+                continue
+            seen.add(kid)
+            mine, other = (low, high) if low in b.profiles else (high, low)
+            found.append(Dependent("connection", kid, _name_of_profile(session, other),
+                                   f"connected with {b.profiles[mine]}"))
+    for lid, profile_id, title in b.each(b.profiles, lambda ids: select(L.id, L.profile_id, L.title)
+                                         .where(L.profile_id.in_(ids))):
+        found.append(Dependent("listing", lid, b.profiles[profile_id], f"lists {title}"))
+    for eid, profile_id, title in b.each(b.profiles, lambda ids: select(E.id, E.organiser_profile_id, E.title)
+                                         .where(E.organiser_profile_id.in_(ids))):
+        found.append(Dependent("event", eid, b.profiles[profile_id], f"organiser of {title}"))
+    for pid, name in b.moved:
+        found.append(Dependent("profile", pid, name, "moved to another member's account (merged); it stays"))
+    return found
+
+
+def rollback_batch(session: Session, actor: Actor, org_id: int, batch_id: int, *, force: bool = False,
                    now: datetime | None = None) -> RollbackResult:
-    """Remove every row the batch created (and its records); the batch stays, marked rolled back."""
-    community_org(session, actor, org_id, "community.import")
+    """Remove exactly what the batch created; the batch stays, marked rolled back.
+
+    What others built on its rows since (registrations, comments, connections,
+    posts written after the migration, listings, merged profiles) makes it
+    refuse, naming them, unless ``force``: then those rows are kept, re-homed to
+    the community's "Removed member" or with their link to the removed row cut,
+    places at upcoming events are released to the waitlists, and the result
+    counts both what was removed and what was kept.
+    """
+    org = community_org(session, actor, org_id, "community.import")
+    now = clock(now)
     batch = owned(session, CommunityImportBatch, org_id, batch_id, "import batch", lock=True)
     if batch.status != "applied":
         raise Conflict(f"Batch {batch_id} is already {batch.status.replace('_', ' ')}.")
-    later = session.scalar(select(CommunityImportBatch.id).where(
-        CommunityImportBatch.org_id == org_id, CommunityImportBatch.id > batch_id,
-        CommunityImportBatch.status == "applied").limit(1))
+    b = _Batch(session, org_id, batch_id)
+    later = session.scalar(
+        select(CommunityImportBatch.id).join(CommunityMigrationRecord,
+                                             CommunityMigrationRecord.batch_id == CommunityImportBatch.id)
+        .where(CommunityImportBatch.org_id == org_id, CommunityImportBatch.id > batch_id,
+               CommunityImportBatch.status == "applied",
+               CommunityMigrationRecord.account_id.in_(b.accounts or {0})).limit(1))
     if later is not None:
-        raise Conflict(f"Batch {later} came after this one and may build on it; roll back batch {later} first.")
-    created: Counter[str] = Counter()
-    ids: dict[str, list[int]] = {"accounts": [], "profiles": [], "posts": [], "connections": []}
-    for rec in session.scalars(select(CommunityMigrationRecord).where(CommunityMigrationRecord.batch_id == batch_id)):
-        for kind, values in (rec.created or {}).items():
-            ids.setdefault(kind, []).extend(values)
-    for kind, model in (("connections", CommunityConnection), ("posts", CommunityPost),
-                        ("profiles", CommunityProfile), ("accounts", CommunityAccount)):
-        for i in range(0, len(ids[kind]), CHUNK):
-            chunk = ids[kind][i:i + CHUNK]
-            created[kind] += session.execute(delete(model).where(model.org_id == org_id, model.id.in_(chunk))
-                                             .execution_options(synchronize_session=False)).rowcount
+        raise Conflict(f"Batch {later} came after this one and builds on its members; roll back batch {later} first.")
+    dependents = _dependents(session, b)
+    if dependents and not force:
+        shown = "; ".join(d.line() for d in dependents[:8])
+        more = f" and {len(dependents) - 8} more" if len(dependents) > 8 else ""
+        raise RollbackRefused(
+            f"Batch {batch_id} cannot be rolled back as it is: others built on its rows since: {shown}{more}. "
+            "Roll back with --force to keep their rows (re-homed to \u201cRemoved member\u201d or unlinked).",
+            dependents)
+    counts: Counter[str] = Counter()
+    if dependents:
+        _keep_others(session, org, b, now, counts)
+    _remove(session, org_id, b, counts)
     session.execute(delete(CommunityMigrationRecord).where(CommunityMigrationRecord.batch_id == batch_id))
-    batch.status, batch.rolled_back_at = "rolled_back", clock(now)
-    result = RollbackResult(batch_id, created["accounts"], created["profiles"], created["posts"],
-                            created["connections"])
+    batch.status, batch.rolled_back_at = "rolled_back", now
+    result = RollbackResult(batch_id, **{f.name: counts[f.name] for f in fields(RollbackResult) if f.name != "batch_id"})
     audit.record(session, actor, "community.import.rollback", "community_import_batch", batch_id, org_id=org_id,
-                 before={"status": "applied"}, after=asdict(result))
+                 before={"status": "applied"},
+                 after={**asdict(result), "forced": force, "dependents": [d.line() for d in dependents[:200]]})
     session.commit()
     return result
+
+
+def _keep_others(session: Session, org, b: _Batch, now: datetime, counts: Counter[str]) -> None:
+    """Re-home or unlink every row others built on the batch's rows, so removing the batch takes none of them."""
+    from core.community.accounts import removed_member
+    from core.community.events import release
+
+    R, T, C, K, L, E = (CommunityRegistration, CommunityPost, CommunityComment, CommunityConnection,
+                        CommunityListing, CommunityEvent)
+    placeholder = removed_member(session, org.id).id
+    # Registrations: places at events still to come go back to the waitlist; the rest stay as history.
+    for rid, event_id in b.each(b.accounts, lambda ids: select(R.id, R.event_id).where(
+            R.account_id.in_(ids), R.status.in_(("registered", "waitlisted")))):
+        event = session.scalar(select(E).where(E.id == event_id).with_for_update())
+        session.refresh(event)
+        if event.status == "scheduled" and event.starts_at > now:
+            registration = session.get(R, rid)
+            counts["waitlist_promoted"] += len(release(session, org, event, registration, now))
+            counts["registrations_released"] += 1
+    for chunk in _chunks(b.accounts):
+        counts["registrations_unlinked"] += session.execute(
+            update(R).where(R.account_id.in_(chunk)).values(account_id=None)
+            .execution_options(synchronize_session=False)).rowcount
+    for chunk in _chunks(b.profiles):
+        counts["posts_rehomed"] += session.execute(
+            update(T).where(T.author_profile_id.in_(chunk), T.id.not_in(b.posts or {0}))
+            .values(author_profile_id=placeholder).execution_options(synchronize_session=False)).rowcount
+        counts["comments_rehomed"] += session.execute(
+            update(C).where(C.author_profile_id.in_(chunk)).values(author_profile_id=placeholder)
+            .execution_options(synchronize_session=False)).rowcount
+        counts["listings_rehomed"] += session.execute(
+            update(L).where(L.profile_id.in_(chunk)).values(profile_id=placeholder, status="inactive")
+            .execution_options(synchronize_session=False)).rowcount
+        counts["events_unlinked"] += session.execute(
+            update(E).where(E.organiser_profile_id.in_(chunk)).values(organiser_profile_id=None)
+            .execution_options(synchronize_session=False)).rowcount
+    for chunk in _chunks(b.posts):
+        counts["comments_unlinked"] += session.execute(
+            update(C).where(C.post_id.in_(chunk)).values(post_id=None)
+            .execution_options(synchronize_session=False)).rowcount
+    # Connections made since: the removed end becomes the "Removed member" (one row per other person).
+    taken = {(low, high) for low, high in session.execute(select(K.profile_low_id, K.profile_high_id).where(
+        or_(K.profile_low_id == placeholder, K.profile_high_id == placeholder)))}
+    for column in (K.profile_low_id, K.profile_high_id):
+        for connection in [k for chunk in _chunks(b.profiles) for k in session.scalars(
+                select(K).where(column.in_(chunk), K.id.not_in(b.connections or {0})))]:
+            ends = [connection.profile_low_id, connection.profile_high_id]
+            others = [p for p in ends if p not in b.profiles]
+            if not others or (min(others[0], placeholder), max(others[0], placeholder)) in taken:
+                # Between two removed people, or that person already keeps one with the "Removed member".
+                session.delete(connection)
+                counts["connections_removed_with_both_ends"] += 1
+                continue
+            low, high = sorted((others[0], placeholder))
+            taken.add((low, high))
+            connection.requester_profile_id = (others[0] if connection.requester_profile_id == others[0]
+                                               else placeholder)
+            connection.profile_low_id, connection.profile_high_id = low, high
+            counts["connections_rehomed"] += 1
+        session.flush()
+
+
+def _remove(session: Session, org_id: int, b: _Batch, counts: Counter[str]) -> None:
+    """Delete the batch's rows and what is the removed people's own, counting each kind."""
+    K, T, P, A = CommunityConnection, CommunityPost, CommunityProfile, CommunityAccount
+    N, BM, REP, OTP = CommunityNotification, CommunityBookmark, CommunityReport, CommunityOtp
+
+    def gone(model, where) -> int:
+        return session.execute(delete(model).where(where).execution_options(synchronize_session=False)).rowcount
+
+    addresses = [a for row in b.each(b.accounts, lambda ids: select(A.email, A.phone).where(A.id.in_(ids)))
+                 for a in row if a]
+    for chunk in _chunks(b.connections):
+        counts["connections"] += gone(K, K.id.in_(chunk))
+    for chunk in _chunks(b.posts):
+        counts["reports"] += gone(REP, REP.post_id.in_(chunk))
+        counts["bookmarks"] += gone(BM, (BM.target_kind == "post") & BM.target_id.in_(chunk))
+        counts["posts"] += gone(T, T.id.in_(chunk))
+    for chunk in _chunks(b.profiles):
+        counts["bookmarks"] += gone(BM, (BM.target_kind == "profile") & BM.target_id.in_(chunk))
+        counts["profiles"] += gone(P, P.id.in_(chunk))
+    for chunk in _chunks(b.accounts):
+        counts["notifications"] += gone(N, N.account_id.in_(chunk))
+        counts["bookmarks"] += gone(BM, BM.account_id.in_(chunk))
+        counts["accounts"] += gone(A, A.id.in_(chunk))
+    for i in range(0, len(addresses), CHUNK):
+        counts["sign_in_codes"] += gone(OTP, (OTP.org_id == org_id) & OTP.address.in_(addresses[i:i + CHUNK]))

@@ -42,8 +42,12 @@ def request_code(session: Session, actor: Actor, org_id: int, address: str, *,
 
 
 def verify_code(session: Session, actor: Actor, org_id: int, address: str, code: str, *,
-                now: datetime | None = None) -> SignedIn:
-    """Check the latest code sent to ``address``; on success the person is signed in."""
+                now: datetime | None = None, commit: bool = True) -> SignedIn:
+    """Check the latest code sent to ``address``; on success the person is signed in.
+
+    ``commit=False`` leaves the success in the caller's unit of work (a merge
+    proves the address this way and commits with its own change).
+    """
     org = community_org(session, actor, org_id, "community.read")
     now = clock(now)
     _channel, to = address_of(org, address)
@@ -67,5 +71,8 @@ def verify_code(session: Session, actor: Actor, org_id: int, address: str, code:
     account.last_sign_in_at = now
     profile_id = session.scalar(select(CommunityProfile.id).where(
         CommunityProfile.account_id == account.id, CommunityProfile.is_primary))
-    session.commit()
+    if commit:
+        session.commit()
+    else:
+        session.flush()
     return SignedIn(account.id, profile_id, created)

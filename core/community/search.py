@@ -1,6 +1,7 @@
 """Staff search across profiles, events, posts and listings, paged.
 
-Each kind matches its lower-cased ``search_text`` (``LIKE '%term%'``, which
+Times are shown on the community's clock, as everywhere else. Each kind
+matches its lower-cased ``search_text`` (``LIKE '%term%'``, which
 the trigram indexes serve on PostgreSQL), newest first, paged by id: pass
 the last hit's id of a kind as ``before_id`` for the next page of that kind.
 """
@@ -13,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.actors import Actor
-from core.community.base import community_org
+from core.community.base import community_org, when
 from core.errors import InvalidInput
 from db.models_community import CommunityAccount, CommunityEvent, CommunityListing, CommunityPost, CommunityProfile
 
@@ -42,7 +43,7 @@ def _page(query, model, org_id: int, pattern: str, before_id: int | None, limit:
 def search(session: Session, actor: Actor, org_id: int, text: str, *, kind: str = "profile",
            before_id: int | None = None, limit: int = 25) -> list[Hit]:
     """One page of one kind's matches, newest first."""
-    community_org(session, actor, org_id, "community.read")
+    org = community_org(session, actor, org_id, "community.read")
     term = text.strip().lower()
     if len(term) < 2:
         raise InvalidInput("Type at least two letters to search.")
@@ -71,7 +72,7 @@ def search(session: Session, actor: Actor, org_id: int, text: str, *, kind: str 
         if kind == "profile":
             hits.append(Hit(kind, row[0], row[1], f"{row[2]} @{row[3]} {row[4] or row[5] or ''}".strip()))
         elif kind == "event":
-            hits.append(Hit(kind, row[0], row[1], f"{row[2]:%Y-%m-%d %H:%M} {row[3]}"))
+            hits.append(Hit(kind, row[0], row[1], f"{when(org, row[2], '%Y-%m-%d %H:%M')} {row[3]}"))
         elif kind == "post":
             hits.append(Hit(kind, row[0], row[1] or row[2][:60], "hidden" if row[3] else ""))
         else:

@@ -12,16 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import audit
 from core.actors import Actor
-from core.community.base import clock, community_org, owned, searchable
+from core.community.base import clock, community_org, member, notify, owned, searchable, tell
 from core.errors import Conflict, InvalidInput, NotFound
 from db.models_community import (
     LISTING_KINDS,
+    CommunityAccount,
     LISTING_STATUSES,
     CommunityBookmark,
     CommunityComment,
@@ -74,6 +75,9 @@ class ReportView:
     reason: str
     status: str
     created_at: datetime
+    author_account_id: int | None = None
+    author: str = ""
+    reporter: str = ""
 
 
 @dataclass(frozen=True)
@@ -89,10 +93,6 @@ class ListingView:
 def _connection_view(c: CommunityConnection) -> ConnectionView:
     other = c.profile_high_id if c.requester_profile_id == c.profile_low_id else c.profile_low_id
     return ConnectionView(c.id, c.requester_profile_id, other, c.status)
-
-
-def notify(session: Session, org_id: int, account_id: int, kind: str, body: str) -> None:
-    session.add(CommunityNotification(org_id=org_id, account_id=account_id, kind=kind, body=body))
 
 
 def request_connection(session: Session, actor: Actor, org_id: int, from_profile_id: int,
@@ -202,10 +202,21 @@ def _target(session: Session, org_id: int, kind: str, target_id: int):
 
 def report_content(session: Session, actor: Actor, org_id: int, kind: str, target_id: int, reason: str, *,
                    reporter_account_id: int | None = None) -> int:
+    """A member's report of a post or comment; it waits in the moderation queue. Reporting one thing
+    twice is one report."""
     community_org(session, actor, org_id, "community.read")
-    _target(session, org_id, kind, target_id)
+    row = _target(session, org_id, kind, target_id)
+    if row.hidden:
+        raise Conflict(f"That {kind} is already hidden; thank you.")
     if not reason.strip():
         raise InvalidInput("Say why this is being reported.")
+    column = CommunityReport.post_id if kind == "post" else CommunityReport.comment_id
+    if reporter_account_id is not None:
+        earlier = session.scalar(select(CommunityReport.id).where(
+            column == target_id, CommunityReport.reporter_account_id == reporter_account_id,
+            CommunityReport.status == "open"))
+        if earlier is not None:
+            return earlier
     report = CommunityReport(org_id=org_id, reason=reason.strip(), reporter_account_id=reporter_account_id,
                              **{f"{kind}_id": target_id})
     session.add(report)
@@ -218,17 +229,23 @@ def moderation_queue(session: Session, actor: Actor, org_id: int, *, after_id: i
     """Open reports, oldest first."""
     community_org(session, actor, org_id, "community.moderate")
     R = CommunityReport
-    query = (select(R, CommunityPost.body, CommunityComment.body)
+    query = (select(R, CommunityPost.body, CommunityComment.body,
+                    func.coalesce(CommunityPost.author_profile_id, CommunityComment.author_profile_id))
              .outerjoin(CommunityPost, CommunityPost.id == R.post_id)
              .outerjoin(CommunityComment, CommunityComment.id == R.comment_id)
              .where(R.org_id == org_id, R.status == "open"))
     if after_id is not None:
         query = query.where(R.id > after_id)
     views = []
-    for r, post_body, comment_body in session.execute(query.order_by(R.id).limit(limit)):
+    for r, post_body, comment_body, author_id in session.execute(query.order_by(R.id).limit(limit)):
         target, target_id, text = (("post", r.post_id, post_body) if r.post_id is not None
                                    else ("comment", r.comment_id, comment_body))
-        views.append(ReportView(r.id, target, target_id, (text or "")[:120], r.reason, r.status, r.created_at))
+        author = session.get(CommunityProfile, author_id)
+        reporter = session.scalar(select(CommunityProfile.display_name).where(
+            CommunityProfile.account_id == r.reporter_account_id, CommunityProfile.is_primary)) \
+            if r.reporter_account_id else None
+        views.append(ReportView(r.id, target, target_id, (text or "")[:120], r.reason, r.status, r.created_at,
+                                author.account_id, author.display_name, reporter or "staff"))
     return views
 
 
@@ -242,20 +259,30 @@ def _resolve_reports(session: Session, org_id: int, kind: str, target_id: int, r
 
 def hide(session: Session, actor: Actor, org_id: int, kind: str, target_id: int, reason: str, *,
          now: datetime | None = None) -> None:
-    """Hide a post or comment from members, with the reason; its open reports are resolved."""
-    community_org(session, actor, org_id, "community.moderate")
+    """Hide a post or comment from members, with the reason (told to its author); its open reports are resolved."""
+    org = community_org(session, actor, org_id, "community.moderate")
     if not reason.strip():
         raise InvalidInput("Give the reason for hiding it; the author may ask.")
     row = _target(session, org_id, kind, target_id)
+    if row.hidden:
+        raise Conflict(f"That {kind} is already hidden.")
     before = {"hidden": row.hidden, "hidden_reason": row.hidden_reason}
     row.hidden, row.hidden_reason = True, reason.strip()
     _resolve_reports(session, org_id, kind, target_id, "hidden", clock(now))
+    author = session.get(CommunityAccount, session.get(CommunityProfile, row.author_profile_id).account_id)
+    if author.status != "placeholder":
+        excerpt = (row.body or "")[:40] + ("…" if len(row.body or "") > 40 else "")
+        tell(session, org, author, f"{org.name}: your {kind} \u201c{excerpt}\u201d was hidden: {row.hidden_reason}. "
+             "Reply to this message if you think it should not have been.",
+             key=f"community:{kind}:{row.id}:hidden:{int(clock(now).timestamp())}",
+             subject=f"Your {kind} was hidden")
     audit.record(session, actor, f"community.{kind}.hide", f"community_{kind}", target_id, org_id=org_id,
                  before=before, after={"hidden": True, "hidden_reason": row.hidden_reason})
     session.commit()
 
 
 def restore(session: Session, actor: Actor, org_id: int, kind: str, target_id: int) -> None:
+    """Show a hidden post or comment again."""
     community_org(session, actor, org_id, "community.moderate")
     row = _target(session, org_id, kind, target_id)
     if not row.hidden:
@@ -265,6 +292,23 @@ def restore(session: Session, actor: Actor, org_id: int, kind: str, target_id: i
     audit.record(session, actor, f"community.{kind}.restore", f"community_{kind}", target_id, org_id=org_id,
                  before=before, after={"hidden": False})
     session.commit()
+
+
+def suspend_author(session: Session, actor: Actor, org_id: int, report_id: int, reason: str, *,
+                   now: datetime | None = None) -> int:
+    """From the queue: hide the reported post or comment and suspend its author (both told); returns the account."""
+    from core.community.members import set_status
+
+    community_org(session, actor, org_id, "community.members")
+    report = owned(session, CommunityReport, org_id, report_id, "report")
+    kind, target_id = ("post", report.post_id) if report.post_id is not None else ("comment", report.comment_id)
+    row = _target(session, org_id, kind, target_id)
+    account_id = session.get(CommunityProfile, row.author_profile_id).account_id
+    member(session, org_id, account_id)
+    if not row.hidden:
+        hide(session, actor, org_id, kind, target_id, reason, now=now)
+    set_status(session, actor, org_id, account_id, "suspended", reason=reason, now=now)
+    return account_id
 
 
 def dismiss_report(session: Session, actor: Actor, org_id: int, report_id: int, *,
@@ -344,3 +388,12 @@ def bookmarks_of(session: Session, actor: Actor, org_id: int, account_id: int) -
                                                .where(CommunityBookmark.org_id == org_id,
                                                       CommunityBookmark.account_id == account_id)
                                                .order_by(CommunityBookmark.id))]
+
+
+def recent_posts(session: Session, actor: Actor, org_id: int, *, limit: int = 5) -> list[tuple[PostView, str]]:
+    """The latest posts members can see, with their authors' names (for SMS and USSD)."""
+    community_org(session, actor, org_id, "community.read")
+    T, P = CommunityPost, CommunityProfile
+    rows = session.execute(select(T, P.display_name).join(P, P.id == T.author_profile_id)
+                           .where(T.org_id == org_id, T.hidden.is_(False)).order_by(T.id.desc()).limit(limit))
+    return [(_post_view(post), name) for post, name in rows]

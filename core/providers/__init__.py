@@ -13,6 +13,15 @@ from typing import Protocol
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file that goes with an email (an ``.ics`` invitation); built when the message is sent."""
+
+    filename: str
+    content_type: str  # "text/calendar"
+    data: bytes
+
+
+@dataclass(frozen=True)
 class OutgoingMessage:
     id: int
     org_id: int
@@ -22,6 +31,7 @@ class OutgoingMessage:
     body: str
     campaign_id: int | None = None
     secret: bool = False  # it carries a code: never logged
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)

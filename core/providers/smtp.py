@@ -44,6 +44,9 @@ def as_email(message: OutgoingMessage, sender: str, domain: str) -> EmailMessage
     email.set_content(message.body)
     paragraphs = "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in message.body.split("\n\n"))
     email.add_alternative(f"<!doctype html><html><body>{paragraphs}</body></html>", subtype="html")
+    for attachment in message.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        email.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename)
     return email
 
 
