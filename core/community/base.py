@@ -77,13 +77,16 @@ def notify(session: Session, org_id: int, account_id: int, kind: str, body: str)
 
 def tell(session: Session, org: Org, account: CommunityAccount, body: str, *, key: str, subject: str,
          purpose: str = "transactional", kind: str = "system") -> int | None:
-    """Tell a member: a notification, and an SMS (an email when they have no phone or sent STOP).
+    """Tell a member: a notification, and an SMS (an email when they have no phone, or sent STOP and the
+    outbox would hold this purpose back).
 
     Returns the outbox message's id, or None when nothing could be sent (no
     address that takes messages). ``key`` makes telling twice send once.
     """
     notify(session, org.id, account.id, kind, body)
-    if account.phone and not is_opted_out(session, org.id, "sms", account.phone):
+    held = purpose in outbox.HELD_BY_OPT_OUT and bool(account.phone) and is_opted_out(
+        session, org.id, "sms", account.phone)
+    if account.phone and not held:
         return outbox.enqueue(session, org.id, to=account.phone, body=body, purpose=purpose,
                               idempotency_key=key)
     if account.email:
