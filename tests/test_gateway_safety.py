@@ -216,6 +216,16 @@ def test_a_50_mb_body_is_refused_on_every_path_before_it_is_read(committed_db, l
     assert count(committed_db, UssdSession) == 0
 
 
+def test_a_path_that_takes_no_body_closes_the_connection_unread(committed_db):
+    with running_gateway(committed_db) as base:
+        for path in ("/no/such/path", "/health"):  # 404, and 405 (a POST where only GET is served)
+            with connect(base) as sock:
+                sock.sendall(head(path, 50 * 1024 * 1024) + b"1" * 60_000)
+                answer = read_until_closed(sock)
+            assert answer.startswith((b"HTTP/1.1 404 ", b"HTTP/1.1 405 ")), answer[:200]
+            assert b"connection: close" in answer.lower()
+
+
 def test_a_50_mb_chunked_ussd_text_is_cut_off_and_never_stored(committed_db):
     sent, answer = 0, b""
     with running_gateway(committed_db, signed()) as base, connect(base) as sock:
@@ -382,6 +392,9 @@ HOSTILE: list[tuple[str, bytes]] = [
     (FORM, b"%ff%fe=%ed%a0%80&sessionId=%ff&phoneNumber=%2B254712345678&text=%ed%a0%80&id=%ff&from=%ff"),
     (FORM, b"sessionId=s&phoneNumber=+254712345678&text=" + b"*1" * 2000),
     (FORM, b"&&&===&&%%%&a=%zz&sessionId=x&phoneNumber=garbage&id=1&status=Success&from=garbage"),
+    (FORM, b"id=" + b"9" * 300 + b"&from=%2B254712345678&to=" + b"2" * 300 + b"&text=STOP&status=" + b"S" * 300
+     + b"&sessionId=" + b"s" * 300 + b"&phoneNumber=%2B254712345678&serviceCode=" + b"*" * 300
+     + b"&failureReason=" + b"r" * 3000 + b"&name=" + b"n" * 3000 + b"&phone=0711000009&email=" + b"e" * 300),
     (FORM, "&".join(f"f{i}=1" for i in range(1200)).encode()[:7000]),
     (FORM + "; charset=utf-16", "sessionId=x&text=1".encode("utf-16")),
     ("multipart/form-data; boundary=x", b'--x\r\nContent-Disposition: form-data; name="text"\r\n\r\n\x00\r\n--x--\r\n'),
