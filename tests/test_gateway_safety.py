@@ -193,8 +193,15 @@ def test_behind_a_trusted_proxy_the_lead_form_limits_the_forwarded_address(commi
         assert set(s.scalars(sql_select(SalonFormHit.ip))) == {"203.0.113.0", "203.0.113.1"}
 
 
-def test_network_settings_are_checked_when_read():
+def test_network_settings_are_checked_when_read(tmp_path):
     from config import SettingsError
+
+    toml = tmp_path / "ofisi.toml"
+    toml.write_text('mpesa_callback_networks = ["196.201.214.200", "196.201.213.0/24"]\n'
+                    'trusted_proxies = "127.0.0.1"\ngateway_body_timeout_seconds = 5\n')
+    from_file = load_settings({"OFISI_CONFIG": str(toml)})
+    assert from_file.mpesa_callback_networks == ("196.201.214.200/32", "196.201.213.0/24")
+    assert from_file.trusted_proxies == ("127.0.0.1/32",) and from_file.gateway_body_timeout_seconds == 5.0
 
     settings = load_settings({"OFISI_TRUSTED_PROXIES": "10.0.0.5, 10.1.0.0/16",
                               "OFISI_MPESA_CALLBACK_NETWORKS": "196.201.214.0/24"})

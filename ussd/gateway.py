@@ -111,10 +111,6 @@ def database(request: Request) -> Database:
     return request.app.state.database
 
 
-def settings(request: Request) -> Settings:
-    return request.app.state.settings
-
-
 # ---------------------------------------------------------------- who may call back
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
