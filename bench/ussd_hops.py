@@ -71,7 +71,11 @@ def seed(db, members: int) -> list[str]:
 
 
 def start(app) -> tuple[uvicorn.Server, str]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+    """The app under uvicorn as `ofisi serve` runs it, the gateway's limits included."""
+    from ussd.server import GatewayConfig
+
+    server = uvicorn.Server(GatewayConfig(app, app.state.settings, host="127.0.0.1", port=0, log_level="warning",
+                                          lifespan="on"))
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.01)
@@ -215,7 +219,7 @@ def serving(db, workers: int) -> Iterator[str]:
     env = {**os.environ, "OFISI_DATABASE_URL": db.url,
            "PYTHONPATH": os.pathsep.join([str(here.parent), str(here), os.environ.get("PYTHONPATH", "")])}
     server = subprocess.Popen([sys.executable, "-c", (
-        "from ussd.gateway import run_workers; "
+        "from ussd.server import run_workers; "
         f"run_workers('ussd_hops:bench_app', '127.0.0.1', {port}, {workers}, log_level='warning')")], env=env)
     base = f"http://127.0.0.1:{port}"
     try:

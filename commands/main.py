@@ -97,11 +97,15 @@ def serve(
     port: int = typer.Option(8000, "--port", min=1, max=65535),
     workers: int = typer.Option(1, "--workers", min=1, max=64,
                                 help="Processes sharing the port (PostgreSQL only); about one per core."),
+    allow_unsigned_callbacks: bool = typer.Option(
+        False, "--allow-unsigned-callbacks",
+        help="Serve on a non-loopback address without the callback_token secret (only when something in "
+             "front of the gateway already checks who calls)."),
 ) -> None:
     """Run the HTTP gateway that Africa's Talking, M-Pesa and lead forms call back."""
-    from ussd.gateway import serve as run_gateway
+    from ussd.server import serve as run_gateway
 
-    run_gateway(host, port, workers=workers)
+    run_gateway(host, port, workers=workers, allow_unsigned_callbacks=allow_unsigned_callbacks)
 
 
 class BriefFormatter(logging.Formatter):

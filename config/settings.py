@@ -129,6 +129,19 @@ class Settings:
     whatsapp_rate_per_second: float = 80.0
     whatsapp_phone_number_id: str | None = None
     email_from: str = "ofisi@localhost"
+    # The gateway (`ofisi serve`). Addresses or networks (CIDR) of the proxies in front of it, whose
+    # X-Forwarded-For is believed; the client address of every request (the lead form's per-address
+    # limit, the providers' networks below) is read through them, and from no one else.
+    trusted_proxies: tuple[str, ...] = ()
+    # Where each provider's callbacks may come from (empty: anywhere the token is carried from).
+    at_callback_networks: tuple[str, ...] = ()
+    mpesa_callback_networks: tuple[str, ...] = ()
+    whatsapp_callback_networks: tuple[str, ...] = ()
+    # How long a request's headers, then its body, may take to arrive, and how many connections
+    # and requests the gateway holds at once (more are answered 503 at once).
+    gateway_header_timeout_seconds: float = 10.0
+    gateway_body_timeout_seconds: float = 15.0
+    gateway_max_concurrency: int = 256
     config_path: Path | None = None
     # Secrets from env and TOML as {name: (value, where from)}; read through secret().
     _secret_sources: Mapping[str, tuple[str, str]] = field(default_factory=dict, repr=False, compare=False)
@@ -172,7 +185,26 @@ class Settings:
 _PLAIN = [f for f in fields(Settings) if not f.name.startswith("_") and f.name != "config_path"]
 
 
+def _networks(name: str, raw: object) -> tuple[str, ...]:
+    """A list of IP addresses or networks: a TOML array, or a string with commas between."""
+    import ipaddress
+
+    items = raw if isinstance(raw, (list, tuple)) else str(raw).split(",")
+    networks = []
+    for item in (str(i).strip() for i in items):
+        if not item:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise SettingsError(f"{env_name(name)}: {item!r} is not an IP address or network "
+                                "(write 196.201.214.0/24 or 10.0.0.5, with commas between).") from None
+    return tuple(networks)
+
+
 def _coerce(name: str, raw: object, target: object) -> object:
+    if str(target).startswith("tuple"):
+        return _networks(name, raw)
     if target in (int, "int"):
         try:
             return int(raw)  # type: ignore[arg-type]

@@ -1,8 +1,11 @@
 """USSD PINs: four digits, hashed, three wrong tries lock the phone for 30 minutes.
 
-The lock counts across sessions (hanging up does not reset it). The check
-itself is pure (:func:`pin_matches`), so a USSD state can decide from the
-facts; recording a wrong try is the effect that may lock the phone.
+The lock counts across sessions (hanging up does not reset it) and is read
+on every hop that reads a PIN. The PIN's row is read under a row lock, so
+guesses sent at once from many sessions are weighed one after another: three
+count, then the lock. The check itself is pure (:func:`pin_matches`), so a
+USSD state can decide from the facts; recording a wrong try is the effect
+that may lock the phone, and a try while locked counts for nothing.
 """
 
 from __future__ import annotations
@@ -42,7 +45,8 @@ class PinState:
 
 
 def pin_state(session: Session, phone: str) -> PinState:
-    row = session.get(UssdPin, phone)
+    """The phone's PIN, read for this hop's transaction under a row lock (until the hop commits)."""
+    row = session.get(UssdPin, phone, with_for_update=True, populate_existing=True)
     if row is None:
         return PinState(phone, None, 0, None)
     return PinState(phone, row.pin_hash, row.failed_attempts, row.locked_until)
@@ -74,18 +78,19 @@ def set_pin(session: Session, phone: str, pin: str) -> None:
     audit.record(session, Actor.system_actor("ussd"), "ussd.pin_set", "phone", phone)
 
 
-def record_wrong_pin(session: Session, phone: str, *, now: datetime | None = None) -> bool:
-    """Count a wrong PIN; True when this one locked the phone."""
+def record_wrong_pin(session: Session, phone: str, *, now: datetime | None = None) -> datetime | None:
+    """Count a wrong PIN; when this one locked the phone, the time it is locked until (which names
+    the lock: one SMS per lock). A try while the phone is locked counts for nothing."""
     now = now or utcnow()
     row = session.scalar(select(UssdPin).where(UssdPin.phone == phone).with_for_update())
-    if row is None:
-        return False
+    if row is None or (row.locked_until is not None and row.locked_until > now):
+        return None
     row.failed_attempts += 1
     if row.failed_attempts >= MAX_WRONG:
         row.failed_attempts, row.locked_until = 0, now + LOCK_FOR
         audit.record(session, Actor.system_actor("ussd"), "ussd.pin_locked", "phone", phone)
-        return True
-    return False
+        return row.locked_until
+    return None
 
 
 def record_right_pin(session: Session, phone: str) -> None:

@@ -20,6 +20,10 @@ from db.models_ussd import UssdEvent, UssdSession
 from db.types import utcnow
 
 
+class SessionEnded(InvalidInput):
+    """A hop for a session that has already ended (its END screen was sent, or the network closed it)."""
+
+
 @dataclass
 class HopState:
     session_id: str
@@ -55,7 +59,7 @@ def _locked(session: Session, session_id: str):
 
 
 def begin_hop(session: Session, session_id: str, phone: str, service_code: str, start_state: str) -> HopState:
-    """Lock (or open) the session's row and read its state.
+    """Lock (or open) the session's row and read its state; a session that has ended is refused.
 
     Rows, not ORM objects: a hop reads one row and writes it back, and is the
     gateway's hottest path, so it pays for no identity map or unit of work.
@@ -71,9 +75,11 @@ def begin_hop(session: Session, session_id: str, phone: str, service_code: str, 
         if opened is not None:
             return HopState(session_id, phone, service_code, start_state)
         row = _locked(session, session_id)  # the same session's first hop, twice at once
-    # A session id belongs to the phone that opened it.
+    # A session id belongs to the phone that opened it, and takes no input once it has ended.
     if row.phone != phone:
         raise InvalidInput("this session belongs to another phone")
+    if row.ended:
+        raise SessionEnded("This session has ended. Please dial again.")
     return HopState(row.session_id, row.phone, row.service_code, row.state, dict(row.data or {}), row.org_id,
                     row.last_text, row.hops, is_new=row.hops == 0)
 

@@ -12,13 +12,17 @@ import uvicorn
 from config import Settings, load_settings
 from db.engine import Database
 from ussd.gateway import create_app
+from ussd.server import GatewayConfig
 
 
 @contextmanager
 def running_gateway(db: Database, settings: Settings | None = None) -> Iterator[str]:
-    """Yield the base URL of a gateway serving ``db``; stop it afterwards."""
-    app = create_app(db, settings or load_settings({}))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+    """Yield the base URL of a gateway serving ``db`` as `ofisi serve` does (its limits included);
+    stop it afterwards."""
+    settings = settings or load_settings({})
+    app = create_app(db, settings)
+    server = uvicorn.Server(GatewayConfig(app, settings, host="127.0.0.1", port=0, log_level="warning",
+                                          lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

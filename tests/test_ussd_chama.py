@@ -319,3 +319,108 @@ def test_digits_from_a_phones_symbol_menu_get_a_notice_not_a_failure(odd):
     assert _whole_amount(odd) is None
     assert handle_loan_months(Hop(odd, {}, Facts())).notice.startswith("Enter a number of months")
     assert handle_choose(Hop(odd, {}, Facts())).notice == "Reply with the chama's number."
+
+
+def _locked_sms(db, number: str) -> int:
+    return sum("locked for 30 minutes" in body for body in sms_to(db, number))
+
+
+def test_a_pin_lock_holds_after_end_and_in_new_sessions_with_one_sms(committed_db, chama, pins):
+    """The attack: keep posting to a session after its END (and in new sessions) with more
+    guesses, then the right PIN. Every one of them finds the lock, none counts, one SMS."""
+    from core.ussd_pins import pin_state
+
+    member = chama.members[1]
+    with running_gateway(committed_db) as base:
+        handset = Phone(base, member.phone, "s-lock")
+        handset.dial()
+        handset.press("0000", "1111")
+        assert handset.press("9999").startswith("END Wrong PIN 3 times")
+        with committed_db.session() as session:
+            locked_until = pin_state(session, member.phone).locked_until
+        # The same session, after its END: no more input is taken, whatever it is.
+        for guess in [f"{n:04d}" for n in range(3000, 3040)] + ["2580"]:
+            answer = handset.press(guess)
+            assert answer.startswith("END ") and "1 Balance" not in answer
+        # New sessions: the lock is read on the hop that reads the PIN, not only on the first screen.
+        for n in range(3):
+            other = Phone(base, member.phone, f"s-lock-new-{n}")
+            other.inputs = ["4444"]  # a dial string carrying the PIN (*384*22*4444#)
+            assert other._send().startswith("END Too many wrong PINs")
+        right = Phone(base, member.phone, "s-lock-right")
+        right.inputs = ["2580"]
+        assert right._send().startswith("END Too many wrong PINs")
+    with committed_db.session() as session:
+        state = pin_state(session, member.phone)
+        assert state.locked_until == locked_until and state.failed_attempts == 0
+    assert _locked_sms(committed_db, member.phone) == 1
+
+
+def test_the_pin_lock_is_checked_on_the_hop_that_reads_the_pin(committed_db, chama, pins):
+    """A PIN screen opened before the lock takes no guess after it."""
+    member = chama.members[1]
+    with running_gateway(committed_db) as base:
+        waiting = Phone(base, member.phone, "s-open")
+        assert "Enter your PIN" in waiting.dial()  # opened while not yet locked
+        guesser = Phone(base, member.phone, "s-guess")
+        guesser.dial()
+        guesser.press("0000", "1111", "9999")
+        answer = waiting.press("2580")
+        assert answer.startswith("END Too many wrong PINs")
+        changing = signed_in(base, chama.members[0].phone, "s-change")
+        assert "current PIN" in changing.press("6")
+    assert _locked_sms(committed_db, member.phone) == 1
+
+
+def test_change_pin_reads_the_lock_too(committed_db, chama, pins):
+    from core.ussd_pins import record_wrong_pin
+
+    member = chama.members[0]
+    with running_gateway(committed_db) as base:
+        handset = signed_in(base, member.phone, "s-change-lock")
+        assert "current PIN" in handset.press("6")
+        with committed_db.session() as session:
+            for _ in range(3):
+                record_wrong_pin(session, member.phone)
+            session.commit()
+        assert handset.press("2580").startswith("END Too many wrong PINs")
+
+
+def test_concurrent_guesses_count_three_then_lock(committed_db, chama, pins):
+    """Guesses from many sessions at once are counted one after another: three, then the lock."""
+    import threading
+
+    member = chama.treasurer
+    answers: list[str] = []
+    with running_gateway(committed_db) as base:
+        handsets = [Phone(base, member.phone, f"s-par-{n}") for n in range(12)]
+        for handset in handsets:
+            handset.dial()
+        start = threading.Barrier(len(handsets), timeout=10)
+
+        def guess(handset: Phone) -> None:
+            start.wait()
+            answers.append(handset.press("0000"))
+
+        threads = [threading.Thread(target=guess, args=(h,)) for h in handsets]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    wrong = [a for a in answers if "Wrong PIN" in a]
+    assert len(answers) == 12 and len(wrong) == 3, answers
+    assert _locked_sms(committed_db, member.phone) == 1
+
+
+def test_a_stranger_cannot_set_a_members_pin_without_the_token(committed_db, chama):
+    from core.ussd_pins import pin_state
+
+    member = chama.members[0]
+    with running_gateway(committed_db, load_settings({"OFISI_CALLBACK_TOKEN": TOKEN})) as base:
+        stranger = Phone(base, member.phone, "s-stranger")
+        assert stranger.dial() == "END This service is not available."
+        stranger.press("2580", "2580")
+        with committed_db.session() as session:
+            assert pin_state(session, member.phone).pin_hash is None
+        genuine = Phone(base, member.phone, "s-genuine", TOKEN)
+        assert "Create a 4-digit PIN" in genuine.dial()

@@ -14,6 +14,7 @@ from db.models_ussd import UssdEvent, UssdSession
 from tests.live_gateway import running_gateway
 from ussd import callback
 from ussd.engine import Hop, Menu, State, Step, new_input, transition
+from ussd.gateway import load_gateway_modules
 from ussd.screens import GSM7_BASIC, MAX_LENGTH, Screen, page_of, picked, render, to_gsm7
 
 FRUITS = [f"{n} {name}" for n, name in enumerate(
@@ -177,6 +178,7 @@ def test_any_inputs_give_valid_screens(inputs):
 def machine(committed_db, make_org):
     with committed_db.session() as session:
         org = make_org(session, "chama")
+    load_gateway_modules()  # first, so the areas' menus, which register on import, do not replace the toy
     before = callback.current_machine()
     callback.use_machine(ToyMachine(org.id))
     yield org
@@ -215,6 +217,18 @@ def test_a_retried_hop_answers_again_without_moving(committed_db, machine):
         assert menu.startswith("CON Main menu")
         assert dial(base, "ATUid_2", "1234").text == menu
         assert dial(base, "ATUid_2", "1234*1").text.startswith("CON Pick a fruit")
+
+
+def test_an_ended_session_takes_no_more_input(committed_db, machine):
+    with running_gateway(committed_db) as base:
+        assert dial(base, "ATUid_end", "1234*3").text == "END Goodbye from the test service."
+        for text in ("1234*3*1", "1234*3", "1234*1*2", ""):
+            assert dial(base, "ATUid_end", text).text == "END This session has ended. Please dial again."
+        dial(base, "ATUid_closed", "")
+        httpx.post(f"{base}/ussd/events", data={"sessionId": "ATUid_closed", "status": "Failed"})
+        assert dial(base, "ATUid_closed", "1234").text == "END This session has ended. Please dial again."
+    with committed_db.session() as session:
+        assert session.get(UssdSession, "ATUid_end").hops == 1
 
 
 def test_dial_string_with_inputs_plays_them(committed_db, machine):

@@ -33,10 +33,14 @@ def test_three_wrong_pins_lock_for_thirty_minutes(session):
     assert not record_wrong_pin(session, PHONE, now=now)
     assert not record_wrong_pin(session, PHONE, now=now)
     assert pin_state(session, PHONE).tries_left == 1
-    assert record_wrong_pin(session, PHONE, now=now)
+    assert record_wrong_pin(session, PHONE, now=now) == now + LOCK_FOR
     state = pin_state(session, PHONE)
     assert state.locked(now + LOCK_FOR - timedelta(seconds=1))
     assert not state.locked(now + LOCK_FOR + timedelta(seconds=1))
+    # Tries while locked count for nothing: they neither lock again nor carry over.
+    for _ in range(5):
+        assert record_wrong_pin(session, PHONE, now=now + timedelta(minutes=1)) is None
+    assert pin_state(session, PHONE) == state
     assert session.query(AuditEntry).filter_by(action="ussd.pin_locked").count() == 1
 
 

@@ -21,7 +21,7 @@ from config.errors import OfisiError
 from core.ussd_sessions import caller_phone, record_session_end
 from db.engine import Database
 from ussd.engine import SORRY, Machine, handle_hop
-from ussd.gateway import callback_allowed, database, route
+from ussd.gateway import KB, Unreadable, database, read_form, route
 from ussd.screens import Screen, render
 
 log = logging.getLogger("ofisi.ussd")
@@ -77,34 +77,39 @@ def _plain(text: str) -> Response:
     return PlainTextResponse(text, media_type="text/plain")
 
 
-@route("/ussd/callback")
+UNREADABLE = Screen("We could not read what your network sent. Please dial again.", end=True)
+NOT_AVAILABLE = Screen("This service is not available.", end=True)
+
+
+# A hop is a few short fields: the longest real one is `text`, every input of the session joined by `*`.
+@route("/ussd/callback", max_body=8 * KB, provider="africastalking", refused=lambda: _plain(render(NOT_AVAILABLE)))
 async def ussd_callback(request: Request) -> Response:
     try:
-        if not callback_allowed(request):
-            return _plain(render(Screen("This service is not available.", end=True)))
-        form = await request.form()
-        fields = {key: str(form.get(key) or "") for key in ("sessionId", "serviceCode", "phoneNumber", "text")}
+        form = await read_form(request)
+        fields = {key: form.get(key, "") for key in ("sessionId", "serviceCode", "phoneNumber", "text")}
         hop = functools.partial(answer_dial, database(request), session_id=fields["sessionId"],
                                 phone=fields["phoneNumber"], service_code=fields["serviceCode"], text=fields["text"])
         answer = await anyio.to_thread.run_sync(hop, limiter=hop_threads(request))
+    except Unreadable:
+        answer = render(UNREADABLE)
     except Exception:
         log.exception("USSD callback failed")
         answer = render(SORRY)
     return _plain(answer)
 
 
-@route("/ussd/events")
+@route("/ussd/events", max_body=8 * KB, provider="africastalking")
 async def ussd_events(request: Request) -> Response:
     try:
-        if not callback_allowed(request):
-            return PlainTextResponse("forbidden", status_code=403)
-        form = await request.form()
-        fields = {key: str(value) for key, value in form.items()}
+        fields = await read_form(request)
+    except Unreadable as exc:
+        return PlainTextResponse(f"refused: {exc}", status_code=400)
 
-        def store() -> None:
-            with database(request).session() as session:
-                record_session_end(session, fields)
+    def store() -> None:
+        with database(request).session() as session:
+            record_session_end(session, fields)
 
+    try:
         await run_in_threadpool(store)
     except Exception:
         log.exception("USSD end-of-session event could not be stored")

@@ -5,12 +5,15 @@ inbound handling as SMS, on the whatsapp channel: STOP opts the number out of Wh
 
 Meta verifies the subscription with ``hub.verify_token``, which must equal the
 ``callback_token`` secret when it is set; status posts carry ``?token=`` like the
-other provider callbacks.
+other provider callbacks (both checked by :func:`ussd.gateway.guarded`, with
+``whatsapp_callback_networks``). A body that is not JSON answers 400; JSON of
+another shape is read for what statuses it holds, and anything else in it is
+ignored.
 """
 
 from __future__ import annotations
 
-import hmac
+from typing import Any
 
 from sqlalchemy.orm import Session
 from starlette.requests import Request
@@ -18,30 +21,38 @@ from starlette.responses import PlainTextResponse, Response
 
 from core.inbound import receive
 from core.outbox import record_delivery_report
-from ussd.gateway import callback_allowed, recorded, route, settings
+from ussd.gateway import KB, Unreadable, read_json, recorded, route
 
 
-@route("/whatsapp/webhook", methods=["GET"])
+@route("/whatsapp/webhook", methods=["GET"], provider="whatsapp", token_param="hub.verify_token")
 async def whatsapp_verify(request: Request) -> Response:
     params = request.query_params
-    expected = settings(request).secret("callback_token", required=False)
-    given = params.get("hub.verify_token", "")
-    if params.get("hub.mode") != "subscribe" or (
-            expected is not None and not hmac.compare_digest(given.encode(), expected.reveal().encode())):
+    if params.get("hub.mode") != "subscribe":
         return PlainTextResponse("forbidden", status_code=403)
     return PlainTextResponse(params.get("hub.challenge", ""))
 
 
+def _dicts(value: Any) -> list[dict]:
+    """The objects in a list that should hold objects; nothing for any other shape."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else str(value) if isinstance(value, int) else ""
+
+
 def statuses(body: object) -> list[tuple[str, str, str | None]]:
-    """(message id, status, failure reason) for every status in a webhook body."""
+    """(message id, status, failure reason) for every well-formed status in a webhook body."""
     found = []
-    for entry in (body.get("entry") or []) if isinstance(body, dict) else []:
-        for change in entry.get("changes") or []:
-            for status in (change.get("value") or {}).get("statuses") or []:
-                if status.get("id") and status.get("status"):
-                    errors = status.get("errors") or []
-                    reason = "; ".join(str(e.get("title") or e.get("message") or e.get("code")) for e in errors)
-                    found.append((str(status["id"]), str(status["status"]), reason or None))
+    for entry in _dicts(body.get("entry")) if isinstance(body, dict) else []:
+        for change in _dicts(entry.get("changes")):
+            value = change.get("value")
+            for status in _dicts(value.get("statuses")) if isinstance(value, dict) else []:
+                message_id, state = _text(status.get("id")), _text(status.get("status"))
+                if message_id and state:
+                    reason = "; ".join(_text(e.get("title") or e.get("message") or e.get("code"))
+                                       for e in _dicts(status.get("errors")))
+                    found.append((message_id, state, reason or None))
     return found
 
 
@@ -49,33 +60,30 @@ def messages(body: object) -> list[tuple[str, str, str, str]]:
     """(message id, sender, the business number it was sent to, text), both numbers in E.164, for
     every text or quick-reply button message in a webhook body."""
     found = []
-    for entry in (body.get("entry") or []) if isinstance(body, dict) else []:
-        for change in entry.get("changes") or []:
+    for entry in _dicts(body.get("entry")) if isinstance(body, dict) else []:
+        for change in _dicts(entry.get("changes")):
             value = change.get("value")
             if not isinstance(value, dict) or not isinstance(value.get("messages"), list):
                 continue
             metadata = value.get("metadata")
             to = "".join(ch for ch in str(metadata.get("display_phone_number") or "") if ch.isdigit()) \
                 if isinstance(metadata, dict) else ""
-            for message in value["messages"]:
-                if not isinstance(message, dict):
-                    continue
+            for message in _dicts(value["messages"]):
                 parts = ((message.get("text"), "body"), (message.get("button"), "text"))  # typed, or a quick reply
                 text = next((part[key] for part, key in parts if isinstance(part, dict) and part.get(key)), None)
-                if text and message.get("id") and message.get("from"):
-                    found.append((str(message["id"]), f"+{str(message['from']).lstrip('+')}", to and f"+{to}",
-                                  str(text)))
+                message_id, sender = _text(message.get("id")), _text(message.get("from"))
+                if isinstance(text, str) and text and message_id and sender:
+                    found.append((message_id, f"+{sender.lstrip('+')}", to and f"+{to}", text))
     return found
 
 
-@route("/whatsapp/webhook", methods=["POST"])
+# Meta batches statuses; a page of them stays well under this.
+@route("/whatsapp/webhook", methods=["POST"], max_body=1024 * KB, provider="whatsapp")
 async def whatsapp_statuses(request: Request) -> Response:
-    if not callback_allowed(request):
-        return PlainTextResponse("forbidden", status_code=403)
     try:
-        body = await request.json()
-    except ValueError:
-        return PlainTextResponse("ignored: not JSON")
+        body = read_json(await request.body())
+    except Unreadable as exc:
+        return PlainTextResponse(f"refused: {exc}", status_code=400)
     reports, received = statuses(body), messages(body)
 
     def apply(session: Session) -> str:

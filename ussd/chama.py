@@ -2,7 +2,8 @@
 
 Unknown numbers are told whom to ask; a member without a PIN sets one
 (twice); then PIN entry, where three wrong PINs lock USSD for 30 minutes
-across sessions and SMS the member; a member of several chamas picks one;
+across sessions and SMS the member once (every hop that reads a PIN reads
+the lock first); a member of several chamas picks one;
 then the main menu: 1 balance, 2 contribute, 3 loans, 4 mini statement,
 5 next meeting, 6 change PIN. States only decide; the effects (PIN writes,
 payment requests, loan requests, SMS) run in :meth:`ChamaMachine.apply`
@@ -118,15 +119,28 @@ def _after_pin(facts: ChamaFacts) -> Step:
 
 # ---------------------------------------------------------------- entry and PIN
 
+def _locked(facts: ChamaFacts) -> str:
+    at = facts.pin.locked_until.astimezone(facts.memberships[0][0].tz).strftime("%H:%M")
+    return f"Too many wrong PINs. USSD is locked until {at}. Try again then."
+
+
+def _pin_refused(facts: ChamaFacts, pin: str, wrong: str, *, ends: bool) -> Step | None:
+    """None for the right PIN. The lock is read first, on every hop that reads a PIN (a screen
+    opened before the lock takes no guess after it); a wrong PIN counts and says ``wrong``."""
+    if facts.pin.locked(facts.now):
+        return Step(end=_locked(facts))
+    if pin_matches(facts.pin, pin):
+        return None
+    return Step(effects=(("wrong_pin",),), end=wrong) if ends else Step(effects=(("wrong_pin",),), notice=wrong)
+
+
 def show_entry(hop: Hop) -> Screen:
     facts: ChamaFacts = hop.facts
     if not facts.memberships:
         return Screen("This number is not registered with any chama on Ofisi. "
                       "Ask your chama's secretary to add you, then dial again.", end=True)
     if facts.pin.locked(facts.now):
-        until = facts.memberships[0][0].tz
-        at = facts.pin.locked_until.astimezone(until).strftime("%H:%M")
-        return Screen(f"Too many wrong PINs. USSD is locked until {at}. Try again then.", end=True)
+        return Screen(_locked(facts), end=True)
     if facts.pin.pin_hash is None:
         return Screen(f"Welcome {_first_name(facts)}. Create a 4-digit PIN for your chama account:")
     return Screen(f"Welcome {_first_name(facts)}. Enter your PIN:")
@@ -139,13 +153,10 @@ def handle_entry(hop: Hop) -> Step:
         if problem:
             return Step(notice=problem)
         return Step(goto="confirm_pin", data={"new_pin": hash_pin(hop.input)})
-    if pin_matches(facts.pin, hop.input):
-        return _after_pin(facts)
-    if facts.pin.tries_left <= 1:
-        return Step(effects=(("wrong_pin",),),
-                    end="Wrong PIN 3 times. USSD is locked for 30 minutes; we have sent you an SMS.")
     left = facts.pin.tries_left - 1
-    return Step(effects=(("wrong_pin",),), notice=f"Wrong PIN. {left} tr{'ies' if left > 1 else 'y'} left.")
+    wrong = "Wrong PIN 3 times. USSD is locked for 30 minutes; we have sent you an SMS." if left <= 0 else \
+        f"Wrong PIN. {left} tr{'ies' if left > 1 else 'y'} left."
+    return _pin_refused(facts, hop.input, wrong, ends=left <= 0) or _after_pin(facts)
 
 
 def handle_confirm_pin(hop: Hop) -> Step:
@@ -293,9 +304,8 @@ def show_meeting(hop: Hop) -> Screen:
 
 
 def handle_old_pin(hop: Hop) -> Step:
-    if pin_matches(hop.facts.pin, hop.input):
-        return Step(goto="new_pin")
-    return Step(effects=(("wrong_pin",),), end="Wrong PIN. Dial again to try once more.")
+    return _pin_refused(hop.facts, hop.input, "Wrong PIN. Dial again to try once more.", ends=True) or \
+        Step(goto="new_pin")
 
 
 def handle_new_pin(hop: Hop) -> Step:
@@ -364,10 +374,11 @@ class ChamaMachine:
             elif kind == "set_pin":
                 set_pin(session, hop.phone, effect[1])
             elif kind == "wrong_pin":
-                if record_wrong_pin(session, hop.phone) and facts.memberships:
+                locked_until = record_wrong_pin(session, hop.phone, now=facts.now)
+                if locked_until is not None and facts.memberships:
                     org, member = facts.memberships[0]
                     outbox.enqueue(session, org.id, to=hop.phone, contact_id=member.contact_id, purpose="transactional",
-                                   idempotency_key=f"ussd-locked:{hop.session_id}",
+                                   idempotency_key=f"ussd-locked:{hop.phone}:{locked_until:%Y%m%dT%H%M%S}",
                                    body="Your chama USSD PIN was entered wrongly 3 times, so USSD is locked for "
                                         "30 minutes. If this was not you, tell your chair.")
             elif kind == "pay":

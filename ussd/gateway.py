@@ -7,25 +7,45 @@ answer in the format the provider expects. Provider callbacks never get a
 5xx for bad input: a provider that sees errors retries, and a retry must
 change nothing (every write behind a callback is idempotent).
 
-Areas add their endpoints with :func:`route`; :func:`create_app` collects them.
+Every endpoint is registered with :func:`route` and reached through
+:func:`guarded`, the one place the gateway's limits live: the body is read
+before the handler runs, at most the endpoint's ``max_body`` bytes (413
+beyond) within ``gateway_body_timeout_seconds`` (408 after, and the
+connection is closed); a provider's callback is then checked against the
+``callback_token`` secret and the provider's networks, and one that fails is
+counted and logged, never stored (:class:`Refusals`). Handlers read the body
+through :func:`read_form` and :func:`read_json`, which refuse what no
+provider sends (NUL bytes, lone surrogates, JSON nested deeper than
+:data:`MAX_JSON_DEPTH`). The server's own limits (header timeout,
+concurrency, trusted proxies) are in :mod:`ussd.server`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import ipaddress
+import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+import re
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import Message, Receive
 
-from config import OfisiError, Settings, get_settings
+from config import Secret, Settings, get_settings
 from core.inbound import receive
 from core.outbox import record_delivery_report
 from db.engine import Database
@@ -33,7 +53,36 @@ from db.engine import Database
 log = logging.getLogger("ofisi.gateway")
 
 Handler = Callable[[Request], Awaitable[Response]]
-_AREA_ROUTES: list[tuple[str, Handler, list[str]]] = []
+
+KB = 1024
+DEFAULT_MAX_BODY = 16 * KB  # Africa's Talking's forms and Daraja's JSON are a few hundred bytes
+MAX_JSON_DEPTH = 32  # the deepest real payload (WhatsApp's statuses) is seven levels
+
+
+def forbidden() -> Response:
+    return PlainTextResponse("forbidden", status_code=403)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A path of the gateway and its limits.
+
+    ``provider`` names whose callback it is (``africastalking``, ``mpesa``,
+    ``whatsapp``): its token (the query parameter ``token_param``) and the
+    provider's networks are checked before the handler runs, and ``refused``
+    is the answer when they fail.
+    """
+
+    path: str
+    handler: Handler
+    methods: tuple[str, ...] = ("POST",)
+    max_body: int = DEFAULT_MAX_BODY
+    provider: str | None = None
+    token_param: str = "token"
+    refused: Callable[[], Response] = forbidden
+
+
+_AREA_ROUTES: list[Endpoint] = []
 
 # The gateway modules (e.g. "ussd.callback"); each registers its routes on import.
 AREA_MODULES: list[str] = ["ussd.callback", "ussd.mpesa", "ussd.chama", "ussd.salon", "ussd.community",
@@ -47,10 +96,13 @@ def load_gateway_modules() -> None:
         importlib.import_module(name)
 
 
-def route(path: str, methods: list[str] | None = None) -> Callable[[Handler], Handler]:
-    """Register an area's endpoint on the gateway."""
+def route(path: str, methods: list[str] | None = None, *, max_body: int = DEFAULT_MAX_BODY,
+          provider: str | None = None, token_param: str = "token",
+          refused: Callable[[], Response] = forbidden) -> Callable[[Handler], Handler]:
+    """Register an area's endpoint on the gateway (see :class:`Endpoint` for the rest)."""
     def register(handler: Handler) -> Handler:
-        _AREA_ROUTES.append((path, handler, methods or ["POST"]))
+        _AREA_ROUTES.append(Endpoint(path, handler, tuple(methods or ["POST"]), max_body, provider, token_param,
+                                     refused))
         return handler
     return register
 
@@ -59,24 +111,211 @@ def database(request: Request) -> Database:
     return request.app.state.database
 
 
-def settings(request: Request) -> Settings:
-    return request.app.state.settings
+# ---------------------------------------------------------------- who may call back
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-def callback_allowed(request: Request) -> bool:
-    """Provider callbacks carry ``?token=…`` when the ``callback_token`` secret is set.
+def in_networks(host: str | None, networks: tuple[Network, ...]) -> bool:
+    try:
+        address = ipaddress.ip_address(host or "")
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # a dual-stack socket shows IPv4 callers as ::ffff:a.b.c.d
+    return any(address in network for network in networks)
 
-    Africa's Talking and Daraja do not sign their callbacks; a secret in the
-    URL we register with them is what keeps strangers from posting reports.
-    """
-    expected = settings(request).secret("callback_token", required=False)
-    if expected is None:
-        return True
-    given = request.query_params.get("token", "")
-    return hmac.compare_digest(given.encode(), expected.reveal().encode())
 
+@dataclass(frozen=True)
+class CallbackGate:
+    """What a provider's callback must show: the ``callback_token`` secret (when set) and a source
+    address in the provider's networks (when listed). Read once, when the app is made."""
+
+    token: Secret | None
+    networks: Mapping[str, tuple[Network, ...]] = field(default_factory=dict)
+    _expected: bytes = field(default=b"", init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.token is not None:  # encoded once: every callback compares against it
+            object.__setattr__(self, "_expected", self.token.reveal().encode())
+
+    @classmethod
+    def from_settings(cls, app_settings: Settings) -> CallbackGate:
+        listed = {"africastalking": app_settings.at_callback_networks,
+                  "mpesa": app_settings.mpesa_callback_networks,
+                  "whatsapp": app_settings.whatsapp_callback_networks}
+        return cls(app_settings.secret("callback_token", required=False),
+                   {name: tuple(ipaddress.ip_network(n) for n in networks) for name, networks in listed.items()
+                    if networks})
+
+    @property
+    def mode(self) -> str:
+        return "signed" if self.token is not None else "unsigned"
+
+    def refusal(self, provider: str, given_token: str, source: str | None) -> str | None:
+        """Why a callback is refused, or None when it may go on."""
+        networks = self.networks.get(provider)
+        if networks and not in_networks(source, networks):
+            return f"not from {provider}'s networks"
+        if self.token is not None and not hmac.compare_digest(given_token.encode(), self._expected):
+            return "without the callback token"
+        return None
+
+
+class Refusals:
+    """Refused callbacks: counted (``/health`` shows the total) and logged, at most one line a
+    minute per path with how many were refused since the last; their bodies are never kept."""
+
+    LOG_EVERY = 60.0
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.by_path: Counter[str] = Counter()
+        self._last_line: dict[str, tuple[float, int]] = {}
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_path.values())
+
+    def count(self, path: str, source: str | None, size: int, why: str) -> None:
+        self.by_path[path] += 1
+        now = self.clock()
+        last, unlogged = self._last_line.get(path, (None, 0))
+        if last is not None and now - last < self.LOG_EVERY:
+            self._last_line[path] = (last, unlogged + 1)
+            return
+        self._last_line[path] = (now, 0)
+        log.warning("refused a callback to %s from %s %s (%d bytes, not kept)%s", path, source or "unknown", why,
+                    size, f"; {unlogged} more refused there since the last line" if unlogged else "")
+
+
+# ---------------------------------------------------------------- reading bodies
+
+class Unreadable(ValueError):
+    """A body no provider sends: not the format the path takes, NUL bytes, lone surrogates, or
+    JSON nested deeper than :data:`MAX_JSON_DEPTH`. The message says which."""
+
+
+_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
+def readable_text(value: str, what: str) -> str:
+    """``value`` unless it holds a NUL byte (PostgreSQL's text refuses it) or a lone surrogate
+    (which no encoding can store)."""
+    if _NOT_TEXT.search(value):
+        raise Unreadable(f"{what} holds a NUL byte or a lone surrogate")
+    return value
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """The request's form fields (the last value of a repeated one; files are ignored)."""
+    try:
+        form = await request.form()
+    except (HTTPException, MultiPartException, ValueError) as exc:  # python-multipart's errors are ValueErrors
+        raise Unreadable(f"the form could not be read: {getattr(exc, 'detail', None) or exc}") from None
+    return {readable_text(key, "a field name"): readable_text(value, key)
+            for key, value in form.items() if isinstance(value, str)}
+
+
+def read_json(body: bytes) -> Any:
+    """The JSON in ``body``, checked to its last string."""
+    try:
+        data = json.loads(body)
+    except RecursionError:
+        raise Unreadable(f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels") from None
+    except ValueError:
+        raise Unreadable("the body is not JSON") from None
+    pending: list[tuple[Any, int]] = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, str):
+            readable_text(value, "a JSON string")
+        elif isinstance(value, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                raise Unreadable(f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels")
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str):
+                    readable_text(key, "a JSON key")
+                pending.append((item, depth + 1))
+    return data
+
+
+def excerpt(body: bytes, limit: int = 2000) -> str:
+    """The start of a body that could not be read, fit to keep or log (no NUL, valid text)."""
+    return body[:limit].decode("utf-8", "replace").replace("\x00", "")
+
+
+def _closing(status: int, text: str) -> Response:
+    """An answer after which the connection is closed: what is left of the body is not read."""
+    return PlainTextResponse(text, status_code=status, headers={"Connection": "close"})
+
+
+async def _read_body(request: Request, limit: int, timeout: float) -> bytes | Response:
+    def too_large() -> Response:
+        return _closing(413, f"The body is larger than {request.url.path} takes ({limit // KB or 1} kB at most).")
+
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return too_large()
+    chunks, size = [], 0
+    try:
+        # asyncio's own timeout: the server is uvicorn's asyncio loop, and it costs half what anyio's does.
+        async with asyncio.timeout(timeout):
+            while True:
+                message = await request.receive()
+                if message["type"] == "http.disconnect":
+                    return _closing(400, "The client went away.")
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    return too_large()
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+    except TimeoutError:
+        return _closing(408, f"The body did not arrive within {timeout:g} seconds.")
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives the body already read, then whatever the connection says next."""
+    given = False
+
+    async def replay() -> Message:
+        nonlocal given
+        if given:
+            return await receive()
+        given = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
+def guarded(endpoint: Endpoint) -> Handler:
+    """The endpoint's handler behind the gateway's limits (see the module's docstring)."""
+    async def handle(request: Request) -> Response:
+        state = request.app.state
+        body = await _read_body(request, endpoint.max_body, state.settings.gateway_body_timeout_seconds)
+        if isinstance(body, Response):
+            return body
+        request = Request(request.scope, _replay(body, request.receive))
+        if endpoint.provider is not None:
+            source = request.client.host if request.client else None
+            why = state.callback_gate.refusal(endpoint.provider, request.query_params.get(endpoint.token_param, ""),
+                                              source)
+            if why is not None:
+                state.refusals.count(endpoint.path, source, len(body), why)
+                return endpoint.refused()
+        return await endpoint.handler(request)
+
+    return handle
+
+
+# ---------------------------------------------------------------- the core's own endpoints
 
 async def health(request: Request) -> Response:
+    """The database's state, and whether callbacks must carry the token (``signed``) or not."""
     def check() -> bool:
         from sqlalchemy import text
 
@@ -84,12 +323,14 @@ async def health(request: Request) -> Response:
             session.execute(text("SELECT 1"))
         return True
 
+    state = request.app.state
+    mode = {"callbacks": state.callback_gate.mode, "refused_callbacks": state.refusals.total}
     try:
         await run_in_threadpool(check)
     except Exception as exc:
         log.warning("health check: database unreachable: %s", type(exc).__name__)
-        return JSONResponse({"status": "unavailable", "database": "unreachable"}, status_code=503)
-    return JSONResponse({"status": "ok", "database": "ok"})
+        return JSONResponse({"status": "unavailable", "database": "unreachable", **mode}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "ok", **mode})
 
 
 async def recorded(request: Request, what: str, apply: Callable[[Session], str]) -> Response:
@@ -108,11 +349,17 @@ async def recorded(request: Request, what: str, apply: Callable[[Session], str])
 
 
 async def provider_form(request: Request, required: tuple[str, ...], what: str,
-                        apply: Callable[[Session, dict[str, str]], str]) -> Response:
-    """An Africa's Talking callback: check the token and the fields, then :func:`recorded`."""
-    if not callback_allowed(request):
-        return PlainTextResponse("forbidden", status_code=403)
-    form = {key: str(value) for key, value in (await request.form()).items()}
+                        apply: Callable[[Session, dict[str, str]], str],
+                        longest: Mapping[str, int] | None = None) -> Response:
+    """An Africa's Talking callback (its token was checked by :func:`guarded`): read and check the
+    fields (none longer than ``longest`` says), then :func:`recorded`."""
+    try:
+        form = await read_form(request)
+    except Unreadable as exc:
+        return PlainTextResponse(f"refused: {exc}", status_code=400)
+    too_long = [name for name, most in (longest or {}).items() if len(form.get(name, "")) > most]
+    if too_long:
+        return PlainTextResponse(f"refused: {' and '.join(too_long)} too long", status_code=400)
     if not all(form.get(name) for name in required):
         return PlainTextResponse(f"ignored: {' and '.join(required)} are required")
     return await recorded(request, f"{what} {form.get('id')}", lambda session: apply(session, form))
@@ -135,7 +382,15 @@ async def sms_inbound(request: Request) -> Response:
         return receive(session, provider="africastalking", provider_message_id=form["id"],
                        from_phone=form["from"], to=form.get("to", ""), text=form.get("text", "")).status
 
-    return await provider_form(request, ("id", "from"), "inbound SMS", apply)
+    # The columns they are kept in: a longer value is no provider's.
+    return await provider_form(request, ("id", "from"), "inbound SMS", apply, longest={"id": 100, "to": 40})
+
+
+CORE_ENDPOINTS = [
+    Endpoint("/health", health, ("GET",), max_body=KB),
+    Endpoint("/sms/delivery", sms_delivery, max_body=8 * KB, provider="africastalking"),
+    Endpoint("/sms/inbound", sms_inbound, max_body=16 * KB, provider="africastalking"),
+]
 
 
 @asynccontextmanager
@@ -154,21 +409,26 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
             app.state.database.dispose()
 
 
+async def no_such_path(request: Request, exc: Exception) -> Response:
+    """404 and 405 close the connection: whatever body was sent to a path that takes none is not read."""
+    status, detail = getattr(exc, "status_code", 404), getattr(exc, "detail", "Not Found")
+    return PlainTextResponse(detail, status_code=status,
+                             headers={**(getattr(exc, "headers", None) or {}), "Connection": "close"})
+
+
 def create_app(db: Database, app_settings: Settings | None = None) -> Starlette:
-    """The gateway for one database; areas' routes are added from their modules."""
+    """The gateway for one database; areas' routes are added from their modules, every one
+    behind :func:`guarded`."""
     from core.registry import load_areas
 
     load_areas()
     load_gateway_modules()
-    routes = [
-        Route("/health", health, methods=["GET"]),
-        Route("/sms/delivery", sms_delivery, methods=["POST"]),
-        Route("/sms/inbound", sms_inbound, methods=["POST"]),
-    ]
-    routes += [Route(path, handler, methods=methods) for path, handler, methods in _AREA_ROUTES]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    routes = [Route(e.path, guarded(e), methods=list(e.methods)) for e in [*CORE_ENDPOINTS, *_AREA_ROUTES]]
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: no_such_path, 405: no_such_path})
     app.state.database = db
     app.state.settings = app_settings or get_settings()
+    app.state.callback_gate = CallbackGate.from_settings(app.state.settings)
+    app.state.refusals = Refusals()
     return app
 
 
@@ -180,59 +440,3 @@ def app_from_settings() -> Starlette:
     app = create_app(open_database())
     app.state.owns_database = True
     return app
-
-
-def run_workers(factory: str, host: str, port: int, workers: int, *, log_level: str = "info") -> None:
-    """Serve the app that ``factory`` ("module:function") makes in ``workers`` processes on one socket.
-
-    This is uvicorn's own supervisor, with one change: the shared socket has
-    TCP_NODELAY set. uvicorn creates it without naming the protocol, so asyncio
-    does not set the option on the connections it accepts, and every
-    kept-alive answer (headers, then body) waited on the client's delayed ACK:
-    40 ms a request. Linux passes the option from the listening socket on.
-    """
-    import socket
-
-    import uvicorn
-    from uvicorn.supervisors import Multiprocess
-
-    config = uvicorn.Config(factory, factory=True, host=host, port=port, workers=workers, log_level=log_level,
-                            access_log=False)
-    sock = config.bind_socket()
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    try:
-        Multiprocess(config, sockets=[sock]).run()
-    except KeyboardInterrupt:
-        pass
-
-
-def serve(host: str, port: int, *, workers: int = 1, database_url: str | None = None) -> None:
-    """Run the gateway with uvicorn until interrupted; ``workers`` processes share the port.
-
-    Any process can answer any hop or callback (state lives in the database and
-    every write behind a callback is idempotent), so on PostgreSQL more
-    workers use more cores. SQLite takes one writer at a time: extra processes
-    would only queue on its lock, so it is refused there.
-    """
-    import os
-
-    import uvicorn
-
-    from db.engine import open_database
-
-    url = database_url or get_settings().database_url
-    if workers > 1:
-        if make_url(url).get_backend_name() != "postgresql":
-            raise OfisiError(
-                "Several gateway workers need PostgreSQL: SQLite takes one writer at a time, so extra "
-                "processes would only wait on each other. Run one worker, or set OFISI_DATABASE_URL to "
-                "a PostgreSQL database.")
-        open_database(url).dispose()  # the schema check, once, before the workers start
-        os.environ["OFISI_DATABASE_URL"] = url
-        run_workers("ussd.gateway:app_from_settings", host, port, workers)
-        return
-    db = open_database(url)
-    try:
-        uvicorn.run(create_app(db), host=host, port=port, log_level="info", access_log=False)
-    finally:
-        db.dispose()

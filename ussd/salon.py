@@ -4,13 +4,14 @@ Accepts a form-encoded or JSON body with the standard fields (name, phone,
 email, service, preferred_date, message) and the form's own. Answers JSON:
 201 with the lead's temperature when accepted, 422 with ``errors`` keyed by
 field when not, 429 with ``Retry-After`` when the address or phone has sent
-too many, 404 for a form that does not exist or is closed. The checks, limits
-and scoring are all in ``core.salon.forms``.
+too many, 404 for a form that does not exist or is closed, 400 for a body
+that is neither (or holds a NUL byte or a lone surrogate), 413 past 32 kB.
+The address is the connection's, or the one a proxy in ``trusted_proxies``
+forwarded. The checks, limits and scoring are all in ``core.salon.forms``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 
 from starlette.concurrency import run_in_threadpool
@@ -19,36 +20,29 @@ from starlette.responses import JSONResponse, Response
 
 from core.errors import NotFound
 from core.salon.forms import FormInvalid, RateLimited, Submission, submit_form
-from ussd.gateway import database, route
+from ussd.gateway import KB, Unreadable, database, read_form, read_json, route
 
 log = logging.getLogger("ofisi.gateway.forms")
 
-MAX_BODY = 32 * 1024
+
+async def _fields(request: Request) -> dict[str, str]:
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        return await read_form(request)
+    data = read_json(await request.body())
+    if not isinstance(data, dict):
+        raise Unreadable("the JSON is not an object")
+    return {str(k): "" if v is None else str(v) for k, v in data.items()}
 
 
-async def _fields(request: Request) -> dict[str, str] | None:
-    if request.headers.get("content-type", "").split(";")[0].strip() == "application/json":
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return None
-        try:
-            data = json.loads(body)
-        except ValueError:
-            return None
-        if not isinstance(data, dict):
-            return None
-        return {str(k): "" if v is None else str(v) for k, v in data.items()}
-    form = await request.form()
-    return {k: str(v) for k, v in form.items() if isinstance(v, str)}
-
-
-@route("/forms/{slug}")
+@route("/forms/{slug}", max_body=32 * KB)
 async def lead_form(request: Request) -> Response:
-    data = await _fields(request)
-    if data is None:
-        return JSONResponse({"ok": False, "error": "Send the form as form fields or as a JSON object."},
+    try:
+        data = await _fields(request)
+    except Unreadable as exc:
+        return JSONResponse({"ok": False, "error": f"Send the form as form fields or as a JSON object ({exc})."},
                             status_code=400)
     slug = request.path_params["slug"]
+    # The connection's address, or the one a trusted proxy forwarded (`trusted_proxies`, see ussd.server).
     ip = request.client.host if request.client else "unknown"
 
     def submit() -> Submission:

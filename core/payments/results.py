@@ -272,10 +272,11 @@ def settle_result(session: Session, result: StkResult, *, token_ok: bool = True,
 def record_stk_callback(session: Session, payload: Any, *, token_ok: bool) -> CallbackResult:
     """Keep one Daraja STK callback and apply it; commits. Replays change nothing.
 
-    ``token_ok`` says whether the callback carried the callback token (the
-    gateway checks it). A callback without it, for a CheckoutRequestID no
-    request carries, or with an amount other than the request's, is kept for
-    review and credits nothing.
+    The gateway refuses a callback without the callback token before it gets
+    here (it is counted, never kept); ``token_ok=False`` is for a caller that
+    cannot vouch for where a result came from. Such a result, one for a
+    CheckoutRequestID no request carries, or one with an amount other than the
+    request's, is kept for review and credits nothing.
     """
     outcome = settle_result(session, parse_stk_callback(payload), token_ok=token_ok)
     session.commit()
