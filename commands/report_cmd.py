@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from commands import agency_cmd
+from commands import agency_cmd, salon_cmd
 from commands.common import err, print_json, print_table, unit_of_work
 
 app = typer.Typer(help="Reports: statements and more, as a table, --json, --csv or --xlsx.", no_args_is_help=True)
@@ -52,6 +52,7 @@ def statement(
 
 
 app.command("agency")(agency_cmd.report_agency)
+app.command("takings")(salon_cmd.report_takings)
 
 
 @app.command("campaigns")
