@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from commands import agency_cmd, community_cmd
+from commands import agency_cmd, community_cmd, salon_cmd
 from commands.common import err, print_json, print_table, unit_of_work
 
 app = typer.Typer(help="Reports: statements and more, as a table, --json, --csv or --xlsx.", no_args_is_help=True)
@@ -53,6 +53,7 @@ def statement(
 
 app.command("agency")(agency_cmd.report_agency)
 app.command("community")(community_cmd.report_community)
+app.command("takings")(salon_cmd.report_takings)
 
 
 @app.command("campaigns")

@@ -18,18 +18,15 @@ from db.models import Membership, Org
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$")
 
-# Sensible defaults per country, so `ofisi org create` needs only the basics.
-COUNTRY_DEFAULTS = {
-    "KE": ("Africa/Nairobi", "KES"),
-    "UG": ("Africa/Kampala", "UGX"),
-    "TZ": ("Africa/Dar_es_Salaam", "TZS"),
-    "RW": ("Africa/Kigali", "RWF"),
-    "NG": ("Africa/Lagos", "NGN"),
-    "GH": ("Africa/Accra", "GHS"),
-    "ZA": ("Africa/Johannesburg", "ZAR"),
-    "ET": ("Africa/Addis_Ababa", "ETB"),
-    "IN": ("Asia/Kolkata", "INR"),
-}
+def country_defaults(country: str) -> tuple[str | None, str | None]:
+    """The country's time zone and currency from CLDR (babel), each None where the country has
+    several (the United States' zones, Panama's two currencies): then the person must say which."""
+    from babel.core import get_global
+    from babel.numbers import get_territory_currencies
+
+    zones = get_global("territory_zones").get(country, [])
+    currencies = get_territory_currencies(country)
+    return (zones[0] if len(zones) == 1 else None), (currencies[0] if len(currencies) == 1 else None)
 
 
 @dataclass(frozen=True)
@@ -77,7 +74,11 @@ def create_org(
     country = country.strip().upper()
     if country not in phonenumbers.SUPPORTED_REGIONS:
         raise InvalidInput(f"{country!r} is not a two-letter country code, like KE or IN.")
-    default_tz, default_currency = COUNTRY_DEFAULTS.get(country, ("UTC", "USD"))
+    default_tz, default_currency = country_defaults(country)
+    if not timezone and default_tz is None:
+        raise InvalidInput(f"{country} has several time zones; say which with --timezone, like America/New_York.")
+    if not currency and default_currency is None:
+        raise InvalidInput(f"{country} uses several currencies; say which with --currency.")
     timezone = timezone or default_tz
     try:
         ZoneInfo(timezone)

@@ -27,10 +27,17 @@ def normalize_phone(raw: str, country: str) -> str:
             continue
         if phonenumbers.is_valid_number(number):
             return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-    raise InvalidInput(
-        f"{raw!r} is not a valid phone number for {country.upper()}; "
-        "write it like 0712 345 678 or +254 712 345 678."
-    )
+    raise InvalidInput(f"{raw!r} is not a valid phone number for {country.upper()}; write it like {examples(country)}.")
+
+
+def examples(country: str) -> str:
+    """``0712 345 678 or +254 712 345 678``: a mobile number of ``country`` as people write it at home and abroad."""
+    number = phonenumbers.example_number_for_type(country.upper(), phonenumbers.PhoneNumberType.MOBILE)
+    if number is None:
+        return "+ and the country code, then the number"
+    national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    international = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return f"{national} or {international}"
 
 
 def to_daraja(e164: str) -> str:

@@ -40,6 +40,10 @@ from db.types import utcnow
 APPOINTMENT_STATUSES = ("pending", "confirmed", "completed", "cancelled", "no_show")
 SOURCES = ("console", "sms", "form")
 BLOCK_REASONS = ("leave", "training", "other")
+PAYMENT_METHODS = ("cash", "mpesa", "card")
+# deposit: paid ahead (M-Pesa); visit: taken at completion; no_show_fee: a no-show's fee; refund: money owed back.
+PAYMENT_KINDS = ("deposit", "visit", "no_show_fee", "refund")
+NOTIFY_KINDS = ("booked", "moved", "cancelled")
 
 
 
@@ -61,6 +65,8 @@ class SalonService(Base):
     price_minor: Mapped[int] = mapped_column(BigInteger)
     buffer_before: Mapped[int] = mapped_column(default=0)
     buffer_after: Mapped[int] = mapped_column(default=0)
+    # Paid by M-Pesa when a client books by SMS or a form (0: none); counts toward the bill.
+    deposit_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -77,6 +83,26 @@ class SalonSettings(Base):
     slot_step_minutes: Mapped[int]
     # Minutes before the start at which a reminder goes out, e.g. [1440, 120].
     reminder_minutes: Mapped[list[int]] = mapped_column(JSON)
+    # How long a client's booking waits for its deposit before the time is freed.
+    deposit_hold_minutes: Mapped[int] = mapped_column(default=30, server_default=text("30"))
+    # Charged when a client does not come; a paid deposit counts toward it when it is kept.
+    no_show_fee_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    keep_deposit_on_no_show: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
+    # The salon's own websites that may post its forms from a browser (CORS), e.g. ["https://glow.co.ke"].
+    form_origins: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SalonStaff(Base):
+    """A staff member's salon preferences: whether an owner also takes clients, and which
+    bookings of hers she is told of by SMS. Without a row: professionals are bookable and told of all."""
+
+    __tablename__ = "salon_staff"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    bookable: Mapped[bool] = mapped_column(default=False)
+    notify_on: Mapped[list[str]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -190,9 +216,50 @@ class SalonAppointment(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     cancel_reason: Mapped[str | None] = mapped_column(String(300))
     revision: Mapped[int] = mapped_column(default=0)
+    walk_in: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    checked_in_at: Mapped[datetime | None]
+    client_confirmed_at: Mapped[datetime | None]  # the client answered the reminder with 1
+    closed_at: Mapped[datetime | None]  # completed or marked a no-show
+    discount_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    tip_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    # What the client owes for it once closed: price less discount plus tip, or the no-show fee.
+    charged_minor: Mapped[int | None] = mapped_column(BigInteger)
+    deposit_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    # A booking waiting for its deposit is freed at this time unless paid.
+    hold_until: Mapped[datetime | None]
     created_by: Mapped[str] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SalonPayment(Base):
+    """Money taken (or owed back) for an appointment: its deposit, the visit, a no-show's fee, a refund.
+
+    ``amount_minor`` includes any tip; a refund is negative. A deposit paid
+    through M-Pesa carries its ``payment_request_id``, unique, so a replayed
+    callback records it once.
+    """
+
+    __tablename__ = "salon_payments"
+    __table_args__ = (
+        Index("ix_salon_payments_org_at", "org_id", "at"),
+        CheckConstraint("method IN ('cash', 'mpesa', 'card') AND "
+                        "kind IN ('deposit', 'visit', 'no_show_fee', 'refund')", name="sane"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = org_fk()
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("salon_appointments.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    method: Mapped[str] = mapped_column(String(6))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    reference: Mapped[str | None] = mapped_column(String(40))
+    # The M-Pesa request (core.payments) a deposit came by; a key, not a reference, as areas keep no foreign
+    # keys into the payments tables.
+    payment_request_id: Mapped[int | None] = mapped_column(BigId, unique=True)
+    recorded_by: Mapped[str] = mapped_column(String(254))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class SalonAppointmentEvent(Base):
@@ -339,6 +406,7 @@ class SalonTask(Base):
     lead_id: Mapped[int | None] = mapped_column(ForeignKey("salon_leads.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(200))
     priority: Mapped[int]
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     due_at: Mapped[datetime]
     done_at: Mapped[datetime | None]
     done_by: Mapped[str | None] = mapped_column(String(254))

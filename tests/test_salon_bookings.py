@@ -27,6 +27,8 @@ from core.salon.bookings import (
     reschedule,
 )
 from core.salon.clients import get_client, list_clients
+from core.salon.common import list_professionals
+from core.salon.settings import update_staff_settings
 from core.salon.schedule import add_time_block
 from core.salon.services import update_service
 from db.engine import make_engine
@@ -89,10 +91,15 @@ def test_refusals_outside_hours_on_leave_too_soon_and_too_far(session, salon):
     with pytest.raises(Unavailable, match=r"is away \(training: Colour course\) from Tue 3 Mar 09:00 to "
                                           r"Tue 3 Mar 13:00; next free: Tue 3 Mar 13:00"):
         book_at(session, salon, "12:00")
+    # Notice and horizon are the clients' rules (SMS, forms); staff book from now on, as far ahead as they like.
     with pytest.raises(Unavailable, match="too soon: bookings need 60 minutes' notice; next free: Tue 3 Mar 15:00"):
-        book_at(session, salon, "14:30", now=salon.at(TUESDAY, "13:50"))
+        book_at(session, salon, "14:30", now=salon.at(TUESDAY, "13:50"), source="sms")
     with pytest.raises(Unavailable, match="too far ahead: bookings open 60 days ahead"):
-        book_at(session, salon, "10:00", day=date(2026, 5, 5))
+        book_at(session, salon, "10:00", day=date(2026, 5, 5), source="form")
+    assert book_at(session, salon, "14:30", now=salon.at(TUESDAY, "13:50")).status == "confirmed"
+    assert book_at(session, salon, "10:00", day=date(2026, 5, 5)).source == "console"
+    with pytest.raises(Unavailable, match="has already passed"):
+        book_at(session, salon, "16:00", now=salon.at(TUESDAY, "16:30"))
     with pytest.raises(InvalidInput, match="no time zone"):
         book(session, SYSTEM, salon.org.id, professional_id=salon.pro.id, service_id=salon.service.id,
              contact_id=salon.client.id, start=datetime(2026, 3, 3, 10), now=NOW)
@@ -218,8 +225,14 @@ def test_who_may_book_for_whom(session, salon):
         book_at(session, salon, "11:00", actor=zawadi, client=client)
     with pytest.raises(PermissionDenied, match="only in your own diary"):
         cancel(session, zawadi, salon.org.id, own.id, reason="not mine", now=NOW)
-    # Reception and the owner book for anyone; the owner can be booked too.
+    # Reception and the owner book for anyone; the owner is booked only once she says she takes clients.
     book_at(session, salon, "11:00", actor=reception, client=client)
+    with pytest.raises(InvalidInput, match="Wairimu is the owner .* not a professional"):
+        book_at(session, salon, "11:00", actor=reception, pro=owner.user_id)
+    assert [p.name for p in list_professionals(session, reception, salon.org.id)] == ["Aisha Mohamed", "Zawadi"]
+    update_staff_settings(session, owner, salon.org.id, owner.user_id, bookable=True)
+    assert [p.name for p in list_professionals(session, reception, salon.org.id)] == [
+        "Aisha Mohamed", "Wairimu", "Zawadi"]
     booked_with_owner = book_at(session, salon, "11:00", actor=reception, pro=owner.user_id)
     assert booked_with_owner.professional_name == "Wairimu"
     with pytest.raises(InvalidInput, match="Lucy is the receptionist .* not a professional"):

@@ -19,6 +19,7 @@ from core.salon.conversations import record_inbound
 from core.salon.leads import LeadDetails, add_lead
 from core.salon.schedule import set_weekly_hours
 from core.salon.services import add_service
+from core.salon.settings import update_staff_settings
 from core.users import add_user
 from db.models_salon import SalonAppointment, SalonLead
 from tests.test_console import PASSWORD, SIZE, home, sign_in, until
@@ -35,6 +36,8 @@ def salon(committed_db, backend, make_org, cli_actor):
         org = make_org(s, "salon", slug="mama-njeri", name="Mama Njeri Salon")
         owner = add_user(s, cli_actor, "wanjiku@example.com", org_id=org.id, role="owner", name="Wanjiku",
                          password=PASSWORD)
+        # The owner also takes clients (owners are bookable only by choice).
+        update_staff_settings(s, cli_actor, org.id, owner.id, bookable=True)
         set_weekly_hours(s, cli_actor, org.id, owner.id, work={d: ALL_DAY for d in range(7)})
         service = add_service(s, cli_actor, org.id, name="Braids", minutes=60, price="1500")
         akinyi = add_contact(s, cli_actor, org.id, name="Akinyi Otieno", phone="0712 345 678")

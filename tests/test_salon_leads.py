@@ -56,7 +56,7 @@ def test_weights_and_thresholds_are_one_table():
     (LeadSignals(), 0, "cold"),
     (LeadSignals(name="Amina"), 10, "cold"),
     (LeadSignals(name="Amina", service_wanted="Braids"), 30, "warm"),
-    (LeadSignals(name="Amina", email="a@example.com", message="Box braids, shoulder length please"), 30, "warm"),
+    (LeadSignals(name="Amina", email="a@example.com", message="Box braids, shoulder length please"), 50, "warm"),
     (LeadSignals(name="Amina", service_wanted="Braids", preferred_date=date(2026, 3, 5)), 60, "hot"),
     (LeadSignals(name="Amina", service_wanted="Braids", preferred_date=date(2026, 4, 30)), 45, "warm"),
     (LeadSignals(message="hi"), 0, "cold"),
@@ -99,16 +99,22 @@ def test_repeat_contact_merges_warms_and_brings_the_task_forward(session, salon)
     assert first.temperature == "cold"
     [task] = list_tasks(session, SYSTEM, salon.org.id)
     assert task.due_at == NOW + timedelta(days=3)
-    later = NOW + timedelta(hours=1)
+    later = NOW + timedelta(days=1)
     again = add_lead(session, SYSTEM, salon.org.id,
-                     LeadDetails(phone="0711000002", service_wanted="Nails", message="Friday?"),
+                     LeadDetails(phone="0711000002", service_wanted="Nails", message="ok"),
                      now=later)
     assert again.id == first.id and again.contacts_count == 2
     assert (again.temperature, again.service_wanted, again.name) == ("warm", "Nails", "Beth")
     [task] = list_tasks(session, SYSTEM, salon.org.id)
     assert (task.due_at, task.priority) == (later + timedelta(hours=24), 2)
     assert session.scalar(select(func.count()).select_from(SalonLead)) == 1
-    assert [a.kind for a in lead_activities(session, SYSTEM, salon.org.id, first.id)] == ["created", "contacted_again"]
+    # Writing again the same day is not another contact: spam does not warm a lead.
+    for minutes in (5, 10, 15):
+        same_day = add_lead(session, SYSTEM, salon.org.id, LeadDetails(phone="0711000002", message="hello??"),
+                            now=later + timedelta(minutes=minutes))
+    assert (same_day.contacts_count, same_day.score) == (2, again.score)
+    assert [a.kind for a in lead_activities(session, SYSTEM, salon.org.id, first.id)] == [
+        "created", "contacted_again", "repeated", "repeated", "repeated"]
 
 
 def test_pipeline_moves_forward_and_lost_needs_a_reason(session, salon):
@@ -270,12 +276,13 @@ def test_inbound_sms_lands_in_the_thread_and_unknown_senders_become_leads(sessio
     threads = inbox(session, SYSTEM, salon.org.id)
     assert [(t.name, t.last_direction) for t in threads] == [("+254711000030", "out"), ("Wanjiku Kamau", "in")]
     assert threads[1].lead_id is None and threads[1].contact_id == salon.client.id
-    # A known lead writing again is a repeat contact, not a second lead.
+    # A known lead writing again is a repeat contact (counted once a day), not a second lead.
     record_inbound(session, salon.org.id, "+254711000030", "Tuesday works", now=NOW + timedelta(minutes=9))
+    record_inbound(session, salon.org.id, "+254711000030", "Or Wednesday", now=NOW + timedelta(days=1))
     session.commit()
     assert get_lead(session, SYSTEM, salon.org.id, lead.id).contacts_count == 2
     assert [a.kind for a in lead_activities(session, SYSTEM, salon.org.id, lead.id)] == [
-        "created", "messaged", "status_changed", "contacted_again"]
+        "created", "messaged", "status_changed", "repeated", "contacted_again"]
     assert appointments_on(session, SYSTEM, salon.org.id, TUESDAY) == []
 
 

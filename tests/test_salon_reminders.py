@@ -177,8 +177,10 @@ def test_reminders_reach_the_client_through_send_due_and_withdrawn_ones_never_do
 
     when = f"on {start.astimezone(salon.tz):%a} {start.astimezone(salon.tz).day} {start.astimezone(salon.tz):%b} " \
            f"at {start.astimezone(salon.tz):%H:%M}"
+    # The day-before reminder asks for an answer (1 confirms, 2 cancels); the last one only reminds.
     assert heard("+254712345678") == [f"Wanjiku, you are booked for Braids with Aisha {when}. See you then!",
-                                      f"Wanjiku, a reminder of your Braids with Aisha {when}.",
+                                      f"Wanjiku, a reminder of your Braids with Aisha {when}. "
+                                      "Reply 1 to confirm, 2 to cancel.",
                                       f"Wanjiku, a reminder of your Braids with Aisha {when}."]
     achieng = heard("+254722000111")
     assert len(achieng) == 2 and "you are booked" in achieng[0] and achieng[1].endswith(

@@ -12,7 +12,8 @@ Who may do what (owners may do everything):
 
 * receptionists manage every professional's bookings and schedule;
 * professionals manage their own bookings and schedule, and read the rest;
-* only owners change services, prices and booking settings.
+* only owners change services, prices and booking settings;
+* reading the takings is the owner's and the reception's.
 """
 
 from core.permissions import grant
@@ -26,5 +27,7 @@ grant("salon", "professional", "salon.bookings.write.own", "salon.schedule.write
       "contacts.write")
 grant("salon", ("owner", "receptionist", "professional"), "salon.leads.read", "salon.leads.write")
 grant("salon", "owner", "salon.forms.manage")
+grant("salon", ("owner", "receptionist"), "salon.takings.read")
 
+from core.salon import deposits as _deposits  # noqa: E402,F401  (the deposit hook and the hold job)
 from core.salon import sms as _sms  # noqa: E402,F401  (inbound SMS land in conversations)

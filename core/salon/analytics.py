@@ -2,8 +2,9 @@
 no-show rate, client retention, and leads' conversion and first response by source.
 
 Weeks start on Monday in the salon's time zone. Bookings count every
-appointment that was not cancelled, by its start; revenue counts completed
-appointments at their booked price. A client is retained when they came back
+appointment that was not cancelled, by its start; revenue counts what
+completed appointments were charged (the price less any discount; tips are
+the professional's) and what no-shows were charged (the fee, or the deposit kept). A client is retained when they came back
 (another completed visit) within 90 days of their first; clients whose first
 visit is less than 90 days old and who have not come back yet are not
 counted either way.
@@ -93,7 +94,8 @@ def salon_analytics(session: Session, actor: Actor, org_id: int, *, weeks: int =
     since = datetime.combine(first_week, datetime.min.time(), tzinfo=tz)
 
     rows = session.execute(
-        select(SalonAppointment.starts_at, SalonAppointment.status, SalonAppointment.price_minor, SalonService.name)
+        select(SalonAppointment.starts_at, SalonAppointment.status, SalonAppointment.price_minor,
+               SalonAppointment.charged_minor, SalonAppointment.tip_minor, SalonService.name)
         .join(SalonService, SalonService.id == SalonAppointment.service_id)
         .where(SalonAppointment.org_id == org.id, SalonAppointment.starts_at >= since,
                SalonAppointment.starts_at < now + timedelta(days=7 * 52))).all()
@@ -101,7 +103,7 @@ def salon_analytics(session: Session, actor: Actor, org_id: int, *, weeks: int =
     revenue: Counter[date] = Counter()
     popularity: Counter[str] = Counter()
     closed = no_shows = 0
-    for starts_at, status, price, service in rows:
+    for starts_at, status, price, charged, tip, service in rows:
         if status == "cancelled":
             continue
         week = week_start(starts_at, tz)
@@ -109,9 +111,10 @@ def salon_analytics(session: Session, actor: Actor, org_id: int, *, weeks: int =
             bookings[week] += 1
         popularity[service] += 1
         if status == "completed":
-            revenue[week] += price
+            revenue[week] += price if charged is None else charged - tip
             closed += 1
         elif status == "no_show":
+            revenue[week] += charged or 0
             no_shows += 1
             closed += 1
     week_list = [first_week + timedelta(weeks=i) for i in range(weeks)]

@@ -3,8 +3,10 @@
 A start ``s`` for a service is bookable when the professional is free for
 the whole blocked range ``[s - buffer before, s + minutes + buffer after)``:
 inside working hours, outside breaks and time blocks, clear of every other
-non-cancelled appointment's blocked range; and when ``s`` is at least the
-minimum notice after now and at most the booking horizon ahead. Free slots
+non-cancelled appointment's blocked range; and, for a client booking by SMS
+or a form, when ``s`` is at least the minimum notice after now and at most
+the booking horizon ahead. Staff book from now on, as far ahead as they
+like, and a walk-in up to an hour back (the client is in the chair). Free slots
 are the bookable starts on the slot step, counted on the salon's wall clock
 (09:00, 09:15, …). :func:`check_bookable` applies the same rule to any start,
 so every slot offered can be booked and a booked time is never offered.
@@ -44,6 +46,9 @@ from db.types import utcnow
 MAX_SPAN = timedelta(minutes=MAX_SPAN_MINUTES)
 NEXT_FREE_COUNT = 3
 NEXT_FREE_SEARCH = timedelta(days=14)
+# Staff booking "now" take a few minutes to type it; a walk-in may be entered after she sat down.
+STAFF_GRACE = timedelta(minutes=5)
+WALK_IN_BACK = timedelta(hours=1)
 
 
 class Unavailable(Conflict):
@@ -117,15 +122,28 @@ class Booking:
     professional: ProfessionalView
     service: SalonService
     settings: BookingSettings
+    client: bool = True  # the client books (notice and horizon apply), or staff do
+    walk_in: bool = False
 
     @cached_property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.org.timezone)
 
     @classmethod
-    def load(cls, session: Session, org: Org, professional_id: int, service_id: int) -> Booking:
+    def load(cls, session: Session, org: Org, professional_id: int, service_id: int, *, client: bool = True,
+             walk_in: bool = False) -> Booking:
         return cls(org, bookable_professional(session, org, professional_id),
-                   load_service(session, org.id, service_id), load_booking_settings(session, org.id))
+                   load_service(session, org.id, service_id), load_booking_settings(session, org.id), client,
+                   walk_in)
+
+    def window(self, now: datetime) -> tuple[datetime, datetime | None]:
+        """The earliest and latest bookable start (None: no limit) under these rules."""
+        if self.client:
+            return (now + timedelta(minutes=self.settings.min_notice_minutes),
+                    now + timedelta(days=self.settings.max_advance_days))
+        if self.walk_in:
+            return now - WALK_IN_BACK, now + STAFF_GRACE
+        return now - STAFF_GRACE, None
 
 
 def _slots(session: Session, booking: Booking, start: datetime, end: datetime, now: datetime,
@@ -134,8 +152,9 @@ def _slots(session: Session, booking: Booking, start: datetime, end: datetime, n
     service, settings = booking.service, booking.settings
     before, length = timedelta(minutes=service.buffer_before), timedelta(minutes=service.minutes)
     after = timedelta(minutes=service.buffer_after)
-    earliest = max(start, now + timedelta(minutes=settings.min_notice_minutes))
-    horizon = now + timedelta(days=settings.max_advance_days)
+    soonest, latest = booking.window(now)
+    earliest = max(start, soonest if booking.client else now)
+    horizon = end if latest is None else latest
     if earliest >= end or earliest > horizon:
         return []
     span = (earliest - before, min(end, horizon + timedelta(microseconds=1)) + length + after)
@@ -163,10 +182,12 @@ def free_slots(
     end: datetime,
     *,
     now: datetime | None = None,
+    client: bool = True,
 ) -> list[datetime]:
-    """The bookable starts from ``start`` (inclusive) to ``end`` (exclusive), in the salon's time zone."""
+    """The bookable starts from ``start`` (inclusive) to ``end`` (exclusive), in the salon's time zone,
+    under a client's rules (notice, horizon) or, with ``client=False``, staff's."""
     org = require_salon(session, actor, org_id, "salon.bookings.read")
-    booking = Booking.load(session, org, professional_id, service_id)
+    booking = Booking.load(session, org, professional_id, service_id, client=client)
     if not booking.service.active:
         return []
     slots = _slots(session, booking, aware(start, "start"), aware(end, "end"), now or utcnow())
@@ -182,12 +203,13 @@ def free_slots_on(
     day: date,
     *,
     now: datetime | None = None,
+    client: bool = True,
 ) -> list[datetime]:
     """The bookable starts on one date of the salon's calendar (23 or 25 hours long on a clock change)."""
     org = require_salon(session, actor, org_id, "salon.bookings.read")
     tz = ZoneInfo(org.timezone)
     return free_slots(session, actor, org_id, professional_id, service_id, local_instant(day, 0, tz),
-                      local_instant(day, DAY_MINUTES, tz), now=now)
+                      local_instant(day, DAY_MINUTES, tz), now=now, client=client)
 
 
 def next_free(session: Session, booking: Booking, after: datetime, now: datetime,
@@ -206,7 +228,7 @@ def check_bookable(session: Session, booking: Booking, start: datetime, now: dat
     """
     tz, service, settings = booking.tz, booking.service, booking.settings
     pro = booking.professional.id
-    start = aware(start).astimezone(ZoneInfo("UTC"))
+    start = aware(start)
     ends = start + timedelta(minutes=service.minutes)
     blocked = (start - timedelta(minutes=service.buffer_before), ends + timedelta(minutes=service.buffer_after))
 
@@ -215,12 +237,17 @@ def check_bookable(session: Session, booking: Booking, start: datetime, now: dat
 
     if not service.active:
         raise InvalidInput(f"{service.name} is no longer offered.")
+    earliest, latest = booking.window(now)
     notice = settings.min_notice_minutes
-    if start < now + timedelta(minutes=notice):
-        raise refuse(f"{when(start, tz)} is too soon: bookings need {notice} minutes' notice" if notice
-                     else f"{when(start, tz)} has already passed")
-    if start > now + timedelta(days=settings.max_advance_days):
-        raise refuse(f"{when(start, tz)} is too far ahead: bookings open {settings.max_advance_days} days ahead")
+    if start < earliest:
+        if booking.walk_in:
+            raise refuse(f"{when(start, tz)} is more than an hour ago; a walk-in is booked from an hour back to now")
+        raise refuse(f"{when(start, tz)} is too soon: bookings need {notice} minutes' notice"
+                     if booking.client and notice else f"{when(start, tz)} has already passed")
+    if latest is not None and start > latest:
+        raise refuse(f"{when(start, tz)} is later than now; a walk-in starts now or in the past hour"
+                     if booking.walk_in else
+                     f"{when(start, tz)} is too far ahead: bookings open {settings.max_advance_days} days ahead")
     hours = working_time(session, booking.org, pro, *blocked)
     if not covers(hours.available, *blocked):
         raise refuse(_why_not_working(session, booking, hours.blocks, blocked))

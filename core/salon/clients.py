@@ -1,8 +1,10 @@
 """Client records: what the salon knows of a contact as a client.
 
 A record is created by the first completed appointment and updated by every
-later one (first and last visit, visit count, lifetime spend in minor units).
-The person's name, phone and email stay on the core contact.
+later one (first and last visit, visit count, lifetime spend in minor units:
+what they paid, tips included). No-shows and what a no-show still owes are
+read from the appointments. The person's name, phone, email and notes stay on
+the core contact (``core.contacts.update_contact`` edits the notes).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,7 +20,7 @@ from core.actors import Actor
 from core.money import format_money
 from core.salon.common import require_salon
 from db.models import Contact
-from db.models_salon import SalonClient
+from db.models_salon import SalonAppointment, SalonClient, SalonPayment
 
 
 @dataclass(frozen=True)
@@ -28,11 +30,13 @@ class ClientView:
     name: str
     phone: str
     email: str | None
-    first_visit_at: datetime
-    last_visit_at: datetime
+    first_visit_at: datetime | None  # None: no visit yet, only no-shows
+    last_visit_at: datetime | None
     visit_count: int
     lifetime_spend_minor: int
     currency: str
+    no_shows: int = 0
+    owed_minor: int = 0
 
     @property
     def lifetime_spend(self) -> str:
@@ -61,18 +65,41 @@ def record_visit(session: Session, org_id: int, contact_id: int, at: datetime, s
     client.lifetime_spend_minor += spend_minor
 
 
+def _no_shows(session: Session, org_id: int, contact_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """contact -> (no-shows, still owed on them)."""
+    paid = (select(SalonPayment.appointment_id, func.sum(SalonPayment.amount_minor).label("paid"))
+            .where(SalonPayment.org_id == org_id).group_by(SalonPayment.appointment_id).subquery())
+    rows = session.execute(
+        select(SalonAppointment.contact_id, func.count(),
+               func.sum(func.coalesce(SalonAppointment.charged_minor, 0) - func.coalesce(paid.c.paid, 0)))
+        .outerjoin(paid, paid.c.appointment_id == SalonAppointment.id)
+        .where(SalonAppointment.org_id == org_id, SalonAppointment.status == "no_show",
+               SalonAppointment.contact_id.in_(contact_ids))
+        .group_by(SalonAppointment.contact_id))
+    return {contact_id: (count, max(0, int(owed or 0))) for contact_id, count, owed in rows}
+
+
 def _views(session: Session, org, query) -> list[ClientView]:
-    rows = session.execute(query.join(Contact, Contact.id == SalonClient.contact_id))
+    rows = session.execute(query.join(Contact, Contact.id == SalonClient.contact_id)).all()
+    missed = _no_shows(session, org.id, [c.contact_id for c, _ in rows])
     return [ClientView(c.id, c.contact_id, p.name, p.phone, p.email, c.first_visit_at, c.last_visit_at,
-                       c.visit_count, c.lifetime_spend_minor, org.currency) for c, p in rows]
+                       c.visit_count, c.lifetime_spend_minor, org.currency, *missed.get(c.contact_id, (0, 0)))
+            for c, p in rows]
 
 
 def get_client(session: Session, actor: Actor, org_id: int, contact_id: int) -> ClientView | None:
-    """The contact's client record, or None before their first completed visit."""
+    """The contact's client record, or None before their first completed visit or no-show."""
     org = require_salon(session, actor, org_id, "salon.clients.read")
     found = _views(session, org, select(SalonClient, Contact).where(
         SalonClient.org_id == org.id, SalonClient.contact_id == contact_id))
-    return found[0] if found else None
+    if found:
+        return found[0]
+    missed = _no_shows(session, org.id, [contact_id])
+    contact = session.get(Contact, contact_id)
+    if contact_id not in missed or contact is None or contact.org_id != org.id:
+        return None
+    return ClientView(0, contact_id, contact.name, contact.phone, contact.email, None, None, 0, 0, org.currency,
+                      *missed[contact_id])
 
 
 def list_clients(

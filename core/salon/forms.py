@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -89,17 +89,8 @@ def create_form(session: Session, actor: Actor, org_id: int, *, slug: str, title
     slug = slug.strip().lower()
     if not SLUG.match(slug):
         raise InvalidInput(f"{slug!r} cannot be a form's address; use 3 to 80 lower-case letters, digits and dashes.")
-    unknown = [name for name in required if name not in STANDARD_FIELDS]
-    if unknown:
-        raise InvalidInput(f"{', '.join(unknown)} is not a standard field; those are {', '.join(STANDARD_FIELDS)}.")
-    own = []
-    for field in fields or []:
-        name = str(field.get("name", "")).strip()
-        if not FIELD_NAME.match(name) or name in STANDARD_FIELDS:
-            raise InvalidInput(f"{name!r} cannot be a field of the form's own; use lower-case letters, digits and _, "
-                               "and not a standard field's name.")
-        own.append({"name": name, "label": str(field.get("label") or name.replace("_", " ").capitalize()),
-                    "required": bool(field.get("required", False))})
+    _check_required(required)
+    own = _own_fields(fields or [])
     if min(max_per_ip_hour, max_per_phone_hour) < 1:
         raise InvalidInput("A form's limits must allow at least one submission an hour.")
     if session.scalar(select(SalonLeadForm.id).where(SalonLeadForm.slug == slug)) is not None:
@@ -111,6 +102,57 @@ def create_form(session: Session, actor: Actor, org_id: int, *, slug: str, title
     session.flush()
     audit.record(session, actor, "salon.form.create", "salon_lead_form", form.id, org_id=org.id,
                  after={"slug": slug, "required": form.required, "fields": own})
+    session.commit()
+    return FormView.of(form)
+
+
+def _check_required(required) -> None:
+    unknown = [name for name in required if name not in STANDARD_FIELDS]
+    if unknown:
+        raise InvalidInput(f"{', '.join(unknown)} is not a standard field; those are {', '.join(STANDARD_FIELDS)}.")
+
+
+def _own_fields(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    own = []
+    for field in fields:
+        name = str(field.get("name", "")).strip()
+        if not FIELD_NAME.match(name) or name in STANDARD_FIELDS:
+            raise InvalidInput(f"{name!r} cannot be a field of the form's own; use lower-case letters, digits and _, "
+                               "and not a standard field's name.")
+        own.append({"name": name, "label": str(field.get("label") or name.replace("_", " ").capitalize()),
+                    "required": bool(field.get("required", False))})
+    return own
+
+
+def update_form(session: Session, actor: Actor, org_id: int, slug: str, *, title: str | None = None,
+                required: tuple[str, ...] | None = None, fields: list[dict[str, Any]] | None = None,
+                max_per_ip_hour: int | None = None, max_per_phone_hour: int | None = None,
+                active: bool | None = None) -> FormView:
+    """Change a form, close it (``active=False``: its address answers 404) or open it again."""
+    org = require_salon(session, actor, org_id, "salon.forms.manage")
+    form = session.scalar(select(SalonLeadForm).where(SalonLeadForm.org_id == org.id,
+                                                      SalonLeadForm.slug == slug.strip().lower()))
+    if form is None:
+        raise NotFound(f"{org.name} has no form at /forms/{slug}.")
+    before = asdict(FormView.of(form))
+    if title is not None and title.strip():
+        form.title = title.strip()
+    if required is not None:
+        _check_required(required)
+        form.required = sorted(set(required) | {"phone"})
+    if fields is not None:
+        form.fields = _own_fields(fields)
+    for name, value in (("max_per_ip_hour", max_per_ip_hour), ("max_per_phone_hour", max_per_phone_hour)):
+        if value is not None:
+            if value < 1:
+                raise InvalidInput("A form's limits must allow at least one submission an hour.")
+            setattr(form, name, value)
+    if active is not None:
+        form.active = active
+    after = asdict(FormView.of(form))
+    if after != before:
+        audit.record(session, actor, "salon.form.update", "salon_lead_form", form.id, org_id=org.id,
+                     before=before, after=after)
     session.commit()
     return FormView.of(form)
 

@@ -13,11 +13,11 @@ the first appointment in the same transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -28,8 +28,8 @@ from core.phones import normalize_phone
 from core.salon.bookings import AppointmentView, place_booking
 from core.salon.common import require_salon
 from core.salon.scoring import LeadSignals, follow_up_due, score_lead
-from db.models import Contact, Org
-from db.models_salon import LEAD_SOURCES, LEAD_STATUSES, SalonLead, SalonLeadActivity, SalonTask
+from db.models import Contact, Membership, Org, User
+from db.models_salon import LEAD_SOURCES, LEAD_STATUSES, SalonLead, SalonLeadActivity, SalonService, SalonTask
 from db.types import utcnow
 
 PIPELINE = ("new", "contacted", "qualified")  # open stages, in order
@@ -87,6 +87,8 @@ class TaskView:
     due_at: datetime
     done_at: datetime | None
     temperature: str | None
+    assignee_id: int | None = None
+    assignee_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -108,10 +110,17 @@ def log_activity(session: Session, lead: SalonLead, kind: str, actor: Actor | st
                                   actor=actor if isinstance(actor, str) else actor.label, at=now))
 
 
-def _rescore(org: Org, lead: SalonLead, now: datetime) -> None:
+def _rescore(session: Session, org: Org, lead: SalonLead, now: datetime) -> None:
+    services = tuple(session.scalars(select(SalonService.name).where(SalonService.org_id == org.id,
+                                                                     SalonService.active.is_(True))))
     score = score_lead(LeadSignals(lead.name, lead.email, lead.message, lead.service_wanted, lead.preferred_date,
-                                   lead.contacts_count - 1), now.astimezone(ZoneInfo(org.timezone)).date())
+                                   lead.contacts_count - 1, services), now.astimezone(ZoneInfo(org.timezone)).date())
     lead.score, lead.temperature = score.points, score.temperature
+
+
+# A lead who writes again within this long of the contact last counted is not counted again.
+REPEAT_WINDOW = timedelta(hours=24)
+COUNTED = ("created", "contacted_again")
 
 
 def _follow_up(session: Session, lead: SalonLead, now: datetime) -> None:
@@ -143,14 +152,18 @@ def capture_lead(session: Session, org: Org, by: Actor | str, details: LeadDetai
                          phone=phone, email=_clean_email(details.email), service_wanted=details.service_wanted.strip(),
                          preferred_date=details.preferred_date, message=message, custom=dict(details.custom or {}),
                          source=source, status="new", contacts_count=1, created_at=now, updated_at=now)
-        _rescore(org, lead, now)
+        _rescore(session, org, lead, now)
         session.add(lead)
         session.flush()
         log_activity(session, lead, "created", by, now, note=message,
                      details={"source": source, "score": lead.score, "temperature": lead.temperature})
         _follow_up(session, lead, now)
         return lead, True
-    lead.contacts_count += 1
+    last = session.scalar(select(func.max(SalonLeadActivity.at)).where(
+        SalonLeadActivity.lead_id == lead.id, SalonLeadActivity.kind.in_(COUNTED)))
+    counted = last is None or now - last >= REPEAT_WINDOW
+    if counted:
+        lead.contacts_count += 1
     lead.name = lead.name or details.name.strip()
     lead.email = lead.email or _clean_email(details.email)
     lead.service_wanted = details.service_wanted.strip() or lead.service_wanted
@@ -162,8 +175,8 @@ def capture_lead(session: Session, org: Org, by: Actor | str, details: LeadDetai
     reopened = lead.status == "lost"
     if reopened:
         lead.status, lead.lost_reason = "new", None
-    _rescore(org, lead, now)
-    log_activity(session, lead, "contacted_again", by, now, note=message,
+    _rescore(session, org, lead, now)
+    log_activity(session, lead, "contacted_again" if counted else "repeated", by, now, note=message,
                  details={"source": source, "score": lead.score, "temperature": lead.temperature,
                           "reopened": reopened})
     if lead.status != "converted":
@@ -178,6 +191,42 @@ def add_lead(session: Session, actor: Actor, org_id: int, details: LeadDetails, 
     lead, _ = capture_lead(session, org, actor, details, source=source, now=now or utcnow())
     audit.record(session, actor, "salon.lead.add", "salon_lead", lead.id, org_id=org.id,
                  after={"phone": lead.phone, "source": source})
+    session.commit()
+    return LeadView.of(lead)
+
+
+EDITABLE = ("name", "email", "service_wanted", "preferred_date", "message")
+
+
+def update_lead(session: Session, actor: Actor, org_id: int, lead_id: int, *, now: datetime | None = None,
+                **changes: Any) -> LeadView:
+    """Correct what a lead said (name, email, service wanted, preferred date, message); it is scored again."""
+    now = now or utcnow()
+    org = require_salon(session, actor, org_id, "salon.leads.write")
+    unknown = [k for k in changes if k not in EDITABLE]
+    if unknown:
+        raise InvalidInput(f"{', '.join(unknown)} cannot be edited; a lead's {', '.join(EDITABLE)} can.")
+    lead = _load(session, org.id, lead_id, lock=True)
+    before = {k: getattr(lead, k) for k in changes}
+    for name, value in changes.items():
+        if value is None:
+            continue
+        if name == "email":
+            value = _clean_email(value)
+        elif name != "preferred_date":
+            value = str(value).strip()
+            if len(value) > (2000 if name == "message" else 120):
+                raise InvalidInput(f"Keep the {name.replace('_', ' ')} shorter.")
+        setattr(lead, name, value)
+    after = {k: getattr(lead, k) for k in changes}
+    if after != before:
+        lead.updated_at = now
+        _rescore(session, org, lead, now)
+        plain = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in after.items()}
+        log_activity(session, lead, "edited", actor, now, details=plain)
+        audit.record(session, actor, "salon.lead.edit", "salon_lead", lead.id, org_id=org.id,
+                     before={k: (v.isoformat() if isinstance(v, date) else v) for k, v in before.items()},
+                     after=plain)
     session.commit()
     return LeadView.of(lead)
 
@@ -318,32 +367,100 @@ def convert_lead(session: Session, actor: Actor, org_id: int, lead_id: int, *, p
 
 # ---------------------------------------------------------------- follow-up tasks
 
+DUE = ("overdue", "today", "upcoming")
+
+
 def _tasks(session: Session, query) -> list[TaskView]:
-    rows = session.execute(query.add_columns(SalonLead.name, SalonLead.phone, SalonLead.temperature)
-                           .outerjoin(SalonLead, SalonLead.id == SalonTask.lead_id))
-    return [TaskView(t.id, t.lead_id, name or phone or "", t.title, t.priority, t.due_at, t.done_at, temp)
-            for t, name, phone, temp in rows]
+    rows = session.execute(query.add_columns(SalonLead.name, SalonLead.phone, SalonLead.temperature, User.name)
+                           .outerjoin(SalonLead, SalonLead.id == SalonTask.lead_id)
+                           .outerjoin(User, User.id == SalonTask.assignee_id))
+    return [TaskView(t.id, t.lead_id, name or phone or "", t.title, t.priority, t.due_at, t.done_at, temp,
+                     t.assignee_id, assignee)
+            for t, name, phone, temp, assignee in rows]
 
 
 def list_tasks(session: Session, actor: Actor, org_id: int, *, due_before: datetime | None = None,
-               include_done: bool = False, limit: int = 100) -> list[TaskView]:
-    """Open tasks (or all), most urgent first: by due time, then priority."""
+               due: str | None = None, assignee_id: int | None = None, include_done: bool = False,
+               now: datetime | None = None, limit: int = 100) -> list[TaskView]:
+    """Open tasks (or all), most urgent first: by due time, then priority. ``due`` narrows them to
+    ``overdue`` (due before now), ``today`` (due from now to the end of the salon's day) or
+    ``upcoming`` (after today); ``assignee_id`` to one person's."""
     org = require_salon(session, actor, org_id, "salon.leads.read")
     query = select(SalonTask).where(SalonTask.org_id == org.id)
     if not include_done:
         query = query.where(SalonTask.done_at.is_(None))
     if due_before is not None:
         query = query.where(SalonTask.due_at < due_before)
+    if due is not None:
+        if due not in DUE:
+            raise InvalidInput(f"{due!r}: tasks are {', '.join(DUE)}.")
+        now = now or utcnow()
+        tz = ZoneInfo(org.timezone)
+        tomorrow = datetime.combine(now.astimezone(tz).date() + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+        query = query.where({"overdue": SalonTask.due_at < now,
+                             "today": (SalonTask.due_at >= now) & (SalonTask.due_at < tomorrow),
+                             "upcoming": SalonTask.due_at >= tomorrow}[due])
+    if assignee_id is not None:
+        query = query.where(SalonTask.assignee_id == assignee_id)
     return _tasks(session, query.order_by(SalonTask.due_at, SalonTask.priority, SalonTask.id).limit(limit))
+
+
+def _assignee(session: Session, org: Org, user_id: int | None) -> int | None:
+    if user_id is None:
+        return None
+    if session.scalar(select(Membership.id).where(Membership.org_id == org.id, Membership.user_id == user_id)) is None:
+        raise NotFound("That person is not staff of this salon.")
+    return user_id
+
+
+def add_task(session: Session, actor: Actor, org_id: int, *, title: str, due_at: datetime,
+             assignee_id: int | None = None, lead_id: int | None = None, priority: int = 2) -> TaskView:
+    """A follow-up to do by ``due_at``, for someone (or anyone), about a lead (or not)."""
+    from core.salon.common import aware
+
+    org = require_salon(session, actor, org_id, "salon.leads.write")
+    title = title.strip()
+    if not title:
+        raise InvalidInput("Say what is to be done.")
+    if priority not in (1, 2, 3):
+        raise InvalidInput("A task's priority is 1 (most urgent), 2 or 3.")
+    lead = _load(session, org.id, lead_id) if lead_id is not None else None
+    task = SalonTask(org_id=org.id, lead_id=lead.id if lead else None, title=title[:200], priority=priority,
+                     due_at=aware(due_at, "due time"), assignee_id=_assignee(session, org, assignee_id),
+                     created_at=utcnow())
+    session.add(task)
+    session.flush()
+    session.commit()
+    return _tasks(session, select(SalonTask).where(SalonTask.id == task.id))[0]
+
+
+def _task(session: Session, org_id: int, task_id: int) -> SalonTask:
+    task = session.scalar(select(SalonTask).where(SalonTask.id == task_id, SalonTask.org_id == org_id))
+    if task is None:
+        raise NotFound("That task does not exist.")
+    return task
+
+
+def assign_task(session: Session, actor: Actor, org_id: int, task_id: int, *, assignee_id: int | None = None,
+                due_at: datetime | None = None, unassign: bool = False) -> TaskView:
+    """Give a task to someone (or nobody, with ``unassign``) and/or move its due time."""
+    from core.salon.common import aware
+
+    org = require_salon(session, actor, org_id, "salon.leads.write")
+    task = _task(session, org.id, task_id)
+    if unassign or assignee_id is not None:
+        task.assignee_id = None if unassign else _assignee(session, org, assignee_id)
+    if due_at is not None:
+        task.due_at = aware(due_at, "due time")
+    session.commit()
+    return _tasks(session, select(SalonTask).where(SalonTask.id == task.id))[0]
 
 
 def complete_task(session: Session, actor: Actor, org_id: int, task_id: int, *,
                   now: datetime | None = None) -> TaskView:
     now = now or utcnow()
     org = require_salon(session, actor, org_id, "salon.leads.write")
-    task = session.scalar(select(SalonTask).where(SalonTask.id == task_id, SalonTask.org_id == org.id))
-    if task is None:
-        raise NotFound("That task does not exist.")
+    task = _task(session, org.id, task_id)
     if task.done_at is None:
         task.done_at, task.done_by = now, actor.label
         if task.lead_id is not None:

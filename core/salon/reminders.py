@@ -1,4 +1,4 @@
-"""What the client hears about an appointment, all through the outbox.
+"""What the client and the professional hear about an appointment, all through the outbox.
 
 A booking writes its confirmation (now) and its reminders (at the salon's
 reminder times before the start, 24 h and 2 h unless changed) to the outbox
@@ -13,9 +13,19 @@ A sender moves a claimed row to ``sending`` only if it is still claimed, so
 a withdrawn reminder is never sent; one already on the wire cannot be called
 back. A moved appointment gets new reminders under its next ``revision``.
 
-Keys: ``salon:appt:<id>:r<revision>:<what>:<channel>``, and for reminders
+The earliest reminder (24 hours before, by default) asks the client to reply
+1 to confirm or 2 to cancel (:mod:`core.salon.sms` reads the answer).
+
+The professional is texted of a new, moved or cancelled booking of hers when
+she has a phone and has not turned that kind off (``core.salon.settings``),
+unless she made the change herself. A move to another professional is a
+cancellation for one and a new booking for the other; the client hears
+"now with Beth", never "moved from 14:00 to 14:00".
+
+Keys: ``salon:appt:<id>:r<revision>:<what>:<channel>``, for reminders
 ``salon:appt:<id>:remind:r<revision>:<minutes>:<channel>``, so one prefix
-finds every reminder an appointment ever had.
+finds every reminder an appointment ever had, and for the professional
+``salon:appt:<id>:r<revision>:pro<user id>:<kind>``.
 """
 
 from __future__ import annotations
@@ -23,13 +33,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from core.actors import Actor
 from core.changes import mark_changed
+from core.money import format_money
 from core.outbox import enqueue
 from core.salon.common import clock, day_label, when
-from db.models import Contact, Message, Org
+from core.salon.settings import notify_on
+from db.models import Contact, Message, Org, User
 from db.models_salon import SalonAppointment
 
 WITHDRAWABLE = ("queued", "claimed")
@@ -58,18 +71,34 @@ class Notice:
         return f"{self.service} with {self.pro} on {day_label(start, self.tz)} at {clock(start, self.tz)}"
 
     def booked(self) -> str:
-        if self.appointment.status == "pending":
+        a = self.appointment
+        if a.status == "pending" and a.hold_until is not None:
+            return (f"{self.greeting}we are holding {self.what()} for you. Pay the "
+                    f"{format_money(a.deposit_minor, a.currency)} deposit on the M-Pesa prompt by "
+                    f"{clock(a.hold_until, self.tz)} to keep it.")
+        if a.status == "pending":
             return f"{self.greeting}we have your request for {self.what()}. We will confirm it shortly."
         return f"{self.greeting}you are booked for {self.what()}. See you then!"
 
     def confirmed(self) -> str:
         return f"{self.greeting}your {self.what()} is confirmed. See you then!"
 
-    def reminder(self) -> str:
+    def deposit_paid(self, amount_minor: int) -> str:
+        return (f"{self.greeting}we received your {format_money(amount_minor, self.appointment.currency)} deposit; "
+                f"your {self.what()} is confirmed. See you then!")
+
+    def released(self) -> str:
+        return (f"{self.greeting}the time we held for {self.what()} is free again: the deposit did not reach us in "
+                "time. Reply to book again.")
+
+    def reminder(self, ask: bool = False) -> str:
         # The date, not "tomorrow": a sender that runs late must not make the words wrong.
-        return f"{self.greeting}a reminder of your {self.what()}."
+        text = f"{self.greeting}a reminder of your {self.what()}."
+        return text + " Reply 1 to confirm, 2 to cancel." if ask else text
 
     def moved(self, old_start: datetime) -> str:
+        if old_start == self.appointment.starts_at:
+            return f"{self.greeting}your {self.what()} is now with {self.pro}."
         return (f"{self.greeting}your {self.service} with {self.pro} has moved from {when(old_start, self.tz)} "
                 f"to {when(self.appointment.starts_at, self.tz)}.")
 
@@ -94,15 +123,17 @@ def _key(appointment: SalonAppointment, what: str) -> str:
 
 
 def schedule_reminders(session: Session, notice: Notice, reminder_minutes: tuple[int, ...], now: datetime) -> int:
-    """Queue the appointment's reminders that are still ahead; returns how many times were queued."""
-    appointment, body = notice.appointment, notice.reminder()
+    """Queue the appointment's reminders that are still ahead; returns how many times were queued.
+    The earliest asks for a reply (1 confirm, 2 cancel)."""
+    appointment = notice.appointment
+    asking = max(reminder_minutes) if reminder_minutes else None
     queued = 0
     for minutes in reminder_minutes:
         send_at = appointment.starts_at - timedelta(minutes=minutes)
         if send_at <= now:
             continue  # booked closer than this reminder: the confirmation says it all
-        _send(session, notice, f"{_reminder_prefix(appointment.id)}r{appointment.revision}:{minutes}", body, send_at,
-              "service")
+        _send(session, notice, f"{_reminder_prefix(appointment.id)}r{appointment.revision}:{minutes}",
+              notice.reminder(ask=minutes == asking), send_at, "service")
         queued += 1
     return queued
 
@@ -123,8 +154,9 @@ def withdraw_reminders(session: Session, org_id: int, appointment_id: int, now: 
 
 
 def on_booked(session: Session, notice: Notice, reminder_minutes: tuple[int, ...], now: datetime) -> None:
-    _send(session, notice, _key(notice.appointment, "booked"), notice.booked(), now, "transactional")
-    schedule_reminders(session, notice, reminder_minutes, now)
+    if not notice.appointment.walk_in:  # a walk-in is in the chair: no booking message, no reminders
+        _send(session, notice, _key(notice.appointment, "booked"), notice.booked(), now, "transactional")
+        schedule_reminders(session, notice, reminder_minutes, now)
 
 
 def on_confirmed(session: Session, notice: Notice, now: datetime) -> None:
@@ -142,3 +174,40 @@ def on_moved(session: Session, notice: Notice, old_start: datetime, reminder_min
 def on_cancelled(session: Session, notice: Notice, now: datetime) -> None:
     withdraw_reminders(session, notice.org.id, notice.appointment.id, now)
     _send(session, notice, _key(notice.appointment, "cancelled"), notice.cancelled(), now, "transactional")
+
+
+def on_deposit_paid(session: Session, notice: Notice, amount_minor: int, now: datetime) -> None:
+    _send(session, notice, _key(notice.appointment, "deposit"), notice.deposit_paid(amount_minor), now,
+          "transactional")
+
+
+def on_released(session: Session, notice: Notice, now: datetime) -> None:
+    withdraw_reminders(session, notice.org.id, notice.appointment.id, now)
+    _send(session, notice, _key(notice.appointment, "released"), notice.released(), now, "transactional")
+
+
+# ---------------------------------------------------------------- the professional
+
+PRO_WORDS = {"booked": "New booking", "moved": "Moved", "cancelled": "Cancelled"}
+
+
+def tell_professional(session: Session, org: Org, appointment: SalonAppointment, professional_id: int, kind: str,
+                      *, service_name: str, client_name: str | None, by: Actor, now: datetime,
+                      old_start: datetime | None = None) -> int | None:
+    """Text the professional of a booking of hers (``booked``, ``moved``, ``cancelled``) when she has a
+    phone, wants to hear of it, and did not make the change herself; returns the message id, if any."""
+    if by.user_id == professional_id or kind not in notify_on(session, org.id, professional_id):
+        return None
+    phone = session.scalar(select(User.phone).where(User.id == professional_id))
+    if not phone:
+        return None
+    tz = ZoneInfo(org.timezone)
+    client = (client_name or "a client").split()[0] if (client_name or "").strip() else "a client"
+    start = appointment.starts_at
+    if kind == "moved" and old_start is not None and old_start != start:
+        what = f"{service_name} for {client} from {when(old_start, tz)} to {when(start, tz)}"
+    else:
+        what = f"{service_name} for {client} on {when(start, tz)}"
+    body = f"{org.name}: {PRO_WORDS[kind]}: {what}."
+    return enqueue(session, org.id, to=phone, body=body, channel="sms", purpose="service",
+                   idempotency_key=f"{_key(appointment, f'pro{professional_id}')}:{kind}")

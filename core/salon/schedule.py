@@ -18,8 +18,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
+from core import audit
 from core.actors import Actor
-from core.errors import InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound
 from core.salon.common import (
     Interval,
     aware,
@@ -28,9 +29,18 @@ from core.salon.common import (
     require_for_professional,
     require_salon,
     subtract,
+    when,
 )
-from db.models import Org
-from db.models_salon import BLOCK_REASONS, SalonDateException, SalonTimeBlock, SalonWeeklyHours
+from db.models import Contact, Org
+from db.models_salon import (
+    BLOCK_REASONS,
+    SalonAppointment,
+    SalonDateException,
+    SalonService,
+    SalonTimeBlock,
+    SalonWeeklyHours,
+)
+from db.types import utcnow
 
 DAY_MINUTES = 24 * 60
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -100,28 +110,53 @@ def set_weekly_hours(
     *,
     work: Mapping[int, Hours],
     breaks: Mapping[int, Hours] | None = None,
+    only_these_days: bool = False,
 ) -> WeekView:
-    """Replace a professional's usual week. ``work`` and ``breaks`` map weekdays
-    (0 Monday … 6 Sunday) to (start, end) local times; an end of 00:00 is midnight.
+    """Set a professional's usual week. ``work`` and ``breaks`` map weekdays
+    (0 Monday … 6 Sunday) to (start, end) local times; an end of 00:00 is
+    midnight; a weekday mapped to no hours is a day off.
 
-    Appointments already booked stay where they are.
+    With ``only_these_days`` only the weekdays in ``work`` change (setting
+    Saturday leaves Monday to Friday as they were); otherwise ``work`` is the
+    whole week and the days it leaves out are days off. A break must lie
+    inside that day's working hours. Appointments already booked stay where they are.
     """
     org = require_for_professional(session, actor, org_id, professional_id, "salon.schedule.write")
     bookable_professional(session, org, professional_id)
-    rows: list[SalonWeeklyHours] = []
-    for kind, week in (("work", work), ("break", breaks or {})):
-        for weekday, hours in week.items():
-            if weekday not in range(7):
-                raise InvalidInput(f"{weekday!r} is not a weekday; use 0 for Monday to 6 for Sunday.")
-            label = "Working hours" if kind == "work" else "A break"
-            for a, b in _stretches(hours, f"{label} on {WEEKDAYS[weekday]}"):
-                rows.append(SalonWeeklyHours(org_id=org.id, professional_id=professional_id, weekday=weekday,
-                                             start_minute=a, end_minute=b, kind=kind))
-    if not any(r.kind == "work" for r in rows):
+    breaks = breaks or {}
+    for weekday in (*work, *breaks):
+        if weekday not in range(7):
+            raise InvalidInput(f"{weekday!r} is not a weekday; use 0 for Monday to 6 for Sunday.")
+    days = set(work) if only_these_days else set(range(7))
+    if only_these_days and set(breaks) - days:
+        raise InvalidInput("A break is set with that day's hours.")
+    old_work, old_breaks, _ = _week_minutes(session, org.id, professional_id)
+    new_work = {d: v for d, v in old_work.items() if d not in days}
+    new_breaks = {d: v for d, v in old_breaks.items() if d not in days}
+    for weekday in days:
+        label = WEEKDAYS[weekday]
+        stretches = _stretches(work.get(weekday, ()), f"Working hours on {label}")
+        pauses = _stretches(breaks.get(weekday, ()), f"A break on {label}")
+        hours = merge(stretches)
+        for a, b in pauses:
+            if not any(x <= a and b <= y for x, y in hours):
+                shown = ", ".join(f"{_time(x):%H:%M}–{_time(y):%H:%M}" for x, y in hours) or "a day off"
+                raise InvalidInput(f"The break {_time(a):%H:%M}–{_time(b):%H:%M} on {label} is outside that day's "
+                                   f"working hours ({shown}).")
+        if stretches:
+            new_work[weekday] = stretches
+            if pauses:
+                new_breaks[weekday] = pauses
+    if not new_work:
         raise InvalidInput("A week needs some working hours; for time away, add a time block (leave).")
     session.execute(delete(SalonWeeklyHours).where(SalonWeeklyHours.org_id == org.id,
                                                    SalonWeeklyHours.professional_id == professional_id))
-    session.add_all(rows)
+    session.add_all(SalonWeeklyHours(org_id=org.id, professional_id=professional_id, weekday=d, start_minute=a,
+                                     end_minute=b, kind=kind)
+                    for kind, week in (("work", new_work), ("break", new_breaks))
+                    for d, stretches in week.items() for a, b in stretches)
+    audit.record(session, actor, "salon.hours", "user", professional_id, org_id=org.id,
+                 after={"days": sorted(days), "work": {WEEKDAYS[d]: new_work.get(d, []) for d in sorted(days)}})
     session.commit()
     return _week(session, org.id, professional_id)
 
@@ -226,6 +261,17 @@ def _exception_view(row: SalonDateException) -> DateExceptionView:
 
 # ---------------------------------------------------------------- time blocks
 
+class BookedInTheWay(Conflict):
+    """A time block would cover booked appointments; ``appointments`` are (id, start, client, service)."""
+
+    def __init__(self, message: str, appointments: list[tuple[int, datetime, str, str]]) -> None:
+        self.appointments = appointments
+        super().__init__(message)
+
+
+BOOKED_CHOICES = ("refuse", "keep", "cancel")
+
+
 def add_time_block(
     session: Session,
     actor: Actor,
@@ -236,12 +282,19 @@ def add_time_block(
     end: datetime,
     reason: str = "leave",
     note: str = "",
+    booked: str = "refuse",
+    now: datetime | None = None,
 ) -> TimeBlockView:
     """Keep a professional free of bookings from ``start`` to ``end`` (leave, training, other).
 
-    Appointments already booked in that time stay; the console lists them so
-    that someone moves them.
+    Appointments already booked in that time are listed in a refusal
+    (:class:`BookedInTheWay`) unless ``booked`` says what to do with them:
+    ``keep`` them (someone moves them by hand) or ``cancel`` them (their
+    clients are told).
     """
+    from core.salon.bookings import OPEN, release
+
+    now = now or utcnow()
     org = require_for_professional(session, actor, org_id, professional_id, "salon.schedule.write")
     bookable_professional(session, org, professional_id)
     start, end = aware(start, "start"), aware(end, "end")
@@ -249,6 +302,27 @@ def add_time_block(
         raise InvalidInput("A time block ends after it starts.")
     if reason not in BLOCK_REASONS:
         raise InvalidInput(f"{reason!r} is not a reason; use one of {', '.join(BLOCK_REASONS)}.")
+    if booked not in BOOKED_CHOICES:
+        raise InvalidInput(f"{booked!r}: say refuse, keep or cancel for the appointments booked then.")
+    in_the_way = session.execute(
+        select(SalonAppointment, Contact.name, SalonService.name)
+        .join(SalonService, SalonService.id == SalonAppointment.service_id)
+        .outerjoin(Contact, Contact.id == SalonAppointment.contact_id)
+        .where(SalonAppointment.org_id == org.id, SalonAppointment.professional_id == professional_id,
+               SalonAppointment.status.in_(OPEN), SalonAppointment.starts_at < end,
+               SalonAppointment.ends_at > start)
+        .order_by(SalonAppointment.starts_at).with_for_update(of=SalonAppointment)).all()
+    tz = ZoneInfo(org.timezone)
+    if in_the_way and booked == "refuse":
+        listed = [(a.id, a.starts_at.astimezone(tz), client or "", service) for a, client, service in in_the_way]
+        names = "; ".join(f"#{i} {when(at, tz)} {client} ({service})".replace("  ", " ") for i, at, client, service in listed)
+        raise BookedInTheWay(f"{len(listed)} appointment{'s are' if len(listed) > 1 else ' is'} booked then: {names}. "
+                             "Say whether to keep them (and move them by hand) or cancel them.", listed)
+    what = reason + (f": {note.strip()}" if note.strip() else "")
+    if booked == "cancel":
+        for appointment, _client, _service in in_the_way:
+            release(session, actor, org, appointment, status="cancelled", now=now,
+                    reason=f"the professional is away ({what})")
     block = SalonTimeBlock(org_id=org.id, professional_id=professional_id, starts_at=start, ends_at=end,
                            reason=reason, note=note.strip(), created_by=actor.label)
     session.add(block)
@@ -268,16 +342,19 @@ def remove_time_block(session: Session, actor: Actor, org_id: int, block_id: int
 
 
 def list_time_blocks(
-    session: Session, actor: Actor, org_id: int, professional_id: int, start: datetime, end: datetime
+    session: Session, actor: Actor, org_id: int, professional_id: int | None, start: datetime, end: datetime
 ) -> list[TimeBlockView]:
+    """Blocks meeting ``[start, end)``, of one professional or (None) of everyone, by start."""
     org = require_salon(session, actor, org_id, "salon.bookings.read")
     return [_block_view(b) for b in _blocks(session, org.id, professional_id, start, end)]
 
 
-def _blocks(session: Session, org_id: int, professional_id: int, start: datetime, end: datetime):
-    return session.scalars(select(SalonTimeBlock).where(
-        SalonTimeBlock.org_id == org_id, SalonTimeBlock.professional_id == professional_id,
-        SalonTimeBlock.starts_at < end, SalonTimeBlock.ends_at > start).order_by(SalonTimeBlock.starts_at)).all()
+def _blocks(session: Session, org_id: int, professional_id: int | None, start: datetime, end: datetime):
+    query = select(SalonTimeBlock).where(SalonTimeBlock.org_id == org_id, SalonTimeBlock.starts_at < end,
+                                         SalonTimeBlock.ends_at > start)
+    if professional_id is not None:
+        query = query.where(SalonTimeBlock.professional_id == professional_id)
+    return session.scalars(query.order_by(SalonTimeBlock.starts_at, SalonTimeBlock.id)).all()
 
 
 def _block_view(block: SalonTimeBlock) -> TimeBlockView:

@@ -1,8 +1,12 @@
 """The salon's menu: services with a duration, a price, and buffers before and after.
 
 Prices are what a person types (``1,500``, ``KES 1500.50``), stored as minor
-units of the org's currency. A service is never deleted, only made inactive,
-because appointments keep pointing at what was booked.
+units of the org's currency. A service is never deleted, only retired
+(inactive), because appointments keep pointing at what was booked; and an
+appointment keeps the price it was booked at, so changing a price leaves the
+history as it was (the audit log keeps every change). A service may ask
+clients booking by SMS or a form for a deposit, paid by M-Pesa (so only in
+Kenyan shillings).
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFound
-from core.money import format_money, parse_money
+from core.money import exponent, format_money, parse_money
+from core.payments import CURRENCY as MPESA_CURRENCY
 from core.salon.common import require_salon
 from db.models import Org
 from db.models_salon import SalonService
@@ -38,15 +43,20 @@ class ServiceView:
     buffer_after: int
     active: bool
     created_at: datetime
+    deposit_minor: int = 0
 
     @property
     def price(self) -> str:
         return format_money(self.price_minor, self.currency)
 
+    @property
+    def deposit(self) -> str:
+        return format_money(self.deposit_minor, self.currency) if self.deposit_minor else ""
+
     @classmethod
     def of(cls, s: SalonService, currency: str) -> ServiceView:
         return cls(s.id, s.org_id, s.name, s.category, s.minutes, s.price_minor, currency,
-                   s.buffer_before, s.buffer_after, s.active, s.created_at)
+                   s.buffer_before, s.buffer_after, s.active, s.created_at, s.deposit_minor)
 
 
 def load_service(session: Session, org_id: int, service_id: int) -> SalonService:
@@ -86,8 +96,9 @@ def add_service(
     category: str = "",
     buffer_before: int = 0,
     buffer_after: int = 0,
+    deposit: str | int | None = None,
 ) -> ServiceView:
-    """Add a service; ``price`` in major units as written (``1500``, ``"1,500.50"``)."""
+    """Add a service; ``price`` (and ``deposit``) in major units as written (``1500``, ``"1,500.50"``)."""
     org = require_salon(session, actor, org_id, "salon.services.manage")
     name = name.strip()
     if not name:
@@ -98,7 +109,8 @@ def add_service(
     if existing:
         raise Conflict(f"{org.name} already has a service called {existing!r}.")
     service = SalonService(org_id=org.id, name=name, category=category.strip(), minutes=minutes,
-                           price_minor=price_minor, buffer_before=buffer_before, buffer_after=buffer_after)
+                           price_minor=price_minor, buffer_before=buffer_before, buffer_after=buffer_after,
+                           deposit_minor=_deposit(deposit, price_minor, org))
     session.add(service)
     session.flush()
     audit.record(session, actor, "salon.service.create", "salon_service", service.id, org_id=org.id,
@@ -120,8 +132,10 @@ def update_service(
     buffer_before: int | None = None,
     buffer_after: int | None = None,
     active: bool | None = None,
+    deposit: str | int | None = None,
 ) -> ServiceView:
-    """Change a service; appointments already booked keep their price and times."""
+    """Change a service, or retire it (``active=False``: no new bookings; it stays in the history)
+    and bring it back; appointments already booked keep their price and times."""
     org = require_salon(session, actor, org_id, "salon.services.manage")
     service = load_service(session, org.id, service_id)
     before = _snapshot(service)
@@ -144,6 +158,11 @@ def update_service(
         service.category = category.strip()
     if active is not None:
         service.active = active
+    if deposit is not None:
+        service.deposit_minor = _deposit(deposit, service.price_minor, org)
+    elif service.deposit_minor > service.price_minor:
+        raise InvalidInput(f"The deposit ({format_money(service.deposit_minor, org.currency)}) would be more than "
+                           "the new price; lower the deposit too.")
     after = _snapshot(service)
     if after != before:
         audit.record(session, actor, "salon.service.update", "salon_service", service.id, org_id=org.id,
@@ -155,7 +174,24 @@ def update_service(
 def _snapshot(service: SalonService) -> dict:
     return {"name": service.name, "minutes": service.minutes, "price_minor": service.price_minor,
             "buffer_before": service.buffer_before, "buffer_after": service.buffer_after,
-            "active": service.active}
+            "active": service.active, "deposit_minor": service.deposit_minor}
+
+
+def _deposit(deposit: str | int | None, price_minor: int, org: Org) -> int:
+    """A deposit in minor units: at most the price, whole shillings, and only where M-Pesa can take it."""
+    if deposit is None or deposit == "":
+        return 0
+    minor = parse_money(deposit, org.currency)
+    if minor == 0:
+        return 0
+    if org.currency != MPESA_CURRENCY:
+        raise InvalidInput(f"Deposits are paid by M-Pesa, which takes {MPESA_CURRENCY}; {org.name} keeps its books "
+                           f"in {org.currency}.")
+    if minor < 0 or minor > price_minor:
+        raise InvalidInput("A deposit is between nothing and the service's price.")
+    if minor % 10 ** exponent(org.currency):
+        raise InvalidInput("M-Pesa takes whole shillings; leave the cents out of the deposit.")
+    return minor
 
 
 def _price(price: str | int, org: Org) -> int:
@@ -180,12 +216,15 @@ def get_service(session: Session, actor: Actor, org_id: int, service_id: int) ->
     return ServiceView.of(load_service(session, org.id, service_id), org.currency)
 
 
-def find_service(session: Session, actor: Actor, org_id: int, name: str) -> ServiceView:
-    """The active service called ``name`` (any case)."""
+def find_service(session: Session, actor: Actor, org_id: int, name: str, *,
+                 include_retired: bool = False) -> ServiceView:
+    """The active service called ``name`` (any case); with ``include_retired``, a retired one too."""
     org = require_salon(session, actor, org_id, "salon.services.read")
-    service = session.scalar(select(SalonService).where(
-        SalonService.org_id == org.id, func.lower(SalonService.name) == name.strip().lower(),
-        SalonService.active.is_(True)))
+    query = select(SalonService).where(SalonService.org_id == org.id,
+                                       func.lower(SalonService.name) == name.strip().lower())
+    if not include_retired:
+        query = query.where(SalonService.active.is_(True))
+    service = session.scalar(query)
     if service is None:
         names = session.scalars(select(SalonService.name).where(
             SalonService.org_id == org.id, SalonService.active.is_(True)).order_by(SalonService.name)).all()
