@@ -206,7 +206,7 @@ def test_a_vendor_added_meanwhile_is_a_conflict_and_nothing_is_written(session, 
     from core.vendors import add_vendor, importing
 
     data = read_vendor_file(write_csv(tmp_path / "a.csv", ROWS))
-    monkeypatch.setattr(importing, "_existing", lambda s, o: ({}, {key: {} for key in importing.MATCH_KEYS}))
+    monkeypatch.setattr(importing, "_existing", lambda s, o, r: ({}, {key: {} for key in importing.MATCH_KEYS}))
     add_vendor(session, ACTOR, org.id, business_name="Got There First", gstin="27AAPFU0939F1ZV")
     with pytest.raises(Conflict, match="nothing was written. Import the file again"):
         import_vendors(session, ACTOR, org.id, data)
