@@ -176,14 +176,40 @@ PARALLEL_FROM = 20_000  # rows; below this, starting worker processes costs more
 CHUNK = 5_000
 
 
-def _clean_chunk(rows: list[dict[str, str]], country: str) -> list[tuple[dict[str, Any], list[tuple[str, str]]]]:
-    return [clean_record(raw, country) for raw in rows]
-
-
 Batch = list[tuple[int, dict[str, str]]]
+Cleaned = list[tuple[bytes, dict[str, Any], list[tuple[str, str]]]]  # per row: its digest, record and errors
 
 
-def _cleaned(batches: Iterator[Batch], country: str) -> Iterator[tuple[Batch, list]]:
+def _clean_chunk(rows: list[dict[str, str]], country: str) -> Cleaned:
+    # Every row of a file has the same keys in the same order, so its values say what it is.
+    return [(hashlib.blake2b(repr(tuple(raw.values())).encode(), digest_size=16).digest(), *clean_record(raw, country))
+            for raw in rows]
+
+
+def _batches(rows: Iterable[tuple[int, dict[str, str]]], report: VendorImportReport,
+             progress: Progress | None) -> Iterator[Batch]:
+    """The file's rows a batch at a time, blank lines counted and left out."""
+    batch: Batch = []
+    read = 0
+    for line, raw in rows:
+        read += 1
+        if any(raw.values()):
+            report.rows += 1
+            batch.append((line, raw))
+        else:
+            report.blank += 1
+        if len(batch) >= CHUNK:
+            yield batch
+            batch = []
+            if progress is not None:
+                progress(read, None)
+    if batch:
+        yield batch
+    if progress is not None:
+        progress(read, read)
+
+
+def _cleaned(batches: Iterator[Batch], country: str) -> Iterator[tuple[Batch, Cleaned]]:
     """Each batch of rows beside its cleaned records, in order.
 
     The libraries' checks are most of an import's CPU: once a file passes
@@ -219,37 +245,6 @@ def _cleaned(batches: Iterator[Batch], country: str) -> Iterator[tuple[Batch, li
             pool.shutdown(cancel_futures=True)
 
 
-def _distinct(rows: Iterable[tuple[int, dict[str, str]]], report: VendorImportReport, staging: Staging,
-              progress: Progress | None) -> Iterator[Batch]:
-    """Batches of the file's rows with blank lines and exact repeats of an earlier row counted and left out."""
-    batch: Batch = []
-    read = 0
-    for line, raw in rows:
-        read += 1
-        if any(raw.values()):
-            report.rows += 1
-            batch.append((line, raw))
-        else:
-            report.blank += 1
-        if len(batch) >= CHUNK:
-            yield _first_times(batch, report, staging)
-            batch = []
-            if progress is not None:
-                progress(read, None)
-    if batch:
-        yield _first_times(batch, report, staging)
-    if progress is not None:
-        progress(read, read)
-
-
-def _first_times(batch: Batch, report: VendorImportReport, staging: Staging) -> Batch:
-    # Every row of a file has the same keys in the same order, so its values say what it is.
-    digests = [hashlib.blake2b(repr(tuple(raw.values())).encode(), digest_size=16).digest() for _l, raw in batch]
-    repeats = staging.repeats(digests)
-    report.duplicates += sum(repeats)
-    return [row for row, repeat in zip(batch, repeats) if not repeat]
-
-
 def import_vendors(session: Session, actor: Actor, org_id: int, data: VendorRows, *, dry_run: bool = False,
                    skip_invalid: bool = False, progress: Progress | None = None) -> VendorImportReport:
     """Check every row, then create and update vendors in one short transaction (see the module doc)."""
@@ -258,8 +253,13 @@ def import_vendors(session: Session, actor: Actor, org_id: int, data: VendorRows
     session.commit()  # nothing is locked while the file is read and checked
     report = VendorImportReport(file=data.file, dry_run=dry_run)
     with Staging(org_id, _stamp(session)) as staging:
-        for batch, cleaned in _cleaned(_distinct(data.rows, report, staging, progress), country):
-            _check_batch(session, org_id, report, staging, batch, cleaned)
+        for batch, cleaned in _cleaned(_batches(data.rows, report, progress), country):
+            # An exact repeat of an earlier row is counted, not checked again.
+            repeats = staging.repeats([digest for digest, _record, _errors in cleaned])
+            report.duplicates += sum(repeats)
+            firsts = [(row, (record, errors)) for row, (_d, record, errors), repeat in zip(batch, cleaned, repeats)
+                      if not repeat]
+            _check_batch(session, org_id, report, staging, [row for row, _c in firsts], [c for _r, c in firsts])
         if dry_run or (report.invalid and not skip_invalid):
             return report
         with _writing(session, staging) as write:
@@ -378,6 +378,12 @@ class Staging:
             found += self.db.execute(sql.format(marks=",".join("?" * len(part))), part).fetchall()
         return found
 
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        self.db.execute("BEGIN")  # one transaction a batch, not one a row
+        yield
+        self.db.execute("COMMIT")
+
     def repeats(self, digests: list[bytes]) -> list[bool]:
         """Whether each row (by its digest) repeats an earlier one of the file; remember them all."""
         earlier = {d for (d,) in self._in("SELECT digest FROM seen WHERE digest IN ({marks})", digests)}
@@ -385,7 +391,8 @@ class Staging:
         for digest in digests:
             flags.append(digest in earlier)
             earlier.add(digest)
-        self.db.executemany("INSERT OR IGNORE INTO seen VALUES (?)", [(d,) for d in digests])
+        with self._writing():
+            self.db.executemany("INSERT OR IGNORE INTO seen VALUES (?)", [(d,) for d in digests])
         return flags
 
     def claims(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
@@ -404,6 +411,11 @@ class Staging:
     def keep(self, claimed: dict[tuple[str, str], int], matched: dict[int, int], new: list[dict[str, Any]],
              changes: list[dict[str, Any]]) -> None:
         """Remember a batch's claims and stage its writes (earlier claims are there already)."""
+        with self._writing():
+            self._keep(claimed, matched, new, changes)
+
+    def _keep(self, claimed: dict[tuple[str, str], int], matched: dict[int, int], new: list[dict[str, Any]],
+              changes: list[dict[str, Any]]) -> None:
         self.db.executemany("INSERT OR IGNORE INTO claims VALUES (?, ?, ?)",
                             [(k, v, line) for (k, v), line in claimed.items()])
         self.db.executemany("INSERT OR IGNORE INTO matched VALUES (?, ?)", list(matched.items()))
