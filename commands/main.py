@@ -21,6 +21,7 @@ from commands import (
     jobs_cmd,
     org_cmd,
     payments_cmd,
+    person_cmd,
     report_cmd,
     salon_cmd,
     secrets_cmd,
@@ -54,6 +55,7 @@ app.add_typer(community_cmd.app, name="community")
 app.add_typer(campaigns_cmd.app, name="campaigns")
 app.add_typer(import_cmd.app, name="import")
 app.add_typer(report_cmd.app, name="report")
+app.add_typer(person_cmd.app, name="person")
 app.add_typer(agency_cmd.workers_app, name="workers")
 app.add_typer(agency_cmd.employers_app, name="employers")
 app.add_typer(agency_cmd.placements_app, name="placements")
