@@ -98,11 +98,25 @@ class Erasure:
 
 @dataclass(frozen=True)
 class Piece:
-    """One area's part: ``export`` returns what it holds about the person, ``erase`` forgets it (no commit)."""
+    """One area's part: ``export`` returns what it holds about the person, ``erase`` forgets it (no commit);
+    ``covers`` names the tables it reads, so a table with people's data that no piece covers is noticed."""
 
     area: str
     export: Callable[[Session, Person], Section]
     erase: Callable[[Session, Person, Erasure], None]
+    covers: tuple[str, ...] = ()
+
+
+# Tables with names, phones, emails or people's text that are not one org's data about a person.
+NOT_ONE_ORGS_PERSON = {
+    "orgs": "the organisation itself",
+    "users": "staff logins, shared by the orgs they work for (`ofisi user remove`; the operator removes a login)",
+    "staff_otps": "staff logins' sign-in codes (hashes)",
+    "ussd_pins": "one PIN per phone for every group it dials; kept while any group knows the number",
+    "ussd_events": "the network's end-of-session reports, per phone across every org; not kept for long",
+    "agency_contact_packages": "names of packages for sale", "campaigns": "campaigns' names and texts",
+    "message_templates": "templates' names and texts", "salon_services": "services' names",
+}
 
 
 _PIECES: dict[str, Piece] = {}
@@ -119,7 +133,7 @@ def pieces() -> list[Piece]:
         try:
             importlib.import_module(f"{area}.people")
         except ModuleNotFoundError as exc:
-            if exc.name != f"{area}.people":
+            if exc.name not in (area, f"{area}.people"):
                 raise
         if area not in _PIECES:
             raise RuntimeError(f"{area} says nothing of the personal data it holds: give it a {area}.people "
@@ -333,4 +347,5 @@ def _erase_core(session: Session, person: Person, erasure: Erasure) -> None:
             opt_out(session, org_id, channel, address, source="erasure")
 
 
-CORE = Piece("core", _export_core, _erase_core)
+CORE = Piece("core", _export_core, _erase_core,
+             covers=("contacts", "messages", "opt_outs", "inbound_messages", "ussd_sessions", "audit_log"))

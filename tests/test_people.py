@@ -21,7 +21,7 @@ from core.community import events, social
 from core.community.accounts import create_account
 from core.contacts import upsert_contact
 from core.errors import Conflict, NotFound, PermissionDenied
-from core.people import erase_person, export_person, pieces
+from core.people import NOT_ONE_ORGS_PERSON, erase_person, export_person, pieces
 from core.registry import AREAS
 from core.salon.bookings import book
 from core.salon.conversations import record_inbound
@@ -97,8 +97,21 @@ def everywhere(session, make_org):
             "community": community, "event": event.id, "other": other.id}
 
 
-def test_every_area_has_a_piece():
+def test_every_area_has_a_piece_and_every_table_of_peoples_data_is_covered(monkeypatch):
+    from db import load_all_models
+    from db.models import Base
+
     assert [p.area for p in pieces()] == [*AREAS, "core"]
+    covered = {table for piece in pieces() for table in piece.covers} | set(NOT_ONE_ORGS_PERSON)
+    load_all_models()
+    personal = {"phone", "email", "address", "to_address", "from_phone", "name", "display_name", "owner_name",
+                "payee", "approver_name", "body", "text", "message", "bio", "notes", "raw", "last_text"}
+    uncovered = [t.name for t in Base.metadata.sorted_tables if personal & {c.name for c in t.columns}
+                 and t.name not in covered]
+    assert uncovered == []
+    monkeypatch.setattr("core.people.AREAS", [*AREAS, "core.newarea"])
+    with pytest.raises(RuntimeError, match="core.newarea says nothing of the personal data it holds"):
+        pieces()
 
 
 def test_export_finds_the_person_in_every_area_and_never_a_code(session, everywhere):

@@ -100,4 +100,16 @@ def _delete_files(paths: list[Path]) -> None:
         path.unlink(missing_ok=True)
 
 
-register(Piece("core.agency", export, erase))
+TABLES = (
+    "agency_workers",
+    "agency_worker_skills",
+    "agency_worker_files",
+    "agency_employers",
+    "agency_placements",
+    "agency_placement_payments",
+    "agency_disputes",
+    "agency_unlocks",
+    "agency_purchases",
+)
+
+register(Piece("core.agency", export, erase, covers=TABLES))

@@ -24,4 +24,6 @@ def erase(session: Session, person: Person, erasure: Erasure) -> None:
     remove(session, erasure, "campaign replies", CampaignResponse, *_responses(person))
 
 
-register(Piece("core.campaigns", export, erase))
+TABLES = ("campaign_responses",)
+
+register(Piece("core.campaigns", export, erase, covers=TABLES))

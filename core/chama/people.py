@@ -80,4 +80,16 @@ def erase(session: Session, person: Person, erasure: Erasure) -> None:
     session.flush()
 
 
-register(Piece("core.chama", export, erase))
+TABLES = (
+    "chama_members",
+    "chama_ledger",
+    "chama_loans",
+    "chama_guarantors",
+    "chama_payouts",
+    "chama_approvals",
+    "chama_invoices",
+    "chama_attendance",
+    "chama_rotation",
+)
+
+register(Piece("core.chama", export, erase, covers=TABLES))

@@ -103,4 +103,19 @@ def erase(session: Session, person: Person, erasure: Erasure) -> None:
     remove(session, erasure, "community accounts", CommunityAccount, CommunityAccount.id.in_(accounts))
 
 
-register(Piece("core.community", export, erase))
+TABLES = (
+    "community_accounts",
+    "community_profiles",
+    "community_registrations",
+    "community_connections",
+    "community_notifications",
+    "community_posts",
+    "community_comments",
+    "community_reports",
+    "community_listings",
+    "community_bookmarks",
+    "community_otps",
+    "community_migration_records",
+)
+
+register(Piece("core.community", export, erase, covers=TABLES))

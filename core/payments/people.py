@@ -41,4 +41,6 @@ def erase(session: Session, person: Person, erasure: Erasure) -> None:
           PaymentCallback.payment_request_id.in_(requests))
 
 
-register(Piece("core.payments", export, erase))
+TABLES = ("payment_requests", "payment_callbacks")
+
+register(Piece("core.payments", export, erase, covers=TABLES))

@@ -87,4 +87,15 @@ def erase(session: Session, person: Person, erasure: Erasure) -> None:
           SalonAppointmentEvent.appointment_id.in_(appointments))
 
 
-register(Piece("core.salon", export, erase))
+TABLES = (
+    "salon_appointments",
+    "salon_appointment_events",
+    "salon_clients",
+    "salon_conversation_messages",
+    "salon_form_hits",
+    "salon_leads",
+    "salon_lead_activities",
+    "salon_tasks",
+)
+
+register(Piece("core.salon", export, erase, covers=TABLES))

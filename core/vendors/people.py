@@ -29,4 +29,6 @@ def erase(session: Session, person: Person, erasure: Erasure) -> None:
     remove(session, erasure, "vendors", Vendor, *_vendors(person))
 
 
-register(Piece("core.vendors", export, erase))
+TABLES = ("vendors",)
+
+register(Piece("core.vendors", export, erase, covers=TABLES))
