@@ -11,6 +11,7 @@ import typer
 from commands import (
     agency_cmd,
     audit_cmd,
+    backup_cmd,
     campaigns_cmd,
     chama_cmd,
     community_cmd,
@@ -41,6 +42,8 @@ app = typer.Typer(
 )
 app.add_typer(org_cmd.app, name="org")
 app.add_typer(user_cmd.app, name="user")
+db_cmd.app.command("backup")(backup_cmd.backup)
+db_cmd.app.command("restore")(backup_cmd.restore)
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(secrets_cmd.app, name="secrets")
 app.add_typer(send_cmd.app, name="send")
