@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select, text, update
+from sqlalchemy import Engine, String, any_, bindparam, exists, or_, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -157,12 +158,17 @@ def _existing(session: Session, org_id: int,
     columns = [getattr(Vendor, name) for name in VENDOR_FIELDS]
     current: dict[int, dict[str, Any]] = {}
     index: dict[str, dict[str, int]] = {key: {} for key in MATCH_KEYS}
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    held = []
     for key in MATCH_KEYS:
         wanted = sorted({record[key] for record in records if record.get(key)})
-        if not wanted:
-            continue
-        for row in session.execute(select(Vendor.id, *columns)
-                                   .where(Vendor.org_id == org_id, getattr(Vendor, key).in_(wanted))):
+        if wanted:
+            column = getattr(Vendor, key)
+            # One array parameter: PostgreSQL plans thousands of IN parameters slowly.
+            held.append(column == any_(bindparam(key, wanted, type_=ARRAY(String))) if postgresql
+                        else column.in_(wanted))
+    if held:
+        for row in session.execute(select(Vendor.id, *columns).where(Vendor.org_id == org_id, or_(*held))):
             current[row[0]] = dict(zip(VENDOR_FIELDS, row[1:]))
     session.commit()  # ends the read: on SQLite, lets the write lock go
     for vendor_id, values in current.items():
@@ -250,6 +256,8 @@ def import_vendors(session: Session, actor: Actor, org_id: int, data: VendorRows
     """Check every row, then create and update vendors in one short transaction (see the module doc)."""
     org = require(session, actor, org_id, "vendors.import")
     org_id, country = org.id, org.country
+    # A first import has nothing to match: it never asks (one that races it meets the unique indexes).
+    registry = session.scalar(select(exists().where(Vendor.org_id == org_id)))
     session.commit()  # nothing is locked while the file is read and checked
     report = VendorImportReport(file=data.file, dry_run=dry_run)
     with Staging(org_id, _stamp(session)) as staging:
@@ -259,7 +267,8 @@ def import_vendors(session: Session, actor: Actor, org_id: int, data: VendorRows
             report.duplicates += sum(repeats)
             firsts = [(row, (record, errors)) for row, (_d, record, errors), repeat in zip(batch, cleaned, repeats)
                       if not repeat]
-            _check_batch(session, org_id, report, staging, [row for row, _c in firsts], [c for _r, c in firsts])
+            _check_batch(session, org_id if registry else None, report, staging, [row for row, _c in firsts],
+                         [c for _r, c in firsts])
         if dry_run or (report.invalid and not skip_invalid):
             return report
         with _writing(session, staging) as write:
@@ -288,10 +297,12 @@ def _stamp(session: Session) -> str:
     return column_type.dialect_impl(dialect).bind_processor(dialect)(utcnow())
 
 
-def _check_batch(session: Session, org_id: int, report: VendorImportReport, staging: Staging, batch: Batch,
+def _check_batch(session: Session, org_id: int | None, report: VendorImportReport, staging: Staging, batch: Batch,
                  cleaned: list[tuple[dict[str, Any], list[tuple[str, str]]]]) -> None:
-    """Match and check one batch against the registry and the rows before it; stage what is valid."""
-    current, index = _existing(session, org_id, [record for record, _errors in cleaned])
+    """Match and check one batch against the registry (none when ``org_id`` is None: it was empty) and the
+    rows before it; stage what is valid."""
+    current, index = ({}, {key: {} for key in MATCH_KEYS}) if org_id is None else \
+        _existing(session, org_id, [record for record, _errors in cleaned])
     claimed = staging.claims([(key, record[key]) for record, _e in cleaned for key in MATCH_KEYS if record.get(key)])
     matched = staging.matched(current)
     new: list[dict[str, Any]] = []
