@@ -183,13 +183,19 @@ CHUNK = 5_000
 
 
 Batch = list[tuple[int, dict[str, str]]]
-Cleaned = list[tuple[bytes, dict[str, Any], list[tuple[str, str]]]]  # per row: its digest, record and errors
+Checked = tuple[dict[str, Any], list[tuple[str, str]], str]  # a row's record, its errors, the record as JSON
+Cleaned = list[tuple[bytes, dict[str, Any], list[tuple[str, str]], str]]  # per row: its digest, then Checked
 
 
 def _clean_chunk(rows: list[dict[str, str]], country: str) -> Cleaned:
-    # Every row of a file has the same keys in the same order, so its values say what it is.
-    return [(hashlib.blake2b(repr(tuple(raw.values())).encode(), digest_size=16).digest(), *clean_record(raw, country))
-            for raw in rows]
+    """Each row's digest (every row of a file has the same keys in the same order, so its values say what
+    it is), its cleaned record and errors, and the record as JSON, ready to stage: all of it in the workers."""
+    cleaned = []
+    for raw in rows:
+        record, errors = clean_record(raw, country)
+        digest = hashlib.blake2b(repr(tuple(raw.values())).encode(), digest_size=16).digest()
+        cleaned.append((digest, record, errors, json.dumps(record)))
+    return cleaned
 
 
 def _batches(rows: Iterable[tuple[int, dict[str, str]]], report: VendorImportReport,
@@ -263,9 +269,9 @@ def import_vendors(session: Session, actor: Actor, org_id: int, data: VendorRows
     with Staging(org_id, _stamp(session)) as staging:
         for batch, cleaned in _cleaned(_batches(data.rows, report, progress), country):
             # An exact repeat of an earlier row is counted, not checked again.
-            repeats = staging.repeats([digest for digest, _record, _errors in cleaned])
+            repeats = staging.repeats([digest for digest, *_checked in cleaned])
             report.duplicates += sum(repeats)
-            firsts = [(row, (record, errors)) for row, (_d, record, errors), repeat in zip(batch, cleaned, repeats)
+            firsts = [(row, tuple(checked)) for row, (_d, *checked), repeat in zip(batch, cleaned, repeats)
                       if not repeat]
             _check_batch(session, org_id if registry else None, report, staging, [row for row, _c in firsts],
                          [c for _r, c in firsts])
@@ -298,16 +304,18 @@ def _stamp(session: Session) -> str:
 
 
 def _check_batch(session: Session, org_id: int | None, report: VendorImportReport, staging: Staging, batch: Batch,
-                 cleaned: list[tuple[dict[str, Any], list[tuple[str, str]]]]) -> None:
+                 cleaned: list[Checked]) -> None:
     """Match and check one batch against the registry (none when ``org_id`` is None: it was empty) and the
     rows before it; stage what is valid."""
     current, index = ({}, {key: {} for key in MATCH_KEYS}) if org_id is None else \
-        _existing(session, org_id, [record for record, _errors in cleaned])
-    claimed = staging.claims([(key, record[key]) for record, _e in cleaned for key in MATCH_KEYS if record.get(key)])
+        _existing(session, org_id, [record for record, _errors, _text in cleaned])
+    claimed = staging.claims([(key, record[key]) for record, _e, _t in cleaned for key in MATCH_KEYS
+                              if record.get(key)])
+    claims: list[tuple[str, str, int]] = []
     matched = staging.matched(current)
-    new: list[dict[str, Any]] = []
+    new: list[str] = []
     changes: list[dict[str, Any]] = []
-    for (line, _raw), (record, errors) in zip(batch, cleaned):
+    for (line, _raw), (record, errors, text) in zip(batch, cleaned):
         bad = {name for name, _ in errors}
         target = next((index[key][record[key]] for key in MATCH_KEYS
                        if record.get(key) and record[key] in index[key]), None)
@@ -335,9 +343,10 @@ def _check_batch(session: Session, org_id: int | None, report: VendorImportRepor
         for key in MATCH_KEYS:
             if record.get(key):
                 claimed[key, record[key]] = line
+                claims.append((key, record[key], line))
         if target is None:
             report.created += 1
-            new.append(record)
+            new.append(text)
             continue
         matched[target] = line
         before = current[target]
@@ -347,7 +356,7 @@ def _check_batch(session: Session, org_id: int | None, report: VendorImportRepor
             changes.append({"id": target, **diff})
         else:
             report.unchanged += 1
-    staging.keep(claimed, matched, new, changes)
+    staging.keep(claims, matched, new, changes)
 
 
 class Staging:
@@ -373,7 +382,7 @@ class Staging:
             CREATE TABLE seen (digest BLOB PRIMARY KEY) WITHOUT ROWID;
             CREATE TABLE claims (key TEXT, value TEXT, line INTEGER, PRIMARY KEY (key, value)) WITHOUT ROWID;
             CREATE TABLE matched (vendor_id INTEGER PRIMARY KEY, line INTEGER);
-            CREATE TABLE new_rows ({", ".join(COPY_COLUMNS)});
+            CREATE TABLE new_rows (record TEXT);
             CREATE TABLE changes (vendor_id INTEGER PRIMARY KEY, diff TEXT);
         """)
         return self
@@ -419,24 +428,15 @@ class Staging:
         """The line that already changes each of these vendors, for those changed."""
         return dict(self._in("SELECT vendor_id, line FROM matched WHERE vendor_id IN ({marks})", list(vendor_ids)))
 
-    def keep(self, claimed: dict[tuple[str, str], int], matched: dict[int, int], new: list[dict[str, Any]],
+    def keep(self, claims: list[tuple[str, str, int]], matched: dict[int, int], new: list[str],
              changes: list[dict[str, Any]]) -> None:
-        """Remember a batch's claims and stage its writes (earlier claims are there already)."""
+        """Remember a batch's new claims and the vendors it changes, and stage its writes (records as JSON)."""
         with self._writing():
-            self._keep(claimed, matched, new, changes)
-
-    def _keep(self, claimed: dict[tuple[str, str], int], matched: dict[int, int], new: list[dict[str, Any]],
-              changes: list[dict[str, Any]]) -> None:
-        self.db.executemany("INSERT OR IGNORE INTO claims VALUES (?, ?, ?)",
-                            [(k, v, line) for (k, v), line in claimed.items()])
-        self.db.executemany("INSERT OR IGNORE INTO matched VALUES (?, ?)", list(matched.items()))
-        shaped = ({"org_id": self.org_id, **NEW_DEFAULTS, **record, "created_at": self.stamp,
-                   "updated_at": self.stamp} for record in new)
-        self.db.executemany(f"INSERT INTO new_rows VALUES ({', '.join('?' * len(COPY_COLUMNS))})",
-                            ([json.dumps(row["tags"]) if name == "tags" else row.get(name) for name in COPY_COLUMNS]
-                             for row in shaped))
-        self.db.executemany("INSERT INTO changes VALUES (?, ?)",
-                            [(c["id"], json.dumps({k: v for k, v in c.items() if k != "id"})) for c in changes])
+            self.db.executemany("INSERT INTO claims VALUES (?, ?, ?)", claims)
+            self.db.executemany("INSERT OR IGNORE INTO matched VALUES (?, ?)", list(matched.items()))
+            self.db.executemany("INSERT INTO new_rows VALUES (?)", [(text,) for text in new])
+            self.db.executemany("INSERT INTO changes VALUES (?, ?)",
+                                [(c["id"], json.dumps({k: v for k, v in c.items() if k != "id"})) for c in changes])
 
     def changed_ids(self, limit: int) -> list[int]:
         return [i for (i,) in self.db.execute("SELECT vendor_id FROM changes ORDER BY rowid LIMIT ?", (limit,))]
@@ -447,9 +447,28 @@ class Staging:
         while rows := cursor.fetchmany(CHUNK):
             yield [{"id": vendor_id, **json.loads(diff)} for vendor_id, diff in rows]
 
-    def new_rows(self) -> Iterator[tuple]:
-        """The new vendors as rows of ``COPY_COLUMNS``, ready for the database."""
-        return self.db.execute("SELECT * FROM new_rows ORDER BY rowid")
+    def new_rows(self) -> Iterator[list[Any]]:
+        """The new vendors as rows of ``COPY_COLUMNS``, ready for the database (tags as JSON text)."""
+        for (text,) in self.db.execute("SELECT record FROM new_rows ORDER BY rowid"):
+            row = {"org_id": self.org_id, **NEW_DEFAULTS, **json.loads(text), "created_at": self.stamp,
+                   "updated_at": self.stamp}
+            yield [json.dumps(row["tags"]) if name == "tags" else row.get(name) for name in COPY_COLUMNS]
+
+    def insert_select(self) -> tuple[str, dict[str, Any]]:
+        """``INSERT … SELECT`` of the new vendors from the attached staging file (SQLite's JSON functions
+        take the record apart), and its parameters."""
+        def value(name: str) -> str:
+            if name in ("org_id", "created_at", "updated_at"):
+                return ":org_id" if name == "org_id" else ":stamp"
+            default = NEW_DEFAULTS.get(name)
+            extracted = f"json_extract(record, '$.{name}')"
+            return extracted if default is None else f"COALESCE({extracted}, :default_{name})"
+
+        columns = ", ".join(COPY_COLUMNS)
+        sql = (f"INSERT INTO vendors ({columns}) SELECT {', '.join(value(n) for n in COPY_COLUMNS)} "
+               "FROM staging.new_rows ORDER BY rowid")
+        defaults = {f"default_{name}": json.dumps(v) if name == "tags" else v for name, v in NEW_DEFAULTS.items()}
+        return sql, {"org_id": self.org_id, "stamp": self.stamp, **defaults}
 
 
 @contextmanager
@@ -487,7 +506,8 @@ def _write(session: Session, staging: Staging) -> None:
         session.execute(update(Vendor), [{**change, "updated_at": now} for change in changes])
     columns = ", ".join(COPY_COLUMNS)
     if staging.attached:
-        session.execute(text(f"INSERT INTO vendors ({columns}) SELECT {columns} FROM staging.new_rows ORDER BY rowid"))
+        sql, parameters = staging.insert_select()
+        session.execute(text(sql), parameters)
     elif session.get_bind().dialect.name == "postgresql":
         copy_rows(session, staging.new_rows())
     else:
