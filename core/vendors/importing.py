@@ -28,6 +28,7 @@ import json
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from itertools import chain
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -178,8 +179,8 @@ def _existing(session: Session, org_id: int,
     return current, index
 
 
-PARALLEL_FROM = 20_000  # rows; below this, starting worker processes costs more than it saves
 CHUNK = 5_000
+PARALLEL_FROM = CHUNK  # rows; below this, starting worker processes costs more than it saves
 
 
 Batch = list[tuple[int, dict[str, str]]]
@@ -224,36 +225,40 @@ def _batches(rows: Iterable[tuple[int, dict[str, str]]], report: VendorImportRep
 def _cleaned(batches: Iterator[Batch], country: str) -> Iterator[tuple[Batch, Cleaned]]:
     """Each batch of rows beside its cleaned records, in order.
 
-    The libraries' checks are most of an import's CPU: once a file passes
-    ``PARALLEL_FROM`` rows, batches go to worker processes on every core, with
-    only a few in flight so that memory stays flat.
+    The libraries' checks are most of an import's CPU: a file of more than
+    ``PARALLEL_FROM`` rows has all its batches cleaned in worker processes on
+    every core (the first ones are held until the file is known to be that
+    long), with only a few in flight so that memory stays flat.
     """
     import os
 
     workers = os.cpu_count() or 1
-    pool = None
-    pending: deque = deque()
-    seen = 0
-    try:
-        for batch in batches:
-            seen += len(batch)
-            if pool is None and workers > 1 and seen > PARALLEL_FROM:
-                import multiprocessing
-                from concurrent.futures import ProcessPoolExecutor
+    held: list[Batch] = []
+    for batch in batches:
+        held.append(batch)
+        if workers > 1 and sum(len(b) for b in held) > PARALLEL_FROM:
+            yield from _in_workers(chain(held, batches), country, workers)
+            return
+    for batch in held:
+        yield batch, _clean_chunk([raw for _line, raw in batch], country)
 
-                pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
-            if pool is None:
-                yield batch, _clean_chunk([raw for _line, raw in batch], country)
-                continue
-            pending.append((batch, pool.submit(_clean_chunk, [raw for _line, raw in batch], country)))
-            while len(pending) > 2 * workers:
+
+def _in_workers(batches: Iterable[Batch], country: str, workers: int) -> Iterator[tuple[Batch, Cleaned]]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    pending: deque = deque()
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        try:
+            for batch in batches:
+                pending.append((batch, pool.submit(_clean_chunk, [raw for _line, raw in batch], country)))
+                while len(pending) > 2 * workers:
+                    done, future = pending.popleft()
+                    yield done, future.result()
+            while pending:
                 done, future = pending.popleft()
                 yield done, future.result()
-        while pending:
-            done, future = pending.popleft()
-            yield done, future.result()
-    finally:
-        if pool is not None:
+        finally:
             pool.shutdown(cancel_futures=True)
 
 
