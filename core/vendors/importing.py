@@ -383,7 +383,7 @@ class Staging:
         self.path = str(Path(self._folder.name) / "staging.db")
         self.db = sqlite3.connect(self.path, isolation_level=None)
         self.db.executescript(f"""
-            PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;
+            PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-65536;
             CREATE TABLE seen (digest BLOB PRIMARY KEY) WITHOUT ROWID;
             CREATE TABLE claims (key TEXT, value TEXT, line INTEGER, PRIMARY KEY (key, value)) WITHOUT ROWID;
             CREATE TABLE matched (vendor_id INTEGER PRIMARY KEY, line INTEGER);
