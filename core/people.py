@@ -267,6 +267,7 @@ def erase_person(session: Session, actor: Actor, org_id: int, who: str) -> Erasu
     except Exception:
         session.rollback()  # an area refused (or failed): nothing of the erasure stays
         raise
+    session.expire_all()  # the pieces wrote in bulk: what the session holds is read afresh
     for work in erasure.after_commit:
         work()
     return ErasureView(person.masked, erasure.deleted, erasure.anonymised)
