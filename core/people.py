@@ -50,7 +50,7 @@ for _kind, _admin in (("salon", "owner"), ("chama", "chair"), ("agency", "admin"
     grant(_kind, _admin, "people.export", "people.erase")
 
 ERASED = "Erased"
-UNSENT = ("queued", "claimed", "failed", "unknown")
+UNSENT = ("queued", "failed", "dead", "cancelled")  # never reached anyone: nothing of them is kept
 
 
 @dataclass(frozen=True)

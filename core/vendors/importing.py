@@ -282,6 +282,7 @@ def import_vendors(session: Session, actor: Actor, org_id: int, data: VendorRows
                          [c for _r, c in firsts])
         if dry_run or (report.invalid and not skip_invalid):
             return report
+        staging.shape_new_rows()
         with _writing(session, staging) as write:
             try:
                 _write(write, staging)
@@ -452,16 +453,9 @@ class Staging:
         while rows := cursor.fetchmany(CHUNK):
             yield [{"id": vendor_id, **json.loads(diff)} for vendor_id, diff in rows]
 
-    def new_rows(self) -> Iterator[list[Any]]:
-        """The new vendors as rows of ``COPY_COLUMNS``, ready for the database (tags as JSON text)."""
-        for (text,) in self.db.execute("SELECT record FROM new_rows ORDER BY rowid"):
-            row = {"org_id": self.org_id, **NEW_DEFAULTS, **json.loads(text), "created_at": self.stamp,
-                   "updated_at": self.stamp}
-            yield [json.dumps(row["tags"]) if name == "tags" else row.get(name) for name in COPY_COLUMNS]
-
-    def insert_select(self) -> tuple[str, dict[str, Any]]:
-        """``INSERT … SELECT`` of the new vendors from the attached staging file (SQLite's JSON functions
-        take the record apart), and its parameters."""
+    def shape_new_rows(self) -> None:
+        """Take the staged records apart into a table of ``COPY_COLUMNS`` (SQLite's JSON functions, in the
+        scratch file): done before the write transaction, which then only copies rows."""
         def value(name: str) -> str:
             if name in ("org_id", "created_at", "updated_at"):
                 return ":org_id" if name == "org_id" else ":stamp"
@@ -469,11 +463,20 @@ class Staging:
             extracted = f"json_extract(record, '$.{name}')"
             return extracted if default is None else f"COALESCE({extracted}, :default_{name})"
 
-        columns = ", ".join(COPY_COLUMNS)
-        sql = (f"INSERT INTO vendors ({columns}) SELECT {', '.join(value(n) for n in COPY_COLUMNS)} "
-               "FROM staging.new_rows ORDER BY rowid")
         defaults = {f"default_{name}": json.dumps(v) if name == "tags" else v for name, v in NEW_DEFAULTS.items()}
-        return sql, {"org_id": self.org_id, "stamp": self.stamp, **defaults}
+        with self._writing():
+            self.db.execute(f"CREATE TABLE ready AS SELECT {', '.join(f'{value(n)} AS {n}' for n in COPY_COLUMNS)} "
+                            "FROM new_rows ORDER BY rowid", {"org_id": self.org_id, "stamp": self.stamp, **defaults})
+
+    def new_rows(self) -> Iterator[tuple]:
+        """The new vendors as rows of ``COPY_COLUMNS``, ready for the database (tags as JSON text)."""
+        return self.db.execute("SELECT * FROM ready ORDER BY rowid")
+
+    @staticmethod
+    def insert_select() -> str:
+        """``INSERT … SELECT`` of the new vendors from the attached staging file."""
+        columns = ", ".join(COPY_COLUMNS)
+        return f"INSERT INTO vendors ({columns}) SELECT {columns} FROM staging.ready ORDER BY rowid"
 
 
 @contextmanager
@@ -511,8 +514,7 @@ def _write(session: Session, staging: Staging) -> None:
         session.execute(update(Vendor), [{**change, "updated_at": now} for change in changes])
     columns = ", ".join(COPY_COLUMNS)
     if staging.attached:
-        sql, parameters = staging.insert_select()
-        session.execute(text(sql), parameters)
+        session.execute(text(staging.insert_select()))
     elif session.get_bind().dialect.name == "postgresql":
         copy_rows(session, staging.new_rows())
     else:
