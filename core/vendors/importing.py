@@ -16,9 +16,12 @@ and matched a batch at a time, against the registry (one short read per
 batch: the registry is never loaded whole) and against the rows before them
 (kept in a scratch SQLite file, :class:`Staging`, with the writes to make), so
 memory stays flat however long the file. Nothing of the org's database is
-locked while that goes on. Then the writes, already shaped, go in one short
-transaction with one audit row: changed vendors with executemany, new ones
-with PostgreSQL's ``COPY`` (executemany on SQLite).
+locked while that goes on. Then the writes, already shaped, go in with one
+audit row: changed vendors with executemany, new ones with PostgreSQL's
+``COPY`` in one transaction; on SQLite with ``INSERT … SELECT`` from the
+staging file in steps of ``STEP`` rows, each a short transaction (SQLite
+has one writer: a USSD hop waits for a step, not for the file), a failed
+step undoing the ones before it.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, String, any_, bindparam, exists, or_, select, text, update
+from sqlalchemy import Engine, String, any_, bindparam, delete, exists, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -264,7 +267,7 @@ def _in_workers(batches: Iterable[Batch], country: str, workers: int) -> Iterato
 
 def import_vendors(session: Session, actor: Actor, org_id: int, data: VendorRows, *, dry_run: bool = False,
                    skip_invalid: bool = False, progress: Progress | None = None) -> VendorImportReport:
-    """Check every row, then create and update vendors in one short transaction (see the module doc)."""
+    """Check every row, then create and update vendors, all or nothing (see the module doc)."""
     org = require(session, actor, org_id, "vendors.import")
     org_id, country = org.id, org.country
     # A first import has nothing to match: it never asks (one that races it meets the unique indexes).
@@ -293,6 +296,8 @@ def import_vendors(session: Session, actor: Actor, org_id: int, data: VendorRows
                 write.commit()
             except IntegrityError:
                 write.rollback()
+                if staging.attached:
+                    _undo(write, org_id, staging)
                 # Another import or edit took one of these GSTINs, Udyam numbers or phones meanwhile.
                 raise Conflict("Someone else added or changed some of these vendors while the file was being "
                                "read; nothing was written. Import the file again: it will match them.") from None
@@ -320,7 +325,7 @@ def _check_batch(session: Session, org_id: int | None, report: VendorImportRepor
     claims: list[tuple[str, str, int]] = []
     matched = staging.matched(current)
     new: list[str] = []
-    changes: list[dict[str, Any]] = []
+    changes: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (id and new values, the values they replace)
     for (line, _raw), (record, errors, text) in zip(batch, cleaned):
         bad = {name for name, _ in errors}
         target = next((index[key][record[key]] for key in MATCH_KEYS
@@ -359,7 +364,7 @@ def _check_batch(session: Session, org_id: int | None, report: VendorImportRepor
         diff = {name: value for name, value in record.items() if before[name] != value}
         if diff:
             report.updated += 1
-            changes.append({"id": target, **diff})
+            changes.append(({"id": target, **diff}, {name: before[name] for name in diff}))
         else:
             report.unchanged += 1
     staging.keep(claims, matched, new, changes)
@@ -375,6 +380,8 @@ class Staging:
 
     def __init__(self, org_id: int, stamp: str) -> None:
         self.org_id, self.stamp = org_id, stamp
+        self.attached = False
+        self.inserted: list[tuple[int, int]] = []  # vendor id ranges a stepped write has committed
 
     def __enter__(self) -> Staging:
         import sqlite3
@@ -389,7 +396,7 @@ class Staging:
             CREATE TABLE claims (key TEXT, value TEXT, line INTEGER, PRIMARY KEY (key, value)) WITHOUT ROWID;
             CREATE TABLE matched (vendor_id INTEGER PRIMARY KEY, line INTEGER);
             CREATE TABLE new_rows (record TEXT);
-            CREATE TABLE changes (vendor_id INTEGER PRIMARY KEY, diff TEXT);
+            CREATE TABLE changes (vendor_id INTEGER PRIMARY KEY, diff TEXT, before TEXT);
         """)
         return self
 
@@ -435,23 +442,27 @@ class Staging:
         return dict(self._in("SELECT vendor_id, line FROM matched WHERE vendor_id IN ({marks})", list(vendor_ids)))
 
     def keep(self, claims: list[tuple[str, str, int]], matched: dict[int, int], new: list[str],
-             changes: list[dict[str, Any]]) -> None:
+             changes: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
         """Remember a batch's new claims and the vendors it changes, and stage its writes (records as JSON)."""
         with self._writing():
             self.db.executemany("INSERT INTO claims VALUES (?, ?, ?)", claims)
             self.db.executemany("INSERT OR IGNORE INTO matched VALUES (?, ?)", list(matched.items()))
             self.db.executemany("INSERT INTO new_rows VALUES (?)", [(text,) for text in new])
-            self.db.executemany("INSERT INTO changes VALUES (?, ?)",
-                                [(c["id"], json.dumps({k: v for k, v in c.items() if k != "id"})) for c in changes])
+            self.db.executemany("INSERT INTO changes VALUES (?, ?, ?)",
+                                [(c["id"], json.dumps({k: v for k, v in c.items() if k != "id"}), json.dumps(before))
+                                 for c, before in changes])
 
     def changed_ids(self, limit: int) -> list[int]:
         return [i for (i,) in self.db.execute("SELECT vendor_id FROM changes ORDER BY rowid LIMIT ?", (limit,))]
 
-    def changes(self) -> Iterator[list[dict[str, Any]]]:
-        """The staged changes, a batch at a time, in the order they were kept."""
-        cursor = self.db.execute("SELECT vendor_id, diff FROM changes ORDER BY rowid")
+    def changes(self, *, undo: bool = False) -> Iterator[list[dict[str, Any]]]:
+        """The staged changes (or, with ``undo``, the values they replace), a batch at a time, in order."""
+        cursor = self.db.execute(f"SELECT vendor_id, {'before' if undo else 'diff'} FROM changes ORDER BY rowid")
         while rows := cursor.fetchmany(CHUNK):
-            yield [{"id": vendor_id, **json.loads(diff)} for vendor_id, diff in rows]
+            yield [{"id": vendor_id, **json.loads(values)} for vendor_id, values in rows]
+
+    def count_new(self) -> int:
+        return self.db.execute("SELECT count(*) FROM ready").fetchone()[0]
 
     def shape_new_rows(self) -> None:
         """Take the staged records apart into a table of ``COPY_COLUMNS`` (SQLite's JSON functions, in the
@@ -474,9 +485,10 @@ class Staging:
 
     @staticmethod
     def insert_select() -> str:
-        """``INSERT … SELECT`` of the new vendors from the attached staging file."""
+        """``INSERT … SELECT`` of the new vendors ``:after < rowid <= :upto`` from the attached staging file."""
         columns = ", ".join(COPY_COLUMNS)
-        return f"INSERT INTO vendors ({columns}) SELECT {columns} FROM staging.ready ORDER BY rowid"
+        return (f"INSERT INTO vendors ({columns}) SELECT {columns} FROM staging.ready "
+                "WHERE rowid > :after AND rowid <= :upto ORDER BY rowid")
 
 
 @contextmanager
@@ -486,7 +498,7 @@ def _writing(session: Session, staging: Staging) -> Iterator[Session]:
     On SQLite, when the caller's session has a database of its own, a
     connection with the staging file attached (ATTACH is refused inside a
     transaction, so before it begins): the new vendors then go in with one
-    ``INSERT … SELECT``, the shortest the write lock can be held. Otherwise
+    ``INSERT … SELECT`` in short steps (see :func:`_write`). Otherwise
     (PostgreSQL, or a session already inside a transaction) the caller's.
     """
     bind = session.get_bind()
@@ -506,15 +518,34 @@ def _writing(session: Session, staging: Staging) -> Iterator[Session]:
             driver.execute("DETACH DATABASE staging")
 
 
+STEP = 20_000  # rows a write transaction holds SQLite's lock for, at most
+
+
 def _write(session: Session, staging: Staging) -> None:
-    """The import's one write transaction: only statements, every row already checked and shaped."""
+    """The import's writes, every row already checked and shaped: only statements.
+
+    On PostgreSQL (and in a transaction the caller holds) one transaction.
+    On SQLite with the staging file attached, steps of ``STEP`` rows, each its
+    own short transaction, so that the one write lock is let go between them
+    (a USSD hop or a payment waits a moment, not for the whole file); a step
+    that fails undoes the steps before it (:func:`_undo`), so nothing of the
+    import stays.
+    """
     now = utcnow()
+    step = session.commit if staging.attached else session.flush
     # Updates first: a phone a vendor gives up may be the one a new vendor takes.
     for changes in staging.changes():
-        session.execute(update(Vendor), [{**change, "updated_at": now} for change in changes])
+        for start in range(0, len(changes), STEP):
+            session.execute(update(Vendor), [{**change, "updated_at": now} for change in changes[start:start + STEP]])
+            step()
     columns = ", ".join(COPY_COLUMNS)
     if staging.attached:
-        session.execute(text(staging.insert_select()))
+        for after in range(0, staging.count_new(), STEP):
+            top = session.scalar(select(func.max(Vendor.id))) or 0
+            session.execute(text(staging.insert_select()), {"after": after, "upto": after + STEP})
+            # Holding the lock, the rows just written took the ids after the highest one before them.
+            staging.inserted.append((top, session.scalar(select(func.max(Vendor.id)))))
+            session.commit()
     elif session.get_bind().dialect.name == "postgresql":
         copy_rows(session, staging.new_rows())
     else:
@@ -525,6 +556,15 @@ def _write(session: Session, staging: Staging) -> None:
             session.connection().connection.driver_connection.executemany(statement, staging.new_rows())
         except sqlite3.IntegrityError as exc:
             raise IntegrityError(statement, None, exc) from None
+
+
+def _undo(session: Session, org_id: int, staging: Staging) -> None:
+    """Take back the steps a stepped write committed before one failed: its new vendors, then its changes."""
+    for low, high in staging.inserted:
+        session.execute(delete(Vendor).where(Vendor.org_id == org_id, Vendor.id > low, Vendor.id <= high))
+    for befores in staging.changes(undo=True):
+        session.execute(update(Vendor), befores)
+    session.commit()
 
 
 def copy_rows(session: Session, rows: Iterable[Sequence[Any]]) -> None:
