@@ -11,6 +11,7 @@ import typer
 from commands import (
     agency_cmd,
     audit_cmd,
+    backup_cmd,
     campaigns_cmd,
     chama_cmd,
     community_cmd,
@@ -21,6 +22,7 @@ from commands import (
     jobs_cmd,
     org_cmd,
     payments_cmd,
+    person_cmd,
     report_cmd,
     salon_cmd,
     secrets_cmd,
@@ -40,6 +42,8 @@ app = typer.Typer(
 )
 app.add_typer(org_cmd.app, name="org")
 app.add_typer(user_cmd.app, name="user")
+db_cmd.app.command("backup")(backup_cmd.backup)
+db_cmd.app.command("restore")(backup_cmd.restore)
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(secrets_cmd.app, name="secrets")
 app.add_typer(send_cmd.app, name="send")
@@ -54,6 +58,7 @@ app.add_typer(community_cmd.app, name="community")
 app.add_typer(campaigns_cmd.app, name="campaigns")
 app.add_typer(import_cmd.app, name="import")
 app.add_typer(report_cmd.app, name="report")
+app.add_typer(person_cmd.app, name="person")
 app.add_typer(agency_cmd.workers_app, name="workers")
 app.add_typer(agency_cmd.employers_app, name="employers")
 app.add_typer(agency_cmd.placements_app, name="placements")

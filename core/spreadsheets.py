@@ -1,6 +1,7 @@
 """Reading and writing the tables people keep in spreadsheets (CSV and XLSX).
 
-Reading: a CSV in any encoding staff are likely to have (UTF-8 with or without
+Reading streams: the header comes at once, the rows as they are read, so
+a file of any length is never held whole. A CSV in any encoding staff are likely to have (UTF-8 with or without
 a byte-order mark, UTF-16 as Excel's "Unicode text" writes it, Windows-1252 /
 Latin-1 from older Excel), with ``,`` ``;`` or tab between cells, or the first
 sheet of an XLSX workbook (read-only, values not formulas). Rows come back
@@ -14,10 +15,11 @@ leading apostrophe, so an exported file cannot run anything when opened
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import IO, Any
 
@@ -38,54 +40,78 @@ class Sheet:
     encoding: str | None = None
 
 
-def decode_text(data: bytes) -> tuple[str, str]:
-    """The text of ``data`` and the encoding it was written in."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8"), "utf-8-sig"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "utf-16"
-    sample = data[:4000]
-    if sample and sample.count(b"\x00") > len(sample) // 4:
-        # UTF-16 without a BOM: ASCII letters leave a zero byte beside them.
-        encoding = "utf-16-le" if sample[1:2] == b"\x00" else "utf-16-be"
-        return data.decode(encoding), encoding
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError:  # the five bytes cp1252 leaves undefined
-        return data.decode("latin-1"), "latin-1"
+UNDEFINED_IN_CP1252 = b"\x81\x8d\x8f\x90\x9d"
+BLOCK = 1 << 20
+
+
+def text_encoding(path: Path) -> str:
+    """The encoding ``path`` was written in, read a block at a time (a big file is never held whole)."""
+    with path.open("rb") as fh:
+        head = fh.read(4000)
+        if head.startswith(b"\xef\xbb\xbf"):
+            return "utf-8-sig"
+        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return "utf-16"
+        if head and head.count(b"\x00") > len(head) // 4:
+            # UTF-16 without a BOM: ASCII letters leave a zero byte beside them.
+            return "utf-16-le" if head[1:2] == b"\x00" else "utf-16-be"
+        fh.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        try:
+            for block in iter(lambda: fh.read(BLOCK), b""):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+            return "utf-8"
+        except UnicodeDecodeError:
+            pass
+        fh.seek(0)
+        for block in iter(lambda: fh.read(BLOCK), b""):
+            if any(byte in block for byte in UNDEFINED_IN_CP1252):
+                return "latin-1"  # the five bytes cp1252 leaves undefined
+        return "cp1252"
 
 
 def _csv_sheet(path: Path) -> Sheet:
-    text, encoding = decode_text(path.read_bytes())
-    first_line = text.split("\n", 1)[0]
-    delimiter = max((",", ";", "\t"), key=first_line.count) if first_line else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    """The header now; the rows as they are read (memory stays flat however long the file)."""
+    encoding = text_encoding(path)
+    fh = path.open(encoding=encoding, newline="")
+    first_line = fh.readline()
+    delimiter = max((",", ";", "\t"), key=first_line.count) if first_line.strip() else ","
+    reader = csv.reader(chain([first_line], fh), delimiter=delimiter)
     header = next(reader, None)
     if header is None:
+        fh.close()
         raise InvalidInput(f"{path.name} is empty.")
 
     def rows() -> Iterator[tuple[int, list[Any]]]:
-        start = reader.line_num + 1
-        for cells in reader:
-            yield start, cells
+        try:
             start = reader.line_num + 1
+            for cells in reader:
+                yield start, cells
+                start = reader.line_num + 1
+        finally:
+            fh.close()
 
     return Sheet(path.name, header, rows(), encoding)
 
 
 def _xlsx_sheet(path: Path) -> Sheet:
+    """The first sheet, read as it goes (read-only). ``defusedxml`` is installed, so openpyxl parses with
+    it: a file with entity tricks (billion laughs, external entities) is refused, not expanded."""
     from openpyxl import load_workbook  # heavy; only for spreadsheets
+
+    def refused(exc: BaseException) -> InvalidInput:  # openpyxl and defusedxml raise many kinds for a bad file
+        while exc.__cause__ or exc.__context__:  # openpyxl wraps the parser's reason; say that one
+            exc = exc.__cause__ or exc.__context__
+        reason = (str(exc).splitlines() or [""])[0]
+        return InvalidInput(f"{path.name} cannot be read as a spreadsheet ({type(exc).__name__}: {reason}).")
 
     try:
         book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise InvalidInput(f"{path.name} cannot be read as a spreadsheet ({exc}).") from None
-    values = book.worksheets[0].iter_rows(values_only=True)
-    header = next(values, None)
+        values = book.worksheets[0].iter_rows(values_only=True)
+        header = next(values, None)
+    except Exception as exc:
+        raise refused(exc) from None
     if header is None:
         book.close()
         raise InvalidInput(f"{path.name} is empty.")
@@ -94,6 +120,8 @@ def _xlsx_sheet(path: Path) -> Sheet:
         try:
             for line, cells in enumerate(values, start=2):
                 yield line, list(cells)
+        except Exception as exc:
+            raise refused(exc) from None
         finally:
             book.close()
 

@@ -206,8 +206,33 @@ def test_a_vendor_added_meanwhile_is_a_conflict_and_nothing_is_written(session, 
     from core.vendors import add_vendor, importing
 
     data = read_vendor_file(write_csv(tmp_path / "a.csv", ROWS))
-    monkeypatch.setattr(importing, "_existing", lambda s, o: ({}, {key: {} for key in importing.MATCH_KEYS}))
+    monkeypatch.setattr(importing, "_existing", lambda s, o, r: ({}, {key: {} for key in importing.MATCH_KEYS}))
     add_vendor(session, ACTOR, org.id, business_name="Got There First", gstin="27AAPFU0939F1ZV")
     with pytest.raises(Conflict, match="nothing was written. Import the file again"):
         import_vendors(session, ACTOR, org.id, data)
     assert [v.business_name for v in audience(session, ACTOR, org.id)] == ["Got There First"]
+
+
+def test_a_stepped_sqlite_write_that_fails_takes_back_its_earlier_steps(committed_db, backend, tmp_path, monkeypatch):
+    """On SQLite the rows go in a step at a time (the lock is let go between steps); a clash in a late
+    step deletes what the earlier steps wrote, so nothing of the import stays."""
+    from core.errors import Conflict
+    from core.orgs import create_org
+    from core.vendors import add_vendor, importing
+
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL writes in one transaction")
+    monkeypatch.setattr(importing, "STEP", 1)
+    with committed_db.session() as session:
+        org = create_org(session, ACTOR, "steps", kind="campaigns", name="Steps", country="IN")
+        data = read_vendor_file(write_csv(tmp_path / "a.csv", [ROWS[1], ROWS[2]]))
+        assert import_vendors(session, ACTOR, org.id, data).created == 2  # two steps, both kept
+        add_vendor(session, ACTOR, org.id, business_name="Got There First", gstin="27AAPFU0939F1ZV")
+        other = [["Unit A", "", "9000000101", "", "", "", "", "", "", "", "", ""],
+                 ["Unit B", "", "9000000102", "", "", "", "", "", "", "", "", ""], ROWS[0]]
+        monkeypatch.setattr(importing, "_existing", lambda s, o, r: ({}, {key: {} for key in importing.MATCH_KEYS}))
+        with pytest.raises(Conflict, match="nothing was written"):
+            import_vendors(session, ACTOR, org.id, read_vendor_file(write_csv(tmp_path / "b.csv", other)))
+    with committed_db.session() as session:
+        names = session.scalars(select(Vendor.business_name).where(Vendor.org_id == org.id)).all()
+    assert sorted(names) == ["Ganesh Leather", "Got There First", "Om Printing"]
