@@ -210,8 +210,10 @@ def test_what_is_offered_can_be_booked_and_what_is_booked_is_not_offered(session
     start_m, end_m = case["work"]
     week = {d: [(_minutes_to_time(start_m), _minutes_to_time(end_m))] for d in range(7)}
     breaks = {}
-    if case["break"] and case["break"][0] < case["break"][1]:
-        breaks = {d: [(_minutes_to_time(case["break"][0]), _minutes_to_time(case["break"][1]))] for d in range(7)}
+    if case["break"]:  # a break lies inside the working hours (the schedule refuses any other)
+        pause = (max(case["break"][0], start_m), min(case["break"][1], end_m))
+        if pause[0] < pause[1]:
+            breaks = {d: [(_minutes_to_time(pause[0]), _minutes_to_time(pause[1]))] for d in range(7)}
     set_weekly_hours(session, SYSTEM, salon.org.id, salon.pro.id, work=week, breaks=breaks)
     # Arithmetic in UTC: adding to a zoned datetime moves its wall clock, not the instant.
     midnight = datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
@@ -228,8 +230,9 @@ def test_what_is_offered_can_be_booked_and_what_is_booked_is_not_offered(session
 
     def attempt(start: datetime) -> bool:
         try:
+            # As a client books (a form): held to the notice and horizon that free_slots offers clients.
             book(session, SYSTEM, salon.org.id, professional_id=salon.pro.id, service_id=salon.service.id,
-                 contact_id=salon.client.id, start=start, now=now)
+                 contact_id=salon.client.id, start=start, now=now, source="form")
             return True
         except Unavailable:
             return False
