@@ -80,7 +80,8 @@ def everywhere(session, make_org):
     campaign = create_campaign(session, ACTOR, programme.id, name="Grants", text="Apply by Friday")
     session.add(CampaignResponse(org_id=programme.id, campaign_id=campaign.id, phone=PHONE, contact_id=contact.id,
                                  text="YES please"))
-    outbox.enqueue(session, programme.id, to=PHONE, body="Karibu Wanjiku", idempotency_key="welcome")
+    outbox.enqueue(session, programme.id, to=PHONE, body="Karibu Wanjiku", purpose="transactional",
+                   idempotency_key="welcome")
     session.commit()
 
     community = make_org(session, "community")
@@ -91,7 +92,8 @@ def everywhere(session, make_org):
     events.register(session, ACTOR, community.id, event.id, account.id)
     events.register(session, ACTOR, community.id, event.id, other.id)  # waitlisted behind her
     social.create_post(session, ACTOR, community.id, account.primary.id, body="My first pitch")
-    outbox.enqueue(session, community.id, to=PHONE, body="Your code is 123456", idempotency_key="community:otp:77")
+    outbox.enqueue(session, community.id, to=PHONE, body="Your code is 123456",
+                   purpose="transactional", secret=True, idempotency_key="community:otp:77")
     session.commit()
     return {"salon": salon.org, "chamas": chamas, "agency": agency, "programme": programme,
             "community": community, "event": event.id, "other": other.id}
