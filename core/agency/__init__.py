@@ -27,10 +27,11 @@ agency.write          ✓      ✓
 agency.unlock         ✓      ✓
 agency.money          ✓
 agency.import         ✓
+agency.override       ✓
 ==================  =====  =====
 """
 
 from core.permissions import grant
 
 grant("agency", ("admin", "agent"), "agency.read", "agency.write", "agency.unlock")
-grant("agency", "admin", "agency.money", "agency.import")
+grant("agency", "admin", "agency.money", "agency.import", "agency.override")
