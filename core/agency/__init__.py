@@ -35,3 +35,6 @@ from core.permissions import grant
 
 grant("agency", ("admin", "agent"), "agency.read", "agency.write", "agency.unlock")
 grant("agency", "admin", "agency.money", "agency.import", "agency.override")
+
+# Registered on import: the M-Pesa purchase hook, the SMS keywords, the due work.
+from core.agency import commerce, documents, sms  # noqa: E402,F401

@@ -56,12 +56,6 @@ def today_in(org: Org) -> date:
     return utcnow().astimezone(ZoneInfo(org.timezone)).date()
 
 
-def local_day(org: Org, when) -> date | None:
-    from zoneinfo import ZoneInfo
-
-    return None if when is None else when.astimezone(ZoneInfo(org.timezone)).date()
-
-
 def check_not_future(org: Org, day: date | None, what: str) -> None:
     if day is not None and day > today_in(org):
         raise InvalidInput(f"{what} ({day:%d %b %Y}) is in the future; give the day it happened.")
