@@ -342,12 +342,12 @@ def resolve_dispute(session: Session, actor: Actor, org_id: int, dispute_id: int
     d = row_of(session, AgencyDispute, org.id, dispute_id, "That dispute does not exist in this agency.", lock=True)
     if d.resolved_at is not None:
         raise Conflict("That dispute is already resolved.")
-    d.resolution, d.resolved_at = resolution.strip(), utcnow()
     p = row_of(session, AgencyPlacement, org.id, d.placement_id, "That placement does not exist.", lock=True)
     if refund_minor:
         _refund(session, actor, org, p, item, refund_minor, reference=reference, dispute_id=d.id)
     if waive_minor:
         _waive(session, actor, org, p, item, waive_minor, dispute_id=d.id)
+    d.resolution, d.resolved_at = resolution.strip(), utcnow()
     still_open = session.scalar(select(func.count()).select_from(AgencyDispute).where(
         AgencyDispute.placement_id == p.id, AgencyDispute.resolved_at.is_(None), AgencyDispute.id != d.id))
     if p.status == "disputed" and not still_open:
