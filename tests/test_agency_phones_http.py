@@ -111,3 +111,36 @@ def test_workers_and_employers_answer_by_sms(committed_db, fake_at, fake_daraja,
     worker_heard = " ".join(r.message for r in fake_at.received_for(phone(501)))
     assert "is interested in you" in worker_heard and "Thank you" in worker_heard
     assert phone(901) not in worker_heard
+
+
+def test_workers_and_employers_use_the_agency_menu(committed_db, fake_daraja, make_org):
+    from tests.test_ussd_chama import Phone
+
+    with committed_db.session() as s:
+        agency = make_org(s, "agency", slug="menu")
+        achieng, njeri = worker(s, agency.id, 1), worker(s, agency.id, 2)
+        joy = employer(s, agency.id, 1)
+        proposal = placements.add_placement(s, ACTOR, agency.id, worker_id=achieng.id, employer_id=joy.id,
+                                            fee_minor=500_000)
+        commerce.add_package(s, ACTOR, agency.id, name="Three", price_minor=150_000, contacts_included=3)
+    settings = load_settings({**fake_daraja.env(callback_token=TOKEN)})
+    with running_gateway(committed_db, settings) as base:
+        her = Phone(base, phone(501), "s-achieng", TOKEN)
+        assert "3 Interview invitation" in her.dial()
+        assert "would like to interview you" in her.press("3")
+        assert her.press("1").startswith("END Thank you")
+        other = Phone(base, phone(502), "s-njeri", TOKEN)
+        other.dial()
+        assert other.press("1", "4") == "END Saved. Thank you."
+        with committed_db.session() as s:
+            assert placements.get_placement(s, ACTOR, agency.id, proposal.id).status == "interview"
+            assert [w.name for w in search_workers(s, ACTOR, agency.id, WorkerFilters(include_placed=True)).workers] \
+                == ["Worker 1"]
+        status = Phone(base, phone(501), "s-achieng-2", TOKEN)
+        status.dial()
+        assert "Your placement with Employer 1: interview" in status.press("2")
+        buyer = Phone(base, phone(901), "s-joy", TOKEN)
+        assert "1 Buy contacts" in buyer.dial()
+        assert "Three: 3 for KES 1,500" in buyer.press("1")
+        assert "M-Pesa prompt" in buyer.press("1")
+        wait_until(lambda: fake_daraja.received(PUSH_PATH), timeout=10, what="the package's M-Pesa prompt")

@@ -22,6 +22,8 @@ staff inbox (:mod:`core.agency.inbox`) as that phone's conversation.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -32,10 +34,76 @@ from core.agency.workers import update_worker
 from core.errors import OfisiError
 from core.inbound import InboundSms, fallback, keyword
 from core.money import format_money
-from db.models import Org
+from db.models import Contact, Org
 from db.models_agency import AgencyEmployer, AgencyPlacement, AgencyWorker
 
 SMS = Actor.system_actor("sms")
+AVAILABILITY_WORDS = {"immediate": "available now", "two_weeks": "available in 2 weeks",
+                      "one_month": "available in a month",
+                      "unavailable": "not available; employers will not see you until you say you are available"}
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A phone that is a worker or an employer of an agency (the SMS keywords and the USSD menu ask)."""
+
+    org_id: int
+    org_name: str
+    name: str
+    worker_id: int | None = None
+    employer_id: int | None = None
+
+
+def agency_caller(session: Session, phone: str) -> Caller | None:
+    """The agency worker or employer this phone is (the first agency that knows it)."""
+    for model, kind in ((AgencyWorker, "worker"), (AgencyEmployer, "employer")):
+        row = session.execute(select(model.id, model.name, Org.id, Org.name)
+                              .join(Contact, Contact.id == model.contact_id).join(Org, Org.id == model.org_id)
+                              .where(Contact.phone == phone, Org.kind == "agency").order_by(model.id).limit(1)).first()
+        if row is not None:
+            person_id, name, org_id, org_name = row
+            return Caller(org_id, org_name, name, **{f"{kind}_id": person_id})
+    return None
+
+
+def status_text(session: Session, org_id: int, worker_id: int) -> str:
+    """Where a worker's newest placement stands, in a sentence for her phone."""
+    p = session.scalar(select(AgencyPlacement.id).where(AgencyPlacement.org_id == org_id,
+                                                        AgencyPlacement.worker_id == worker_id)
+                       .order_by(AgencyPlacement.id.desc()).limit(1))
+    if p is None:
+        return "You have no placement yet. We will text you when an employer is interested."
+    view = placements.get_placement(session, SMS, org_id, p)
+    since = f" since {view.start_date:%d %b %Y}" if view.start_date and view.status != "proposed" else ""
+    return f"Your placement with {view.employer_name}: {view.status}{since}."
+
+
+def invitation_text(session: Session, org_id: int, worker_id: int) -> str | None:
+    """The interview invitation waiting for a worker's answer, or None."""
+    row = session.execute(select(AgencyEmployer.location).join(
+        AgencyPlacement, AgencyPlacement.employer_id == AgencyEmployer.id).where(
+        AgencyPlacement.org_id == org_id, AgencyPlacement.worker_id == worker_id,
+        AgencyPlacement.status == "proposed").order_by(AgencyPlacement.id.desc()).limit(1)).first()
+    if row is None:
+        return None
+    return f"An employer{' in ' + row[0] if row[0] else ''} would like to interview you."
+
+
+def set_availability(session: Session, org_id: int, worker_id: int, availability: str) -> str:
+    """A worker's own availability change; returns what to tell her."""
+    w = update_worker(session, SMS, org_id, worker_id, {"availability": availability})
+    return f"Thank you {w.name.split()[0]}: you are {AVAILABILITY_WORDS[w.availability]}."
+
+
+def buy_by_phone(session: Session, org_id: int, employer_id: int, package_id: int, phone: str) -> str:
+    """An employer buys a package from her phone: the M-Pesa prompt goes to that phone once this commits."""
+    purchase = commerce.buy_package(session, SMS, org_id, employer_id=employer_id, package_id=package_id)
+    commerce.pay_by_mpesa(session, SMS, org_id, purchase.id, phone=phone)
+    from core.payments import wake_payment_sender
+
+    wake_payment_sender()  # the services above committed the request
+    org = session.get(Org, org_id)
+    return f"Check your phone for the M-Pesa prompt of {format_money(purchase.amount_minor, org.currency)}."
 
 
 def _worker(session: Session, sms: InboundSms) -> AgencyWorker | None:
@@ -89,10 +157,7 @@ def availability(session: Session, sms: InboundSms) -> str | None:
         wanted = "unavailable"
     if wanted is None:
         return "Reply AVAILABLE NOW, AVAILABLE 2 WEEKS, AVAILABLE 1 MONTH or UNAVAILABLE."
-    w = update_worker(session, SMS, sms.org_id, worker.id, {"availability": wanted})
-    words = {"immediate": "available now", "two_weeks": "available in 2 weeks", "one_month": "available in a month",
-             "unavailable": "not available; employers will not see you until you text AVAILABLE"}
-    return f"Thank you {w.name.split()[0]}: you are {words[w.availability]}."
+    return set_availability(session, sms.org_id, worker.id, wanted)
 
 
 @keyword("STATUS", kinds=("agency",))
@@ -100,14 +165,7 @@ def placement_status(session: Session, sms: InboundSms) -> str | None:
     worker = _worker(session, sms)
     if worker is None:
         return _to_inbox(session, sms)
-    p = session.scalar(select(AgencyPlacement).where(AgencyPlacement.org_id == sms.org_id,
-                                                     AgencyPlacement.worker_id == worker.id)
-                       .order_by(AgencyPlacement.id.desc()).limit(1))
-    if p is None:
-        return "You have no placement yet. We will text you when an employer is interested."
-    view = placements.get_placement(session, SMS, sms.org_id, p.id)
-    since = f" since {view.start_date:%d %b %Y}" if view.start_date and view.status != "proposed" else ""
-    return f"Your placement with {view.employer_name}: {view.status}{since}."
+    return status_text(session, sms.org_id, worker.id)
 
 
 @keyword("PACKAGES", kinds=("agency",))
@@ -128,17 +186,10 @@ def buy(session: Session, sms: InboundSms) -> str | None:
     if not sms.rest.strip().isdigit():
         return "Reply BUY and the package number; text PACKAGES to see them."
     try:
-        purchase = commerce.buy_package(session, SMS, sms.org_id, employer_id=employer.id,
-                                        package_id=int(sms.rest.strip()))
-        commerce.pay_by_mpesa(session, SMS, sms.org_id, purchase.id, phone=sms.phone)
+        return buy_by_phone(session, sms.org_id, employer.id, int(sms.rest.strip()), sms.phone)
     except OfisiError as exc:
         session.rollback()
         return str(exc)
-    from core.payments.sending import wake_payment_sender
-
-    wake_payment_sender()
-    org = session.get(Org, sms.org_id)
-    return f"Check your phone for the M-Pesa prompt of {format_money(purchase.amount_minor, org.currency)}."
 
 
 @keyword("UNLOCK", kinds=("agency",))
