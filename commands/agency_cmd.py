@@ -292,15 +292,17 @@ def employers_add(org: str = ORG, name: str = typer.Option(..., "--name"),
 
 @employers_app.command("buy")
 def employers_buy(employer_id: int, org: str = ORG, package: int = typer.Option(..., "--package"),
-                  paid: bool = typer.Option(False, "--paid", help="The payment is already received.")) -> None:
+                  paid: bool = typer.Option(False, "--paid", help="The payment is already received."),
+                  reference: Optional[str] = typer.Option(None, "--reference", help="The payment's M-Pesa code.")
+                  ) -> None:
     """Record an employer's purchase of a contact package."""
     from core.agency.commerce import buy_package, settle_purchase
 
     with unit_of_work() as (session, actor):
         o = agency_for(session, actor, org)
         p = buy_package(session, actor, o.id, employer_id=employer_id, package_id=package)
-        if paid:
-            p = settle_purchase(session, actor, o.id, p.id, paid=True)
+        if paid or reference:
+            p = settle_purchase(session, actor, o.id, p.id, paid=True, reference=reference)
     err(f"Purchase {p.id}: {p.status}, {p.credits_left} contact credits.")
 
 
@@ -887,6 +889,16 @@ def agency_match(org: str = ORG, employer: int = typer.Option(..., "--employer")
         return
     print_table(f"Best matches for employer {employer}", ["ID", "Name", "Phone", "Score", "Why"],
                 [[m.worker.id, m.worker.name, m.worker.phone, m.score, "; ".join(m.reasons)] for m in rows])
+
+
+@agency_app.command("guarantee")
+def agency_guarantee(org: str = ORG, days: int = typer.Option(..., "--days", min=0, max=730)) -> None:
+    """Set the replacement guarantee: a replacement within this many days of the start carries no new fee."""
+    from core.agency.placements import set_guarantee_days
+
+    with unit_of_work() as (session, actor):
+        set_guarantee_days(session, actor, agency_for(session, actor, org).id, days)
+    err(f"Replacements within {days} days of a placement's start carry no new fee.")
 
 
 # ---------------------------------------------------------------- imports (on `ofisi import`)

@@ -11,7 +11,6 @@ from core.agency import placements
 from core.agency.exports import export_rows
 from core.agency.reports import agency_report
 from core.errors import InvalidInput
-from db.models_agency import AgencyProfile
 from tests.agency_support import ACTOR, employer, worker
 
 
@@ -40,8 +39,7 @@ def test_a_placement_moves_through_its_stages_and_is_rated_when_it_ends(session,
 def test_a_replacement_within_the_guarantee_carries_no_new_fee(session, agency):
     w1, w2, w3 = (worker(session, agency.id, i) for i in (1, 2, 3))
     e = employer(session, agency.id)
-    session.add(AgencyProfile(org_id=agency.id, guarantee_days=60))
-    session.commit()
+    placements.set_guarantee_days(session, ACTOR, agency.id, 60)
     first = placements.add_placement(session, ACTOR, agency.id, worker_id=w1.id, employer_id=e.id, status="placed",
                                      fee_minor=500_000, start_date=date.today() - timedelta(days=20))
     placements.move_placement(session, ACTOR, agency.id, first.id, "ended")

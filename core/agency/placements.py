@@ -457,3 +457,21 @@ def rate_placement(session: Session, actor: Actor, org_id: int, placement_id: in
                  after={"rating": rating})
     session.commit()
     return get_placement(session, actor, org_id, p.id)
+
+
+def set_guarantee_days(session: Session, actor: Actor, org_id: int, days: int) -> int:
+    """The replacement guarantee: a replacement placed within ``days`` of the first one's start is free."""
+    org = agency_org(session, actor, org_id, "agency.money")
+    if not 0 <= days <= 730:
+        raise InvalidInput("The guarantee period is 0 to 730 days.")
+    profile = session.scalar(select(AgencyProfile).where(AgencyProfile.org_id == org.id).with_for_update())
+    if profile is None:
+        profile = AgencyProfile(org_id=org.id)
+        session.add(profile)
+    before = profile.guarantee_days
+    profile.guarantee_days = days
+    session.flush()
+    audit.record(session, actor, "agency.settings.guarantee", "org", org.id, org_id=org.id,
+                 before={"guarantee_days": before}, after={"guarantee_days": days})
+    session.commit()
+    return days
