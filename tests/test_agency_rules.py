@@ -102,3 +102,14 @@ def test_every_error_of_a_row_is_reported(session, agency, tmp_path):
     [problem] = report.errors
     for part in ("no name", "experience 'lots'", "salary 'about 7k'", "accommodation", "availability"):
         assert part in problem.message, problem.message
+
+
+def test_an_import_row_that_is_someone_already_on_the_books_is_an_error_of_that_row(session, agency, tmp_path):
+    employer(session, agency.id, 1)  # phone +254710000901
+    sheet = tmp_path / "workers.csv"
+    sheet.write_text("name,phone,email\nAmina,0710000901,\nBaraka,0712000102,b@example.org\n"
+                     "Chebet,0712000103,B@Example.org\n")
+    report = import_people(session, ACTOR, agency.id, sheet, kind="workers", skip_invalid=True)
+    assert [(e.line, "already on the books as employer" in e.message or "earlier row" in e.message)
+            for e in report.errors] == [(2, True), (4, True)]
+    assert report.created == 1 and report.written

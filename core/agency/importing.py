@@ -26,10 +26,10 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.actors import Actor
 from core.agency.base import (
-    agency_org, parse_accommodation, parse_availability, parse_experience, parse_whole_amount, split_list,
+    agency_org, mask_email, parse_accommodation, parse_availability, parse_experience, parse_whole_amount, split_list,
 )
 from core.agency.employers import EmployerInput, new_employer
-from core.agency.workers import WorkerInput, new_worker
+from core.agency.workers import WorkerInput, new_worker, one_person
 from core.errors import InvalidInput, OfisiError
 from core.phones import normalize_phone
 from db.models import Contact
@@ -160,6 +160,7 @@ def import_people(session: Session, actor: Actor, org_id: int, path: Path, *, ki
     report = PeopleImport(file=path.name, kind=kind, rows=len(rows), dry_run=dry_run)
     report.ignored_columns = sorted({h for _, r in rows for h in r if h in NEVER_STORED})
     seen: set[str] = set()
+    emails: set[str] = set()
     good = []
     for line, record in rows:
         problems = []
@@ -189,9 +190,20 @@ def import_people(session: Session, actor: Actor, org_id: int, path: Path, *, ki
             .where(model.org_id == org.id, Contact.phone == data.phone))
         if known:
             report.unchanged += 1
-        else:
-            good.append(data)
-            report.created += 1
+            continue
+        email = (data.email or "").strip().lower() or None
+        try:
+            one_person(session, org.id, data.phone, email)  # a worker who is an employer already, say
+            if email and email in emails:
+                raise InvalidInput(f"the email {mask_email(email)} is on an earlier row too")
+        except OfisiError as exc:
+            report.invalid += 1
+            report.errors.append(RowError(line, str(exc)))
+            continue
+        if email:
+            emails.add(email)
+        good.append(data)
+        report.created += 1
     if dry_run or (report.errors and not skip_invalid):
         session.rollback()
         return report
