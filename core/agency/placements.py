@@ -386,15 +386,22 @@ def _waive(session: Session, actor: Actor, org, p: AgencyPlacement, item: str, a
     books._entry(session, actor, p, "waiver", item, amount_minor, dispute_id=dispute_id)
 
 
-def record_refund(session: Session, actor: Actor, org_id: int, placement_id: int, *, amount_minor: int,
-                  item: str = "fee", reference: str | None = None) -> PlacementView:
-    """Money given back to the employer (all or part of what was received); the fee is lowered by as much."""
+def _money_on(session: Session, actor: Actor, org_id: int, placement_id: int, item: str, amount_minor: int,
+              what: str):
+    """The checks every money entry starts with; returns the org, the locked placement and the item."""
     org = agency_org(session, actor, org_id, "agency.money")
     item = pick(item, books.ITEMS, "payment kind (fee or commission)")
     if amount_minor <= 0:
-        raise InvalidInput("A refund must be more than zero.")
+        raise InvalidInput(f"{what} must be more than zero.")
     p = row_of(session, AgencyPlacement, org.id, placement_id, "That placement does not exist in this agency.",
                lock=True)
+    return org, p, item
+
+
+def record_refund(session: Session, actor: Actor, org_id: int, placement_id: int, *, amount_minor: int,
+                  item: str = "fee", reference: str | None = None) -> PlacementView:
+    """Money given back to the employer (all or part of what was received); the fee is lowered by as much."""
+    org, p, item = _money_on(session, actor, org_id, placement_id, item, amount_minor, "A refund")
     _refund(session, actor, org, p, item, amount_minor, reference=reference)
     audit.record(session, actor, "agency.placement.refund", "agency_placement", p.id, org_id=org.id,
                  after={"item": item, "amount_minor": amount_minor, "reference": reference})
@@ -405,12 +412,7 @@ def record_refund(session: Session, actor: Actor, org_id: int, placement_id: int
 def waive(session: Session, actor: Actor, org_id: int, placement_id: int, *, amount_minor: int,
           item: str = "fee", note: str = "") -> PlacementView:
     """Let go of part of what a placement still owes."""
-    org = agency_org(session, actor, org_id, "agency.money")
-    item = pick(item, books.ITEMS, "payment kind (fee or commission)")
-    if amount_minor <= 0:
-        raise InvalidInput("A waiver must be more than zero.")
-    p = row_of(session, AgencyPlacement, org.id, placement_id, "That placement does not exist in this agency.",
-               lock=True)
+    org, p, item = _money_on(session, actor, org_id, placement_id, item, amount_minor, "A waiver")
     _waive(session, actor, org, p, item, amount_minor)
     audit.record(session, actor, "agency.placement.waive", "agency_placement", p.id, org_id=org.id,
                  after={"item": item, "amount_minor": amount_minor, "note": note})
@@ -421,15 +423,10 @@ def waive(session: Session, actor: Actor, org_id: int, placement_id: int, *, amo
 def record_payment(session: Session, actor: Actor, org_id: int, placement_id: int, *, kind: str,
                    amount_minor: int, reference: str, paid_at: datetime | None = None) -> PlacementView:
     """Money received against the fee or the commission; a reference is used once per agency, in any case."""
-    org = agency_org(session, actor, org_id, "agency.money")
-    kind = pick(kind, books.ITEMS, "payment kind (fee or commission)")
     reference = reference.strip()
-    if amount_minor <= 0:
-        raise InvalidInput("A payment must be more than zero.")
     if not reference:
         raise InvalidInput("A payment needs its reference (the M-Pesa code or receipt number).")
-    p = row_of(session, AgencyPlacement, org.id, placement_id, "That placement does not exist in this agency.",
-               lock=True)
+    org, p, kind = _money_on(session, actor, org_id, placement_id, kind, amount_minor, "A payment")
     if p.placed_at is None and p.status == "proposed":
         raise InvalidInput("Nothing is owed on a proposal; record payments once the worker is placed.")
     owed = books.sums(session, org.id, [p.id]).get(p.id, books.Sums()).item_owed(kind)
