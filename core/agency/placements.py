@@ -322,7 +322,8 @@ def list_disputes(session: Session, actor: Actor, org_id: int, *, open_only: boo
         select(AgencyEntry.dispute_id, AgencyEntry.kind, func.sum(AgencyEntry.amount_minor))
         .where(AgencyEntry.dispute_id.in_([d.id for d, _, _ in rows]))
         .group_by(AgencyEntry.dispute_id, AgencyEntry.kind))} if rows else {}
-    return [DisputeView(d.id, d.placement_id, w or "(worker not recorded)", e, d.notes, d.resolution, d.opened_at,
+    return [DisputeView(d.id, d.placement_id, w or "(worker not recorded)", e, redact_contacts(d.notes)[0],
+                        d.resolution, d.opened_at,
                         d.resolved_at, money.get((d.id, "refund"), 0), money.get((d.id, "waiver"), 0))
             for d, w, e in rows]
 

@@ -101,7 +101,8 @@ def _views(session: Session, rows: list[tuple[AgencyWorker, str | None, bool, st
             w.id, w.org_id, w.name, contact[0], bool(unlocked and phone), contact[1],
             age_on(w.date_of_birth, today) if w.date_of_birth else w.age_years, w.location,
             w.education, w.experience_years, w.expected_salary_minor, w.accommodation, w.availability,
-            sorted(skills.split(SKILL_SEPARATOR)) if skills else [], list(w.languages or []), w.bio,
+            sorted(skills.split(SKILL_SEPARATOR)) if skills else [], list(w.languages or []),
+            redact_contacts(w.bio)[0],  # also a bio written before the rule
             w.verification_status, w.background_check, w.background_checked_on, w.background_notes,
             w.membership_fee_minor, w.joined_on, w.rank_score, w.legacy_id, w.created_at, notices,
         )
