@@ -24,7 +24,6 @@ import platformdirs
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.content import Content
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.signal import Signal
@@ -32,6 +31,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from config.errors import OfisiError
 from console.home import HomeScreen, home_screen_for
+from console.widgets import HELP_BINDING, plain, show_help
 from console.messages import Notice, NoticeRecorded, OrgDataChanged
 from console.org_switcher import OrgSwitcherScreen
 from console.palette import ScreenActionsProvider
@@ -64,6 +64,7 @@ class OfisiApp(App[None]):
                 tooltip="Sign out and return to the sign-in screen."),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True,
                 tooltip="Close the console."),
+        HELP_BINDING,
     ]
 
     def __init__(self, database: Database, *, live_updates: bool = True) -> None:
@@ -102,17 +103,16 @@ class OfisiApp(App[None]):
         timeout: float | None = None,
         markup: bool = True,
     ) -> None:
-        """Show a notice and keep it for the notifications panel (thread-safe)."""
-        text = message
-        if markup:
-            try:
-                text = Content.from_markup(message).plain
-            except Exception:
-                text = message
+        """Show a notice and keep it for the notifications panel (thread-safe).
+
+        Notices often carry people's text (a name, a message), so they are never
+        parsed as markup: ``markup`` is accepted and ignored.
+        """
+        text = plain(message)
         notice = Notice(datetime.now().astimezone(), severity, f"{title}: {text}" if title else text)
         self.notices.append(notice)
         self.post_message(NoticeRecorded(notice))
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+        super().notify(text, title=plain(title), severity=severity, timeout=timeout, markup=False)
 
     def on_notice_recorded(self, message: NoticeRecorded) -> None:
         self.notices_signal.publish(message.notice)
@@ -155,6 +155,9 @@ class OfisiApp(App[None]):
         self.membership = membership
         screen_class = home_screen_for(membership.org.kind)
         self.switch_screen(screen_class(self.database, self.user, membership))
+
+    def action_help(self) -> None:
+        show_help(self)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         # Quit is already a screen action (with its key); keep one entry.

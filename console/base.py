@@ -10,16 +10,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.dom import NoScreen
-from textual.containers import Vertical
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
+from console import widgets
 from console.notices import NoticesPanel
 
 if TYPE_CHECKING:
@@ -68,7 +67,7 @@ class TitleBar(Static):
             return
         title = screen.title or self.app.title
         sub_title = screen.sub_title or self.app.sub_title
-        self.update(f"{title} — {sub_title}" if sub_title else title)
+        self.update(widgets.literal(f"{title} — {sub_title}" if sub_title else title))
 
 
 class ConsoleScreen(ReportsWorkerErrors, ThreadSafePost, Screen):
@@ -110,30 +109,11 @@ class ConsoleModal(ReportsWorkerErrors, ThreadSafePost, ModalScreen):
         self.database = database
 
 
-class AskText(ConsoleModal):
-    """One line of text from the person (a reason, a check's notes, an SMS); dismisses with it,
-    or with None on escape. An empty line is not an answer: the box stays open and says so."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel-ask")]
+class AskText(widgets.AskText):
+    """The shared one-line question (``console.widgets.dialog.AskText``) with the area screens'
+    older call shape ``AskText(database, question, placeholder=...)``; the question is the title,
+    so name the record in it."""
 
     def __init__(self, database: Database, question: str, *, placeholder: str = "") -> None:
-        super().__init__(database)
-        self.question, self.placeholder = question, placeholder
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="ask", classes="dialog"):
-            yield Label(self.question, classes="form-title", markup=False)
-            yield Input(placeholder=self.placeholder, id="ask-text")
-
-    def on_mount(self) -> None:
-        self.query_one("#ask-text", Input).focus()
-
-    @on(Input.Submitted, "#ask-text")
-    def _answer(self, event: Input.Submitted) -> None:
-        if event.value.strip():
-            self.dismiss(event.value.strip())
-        else:
-            self.notify("Write a few words, or press Escape to cancel.", markup=False)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+        super().__init__(question, placeholder=placeholder)
+        self.database = database

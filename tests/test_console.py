@@ -9,8 +9,6 @@ services, from other threads, as another process would.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 
 import logging
 
@@ -31,6 +29,7 @@ from core.outbox import send_due, send_message
 from core.providers.log import LogProvider
 from core.users import add_user, remove_membership
 from db.models import Membership
+from tests.console_support import until  # noqa: F401  (other console tests import it from here)
 
 PASSWORD = "correct horse 42"
 SIZE = (140, 40)
@@ -47,16 +46,6 @@ def salon(committed_db, make_org, cli_actor):
                  name="Wanjiku", password=PASSWORD)
         add_contact(session, cli_actor, org.id, name="Akinyi Otieno", phone="0712 345 678")
     return org
-
-
-async def until(pilot, predicate: Callable[[], bool], *, timeout: float = 4.0, what: str = "") -> float:
-    """Pause until ``predicate()`` holds; returns the seconds it took."""
-    start = time.monotonic()
-    while not predicate():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"gave up after {timeout}s waiting for {what or predicate}")
-        await pilot.pause(0.05)
-    return time.monotonic() - start
 
 
 async def type_into(pilot, selector: str, text: str) -> None:
@@ -391,8 +380,9 @@ async def test_the_notices_panel_lists_this_sessions_notices(committed_db, salon
         await pilot.press("ctrl+n")
         assert panel.display
         await until(pilot, lambda: any("Signed in as wanjiku@example.com" in line for line in panel.lines))
-        app.notify("A [b]test[/b] notice", severity="warning")
-        await until(pilot, lambda: "warning  A test notice" in panel.lines[0], what="the newest notice on top")
+        app.notify("Lead [/] a [b]test[/b] notice", severity="warning")  # people's text, never markup
+        await until(pilot, lambda: "warning  Lead [/] a [b]test[/b] notice" in panel.lines[0],
+                    what="the newest notice on top")
         await pilot.press("ctrl+n")
         assert not panel.display
 
