@@ -25,13 +25,14 @@ from textual.css.query import NoMatches
 from textual.worker import get_current_worker
 
 from console.base import ConsoleScreen
+from console.widgets.table import LiteralTable
 from console.contact_form import AddContactScreen
 from console.data import CONTACTS_PAGE, contacts_page, home_data
 from console.messages import ContactsPageLoaded, HomeLoaded
+from console.widgets.present import Presenter, readable_phone
 from core.contacts import ContactView
 from core.outbox import STATUSES, MessageView
 from core.permissions import KINDS, allows
-from core.phones import display_phone
 from core.users import MembershipView, SignedIn
 from db.engine import Database
 
@@ -45,12 +46,7 @@ def message_counts_line(counts: dict[str, int]) -> str:
 
 def shown_phone(address: str) -> str:
     """``+254 712 345678`` for an E.164 number; anything else (an email) as it is."""
-    if not address.startswith("+"):
-        return address
-    try:
-        return display_phone(address)
-    except Exception:  # a malformed stored number is still worth showing
-        return address
+    return readable_phone(address)
 
 
 class HomeScreen(ConsoleScreen):
@@ -80,6 +76,7 @@ class HomeScreen(ConsoleScreen):
         self._paging = False
         self._select_contact: int | None = None
         self._contact_total = 0
+        self.present = Presenter.for_org(self.org)
 
     # ------------------------------------------------------------ layout
 
@@ -93,10 +90,10 @@ class HomeScreen(ConsoleScreen):
             with Horizontal(id="home-panels"):
                 with Vertical(id="contacts-pane", classes="pane"):
                     yield Label(self.CONTACTS_LABEL, id="contacts-title", classes="pane-title")
-                    yield DataTable(id="contacts", cursor_type="row", zebra_stripes=True)
+                    yield LiteralTable(id="contacts", cursor_type="row", zebra_stripes=True)
                 with Vertical(id="messages-pane", classes="pane"):
                     yield Label("Recent messages", id="messages-title", classes="pane-title")
-                    yield DataTable(id="messages", cursor_type="row", zebra_stripes=True)
+                    yield LiteralTable(id="messages", cursor_type="row", zebra_stripes=True)
             yield from self.compose_panels()
 
     def compose_panels(self) -> ComposeResult:
@@ -200,18 +197,17 @@ class HomeScreen(ConsoleScreen):
     def contact_cells(self, contact: ContactView) -> tuple[str, ...]:
         return (
             contact.name,
-            shown_phone(contact.phone),
+            self.present.phone(contact.phone),
             contact.email or "",
-            f"{contact.created_at.astimezone(self.org.tz):%d %b %Y}",
+            self.present.date(contact.created_at),
         )
 
     def message_cells(self, message: MessageView) -> tuple[str, ...]:
-        text = " ".join(message.body.split())
         return (
-            f"{message.created_at.astimezone(self.org.tz):%d %b %H:%M}",
-            shown_phone(message.to),
+            self.present.time(message.created_at),
+            self.present.message_to(message),
             message.status,
-            text if len(text) <= 40 else text[:39] + "…",
+            self.present.message_text(message),
         )
 
     # ------------------------------------------------------------ paging

@@ -24,6 +24,8 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Label, Sparkline, Static
 
 from console.base import AskText, ConsoleScreen
+from console.widgets.table import LiteralTable
+from console.widgets.text import literal, short
 from console.home import SalonHome, register_home, shown_phone
 from core.actors import Actor
 from core.money import format_money
@@ -41,11 +43,6 @@ if TYPE_CHECKING:
 # opened must not wait on the main thread for the whole booking engine to load.
 
 LEADS_PAGE = 100
-
-
-def _short(text: str, width: int = 40) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _percent(rate: float | None) -> str:
@@ -119,16 +116,16 @@ class SalonHomeScreen(SalonHome):
         with Horizontal(id="salon-panels"):
             with Vertical(classes="pane salon-pane"):
                 yield Label("Today", id="agenda-title", classes="pane-title")
-                yield DataTable(id="agenda", cursor_type="row", zebra_stripes=True)
+                yield LiteralTable(id="agenda", cursor_type="row", zebra_stripes=True)
             with Vertical(classes="pane salon-pane"):
                 yield Label("Next free slots", id="slots-title", classes="pane-title")
-                yield DataTable(id="slots", cursor_type="row", zebra_stripes=True)
+                yield LiteralTable(id="slots", cursor_type="row", zebra_stripes=True)
             with Vertical(classes="pane salon-pane"):
                 yield Label("Tasks due today", id="tasks-title", classes="pane-title")
-                yield DataTable(id="tasks", cursor_type="row", zebra_stripes=True)
+                yield LiteralTable(id="tasks", cursor_type="row", zebra_stripes=True)
             with Vertical(classes="pane salon-pane"):
                 yield Label("New leads", id="leads-title", classes="pane-title")
-                yield DataTable(id="new-leads", cursor_type="row", zebra_stripes=True)
+                yield LiteralTable(id="new-leads", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         for table_id, columns in (("#agenda", ("Time", "With", "Client", "Service", "Status")),
@@ -163,13 +160,13 @@ class SalonHomeScreen(SalonHome):
         self._fill("#slots", [(f"{s.professional_id}:{s.start.isoformat()}",
                                (f"{s.start.astimezone(tz):%a %d %b %H:%M}", s.professional_name, s.service_name))
                               for s in day.slots])
-        self._fill("#tasks", [(str(t.id), (f"{t.due_at.astimezone(tz):%H:%M}", str(t.priority), _short(t.title)))
+        self._fill("#tasks", [(str(t.id), (f"{t.due_at.astimezone(tz):%H:%M}", str(t.priority), short(t.title)))
                               for t in day.tasks])
         self._fill("#new-leads", [(str(lead.id), (lead.label, f"{lead.score} {lead.temperature}", lead.source))
                                   for lead in day.new_leads])
         self.query_one("#agenda-title", Label).update(f"Today — {len(day.agenda)} appointments")
         service = next((s.name for s in day.services if s.id == day.service_id), "no services yet")
-        self.query_one("#slots-title", Label).update(f"Next free slots — {service} (v: next service)")
+        self.query_one("#slots-title", Label).update(literal(f"Next free slots — {service} (v: next service)"))
 
     def _fill(self, selector: str, rows: list[tuple[str, tuple[str, ...]]]) -> None:
         table = self.query_one(selector, DataTable)
@@ -333,7 +330,7 @@ class LeadsScreen(SalonScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Label("Leads", id="leads-screen-title", classes="pane-title")
-        yield DataTable(id="leads", cursor_type="row", zebra_stripes=True)
+        yield LiteralTable(id="leads", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         self.title, self.sub_title = self.org.name, "Leads"
@@ -441,10 +438,10 @@ class InboxScreen(SalonScreen):
         with Horizontal(id="inbox"):
             with Vertical(classes="pane"):
                 yield Label("Conversations", classes="pane-title")
-                yield DataTable(id="threads", cursor_type="row", zebra_stripes=True)
+                yield LiteralTable(id="threads", cursor_type="row", zebra_stripes=True)
             with Vertical(classes="pane"):
                 yield Label("", id="thread-title", classes="pane-title")
-                yield DataTable(id="thread", cursor_type="row", zebra_stripes=True)
+                yield LiteralTable(id="thread", cursor_type="row", zebra_stripes=True)
                 yield Input(id="reply", placeholder="Reply (Enter sends an SMS)")
 
     def on_mount(self) -> None:
@@ -478,7 +475,7 @@ class InboxScreen(SalonScreen):
         table.clear()
         for t in threads:
             table.add_row(t.name if t.name != t.phone else shown_phone(t.phone),
-                          ("↗ " if t.last_direction == "out" else "") + _short(t.last_body, 30),
+                          ("↗ " if t.last_direction == "out" else "") + short(t.last_body, 30),
                           f"{t.last_at.astimezone(tz):%d %b %H:%M}", key=t.phone)
         self.phone = message.rows.key or None
         if self.phone and self.phone in table.rows:
@@ -486,9 +483,9 @@ class InboxScreen(SalonScreen):
         shown = self.query_one("#thread", DataTable)
         shown.clear()
         for m in reversed(messages):
-            shown.add_row("→" if m.direction == "out" else "←", _short(m.body, 60), m.status or "",
+            shown.add_row("→" if m.direction == "out" else "←", short(m.body, 60), m.status or "",
                           f"{m.at.astimezone(tz):%d %b %H:%M}", key=str(m.id))
-        self.query_one("#thread-title", Label).update(shown_phone(self.phone) if self.phone else "No messages yet")
+        self.query_one("#thread-title", Label).update(literal(shown_phone(self.phone) if self.phone else "No messages yet"))
 
     @on(DataTable.RowSelected, "#threads")
     def _open_thread(self, event: DataTable.RowSelected) -> None:
@@ -556,7 +553,7 @@ class AnalyticsScreen(SalonScreen):
             wait = source.median_first_response_minutes
             lines.append(f"  {source.source}: {source.leads} leads, {_percent(source.conversion_rate)} converted, "
                          f"median first response {'—' if wait is None else f'{wait:.0f} min'}")
-        self.query_one("#figures", Static).update("\n".join(lines))
+        self.query_one("#figures", Static).update(literal("\n".join(lines), lines=True))
 
 
 class ClientHistoryScreen(SalonScreen):
@@ -568,7 +565,7 @@ class ClientHistoryScreen(SalonScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="client-notes", markup=False)
-        yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
+        yield LiteralTable(id="history", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         self.title, self.sub_title = self.org.name, "Client history"
@@ -597,13 +594,13 @@ class ClientHistoryScreen(SalonScreen):
         contact, record, history = message.rows.rows
         visits = (f"{record.visit_count} visits since {record.first_visit_at.astimezone(self.org.tz):%d %b %Y}, "
                   f"{record.lifetime_spend} in all" if record else "No completed visit yet")
-        self.query_one("#client-notes", Static).update(
-            f"{contact.name} · {shown_phone(contact.phone)} · {visits}\nNotes: {contact.notes or '—'}")
+        self.query_one("#client-notes", Static).update(literal(
+            f"{contact.name} · {shown_phone(contact.phone)} · {visits}\nNotes: {contact.notes or '—'}", lines=True))
         table = self.query_one("#history", DataTable)
         table.clear()
         appointment: AppointmentView
         for appointment in history:
             table.add_row(f"{appointment.starts_at.astimezone(self.org.tz):%a %d %b %Y %H:%M}",
                           appointment.service_name, appointment.professional_name, appointment.price,
-                          appointment.status, _short(appointment.cancel_reason or appointment.notes, 30),
+                          appointment.status, short(appointment.cancel_reason or appointment.notes, 30),
                           key=str(appointment.id))
