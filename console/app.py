@@ -17,7 +17,7 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import platformdirs
@@ -31,11 +31,12 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from config.errors import OfisiError
 from console.home import HomeScreen, home_screen_for
-from console.widgets import HELP_BINDING, plain, show_help
 from console.messages import Notice, NoticeRecorded, OrgDataChanged
-from console.org_switcher import OrgSwitcherScreen
-from console.palette import ScreenActionsProvider
-from console.sign_in import SignInScreen
+from console.shell.org_switcher import OrgSwitcherScreen
+from console.shell.palette import ScreenActionsProvider
+from console.shell.remembered import remember_theme, saved_theme
+from console.shell.sign_in import SignInScreen
+from console.widgets import HELP_BINDING, plain, show_help
 from core.changes import ANY_ORG, ChangeWatcher
 from core.registry import load_areas
 from core.users import MembershipView, SignedIn
@@ -82,6 +83,11 @@ class OfisiApp(App[None]):
     # ------------------------------------------------------------ start and stop
 
     def on_mount(self) -> None:
+        theme = saved_theme()
+        if theme and theme in self.available_themes:
+            self.theme = theme
+        # Chosen in the palette ("Change theme"); kept in the config directory for the next run.
+        self.theme_changed_signal.subscribe(self, lambda chosen: remember_theme(chosen.name))
         self.push_screen(SignInScreen(self.database))
         if self.live_updates:
             self.watch_changes()
@@ -109,7 +115,7 @@ class OfisiApp(App[None]):
         parsed as markup: ``markup`` is accepted and ignored.
         """
         text = plain(message)
-        notice = Notice(datetime.now().astimezone(), severity, f"{title}: {text}" if title else text)
+        notice = Notice(datetime.now(timezone.utc), severity, f"{title}: {text}" if title else text)
         self.notices.append(notice)
         self.post_message(NoticeRecorded(notice))
         super().notify(text, title=plain(title), severity=severity, timeout=timeout, markup=False)

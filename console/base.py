@@ -8,7 +8,7 @@ a domain error's message as a notice and logs anything else.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,11 +19,20 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from console import widgets
-from console.notices import NoticesPanel
+from console.shell.notices import NoticesPanel
 
 if TYPE_CHECKING:
-    from console.app import OfisiApp
+    from core.users import SignedIn
     from db.engine import Database
+
+
+class ConsoleApp(Protocol):
+    """What screens ask of the app (``console.app.OfisiApp``), named here so that this module,
+    which the app imports, never imports the app."""
+
+    def report_failure(self, error: BaseException) -> None: ...
+
+    def signed_in(self, signed_in: SignedIn) -> None: ...
 
 
 class ReportsWorkerErrors:
@@ -31,7 +40,7 @@ class ReportsWorkerErrors:
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR and event.worker.error is not None:
-            cast("OfisiApp", self.app).report_failure(event.worker.error)  # type: ignore[attr-defined]
+            cast("ConsoleApp", self.app).report_failure(event.worker.error)  # type: ignore[attr-defined]
 
 
 class ThreadSafePost:
@@ -74,6 +83,8 @@ class ConsoleScreen(ReportsWorkerErrors, ThreadSafePost, Screen):
     """A full screen with header, footer and the notifications panel."""
 
     BINDINGS = [
+        # First, so that the footer shows it even when a narrow terminal cuts the rest.
+        Binding("question_mark", "app.help", "Keys", id="screen-help", tooltip="List this screen's keys."),
         Binding("ctrl+n", "toggle_notices", "Notices", id="notices",
                 tooltip="Show or hide the notices shown this session."),
     ]
@@ -84,8 +95,8 @@ class ConsoleScreen(ReportsWorkerErrors, ThreadSafePost, Screen):
         self.database = database
 
     @property
-    def ofisi(self) -> OfisiApp:
-        return cast("OfisiApp", self.app)
+    def ofisi(self) -> ConsoleApp:
+        return cast("ConsoleApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield TitleBar()

@@ -18,12 +18,12 @@ from textual.command import CommandList, CommandPalette
 from textual.widgets import DataTable, Input, OptionList, Static
 
 from console.app import OfisiApp
-from console.contact_form import AddContactScreen
+from console.home.contact_form import AddContactScreen
 from console.home import ChamaHome, HomeScreen, SalonHome
-from console.notices import NoticesPanel
-from console.org_switcher import OrgSwitcherScreen
-from console.remembered import last_email
-from console.sign_in import SignInScreen
+from console.shell.notices import NoticesPanel
+from console.shell.org_switcher import OrgSwitcherScreen
+from console.shell.remembered import last_email
+from console.shell.sign_in import SignInScreen
 from core.contacts import add_contact
 from core.outbox import send_due, send_message
 from core.providers.log import LogProvider
@@ -283,7 +283,7 @@ async def test_losing_the_membership_while_open_is_said_as_a_notice(committed_db
 
 
 async def test_an_unexpected_error_is_logged_and_shown_briefly(committed_db, salon, monkeypatch, caplog):
-    import console.home
+    import console.home.screen
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire at row 42")
@@ -292,7 +292,7 @@ async def test_an_unexpected_error_is_logged_and_shown_briefly(committed_db, sal
     async with app.run_test(size=SIZE) as pilot:
         await sign_in(pilot, "wanjiku@example.com")
         screen = await home(pilot)
-        monkeypatch.setattr(console.home, "home_data", broken)
+        monkeypatch.setattr(console.home.screen, "home_data", broken)
         with caplog.at_level(logging.ERROR, logger="ofisi.console"):
             await pilot.press("r")
             await until(pilot, lambda: any("Something went wrong" in n.text for n in app.notices))

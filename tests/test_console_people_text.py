@@ -19,6 +19,7 @@ from console.app import OfisiApp
 from console.home import HomeScreen
 from console.widgets.text import plain
 from core import outbox
+from core.agency.employers import EmployerInput, add_employer
 from core.agency.workers import WorkerInput, add_worker
 from core.campaigns.service import create_campaign
 from core.chama.members import add_member
@@ -64,7 +65,9 @@ def demo(committed_db, cli_actor):
         add_member(s, cli_actor, orgs["chama"].id, name="[/] \x1b[31mmember", phone="+254733333333")
         add_worker(s, cli_actor, orgs["agency"].id, WorkerInput(
             name="[bold]x worker", phone="+254734444444", bio="[link=javascript:x]y[/link] \x1b[31m",
-            location="[/]", skills=["[/]"]))
+            location="[/]", skills=["[link=javascript:x]y[/link]"]))
+        add_employer(s, cli_actor, orgs["agency"].id, EmployerInput(name="\x1b[31mred employer", phone="+254736666666",
+                                                                     household_name="[/] household"))
         outbox.enqueue(s, orgs["agency"].id, to="+254734444444", body=f"Your Ofisi sign-in code is {CODE}",
                        purpose="transactional", secret=True)
         campaigns = orgs["campaigns"].id
