@@ -15,6 +15,7 @@ from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFound
 from core.numbers import whole_number
 from core.permissions import require
+from core.phones import mask_phone
 from db.models import Contact, Org
 
 ACCOMMODATIONS = ("live_in", "live_out", "either")
@@ -102,14 +103,6 @@ def redact_contacts(text: str | None) -> tuple[str, int]:
 def redaction_notice(field_name: str, found: int) -> list[str]:
     return ([f"{found} phone number(s) or email(s) were removed from the {field_name}: contact details are "
              "shared only through an unlock."] if found else [])
-
-
-def mask_phone(phone: str | None) -> str:
-    """``+2547•••••678``: enough to tell numbers apart, not enough to call."""
-    if not phone:
-        return ""
-    keep_head = 5 if len(phone) > 9 else 2
-    return phone[:keep_head] + "•" * max(len(phone) - keep_head - 3, 1) + phone[-3:]
 
 
 def phone_of(session: Session, contact_id: int | None) -> str | None:
