@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -72,6 +73,7 @@ class AgencyWorker(Base):
         Index("ix_agency_workers_rank", "org_id", "rank_score", "id"),
         Index("ix_agency_workers_place", "org_id", "location_key", "rank_score", "id"),
         Index("ix_agency_workers_salary", "org_id", "expected_salary_minor"),
+        Index("ix_agency_workers_email", "org_id", func.lower(text("email"))),
         CheckConstraint("accommodation IN ('live_in', 'live_out', 'either')", name="accommodation"),
         CheckConstraint("availability IN ('immediate', 'two_weeks', 'one_month', 'unavailable')",
                         name="availability"),
@@ -160,6 +162,7 @@ class AgencyEmployer(Base):
         UniqueConstraint("org_id", "legacy_id", name="uq_agency_employers_legacy"),
         UniqueConstraint("org_id", "contact_id", name="uq_agency_employers_contact"),
         Index("ix_agency_employers_org", "org_id", "id"),
+        Index("ix_agency_employers_email", "org_id", func.lower(text("email"))),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

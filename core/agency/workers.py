@@ -164,13 +164,20 @@ def one_person(session: Session, org_id: int, phone: str | None, email: str | No
     email in any case. ``skip`` is the (kind, id) being edited."""
     from db.models_agency import AgencyEmployer
 
-    for kind, model in (("worker", AgencyWorker), ("employer", AgencyEmployer)):
+    with session.no_autoflush:  # a look-up, not a write: what is pending can wait
+        _one_person(session, org_id, phone, email, skip, (("worker", AgencyWorker), ("employer", AgencyEmployer)))
+
+
+def _one_person(session: Session, org_id: int, phone: str | None, email: str | None, skip, models) -> None:
+    # The contact first, by its own index; then who holds it, by theirs.
+    contact_id = session.scalar(select(Contact.id).where(Contact.org_id == org_id, Contact.phone == phone)) \
+        if phone else None
+    for kind, model in models:
         others = [model.org_id == org_id]
         if skip is not None and skip[0] == kind:
             others.append(model.id != skip[1])
-        if phone:
-            hit = session.scalar(select(model.name).join(Contact, Contact.id == model.contact_id)
-                                 .where(*others, Contact.phone == phone).limit(1))
+        if contact_id is not None:
+            hit = session.scalar(select(model.name).where(*others, model.contact_id == contact_id).limit(1))
             if hit is not None:
                 raise InvalidInput(f"The number {mask_phone(phone)} is already on the books as {kind} {hit}; "
                                    "one person is one record.")
