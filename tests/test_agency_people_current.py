@@ -105,3 +105,17 @@ def test_matching_ranks_available_verified_workers_with_reasons(session, agency)
     assert {"lives in Nairobi", "has childcare", "speaks english", "works live-in"} <= set(found[0].reasons)
     assert "wants live-out only" in found[1].reasons and "no childcare" in found[1].reasons
     assert unverified.id not in [m.worker.id for m in found]
+
+
+def test_a_declined_mpesa_prompt_for_a_purchase_may_be_sent_again(session, agency):
+    from db.models_payments import PaymentRequest
+
+    e = employer(session, agency.id)
+    package = commerce.add_package(session, ACTOR, agency.id, name="One", price_minor=50_000, contacts_included=1)
+    purchase = commerce.buy_package(session, ACTOR, agency.id, employer_id=e.id, package_id=package.id)
+    first = commerce.pay_by_mpesa(session, ACTOR, agency.id, purchase.id)
+    assert commerce.pay_by_mpesa(session, ACTOR, agency.id, purchase.id) == first  # still open: the same prompt
+    session.get(PaymentRequest, first).status = "cancelled"
+    session.commit()
+    again = commerce.pay_by_mpesa(session, ACTOR, agency.id, purchase.id)
+    assert again != first and session.get(PaymentRequest, again).phone == "+254710000901"

@@ -206,9 +206,17 @@ def pay_by_mpesa(session: Session, actor: Actor, org_id: int, purchase_id: int, 
     number = phone or phone_of(session, session.get(AgencyEmployer, purchase.employer_id).contact_id)
     if not number:
         raise InvalidInput("The employer has no phone on record; give the number to prompt (--phone).")
+    # A prompt the employer declined or let run out may be sent again; one still open is the same prompt.
+    attempt = 0
+    if purchase.payment_request_id is not None:
+        from db.models_payments import PaymentRequest
+
+        last = session.get(PaymentRequest, purchase.payment_request_id)
+        attempt = (last.payload or {}).get("attempt", 0) + (last.status in ("failed", "cancelled", "expired"))
     request_id = request_payment(session, org.id, purpose=PURCHASE, subject_id=purchase.id, phone=number,
                                  amount_minor=purchase.amount_minor, account_reference=f"PKG{purchase.id}",
-                                 description="Contacts", idempotency_key=f"agency.purchase:{purchase.id}")
+                                 description="Contacts", payload={"attempt": attempt},
+                                 idempotency_key=f"agency.purchase:{purchase.id}:{attempt}")
     purchase.payment_request_id = request_id
     audit.record(session, actor, "agency.purchase.stk", "agency_purchase", purchase.id, org_id=org.id,
                  after={"payment_request_id": request_id, "amount_minor": purchase.amount_minor})
