@@ -249,8 +249,12 @@ def workers_unlocks(org: str = ORG, employer: Optional[int] = typer.Option(None,
     if as_json:
         print_json(rows)
         return
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(o.timezone)  # the agency's clock, not UTC
     print_table("Unlocks", ["When", "Employer", "Worker", "By"],
-                [[f"{u.unlocked_at:%Y-%m-%d %H:%M}", u.employer_name, u.worker_name, u.unlocked_by] for u in rows])
+                [[f"{u.unlocked_at.astimezone(zone):%Y-%m-%d %H:%M}", u.employer_name, u.worker_name, u.unlocked_by]
+                 for u in rows])
 
 
 # ---------------------------------------------------------------- employers
