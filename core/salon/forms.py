@@ -24,11 +24,12 @@ from core.actors import Actor
 from core.contacts import _clean_email
 from core.errors import Conflict, InvalidInput, NotFound, OfisiError
 from core.importing import parse_date
-from core.phones import normalize_phone
+from core.phones import examples, normalize_phone
 from core.salon.common import require_salon
 from core.salon.leads import LeadDetails, capture_lead
+from core.salon.settings import load_booking_settings
 from db.models import Org
-from db.models_salon import SalonFormHit, SalonLeadForm
+from db.models_salon import SalonFormHit, SalonLeadForm, SalonService
 from db.types import utcnow
 
 # The standard fields every form has; a form's own fields come on top.
@@ -71,6 +72,23 @@ class FormView:
     def of(cls, f: SalonLeadForm) -> FormView:
         return cls(f.id, f.slug, f.title, list(f.required), list(f.fields), f.active, f.max_per_ip_hour,
                    f.max_per_phone_hour)
+
+
+@dataclass(frozen=True)
+class PublicForm:
+    """What the form's public page shows and whom its answers are shared with: the salon's name,
+    the form's standard and own fields, the salon's services to choose from, and its websites
+    (``form_origins``) that may post to it from a browser."""
+
+    slug: str
+    title: str
+    salon_name: str
+    required: tuple[str, ...]
+    fields: tuple[dict[str, Any], ...]
+    services: tuple[str, ...]
+    origins: tuple[str, ...]
+    phone_example: str
+    today: date
 
 
 @dataclass(frozen=True)
@@ -161,6 +179,21 @@ def list_forms(session: Session, actor: Actor, org_id: int) -> list[FormView]:
     org = require_salon(session, actor, org_id, "salon.leads.read")
     return [FormView.of(f) for f in session.scalars(
         select(SalonLeadForm).where(SalonLeadForm.org_id == org.id).order_by(SalonLeadForm.slug))]
+
+
+def public_form(session: Session, slug: str, *, now: datetime | None = None) -> PublicForm:
+    """The open form at ``slug`` as the public sees it (no actor: anyone may ask), or :class:`NotFound`."""
+    form = session.scalar(select(SalonLeadForm).where(SalonLeadForm.slug == slug.strip().lower()))
+    if form is None or not form.active:
+        raise NotFound(f"There is no open form at /forms/{slug}.")
+    org = session.get(Org, form.org_id)
+    assert org is not None
+    services = session.scalars(select(SalonService.name).where(SalonService.org_id == org.id,
+                                                               SalonService.active.is_(True))
+                               .order_by(SalonService.name))
+    return PublicForm(form.slug, form.title, org.name, tuple(form.required), tuple(form.fields), tuple(services),
+                      load_booking_settings(session, org.id).form_origins, examples(org.country),
+                      (now or utcnow()).astimezone(ZoneInfo(org.timezone)).date())
 
 
 def _text(data: Mapping[str, Any], name: str) -> str:
