@@ -706,6 +706,8 @@ def holiday_add(
                                                             "without it, closed."),
     pro: Optional[str] = typer.Option(None, "--pro", help="Only this professional (login email)."),
     note: str = typer.Option("", "--note", help="Like 'Madaraka Day'."),
+    booked: str = typer.Option("refuse", "--booked", help="Appointments already booked then: refuse (list them), "
+                                                        "keep (move them by hand) or cancel (clients told)."),
 ) -> None:
     """A holiday or closure (or other hours) on one date, for the salon or one professional."""
     from core.salon.common import find_professional
@@ -714,9 +716,11 @@ def holiday_add(
     wanted, stretch = _day(day), _stretch(hours) if hours else None
     with unit_of_work() as (session, actor):
         salon = org_id_for(session, actor, org)
-        who = find_professional(session, actor, salon.id, pro).id if pro else None
-        set_date_exception(session, actor, salon.id, wanted, hours=stretch, professional_id=who, note=note)
-    err(f"{wanted:%a} {wanted.day} {wanted:%b %Y}: " + (f"open {hours}." if hours else "closed."))
+        who = find_professional(session, actor, salon.id, pro) if pro else None
+        set_date_exception(session, actor, salon.id, wanted, hours=stretch, professional_id=who and who.id,
+                           note=note, booked=booked)
+    err(f"{wanted:%a} {wanted.day} {wanted:%b %Y}, {who.name if who else salon.name}: "
+        + (f"open {hours} only." if hours else "closed."))
 
 
 @holiday_app.command("list")
@@ -729,6 +733,7 @@ def holiday_list(
     """Holidays, closures and other hours from a date on."""
     from datetime import timedelta
 
+    from core.salon.common import list_professionals
     from core.salon.schedule import list_date_exceptions
     from db.types import utcnow
 
@@ -736,11 +741,13 @@ def holiday_list(
         salon = org_id_for(session, actor, org)
         first = _day(start) if start else utcnow().astimezone(salon.tz).date()
         rows = list_date_exceptions(session, actor, salon.id, first, first + timedelta(days=days))
+        names = {p.id: p.name for p in list_professionals(session, actor, salon.id)}
     if as_json:
         print_json(rows)
         return
     print_table(None, ["date", "who", "hours", "note"],
-                [[r.day.isoformat(), "the salon" if r.professional_id is None else f"#{r.professional_id}",
+                [[r.day.isoformat(), "the salon" if r.professional_id is None
+                  else names.get(r.professional_id, f"#{r.professional_id}"),
                   "closed" if r.hours is None else f"{r.hours[0]:%H:%M}-{r.hours[1]:%H:%M}", r.note] for r in rows])
 
 
