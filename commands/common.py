@@ -63,7 +63,7 @@ def print_table(title: str | None, columns: list[str], rows: list[list[Any]]) ->
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=title, show_lines=False)
+    table = Table(title=None if title is None else Text(title), show_lines=False)  # a title names people too
     for column in columns:
         table.add_column(column)
     for row in rows:

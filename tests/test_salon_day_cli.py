@@ -119,3 +119,11 @@ def test_a_day_at_the_salon_from_the_command_line(committed_db, day_setup, tmp_p
     assert events[f"salon-appointment-{missed.id}@{slug}"].decoded("dtstart") == missed.starts_at.replace(microsecond=0)
     unknown = cli("bookings", "ics", "--org", slug, "--pro", "nobody@example.com")
     assert unknown.returncode == 1 and unknown.stdout == ""
+
+
+def test_a_table_title_naming_the_salon_is_text_not_markup(capsys):
+    from commands.common import print_table
+
+    print_table("Takings of [bold]Glow[/] [/nope]", ["amount"], [["[red]1[/red]"]])
+    shown = " ".join(capsys.readouterr().out.split())  # the title wraps to the table's width
+    assert "Takings of [bold]Glow[/] [/nope]" in shown and "[red]1[/red]" in shown
