@@ -68,6 +68,23 @@ def _clock(moment: datetime) -> str:
     return clock(moment, moment.tzinfo)
 
 
+def _closures(session, actor, salon, day: date, professional_id: Optional[int] = None) -> list[str]:
+    """``Wed 4 Mar: the salon is closed (Madaraka Day).``: the holidays, closures and other hours on ``day``
+    (for one professional: hers and the salon's), for staff reading a day's list or its free slots."""
+    from core.salon.common import list_professionals
+    from core.salon.schedule import list_date_exceptions
+
+    rows = [r for r in list_date_exceptions(session, actor, salon.id, day, day)
+            if professional_id is None or r.professional_id in (None, professional_id)]
+    names = {p.id: p.name for p in list_professionals(session, actor, salon.id)} if rows else {}
+    lines = []
+    for r in rows:
+        who = "the salon" if r.professional_id is None else names.get(r.professional_id, f"#{r.professional_id}")
+        hours = "is closed" if r.hours is None else f"is open {r.hours[0]:%H:%M}-{r.hours[1]:%H:%M} only"
+        lines.append(f"{day:%a} {day.day} {day:%b}: {who} {hours}" + (f" ({r.note})." if r.note else "."))
+    return lines
+
+
 def _resolve(session, actor, org: str, pro: str, service: str):
     """The salon, the professional (by login email) and the active service (by name) a command names."""
     from core.salon.common import find_professional
@@ -136,6 +153,7 @@ def bookings_slots(
     with unit_of_work() as (session, actor):
         salon, professional, offered = _resolve(session, actor, org, pro, service)
         slots = free_slots_on(session, actor, salon.id, professional.id, offered.id, wanted, client=not staff)
+        closures = _closures(session, actor, salon, wanted, professional.id)
     length, utc = timedelta(minutes=offered.minutes), ZoneInfo("UTC")
     if as_json:
         # The end is counted on the UTC line and shown on the salon's clock: across a clock change
@@ -144,6 +162,8 @@ def bookings_slots(
         return
     heading = f"{offered.name} ({offered.minutes} min) with {professional.name} on {wanted:%a} {wanted.day} " \
               f"{wanted:%b %Y}, {salon.timezone}"
+    for line in closures:
+        err(line)
     if not slots:
         err(f"No free time for {heading}.")
         return
@@ -205,6 +225,7 @@ def bookings_list(
         only = {"professional_id": find_professional(session, actor, salon.id, pro).id} if pro else {}
         if wanted is not None:
             rows = appointments_on(session, actor, salon.id, wanted, limit=limit, **only)
+            closures = _closures(session, actor, salon, wanted, only.get("professional_id"))
         else:
             today = utcnow().astimezone(salon.tz).date()
             rows = list_appointments(session, actor, salon.id, start=local_instant(today, 0, salon.tz), limit=limit,
@@ -212,6 +233,8 @@ def bookings_list(
     if as_json:
         print_json(rows)
         return
+    for line in closures if wanted is not None else ():
+        err(line)
     if not rows:
         err("No appointments" + (f" on {wanted.isoformat()}." if wanted else " from today on."))
         return
