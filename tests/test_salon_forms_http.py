@@ -15,7 +15,7 @@ import httpx
 from sqlalchemy import select
 
 from core.orgs import create_org
-from core.salon.forms import create_form, update_form
+from core.salon.forms import HONEYPOT, create_form, update_form
 from core.salon.settings import update_booking_settings
 from db.models_salon import SalonLead, SalonTask
 from tests.live_gateway import running_gateway
@@ -138,7 +138,9 @@ def test_the_form_page_posts_a_lead_and_answers_only_the_salons_own_sites(commit
         reader = _FormReader()
         reader.feed(page.text)
         assert reader.html_lang == "en" and reader.form["method"] == "post"
-        assert set(reader.fields) == {"name", "phone", "email", "service", "preferred_date", "message", "hair_length"}
+        assert set(reader.fields) == {"name", "phone", "email", "service", "preferred_date", "message", "hair_length",
+                                      HONEYPOT}
+        assert reader.fields[HONEYPOT]["tabindex"] == "-1"  # out of people's way
         for name, field in reader.fields.items():  # every input has a label tied to it
             assert reader.labels[field["id"]].strip(), name
         assert [n for n, f in reader.fields.items() if "required" in f] == ["name", "phone", "hair_length"]
@@ -154,6 +156,12 @@ def test_the_form_page_posts_a_lead_and_answers_only_the_salons_own_sites(commit
         with committed_db.session() as s:
             lead = s.scalar(select(SalonLead).where(SalonLead.phone == "+254711222333"))
             assert (lead.name, lead.source, lead.org_id) == ("Zawadi", "form", salon.org.id)
+        # A program that fills every field, the hidden one too: thanked, and nothing kept.
+        bot = httpx.post(target, data={n: "0711222399" if n == "phone" else "x" for n in reader.fields},
+                         headers=BROWSER, timeout=10)
+        assert bot.status_code == 201 and "Thank you" in bot.text
+        with committed_db.session() as s:
+            assert s.scalar(select(SalonLead).where(SalonLead.phone == "+254711222399")) is None
         # Missing a required field: the form again, with the problem tied to its field and what was typed kept.
         again = httpx.post(target, data={"name": "Zawadi", "phone": "0711 222 334"}, headers=BROWSER, timeout=10)
         assert again.status_code == 422 and 'role="alert"' in again.text

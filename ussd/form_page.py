@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from html import escape
 
-from core.salon.forms import MAX_CUSTOM, MAX_MESSAGE, PublicForm
+from core.salon.forms import HONEYPOT, MAX_CUSTOM, MAX_MESSAGE, PublicForm
 
 # The standard fields: label, input type, autocomplete token, longest value.
 STANDARD = {
@@ -36,6 +36,7 @@ textarea{min-height:6rem}
 .hint{color:#333;font-size:.9rem;margin:0}
 .problem{color:#a00;font-weight:600;margin:.25rem 0 0}
 [role=alert]{border:2px solid #a00;padding:.5rem 1rem;margin:1rem 0}
+.away{position:absolute;left:-10000px;width:1px;height:1px;overflow:hidden}
 button{margin-top:1.5rem;padding:.6rem 1.5rem;font:inherit;font-weight:600;background:#1a5fb4;color:#fff;
 border:0;border-radius:4px}
 """
@@ -106,6 +107,9 @@ def form_page(form: PublicForm, values: Mapping[str, str] | None = None,
     for own in form.fields:
         fields.append(_field(own["name"], own["label"], "text", "off", MAX_CUSTOM, bool(own["required"]),
                              values.get(own["name"], ""), problems.get(own["name"])))
+    # Out of sight and out of the tab order; a program that fills every field fills this one too.
+    fields.append(f'<div class="away" aria-hidden="true"><label for="f-away">Leave this empty</label>'
+                  f'<input type="text" id="f-away" name="{HONEYPOT}" tabindex="-1" autocomplete="off" value=""></div>')
     body.append(f'<form method="post" action="{escape(form.slug)}" accept-charset="utf-8">\n'
                 + "\n".join(fields) + '\n<button type="submit">Send</button>\n</form>')
     return _page(heading, "\n".join(body))

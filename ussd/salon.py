@@ -9,6 +9,8 @@ email, service, preferred_date, message) and the form's own. Answers JSON:
 field when not, 429 with ``Retry-After`` when the address or phone has sent
 too many, 404 for a form that does not exist or is closed, 400 for a body
 that is neither (or holds a NUL byte or a lone surrogate), 413 past 32 kB.
+A submission that fills the hidden ``your-website`` field (the honeypot) is
+answered 201 like any other and kept nowhere.
 The address is the connection's, or the one a proxy in ``trusted_proxies``
 forwarded. The checks, limits and scoring are all in ``core.salon.forms``.
 A browser that asks for HTML (the page's own form posting) gets the same
@@ -33,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 
 from core.errors import NotFound
-from core.salon.forms import FormInvalid, PublicForm, RateLimited, Submission, public_form, submit_form
+from core.salon.forms import FormInvalid, PublicForm, RateLimited, Submission, Unwanted, public_form, submit_form
 from ussd.form_page import form_page, message_page, security_headers
 from ussd.gateway import KB, Unreadable, database, read_form, read_json, route
 
@@ -145,6 +147,8 @@ async def lead_form(request: Request) -> Response:
                       {"Retry-After": str(exc.retry_after)})
     except NotFound as exc:
         return answer(404, {"ok": False, "error": str(exc)})
+    except Unwanted as exc:  # the hidden field was filled: thanks, as to anyone, and nothing kept
+        return answer(201, {"ok": True, "message": str(exc)}, "Thank you")
     except Exception:
         log.exception("form %s: submission could not be recorded", slug)
         return answer(500, {"ok": False, "error": "Something went wrong; please try again."}, "Not sent")

@@ -34,6 +34,9 @@ from db.types import utcnow
 
 # The standard fields every form has; a form's own fields come on top.
 STANDARD_FIELDS = ("name", "phone", "email", "service", "preferred_date", "message")
+# A field people never see (the page hides it); a program filling every field fills it too. Its dash
+# keeps it apart from any form's own fields, whose names have none.
+HONEYPOT = "your-website"
 WINDOW = timedelta(hours=1)
 MAX_MESSAGE = 2000
 MAX_CUSTOM = 500
@@ -47,6 +50,10 @@ class FormInvalid(InvalidInput):
     def __init__(self, errors: dict[str, str]) -> None:
         self.errors = errors
         super().__init__("; ".join(f"{name}: {text}" for name, text in errors.items()))
+
+
+class Unwanted(OfisiError):
+    """A submission that filled the field people never see: answered as if taken, kept nowhere."""
 
 
 class RateLimited(OfisiError):
@@ -266,6 +273,7 @@ def submit_form(session: Session, slug: str, data: Mapping[str, Any], *, ip: str
     """A public submission to the form at ``slug``: checked, rate-limited, and made (or merged into) a lead.
 
     Every attempt within the IP limit counts against it, valid or not; a phone counts once it parses.
+    One that fills :data:`HONEYPOT` is refused with :class:`Unwanted`, which front ends answer as thanks.
     """
     now = now or utcnow()
     # The row lock puts one form's submissions in a line, so two processes cannot both pass a limit.
@@ -278,6 +286,10 @@ def submit_form(session: Session, slug: str, data: Mapping[str, Any], *, ip: str
     ip = ip[:64] or "unknown"
     _limit(session, form, SalonFormHit.ip, ip, form.max_per_ip_hour, "address", now)
     session.execute(delete(SalonFormHit).where(SalonFormHit.form_id == form.id, SalonFormHit.at < now - 24 * WINDOW))
+    if _text(data, HONEYPOT):
+        session.add(SalonFormHit(form_id=form.id, ip=ip, phone=None, at=now))
+        session.commit()  # it counts against the address, and nothing else is kept
+        raise Unwanted("Thank you, we will be in touch.")
     invalid: FormInvalid | None = None
     try:
         details = check_submission(form, org, data, now.astimezone(ZoneInfo(org.timezone)).date())
