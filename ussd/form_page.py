@@ -95,8 +95,10 @@ def form_page(form: PublicForm, values: Mapping[str, str] | None = None,
     heading = f"{form.title} · {form.salon_name}"
     body = [f"<h1>{escape(form.title)}</h1>", f"<p>{escape(form.salon_name)}</p>"]
     if problems:
-        items = "".join(f'<li><a href="#f-{escape(name)}">{escape(_label_of(form, name))}: {escape(text)}</a></li>'
-                        for name, text in problems.items())
+        order = [*STANDARD, *(f["name"] for f in form.fields)]  # as the fields come on the page
+        listed = sorted(problems, key=lambda name: order.index(name) if name in order else len(order))
+        items = "".join(f'<li><a href="#f-{escape(name)}">{escape(_label_of(form, name))}: '
+                        f'{escape(problems[name])}</a></li>' for name in listed)
         body.append(f'<div role="alert"><h2>Please check the form</h2><ul>{items}</ul></div>')
     fields = []
     for name, (label, kind, autocomplete, longest) in STANDARD.items():
