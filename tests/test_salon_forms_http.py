@@ -12,6 +12,7 @@ from urllib.parse import urljoin
 from zoneinfo import ZoneInfo
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from core.orgs import create_org
@@ -201,3 +202,25 @@ def test_the_form_page_posts_a_lead_and_answers_only_the_salons_own_sites(commit
             assert gone.headers["content-type"].startswith("text/html")
         assert httpx.options(f"{base}/forms/closed-one", headers={"origin": site, **asked},
                              timeout=10).status_code == 403
+
+
+@pytest.mark.parametrize("typed, kept", [
+    ("https://Glow.example/", "https://glow.example"),
+    ("https://glow.example:443", "https://glow.example"),  # as a browser writes it in Origin
+    ("http://localhost:8000", "http://localhost:8000"),
+    ("https://bücher.example", "https://xn--bcher-kva.example"),
+    ("https://glow.example;script-src *", None),  # it goes into headers: nothing but an origin
+    ("https://glow.example x", None),
+    ("https://user:pw@glow.example", None),
+    ("https://glow.example/book", None),
+    ("glow.example", None),
+])
+def test_a_form_website_is_kept_as_the_origin_a_browser_sends(typed, kept):
+    from core.errors import InvalidInput
+    from core.salon.settings import _origin
+
+    if kept is None:
+        with pytest.raises(InvalidInput, match="is not a website's address"):
+            _origin(typed)
+    else:
+        assert _origin(typed) == kept
