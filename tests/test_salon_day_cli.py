@@ -2,7 +2,8 @@
 back, a walk-in booked and completed with an M-Pesa payment and a tip, a no-show charged the
 salon's fee, a service's price changed and the service retired; then `ofisi report takings` in
 JSON, CSV and XLSX adding up to what the day's appointments were paid, and `ofisi bookings ics`
-for the stylist's phone. The core behind each is tested on both backends in test_salon_visits."""
+for the stylist's phone. The commands run in this process (exit codes, stdout and stderr as the
+executable gives them), on both backends."""
 
 from __future__ import annotations
 
@@ -20,13 +21,11 @@ from core.salon.bookings import book
 from core.salon.schedule import set_weekly_hours
 from db.models_salon import SalonAppointment, SalonPayment
 from db.types import utcnow
-from tests.salon_support import SYSTEM, Cli, add_client, cli_env, make_salon
+from tests.salon_support import SYSTEM, InProcessCli, add_client, make_salon
 
 
 @pytest.fixture
-def day_setup(committed_db, backend, tmp_path):
-    if backend != "sqlite":
-        pytest.skip("the commands call the same core services on both backends; test_salon_visits covers both")
+def day_setup(committed_db, monkeypatch):
     now = utcnow()
     with committed_db.session() as s:
         salon = make_salon(s)
@@ -36,7 +35,7 @@ def day_setup(committed_db, backend, tmp_path):
         # Booked yesterday for two hours ago: she never came.
         missed = book(s, SYSTEM, salon.org.id, professional_id=salon.pro.id, service_id=salon.service.id,
                       contact_id=late.id, start=now - timedelta(hours=2), now=now - timedelta(hours=26))
-    return salon, missed, Cli(cli_env(committed_db.url, tmp_path))
+    return salon, missed, InProcessCli(committed_db.url, monkeypatch)
 
 
 def test_a_day_at_the_salon_from_the_command_line(committed_db, day_setup, tmp_path):

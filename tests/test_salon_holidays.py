@@ -22,7 +22,7 @@ from core.salon.schedule import (
 )
 from db.models import AuditEntry
 from db.types import utcnow
-from tests.salon_support import SYSTEM, Cli, add_client, cli_env, hhmm, make_salon
+from tests.salon_support import SYSTEM, InProcessCli, add_client, hhmm, make_salon
 
 UTC = timezone.utc
 TUESDAY, WEDNESDAY = date(2026, 3, 3), date(2026, 3, 4)
@@ -97,12 +97,10 @@ def test_a_closure_over_booked_appointments_lists_them_and_asks_what_to_do(sessi
     assert slots(session, salon, TUESDAY, client=False) == []
 
 
-def test_holidays_and_blocks_from_the_command_line(committed_db, backend, tmp_path):
-    if backend != "sqlite":
-        pytest.skip("the commands call the same core services on both backends; the core tests above cover both")
+def test_holidays_and_blocks_from_the_command_line(committed_db, monkeypatch):
     with committed_db.session() as s:
         salon = make_salon(s)
-    cli = Cli(cli_env(committed_db.url, tmp_path))
+    cli = InProcessCli(committed_db.url, monkeypatch)
     slug, pro = salon.org.slug, salon.pro.email
     day = utcnow().astimezone(salon.tz).date() + timedelta(days=3)
     day += timedelta(days=1) if day.weekday() == 6 else timedelta(0)
