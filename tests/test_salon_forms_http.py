@@ -180,7 +180,7 @@ def test_the_form_page_posts_a_lead_and_answers_only_the_salons_own_sites(commit
         posted = httpx.post(url, json={"name": "Imani", "phone": "0711222335", "hair_length": "short"},
                             headers={"origin": site}, timeout=10)
         assert posted.status_code == 201 and posted.headers["access-control-allow-origin"] == site
-        assert posted.headers["vary"] == "Origin"
+        assert posted.headers["vary"] == "Origin" and posted.headers["access-control-expose-headers"] == "Retry-After"
         elsewhere = httpx.post(url, data={"name": "Juma", "phone": "0711222336", "hair_length": "x"},
                                headers={"origin": other}, timeout=10)
         assert "access-control-allow-origin" not in elsewhere.headers

@@ -64,7 +64,9 @@ def _wants_page(request: Request) -> bool:
 def _cors(request: Request, form: PublicForm | None) -> dict[str, str]:
     origin = request.headers.get("origin", "")
     if form is not None and origin and origin.rstrip("/").lower() in form.origins:
-        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+        # A script there may read how long to wait after a 429, too.
+        return {"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": "Retry-After",
+                "Vary": "Origin"}
     return {"Vary": "Origin"}
 
 
