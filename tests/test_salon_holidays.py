@@ -81,7 +81,7 @@ def test_a_closure_over_booked_appointments_lists_them_and_asks_what_to_do(sessi
     set_date_exception(session, SYSTEM, salon.org.id, WEDNESDAY, hours=(time(9), time(13)), booked="cancel",
                        note="half day", now=NOW)
     gone = get_appointment(session, SYSTEM, salon.org.id, afternoon.id)
-    assert (gone.status, gone.cancel_reason) == ("cancelled", "the salon is open 09:00–13:00 only: half day that day")
+    assert (gone.status, gone.cancel_reason) == ("cancelled", "the salon is open 09:00–13:00 only that day (half day)")
     assert get_appointment(session, SYSTEM, salon.org.id, morning.id).status == "confirmed"
     # A professional's own hours that day stand: the salon's closure is not in her way.
     set_date_exception(session, SYSTEM, salon.org.id, TUESDAY, hours=(time(9), time(18)),

@@ -237,9 +237,9 @@ def set_date_exception(
         open_from, open_to = local_instant(day, start_minute, tz), local_instant(day, end_minute, tz)
         rows = [r for r in rows if not (open_from <= aware(r[0].starts_at) and aware(r[0].ends_at) <= open_to)]
     whose = "the salon" if professional_id is None else "the professional"
-    what = ("closed" if hours is None else f"open {hours[0]:%H:%M}–{hours[1]:%H:%M} only") + \
-        (f": {note.strip()}" if note.strip() else "")
-    _settle_booked(session, actor, org, rows, booked, f"{whose} is {what} that day", now)
+    what = "closed" if hours is None else f"open {hours[0]:%H:%M}–{hours[1]:%H:%M} only"
+    why = f"{whose} is {what} that day" + (f" ({note.strip()})" if note.strip() else "")
+    _settle_booked(session, actor, org, rows, booked, why, now)
     _delete_exception(session, org.id, day, professional_id)
     row = SalonDateException(org_id=org.id, professional_id=professional_id, day=day,
                              start_minute=start_minute, end_minute=end_minute, note=note.strip())
