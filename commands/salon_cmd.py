@@ -244,6 +244,37 @@ def bookings_list(
                   format_money(a.paid_minor, a.currency) if a.paid_minor else ""] for a in rows])
 
 
+@bookings_app.command("show")
+def bookings_show(
+    appointment_id: int = typer.Argument(..., help="The appointment's number."),
+    org: str = ORG,
+    as_json: bool = JSON,
+) -> None:
+    """One appointment and everything that happened to it: booked, moved, confirmed, closed, paid."""
+    from core.salon.bookings import appointment_history, get_appointment
+
+    with unit_of_work() as (session, actor):
+        salon = org_id_for(session, actor, org)
+        appointment = get_appointment(session, actor, salon.id, appointment_id)
+        history = appointment_history(session, actor, salon.id, appointment_id)
+    if as_json:
+        print_json({"appointment": appointment, "history": history})
+        return
+    a = appointment
+    print_table(None, ["", ""], [
+        ["appointment", f"#{a.id}"], ["when", f"{_label(a.starts_at)}–{_clock(a.ends_at)}"],
+        ["client", f"{a.client_name or ''} {a.client_phone or ''}".strip()], ["professional", a.professional_name],
+        ["service", a.service_name], ["status", a.state + (" (walk-in)" if a.walk_in else "")],
+        ["price", a.price], ["paid", format_money(a.paid_minor, a.currency)], ["notes", a.notes],
+        ["cancelled because", a.cancel_reason or ""]])
+    tz = salon.tz
+    print_table("History", ["when", "what", "by", "detail"], [
+        [_label(e.at.astimezone(tz)), e.kind, e.actor,
+         " ".join(x for x in (f"{_label(e.from_start.astimezone(tz))} → {_label(e.to_start.astimezone(tz))}"
+                              if e.from_start and e.to_start else "", e.reason or "") if x)]
+        for e in history])
+
+
 @bookings_app.command("cancel")
 def bookings_cancel(
     appointment_id: int = typer.Argument(..., help="The appointment's number."),
@@ -412,7 +443,7 @@ def forms_add(
         form = create_form(session, actor, salon.id, slug=slug, title=title or slug, fields=own,
                            required=tuple(r.strip() for r in required.split(",") if r.strip()),
                            max_per_ip_hour=per_ip, max_per_phone_hour=per_phone)
-    err(f"The form {form.title} takes submissions at POST /forms/{form.slug}.")
+    err(f"The form {form.title} takes submissions at POST /forms/{form.slug}; its page is GET /forms/{form.slug}.")
 
 
 @leads_app.command("list")
@@ -888,6 +919,28 @@ def _form_update(org: str, slug: str, **changes) -> None:
 
 # ---------------------------------------------------------------- leads, tasks, clients, timelines
 
+@leads_app.command("show")
+def leads_show(lead_id: int = typer.Argument(...), org: str = ORG, as_json: bool = JSON) -> None:
+    """A lead with what they asked for and everything done about them (calls, messages, edits, tasks)."""
+    from core.salon.leads import get_lead, lead_activities
+
+    with unit_of_work() as (session, actor):
+        salon = org_id_for(session, actor, org)
+        lead = get_lead(session, actor, salon.id, lead_id)
+        activities = lead_activities(session, actor, salon.id, lead_id)
+    if as_json:
+        print_json({"lead": lead, "activities": activities})
+        return
+    print_table(None, ["", ""], [
+        ["lead", f"#{lead.id} {lead.name}"], ["phone", lead.phone], ["email", lead.email or ""],
+        ["wants", lead.service_wanted], ["date", lead.preferred_date.isoformat() if lead.preferred_date else ""],
+        ["message", lead.message], ["score", f"{lead.score} ({lead.temperature})"],
+        ["status", lead.status + (f": {lead.lost_reason}" if lead.lost_reason else "")], ["source", lead.source],
+        *([name, value] for name, value in lead.custom.items())])
+    print_table("Activity", ["when", "what", "by", "note"],
+                [[_label(x.at.astimezone(salon.tz)), x.kind, x.actor, x.note] for x in activities])
+
+
 @leads_app.command("add")
 def leads_add(
     org: str = ORG,
@@ -1025,6 +1078,31 @@ def tasks_done(task_id: int = typer.Argument(...), org: str = ORG) -> None:
     with unit_of_work() as (session, actor):
         task = complete_task(session, actor, org_id_for(session, actor, org).id, task_id)
     err(f"Task #{task.id} done.")
+
+
+@clients_app.command("list")
+def clients_list(
+    org: str = ORG,
+    limit: int = typer.Option(100, "--limit", min=1, max=1000),
+    before: Optional[int] = typer.Option(None, "--before", help="The next page: the last # of the one before."),
+    as_json: bool = JSON,
+) -> None:
+    """Clients, newest first, with visits, spend, last visit, no-shows and what they owe."""
+    from core.salon.clients import list_clients
+
+    with unit_of_work() as (session, actor):
+        salon = org_id_for(session, actor, org)
+        clients = list_clients(session, actor, salon.id, before_id=before, limit=limit)
+    if as_json:
+        print_json(clients)
+        return
+    if not clients:
+        err(f"{salon.name} has no clients" + (" before that one." if before else " yet."))
+        return
+    print_table(None, ["#", "name", "phone", "visits", "spent", "last visit", "no-shows", "owing"],
+                [[c.id, c.name, c.phone, c.visit_count, c.lifetime_spend,
+                  _label(c.last_visit_at.astimezone(salon.tz)) if c.last_visit_at else "", c.no_shows,
+                  format_money(c.owed_minor, c.currency) if c.owed_minor else ""] for c in clients])
 
 
 @clients_app.command("show")

@@ -75,6 +75,23 @@ def test_a_day_at_the_salon_from_the_command_line(committed_db, day_setup, tmp_p
     no_show = cli("bookings", "no-show", str(missed.id), "--org", slug, "--method", "cash")
     assert no_show.returncode == 0 and "Achieng Otieno: no-show, paid KES 300." in no_show.stderr, no_show.stderr
 
+    # What happened to the visit, and the clients' records that follow from the day.
+    shown = json.loads(cli("bookings", "show", str(walk_in["id"]), "--org", slug, "--json").stdout)
+    assert [e["kind"] for e in shown["history"]] == ["booked", "completed"]
+    assert shown["appointment"]["tip_minor"] == 10_000
+    clients = {c["name"]: c for c in json.loads(cli("salon", "clients", "list", "--org", slug, "--json").stdout)}
+    assert (clients["Njeri"]["visit_count"], clients["Njeri"]["lifetime_spend_minor"]) == (1, 160_000)  # the tip too
+    record = json.loads(cli("salon", "clients", "show", "0722000111", "--org", slug, "--json").stdout)["record"]
+    assert (record["no_shows"], record["visit_count"]) == (1, 0)
+    assert cli("bookings", "show", "999999", "--org", slug).returncode == 1
+    lead = cli("salon", "leads", "add", "--org", slug, "--phone", "0744000555", "--name", "Imani")
+    assert lead.returncode == 0, lead.stderr
+    lead_id = lead.stderr.split("#", 1)[1].split()[0]
+    assert cli("salon", "leads", "edit", lead_id, "--org", slug, "--service", "Braids").returncode == 0
+    told = json.loads(cli("salon", "leads", "show", lead_id, "--org", slug, "--json").stdout)
+    assert told["lead"]["service_wanted"] == "Braids"
+    assert [a["kind"] for a in told["activities"]] == ["created", "edited"]
+
     # A new price for new bookings; the completed visit keeps its own. Then the service is retired.
     assert cli("services", "edit", "Braids", "--org", slug, "--price", "2,000").returncode == 0
     assert json.loads(cli("services", "list", "--org", slug, "--json").stdout)[0]["price_minor"] == 200_000
