@@ -160,3 +160,18 @@ def test_holidays_and_blocks_from_the_command_line(committed_db, monkeypatch):
     assert json.loads(cli("salon", "block", "list", "--org", slug, "--json").stdout) == []
     gone = cli("salon", "block", "remove", str(shown["id"]), "--org", slug)
     assert gone.returncode == 1 and "does not exist" in gone.stderr
+
+
+def test_a_client_texting_for_a_closed_day_is_told_the_salon_is_closed(session):
+    from core import inbound
+    from core.orgs import set_sms_number
+    from db.models import Message
+
+    salon = make_salon(session)
+    set_sms_number(session, SYSTEM, salon.org.id, "22384")
+    set_date_exception(session, SYSTEM, salon.org.id, WEDNESDAY, hours=None, note="Madaraka Day")
+    inbound.receive(session, provider="africastalking", provider_message_id="ATXid_closed_1",
+                    from_phone="+254799000333", to="22384", text="BOOK braids 2026-03-04 10:00", received_at=NOW)
+    [reply] = session.scalars(select(Message.body).where(Message.to_address == "+254799000333"))
+    assert "we are closed on Wed 4 Mar (Madaraka Day); next free: Thu 5 Mar 09:00, 09:15, 09:30." in reply, reply
+    assert "Aisha" not in reply

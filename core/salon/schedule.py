@@ -297,6 +297,18 @@ def date_exception_on(session: Session, org: Org, professional_id: int, day: dat
                                               _exception(session, org.id, day, None)) if r is not None), None)
 
 
+def salon_closed_on(session: Session, org: Org, day: date) -> DateExceptionView | None:
+    """The salon's closure on ``day`` when nobody keeps her own hours then (for services that checked
+    the actor, or that answer a client): what to tell a client who asks for that day."""
+    row = _exception(session, org.id, day, None)
+    if row is None or row.start_minute is not None:
+        return None
+    own_hours = session.scalar(select(SalonDateException.id).where(
+        SalonDateException.org_id == org.id, SalonDateException.day == day,
+        SalonDateException.professional_id.is_not(None), SalonDateException.start_minute.is_not(None)).limit(1))
+    return None if own_hours is not None else _exception_view(row)
+
+
 def list_date_exceptions(
     session: Session, actor: Actor, org_id: int, first: date, last: date
 ) -> list[DateExceptionView]:
