@@ -318,7 +318,8 @@ def bookings_reschedule(
 salon_app = typer.Typer(help="A salon's diary settings, lead forms and leads.", no_args_is_help=True)
 hours_app = typer.Typer(help="A professional's usual week.", no_args_is_help=True)
 block_app = typer.Typer(help="Time a professional cannot be booked: leave, training.", no_args_is_help=True)
-forms_app = typer.Typer(help="Public lead forms at POST /forms/SLUG on `ofisi serve`.", no_args_is_help=True)
+forms_app = typer.Typer(help="Public lead forms on `ofisi serve`: the page at GET /forms/SLUG posts to POST /forms/SLUG.",
+                         no_args_is_help=True)
 leads_app = typer.Typer(help="Leads: who may become a client, with score and follow-up.", no_args_is_help=True)
 salon_app.add_typer(hours_app, name="hours")
 salon_app.add_typer(block_app, name="block")
