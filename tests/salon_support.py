@@ -130,7 +130,12 @@ class InProcessCli:
         from commands.main import app
         from config.errors import OfisiError
 
-        result = CliRunner().invoke(app, list(args))
+        from config.settings import get_settings
+
+        try:
+            result = CliRunner().invoke(app, list(args))
+        finally:
+            get_settings.cache_clear()  # read again after the test, when its environment is gone
         if isinstance(result.exception, OfisiError):
             return subprocess.CompletedProcess(args, result.exception.exit_code, result.stdout,
                                                result.stderr + f"ofisi: {result.exception}\n")
