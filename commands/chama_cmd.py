@@ -99,6 +99,8 @@ def say_entry(entry, org, what: str) -> None:
         err(text + ".")
     else:
         err(f"Recorded entry {entry.id}: {what} of {money(entry.amount_minor, org)}.")
+    if getattr(entry, "warning", None):
+        err(f"Check: {entry.warning}")
 
 
 def emit(data: Any, as_json: bool, message: str | None = None) -> None:
@@ -151,6 +153,13 @@ def settings_cmd(
     loan_multiple: Optional[str] = typer.Option(None, "--loan-multiple", help="Loan limit × savings, like 3."),
     approvals: Optional[int] = typer.Option(None, "--approvals", help="Officials who approve a loan or payout."),
     receipts: Optional[bool] = typer.Option(None, "--receipts/--no-receipts", help="SMS a receipt for money in."),
+    overpayment: Optional[str] = typer.Option(None, "--overpayment",
+                                              help="What a payment beyond what is owed becomes: savings or refund."),
+    loan_grace_days: Optional[int] = typer.Option(None, "--loan-grace-days",
+                                                  help="Days after an instalment before it is overdue."),
+    loan_penalty: Optional[str] = typer.Option(None, "--loan-penalty", help="Penalty in % of what is overdue."),
+    default_after: Optional[int] = typer.Option(None, "--default-after",
+                                                help="Missed instalments before a loan is in default."),
     as_json: bool = JSON,
 ) -> None:
     """Show the chama's rules, or change the ones given."""
@@ -169,7 +178,8 @@ def settings_cmd(
         if start is not None:
             changes["contributions_start"] = parse_day(start)
         for name, value in (("reminder_days", reminder_days), ("grace_days", grace_days),
-                            ("approvals_required", approvals), ("sms_receipts", receipts)):
+                            ("approvals_required", approvals), ("sms_receipts", receipts),
+                            ("loan_grace_days", loan_grace_days), ("default_after_missed", default_after)):
             if value is not None:
                 changes[name] = value
         if fine_flat is not None:
@@ -182,6 +192,10 @@ def settings_cmd(
             changes["interest_rate_bp"] = _basis_points(interest_rate)
         if loan_multiple is not None:
             changes["loan_limit_percent"] = _basis_points(loan_multiple)
+        if overpayment is not None:
+            changes["overpayment"] = overpayment.strip().lower()
+        if loan_penalty is not None:
+            changes["loan_penalty_bp"] = _basis_points(loan_penalty)
         view = update_settings(session, actor, o.id, **changes) if changes else current
     if as_json:
         print_json(view)
@@ -316,6 +330,60 @@ def contribute(
         print_json(entry)
     else:
         say_entry(entry, o, "contribution")
+
+
+@app.command("opening-balance")
+def opening_balance(
+    who: str = typer.Argument(..., help="Member number or phone."),
+    value: str = typer.Argument(..., metavar="AMOUNT"),
+    org: str = ORG,
+    on: Optional[str] = typer.Option(None, "--on", help="The day it stood at that (default now)."),
+    as_json: bool = JSON,
+) -> None:
+    """Record the savings a member brought from before Ofisi (never a payment of any invoice)."""
+    from core.chama.ledger import record_opening_balance
+
+    with unit_of_work() as (session, actor):
+        o = chama_for(session, actor, org)
+        entry = record_opening_balance(session, actor, o.id, member_id(session, actor, o, who), amount(value, o),
+                                       as_of=parse_moment(on, o.timezone))
+    if as_json:
+        print_json(entry)
+    else:
+        say_entry(entry, o, "opening balance")
+
+
+@app.command("exit")
+def exit_cmd(
+    who: str = typer.Argument(..., help="Member number or phone of the member leaving."),
+    org: str = ORG,
+    reason: Optional[str] = typer.Option(None, "--reason", help="Why she leaves; her statement keeps it."),
+    by: Optional[str] = BY,
+    preview: bool = typer.Option(False, "--preview", help="Only show what leaving would settle and pay."),
+    as_json: bool = JSON,
+) -> None:
+    """A member leaves: her savings, less loans and fines (settled first), paid through the approvals."""
+    from core.chama.exits import exit_settlement, request_exit
+
+    with unit_of_work() as (session, actor):
+        o = chama_for(session, actor, org)
+        mid = member_id(session, actor, o, who)
+        settle = exit_settlement(session, actor, o.id, mid)
+        payout = None
+        if not preview:
+            if not reason:
+                raise typer.BadParameter("Say why she leaves with --reason.")
+            payout = request_exit(session, actor, o.id, mid, reason=reason,
+                                  by_member_id=member_id(session, actor, o, by))
+    if as_json:
+        print_json({"settlement": settle, "payout": payout})
+        return
+    err(f"Savings {money(settle.savings_minor, o)}; settles {money(settle.owed_minor, o)} owed; "
+        f"pays {money(settle.paid_minor, o)}.")
+    if payout is not None:
+        _payout_done(payout, o, False)
+    elif not preview:
+        err("Nothing to hand over: she has left the chama.")
 
 
 @app.command("fine")
@@ -628,8 +696,8 @@ def payout_list(org: str = ORG, status: Optional[str] = typer.Option(None, "--st
     if as_json:
         print_json(rows)
     elif rows:
-        print_table(f"{o.name} payouts", ["payout", "to", "amount", "purpose", "status", "approvals"],
-                    [[p.id, p.payee, money(p.amount_minor, o), p.purpose, p.status,
+        print_table(f"{o.name} payouts", ["payout", "kind", "to", "amount", "purpose", "status", "approvals"],
+                    [[p.id, p.kind, p.payee, money(p.amount_minor, o), p.purpose, p.status,
                       f"{sum(a.decision == 'approved' for a in p.approvals)}/{p.approvals_required}"] for p in rows])
     else:
         err("No payouts match.")

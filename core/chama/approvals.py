@@ -208,21 +208,23 @@ def pay_from_pool(
     reference: str | None,
     occurred_at: datetime,
     memo: str = "",
+    amount: int | None = None,
 ) -> ChamaLedgerEntry:
-    """Post the money for an approved request; the caller holds the chama lock, so the pool cannot race."""
+    """Post the money for an approved request; the caller holds the chama lock, so the pool cannot race.
+    ``amount`` is the entry's when it is not the request's (an exit settlement records the savings it settles)."""
     if subject.status == "requested":
         gap = approval_gap(what, subject.approvals_required, approvals_of(session, subject))
         raise Conflict(gap or f"{what} is waiting for approval.")
     if subject.status != "approved":
         raise Conflict(f"{what} is {subject.status}; only an approved request is paid out.")
-    amount = _amount(subject)
+    out = -change.pool
     pool = sums(session, org.id).pool
-    if amount > pool:
-        raise Conflict(f"The pool holds {money(org, pool)}; {what} of {money(org, amount)} "
-                       f"needs {money(org, amount - pool)} more.")
+    if out > pool:
+        raise Conflict(f"The pool holds {money(org, pool)}; {what} of {money(org, out)} "
+                       f"needs {money(org, out - pool)} more.")
     is_loan = isinstance(subject, ChamaLoan)
     entry, _created = post(
-        session, org, actor, kind=kind, amount=amount, change=change, member_id=subject.member_id,
+        session, org, actor, kind=kind, amount=amount or _amount(subject), change=change, member_id=subject.member_id,
         loan_id=subject.id if is_loan else None, payout_id=None if is_loan else subject.id,
         source=source, reference=reference, memo=memo, occurred_at=occurred_at,
     )

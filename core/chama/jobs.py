@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from core import jobs
 from core.actors import Actor
 from core.chama.base import add_months, local_moment, local_today, money, notify_member, settings_row
+from core.chama.cycles import current_cycle
 from core.chama.dues import periods_due_between, unpaid_for
 from core.chama.fines import late_fine_amount, post_late_fine
 from core.chama.ledger import announce, sums
@@ -47,6 +48,9 @@ def _dues(session: Session, org: Org, settings: ChamaSettings, now: datetime) ->
         return []
     today = local_today(org, now)
     start = max(settings.contributions_start, today - timedelta(days=LOOKBACK_DAYS))
+    started_on = current_cycle(session, org.id).started_on
+    if started_on is not None:  # periods due before the last share-out belong to a closed cycle
+        start = max(start, started_on + timedelta(days=1))
     periods = periods_due_between(settings, start, today + timedelta(days=settings.reminder_days))
     if not periods:
         return []

@@ -13,7 +13,9 @@
   months), first instalment one month after disbursement; for reducing
   loans the schedule shows the interest if every instalment is paid on time.
 * **Repayments** pay the member's fines first, then the loan's interest,
-  then its principal; paying more than all of that is refused.
+  then its principal; what is paid beyond all of that is split off to the
+  member's savings (or refunded, as the chama's ``overpayment`` says) and
+  the member is told.
 """
 
 from __future__ import annotations
@@ -56,13 +58,16 @@ from core.chama.ledger import (
     check_amount,
     check_money_in,
     check_when,
+    announce,
     effect,
     finish,
     payment_key,
     post,
     record_once,
+    recorded,
     sums,
     unreversed,
+    views,
 )
 from core.errors import Conflict, InvalidInput, NotFound
 from db.models import Org
@@ -71,6 +76,7 @@ from db.types import utcnow
 
 MAX_MONTHS = 60
 PENDING = ("requested", "approved")
+LENT = ("disbursed", "defaulted")  # paid out: repayments, interest and instalments apply
 
 
 @dataclass(frozen=True)
@@ -159,7 +165,7 @@ def _is_open(session: Session, loan: ChamaLoan) -> bool:
     """Asked for, approved, or disbursed and not yet repaid."""
     if loan.status in PENDING:
         return True
-    return loan.status == "disbursed" and sums(session, loan.org_id, loan_id=loan.id).loan > 0
+    return loan.status in LENT and sums(session, loan.org_id, loan_id=loan.id).loan > 0
 
 
 def _pledged(session: Session, org_id: int, member_id: int) -> int:
@@ -167,9 +173,19 @@ def _pledged(session: Session, org_id: int, member_id: int) -> int:
         select(ChamaGuarantor.amount_minor, ChamaLoan)
         .join(ChamaLoan, ChamaLoan.id == ChamaGuarantor.loan_id)
         .where(ChamaGuarantor.org_id == org_id, ChamaGuarantor.member_id == member_id,
-               ChamaLoan.status.in_((*PENDING, "disbursed")))
+               ChamaGuarantor.status != "declined", ChamaLoan.status.in_((*PENDING, *LENT)))
     )
     return sum(amount for amount, loan in rows if _is_open(session, loan))
+
+
+def guaranteeing(session: Session, org_id: int, member_id: int) -> list[int]:
+    """The open loans (asked for, approved, or owing) that this member backs as a guarantor."""
+    loans = session.scalars(
+        select(ChamaLoan).join(ChamaGuarantor, ChamaGuarantor.loan_id == ChamaLoan.id)
+        .where(ChamaGuarantor.org_id == org_id, ChamaGuarantor.member_id == member_id,
+               ChamaGuarantor.status != "declined", ChamaLoan.status.in_((*PENDING, *LENT)))
+        .order_by(ChamaLoan.id))
+    return [loan.id for loan in loans if _is_open(session, loan)]
 
 
 def _limit(session: Session, org: Org, settings: ChamaSettings, member: ChamaMember) -> LoanLimit:
@@ -394,7 +410,7 @@ def _repayable_loan(session: Session, org: Org, member: ChamaMember, loan_id: in
             raise Conflict(f"Loan {loan.id} is not {first_name(session, member)}'s.")
         return loan
     for candidate in session.scalars(select(ChamaLoan.id).where(
-            ChamaLoan.org_id == org.id, ChamaLoan.member_id == member.id, ChamaLoan.status == "disbursed")
+            ChamaLoan.org_id == org.id, ChamaLoan.member_id == member.id, ChamaLoan.status.in_(LENT))
             .order_by(ChamaLoan.id)):
         if sums(session, org.id, loan_id=candidate).loan > 0:
             return _loan(session, org, candidate, lock=True)
@@ -421,22 +437,19 @@ def record_repayment(
     name = first_name(session, member)
     loan = _repayable_loan(session, org, member, loan_id)
 
+    key = payment_key(source, reference, idempotency_key)
+
+    def owed_now() -> tuple[int, Balances]:
+        assert loan is not None
+        return sums(session, org.id, member_id=member.id).fines, sums(session, org.id, loan_id=loan.id)
+
     def rules() -> Balances:
         if loan is None:
             raise Conflict(f"{name} has no loan to repay; record the money as a contribution or a fine payment.")
-        fines = sums(session, org.id, member_id=member.id).fines
-        owed = sums(session, org.id, loan_id=loan.id)
-        if loan.status != "disbursed" or owed.loan <= 0:
+        fines, owed = owed_now()
+        if loan.status not in LENT or owed.loan <= 0:
             raise Conflict(f"Loan {loan.id} has nothing owed on it.")
-        total = fines + owed.interest + owed.principal
-        if amount_minor > total:
-            raise Conflict(f"{name} owes {money(org, total)} in all (fines {money(org, fines)}, interest "
-                           f"{money(org, owed.interest)}, principal {money(org, owed.principal)}); "
-                           f"{money(org, amount_minor)} is more than that. Record the rest as a contribution.")
-        to_fines = min(amount_minor, fines)
-        to_interest = min(amount_minor - to_fines, owed.interest)
-        return effect("loan_repayment", amount_minor, fines=to_fines, interest=to_interest,
-                      principal=amount_minor - to_fines - to_interest)
+        return split_repayment(min(amount_minor, fines + owed.loan), fines, owed)
 
     def receipt() -> str:
         assert loan is not None
@@ -444,9 +457,72 @@ def record_repayment(
         return (f"received {money(org, amount_minor)} for loan {loan.id}. "
                 + ("The loan is fully repaid, thank you." if left == 0 else f"Loan balance {money(org, left)}."))
 
+    earlier = recorded(session, org.id, key=key, kind="loan_repayment", source=source, reference=reference)
+    if earlier is not None and earlier.amount_minor < amount_minor:
+        split = _split_replay(session, org, earlier, member.id, amount_minor)
+        if split is not None:
+            return split
+    if loan is not None and loan.status in LENT and earlier is None:
+        fines, owed = owed_now()
+        total = fines + owed.loan
+        if 0 < total < amount_minor:
+            return _overpaid(session, actor, org, member, loan, amount_minor, total, key=key, source=source,
+                             reference=reference, occurred_at=when, change=split_repayment(total, fines, owed))
     return record_once(session, actor, org, member, kind="loan_repayment", amount=amount_minor,
-                       key=payment_key(source, reference, idempotency_key), rules=rules, receipt=receipt,
+                       key=key, rules=rules, receipt=receipt,
                        loan_id=loan.id if loan else None, source=source, reference=reference, occurred_at=when)
+
+
+def _split_replay(session: Session, org: Org, earlier: ChamaLedgerEntry, member_id: int,
+                  amount: int) -> EntryView | None:
+    """The first delivery of an overpaid receipt, when this is it again (its two parts add up to it)."""
+    if earlier.kind != "loan_repayment" or earlier.member_id != member_id:
+        return None
+    rest = session.scalar(select(ChamaLedgerEntry).where(
+        ChamaLedgerEntry.org_id == org.id, ChamaLedgerEntry.member_id == member_id, ChamaLedgerEntry.part == 1,
+        ChamaLedgerEntry.kind == "contribution", ChamaLedgerEntry.source == earlier.source,
+        ChamaLedgerEntry.reference == earlier.reference if earlier.reference else
+        ChamaLedgerEntry.idempotency_key == f"{earlier.idempotency_key}:rest"))
+    if rest is None or earlier.amount_minor + rest.amount_minor != amount:
+        return None
+    return views(session, [earlier], replayed=True)[0]
+
+
+def split_repayment(amount: int, fines: int, owed: Balances) -> Balances:
+    """A repayment's effect: the member's fines first, then the loan's interest, then its principal."""
+    to_fines = min(amount, fines)
+    to_interest = min(amount - to_fines, owed.interest)
+    return effect("loan_repayment", amount, fines=to_fines, interest=to_interest,
+                  principal=amount - to_fines - to_interest)
+
+
+def _overpaid(session: Session, actor: Actor, org: Org, member: ChamaMember, loan: ChamaLoan, amount: int,
+              owed: int, *, key: str | None, source: str, reference: str | None, occurred_at: datetime,
+              change: Balances) -> EntryView:
+    """A payment larger than everything owed: what is owed repays the loan (part 0 of the receipt), the rest
+    becomes savings (part 1), and with the chama's ``overpayment = "refund"`` a refund of it is asked for
+    through the approvals. The member is told how the money was split."""
+    from core.chama.payouts import create_payout  # payouts import the approvals, as loans do; no cycle at load
+
+    rest = amount - owed
+    entry, _ = post(session, org, actor, kind="loan_repayment", amount=owed, change=change, member_id=member.id,
+                    loan_id=loan.id, key=key, source=source, reference=reference, occurred_at=occurred_at)
+    extra, _ = post(session, org, actor, kind="contribution", amount=rest, change=effect("contribution", rest),
+                    member_id=member.id, key=f"{key}:rest" if key else None, source=source, reference=reference,
+                    occurred_at=occurred_at, part=1, memo=f"paid beyond loan {loan.id}")
+    refund = settings_row(session, org.id).overpayment == "refund"
+    if refund:
+        create_payout(session, actor, org, rest, member_id=member.id, payee=None, kind="refund",
+                      purpose=f"refund of {money(org, rest)} paid beyond loan {loan.id}", by_member_id=member.id)
+    announce(session, actor, org, extra, receipt=None, audit_extra={"split_of": entry.id})
+    left = sums(session, org.id, loan_id=loan.id).loan
+    rest_text = (f"{money(org, rest)} more than you owed will be refunded to you once officials approve it."
+                 if refund else f"{money(org, rest)} more than you owed is added to your savings.")
+    view = finish(session, actor, org, entry, always=True, audit_extra={"overpaid_minor": rest},
+                  receipt=f"received {money(org, amount)}: {money(org, owed)} for loan {loan.id}"
+                          + (" (fully repaid, thank you)" if left == 0 else f" (balance {money(org, left)})")
+                          + f"; {rest_text}")
+    return view
 
 
 def disbursement_of(session: Session, loan: ChamaLoan) -> ChamaLedgerEntry | None:

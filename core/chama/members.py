@@ -25,6 +25,7 @@ from core.chama.base import (
     money,
 )
 from core.chama.ledger import sums
+from core.chama.loans import guaranteeing
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.optouts import opt_in, opt_out
 from core.orgs import OrgView
@@ -49,11 +50,20 @@ class MemberView:
     joined_on: date
     exited_on: date | None
     sms_opt_out: bool  # the core opt-out of their phone for this chama's SMS (STOP, or the console)
+    exit_reason: str | None = None
+    user_id: int | None = None  # the staff login linked to this member
 
     @classmethod
     def of(cls, m: ChamaMember, c: Contact, sms_opt_out: bool) -> MemberView:
         return cls(m.id, m.org_id, m.contact_id, c.name, c.phone, m.member_number, m.role, m.status,
-                   m.joined_on, m.exited_on, bool(sms_opt_out))
+                   m.joined_on, m.exited_on, bool(sms_opt_out), m.exit_reason, m.user_id)
+
+    @property
+    def left_text(self) -> str | None:
+        """"Left on 2031-02-01: moved to Mombasa" for a member who has exited."""
+        if self.status != "exited":
+            return None
+        return f"Left on {self.exited_on}" + (f": {self.exit_reason}" if self.exit_reason else "")
 
     @property
     def label(self) -> str:
@@ -165,8 +175,8 @@ def update_member(
 ) -> MemberView:
     """Change a member's role, status, number or SMS choice.
 
-    A member who still owes the chama (loan or fines) cannot exit; their
-    savings are theirs to take in a payout or at share-out first.
+    Only a member with nothing saved and nothing owed is marked exited here;
+    anyone else leaves through her exit settlement (``exits``).
     """
     org = chama_org(session, actor, org_id, "chama.members")
     member = member_row(session, org.id, member_id, lock=True)
@@ -186,10 +196,18 @@ def update_member(
             raise InvalidInput(f"{status!r} is not a member status; use one of {', '.join(MEMBER_STATUSES)}.")
         if status == "exited" and member.status != "exited":
             owed = sums(session, org.id, member_id=member.id)
-            if owed.loan or owed.fines:
-                raise Conflict(f"{before.name} still owes {money(org, owed.loan + owed.fines)} "
-                               "(loans and fines); settle it before they exit.")
+            if owed.loan or owed.fines or owed.savings:
+                raise Conflict(f"{before.name} has savings of {money(org, owed.savings)} and owes "
+                               f"{money(org, owed.loan + owed.fines)}; `ofisi chama exit` settles them through "
+                               "the approvals and then marks her exited.")
+            backing = guaranteeing(session, org.id, member.id)
+            if backing:
+                raise Conflict(f"{before.name} guarantees loan(s) {', '.join(map(str, backing))}; "
+                               "she can leave once they are repaid.")
+            member.exit_reason = "marked exited"
         member.exited_on = local_today(org) if status == "exited" else None
+        if status != "exited":
+            member.exit_reason = None
         member.status = status
     if sms_opt_out is not None and sms_opt_out != before.sms_opt_out:
         if sms_opt_out:

@@ -18,6 +18,7 @@ from db.models_chama import ChamaSettings
 FREQUENCIES = ("weekly", "monthly")
 FINE_KINDS = ("flat", "percent")
 INTEREST_KINDS = ("flat", "reducing")
+OVERPAYMENT = ("savings", "refund")
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -38,6 +39,10 @@ class ChamaSettingsView:
     loan_limit_percent: int
     approvals_required: int
     sms_receipts: bool
+    overpayment: str = "savings"
+    loan_grace_days: int = 7
+    loan_penalty_bp: int = 0
+    default_after_missed: int = 3
 
     @classmethod
     def of(cls, row: ChamaSettings, currency: str) -> ChamaSettingsView:
@@ -77,6 +82,12 @@ def _check(values: dict[str, Any]) -> None:
     within("interest_rate_bp", 0, 10_000, "The monthly interest rate in basis points")
     within("loan_limit_percent", 0, 100_000, "The loan limit in percent of savings")
     within("approvals_required", 1, 5, "Approvals a loan or payout needs")
+    if values["overpayment"] not in OVERPAYMENT:
+        raise InvalidInput(f"A payment beyond what is owed goes to {' or '.join(OVERPAYMENT)}, "
+                           f"not {values['overpayment']!r}.")
+    within("loan_grace_days", 0, 60, "Grace days after a loan instalment")
+    within("loan_penalty_bp", 0, 10_000, "The late repayment penalty in basis points")
+    within("default_after_missed", 1, 24, "Missed instalments before a loan is in default")
     if not isinstance(values["sms_receipts"], bool):
         raise InvalidInput("SMS receipts are on or off.")
     start = values["contributions_start"]
@@ -134,5 +145,9 @@ def describe_settings(view: ChamaSettingsView) -> list[tuple[str, str]]:
                           + (" balance" if view.interest_kind == "reducing" else "")),
         ("loan limit", f"{view.loan_limit_percent / 100:g} × savings"),
         ("approvals", f"{view.approvals_required} officials for a loan or payout, never the applicant"),
+        ("overpayment", "added to the member's savings" if view.overpayment == "savings"
+                        else "refunded to the member through the approvals"),
+        ("late loan", f"{view.loan_penalty_bp / 100:g}% of what is overdue after {view.loan_grace_days} grace days; "
+                      f"in default after {view.default_after_missed} missed instalments"),
         ("SMS receipts", "on" if view.sms_receipts else "off"),
     ]
