@@ -51,9 +51,9 @@ NAMES = ["Wanjiku Kamau", "Achieng Otieno", "Njeri Mwangi", "Fatuma Hassan", "Me
 
 
 def make_chama(session: Session, make_org, *, extra_members: int = 2, first_phone: int = 100,
-               joined_on: date = date(2025, 1, 1), **rules) -> Chama:
+               joined_on: date = date(2025, 1, 1), country: str = "KE", **rules) -> Chama:
     """A chama with a chair, treasurer and secretary and ``extra_members`` plain members."""
-    org = make_org(session, "chama")
+    org = make_org(session, "chama", country=country)
     people = []
     for i, role in enumerate(["chair", "treasurer", "secretary"] + ["member"] * extra_members):
         people.append(members.add_member(session, ACTOR, org.id, name=NAMES[i % len(NAMES)],

@@ -25,7 +25,7 @@ from core.chama.loans import list_loans, loan_limit, request_loan
 from core.chama.meetings import next_meeting
 from core.chama.members import chamas_of_phone
 from core.chama.mpesa import CONTRIBUTION, REPAYMENT, ask_to_pay
-from core.money import format_money
+from core.money import format_money, parse_money
 from core.numbers import whole_number
 from core.passwords import hash_pin, verify_password
 from core.payments import wake_payment_sender
@@ -99,13 +99,24 @@ def _first_name(facts: ChamaFacts) -> str:
     return facts.memberships[0][1].name.split()[0] if facts.memberships else ""
 
 
-MPESA_MAX = 250_000  # shillings in one M-Pesa payment
+MPESA_MAX = {"KES": 250_000_00}  # the most M-Pesa takes in one payment, in minor units, where we know it
+UNITS = {"KES": "shillings", "UGX": "shillings", "TZS": "shillings", "RWF": "francs", "BIF": "francs"}
 
 
-def _whole_amount(text: str) -> int | None:
+def _amount(hop: Hop, text: str) -> int | None:
+    """What the member typed as minor units of the chama's currency (``core.money``), whole units only
+    (M-Pesa and loans take no cents); None when it is not such an amount."""
+    org, _member = hop.facts.chosen(hop.data)
     digits = text.replace(",", "").strip()
-    amount = whole_number(digits) if len(digits) <= 9 else None
-    return amount if amount else None
+    if not digits.isdigit() or len(digits) > 9:
+        return None
+    minor = parse_money(digits, org.currency)
+    return minor or None
+
+
+def _whole(hop: Hop, example: int) -> str:
+    org, _member = hop.facts.chosen(hop.data)
+    return f"Enter the amount in whole {UNITS.get(org.currency, org.currency + ' units')}, e.g. {example}."
 
 
 def _after_pin(facts: ChamaFacts) -> Step:
@@ -207,20 +218,27 @@ def stay(_hop: Hop) -> Step:
 def show_balance(hop: Hop) -> Screen:
     b = hop.facts.balances(hop.data)
     m = lambda minor: hop.facts.money(hop.data, minor)  # noqa: E731
-    return Screen(f"Savings: {m(b.savings_minor)}\nLoan: {m(b.loan_outstanding_minor)}\n"
+    cycle = f"Cycle {b.cycle.number}\n" if b.cycle else ""
+    return Screen(f"{cycle}Savings: {m(b.savings_minor)}\nLoan: {m(b.loan_outstanding_minor)}\n"
                   f"Fines: {m(b.fines_owed_minor)}\n0 Back 00 Home")
 
 
-def ask_amount(prompt: str, confirm_state: str):
+def ask_amount(prompt: str, confirm_state: str, most_owed=None):
     def show(hop: Hop) -> Screen:
         return Screen(prompt(hop) if callable(prompt) else prompt)
 
     def handle(hop: Hop) -> Step:
-        amount = _whole_amount(hop.input)
+        amount = _amount(hop, hop.input)
         if amount is None:
-            return Step(notice="Enter the amount in whole shillings, e.g. 500.")
-        if amount > MPESA_MAX:
-            return Step(notice=f"M-Pesa takes at most KES {MPESA_MAX:,} at a time.")
+            return Step(notice=_whole(hop, 500))
+        org, _member = hop.facts.chosen(hop.data)
+        most = MPESA_MAX.get(org.currency)
+        if most is not None and amount > most:
+            return Step(notice=f"M-Pesa takes at most {format_money(most, org.currency)} at a time.")
+        if most_owed is not None:
+            owed = most_owed(hop)
+            if amount > owed:
+                return Step(notice=f"You owe {hop.facts.money(hop.data, owed)}; enter that or less.")
         return Step(goto=confirm_state, data={"amount": amount})
 
     return State(show=show, handle=handle)
@@ -238,8 +256,14 @@ def confirm(question, effect, done):
     return State(show=show, handle=handle)
 
 
-def _kes(hop: Hop, whole: int) -> str:
-    return hop.facts.money(hop.data, whole * 100)
+def _shown(hop: Hop, minor: int) -> str:
+    return hop.facts.money(hop.data, minor)
+
+
+def _owed(hop: Hop) -> int:
+    """What a repayment may pay: fines first, then the loans (more is refused before M-Pesa is asked)."""
+    b = hop.facts.balances(hop.data)
+    return b.loan_outstanding_minor + b.fines_owed_minor
 
 
 def show_loans(hop: Hop) -> Menu:
@@ -259,10 +283,10 @@ def show_loan_amount(hop: Hop) -> Screen:
 
 
 def handle_loan_amount(hop: Hop) -> Step:
-    amount = _whole_amount(hop.input)
+    amount = _amount(hop, hop.input)
     if amount is None:
-        return Step(notice="Enter the amount in whole shillings, e.g. 5000.")
-    if amount * 100 > hop.facts.limit(hop.data).available_minor:
+        return Step(notice=_whole(hop, 5000))
+    if amount > hop.facts.limit(hop.data).available_minor:
         return Step(notice="That is more than you can borrow.")
     return Step(goto="loan_months", data={"amount": amount})
 
@@ -283,10 +307,12 @@ def show_loan_status(hop: Hop) -> Menu:
 
 
 def show_repay_amount(hop: Hop) -> Screen:
-    owed = hop.facts.balances(hop.data).loan_outstanding_minor
-    if owed <= 0:
+    b = hop.facts.balances(hop.data)
+    if b.loan_outstanding_minor <= 0:
         return Screen("You have no loan to repay.\n0 Back")
-    return Screen(f"Loan outstanding {hop.facts.money(hop.data, owed)}. Enter the amount to repay:")
+    fines = f" and fines {hop.facts.money(hop.data, b.fines_owed_minor)}" if b.fines_owed_minor else ""
+    return Screen(f"Loan outstanding {hop.facts.money(hop.data, b.loan_outstanding_minor)}{fines}. "
+                  "Enter the amount to repay:")
 
 
 def show_statement(hop: Hop) -> Menu:
@@ -331,25 +357,25 @@ class ChamaMachine:
         "balance": State(show=show_balance, handle=stay),
         "contribute": ask_amount("Enter the amount to contribute:", "contribute_confirm"),
         "contribute_confirm": confirm(
-            lambda h: f"Contribute {_kes(h, h.data['amount'])} by M-Pesa?",
+            lambda h: f"Contribute {_shown(h, h.data['amount'])} by M-Pesa?",
             lambda h: ("pay", CONTRIBUTION, h.data["amount"]),
-            lambda h: f"Check your phone: an M-Pesa prompt for {_kes(h, h.data['amount'])} is on its way. "
+            lambda h: f"Check your phone: an M-Pesa prompt for {_shown(h, h.data['amount'])} is on its way. "
                       "We will SMS you when it is received."),
         "loans": State(show=show_loans, handle=handle_loans),
         "loan_amount": State(show=show_loan_amount, handle=handle_loan_amount),
         "loan_months": State(show=lambda h: Screen(f"Repay over how many months? (1-{MAX_LOAN_MONTHS})"),
                              handle=handle_loan_months),
         "loan_confirm": confirm(
-            lambda h: f"Request a loan of {_kes(h, h.data['amount'])} over {h.data['months']} months?",
+            lambda h: f"Request a loan of {_shown(h, h.data['amount'])} over {h.data['months']} months?",
             lambda h: ("loan", h.data["amount"], h.data["months"]),
-            lambda h: f"Your request for {_kes(h, h.data['amount'])} is with the officials for approval. "
+            lambda h: f"Your request for {_shown(h, h.data['amount'])} is with the officials for approval. "
                       "We will SMS you."),
         "loan_status": State(show=show_loan_status, handle=stay),
-        "repay_amount": State(show=show_repay_amount, handle=ask_amount("", "repay_confirm").handle),
+        "repay_amount": State(show=show_repay_amount, handle=ask_amount("", "repay_confirm", _owed).handle),
         "repay_confirm": confirm(
-            lambda h: f"Repay {_kes(h, h.data['amount'])} by M-Pesa?",
+            lambda h: f"Repay {_shown(h, h.data['amount'])} by M-Pesa?",
             lambda h: ("pay", REPAYMENT, h.data["amount"]),
-            lambda h: f"Check your phone: an M-Pesa prompt for {_kes(h, h.data['amount'])} is on its way."),
+            lambda h: f"Check your phone: an M-Pesa prompt for {_shown(h, h.data['amount'])} is on its way."),
         "statement": State(show=show_statement, handle=stay),
         "meeting": State(show=show_meeting, handle=stay),
         "old_pin": State(show=lambda h: Screen("Enter your current PIN:"), handle=handle_old_pin),
@@ -382,14 +408,14 @@ class ChamaMachine:
                                    body="Your chama USSD PIN was entered wrongly 3 times, so USSD is locked for "
                                         "30 minutes. If this was not you, tell your chair.")
             elif kind == "pay":
-                _purpose, whole = effect[1], effect[2]
+                _purpose, minor = effect[1], effect[2]
                 org, member = chosen
-                ask_to_pay(session, GATEWAY, org.id, member.id, whole * 100, purpose=_purpose,
+                ask_to_pay(session, GATEWAY, org.id, member.id, minor, purpose=_purpose,
                            idempotency_key=f"ussd:{hop.session_id}:{_purpose}")
                 event.listen(session, "after_commit", lambda _s: wake_payment_sender(), once=True)
             elif kind == "loan":
                 org, member = chosen
-                request_loan(session, GATEWAY, org.id, member.id, effect[1] * 100, months=effect[2],
+                request_loan(session, GATEWAY, org.id, member.id, effect[1], months=effect[2],
                              purpose="Requested by USSD", by_member_id=member.id)
             elif kind == "statement_sms":
                 org, member = chosen
