@@ -304,6 +304,25 @@ def members_update(
     emit(view, as_json, f"{view.label} is now {view.role}, {view.status}.")
 
 
+@members_app.command("link")
+def members_link(
+    who: str = typer.Argument(..., help="Member number or phone."),
+    org: str = ORG,
+    user: Optional[str] = typer.Option(None, "--user", help="The staff login (email) that is this member."),
+    unlink: bool = typer.Option(False, "--unlink", help="Remove the member's login link."),
+    as_json: bool = JSON,
+) -> None:
+    """Link a staff login to its member: approvals know officials by this link, never by phone."""
+    from core.chama.members import link_login
+
+    if not unlink and not user:
+        raise typer.BadParameter("Give --user EMAIL, or --unlink.")
+    with unit_of_work() as (session, actor):
+        o = chama_for(session, actor, org)
+        view = link_login(session, actor, o.id, member_id(session, actor, o, who), email=None if unlink else user)
+    emit(view, as_json, f"{view.label} is " + (f"linked to login {user}." if not unlink else "linked to no login."))
+
+
 # ------------------------------------------------------------------ money in, fines, reversals
 
 @app.command("contribute")

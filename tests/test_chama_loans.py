@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from core.actors import Actor
-from core.chama import fines, ledger, loans, payouts
+from core.chama import fines, ledger, loans, members, payouts
 from core.chama.ledger import Balances
 from core.errors import Conflict, InvalidInput, PermissionDenied
 from core.users import add_user
@@ -78,6 +78,7 @@ def test_signed_in_officials_decide_as_themselves_and_the_maker_is_not_the_check
     for m in chama.officials:
         user = add_user(session, ACTOR, f"{m.role}@chama.example", org_id=chama.id, role=m.role, phone=m.phone,
                         password="long-enough-1")
+        members.link_login(session, ACTOR, chama.id, m.id, email=user.email)
         staff[m.role] = Actor.staff(user.id, user.email)
     fatuma = chama.members[0]
     loan = loans.request_loan(session, staff["treasurer"], chama.id, fatuma.id, 100_000, months=1)

@@ -31,6 +31,7 @@ from core import audit
 from core.actors import Actor
 from core.chama.approvals import (
     ApprovalView,
+    approvals_needed,
     approvals_of,
     decide_and_notify,
     pay_from_pool,
@@ -246,12 +247,13 @@ def request_loan(
             + (f" plus {money(org, pledged)} pledged by guarantors" if pledged else "")
             + f"; {money(org, amount_minor)} needs guarantors for {money(org, short)} more."
         )
+    maker = requester_key(session, actor, org, by_member_id=by_member_id or member.id)
     loan = ChamaLoan(
         org_id=org.id, member_id=member.id, principal_minor=amount_minor, months=months,
         interest_kind=settings.interest_kind, interest_rate_bp=settings.interest_rate_bp,
-        approvals_required=settings.approvals_required, purpose=purpose.strip(),
-        requester_key=requester_key(session, actor, org, by_member_id=by_member_id or member.id),
-        requested_by=actor.label, requested_at=utcnow(),
+        approvals_required=approvals_needed(session, org, required=settings.approvals_required,
+                                            beneficiary_id=member.id, requester=maker, what=f"{name}'s loan"),
+        purpose=purpose.strip(), requester_key=maker, requested_by=actor.label, requested_at=utcnow(),
     )
     session.add(loan)
     session.flush()

@@ -30,7 +30,8 @@ from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.optouts import opt_in, opt_out
 from core.orgs import OrgView
 from core.phones import normalize_phone
-from db.models import Contact, OptOut, Org
+from core.permissions import role_of
+from db.models import Contact, OptOut, Org, User
 from db.models_chama import ChamaMember
 
 ROLE_ALIASES = {"chairperson": "chair", "chairman": "chair", "chairlady": "chair", "chairwoman": "chair"}
@@ -222,6 +223,35 @@ def update_member(
                      before={k: getattr(before, k) for k in changed}, after={k: getattr(after, k) for k in changed})
     session.commit()
     return after
+
+
+def link_login(session: Session, actor: Actor, org_id: int, member_id: int, *, email: str | None) -> MemberView:
+    """Link a staff login (by email) to the member who is that person, or unlink it (``email=None``).
+
+    Approvals know an official by this link, never by phone: a login decides as its member, a login linked
+    to the applicant cannot approve her loan, and a login linked to no member cannot decide at all.
+    """
+    org = chama_org(session, actor, org_id, "chama.settings")
+    member = member_row(session, org.id, member_id, lock=True)
+    before = member.user_id
+    if email is None:
+        member.user_id = None
+    else:
+        user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+        if user is None or role_of(session, Actor.staff(user.id, user.email), org.id) is None:
+            raise NotFound(f"No staff login {email.strip()!r} belongs to {org.name}; add it with `ofisi user add`.")
+        holder = session.scalar(select(ChamaMember).where(ChamaMember.org_id == org.id,
+                                                          ChamaMember.user_id == user.id, ChamaMember.id != member.id))
+        if holder is not None:
+            raise Conflict(f"{user.email} is already linked to member no. {holder.member_number}; unlink it first.")
+        member.user_id = user.id
+    session.flush()
+    if before != member.user_id:
+        audit.record(session, actor, "chama.member.login", "chama_member", member.id, org_id=org.id,
+                     before={"user_id": before}, after={"user_id": member.user_id})
+    view = _view(session, member)
+    session.commit()
+    return view
 
 
 # Whether the member's phone opted out of their chama's SMS, read with the member.

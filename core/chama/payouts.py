@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.actors import Actor
-from core.chama.approvals import ApprovalView, approvals_of, decide_and_notify, pay_from_pool, requester_key
+from core.chama.approvals import (
+    ApprovalView,
+    approvals_needed,
+    approvals_of,
+    decide_and_notify,
+    pay_from_pool,
+    requester_key,
+)
 from core.chama.base import chama_org, contact_of, first_name, lock_chama, locked, member_row, money, settings_row
 from core.chama.settlement import leave, settlement_of
 from core.chama.ledger import Balances, check_amount, check_when, effect, finish, sums
@@ -77,12 +84,13 @@ def create_payout(session: Session, actor: Actor, org: Org, amount_minor: int, *
         payee = contact_of(session, member).name
     elif not payee or not payee.strip():
         raise InvalidInput("A payout goes to a member or to a named payee.")
+    maker = requester_key(session, actor, org, by_member_id=by_member_id)
     payout = ChamaPayout(
         org_id=org.id, member_id=member_id, payee=payee.strip(), amount_minor=amount_minor, purpose=purpose.strip(),
-        kind=kind,
-        approvals_required=settings_row(session, org.id).approvals_required,
-        requester_key=requester_key(session, actor, org, by_member_id=by_member_id),
-        requested_by=actor.label, requested_at=utcnow(),
+        kind=kind, approvals_required=approvals_needed(
+            session, org, required=settings_row(session, org.id).approvals_required, beneficiary_id=member_id,
+            requester=maker, what=f"a payout to {payee.strip()}"),
+        requester_key=maker, requested_by=actor.label, requested_at=utcnow(),
     )
     session.add(payout)
     session.flush()

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.actors import Actor
+from core.chama.approvals import active_officials
 from core.chama.base import chama_org, settings_row
 from core.errors import InvalidInput
 from core.money import format_money
@@ -115,6 +116,8 @@ def update_settings(session: Session, actor: Actor, org_id: int, **changes: Any)
     _check(after_values)
     for name, value in changes.items():
         setattr(row, name, value)
+    if "approvals_required" in changes:
+        _refuse_deadlock(session, org, changes["approvals_required"])
     after = ChamaSettingsView.of(row, org.currency)
     changed = {k for k in changes if getattr(before, k) != getattr(after, k)}
     if changed:
@@ -123,6 +126,16 @@ def update_settings(session: Session, actor: Actor, org_id: int, **changes: Any)
                      after={k: _plain(getattr(after, k)) for k in sorted(changed)})
     session.commit()
     return after
+
+
+def _refuse_deadlock(session: Session, org, required: int) -> None:
+    """A loan to one official leaves the others to approve it: a rule asking for more could never be met
+    (requests are capped by the officials eligible for them, so the rule would say what never happens)."""
+    officials = len(active_officials(session, org.id))
+    if officials and required > officials - 1:
+        raise InvalidInput(f"{org.name} has {officials} active officials; a loan to one of them leaves "
+                           f"{officials - 1} to approve it, so it can need at most {officials - 1} approval(s), "
+                           f"not {required}. Elect more officials or ask for fewer approvals.")
 
 
 def _plain(value: Any) -> Any:
