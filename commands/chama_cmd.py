@@ -597,7 +597,7 @@ def loan_repay(
 
 @loan_app.command("list")
 def loan_list(org: str = ORG, status: Optional[str] = typer.Option(
-        None, "--status", help="requested (awaiting approval), approved, rejected or disbursed."),
+        None, "--status", help="requested (awaiting approval), approved, rejected, disbursed or defaulted."),
         as_json: bool = JSON) -> None:
     """List loans."""
     from core.chama.loans import list_loans
@@ -631,9 +631,37 @@ def loan_show(loan_id: int = typer.Argument(..., metavar="LOAN"), org: str = ORG
     print_table(None, LOAN_COLUMNS, _loan_rows([loan], o))
     for a in loan.approvals:
         err(f"{a.decision} by {a.name} ({a.role}) {a.at:%Y-%m-%d %H:%M}" + (f": {a.reason}" if a.reason else ""))
+    for g in loan.guarantors:
+        err(f"guarantor {g.name}: {money(g.amount_minor, o)}, {g.status}")
     print_table("Schedule", ["#", "due", "principal", "interest", "instalment", "balance after"],
                 [[i.number, i.due_on, money(i.principal_minor, o), money(i.interest_minor, o),
                   money(i.total_minor, o), money(i.balance_after_minor, o)] for i in plan])
+
+
+@loan_app.command("guarantee")
+def loan_guarantee(loan_id: int = typer.Argument(..., metavar="LOAN"), org: str = ORG,
+                   by: str = typer.Option(..., "--by", help="The guarantor answering: member number or phone."),
+                   accept: bool = typer.Option(..., "--yes/--no", help="Whether she agrees to guarantee it."),
+                   as_json: bool = JSON) -> None:
+    """Record a guarantor's answer (as she gave it on paper); members answer by USSD or SMS themselves."""
+    from core.chama.loans import answer_guarantee
+
+    with unit_of_work() as (session, actor):
+        o = chama_for(session, actor, org)
+        loan = answer_guarantee(session, actor, o.id, loan_id, member_id(session, actor, o, by), accept=accept)
+    emit(loan, as_json, "; ".join(f"{g.name} {g.status}" for g in loan.guarantors))
+
+
+@loan_app.command("recover")
+def loan_recover(loan_id: int = typer.Argument(..., metavar="LOAN"), org: str = ORG, as_json: bool = JSON) -> None:
+    """Charge a loan in default to its guarantors' savings, pro rata to their pledges."""
+    from core.chama.loans import recover_default
+
+    with unit_of_work() as (session, actor):
+        o = chama_for(session, actor, org)
+        loan = recover_default(session, actor, o.id, loan_id)
+    emit(loan, as_json, f"Loan {loan.id} is {loan.status}; "
+                        f"{money(loan.principal_outstanding_minor + loan.interest_owed_minor, o)} still owed.")
 
 
 # ------------------------------------------------------------------ payouts

@@ -5,7 +5,8 @@ Unknown numbers are told whom to ask; a member without a PIN sets one
 across sessions and SMS the member once (every hop that reads a PIN reads
 the lock first); a member of several chamas picks one;
 then the main menu: 1 balance, 2 contribute, 3 loans, 4 mini statement,
-5 next meeting, 6 change PIN. States only decide; the effects (PIN writes,
+5 next meeting, 6 change PIN, 7 guarantee requests (say yes or no to backing
+another member's loan). States only decide; the effects (PIN writes,
 payment requests, loan requests, SMS) run in :meth:`ChamaMachine.apply`
 through the same core services the console uses.
 """
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from core import outbox
 from core.actors import Actor
 from core.chama.ledger import KINDS, list_entries, member_balances
-from core.chama.loans import list_loans, loan_limit, request_loan
+from core.chama.loans import answer_guarantee, guarantee_requests, list_loans, loan_limit, request_loan
 from core.chama.meetings import next_meeting
 from core.chama.members import chamas_of_phone
 from core.chama.mpesa import CONTRIBUTION, REPAYMENT, ask_to_pay
@@ -89,6 +90,10 @@ class ChamaFacts:
                  for e in entries]
         self._statements[org.id, member.id] = lines
         return lines
+
+    def guarantees(self, data):
+        org, member = self.chosen(data)
+        return guarantee_requests(self.session, GATEWAY, org.id, member.id)
 
     def meeting(self, data):
         org, _member = self.chosen(data)
@@ -193,19 +198,20 @@ def handle_choose(hop: Hop) -> Step:
 
 # ---------------------------------------------------------------- main menu
 
-MENU = {"1": "balance", "2": "contribute", "3": "loans", "4": "statement", "5": "meeting", "6": "old_pin"}
+MENU = {"1": "balance", "2": "contribute", "3": "loans", "4": "statement", "5": "meeting", "6": "old_pin",
+        "7": "guarantees"}
 
 
 def show_menu(hop: Hop) -> Menu:
     org, _member = hop.facts.chosen(hop.data)
     return Menu(org.name, ["1 Balance", "2 Contribute", "3 Loans", "4 Mini statement", "5 Next meeting",
-                           "6 Change PIN"], footer="")
+                           "6 Change PIN", "7 Guarantees"], footer="")
 
 
 def handle_menu(hop: Hop) -> Step:
     target = MENU.get(hop.input)
     if target is None:
-        return Step(notice="Reply with a number from 1 to 6.")
+        return Step(notice="Reply with a number from 1 to 7.")
     if target == "statement":
         return Step(goto=target, effects=(("statement_sms",),))
     return Step(goto=target)
@@ -329,6 +335,40 @@ def show_meeting(hop: Hop) -> Screen:
     return Screen(f"Next meeting: {when}\nAt: {meeting.venue}\n0 Back")
 
 
+def show_guarantees(hop: Hop) -> Menu:
+    asks = hop.facts.guarantees(hop.data)
+    if not asks:
+        return Menu("Nobody is waiting for you to guarantee a loan.")
+    return Menu("Guarantee which loan?", [f"{n} {loan.member_name.split()[0]} {hop.facts.money(hop.data, loan.principal_minor)}"
+                                          for n, loan in enumerate(asks, 1)])
+
+
+def handle_guarantees(hop: Hop) -> Step:
+    loan = picked(hop.input, hop.facts.guarantees(hop.data))
+    if loan is None:
+        return Step(notice="Reply with the loan's number.")
+    return Step(goto="guarantee_answer", data={"loan_id": loan.id})
+
+
+def show_guarantee_answer(hop: Hop) -> Screen:
+    _org, member = hop.facts.chosen(hop.data)
+    loan = next((ln for ln in hop.facts.guarantees(hop.data) if ln.id == hop.data.get("loan_id")), None)
+    if loan is None:
+        return Screen("That request is no longer waiting.\n0 Back")
+    pledge = next(g.amount_minor for g in loan.guarantors if g.member_id == member.id)
+    return Screen(f"Guarantee {loan.member_name.split()[0]}'s loan {loan.id} of "
+                  f"{hop.facts.money(hop.data, loan.principal_minor)} with "
+                  f"{hop.facts.money(hop.data, pledge)} of your savings?\n1 Yes\n2 No\n0 Back")
+
+
+def handle_guarantee_answer(hop: Hop) -> Step:
+    if hop.input not in ("1", "2"):
+        return Step(notice="Reply 1 for yes or 2 for no.")
+    accept = hop.input == "1"
+    return Step(effects=(("guarantee", hop.data["loan_id"], accept),),
+                end="Thank you: you guarantee the loan." if accept else "Thank you: you declined to guarantee it.")
+
+
 def handle_old_pin(hop: Hop) -> Step:
     return _pin_refused(hop.facts, hop.input, "Wrong PIN. Dial again to try once more.", ends=True) or \
         Step(goto="new_pin")
@@ -378,6 +418,8 @@ class ChamaMachine:
             lambda h: f"Check your phone: an M-Pesa prompt for {_shown(h, h.data['amount'])} is on its way."),
         "statement": State(show=show_statement, handle=stay),
         "meeting": State(show=show_meeting, handle=stay),
+        "guarantees": State(show=show_guarantees, handle=handle_guarantees),
+        "guarantee_answer": State(show=show_guarantee_answer, handle=handle_guarantee_answer),
         "old_pin": State(show=lambda h: Screen("Enter your current PIN:"), handle=handle_old_pin),
         "new_pin": State(show=lambda h: Screen("Enter a new 4-digit PIN:"), handle=handle_new_pin),
         "new_pin_again": State(show=lambda h: Screen("Enter the new PIN again:"), handle=handle_new_pin_again),
@@ -417,6 +459,9 @@ class ChamaMachine:
                 org, member = chosen
                 request_loan(session, GATEWAY, org.id, member.id, effect[1], months=effect[2],
                              purpose="Requested by USSD", by_member_id=member.id)
+            elif kind == "guarantee":
+                org, member = chosen
+                answer_guarantee(session, GATEWAY, org.id, effect[1], member.id, accept=effect[2])
             elif kind == "statement_sms":
                 org, member = chosen
                 lines = facts.statement(hop.data)

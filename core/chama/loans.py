@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -43,6 +43,7 @@ from core.chama.base import (
     contact_of,
     first_name,
     largest_remainder,
+    local_moment,
     local_today,
     lock_chama,
     locked,
@@ -85,6 +86,7 @@ class GuarantorView:
     member_id: int
     name: str
     amount_minor: int
+    status: str = "accepted"  # asked, accepted or declined
 
 
 @dataclass(frozen=True)
@@ -147,10 +149,13 @@ def _view(session: Session, org: Org, loan: ChamaLoan) -> LoanView:
     contact = contact_of(session, member)
     owed = sums(session, org.id, loan_id=loan.id)
     status = loan.status
-    if status == "disbursed" and owed.principal == 0 and owed.interest == 0:
-        status = "repaid"
+    if status in LENT and owed.principal == 0 and owed.interest == 0:
+        status = "repaid" if status == "disbursed" else "recovered"
+    elif status == "disbursed" and standing_of(session, org, loan).missed:
+        status = "overdue"
     guarantors = [
-        GuarantorView(g.member_id, contact_of(session, member_row(session, org.id, g.member_id)).name, g.amount_minor)
+        GuarantorView(g.member_id, contact_of(session, member_row(session, org.id, g.member_id)).name, g.amount_minor,
+                      g.status)
         for g in session.scalars(select(ChamaGuarantor).where(ChamaGuarantor.loan_id == loan.id)
                                  .order_by(ChamaGuarantor.id))
     ]
@@ -258,7 +263,13 @@ def request_loan(
     session.add(loan)
     session.flush()
     for guarantor, amount in pledges:
-        session.add(ChamaGuarantor(org_id=org.id, loan_id=loan.id, member_id=guarantor.id, amount_minor=amount))
+        session.add(ChamaGuarantor(org_id=org.id, loan_id=loan.id, member_id=guarantor.id, amount_minor=amount,
+                                   status="asked"))
+        notify_member(session, org, guarantor,
+                      f"{name} asks you to guarantee loan {loan.id} of {money(org, amount_minor)} with "
+                      f"{money(org, amount)} of your savings. Reply YES {loan.id} or NO {loan.id}, or dial USSD "
+                      "and choose 7.", f"{org.id}:chama_loan:{loan.id}:guarantor:{guarantor.id}:ask",
+                      purpose="transactional")
     audit.record(session, actor, "chama.loan.request", "chama_loan", loan.id, org_id=org.id,
                  after={"member_id": member.id, "principal_minor": amount_minor, "months": months,
                         "interest": f"{loan.interest_kind} {loan.interest_rate_bp}bp",
@@ -332,6 +343,8 @@ def disburse_loan(session: Session, actor: Actor, org_id: int, loan_id: int, *, 
     what = _what(session, loan)
     if loan.status == "approved" and member.status != "active":
         raise Conflict(f"{first_name(session, member)} is {member.status}; the loan cannot be paid out.")
+    if loan.status == "approved":
+        _refuse_without_consent(session, org, loan, what)
     entry = pay_from_pool(session, actor, org, loan, what=what, kind="loan_disbursement",
                           change=effect("loan_disbursement", loan.principal_minor), source=source,
                           reference=reference, occurred_at=when, memo=loan.purpose)
@@ -348,6 +361,190 @@ def disburse_loan(session: Session, actor: Actor, org_id: int, loan_id: int, *, 
            receipt=f"your loan of {money(org, loan.principal_minor)} has been paid out. First instalment "
                    f"{money(org, first.total_minor)} is due on {first.due_on:%d %b %Y}.")
     return _view(session, org, loan)
+
+
+def _refuse_without_consent(session: Session, org: Org, loan: ChamaLoan, what: str) -> None:
+    waiting = [(first_name(session, member_row(session, org.id, g.member_id)), g.status)
+               for g in session.scalars(select(ChamaGuarantor).where(ChamaGuarantor.loan_id == loan.id))
+               if g.status != "accepted"]
+    if waiting:
+        said = ", ".join(f"{n} ({'declined' if st == 'declined' else 'not answered yet'})" for n, st in waiting)
+        raise Conflict(f"{what} is paid out only when every guarantor has agreed: {said}.")
+
+
+def answer_guarantee(session: Session, actor: Actor, org_id: int, loan_id: int, guarantor_id: int, *,
+                     accept: bool) -> LoanView:
+    """A guarantor's yes or no to backing a loan (USSD option 7, an SMS reply, or the CLI for her); the
+    borrower is told. A yes is final once the loan is paid out; a no stops the pay-out."""
+    org = chama_org(session, actor, org_id, "chama.request")
+    loan = _loan(session, org, loan_id, lock=True)
+    pledge = session.scalar(select(ChamaGuarantor).where(ChamaGuarantor.loan_id == loan.id,
+                                                         ChamaGuarantor.member_id == guarantor_id)
+                            .with_for_update())
+    if pledge is None:
+        raise NotFound(f"You are not asked to guarantee loan {loan_id}.")
+    if loan.status not in PENDING:
+        raise Conflict(f"Loan {loan.id} is {loan.status}; guarantees are given before it is paid out.")
+    status = "accepted" if accept else "declined"
+    before, pledge.status = pledge.status, status
+    guarantor = member_row(session, org.id, guarantor_id)
+    borrower = member_row(session, org.id, loan.member_id)
+    audit.record(session, actor, "chama.loan.guarantee", "chama_loan", loan.id, org_id=org.id,
+                 before={"guarantor": guarantor_id, "status": before}, after={"guarantor": guarantor_id,
+                                                                             "status": status})
+    if before != status:
+        notify_member(session, org, borrower,
+                      f"{first_name(session, guarantor)} has {status} to guarantee your loan {loan.id} "
+                      f"({money(org, pledge.amount_minor)}).",
+                      f"{org.id}:chama_loan:{loan.id}:guarantor:{guarantor_id}:{status}", purpose="transactional")
+    session.commit()
+    return _view(session, org, loan)
+
+
+def guarantee_requests(session: Session, actor: Actor, org_id: int, member_id: int) -> list[LoanView]:
+    """Loans waiting for this member's answer as a guarantor (USSD option 7)."""
+    org = chama_org(session, actor, org_id, "chama.read")
+    loans = session.scalars(select(ChamaLoan).join(ChamaGuarantor, ChamaGuarantor.loan_id == ChamaLoan.id).where(
+        ChamaGuarantor.org_id == org.id, ChamaGuarantor.member_id == member_id, ChamaGuarantor.status == "asked",
+        ChamaLoan.status.in_(PENDING)).order_by(ChamaLoan.id))
+    return [_view(session, org, loan) for loan in loans]
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a paid-out loan stands against its schedule on a day."""
+
+    paid_minor: int  # principal and interest repaid so far
+    owed_minor: int  # principal and interest still owed
+    missed: int  # instalments past their grace days and not fully paid
+    due_by: dict[int, int]  # instalment number -> what is due by its date, less what was paid
+
+    def due_for(self, number: int) -> int:
+        return self.due_by.get(number, self.owed_minor)
+
+
+def standing_of(session: Session, org: Org, loan: ChamaLoan, today: date | None = None) -> Standing:
+    """Instalments due by each date, less repayments (interest first, as repayments pay it): what an
+    instalment reminder quotes, and how many are missed (after ``loan_grace_days``)."""
+    owed = sums(session, org.id, loan_id=loan.id)
+    charged = int(session.scalar(select(func.coalesce(func.sum(ChamaLedgerEntry.interest_minor), 0)).where(
+        ChamaLedgerEntry.loan_id == loan.id, ChamaLedgerEntry.kind == "interest")) or 0)
+    paid = loan.principal_minor + charged - owed.loan
+    if loan.status not in LENT or loan.first_due_on is None:
+        return Standing(paid, owed.loan, 0, {})
+    today = today or local_today(org)
+    grace = settings_row(session, org.id).loan_grace_days
+    plan = schedule_of(loan, today)
+    due_by, missed, scheduled = {}, 0, 0
+    for inst in plan:
+        scheduled += inst.principal_minor + (inst.interest_minor if loan.interest_kind == "flat" else 0)
+        # Reducing-balance interest is what was actually charged by then (charged on the instalment dates).
+        through = scheduled + (0 if loan.interest_kind == "flat" else _charged_by(session, loan, inst.due_on, org))
+        short = max(0, min(owed.loan, through - paid))
+        due_by[inst.number] = short
+        if short > 0 and inst.due_on + timedelta(days=grace) < today:
+            missed += 1
+    return Standing(paid, owed.loan, missed, due_by)
+
+
+def _charged_by(session: Session, loan: ChamaLoan, day: date, org: Org) -> int:
+    until = local_moment(org, day + timedelta(days=1))
+    return int(session.scalar(select(func.coalesce(func.sum(ChamaLedgerEntry.interest_minor), 0)).where(
+        ChamaLedgerEntry.loan_id == loan.id, ChamaLedgerEntry.kind == "interest",
+        ChamaLedgerEntry.occurred_at < until)) or 0)
+
+
+def recover_default(session: Session, actor: Actor, org_id: int, loan_id: int) -> LoanView:
+    """Charge a defaulted loan's remainder to its guarantors, pro rata to their pledges (each at most her
+    pledge and her savings): for each, a guarantor charge on her savings and a repayment of the loan from
+    it, so the ledger shows where the money came from. Each guarantor and the borrower are told."""
+    org = chama_org(session, actor, org_id, "chama.money")
+    lock_chama(session, org.id)
+    loan = _loan(session, org, loan_id, lock=True)
+    what = _what(session, loan)
+    if loan.status != "defaulted":
+        raise Conflict(f"{what} is {loan.status}; only a loan in default is recovered from its guarantors.")
+    owed = sums(session, org.id, loan_id=loan.id)
+    if owed.loan <= 0:
+        raise Conflict(f"{what} has nothing left owed.")
+    pledges = list(session.scalars(select(ChamaGuarantor).where(ChamaGuarantor.loan_id == loan.id,
+                                                                ChamaGuarantor.status == "accepted")
+                                   .order_by(ChamaGuarantor.id)))
+    if not pledges:
+        raise Conflict(f"{what} has no guarantors to recover it from.")
+    total = min(owed.loan, sum(p.amount_minor for p in pledges))
+    shares = largest_remainder(total, [p.amount_minor for p in pledges])
+    borrower = member_row(session, org.id, loan.member_id, lock=True)
+    first = None
+    for pledge, share in zip(pledges, shares):
+        guarantor = member_row(session, org.id, pledge.member_id, lock=True)
+        share = min(share, pledge.amount_minor, sums(session, org.id, member_id=guarantor.id).savings)
+        if share <= 0:
+            continue
+        charge, _ = post(session, org, actor, kind="guarantor_charge", amount=share,
+                         change=effect("guarantor_charge", share), member_id=guarantor.id, loan_id=loan.id,
+                         key=f"recovery:{loan.id}:{guarantor.id}:{owed.loan}", memo=f"default of {what}")
+        left = sums(session, org.id, loan_id=loan.id)
+        repaid, _ = post(session, org, actor, kind="loan_repayment", amount=share,
+                         change=split_repayment(share, 0, left), member_id=borrower.id, loan_id=loan.id,
+                         key=f"recovery:{loan.id}:{guarantor.id}:{owed.loan}:loan",
+                         memo=f"recovered from guarantor {first_name(session, guarantor)} (entry {charge.id})")
+        announce(session, actor, org, charge, always=True,
+                 receipt=f"{money(org, share)} of your savings has paid {what} {loan.id}, which you guaranteed "
+                         "and which is in default.")
+        announce(session, actor, org, repaid, receipt=None)
+        first = first or charge
+    if first is None:
+        raise Conflict(f"{what}'s guarantors have no savings left to recover it from.")
+    left = sums(session, org.id, loan_id=loan.id).loan
+    notify_member(session, org, borrower,
+                  f"your guarantors have paid {money(org, owed.loan - left)} of your loan {loan.id} in default. "
+                  f"Loan balance {money(org, left)}; you owe them.",
+                  f"{org.id}:chama_loan:{loan.id}:recovered:{owed.loan}", purpose="transactional")
+    session.commit()
+    return _view(session, org, loan)
+
+
+def mark_overdue(session: Session, org: Org, actor: Actor, loan: ChamaLoan, number: int,
+                 disbursement_id: int, today: date) -> None:
+    """After instalment ``number``'s grace days (due work, no commit): the penalty on what is still due,
+    the borrower and the guarantors told, and the loan in default after ``default_after_missed``."""
+    settings = settings_row(session, org.id)
+    standing = standing_of(session, org, loan, today)
+    short = standing.due_for(number)
+    if short <= 0 or standing.owed_minor <= 0:
+        return
+    borrower = member_row(session, org.id, loan.member_id)
+    what = _what(session, loan)
+    penalty = percent_of(short, settings.loan_penalty_bp)
+    if penalty > 0:
+        entry, created = post(session, org, actor, kind="fine", amount=penalty, change=effect("fine", penalty),
+                              member_id=borrower.id, loan_id=loan.id,
+                              key=f"loan-penalty:{loan.id}:{disbursement_id}:{number}",
+                              memo=f"late repayment of loan {loan.id}, instalment {number}")
+        if created:
+            announce(session, actor, org, entry, receipt=None)
+    notify_member(session, org, borrower,
+                  f"loan {loan.id} instalment {number} is overdue: {money(org, short)} is due now"
+                  + (f", and a penalty of {money(org, penalty)} is charged" if penalty else "") + ".",
+                  f"{org.id}:loan:{loan.id}:{disbursement_id}:overdue:{number}", purpose="service")
+    defaulted = loan.status == "disbursed" and standing.missed >= settings.default_after_missed
+    if defaulted:
+        loan.status, loan.defaulted_at = "defaulted", utcnow()
+        audit.record(session, actor, "chama.loan.default", "chama_loan", loan.id, org_id=org.id,
+                     after={"missed": standing.missed, "owed_minor": standing.owed_minor})
+        notify_member(session, org, borrower,
+                      f"loan {loan.id} is in default after {standing.missed} missed instalments; "
+                      f"{money(org, standing.owed_minor)} is owed. Your guarantors may be charged.",
+                      f"{org.id}:loan:{loan.id}:{disbursement_id}:default", purpose="service")
+    for pledge in session.scalars(select(ChamaGuarantor).where(ChamaGuarantor.loan_id == loan.id,
+                                                               ChamaGuarantor.status == "accepted")):
+        guarantor = member_row(session, org.id, pledge.member_id)
+        text = (f"{what} {loan.id}, which you guarantee with {money(org, pledge.amount_minor)}, "
+                + ("is in default" if defaulted else f"is overdue: {money(org, short)} unpaid") + ".")
+        notify_member(session, org, guarantor, text,
+                      f"{org.id}:loan:{loan.id}:{disbursement_id}:guarantor:{pledge.member_id}:"
+                      + ("default" if defaulted else f"overdue:{number}"), purpose="service")
 
 
 def schedule_of(loan: ChamaLoan, today: date) -> list[Installment]:
