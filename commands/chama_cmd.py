@@ -850,6 +850,28 @@ def meeting_list(org: str = ORG, as_json: bool = JSON) -> None:
         err("No meetings yet.")
 
 
+@meeting_app.command("show")
+def meeting_show(meeting_id: int = typer.Argument(..., metavar="MEETING"), org: str = ORG,
+                 as_json: bool = JSON) -> None:
+    """A meeting's statement: when and where, the agenda, the minutes and who came."""
+    from zoneinfo import ZoneInfo
+
+    from core.chama.meetings import get_meeting
+
+    with unit_of_work() as (session, actor):
+        o = chama_for(session, actor, org)
+        m = get_meeting(session, actor, o.id, meeting_id)
+    if as_json:
+        print_json(m)
+        return
+    tally = ", ".join(f"{n} {mark}" for mark, n in m.tally().items())
+    print_table(f"Meeting {m.id}", ["", ""], [
+        ["when", f"{m.starts_at.astimezone(ZoneInfo(o.timezone)):%Y-%m-%d %H:%M}"], ["venue", m.venue],
+        ["status", m.status], ["agenda", m.agenda], ["minutes", m.minutes or "(none yet)"], ["attendance", tally]])
+    if m.attendance:
+        print_table("Attendance", ["member", "no.", "mark"], [[a.name, a.member_number, a.status] for a in m.attendance])
+
+
 # ------------------------------------------------------------------ merry-go-round and share-out
 
 def _rotation_out(view, o, as_json: bool) -> None:

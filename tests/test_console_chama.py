@@ -165,11 +165,11 @@ async def test_a_meeting_is_scheduled_and_attendance_taken(committed_db, chama):
         meetings_screen = app.screen
         await pilot.press("n")
         await until(pilot, lambda: app.screen is not meetings_screen, what="the schedule form")
-        app.screen.save("2030-01-15 14:00", "Church hall", "Loans review")
+        app.screen.save("2026-01-15 14:00", "Church hall", "Loans review")  # entered after it was held
         await until(pilot, lambda: app.screen is meetings_screen, what="the form closing")
         table = meetings_screen.query_one("#meetings", DataTable)
         await until(pilot, lambda: table.row_count == 1, what="the new meeting")
-        assert rows(table)[0][:4] == ["Tue 15 Jan 2030 14:00", "Church hall", "Loans review", "scheduled"]
+        assert rows(table)[0][:4] == ["Thu 15 Jan 2026 14:00", "Church hall", "Loans review", "scheduled"]
 
         await pilot.press("a")
         await until(pilot, lambda: isinstance(app.screen, AttendanceModal), what="the attendance list")
