@@ -623,7 +623,8 @@ def reverse_entry(session: Session, actor: Actor, org_id: int, entry_id: int, *,
     result would leave a balance or the pool below zero. Reversing a loan
     disbursement also reverses the interest charged on that loan, and needs
     its repayments reversed first; the loan goes back to approved. Reversing
-    a payout puts the payout back to approved.
+    a payout puts the payout back to approved; reversing an exit settlement
+    also makes the leaver an active member again.
     """
     org = chama_org(session, actor, org_id, "chama.money")
     if not reason or not reason.strip():
@@ -664,10 +665,14 @@ def reverse_entry(session: Session, actor: Actor, org_id: int, entry_id: int, *,
     ]
     if original.kind == "loan_disbursement" and loan is not None:
         loan.status, loan.disbursed_at, loan.first_due_on = "approved", None, None
-    if original.kind == "payout" and original.payout_id is not None:
+    if original.kind in ("payout", "refund", "exit_settlement") and original.payout_id is not None:
         payout = session.get(ChamaPayout, original.payout_id)
         assert payout is not None
         payout.status, payout.paid_at = "approved", None
+    if original.kind == "exit_settlement" and original.member_id is not None:
+        # Her savings are back, so she is a member again (an approved exit payout can be paid once more).
+        leaver = member_row(session, org.id, original.member_id)
+        leaver.status, leaver.exited_on, leaver.exit_reason = "active", None, None
     when = original.occurred_at.astimezone(org_zone(org)).date().isoformat()
     return finish(session, actor, org, reversals[0],
                   receipt=f"entry {original.id} ({KINDS[original.kind].lower()} of "
