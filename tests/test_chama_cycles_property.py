@@ -187,9 +187,9 @@ class History:
             assert len(paid_to) == len(set(paid_to))
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                  HealthCheck.too_slow])
-@given(steps=st.lists(step, min_size=6, max_size=14))
+@given(steps=st.lists(step, min_size=6, max_size=12))
 def test_multi_cycle_histories_keep_every_promise(session, make_org, steps):
     chama = make_chama(session, make_org, extra_members=MEMBERS - 3, interest_kind="flat", interest_rate_bp=200,
                        sms_receipts=False, loan_penalty_bp=500, default_after_missed=1)
