@@ -10,6 +10,7 @@ from sqlalchemy import select
 import core.campaigns  # noqa: F401
 from core import outbox
 from core.campaigns import service
+from core.errors import InvalidInput
 from core.providers import OutgoingMessage, PermanentSendError, ThrottledSendError, TransientSendError
 from core.providers.smtp import SMTPEmail
 from db.models import Message
@@ -26,17 +27,22 @@ def org_id(committed_db, make_org) -> int:
         return make_org(s, "chama", name="Umoja").id
 
 
-def test_an_email_campaign_goes_over_smtp_with_ids_a_retry_can_be_recognised_by(
+def test_campaign_email_is_rendered_html_with_a_text_part_and_one_click_unsubscribe_and_550s_are_suppressed(
         committed_db, org_id, fake_smtp):
+    from urllib.parse import urlsplit
+
+    from core import templates
+
     with committed_db.session() as s:
         add_contacts(s, org_id, 3, email=True)
-        c = service.create_campaign(s, ACTOR, org_id, name="News", channel="email", subject="Scheme news",
-                                    text="Dear {{ first_name }},\n\nThe <b>scheme</b> opens Monday.")
+        templates.save_template(s, ACTOR, org_id, name="News", channel="email",
+                                subject="{{ org_name }} news for {{ first_name }}",
+                                body="<h1>Hello {{ first_name }}</h1><p>The <b>scheme</b> opens Monday.</p>")
+        c = service.create_campaign(s, ACTOR, org_id, name="News", channel="email", template="News")
         service.launch_campaign(s, ACTOR, org_id, c.id)
     provider = SMTPEmail(fake_smtp.url, sender="office@umoja.example")
     fake_smtp.refuse("member2@example.org", 550)
     summary = outbox.send_due(committed_db, {"email": provider}, parallel=2)
-    provider.close()
     assert (summary.sent, summary.failed, summary.retried) == (2, 1, 0)
     got = {m.recipients[0]: m.message for m in fake_smtp.messages}
     assert set(got) == {"member0@example.org", "member1@example.org"}
@@ -44,13 +50,55 @@ def test_an_email_campaign_goes_over_smtp_with_ids_a_retry_can_be_recognised_by(
     with committed_db.session() as s:
         row = s.scalar(select(Message).where(Message.to_address == "member0@example.org"))
     assert mail["Message-ID"] == f"<ofisi-{row.id}@umoja.example>" == row.provider_message_id
-    assert mail["Subject"] == "Scheme news"
+    assert mail["Subject"] == "Umoja news for Member"
     plain, html = [part.get_payload(decode=True).decode().replace("\r\n", "\n") for part in mail.walk()
                    if part.get_content_type() in ("text/plain", "text/html")]
-    assert "Dear Member,\n\nThe <b>scheme</b>" in plain
-    assert "&lt;b&gt;scheme&lt;/b&gt;" in html  # the text is escaped in the HTML part
+    assert "<h1>Hello Member</h1><p>The <b>scheme</b> opens Monday.</p>" in html  # the saved HTML, not escaped
+    assert plain.startswith("Hello Member\n\nThe scheme opens Monday.")
+    link = mail["List-Unsubscribe"].strip("<>")
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert f'href="{link}"' in html and f"Unsubscribe ({link})" in plain
+    # The link, over real HTTP: the page asks, the one click opts the address out.
+    with running_gateway(committed_db) as base:
+        page = httpx.get(base + urlsplit(link).path, timeout=10)
+        assert page.status_code == 200 and "<form method=\"post\">" in page.text
+        done = httpx.post(base + urlsplit(link).path, data={"List-Unsubscribe": "One-Click"}, timeout=10)
+        assert done.status_code == 200 and "no more campaign email" in done.text
+        forged = httpx.post(base + urlsplit(link).path[:-3] + "xyz", timeout=10)
+        assert forged.status_code == 404
     with committed_db.session() as s:
         assert message_states(s, c.id) == {"sent": 2, "failed": 1}
+        again = service.create_campaign(s, ACTOR, org_id, name="News 2", channel="email", template="News")
+        result = service.launch_campaign(s, ACTOR, org_id, again.id)
+    # member0 unsubscribed by the link, member2 refused with 550: only member1 is written to.
+    assert (result.queued, result.skipped) == (1, {"opted_out": 2})
+    provider.close()
+
+
+def test_a_soft_smtp_refusal_is_retried(committed_db, org_id, fake_smtp):
+    with committed_db.session() as s:
+        add_contacts(s, org_id, 1, email=True)
+        c = service.create_campaign(s, ACTOR, org_id, name="N", channel="email", subject="Hi", text="<p>Hi</p>")
+        service.launch_campaign(s, ACTOR, org_id, c.id)
+    fake_smtp.refuse("member0@example.org", 451)
+    provider = SMTPEmail(fake_smtp.url)
+    assert outbox.send_due(committed_db, {"email": provider}).retried == 1
+    with committed_db.session() as s:
+        assert message_states(s, c.id) == {"queued": 1}
+        assert not service.create_campaign(s, ACTOR, org_id, name="N2", channel="email", subject="x",
+                                           text="y").status == "opted_out"
+        from core.optouts import is_opted_out
+        assert not is_opted_out(s, org_id, "email", "member0@example.org")
+    provider.close()
+
+
+def test_an_email_campaign_needs_a_subject_and_checks_its_variables(session, make_org):
+    org = make_org(session, "chama")
+    with pytest.raises(InvalidInput, match="needs a subject"):
+        service.create_campaign(session, ACTOR, org.id, name="N", channel="email", text="<p>Hi</p>")
+    with pytest.raises(InvalidInput, match=r"The subject cannot be used: \{\{ busines_name \}\}"):
+        service.create_campaign(session, ACTOR, org.id, name="N", channel="email", subject="{{ busines_name }}",
+                                text="<p>Hi</p>")
 
 
 def test_smtp_refusals_are_transient_or_permanent_by_code(fake_smtp):
