@@ -483,8 +483,12 @@ def test_send(session: Session, actor: Actor, org_id: int, campaign_id: int, *, 
 
 def schedule_campaign(session: Session, actor: Actor, org_id: int, campaign_id: int, *, at: datetime,
                       every: str | None = None, until: datetime | None = None) -> CampaignView:
-    """Schedule a draft (or move a scheduled campaign) to start at ``at``; a past time is refused."""
-    require(session, actor, org_id, "campaigns.manage")
+    """Schedule a draft (or move a scheduled campaign) to start at ``at`` (without an offset: the
+    org's clock); a past time is refused."""
+    org = require(session, actor, org_id, "campaigns.manage")
+    zone = ZoneInfo(org.timezone)
+    at = at.replace(tzinfo=zone) if at.tzinfo is None else at
+    until = until.replace(tzinfo=zone) if until is not None and until.tzinfo is None else until
     campaign = _load(session, org_id, campaign_id, lock=True)
     if campaign.status not in ("draft", "scheduled"):
         raise Conflict(f"Campaign {campaign_id} is {campaign.status}; only a draft or scheduled one can be scheduled.")
