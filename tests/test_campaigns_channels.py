@@ -167,3 +167,58 @@ def test_a_whatsapp_campaign_is_sent_and_its_statuses_come_back_through_the_webh
                          .order_by(Message.id)).all()
     assert [r.status for r in rows] == ["delivered", "delivered", "failed"]
     assert "Undeliverable" in rows[2].last_error
+
+
+def _whatsapp_message(message_id: str, sender: str, text: str) -> dict:
+    return {"object": "whatsapp_business_account", "entry": [{"changes": [{"field": "messages", "value": {
+        "metadata": {"display_phone_number": "254700000999"},
+        "messages": [{"id": message_id, "from": sender.lstrip("+"), "type": "text", "text": {"body": text}}]}}]}]}
+
+
+def test_an_approved_whatsapp_template_goes_with_its_parameters_in_order_and_replies_and_stop_come_back(
+        committed_db, org_id, fake_whatsapp):
+    from core import templates
+    from core.optouts import is_opted_out
+
+    with committed_db.session() as s:
+        add_contacts(s, org_id, 3)
+        templates.save_template(s, ACTOR, org_id, name="Reminder", channel="whatsapp",
+                                whatsapp_template_name="contribution_reminder", whatsapp_language="sw",
+                                whatsapp_params=["{{ first_name }}", "{{ org_name }}"])
+        c = service.create_campaign(s, ACTOR, org_id, name="WA", channel="whatsapp", template="Reminder")
+        preview = service.check_launch(s, ACTOR, org_id, c.id).lines[0]
+        assert preview.text == "[contribution_reminder/sw] Member | Umoja"
+        assert service.launch_campaign(s, ACTOR, org_id, c.id).queued == 3
+    summary = outbox.send_due(committed_db, {"whatsapp": fake_whatsapp.provider()}, parallel=2)
+    assert (summary.sent, summary.failed) == (3, 0)
+    body = fake_whatsapp.requests[0].body
+    assert body["type"] == "template" and body["template"]["name"] == "contribution_reminder"
+    assert body["template"]["language"] == {"code": "sw"}
+    assert body["template"]["components"] == [{"type": "body", "parameters": [
+        {"type": "text", "text": "Member"}, {"type": "text", "text": "Umoja"}]}]
+    with running_gateway(committed_db) as base:
+        stop = httpx.post(f"{base}/whatsapp/webhook", json=_whatsapp_message("wamid.in1", phone(0), "STOP"), timeout=10)
+        assert stop.status_code == 200 and "handled" in stop.text
+        asked = httpx.post(f"{base}/whatsapp/webhook", json=_whatsapp_message("wamid.in2", phone(1), "Lini mkutano?"),
+                           timeout=10)
+        assert asked.status_code == 200
+    with committed_db.session() as s:
+        assert is_opted_out(s, org_id, "whatsapp", phone(0))
+        replies = service.campaign_replies(s, ACTOR, org_id, c.id)
+        assert [(r.phone, r.who, r.text) for r in replies] == [(phone(1), "Member 1 Test", "Lini mkutano?")]
+        stop_reply = s.scalar(select(Message).where(Message.to_address == phone(0), Message.campaign_id.is_(None)))
+        assert stop_reply.channel == "whatsapp" and "no more WhatsApp messages" in stop_reply.body
+        again = service.create_campaign(s, ACTOR, org_id, name="WA 2", channel="whatsapp", template="Reminder")
+        result = service.launch_campaign(s, ACTOR, org_id, again.id)
+    assert (result.queued, result.skipped) == (2, {"opted_out": 1})
+
+
+def test_a_whatsapp_template_whose_parameter_comes_out_empty_is_not_sent_blank(session, make_org):
+    from core import templates
+
+    org = make_org(session, "chama", name="Umoja")
+    add_contacts(session, org.id, 1)
+    templates.save_template(session, ACTOR, org.id, name="R", channel="whatsapp", whatsapp_template_name="r",
+                            whatsapp_params=["{{ email }}"])
+    c = service.create_campaign(session, ACTOR, org.id, name="WA", channel="whatsapp", template="R")
+    assert service.launch_campaign(session, ACTOR, org.id, c.id).skipped == {"template": 1}
