@@ -6,7 +6,6 @@ auth and form fields, answering ``{"SMSMessage": {"Sid": …, "Status": "queued"
 from __future__ import annotations
 
 import base64
-import json
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler
@@ -14,7 +13,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from tests.fakes import LoopbackFake
+from tests.fakes import LoopbackFake, reply_json
 
 ACCOUNT_SID = "ofisi1"
 API_KEY, API_TOKEN = "fake-exotel-key", "fake-exotel-token"
@@ -64,12 +63,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         fields = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
         status, reply = self.owner.answer(self.path, self.headers.get("Authorization", ""), fields)
-        data = json.dumps(reply).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        reply_json(self, status, reply)
 
     def log_message(self, format, *args) -> None:
         pass
