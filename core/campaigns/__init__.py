@@ -28,6 +28,7 @@ for _kind in ("salon", "chama", "agency", "community"):
     grant(_kind, "*", "campaigns.read")
     grant(_kind, ROLES[_kind][:2], "campaigns.manage", "campaigns.send")
 
+from core.campaigns import audience_areas as _audience_areas  # noqa: E402,F401  (the other areas' people)
 from core.campaigns import jobs as _jobs  # noqa: E402,F401  (scheduled and recurring runs)
 from core.campaigns import responses as _responses  # noqa: E402,F401  (inbound replies, where inbound SMS exists)
 from core.campaigns.service import (  # noqa: E402

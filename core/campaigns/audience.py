@@ -3,10 +3,13 @@
 A source turns the campaign's audience text into recipients. ``contacts`` is
 every contact of the org; ``vendors`` reads the vendor registry of an MSME
 programme through ``core.vendors.audience`` (imported when first used, so the
-campaigns area works in an installation without it). The audience text names
-its source (``contacts``, ``vendors:sector=retail``) or leaves it to the org's
-kind: a bare filter (``sector=retail,district=Pune``) or ``all`` goes to the
-vendor registry in a campaigns org, to the contacts elsewhere.
+campaigns area works in an installation without it); the other areas' people
+(``members``, ``clients``, ``workers``, ``employers``) are in
+:mod:`core.campaigns.audience_areas`. The audience text names its source
+(``contacts``, ``vendors:sector=retail``, ``clients:not_seen_days=90``) or
+leaves it to the org's kind: a bare filter or ``all`` goes to the vendor
+registry in a campaigns org, to the members in a community, to the contacts
+elsewhere.
 """
 
 from __future__ import annotations
@@ -93,7 +96,11 @@ def split(session: Session, org_id: int, audience: str) -> tuple[str, str]:
     if text.lower() in SOURCES:
         return text.lower(), "all"
     org = session.get(Org, org_id)
-    return ("vendors" if org is not None and org.kind == "campaigns" else "contacts"), text
+    return DEFAULT_SOURCE.get(org.kind if org is not None else "", "contacts"), text
+
+
+# Where ``all`` (or a bare filter) goes, by org kind: the people the org actually keeps.
+DEFAULT_SOURCE = {"campaigns": "vendors", "community": "members"}
 
 
 def recipients(session: Session, actor: Actor, org_id: int, audience: str) -> Iterator[Recipient]:
@@ -106,8 +113,10 @@ def check(session: Session, actor: Actor, org_id: int, audience: str) -> None:
     name, filter_text = split(session, org_id, audience)
     if name == "vendors":
         _vendor_api().AudienceFilter.parse(filter_text)
-    elif filter_text.lower() not in ("all", "*", ""):
+    elif name == "contacts" and filter_text.lower() not in ("all", "*", ""):
         raise InvalidInput(f"The contacts audience has no filters; write {name} or all, not {filter_text!r}.")
+    else:
+        next(iter(SOURCES[name](session, actor, org_id, filter_text)), None)  # reads its filters, or refuses them
 
 
 BATCH = 1000
