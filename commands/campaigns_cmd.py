@@ -127,6 +127,24 @@ def status(campaign_id: int = CAMPAIGN, as_json: bool = JSON) -> None:
         err("Also skipped: " + ", ".join(f"{n} {why.replace('_', ' ')}" for why, n in sorted(skipped.items())))
 
 
+@app.command("show")
+def show(campaign_id: int = CAMPAIGN, as_json: bool = JSON) -> None:
+    """One campaign as saved: its channel, text or template, audience and schedule."""
+    from core.campaigns import get_campaign
+
+    with unit_of_work() as (session, actor):
+        c = get_campaign(session, actor, _org_of(session, actor, campaign_id), campaign_id)
+    if as_json:
+        print_json(c)
+        return
+    fields = [("name", c.name), ("channel", c.channel), ("status", c.status), ("audience", c.audience),
+              ("template", c.template_name), ("subject", c.subject), ("text", c.text),
+              ("next run (UTC)", c.next_run_at and f"{c.next_run_at:%Y-%m-%d %H:%M}"), ("every", c.every),
+              ("until (UTC)", c.until and f"{c.until:%Y-%m-%d %H:%M}"), ("survey", " | ".join(c.survey or [])),
+              ("paused because", c.pause_reason)]
+    print_table(f"Campaign {c.id}", ["field", "value"], [[k, v] for k, v in fields if v not in (None, "")])
+
+
 @app.command("list")
 def list_(org: str = typer.Option(..., "--org", help="Organisation slug."), as_json: bool = JSON) -> None:
     """The org's campaigns, newest first."""

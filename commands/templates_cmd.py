@@ -91,13 +91,25 @@ def list_(org: str = ORG, as_json: bool = JSON) -> None:
 
 
 @app.command("show")
-def show(template: str = TEMPLATE, org: str = ORG, as_json: bool = JSON) -> None:
-    """One template in full."""
-    from core.templates import get_template
+def show(template: str = TEMPLATE, org: str = ORG,
+         vendor: Optional[int] = typer.Option(None, "--vendor", help="Show it filled in for this vendor (its id)."),
+         as_json: bool = JSON) -> None:
+    """One template in full, or as one vendor would receive it."""
+    from core.templates import get_template, preview_template
 
     with unit_of_work() as (session, actor):
         o = org_id_for(session, actor, org)
         t = get_template(session, actor, o.id, template)
+        filled = preview_template(session, actor, o.id, template, vendor) if vendor is not None else None
+    if filled is not None:
+        if as_json:
+            print_json(filled)
+            return
+        rows = [["subject", filled.subject], ["text", filled.text],
+                ["WhatsApp parameters", " | ".join(filled.whatsapp_params)],
+                ["SMS", f"{filled.sms.segments} part(s), {filled.sms.encoding}" if filled.sms else None]]
+        print_table(f"Template {t.name} for vendor {vendor}", ["field", "value"], [r for r in rows if r[1]])
+        return
     if as_json:
         print_json(t)
         return

@@ -392,7 +392,7 @@ def list_templates(session: Session, actor: Actor, org_id: int) -> list[Template
     return [_view(session, t) for t in rows]
 
 
-def render_template(template: TemplateView, context: Mapping[str, Any]) -> RenderedMessage:
+def _render_template(template: TemplateView, context: Mapping[str, Any]) -> RenderedMessage:
     return render_message(template.channel, template.body, context, subject=template.subject,
                           whatsapp_template_name=template.whatsapp_template_name,
                           whatsapp_params=template.whatsapp_params)
@@ -406,4 +406,4 @@ def preview_template(session: Session, actor: Actor, org_id: int, template: int 
     view = _view(session, _find(session, org.id, template))
     vendor = get_vendor(session, actor, org.id, vendor_id)
     context = context_for(org_name=org.name, name=vendor.name, phone=vendor.phone, email=vendor.email, record=vendor)
-    return render_template(view, context)
+    return _render_template(view, context)

@@ -175,6 +175,7 @@ def test_templates_and_the_checks_before_a_launch_from_the_command_line(ofisi, f
     assert_refused(ofisi("campaigns", "schedule", cid, "--at", "2020-01-06T09:00"), "has passed")
     assert "is scheduled for" in ofisi("campaigns", "schedule", cid, "--at", "2099-01-06T09:00").stderr
     assert ofisi("campaigns", "edit", cid, "--name", "Reminder 2").returncode == 0
+    assert json.loads(ofisi("campaigns", "show", cid, "--json").stdout)["name"] == "Reminder 2"
     assert "quiet hours 21:30-07:00" in ofisi("campaigns", "settings", "--org", "umoja", "--quiet-from", "21:30",
                                               "--quiet-until", "7:00").stderr
     assert json.loads(ofisi("campaigns", "replies", cid, "--json").stdout) == []
