@@ -107,6 +107,25 @@ def test_quiet_hours_hold_a_night_launch_until_eight_in_the_morning_local(sessio
     assert service._after_quiet_hours(org_row, settings, noon) == noon
 
 
+def test_a_run_still_sending_when_quiet_hours_begin_waits_for_the_morning(session, org):
+    add_contacts(session, org.id, 3)
+    service.campaign_settings(session, ACTOR, org.id, quiet_from="21:00", quiet_until="08:00")
+    c = service.create_campaign(session, ACTOR, org.id, name="x", text="Hi")
+    c_row = session.get(core.campaigns.service.Campaign, c.id)
+    evening = datetime(2026, 12, 7, 17, 50, tzinfo=UTC)  # 20:50 in Nairobi
+    service.start_run(session, ACTOR, c_row, evening)
+    session.commit()
+    first = session.scalars(select(Message).where(Message.campaign_id == c.id).order_by(Message.id)).first()
+    first.status, first.sent_at = "sent", evening
+    session.commit()
+    service.watch_campaigns(session, {c.id}, now=evening + timedelta(minutes=5))  # still 20:55: nothing held
+    assert set(session.scalars(select(Message.next_attempt_at).where(Message.status == "queued"))) == {evening}
+    service.watch_campaigns(session, {c.id}, now=evening + timedelta(minutes=15))  # 21:05
+    session.commit()
+    assert set(session.scalars(select(Message.next_attempt_at).where(Message.status == "queued"))) == \
+        {datetime(2026, 12, 8, 5, 0, tzinfo=UTC)}
+
+
 def test_quiet_hours_default_to_nine_at_night_until_eight(session, org, monkeypatch):
     from config.settings import get_settings
 

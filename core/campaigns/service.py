@@ -800,11 +800,26 @@ def _suppress_bounced(session: Session, campaign_ids: set[int]) -> None:
             mark_changed(session, org_id)
 
 
+def _hold_for_quiet_hours(session: Session, campaigns: list[Campaign], now: datetime) -> None:
+    """A run still sending when the org's quiet hours begin (a long one, or retries) waits for the
+    morning: what is queued moves to the end of the quiet hours."""
+    for campaign in campaigns:
+        org = session.get(Org, campaign.org_id)
+        release = _after_quiet_hours(org, _settings(session, org.id), now)
+        if release > now:
+            session.execute(update(Message).where(
+                Message.campaign_id == campaign.id, Message.status == "queued", Message.next_attempt_at < release)
+                .values(next_attempt_at=release).execution_options(synchronize_session=False))
+
+
 @outbox.after_batch
-def watch_campaigns(session: Session, campaign_ids: set[int]) -> None:
-    """After each dispatcher batch: suppress addresses that bounced hard, pause a campaign failing
-    too often (counting since its last resume), and finish one with nothing left."""
+def watch_campaigns(session: Session, campaign_ids: set[int], now: datetime | None = None) -> None:
+    """After each dispatcher batch: suppress addresses that bounced hard, hold what is left for the
+    morning once quiet hours begin, pause a campaign failing too often (counting since its last
+    resume), and finish one with nothing left."""
     _suppress_bounced(session, campaign_ids)
+    _hold_for_quiet_hours(session, list(session.scalars(select(Campaign).where(
+        Campaign.id.in_(campaign_ids), Campaign.status == "running"))), now or utcnow())
     counts = _counts(session, sorted(campaign_ids))
     for campaign in session.scalars(select(Campaign).where(Campaign.id.in_(campaign_ids),
                                                            Campaign.status == "running").with_for_update()):
