@@ -74,11 +74,13 @@ def launch(campaign_id: int = CAMPAIGN, as_json: bool = JSON) -> None:
     with unit_of_work() as (session, actor):
         result = launch_campaign(session, actor, _org_of(session, actor, campaign_id), campaign_id)
     if as_json:
-        print_json({"id": campaign_id, "run": result.run, "queued": result.queued, "skipped": result.skipped})
+        print_json({"id": campaign_id, "run": result.run, "queued": result.queued, "skipped": result.skipped,
+                    "held_until": result.held_until})
         return
     skipped = ", ".join(f"{n} {why.replace('_', ' ')}" for why, n in sorted(result.skipped.items()))
     err(f"Run {result.run} of campaign {campaign_id}: {result.queued} messages queued"
-        + (f"; skipped {skipped}." if skipped else "."))
+        + (f"; skipped {skipped}." if skipped else ".")
+        + (f" Quiet hours: they go from {result.held_until:%Y-%m-%d %H:%M} UTC." if result.held_until else ""))
 
 
 def _change(verb: str, campaign_id: int) -> None:

@@ -221,4 +221,6 @@ def test_a_whatsapp_template_whose_parameter_comes_out_empty_is_not_sent_blank(s
     templates.save_template(session, ACTOR, org.id, name="R", channel="whatsapp", whatsapp_template_name="r",
                             whatsapp_params=["{{ email }}"])
     c = service.create_campaign(session, ACTOR, org.id, name="WA", channel="whatsapp", template="R")
-    assert service.launch_campaign(session, ACTOR, org.id, c.id).skipped == {"template": 1}
+    with pytest.raises(InvalidInput, match=r"Nobody would get campaign \d+: .* \(1 template\)"):
+        service.launch_campaign(session, ACTOR, org.id, c.id)
+    assert service.get_campaign(session, ACTOR, org.id, c.id).status == "draft"

@@ -91,7 +91,7 @@ def test_quiet_hours_hold_a_night_launch_until_eight_in_the_morning_local(sessio
     night = datetime(2026, 12, 7, 0, 0, tzinfo=UTC)  # 03:00 in Nairobi
     c = service.create_campaign(session, ACTOR, org.id, name="Weekly", text="Contribute", at=night + timedelta(hours=1))
     c_row = session.get(core.campaigns.service.Campaign, c.id)
-    service.start_run(session, ACTOR, c_row, night)
+    assert service.start_run(session, ACTOR, c_row, night).held_until == datetime(2026, 12, 7, 5, 0, tzinfo=UTC)
     session.commit()
     due = set(session.scalars(select(Message.next_attempt_at).where(Message.campaign_id == c.id)))
     assert due == {datetime(2026, 12, 7, 5, 0, tzinfo=UTC)}  # 08:00 in Nairobi

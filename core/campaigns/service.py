@@ -95,6 +95,7 @@ class LaunchResult:
     run: int
     queued: int
     skipped: dict[str, int]
+    held_until: datetime | None = None  # quiet hours: nothing goes before this
 
 
 # ---------------------------------------------------------------- templates
@@ -661,7 +662,8 @@ def start_run(session: Session, actor: Actor, campaign: Campaign, now: datetime)
     audit.record(session, actor, "campaign.launch", "campaign", campaign.id, org_id=campaign.org_id,
                  after={"run": number, "queued": queued, "skipped": skipped})
     mark_changed(session, campaign.org_id)
-    return LaunchResult(CampaignView.of(campaign), number, queued, skipped)
+    release = _after_quiet_hours(session.get(Org, campaign.org_id), _settings(session, campaign.org_id), now)
+    return LaunchResult(CampaignView.of(campaign), number, queued, skipped, release if release > now else None)
 
 
 def launch_campaign(session: Session, actor: Actor, org_id: int, campaign_id: int) -> LaunchResult:
@@ -673,6 +675,12 @@ def launch_campaign(session: Session, actor: Actor, org_id: int, campaign_id: in
         raise Conflict(f"Campaign {campaign_id} is {campaign.status}; only a draft or scheduled one can be "
                        f"launched.{hint}")
     result = start_run(session, actor, campaign, utcnow())
+    if not result.queued:
+        session.rollback()
+        reasons = ", ".join(f"{n} {why.replace('_', ' ')}" for why, n in sorted(result.skipped.items()))
+        raise InvalidInput(f"Nobody would get campaign {campaign_id}: its audience {campaign.audience!r} gives no one "
+                           f"to write to{' (' + reasons + ')' if reasons else ''}. `ofisi campaigns count "
+                           f"{campaign_id}` shows who is left out and why.")
     session.commit()
     return result
 
