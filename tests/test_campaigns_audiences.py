@@ -1,5 +1,5 @@
 """Every area's people as a campaign's audience: a community's members (by an event, by profile
-type), a salon's clients (by the last visit), and a chama's members."""
+type), a salon's clients (by the last visit), a chama's members, an agency's workers and employers."""
 
 from __future__ import annotations
 
@@ -83,3 +83,22 @@ def test_chama_members_by_status_and_by_arrears(session, make_org):
     assert service.check_launch(session, ACTOR, chama.org.id, nobody.id).recipients == 0
     owing = service.create_campaign(session, ACTOR, chama.org.id, name="Dues", audience="members:arrears", text="Pay")
     assert service.check_launch(session, ACTOR, chama.org.id, owing.id).recipients == 0  # no dues invoiced yet
+
+
+def test_an_agency_writes_to_its_workers_and_to_its_employers(session, make_org):
+    from tests.agency_support import employer, worker
+
+    org = make_org(session, "agency", name="Nyumba Staffing")
+    for i in range(3):
+        worker(session, org.id, i, location="Kisumu" if i else "Nairobi")
+    employer(session, org.id, 1)
+    c = service.create_campaign(session, ACTOR, org.id, name="Jobs", audience="workers",
+                                text="{{ first_name }}: new jobs in {{ location }} this week")
+    check = service.check_launch(session, ACTOR, org.id, c.id)
+    assert (check.recipients, check.lines[0].text) == (3, "Worker: new jobs in Nairobi this week")
+    e = service.create_campaign(session, ACTOR, org.id, name="Fees", audience="employers",
+                                text="Dear {{ household_name }}, our fees change in January")
+    assert [line.text for line in service.check_launch(session, ACTOR, org.id, e.id).lines] == [
+        "Dear Household 1, our fees change in January"]
+    with pytest.raises(InvalidInput, match=r"\{\{ household_name \}\} is not a variable here"):
+        service.create_campaign(session, ACTOR, org.id, name="x", audience="workers", text="{{ household_name }}")
