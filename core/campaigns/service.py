@@ -215,9 +215,9 @@ def create_campaign(
         if not 2 <= len(survey) <= 9:
             raise InvalidInput("A survey has between 2 and 9 answers (replies are one digit).")
     schedule = "every" if every else "at" if at else "now"
-    campaign = Campaign(until=until,
+    campaign = Campaign(
         org_id=org_id, name=name, channel=channel, text=text or "", template_name=template, subject=subject,
-        audience=(audience or "all").strip(), schedule=schedule, starts_at=at, every=every,
+        audience=(audience or "all").strip(), schedule=schedule, starts_at=at, every=every, until=until,
         next_run_at=(at or now) if schedule != "now" else None,
         status="scheduled" if schedule != "now" else "draft", survey=survey,
         failure_threshold_pct=failure_threshold_pct, failure_min_sample=failure_min_sample, created_by=actor.label,
