@@ -92,8 +92,14 @@ def test_a_soft_smtp_refusal_is_retried(committed_db, org_id, fake_smtp):
     provider.close()
 
 
-def test_an_email_campaign_needs_a_subject_and_checks_its_variables(session, make_org):
+def test_an_email_campaign_needs_a_subject_and_checks_its_variables_and_plain_text_keeps_its_paragraphs(
+        session, make_org):
     org = make_org(session, "chama")
+    add_contacts(session, org.id, 1, email=True)
+    plain = service.create_campaign(session, ACTOR, org.id, name="N", channel="email", subject="News",
+                                    text="Dear {{ first_name }},\n\nWe meet <Friday> & Saturday.\nBring a friend.")
+    [line] = service.check_launch(session, ACTOR, org.id, plain.id).lines
+    assert line.text.startswith("Dear Member,\n\nWe meet <Friday> & Saturday.\nBring a friend.")
     with pytest.raises(InvalidInput, match="needs a subject"):
         service.create_campaign(session, ACTOR, org.id, name="N", channel="email", text="<p>Hi</p>")
     with pytest.raises(InvalidInput, match=r"The subject cannot be used: \{\{ busines_name \}\}"):

@@ -11,6 +11,7 @@ so resuming sends each remaining message once.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -277,6 +278,19 @@ def _content(session: Session, actor: Actor, campaign: Campaign) -> _Content:
     return _Content(body, found.subject, dlt_template_id=dlt)
 
 
+_HTML_TAG = re.compile(r"</?(p|br|div|span|h[1-6]|a|b|i|u|em|strong|ul|ol|li|table|tr|td|img|hr|html|body)\b[^>]*>",
+                       re.IGNORECASE)
+_JINJA = re.compile(r"({{.*?}}|{%.*?%}|{#.*?#})", re.DOTALL)
+
+
+def _plain_as_html(text: str) -> str:
+    """An email typed as plain text, as HTML: its words escaped, its paragraphs and line breaks kept."""
+    import html
+
+    escaped = "".join(part if i % 2 else html.escape(part, quote=False) for i, part in enumerate(_JINJA.split(text)))
+    return "".join(f"<p>{p.strip().replace(chr(10), '<br>')}</p>" for p in escaped.split("\n\n") if p.strip())
+
+
 @dataclass(frozen=True)
 class Filled:
     """One recipient's message as the outbox row holds it, and what it is for people to read."""
@@ -294,7 +308,8 @@ def _fill(org: Org, channel: str, content: _Content, context: dict[str, Any], *,
     from core.campaigns.unsubscribe import unsubscribe_url
 
     if channel == "email":
-        rendered = templates.render_message("email", content.body, context, subject=content.subject)
+        body = content.body if _HTML_TAG.search(content.body) else _plain_as_html(content.body)
+        rendered = templates.render_message("email", body, context, subject=content.subject)
         link = unsubscribe_url(org.id, "email", address)
         return Filled(smtp.html_document(rendered.html or "", unsubscribe=link, org_name=org.name),
                       rendered.subject, rendered.text)
