@@ -15,7 +15,8 @@ import typer
 
 from commands.common import err, org_id_for, print_json, print_table, unit_of_work
 
-app = typer.Typer(help="Campaigns: SMS, email and WhatsApp outreach to contacts or vendors.", no_args_is_help=True)
+app = typer.Typer(help="Campaigns: SMS, email and WhatsApp outreach to an organisation's people.",
+                  no_args_is_help=True)
 
 JSON = typer.Option(False, "--json", help="Print the data as JSON on stdout.")
 CAMPAIGN = typer.Argument(..., help="The campaign's id.")
@@ -29,7 +30,8 @@ def create(
     template: Optional[str] = typer.Option(None, "--template", help="A saved template's name."),
     text: Optional[str] = typer.Option(None, "--text", help="The message; {{ first_name }} and the like are filled in."),
     subject: Optional[str] = typer.Option(None, "--subject", help="Email subject."),
-    audience: str = typer.Option("all", "--audience", help="all, contacts, or a vendor filter: sector=retail,district=Pune."),
+    audience: str = typer.Option("all", "--audience", help="all, contacts, a vendor filter (sector=retail,district=Pune), "
+                                  "members:event=last, clients:not_seen_days=90, members:arrears, workers…"),
     at: Optional[str] = typer.Option(None, "--at", help="Start at this time (ISO, the org's clock)."),
     every: Optional[str] = typer.Option(None, "--every", help="Repeat every week or month (from --at, or now)."),
     until: Optional[str] = typer.Option(None, "--until", help="No runs after this (recurring only; the org's clock)."),
