@@ -71,10 +71,23 @@ app.command("scheduler")(jobs_cmd.scheduler)
 app.command("audit")(audit_cmd.audit)
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"ofisi {version('ofisi')}")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            typer.echo("ofisi (version unknown: not installed)")
+        raise typer.Exit()
+
+
 @app.callback()
 def root(
     ctx: typer.Context,
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log more on stderr."),
+    show_version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                      help="Print Ofisi's version and exit."),
 ) -> None:
     handler = logging.StreamHandler(sys.stderr)
     line = "%(asctime)s %(levelname)s %(name)s: %(message)s"

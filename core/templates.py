@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -49,6 +49,8 @@ from db.models_vendors import CHANNELS, Template
 
 STANDARD_VARIABLES = frozenset({"name", "first_name", "phone", "email", "org_name"})
 RECORD_VARIABLES: dict[str, frozenset[str]] = {}  # org kind -> the fields of the records its messages go to
+RecordReader = Callable[[Session, Actor, int, int], Any]
+RECORD_READERS: dict[str, RecordReader] = {}  # org kind -> how to read one of those records
 
 GSM7_SINGLE, GSM7_PART = 160, 153
 UCS2_SINGLE, UCS2_PART = 70, 67
@@ -58,9 +60,13 @@ for _kind, _roles in PERMISSIONS.items():
     grant(_kind, [role for role, perms in _roles.items() if "messages.send" in perms], "templates.write")
 
 
-def register_variables(kind: str, names: Iterable[str]) -> None:
-    """Let templates of orgs of ``kind`` use these record fields."""
+def register_variables(kind: str, names: Iterable[str], record: RecordReader | None = None) -> None:
+    """Let templates of orgs of ``kind`` use these record fields; ``record`` reads one record
+    (``record(session, actor, org_id, record_id)``) for :func:`preview_template`. The area
+    registers here, so this module never imports an area."""
     RECORD_VARIABLES[kind] = RECORD_VARIABLES.get(kind, frozenset()) | frozenset(names)
+    if record is not None:
+        RECORD_READERS[kind] = record
 
 
 def allowed_variables(kind: str) -> frozenset[str]:
@@ -399,11 +405,15 @@ def _render_template(template: TemplateView, context: Mapping[str, Any]) -> Rend
 
 
 def preview_template(session: Session, actor: Actor, org_id: int, template: int | str, vendor_id: int) -> RenderedMessage:
-    """The template as one vendor would receive it."""
-    from core.vendors import get_vendor
+    """The template as one recipient (a vendor, in a campaigns org) would receive it."""
+    from core.registry import load_areas
 
     org = require(session, actor, org_id, "templates.read")
     view = _view(session, _find(session, org.id, template))
-    vendor = get_vendor(session, actor, org.id, vendor_id)
+    load_areas()  # the areas register how to read their records on import
+    read = RECORD_READERS.get(org.kind)
+    if read is None:
+        raise InvalidInput(f"Templates of a {org.kind} org have no recipient records to preview with.")
+    vendor = read(session, actor, org.id, vendor_id)
     context = context_for(org_name=org.name, name=vendor.name, phone=vendor.phone, email=vendor.email, record=vendor)
     return _render_template(view, context)

@@ -15,6 +15,7 @@ from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFound
 from core.numbers import whole_number
 from core.permissions import require
+from core.phones import mask_phone  # noqa: F401  (agency services import it from here)
 from db.models import Contact, Org
 
 ACCOMMODATIONS = ("live_in", "live_out", "either")
@@ -42,14 +43,6 @@ def row_of(session: Session, model, org_id: int, row_id: int, missing: str, *, l
     if row is None:
         raise NotFound(missing)
     return row
-
-
-def mask_phone(phone: str | None) -> str:
-    """``+2547•••••678``: enough to tell numbers apart, not enough to call."""
-    if not phone:
-        return ""
-    keep_head = 5 if len(phone) > 9 else 2
-    return phone[:keep_head] + "•" * max(len(phone) - keep_head - 3, 1) + phone[-3:]
 
 
 def phone_of(session: Session, contact_id: int | None) -> str | None:
