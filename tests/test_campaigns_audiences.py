@@ -66,6 +66,8 @@ def test_a_salon_messages_clients_not_seen_in_ninety_days(session):
     assert result.queued == 1
     [(to, body)] = _bodies(session, c.id).items()
     assert to == "+254711000001" and body.startswith("Achieng, we miss you! Last seen ")
+    with pytest.raises(InvalidInput, match="Only an agency organisation has workers"):
+        service.create_campaign(session, ACTOR, salon.org.id, name="x", text="a", audience="workers")
     with pytest.raises(InvalidInput, match="not_seen_days= takes a whole number"):
         service.create_campaign(session, ACTOR, salon.org.id, name="x", text="a", audience="clients:not_seen_days=x")
 

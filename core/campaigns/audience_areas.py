@@ -63,6 +63,13 @@ def _paged(session: Session, query, id_column, make: Callable) -> Iterator[Recip
         last = getattr(rows[-1], id_column.key)
 
 
+def _of_kind(session: Session, org_id: int, kind: str, who: str) -> None:
+    org = session.get(Org, org_id)
+    if org is None or org.kind != kind:
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise InvalidInput(f"Only {article} {kind} organisation has {who}; use contacts, or all.")
+
+
 def _contact(c: Contact, **fields) -> Recipient:
     return Recipient(f"contact:{c.id}", c.name, phone=c.phone or None, email=c.email, contact_id=c.id,
                      fields=fields)
@@ -176,6 +183,7 @@ def clients(session: Session, actor: Actor, org_id: int, filter_text: str) -> It
     """A salon's clients (those who completed a visit)."""
     from db.models_salon import SalonAppointment, SalonClient, SalonService
 
+    _of_kind(session, org_id, "salon", "salon clients")
     org = require(session, actor, org_id, "salon.clients.read")
     filters = _filters(filter_text, CLIENT_FILTERS, "salon clients")
     query = (select(SalonClient.id, SalonClient.last_visit_at, SalonClient.visit_count, Contact)
@@ -208,6 +216,7 @@ def workers(session: Session, actor: Actor, org_id: int, filter_text: str) -> It
     """An agency's workers (``verified``: verified ones only)."""
     from db.models_agency import AgencyWorker
 
+    _of_kind(session, org_id, "agency", "workers")
     require(session, actor, org_id, "agency.read")
     filters = _filters(filter_text, {"verified": "verified workers only"}, "agency workers")
     query = (select(AgencyWorker.id, AgencyWorker.location, Contact)
@@ -222,6 +231,7 @@ def employers(session: Session, actor: Actor, org_id: int, filter_text: str) -> 
     """An agency's employers."""
     from db.models_agency import AgencyEmployer
 
+    _of_kind(session, org_id, "agency", "employers")
     require(session, actor, org_id, "agency.read")
     _filters(filter_text, {}, "agency employers")
     query = (select(AgencyEmployer.id, AgencyEmployer.household_name, Contact)
