@@ -287,3 +287,22 @@ def settings(org: str = typer.Option(..., "--org", help="Organisation slug."),
         return
     quiet = "none" if view.quiet_from == view.quiet_until else f"{view.quiet_from}-{view.quiet_until}"
     err(f"{o.name}: quiet hours {quiet}; DLT entity ID {view.dlt_entity_id or 'not set'}.")
+
+
+@app.command("bounces")
+def bounces(maildir: Optional[str] = typer.Option(None, "--maildir", help="The maildir (default OFISI_BOUNCE_MAILDIR)."),
+            as_json: bool = JSON) -> None:
+    """Read new bounce reports (DSNs): each permanent failure fails its email and suppresses the address."""
+    from config import get_settings
+    from core.campaigns.bounces import read_bounces
+
+    where = maildir or get_settings().bounce_maildir
+    if not where:
+        raise typer.BadParameter("give --maildir, or set OFISI_BOUNCE_MAILDIR.")
+    with unit_of_work() as (session, _actor):
+        summary = read_bounces(session, where)
+    if as_json:
+        print_json(summary)
+        return
+    err(f"{summary.read} new mails: {summary.bounced} bounced, {summary.suppressed} addresses suppressed"
+        + (f", {summary.unknown} about emails we have no record of." if summary.unknown else "."))

@@ -132,6 +132,8 @@ class Settings:
     whatsapp_phone_number_id: str | None = None
     # Campaigns' quiet hours, the org's clock, for orgs that set none of their own ("off": none).
     campaign_quiet_hours: str = "21:00-08:00"
+    # Where the MTA delivers the bounces (DSNs) of the email Ofisi sends: a maildir.
+    bounce_maildir: str | None = None
     # SMS to Indian numbers (+91) go through Exotel when these and its secrets are set.
     exotel_base_url: str = "https://api.exotel.com"
     exotel_account_sid: str | None = None

@@ -230,3 +230,51 @@ def test_a_whatsapp_template_whose_parameter_comes_out_empty_is_not_sent_blank(s
     with pytest.raises(InvalidInput, match=r"Nobody would get campaign \d+: .* \(1 template\)"):
         service.launch_campaign(session, ACTOR, org.id, c.id)
     assert service.get_campaign(session, ACTOR, org.id, c.id).status == "draft"
+
+
+def _dsn(message_id: str, recipient: str, status: str, action: str) -> bytes:
+    """A delivery status notification (RFC 3464) as an MTA mails it back."""
+    return (
+        "From: MAILER-DAEMON@mx.example.org\r\nTo: office@umoja.example\r\nSubject: Undelivered Mail\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.example.org\r\n\r\n"
+        f"Final-Recipient: rfc822; {recipient}\r\nAction: {action}\r\nStatus: {status}\r\n"
+        f"Diagnostic-Code: smtp; 550 {status} mailbox unknown\r\n\r\n"
+        "--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"Message-ID: {message_id}\r\nTo: {recipient}\r\nSubject: News\r\n\r\n"
+        "--B--\r\n").encode()
+
+
+def test_a_bounce_that_comes_back_later_fails_the_email_and_suppresses_the_address(
+        committed_db, org_id, fake_smtp, tmp_path):
+    import mailbox
+
+    from core.campaigns.bounces import read_bounces
+    from core.optouts import is_opted_out
+
+    with committed_db.session() as s:
+        add_contacts(s, org_id, 3, email=True)
+        c = service.create_campaign(s, ACTOR, org_id, name="N", channel="email", subject="News", text="Hello")
+        service.launch_campaign(s, ACTOR, org_id, c.id)
+    provider = SMTPEmail(fake_smtp.url, sender="office@umoja.example")
+    assert outbox.send_due(committed_db, {"email": provider}).sent == 3  # the server took them all
+    provider.close()
+    ids = {m.recipients[0]: m.message_id for m in fake_smtp.messages}
+    box = mailbox.Maildir(str(tmp_path / "bounces"), create=True)
+    box.add(_dsn(ids["member1@example.org"], "member1@example.org", "5.1.1", "failed"))
+    box.add(_dsn(ids["member2@example.org"], "member2@example.org", "4.2.2", "delayed"))  # still trying
+    box.add(_dsn("<someone-else@example.org>", "x@example.org", "5.1.1", "failed"))
+    with committed_db.session() as s:
+        summary = read_bounces(s, tmp_path / "bounces")
+        assert (summary.read, summary.bounced, summary.suppressed, summary.unknown) == (3, 1, 1, 1)
+        assert read_bounces(s, tmp_path / "bounces").read == 0  # read once
+        assert message_states(s, c.id) == {"sent": 2, "failed": 1}
+        failed = s.scalar(select(Message).where(Message.campaign_id == c.id, Message.status == "failed"))
+        assert failed.to_address == "member1@example.org" and "5.1.1" in failed.last_error
+        assert is_opted_out(s, org_id, "email", "member1@example.org")
+        assert not is_opted_out(s, org_id, "email", "member2@example.org")
+        with pytest.raises(InvalidInput, match="is not a maildir"):
+            read_bounces(s, tmp_path)

@@ -179,5 +179,11 @@ def test_templates_and_the_checks_before_a_launch_from_the_command_line(ofisi, f
     assert "quiet hours 21:30-07:00" in ofisi("campaigns", "settings", "--org", "umoja", "--quiet-from", "21:30",
                                               "--quiet-until", "7:00").stderr
     assert json.loads(ofisi("campaigns", "replies", cid, "--json").stdout) == []
+    import mailbox
+    import tempfile
+    maildir = tempfile.mkdtemp() + "/bounces"
+    mailbox.Maildir(maildir, create=True)
+    assert "0 new mails: 0 bounced" in ofisi("campaigns", "bounces", "--maildir", maildir).stderr
+    assert_refused(ofisi("campaigns", "bounces", "--maildir", str(fresh_database_url)), "is not a maildir")
     assert ofisi("campaigns", "cancel", cid).returncode == 0
     assert "is deleted" in ofisi("templates", "delete", "Reminder", "--org", "umoja").stderr
