@@ -27,6 +27,7 @@ from commands import (
     salon_cmd,
     secrets_cmd,
     send_cmd,
+    templates_cmd,
     user_cmd,
     ussd_cmd,
 )
@@ -56,6 +57,7 @@ app.add_typer(ussd_cmd.app, name="ussd")
 app.add_typer(chama_cmd.app, name="chama")
 app.add_typer(community_cmd.app, name="community")
 app.add_typer(campaigns_cmd.app, name="campaigns")
+app.add_typer(templates_cmd.app, name="templates")
 app.add_typer(import_cmd.app, name="import")
 app.add_typer(report_cmd.app, name="report")
 app.add_typer(person_cmd.app, name="person")

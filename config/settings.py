@@ -67,6 +67,8 @@ SECRETS: dict[str, str] = {
     "smtp_url": "SMTP URL (it carries the password)",
     "whatsapp_token": "WhatsApp Cloud API token",
     "callback_token": "token that provider callbacks must carry",
+    "exotel_api_key": "Exotel API key (SMS to India)",
+    "exotel_api_token": "Exotel API token (SMS to India)",
 }
 
 
@@ -128,6 +130,14 @@ class Settings:
     email_rate_per_second: float = 0.0
     whatsapp_rate_per_second: float = 80.0
     whatsapp_phone_number_id: str | None = None
+    # Campaigns' quiet hours, the org's clock, for orgs that set none of their own ("off": none).
+    campaign_quiet_hours: str = "21:00-08:00"
+    # Where the MTA delivers the bounces (DSNs) of the email Ofisi sends: a maildir.
+    bounce_maildir: str | None = None
+    # SMS to Indian numbers (+91) go through Exotel when these and its secrets are set.
+    exotel_base_url: str = "https://api.exotel.com"
+    exotel_account_sid: str | None = None
+    exotel_sender_id: str | None = None
     email_from: str = "ofisi@localhost"
     # The gateway (`ofisi serve`). Addresses or networks (CIDR) of the proxies in front of it, whose
     # X-Forwarded-For is believed; the client address of every request (the lead form's per-address
