@@ -1,0 +1,184 @@
+"""A chama loan (or payout) paid out by M-Pesa B2C through the fake Daraja and the running gateway:
+the request is written before it leaves, the ledger shows the money only when Daraja reports that it
+left, a failure or a timeout leaves the loan approved with the reason, and a lost result is settled by
+the Transaction Status query that `ofisi jobs run-due` asks."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+from typer.testing import CliRunner
+
+from commands.main import app
+from config import load_settings
+from core.chama import ledger, loans, payouts
+from core.errors import Conflict
+from db.models_payments import Disbursement, PaymentCallback
+from db.types import utcnow
+from tests.chama_support import ACTOR, approved_loan
+from tests.fakes.daraja import B2C_PATH, STATUS_PATH, fake_daraja  # noqa: F401  (fixture)
+from tests.live_gateway import running_gateway
+from tests.payments_support import ledger_rows, paybill_chama
+
+TOKEN = "cb-token"
+LOAN = 300_000  # KES 3,000 to M010
+
+
+@pytest.fixture
+def world(committed_db, make_org, fake_daraja, monkeypatch):
+    """The chama with an approved loan for M010, the gateway, and the CLI's settings pointing at both."""
+    from config.settings import get_settings
+
+    with committed_db.session() as s:
+        chama = paybill_chama(s, make_org)
+        loan = approved_loan(s, chama, chama.members[1], LOAN)
+    with running_gateway(committed_db, load_settings({"OFISI_CALLBACK_TOKEN": TOKEN})) as base:
+        env = {"OFISI_DATABASE_URL": committed_db.url, **fake_daraja.env(public_url=base, callback_token=TOKEN)}
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        yield chama, loan
+    get_settings.cache_clear()
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def disburse(chama, loan_id: int):
+    return run("mpesa", "disburse", "loan", str(loan_id), "--org", chama.org.slug)
+
+
+def state(db, chama, loan_id: int) -> tuple:
+    """(loan status, disbursement statuses, the chama's loan disbursements, pool, M010's loan owed)."""
+    with db.session() as s:
+        loan = loans.get_loan(s, ACTOR, chama.id, loan_id)
+        rows = s.scalars(select(Disbursement.status).where(Disbursement.subject_id == loan_id)
+                         .order_by(Disbursement.id)).all()
+        entries = [r for r in ledger_rows(s, chama.id) if r[0] == "loan_disbursement" and r[1] == "M010"]
+        owed = ledger.member_balances(s, ACTOR, chama.id, chama.members[1].id).loan_outstanding_minor
+        return loan.status, list(rows), entries, ledger.sums(s, chama.id).pool, owed
+
+
+def only_b2c(fake) -> str:
+    [originator] = fake.b2c
+    return originator
+
+
+def test_success_credits_once_and_nothing_shows_before_the_money_left(committed_db, world, fake_daraja):
+    chama, loan = world
+    _, _, _, pool, _ = state(committed_db, chama, loan.id)
+    sent = disburse(chama, loan.id)
+    assert sent.exit_code == 0, sent.output
+    assert "is awaiting; the books show it when M-Pesa reports that it left" in sent.output
+    body = fake_daraja.received(B2C_PATH)[0].body
+    assert (body["PartyB"], body["Amount"], body["InitiatorName"], body["CommandID"]) == (
+        "254710000010", 3000, "ofisi-api", "BusinessPayment")
+    assert body["ResultURL"].endswith(f"/mpesa/b2c/result?token={TOKEN}")
+    # Sent, not yet reported: the books show nothing, and the loan cannot be sent twice.
+    assert state(committed_db, chama, loan.id) == ("approved", ["awaiting"], [], pool, 0)
+    again = disburse(chama, loan.id)
+    assert isinstance(again.exception, Conflict) and "already awaiting" in str(again.exception)
+    originator = only_b2c(fake_daraja)
+    assert fake_daraja.settle_b2c(originator, 0).json() == {"ResultCode": 0, "ResultDesc": "Accepted"}
+    httpx.post(fake_daraja.b2c[originator].body["ResultURL"], json=fake_daraja.b2c_result_for(originator))  # replay
+    receipt = fake_daraja.b2c[originator].receipt
+    assert state(committed_db, chama, loan.id) == (
+        "disbursed", ["succeeded"], [("loan_disbursement", "M010", LOAN, receipt)], pool - LOAN, LOAN)
+    with committed_db.session() as s:
+        verdicts = s.scalars(select(PaymentCallback.verdict).where(PaymentCallback.source == "b2c")
+                             .order_by(PaymentCallback.id)).all()
+        assert verdicts == ["applied", "duplicate"]
+    listed = json.loads(run("mpesa", "disbursements", "--org", chama.org.slug, "--json").stdout)
+    assert [(d["status"], d["receipt_number"]) for d in listed] == [("succeeded", receipt)]
+
+
+def test_a_failure_returns_the_loan_to_approved_with_the_reason(committed_db, world, fake_daraja):
+    chama, loan = world
+    _, _, _, pool, _ = state(committed_db, chama, loan.id)
+    assert disburse(chama, loan.id).exit_code == 0
+    fake_daraja.settle_b2c(only_b2c(fake_daraja), 1)  # the balance is insufficient
+    assert state(committed_db, chama, loan.id) == ("approved", ["failed"], [], pool, 0)
+    listed = json.loads(run("mpesa", "disbursements", "--org", chama.org.slug, "--json").stdout)
+    assert [(d["status"], d["last_error"]) for d in listed] == [
+        ("failed", "The balance is insufficient for the transaction.")]
+    # Approved again: it can be sent anew.
+    assert disburse(chama, loan.id).exit_code == 0
+    assert len(fake_daraja.b2c) == 2
+
+
+def test_a_refused_request_fails_at_once(committed_db, world, fake_daraja, monkeypatch):
+    from config.settings import get_settings
+
+    chama, loan = world
+    monkeypatch.setenv("OFISI_MPESA_SECURITY_CREDENTIAL", "not-the-credential")
+    get_settings.cache_clear()
+    refused = disburse(chama, loan.id)
+    assert refused.exit_code == 1 and "still approved" in refused.output and "Invalid Initiator" in refused.output
+    assert state(committed_db, chama, loan.id)[:3] == ("approved", ["failed"], [])
+
+
+def ask_and_answer(committed_db, fake_daraja, *, overdue: bool) -> None:
+    """`ofisi jobs run-due` asks Daraja (Transaction Status); Daraja's answer comes to the gateway."""
+    if overdue:  # no result came within the wait
+        with committed_db.session() as s:
+            s.execute(update(Disbursement).values(next_check_at=utcnow().replace(year=2025)))
+            s.commit()
+    ran = run("jobs", "run-due")
+    assert ran.exit_code == 0, ran.output
+    [query] = fake_daraja.received(STATUS_PATH)
+    assert query.body["OriginalConversationID"] == only_b2c(fake_daraja)
+    assert fake_daraja.answer_status(query).json() == {"ResultCode": 0, "ResultDesc": "Accepted"}
+
+
+def test_a_timeout_is_settled_by_the_status_query(committed_db, world, fake_daraja):
+    chama, loan = world
+    _, _, _, pool, _ = state(committed_db, chama, loan.id)
+    assert disburse(chama, loan.id).exit_code == 0
+    fake_daraja.b2c_timeout(only_b2c(fake_daraja))
+    assert state(committed_db, chama, loan.id) == ("approved", ["awaiting"], [], pool, 0)
+    ask_and_answer(committed_db, fake_daraja, overdue=False)  # the money never left: Daraja has no such payment
+    assert state(committed_db, chama, loan.id) == ("approved", ["failed"], [], pool, 0)
+    with committed_db.session() as s:
+        row = s.scalar(select(Disbursement))
+        assert "no completed payment" in row.last_error
+
+
+def test_a_lost_result_is_settled_by_the_status_query(committed_db, world, fake_daraja):
+    chama, loan = world
+    _, _, _, pool, _ = state(committed_db, chama, loan.id)
+    assert disburse(chama, loan.id).exit_code == 0
+    originator = only_b2c(fake_daraja)
+    fake_daraja.settle_b2c(originator, 0, post=False)  # paid, but the result never reached us
+    assert run("jobs", "run-due").exit_code == 0
+    assert fake_daraja.received(STATUS_PATH) == []  # not overdue yet
+    ask_and_answer(committed_db, fake_daraja, overdue=True)
+    receipt = fake_daraja.b2c[originator].receipt
+    entries = [("loan_disbursement", "M010", LOAN, receipt)]
+    assert state(committed_db, chama, loan.id) == ("disbursed", ["succeeded"], entries, pool - LOAN, LOAN)
+    # The original result, late, changes nothing.
+    httpx.post(fake_daraja.b2c[originator].body["ResultURL"], json=fake_daraja.b2c_result_for(originator))
+    assert state(committed_db, chama, loan.id) == ("disbursed", ["succeeded"], entries, pool - LOAN, LOAN)
+
+
+def test_the_pool_must_hold_what_is_already_on_its_way_out(committed_db, world, fake_daraja):
+    chama, loan = world
+    member = chama.members[0]
+    with committed_db.session() as s:
+        pool = ledger.sums(s, chama.id).pool
+        big = payouts.request_payout(s, ACTOR, chama.id, pool - LOAN + 100, purpose="welfare", member_id=member.id)
+        for official in chama.checkers(member.id):
+            payouts.approve_payout(s, ACTOR, chama.id, big.id, by_member_id=official.id)
+    assert disburse(chama, loan.id).exit_code == 0
+    refused = run("mpesa", "disburse", "payout", str(big.id), "--org", chama.org.slug)
+    assert isinstance(refused.exception, Conflict) and "needs KES 1 more" in str(refused.exception)
+    fake_daraja.settle_b2c(only_b2c(fake_daraja), 1)  # the loan's money did not leave: the pool holds it again
+    assert run("mpesa", "disburse", "payout", str(big.id), "--org", chama.org.slug).exit_code == 0
+    payout = fake_daraja.b2c[[o for o in fake_daraja.b2c if fake_daraja.b2c[o].result_code is None][0]]
+    fake_daraja.settle_b2c(payout.body["OriginatorConversationID"], 0)
+    with committed_db.session() as s:
+        assert payouts.get_payout(s, ACTOR, chama.id, big.id).status == "paid"
+        assert ledger.sums(s, chama.id).pool == LOAN - 100
