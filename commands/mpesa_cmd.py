@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 from typing import Optional
 
 import typer
@@ -12,15 +13,23 @@ from commands.common import err, print_json, print_table, unit_of_work
 app = typer.Typer(help="M-Pesa paybill (money in) and B2C (money out) for an organisation.", no_args_is_help=True)
 
 
-def _client():
+def _client(*, b2c: bool = False):
+    """The Daraja client for C2B (and, with ``b2c``, one whose initiator is set), or the setting to fix."""
     from core.payments import PaymentsUnavailable
     from core.payments.b2c import b2c_client
     from core.providers import ProviderUnavailable
 
     try:
-        return b2c_client()
+        client = b2c_client()
     except ProviderUnavailable as exc:
         raise PaymentsUnavailable(str(exc)) from None
+    try:
+        if b2c:
+            client.initiator()
+    except ProviderUnavailable as exc:
+        client.close()
+        raise PaymentsUnavailable(str(exc)) from None
+    return client
 
 
 def _daraja_refused(exc) -> typer.Exit:
@@ -95,8 +104,8 @@ def paybill_cmd(
     _listing(org, lambda s, a, org_id: list_paybill_payments(s, a, org_id, status=status, limit=limit), as_json,
              f"paybill payments{f' that are {status}' if status else ''}", "Paybill payments to",
              ["receipt", "paid", "account", "amount", "from", "status", "credited", "note"],
-             lambda p: [p.trans_id, p.paid_at.strftime("%Y-%m-%d %H:%M"), p.account, p.amount, p.source, p.status,
-                        p.entry_ref, p.reason])
+             lambda p, zone: [p.trans_id, p.paid_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"), p.account,
+                              p.amount, p.source, p.status, p.entry_ref, p.reason])
 
 
 def _listing(org: str, fetch, as_json: bool, nothing: str, title: str, columns: list[str], cells) -> None:
@@ -111,7 +120,7 @@ def _listing(org: str, fetch, as_json: bool, nothing: str, title: str, columns: 
     elif not rows:
         err(f"No {nothing} in {org_view.name}.")
     else:
-        print_table(f"{title} {org_view.name}", columns, [cells(row) for row in rows])
+        print_table(f"{title} {org_view.name}", columns, [cells(row, ZoneInfo(org_view.timezone)) for row in rows])
 
 
 @app.command("assign")
@@ -145,15 +154,18 @@ def disburse_cmd(
     if what not in ("loan", "payout"):
         err("Say what to disburse: loan or payout.")
         raise typer.Exit(2)
-    with unit_of_work() as (session, actor):
-        org_view = get_org(session, actor, org)
-        asked = request_disbursement(session, actor, org_view.id, f"{org_view.kind}.{what}", item_id, phone=phone)
-    client = _client()
-    database = open_db()
+    client = _client(b2c=True)  # a setting to fix is said before anything is written
     try:
-        sent = send_disbursement(database, client, asked.id)
+        with unit_of_work() as (session, actor):
+            org_view = get_org(session, actor, org)
+            asked = request_disbursement(session, actor, org_view.id, f"{org_view.kind}.{what}", item_id,
+                                         phone=phone)
+        database = open_db()
+        try:
+            sent = send_disbursement(database, client, asked.id)
+        finally:
+            database.dispose()
     finally:
-        database.dispose()
         client.close()
     if sent.status == "failed":
         err(f"Disbursement {sent.id} failed; the {what} is still approved. {sent.last_error}")
@@ -175,5 +187,6 @@ def disbursements_cmd(
     _listing(org, lambda s, a, org_id: list_disbursements(s, a, org_id, status=status, limit=limit), as_json,
              f"disbursements{f' that are {status}' if status else ''}", "M-Pesa disbursements of",
              ["id", "for", "amount", "phone", "status", "receipt", "note"],
-             lambda d: [d.id, f"{d.subject} {d.subject_id}", d.amount, d.phone, d.status, d.receipt_number,
-                        d.last_error or d.result_desc])
+             lambda d, _zone: [d.id, f"{d.subject} {d.subject_id}", d.amount, d.phone, d.status, d.receipt_number,
+                               d.last_error or ("waiting for M-Pesa's result" if d.status == "awaiting"
+                                                else d.result_desc)])

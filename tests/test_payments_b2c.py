@@ -121,6 +121,17 @@ def test_a_refused_request_fails_at_once(committed_db, world, fake_daraja, monke
     assert state(committed_db, chama, loan.id)[:3] == ("approved", ["failed"], [])
 
 
+def test_without_the_initiator_nothing_is_written(committed_db, world, monkeypatch):
+    from config.settings import get_settings
+
+    chama, loan = world
+    monkeypatch.delenv("OFISI_MPESA_INITIATOR_NAME")
+    get_settings.cache_clear()
+    refused = disburse(chama, loan.id)
+    assert refused.exit_code == 1 and "ofisi secrets set mpesa_initiator_name" in str(refused.exception)
+    assert state(committed_db, chama, loan.id)[:3] == ("approved", [], [])
+
+
 def ask_and_answer(committed_db, fake_daraja, *, overdue: bool) -> None:
     """`ofisi jobs run-due` asks Daraja (Transaction Status); Daraja's answer comes to the gateway."""
     if overdue:  # no result came within the wait

@@ -4,7 +4,8 @@ Paybill (C2B): the account a member types names them by member number or
 phone (case and spaces ignored), optionally with a purpose: ``M012`` or
 ``0712 345 678`` is a contribution, ``M012-LOAN`` a loan repayment (fines
 first, then interest, then principal, as ``record_repayment`` splits it),
-``M012-FINE`` a fine payment. Each is recorded by the same function the
+``M012-FINE`` a fine payment (each of these two only while something is
+owed). Each is recorded by the same function the
 console and USSD call, with the M-Pesa receipt as its reference, so the
 member gets the usual SMS receipt and one receipt is one entry.
 
@@ -22,8 +23,8 @@ from sqlalchemy.orm import Session
 from core.actors import Actor
 from core.chama.base import chama_org, money
 from core.chama.fines import record_fine_payment
-from core.chama.ledger import record_contribution, sums
-from core.chama.loans import disburse_loan, get_loan, record_repayment
+from core.chama.ledger import member_balances, record_contribution, sums
+from core.chama.loans import disburse_loan, get_loan, list_loans, record_repayment
 from core.chama.members import find_member, get_member
 from core.chama.payouts import get_payout, pay_payout
 from core.errors import Conflict, InvalidInput, NotFound
@@ -48,6 +49,8 @@ class ChamaPaybill:
         if member is None or member.status == "exited":
             return None
         purpose = PURPOSES[suffix]
+        if not _owes(session, org, member.id, purpose):
+            return None  # money for a loan or fines the member does not owe would only wait for review
         return Account(member.id, purpose, f"{member.name} (no. {member.member_number}), {purpose}")
 
     def credit(self, session: Session, org_id: int, account: Account, amount_minor: int, *, receipt: str,
@@ -70,6 +73,15 @@ def _member(session: Session, org: Org, who: str):
         return find_member(session, MPESA, org.id, who)
     except (NotFound, InvalidInput):
         return None
+
+
+def _owes(session: Session, org: Org, member_id: int, purpose: str) -> bool:
+    if purpose == "loan":
+        return any(loan.principal_outstanding_minor + loan.interest_owed_minor > 0
+                   for loan in list_loans(session, MPESA, org.id, member_id=member_id))
+    if purpose == "fine":
+        return member_balances(session, MPESA, org.id, member_id).fines_owed_minor > 0
+    return True
 
 
 class _FromPool:

@@ -229,8 +229,8 @@ def take_payment(session: Session, org: Org, payment: C2BPayment, *, source: str
         return Taken("duplicate", f"receipt {payment.trans_id} was already taken from the {existing.source} "
                                   f"({existing.status})", existing.id)
     if account is None:
-        row.reason = (f"account {payment.account!r} names no member or purpose of {org.name}; nothing was "
-                      "credited")
+        row.reason = (f"account {payment.account!r} names no member, or a purpose with nothing owed; "
+                      "nothing was credited")
         return Taken("review", row.reason, row.id)
     try:
         with session.begin_nested():

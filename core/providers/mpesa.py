@@ -266,7 +266,8 @@ class DarajaClient:
                                      f"{reply.get('ResponseDescription', '')}".strip())
         return reply
 
-    def _initiator_or_fail(self) -> tuple[str, str]:
+    def initiator(self) -> tuple[str, str]:
+        """The B2C initiator's name and security credential, or ``ProviderUnavailable`` saying what to set."""
         name, credential = self._initiator
         if not name or not credential:
             raise ProviderUnavailable("M-Pesa B2C is not set up: run `ofisi secrets set mpesa_initiator_name` and "
@@ -281,7 +282,7 @@ class DarajaClient:
         The request carries our ``originator_id`` (OriginatorConversationID), so
         a lost answer can be asked about with :meth:`transaction_status`.
         """
-        name, credential = self._initiator_or_fail()
+        name, credential = self.initiator()
         if currency.upper() != "KES":
             raise PermanentSendError(f"M-Pesa B2C pays Kenyan shillings, not {currency}")
         shillings, cents = divmod(amount_minor, 10 ** exponent(currency))
@@ -298,7 +299,7 @@ class DarajaClient:
                            transaction_id: str | None = None) -> B2CAccepted:
         """Ask what became of a B2C payment (by its receipt, else by its OriginatorConversationID);
         Daraja answers at the result URL. A read: every transport failure is transient."""
-        name, credential = self._initiator_or_fail()
+        name, credential = self.initiator()
         body = {"Initiator": name, "SecurityCredential": credential, "CommandID": "TransactionStatusQuery",
                 "TransactionID": transaction_id or "", "OriginalConversationID": original_originator_id,
                 "OriginatorConversationID": query_id, "PartyA": self.b2c_shortcode, "IdentifierType": "4",
