@@ -174,6 +174,28 @@ def disburse_cmd(
         "reports that it left (`ofisi mpesa disbursements`).")
 
 
+@app.command("settle-disbursement")
+def settle_disbursement_cmd(
+    disbursement_id: int = typer.Argument(..., help="The id from `ofisi mpesa disbursements`."),
+    org: str = typer.Option(..., "--org", help="Organisation slug."),
+    paid: Optional[str] = typer.Option(None, "--paid", metavar="RECEIPT",
+                                       help="The portal shows it paid: its receipt number."),
+    not_paid: bool = typer.Option(False, "--not-paid", help="The portal shows no such payment."),
+) -> None:
+    """Settle a disbursement under review or still waiting, from what the M-Pesa portal shows."""
+    from core.orgs import get_org
+    from core.payments.b2c import settle_disbursement
+
+    if bool(paid) == not_paid:
+        err("Say what the M-Pesa portal shows: --paid RECEIPT, or --not-paid.")
+        raise typer.Exit(2)
+    with unit_of_work() as (session, actor):
+        org_view = get_org(session, actor, org)
+        settled = settle_disbursement(session, actor, org_view.id, disbursement_id, paid=bool(paid),
+                                      receipt_number=paid)
+    err(f"Disbursement {settled.id} ({settled.amount}) is now {settled.status}.")
+
+
 @app.command("disbursements")
 def disbursements_cmd(
     org: str = typer.Option(..., "--org", help="Organisation slug."),

@@ -193,3 +193,26 @@ def test_the_pool_must_hold_what_is_already_on_its_way_out(committed_db, world, 
     with committed_db.session() as s:
         assert payouts.get_payout(s, ACTOR, chama.id, big.id).status == "paid"
         assert ledger.sums(s, chama.id).pool == LOAN - 100
+
+
+def test_an_official_settles_one_from_the_portal(committed_db, world, fake_daraja):
+    chama, loan = world
+    _, _, _, pool, _ = state(committed_db, chama, loan.id)
+    assert disburse(chama, loan.id).exit_code == 0
+    with committed_db.session() as s:
+        first = s.scalar(select(Disbursement.id))
+    assert run("mpesa", "settle-disbursement", str(first), "--org", chama.org.slug).exit_code == 2
+    done = run("mpesa", "settle-disbursement", str(first), "--org", chama.org.slug, "--not-paid")
+    assert done.exit_code == 0 and "is now failed" in done.output
+    assert state(committed_db, chama, loan.id) == ("approved", ["failed"], [], pool, 0)
+    assert disburse(chama, loan.id).exit_code == 0
+    with committed_db.session() as s:
+        second = s.scalar(select(Disbursement.id).where(Disbursement.status == "awaiting"))
+    paid = run("mpesa", "settle-disbursement", str(second), "--org", chama.org.slug, "--paid", "tlk9portal")
+    assert paid.exit_code == 0 and "is now succeeded" in paid.output
+    entries = [("loan_disbursement", "M010", LOAN, "TLK9PORTAL")]
+    assert state(committed_db, chama, loan.id) == ("disbursed", ["failed", "succeeded"], entries, pool - LOAN, LOAN)
+    # Daraja's own result comes late with the same receipt: nothing more is written.
+    [originator] = [o for o, p in fake_daraja.b2c.items() if p.body["Occassion"] == f"ofisi {second}"]
+    fake_daraja.settle_b2c(originator, 0, receipt="TLK9PORTAL")
+    assert state(committed_db, chama, loan.id) == ("disbursed", ["failed", "succeeded"], entries, pool - LOAN, LOAN)

@@ -332,21 +332,8 @@ def _apply(session: Session, row: Disbursement, result: B2CResult) -> tuple[str,
         reason = f"M-Pesa reports the money left, but the disbursement was {row.status}; record it by hand"
         _end(row, "review", reason, now)
         return "review", "conflict", reason
-    disburser = _disburser(row.subject)
     try:
-        with session.begin_nested():
-            _end(row, "succeeded", None, now)
-            row.receipt_number, row.result_code, row.result_desc, row.last_error = (
-                result.receipt, result.code, result.desc, None)
-            session.flush()
-            if disburser is None:
-                raise Conflict(f"nothing in this installation records {row.subject!r}")
-            with Session(bind=session.connection(), join_transaction_mode="create_savepoint") as books:
-                disburser.paid(books, DisbursementView.of(row))
-                books.commit()
-            audit.record(session, MPESA, "payment.disbursed", "mpesa_disbursement", row.id, org_id=row.org_id,
-                         after={"status": "succeeded", "receipt_number": result.receipt,
-                                "amount_minor": row.amount_minor})
+        _write_paid(session, row, MPESA, now, receipt=result.receipt, code=result.code, desc=result.desc)
     except (OfisiError, IntegrityError) as exc:
         session.refresh(row)
         reason = f"M-Pesa sent the money (receipt {result.receipt}) but the books refused it: {exc}"
@@ -354,6 +341,55 @@ def _apply(session: Session, row: Disbursement, result: B2CResult) -> tuple[str,
         row.receipt_number = result.receipt
         return "review", "not_applied", reason
     return "applied", None, None
+
+
+def _write_paid(session: Session, row: Disbursement, actor: Actor, now: datetime, *, receipt: str | None,
+                code: str | None, desc: str | None) -> None:
+    """Mark the (locked) disbursement paid and write the area's ledger entry, in one savepoint of the
+    caller's transaction; raises, undoing both, when the books refuse it."""
+    disburser = _disburser(row.subject)
+    with session.begin_nested():
+        _end(row, "succeeded", None, now)
+        row.receipt_number, row.result_code, row.result_desc, row.last_error = receipt, code, desc, None
+        session.flush()
+        if disburser is None:
+            raise Conflict(f"nothing in this installation records {row.subject!r}")
+        with Session(bind=session.connection(), join_transaction_mode="create_savepoint") as books:
+            disburser.paid(books, DisbursementView.of(row))
+            books.commit()
+        audit.record(session, actor, "payment.disbursed", "mpesa_disbursement", row.id, org_id=row.org_id,
+                     after={"status": "succeeded", "receipt_number": receipt, "amount_minor": row.amount_minor})
+
+
+def settle_disbursement(session: Session, actor: Actor, org_id: int, disbursement_id: int, *, paid: bool,
+                        receipt_number: str | None = None) -> DisbursementView:
+    """An official's word, from the M-Pesa portal, on a disbursement under review or still waiting:
+    ``paid`` (with the portal's receipt) writes the books once; otherwise the request is approved again.
+    Commits."""
+    require(session, actor, org_id, "payments.settle")
+    row = _locked(session, disbursement_id=disbursement_id)
+    if row is None or row.org_id != org_id:
+        raise NotFound("That disbursement does not exist.")
+    if row.status not in (*OPEN, "review"):
+        raise InvalidInput(f"Disbursement {row.id} is {row.status}; only one under review or still waiting is "
+                           "settled by hand.")
+    before, now = {"status": row.status, "last_error": row.last_error}, utcnow()
+    if paid:
+        receipt = (receipt_number or "").strip().upper()
+        if not receipt:
+            raise InvalidInput("Give the M-Pesa receipt number from the portal (for example TLK1ABC234).")
+        other = session.scalar(select(Disbursement.id).where(Disbursement.receipt_number == receipt,
+                                                             Disbursement.id != row.id))
+        if other is not None:
+            raise Conflict(f"Receipt {receipt} already paid disbursement {other}.")
+        row.receipt_number = None
+        _write_paid(session, row, actor, now, receipt=receipt, code=None, desc=f"settled by {actor.label}")
+    else:
+        _end(row, "failed", f"settled by {actor.label}: the money did not leave", now)
+    audit.record(session, actor, "payment.disburse_settle", "mpesa_disbursement", row.id, org_id=org_id,
+                 before=before, after={"status": row.status, "receipt_number": row.receipt_number})
+    session.commit()
+    return DisbursementView.of(row)
 
 
 # ---------------------------------------------------------------- lost results: Transaction Status as due work
