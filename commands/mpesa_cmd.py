@@ -87,7 +87,7 @@ def import_statement_cmd(
     if as_json:
         print_json(report)
     for miss in report.unmatched:
-        err(f"line {miss.line}: {miss.receipt or '(no receipt)'} account {miss.account!r}: {miss.reason}")
+        err(f"line {miss.line}: {miss.receipt or '(no receipt)'}: {miss.reason}")
     err(report.line())
 
 

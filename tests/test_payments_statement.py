@@ -100,7 +100,7 @@ def test_the_statement_credits_what_no_callback_did_once(committed_db, chama, tm
         assert mine(s, chama) == [] and s.scalars(select(PaybillPayment)).all() == []
     done = run("mpesa", "import-statement", str(path), "--org", slug_of(chama))
     assert done.exit_code == 0, done.output
-    assert "line 4: SMA1000003 account 'M099': account 'M099' names no member" in done.output
+    assert "line 4: SMA1000003: account 'M099' names no member" in done.output
     assert "5 lines; credited 2, 0 already taken, 2 not money in, 1 unmatched" in done.output
     again = run("mpesa", "import-statement", str(path), "--org", slug_of(chama))
     assert "credited 0, 2 already taken, 2 not money in, 1 unmatched" in again.output
@@ -109,6 +109,15 @@ def test_the_statement_credits_what_no_callback_did_once(committed_db, chama, tm
         kept = {p.trans_id: (p.status, p.source) for p in s.scalars(select(PaybillPayment))}
         assert kept == {"SMA1000001": ("credited", "statement"), "SMA1000002": ("credited", "statement"),
                         "SMA1000003": ("review", "statement")}
+
+
+def test_an_empty_account_column_is_read_from_the_details(committed_db, chama, tmp_path):
+    row = line("SMA1000006", "03-12-2026 08:00:00", "M010", "300.00")
+    row[-1] = ""  # the portal left A/C No. empty; Details still says "… Acc. M010"
+    done = run("mpesa", "import-statement", str(write_statement(tmp_path / "s.csv", [row])), "--org", slug_of(chama))
+    assert "1 lines; credited 1" in done.output
+    with committed_db.session() as s:
+        assert mine(s, chama) == [("contribution", "M010", 30_000, "SMA1000006")]
 
 
 def confirm_over_http(db, receipts_and_accounts) -> None:

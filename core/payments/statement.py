@@ -66,6 +66,12 @@ class StatementReport:
         return text + ("; dry run, nothing was written" if self.dry_run else "")
 
 
+def _account_in(details: str) -> str:
+    """The account from the Details text (``Pay Bill from 2547… - NAME Acc. M001``), when A/C No. is empty."""
+    _, found, account = details.rpartition(" Acc. ")
+    return account.strip() if found else ""
+
+
 def _when(value, zone: ZoneInfo) -> datetime:
     if isinstance(value, datetime):
         local = value
@@ -94,7 +100,7 @@ def import_statement(session: Session, actor: Actor, org_id: int, path: Path, *,
     for line, values in read_rows(path, COLUMNS, ("receipt", "paid_in", "account")):
         report.lines += 1
         receipt = cell_text(values.get("receipt")).upper()
-        account = cell_text(values.get("account"))
+        account = cell_text(values.get("account")) or _account_in(cell_text(values.get("details")))
         paid_in = cell_text(values.get("paid_in")).replace(",", "")
         status = cell_text(values.get("status")).lower()
         if not paid_in or (status and status != "completed"):
