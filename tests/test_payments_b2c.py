@@ -216,3 +216,21 @@ def test_an_official_settles_one_from_the_portal(committed_db, world, fake_daraj
     [originator] = [o for o, p in fake_daraja.b2c.items() if p.body["Occassion"] == f"ofisi {second}"]
     fake_daraja.settle_b2c(originator, 0, receipt="TLK9PORTAL")
     assert state(committed_db, chama, loan.id) == ("disbursed", ["failed", "succeeded"], entries, pool - LOAN, LOAN)
+
+
+def test_unanswered_status_queries_end_in_review(committed_db, world, fake_daraja):
+    from datetime import timedelta
+
+    from core.jobs import run_due
+
+    chama, loan = world
+    assert disburse(chama, loan.id).exit_code == 0
+    for day in range(1, 8):  # Daraja never answers the queries
+        run_due(committed_db, now=utcnow() + timedelta(days=day))
+    assert len(fake_daraja.received(STATUS_PATH)) == 6
+    with committed_db.session() as s:
+        row = s.scalar(select(Disbursement))
+        assert (row.status, row.checks) == ("review", 6) and "no answer after 6 status queries" in row.last_error
+    assert state(committed_db, chama, loan.id)[:3] == ("approved", ["review"], [])
+    # Held for review, the loan cannot be sent again until an official settles it.
+    assert isinstance(disburse(chama, loan.id).exception, Conflict)
