@@ -36,7 +36,7 @@ from core.errors import Conflict, InvalidInput, NotFound, OfisiError
 from core.money import format_money
 from core.payments.c2b import area_module
 from core.payments.request import CURRENCY
-from core.payments.results import MPESA, _minor
+from core.payments.results import MPESA, shillings_minor
 from core.permissions import require
 from core.phones import normalize_phone
 from core.providers import AmbiguousSendError, PermanentSendError, ProviderUnavailable, SendError, TransientSendError
@@ -262,7 +262,7 @@ def parse_result(payload: Any, *, timeout: bool = False) -> B2CResult:
         state = str(params.get("TransactionStatus") or "")
         paid = code == "0" and state.lower() == "completed"
         receipt = str(params.get("ReceiptNo") or "") or None
-        amount = _minor(params.get("Amount")) if params.get("Amount") is not None else None
+        amount = shillings_minor(params.get("Amount")) if params.get("Amount") is not None else None
         if code == "0" and not paid:
             desc = f"M-Pesa says the payment is {state or 'not complete'}"
         elif code != "0":
@@ -270,7 +270,7 @@ def parse_result(payload: Any, *, timeout: bool = False) -> B2CResult:
         return B2CResult(source, base, conversation, code, desc, paid, receipt if paid else None, amount, raw)
     paid = code == "0"
     receipt = str(params.get("TransactionReceipt") or result.get("TransactionID") or "") or None
-    amount = _minor(params.get("TransactionAmount")) if params.get("TransactionAmount") is not None else None
+    amount = shillings_minor(params.get("TransactionAmount")) if params.get("TransactionAmount") is not None else None
     if paid and not receipt:
         return B2CResult(source, base, conversation, code, desc, None, None, amount, raw, "a success without a receipt")
     return B2CResult(source, base, conversation, code, desc, paid, receipt if paid else None, amount, raw)

@@ -29,7 +29,7 @@ from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFound, OfisiError
 from core.money import format_money
 from core.payments.request import CURRENCY
-from core.payments.results import MPESA, _daraja_time, _minor
+from core.payments.results import MPESA, daraja_time, shillings_minor
 from core.permissions import ROLES, grant, require
 from core.providers.mpesa import DarajaClient
 from db.models import Org
@@ -160,10 +160,10 @@ def parse_c2b(payload: Any) -> C2BPayment:
         value = raw.get(name)
         return "" if value is None else str(value).strip()
 
-    amount = _minor(text("TransAmount")) if text("TransAmount") else None
+    amount = shillings_minor(text("TransAmount")) if text("TransAmount") else None
     payer = " ".join(p for p in (text("MSISDN"), text("FirstName"), text("MiddleName"), text("LastName")) if p)
     payment = C2BPayment(text("TransID").upper(), text("BusinessShortCode"), text("BillRefNumber"), amount,
-                         _daraja_time(text("TransTime")) if text("TransTime") else None, payer[:200], raw)
+                         daraja_time(text("TransTime")) if text("TransTime") else None, payer[:200], raw)
     if not payment.trans_id or not payment.shortcode:
         return _malformed(payment, "no TransID or BusinessShortCode")
     if amount is None or amount <= 0:

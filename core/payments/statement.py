@@ -24,7 +24,7 @@ from core.actors import Actor
 from core.errors import InvalidInput
 from core.importing import read_rows
 from core.payments.c2b import C2BPayment, paybill_of, take_payment
-from core.payments.results import _minor
+from core.payments.results import shillings_minor
 from core.permissions import require
 from core.spreadsheets import cell_text
 
@@ -106,7 +106,7 @@ def import_statement(session: Session, actor: Actor, org_id: int, path: Path, *,
         if not paid_in or (status and status != "completed"):
             report.skipped += 1
             continue
-        amount = _minor(paid_in)
+        amount = shillings_minor(paid_in)
         try:
             if not receipt:
                 raise InvalidInput("no receipt number")
