@@ -212,6 +212,9 @@ class Taken:
 def take_payment(session: Session, org: Org, payment: C2BPayment, *, source: str) -> Taken:
     """Record ``payment`` once per receipt and credit it to the account it names; in the caller's
     transaction. A receipt already taken (by a callback or a statement) is a duplicate."""
+    existing = _taken(session, payment.trans_id)
+    if existing is not None:  # the common replay, answered before any look-up
+        return existing
     area = _area(org.kind)
     account = area.account(session, org, payment.account) if area else None
     row = PaybillPayment(org_id=org.id, trans_id=payment.trans_id, shortcode=payment.shortcode,
@@ -223,11 +226,10 @@ def take_payment(session: Session, org: Org, payment: C2BPayment, *, source: str
         with session.begin_nested():
             session.add(row)
     except IntegrityError:
-        existing = session.scalar(select(PaybillPayment).where(PaybillPayment.trans_id == payment.trans_id))
+        existing = _taken(session, payment.trans_id)
         if existing is None:
             raise
-        return Taken("duplicate", f"receipt {payment.trans_id} was already taken from the {existing.source} "
-                                  f"({existing.status})", existing.id)
+        return existing
     if account is None:
         row.reason = (f"account {payment.account!r} names no member, or a purpose with nothing owed; "
                       "nothing was credited")
@@ -243,6 +245,15 @@ def take_payment(session: Session, org: Org, payment: C2BPayment, *, source: str
                  after={"trans_id": row.trans_id, "amount_minor": row.amount_minor, "member_id": account.member_id,
                         "purpose": account.purpose, "source": source, "entry": row.entry_ref})
     return Taken("applied", None, row.id, account.label)
+
+
+def _taken(session: Session, trans_id: str) -> Taken | None:
+    existing = session.execute(select(PaybillPayment.id, PaybillPayment.source, PaybillPayment.status)
+                               .where(PaybillPayment.trans_id == trans_id)).first()
+    if existing is None:
+        return None
+    return Taken("duplicate", f"receipt {trans_id} was already taken from the {existing.source} ({existing.status})",
+                 existing.id)
 
 
 def _credit(session: Session, area: PaybillArea, org: Org, account: Account, row: PaybillPayment) -> str:
