@@ -178,3 +178,14 @@ def test_register_urls_with_daraja(committed_db, chama, fake_daraja, configure):
         assert s.scalar(select(Paybill.shortcode).where(Paybill.org_id == chama.id)) == "600985"
     refused = run("mpesa", "register-urls", "--org", slug_of(chama), "--shortcode", "12")
     assert "not a paybill short code" in str(refused.exception)
+
+
+def test_register_urls_says_what_daraja_refused(committed_db, chama, fake_daraja, configure):
+    from tests.fakes.daraja import REGISTER_PATH, Script
+
+    configure(fake_daraja.env(public_url="https://ofisi.example", callback_token=TOKEN))
+    fake_daraja.next_calls(REGISTER_PATH, Script(http_status=400, error_code="400.003.02"))
+    refused = run("mpesa", "register-urls", "--org", slug_of(chama), "--shortcode", "600985")
+    assert refused.exit_code == 1 and "Daraja refused it" in refused.output and "400.003.02" in refused.output
+    with committed_db.session() as s:
+        assert s.scalar(select(Paybill.shortcode).where(Paybill.org_id == chama.id)) == PAYBILL  # unchanged
