@@ -6,6 +6,7 @@ the Transaction Status query that `ofisi jobs run-due` asks."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -132,7 +133,7 @@ def test_without_the_initiator_nothing_is_written(committed_db, world, monkeypat
     assert state(committed_db, chama, loan.id)[:3] == ("approved", [], [])
 
 
-def ask_and_answer(committed_db, fake_daraja, *, overdue: bool) -> None:
+def ask_and_answer(committed_db, fake_daraja, *, overdue: bool, nth: int = 1) -> None:
     """`ofisi jobs run-due` asks Daraja (Transaction Status); Daraja's answer comes to the gateway."""
     if overdue:  # no result came within the wait
         with committed_db.session() as s:
@@ -140,7 +141,9 @@ def ask_and_answer(committed_db, fake_daraja, *, overdue: bool) -> None:
             s.commit()
     ran = run("jobs", "run-due")
     assert ran.exit_code == 0, ran.output
-    [query] = fake_daraja.received(STATUS_PATH)
+    queries = fake_daraja.received(STATUS_PATH)
+    assert len(queries) == nth
+    query = queries[-1]
     assert query.body["OriginalConversationID"] == only_b2c(fake_daraja)
     assert fake_daraja.answer_status(query).json() == {"ResultCode": 0, "ResultDesc": "Accepted"}
 
@@ -151,7 +154,13 @@ def test_a_timeout_is_settled_by_the_status_query(committed_db, world, fake_dara
     assert disburse(chama, loan.id).exit_code == 0
     fake_daraja.b2c_timeout(only_b2c(fake_daraja))
     assert state(committed_db, chama, loan.id) == ("approved", ["awaiting"], [], pool, 0)
-    ask_and_answer(committed_db, fake_daraja, overdue=False)  # the money never left: Daraja has no such payment
+    ask_and_answer(committed_db, fake_daraja, overdue=False)  # asked at once: Daraja has no such payment...
+    # ...but it may still be in Daraja's queue: not yet a "no", so the loan cannot be sent twice.
+    assert state(committed_db, chama, loan.id) == ("approved", ["awaiting"], [], pool, 0)
+    with committed_db.session() as s:  # ten minutes on, Daraja still has no such payment: it never left
+        s.execute(update(Disbursement).values(sent_at=utcnow() - timedelta(minutes=11)))
+        s.commit()
+    ask_and_answer(committed_db, fake_daraja, overdue=True, nth=2)
     assert state(committed_db, chama, loan.id) == ("approved", ["failed"], [], pool, 0)
     with committed_db.session() as s:
         row = s.scalar(select(Disbursement))
@@ -219,8 +228,6 @@ def test_an_official_settles_one_from_the_portal(committed_db, world, fake_daraj
 
 
 def test_unanswered_status_queries_end_in_review(committed_db, world, fake_daraja):
-    from datetime import timedelta
-
     from core.jobs import run_due
 
     chama, loan = world
@@ -258,3 +265,16 @@ def test_money_that_left_but_the_books_refuse_waits_for_an_official(committed_db
     assert settled.exit_code == 0, settled.output
     assert state(committed_db, chama, loan.id)[:3] == (
         "disbursed", ["succeeded"], [("loan_disbursement", "M010", LOAN, receipt)])
+
+
+def test_an_answer_that_may_hide_a_payment_waits_for_the_status_query(committed_db, world, fake_daraja):
+    from tests.fakes.daraja import Script
+
+    chama, loan = world
+    fake_daraja.next_calls(B2C_PATH, Script(http_status=500, error_code="500.003.1001"))
+    sent = disburse(chama, loan.id)
+    assert sent.exit_code == 0 and "is awaiting" in sent.output
+    with committed_db.session() as s:
+        row = s.scalar(select(Disbursement))
+        assert (row.status, row.conversation_id) == ("awaiting", None) and "Daraja HTTP 500" in row.last_error
+    assert isinstance(disburse(chama, loan.id).exception, Conflict)  # not sent again while its fate is open

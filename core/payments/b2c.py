@@ -52,6 +52,9 @@ OPEN = ("pending", "sending", "awaiting")
 # intervals; after MAX_CHECKS unanswered queries an official looks it up on the portal.
 CHECK_AFTER = timedelta(minutes=3)
 MAX_CHECKS = 6
+# A status query that finds no payment is believed only this long after the request left; before, Daraja
+# may still be holding it in its queue, and failing it would let the loan be sent twice.
+NOT_FOUND_AFTER = timedelta(minutes=10)
 STATUS_MARK = "-status-"
 
 
@@ -310,6 +313,11 @@ def _apply(session: Session, row: Disbursement, result: B2CResult) -> tuple[str,
             return "applied", None, None
         return "duplicate", None, f"the disbursement is already {row.status}"
     if not result.paid:
+        if row.status in OPEN and result.source == "status" and result.code != "0" and \
+                now - (row.sent_at or row.created_at) < NOT_FOUND_AFTER:
+            # Daraja may still hold it in its queue: not yet a "no"; asked again later.
+            row.last_error, row.updated_at = f"{result.desc}; asked again later", now
+            return "applied", None, None
         if row.status in OPEN:
             _end(row, "failed", result.desc, now)
             row.result_code, row.result_desc = result.code, result.desc

@@ -310,6 +310,8 @@ class DarajaClient:
     def _queued(self, path: str, body: dict[str, Any], after_sending: type[SendError],
                 originator_id: str) -> B2CAccepted:
         response = self._post(path, body, after_sending=after_sending)
+        if response.status_code >= 500:  # Daraja had the request and failed somewhere: it may go ahead
+            raise after_sending(f"Daraja HTTP {response.status_code}: {_error_text(response)}")
         if response.status_code >= 400:
             raise self._refusal(response)
         reply = self._json(response, after_sending)
