@@ -184,3 +184,18 @@ def test_workers_and_employers_use_the_agency_menu(committed_db, fake_daraja, ma
         assert "Three: 3 for KES 1,500" in buyer.press("1")
         assert "M-Pesa prompt" in buyer.press("1")
         wait_until(lambda: fake_daraja.received(PUSH_PATH), timeout=10, what="the package's M-Pesa prompt")
+        asking = Phone(base, phone(901), "s-joy-2", TOKEN)
+        asking.dial()
+        refused = asking.press("3", str(njeri.id))  # not paid yet: no credits
+        assert refused.startswith("END Employer 1 has no contact credits left")
+        with committed_db.session() as s:
+            [purchase] = commerce.list_purchases(s, ACTOR, agency.id)
+            commerce.settle_purchase(s, ACTOR, agency.id, purchase.id, paid=True, reference="QCASH1")
+        paid = Phone(base, phone(901), "s-joy-3", TOKEN)
+        paid.dial()
+        assert paid.press("3", str(njeri.id)) == "END The worker's phone number comes to you by SMS."
+        with committed_db.session() as s:
+            from db.models import Message
+
+            [sent] = s.scalars(select(Message).where(Message.to_address == phone(901), Message.secret.is_(True)))
+            assert phone(502) in sent.body
