@@ -156,7 +156,8 @@ def workers_show(worker_id: int, org: str = ORG,
     if as_json:
         print_json({"worker": w, "files": files})
         return
-    for label, value in (("Name", w.name), ("Phone", w.phone), ("Age", w.age), ("Location", w.location),
+    for label, value in (("Name", w.name), ("Phone", w.phone), ("Email", w.email), ("Age", w.age),
+                         ("Location", w.location), ("Availability", w.availability),
                          ("Salary", money(w.expected_salary_minor, o)), ("Verification", w.verification_status),
                          ("Background", f"{w.background_check} {w.background_checked_on or ''} {w.background_notes}"),
                          ("Skills", ", ".join(w.skills)), ("Files", len(files))):
