@@ -64,6 +64,8 @@ SECRETS: dict[str, str] = {
     "mpesa_consumer_key": "M-Pesa Daraja consumer key",
     "mpesa_consumer_secret": "M-Pesa Daraja consumer secret",
     "mpesa_passkey": "M-Pesa Daraja STK passkey",
+    "mpesa_initiator_name": "M-Pesa B2C initiator name (the API operator on the org portal)",
+    "mpesa_security_credential": "M-Pesa B2C security credential (the initiator's password, encrypted)",
     "smtp_url": "SMTP URL (it carries the password)",
     "whatsapp_token": "WhatsApp Cloud API token",
     "callback_token": "token that provider callbacks must carry",
@@ -115,6 +117,8 @@ class Settings:
     at_base_url: str | None = None
     mpesa_base_url: str = "https://sandbox.safaricom.co.ke"
     mpesa_shortcode: str | None = None
+    # The short code B2C money leaves from (default: mpesa_shortcode).
+    mpesa_b2c_shortcode: str | None = None
     whatsapp_base_url: str = "https://graph.facebook.com/v21.0"
     # The outbox: how many to claim at once, how often to retry, and how long a
     # message may sit in "sending" before a dead process is assumed.
