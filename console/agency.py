@@ -20,6 +20,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Select, Static, TabbedContent, TabPane
 
 from console.base import AskText
+from console.widgets.table import LiteralTable
 from console.home import AgencyHome, register_home
 from core.agency.commerce import UnlockView, list_unlocks
 from core.agency.employers import EmployerView, list_employers, sms_employer
@@ -86,15 +87,15 @@ class AgencyConsoleHome(AgencyHome):
                                  prompt="Accommodation", id="filter-accommodation")
                     yield Select([(a.replace("_", " "), a) for a in ("immediate", "two_weeks", "one_month")],
                                  prompt="Availability", id="filter-availability")
-                yield DataTable(id="agency-workers", cursor_type="row", zebra_stripes=True)
+                yield LiteralTable(id="agency-workers", cursor_type="row", zebra_stripes=True)
             with TabPane("Employers", id="tab-employers"):
-                yield DataTable(id="agency-employers", cursor_type="row", zebra_stripes=True)
+                yield LiteralTable(id="agency-employers", cursor_type="row", zebra_stripes=True)
             with TabPane("Placements", id="tab-placements"):
                 yield Static("", id="placement-board", markup=False)
                 yield Static("", id="fees-owed", markup=False)
-                yield DataTable(id="agency-placements", cursor_type="row", zebra_stripes=True)
+                yield LiteralTable(id="agency-placements", cursor_type="row", zebra_stripes=True)
             with TabPane("Unlocks", id="tab-unlocks"):
-                yield DataTable(id="agency-unlocks", cursor_type="row", zebra_stripes=True)
+                yield LiteralTable(id="agency-unlocks", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         # Textual runs HomeScreen.on_mount too (which reads the data through action_refresh).

@@ -17,14 +17,13 @@ import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import platformdirs
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.content import Content
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.signal import Signal
@@ -33,9 +32,11 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from config.errors import OfisiError
 from console.home import HomeScreen, home_screen_for
 from console.messages import Notice, NoticeRecorded, OrgDataChanged
-from console.org_switcher import OrgSwitcherScreen
-from console.palette import ScreenActionsProvider
-from console.sign_in import SignInScreen
+from console.shell.org_switcher import OrgSwitcherScreen
+from console.shell.palette import ScreenActionsProvider
+from console.shell.remembered import remember_theme, saved_theme
+from console.shell.sign_in import SignInScreen
+from console.widgets import HELP_BINDING, plain, show_help
 from core.changes import ANY_ORG, ChangeWatcher
 from core.registry import load_areas
 from core.users import MembershipView, SignedIn
@@ -64,6 +65,7 @@ class OfisiApp(App[None]):
                 tooltip="Sign out and return to the sign-in screen."),
         Binding("ctrl+q", "quit", "Quit", id="quit", priority=True,
                 tooltip="Close the console."),
+        HELP_BINDING,
     ]
 
     def __init__(self, database: Database, *, live_updates: bool = True) -> None:
@@ -81,6 +83,11 @@ class OfisiApp(App[None]):
     # ------------------------------------------------------------ start and stop
 
     def on_mount(self) -> None:
+        theme = saved_theme()
+        if theme and theme in self.available_themes:
+            self.theme = theme
+        # Chosen in the palette ("Change theme"); kept in the config directory for the next run.
+        self.theme_changed_signal.subscribe(self, lambda chosen: remember_theme(chosen.name))
         self.push_screen(SignInScreen(self.database))
         if self.live_updates:
             self.watch_changes()
@@ -102,17 +109,16 @@ class OfisiApp(App[None]):
         timeout: float | None = None,
         markup: bool = True,
     ) -> None:
-        """Show a notice and keep it for the notifications panel (thread-safe)."""
-        text = message
-        if markup:
-            try:
-                text = Content.from_markup(message).plain
-            except Exception:
-                text = message
-        notice = Notice(datetime.now().astimezone(), severity, f"{title}: {text}" if title else text)
+        """Show a notice and keep it for the notifications panel (thread-safe).
+
+        Notices often carry people's text (a name, a message), so they are never
+        parsed as markup: ``markup`` is accepted and ignored.
+        """
+        text = plain(message)
+        notice = Notice(datetime.now(timezone.utc), severity, f"{title}: {text}" if title else text)
         self.notices.append(notice)
         self.post_message(NoticeRecorded(notice))
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+        super().notify(text, title=plain(title), severity=severity, timeout=timeout, markup=False)
 
     def on_notice_recorded(self, message: NoticeRecorded) -> None:
         self.notices_signal.publish(message.notice)
@@ -155,6 +161,9 @@ class OfisiApp(App[None]):
         self.membership = membership
         screen_class = home_screen_for(membership.org.kind)
         self.switch_screen(screen_class(self.database, self.user, membership))
+
+    def action_help(self) -> None:
+        show_help(self)
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         # Quit is already a screen action (with its key); keep one entry.

@@ -8,23 +8,31 @@ a domain error's message as a notice and logs anything else.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
-from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.dom import NoScreen
-from textual.containers import Vertical
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
-from console.notices import NoticesPanel
+from console import widgets
+from console.shell.notices import NoticesPanel
 
 if TYPE_CHECKING:
-    from console.app import OfisiApp
+    from core.users import SignedIn
     from db.engine import Database
+
+
+class ConsoleApp(Protocol):
+    """What screens ask of the app (``console.app.OfisiApp``), named here so that this module,
+    which the app imports, never imports the app."""
+
+    def report_failure(self, error: BaseException) -> None: ...
+
+    def signed_in(self, signed_in: SignedIn) -> None: ...
 
 
 class ReportsWorkerErrors:
@@ -32,7 +40,7 @@ class ReportsWorkerErrors:
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR and event.worker.error is not None:
-            cast("OfisiApp", self.app).report_failure(event.worker.error)  # type: ignore[attr-defined]
+            cast("ConsoleApp", self.app).report_failure(event.worker.error)  # type: ignore[attr-defined]
 
 
 class ThreadSafePost:
@@ -68,13 +76,15 @@ class TitleBar(Static):
             return
         title = screen.title or self.app.title
         sub_title = screen.sub_title or self.app.sub_title
-        self.update(f"{title} — {sub_title}" if sub_title else title)
+        self.update(widgets.literal(f"{title} — {sub_title}" if sub_title else title))
 
 
 class ConsoleScreen(ReportsWorkerErrors, ThreadSafePost, Screen):
     """A full screen with header, footer and the notifications panel."""
 
     BINDINGS = [
+        # First, so that the footer shows it even when a narrow terminal cuts the rest.
+        Binding("question_mark", "app.help", "Keys", id="screen-help", tooltip="List this screen's keys."),
         Binding("ctrl+n", "toggle_notices", "Notices", id="notices",
                 tooltip="Show or hide the notices shown this session."),
     ]
@@ -85,8 +95,8 @@ class ConsoleScreen(ReportsWorkerErrors, ThreadSafePost, Screen):
         self.database = database
 
     @property
-    def ofisi(self) -> OfisiApp:
-        return cast("OfisiApp", self.app)
+    def ofisi(self) -> ConsoleApp:
+        return cast("ConsoleApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -110,30 +120,11 @@ class ConsoleModal(ReportsWorkerErrors, ThreadSafePost, ModalScreen):
         self.database = database
 
 
-class AskText(ConsoleModal):
-    """One line of text from the person (a reason, a check's notes, an SMS); dismisses with it,
-    or with None on escape. An empty line is not an answer: the box stays open and says so."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel-ask")]
+class AskText(widgets.AskText):
+    """The shared one-line question (``console.widgets.dialog.AskText``) with the area screens'
+    older call shape ``AskText(database, question, placeholder=...)``; the question is the title,
+    so name the record in it."""
 
     def __init__(self, database: Database, question: str, *, placeholder: str = "") -> None:
-        super().__init__(database)
-        self.question, self.placeholder = question, placeholder
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="ask", classes="dialog"):
-            yield Label(self.question, classes="form-title", markup=False)
-            yield Input(placeholder=self.placeholder, id="ask-text")
-
-    def on_mount(self) -> None:
-        self.query_one("#ask-text", Input).focus()
-
-    @on(Input.Submitted, "#ask-text")
-    def _answer(self, event: Input.Submitted) -> None:
-        if event.value.strip():
-            self.dismiss(event.value.strip())
-        else:
-            self.notify("Write a few words, or press Escape to cancel.", markup=False)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+        super().__init__(question, placeholder=placeholder)
+        self.database = database

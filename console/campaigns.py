@@ -20,6 +20,8 @@ from textual.worker import get_current_worker
 
 from console import home, vendors
 from console.base import ConsoleModal
+from console.widgets.table import LiteralTable
+from console.widgets.text import literal
 from core.actors import Actor
 from core.campaigns import (
     CampaignProgress,
@@ -113,7 +115,7 @@ class CampaignsHome(vendors.CampaignsHome):
         yield from super().compose_panels()
         with Vertical(id="campaigns-pane", classes="pane"):
             yield Label("Campaigns", id="campaigns-title", classes="pane-title")
-            yield DataTable(id="campaigns", cursor_type="row", zebra_stripes=True)
+            yield LiteralTable(id="campaigns", cursor_type="row", zebra_stripes=True)
             with Horizontal(id="campaign-analytics"):
                 yield Static("", id="campaign-detail", markup=False)
                 yield Sparkline([], id="campaign-sparkline")
@@ -206,7 +208,7 @@ class CampaignsHome(vendors.CampaignsHome):
         if message.days:
             lines.append("By day: " + ", ".join(f"{d.day:%d %b} {d.sent:,} sent/{d.failed:,} failed"
                                                 for d in message.days))
-        self.query_one("#campaign-detail", Static).update("\n".join(lines))
+        self.query_one("#campaign-detail", Static).update(literal("\n".join(lines), lines=True))
         self.query_one("#campaign-sparkline", Sparkline).data = message.series
 
     # ------------------------------------------------------------ writing
@@ -282,7 +284,7 @@ class NewCampaignScreen(ConsoleModal):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="new-campaign"):
-            yield Label(f"New campaign for {self.org.name}", classes="form-title")
+            yield Label(literal(f"New campaign for {self.org.name}"), classes="form-title")
             yield Input(id="campaign-name", placeholder="Name, e.g. Scheme reminder")
             yield Select([("SMS", "sms"), ("Email", "email"), ("WhatsApp", "whatsapp")], value="sms",
                          id="campaign-channel", allow_blank=False)

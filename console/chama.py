@@ -22,6 +22,8 @@ from textual.message import Message
 from textual.widgets import Button, DataTable, Input, Label, SelectionList, Sparkline, Static, TextArea
 
 from console.base import AskText, ConsoleModal, ConsoleScreen
+from console.widgets.table import LiteralTable
+from console.widgets.text import literal
 from console.home import ChamaHome, register_home
 from core.actors import Actor
 from core.chama import ledger, loans, meetings, shareout, statements
@@ -96,7 +98,7 @@ class ChamaOffice(ChamaHome):
                 yield Static("", id="contributions-range", markup=False)
             with Vertical(id="loan-queue-pane", classes="pane"):
                 yield Label("Loans awaiting approval (v approve · x reject)", classes="pane-title")
-                yield DataTable(id="loan-queue", cursor_type="row", zebra_stripes=True)
+                yield LiteralTable(id="loan-queue", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         # Textual runs HomeScreen.on_mount as well (handlers run for each class in the MRO).
@@ -209,8 +211,8 @@ class RecordPaymentModal(OrgModal):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="payment-form"):
-            yield Label(f"Record a contribution to {self.org.name}", classes="form-title")
-            yield Label("Member (number, phone or name)")
+            yield Label(literal(f"Record a contribution to {self.org.name}"), classes="form-title")
+            yield Label("Member (member number or phone)")
             yield Input(id="payment-member")
             yield Label(f"Amount in {self.org.currency}")
             yield Input(id="payment-amount")
@@ -244,8 +246,12 @@ class RecordPaymentModal(OrgModal):
             entry = ledger.record_contribution(session, self.actor, self.org.id, member.id,
                                                parse_money(amount, self.org.currency), source="cash",
                                                reference=reference.strip())
-        self.app.call_from_thread(self.notify, f"{format_money(entry.amount_minor, self.org.currency)} from "
-                                  f"{member.name} recorded.", markup=False)
+        amount_text = format_money(entry.amount_minor, self.org.currency)
+        # A slip reference already on the books writes nothing: say so, as the CLI does.
+        said = (f"Already recorded as entry {entry.id} ({amount_text} from {member.name}); nothing new was written."
+                if entry.replayed else f"{amount_text} from {member.name} recorded as entry {entry.id}.")
+        self.app.call_from_thread(self.notify, said, severity="warning" if entry.replayed else "information",
+                                  markup=False)
         self.app.call_from_thread(self.dismiss, True)
 
     @on(Button.Pressed, "#cancel-payment")
@@ -292,7 +298,7 @@ class MembersScreen(ConsoleScreen):
     def compose_body(self) -> ComposeResult:
         with Vertical(id="members-page"):
             yield Input(placeholder="Search by name, phone or member number, then Enter", id="member-search")
-            yield DataTable(id="members", cursor_type="row", zebra_stripes=True)
+            yield LiteralTable(id="members", cursor_type="row", zebra_stripes=True)
             yield Static("", id="members-status", markup=False)
 
     def on_mount(self) -> None:
@@ -339,9 +345,9 @@ class MembersScreen(ConsoleScreen):
             table.add_row(m.member_number, m.name, m.phone, m.role, m.status, sms_cell(m), money(b.savings_minor),
                           money(b.loan_outstanding_minor), money(b.fines_owed_minor), key=str(m.id))
         self.more = message.more
-        self.query_one("#members-status", Static).update(
+        self.query_one("#members-status", Static).update(literal(
             f"{table.row_count} member(s) shown" + (" — m for more" if self.more else "")
-            + (f" matching {self.search!r}" if self.search.strip() else ""))
+            + (f" matching “{self.search.strip()}”" if self.search.strip() else "")))
 
     def action_toggle_sms(self) -> None:
         table = self.query_one("#members", DataTable)
@@ -380,7 +386,7 @@ class StatementModal(OrgModal):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide", id="statement"):
             yield Label("", id="statement-title", classes="form-title")
-            yield DataTable(id="statement-lines", zebra_stripes=True)
+            yield LiteralTable(id="statement-lines", zebra_stripes=True)
 
     def on_mount(self) -> None:
         self.load()
@@ -393,7 +399,7 @@ class StatementModal(OrgModal):
         self.app.call_from_thread(self.show, st.title, table)
 
     def show(self, title: str, table) -> None:
-        self.query_one("#statement-title", Label).update(title)
+        self.query_one("#statement-title", Label).update(literal(title))
         lines = self.query_one("#statement-lines", DataTable)
         lines.add_columns(*table.columns)
         for row in table.rows:
@@ -424,7 +430,7 @@ class MeetingsScreen(ConsoleScreen):
         self.members: list[MemberView] = []
 
     def compose_body(self) -> ComposeResult:
-        yield DataTable(id="meetings", cursor_type="row", zebra_stripes=True)
+        yield LiteralTable(id="meetings", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         self.title, self.sub_title = self.org.name, "Meetings"
@@ -529,7 +535,8 @@ class AttendanceModal(OrgModal):
         with Vertical(classes="dialog", id="attendance-form"):
             yield Label(f"Who came on {self.meeting.starts_at.astimezone(self.org.tz):%d %b %Y}? "
                         "(space ticks, ctrl+s saves)", classes="form-title")
-            yield SelectionList[int](*[(f"{m.member_number} {m.name}", m.id, m.id in came) for m in self.members],
+            yield SelectionList[int](*[(literal(f"{m.member_number} {m.name}"), m.id, m.id in came)
+                                       for m in self.members],
                                      id="attendance")
 
     def on_mount(self) -> None:
@@ -581,7 +588,7 @@ class ShareoutModal(OrgModal):
         with Vertical(classes="dialog wide", id="shareout"):
             yield Label("Share-out preview", classes="form-title")
             yield Static("", id="shareout-summary", markup=False)
-            yield DataTable(id="shareout-lines", zebra_stripes=True)
+            yield LiteralTable(id="shareout-lines", zebra_stripes=True)
 
     def on_mount(self) -> None:
         self.load()
@@ -598,7 +605,7 @@ class ShareoutModal(OrgModal):
                    f"{money(plan.earnings_minor)}. Commit it with `ofisi chama shareout --org {self.org.slug} --commit {plan.code}`.")
         if plan.blockers:
             summary += "\nBefore it can be committed: " + "; ".join(plan.blockers)
-        self.query_one("#shareout-summary", Static).update(summary)
+        self.query_one("#shareout-summary", Static).update(literal(summary, lines=True))
         table = self.query_one("#shareout-lines", DataTable)
         table.add_columns("No.", "Member", "Savings", "Share of earnings", "Takes home")
         for line in plan.lines:

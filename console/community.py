@@ -25,6 +25,8 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Label, Sparkline, Static
 
 from console.base import AskText, ConsoleScreen
+from console.widgets.table import LiteralTable
+from console.widgets.text import literal
 from console.home import CommunityHome, register_home, shown_phone
 from core.actors import Actor
 from core.community import accounts, events, migration, search, social
@@ -96,9 +98,9 @@ class CheckInScreen(ConsoleScreen):
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="checkin"):
-            yield Label(f"Check-in: {self.event.title}", classes="pane-title", markup=False)
+            yield Label(literal(f"Check-in: {self.event.title}"), classes="pane-title")
             yield Input(placeholder="Name or phone", id="checkin-search")
-            yield DataTable(id="checkin-table", cursor_type="row", zebra_stripes=True)
+            yield LiteralTable(id="checkin-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         self.title, self.sub_title = self.org.name, "Check-in at the door"
@@ -162,7 +164,7 @@ class MemberSearchScreen(ConsoleScreen):
         with Vertical(id="member-search"):
             yield Label("Search: profile", id="search-kind-label", classes="pane-title")
             yield Input(placeholder="Two letters or more", id="member-search-input")
-            yield DataTable(id="member-hits", cursor_type="row", zebra_stripes=True)
+            yield LiteralTable(id="member-hits", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         self.title, self.sub_title = self.org.name, "Search"
@@ -224,13 +226,13 @@ class CommunityHomeScreen(CommunityHome):
         with Horizontal(id="community-panels"):
             with Vertical(classes="pane"):
                 yield Label("Upcoming events", classes="pane-title")
-                yield DataTable(id="events", cursor_type="row", zebra_stripes=True)
+                yield LiteralTable(id="events", cursor_type="row", zebra_stripes=True)
             with Vertical(classes="pane"):
                 yield Label("Moderation queue", classes="pane-title")
-                yield DataTable(id="reports", cursor_type="row", zebra_stripes=True)
+                yield LiteralTable(id="reports", cursor_type="row", zebra_stripes=True)
             with Vertical(classes="pane"):
                 yield Label("Migration batches", classes="pane-title")
-                yield DataTable(id="batches", cursor_type="row", zebra_stripes=True)
+                yield LiteralTable(id="batches", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         columns = {"#events": ("Event", "Starts", "Registered", "Waitlist", "Fill"),

@@ -30,6 +30,8 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from config.errors import OfisiError
 from console import home
 from console.base import ConsoleModal, ConsoleScreen
+from console.widgets.table import LiteralTable
+from console.widgets.text import literal
 from core.actors import Actor
 from core.orgs import OrgView
 from core.permissions import allows
@@ -97,7 +99,7 @@ class VendorRegistryScreen(ConsoleScreen):
                 yield Input(placeholder="Search name, owner, phone, GSTIN…", id="vendor-search-input")
                 yield Input(placeholder="Filter: sector=Textiles,district=Pune,tags=women-led", id="vendor-filter")
             yield Static("", id="vendor-count", markup=False)
-            yield DataTable(id="vendors", cursor_type="row", zebra_stripes=True)
+            yield LiteralTable(id="vendors", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
         self.title = f"{self.org.name} — vendors"
@@ -256,7 +258,7 @@ class VendorFormScreen(ConsoleModal):
     def compose(self) -> ComposeResult:
         title = f"{self.vendor.business_name}" if self.vendor else f"A new vendor of {self.org.name}"
         with Vertical(id="vendor-form"):
-            yield Label(title + ("" if self.writable else " (read only)"), classes="form-title", markup=False)
+            yield Label(literal(title + ("" if self.writable else " (read only)")), classes="form-title")
             with Grid(id="vendor-fields"):
                 for name, label, hint in FORM_FIELDS:
                     yield Label(label)
@@ -334,12 +336,12 @@ class VendorImportScreen(ConsoleModal):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="vendor-import"):
-            yield Label(f"Import vendors into {self.org.name}", classes="form-title")
+            yield Label(literal(f"Import vendors into {self.org.name}"), classes="form-title")
             yield Label("File (.csv or .xlsx)")
             yield Input(id="import-path", placeholder="/path/to/vendors.csv")
             yield Static("Check the file first: nothing is written until you import.", id="import-summary",
                          markup=False)
-            yield DataTable(id="import-errors", cursor_type="row", zebra_stripes=True)
+            yield LiteralTable(id="import-errors", cursor_type="row", zebra_stripes=True)
             with Horizontal(classes="buttons"):
                 yield Button("Check", id="check-import", variant="primary")
                 yield Button("Import", id="commit-import", variant="success", disabled=True)

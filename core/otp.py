@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from core import outbox
 from core.errors import AuthenticationFailed, Conflict
+from core.phones import mask_phone
 from db.engine import transaction_lock
 from db.models import Org
 
@@ -143,4 +144,4 @@ def mask(address: str) -> str:
     if "@" in address:
         local, domain = address.split("@", 1)
         return f"{local[:1]}•••@{domain}"
-    return address[:5] + "•" * max(len(address) - 8, 1) + address[-3:]
+    return mask_phone(address)

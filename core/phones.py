@@ -48,3 +48,11 @@ def to_daraja(e164: str) -> str:
 def display_phone(e164: str) -> str:
     number = phonenumbers.parse(e164, None)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def mask_phone(phone: str | None) -> str:
+    """``+2547•••••678``: enough to tell numbers apart, not enough to call."""
+    if not phone:
+        return ""
+    keep_head = 5 if len(phone) > 9 else 2
+    return phone[:keep_head] + "•" * max(len(phone) - keep_head - 3, 1) + phone[-3:]

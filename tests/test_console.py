@@ -9,8 +9,6 @@ services, from other threads, as another process would.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 
 import logging
 
@@ -20,17 +18,18 @@ from textual.command import CommandList, CommandPalette
 from textual.widgets import DataTable, Input, OptionList, Static
 
 from console.app import OfisiApp
-from console.contact_form import AddContactScreen
+from console.home.contact_form import AddContactScreen
 from console.home import ChamaHome, HomeScreen, SalonHome
-from console.notices import NoticesPanel
-from console.org_switcher import OrgSwitcherScreen
-from console.remembered import last_email
-from console.sign_in import SignInScreen
+from console.shell.notices import NoticesPanel
+from console.shell.org_switcher import OrgSwitcherScreen
+from console.shell.remembered import last_email
+from console.shell.sign_in import SignInScreen
 from core.contacts import add_contact
 from core.outbox import send_due, send_message
 from core.providers.log import LogProvider
 from core.users import add_user, remove_membership
 from db.models import Membership
+from tests.console_support import until  # noqa: F401  (other console tests import it from here)
 
 PASSWORD = "correct horse 42"
 SIZE = (140, 40)
@@ -47,16 +46,6 @@ def salon(committed_db, make_org, cli_actor):
                  name="Wanjiku", password=PASSWORD)
         add_contact(session, cli_actor, org.id, name="Akinyi Otieno", phone="0712 345 678")
     return org
-
-
-async def until(pilot, predicate: Callable[[], bool], *, timeout: float = 4.0, what: str = "") -> float:
-    """Pause until ``predicate()`` holds; returns the seconds it took."""
-    start = time.monotonic()
-    while not predicate():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"gave up after {timeout}s waiting for {what or predicate}")
-        await pilot.pause(0.05)
-    return time.monotonic() - start
 
 
 async def type_into(pilot, selector: str, text: str) -> None:
@@ -294,7 +283,7 @@ async def test_losing_the_membership_while_open_is_said_as_a_notice(committed_db
 
 
 async def test_an_unexpected_error_is_logged_and_shown_briefly(committed_db, salon, monkeypatch, caplog):
-    import console.home
+    import console.home.screen
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire at row 42")
@@ -303,7 +292,7 @@ async def test_an_unexpected_error_is_logged_and_shown_briefly(committed_db, sal
     async with app.run_test(size=SIZE) as pilot:
         await sign_in(pilot, "wanjiku@example.com")
         screen = await home(pilot)
-        monkeypatch.setattr(console.home, "home_data", broken)
+        monkeypatch.setattr(console.home.screen, "home_data", broken)
         with caplog.at_level(logging.ERROR, logger="ofisi.console"):
             await pilot.press("r")
             await until(pilot, lambda: any("Something went wrong" in n.text for n in app.notices))
@@ -391,8 +380,9 @@ async def test_the_notices_panel_lists_this_sessions_notices(committed_db, salon
         await pilot.press("ctrl+n")
         assert panel.display
         await until(pilot, lambda: any("Signed in as wanjiku@example.com" in line for line in panel.lines))
-        app.notify("A [b]test[/b] notice", severity="warning")
-        await until(pilot, lambda: "warning  A test notice" in panel.lines[0], what="the newest notice on top")
+        app.notify("Lead [/] a [b]test[/b] notice", severity="warning")  # people's text, never markup
+        await until(pilot, lambda: "warning  Lead [/] a [b]test[/b] notice" in panel.lines[0],
+                    what="the newest notice on top")
         await pilot.press("ctrl+n")
         assert not panel.display
 

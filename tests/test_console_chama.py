@@ -105,6 +105,17 @@ async def test_recording_a_payment_updates_the_pool_and_a_missing_reference_is_r
         await pilot.click("#save-payment")
         await until(pilot, lambda: app.screen is screen, what="the form closing")
         await until(pilot, lambda: "KES 6,250" in static_text(screen, "#chama-position"), what="the new pool")
+        assert any("KES 1,250 from" in n.message and "recorded as entry" in n.message
+                   for n in app._notifications)
+        # The same slip again writes nothing, and the notice says so (not "recorded").
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(app.screen, RecordPaymentModal), what="the payment form again")
+        app.screen.record(chama.members[1].member_number, "1,250", "BANK-77")
+        await until(pilot, lambda: any(n.message.startswith("Already recorded as entry") for n in app._notifications),
+                    what="the already-recorded notice")
+        await until(pilot, lambda: app.screen is screen, what="the form closing")
+        await pilot.pause(0.3)
+        assert "KES 6,250" in static_text(screen, "#chama-position")
 
 
 async def open_members(pilot) -> DataTable:

@@ -11,7 +11,7 @@ from textual.widgets import Input
 
 from console.app import OfisiApp
 from console.home import SalonHome
-from console.sign_in import SignInScreen
+from console.shell.sign_in import SignInScreen
 from core.users import add_user
 from tests.test_staff_otp import turn_on
 from db.models import StaffOtp

@@ -8,11 +8,12 @@ from datetime import datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
-from textual.widgets import DataTable, Input, Sparkline, Static
+from textual.widgets import DataTable, Input, Static
 
 from console.app import OfisiApp
 from console.base import AskText
 from console.salon import AnalyticsScreen, InboxScreen, LeadsScreen, SalonHomeScreen
+from console.widgets.chart import BarChart
 from core.contacts import add_contact
 from core.salon.bookings import book
 from core.salon.conversations import record_inbound
@@ -122,7 +123,7 @@ async def test_leads_pipeline_and_figures(committed_db, salon):
         await until(pilot, lambda: isinstance(pilot.app.screen, AnalyticsScreen)
                     and "No-show rate" in str(pilot.app.screen.query_one("#figures", Static).content))
         figures = pilot.app.screen
-        assert len(figures.query_one("#bookings-chart", Sparkline).data) == 12
+        assert len(figures.query_one("#bookings-chart", BarChart).bars) == 12
         assert "console: 1 leads" in str(figures.query_one("#figures", Static).content)
 
 

@@ -25,7 +25,7 @@ from core.vendors.registry import (
     update_vendor,
 )
 
-register_variables("campaigns", VENDOR_FIELDS)
+register_variables("campaigns", VENDOR_FIELDS, record=get_vendor)
 grant("campaigns", "*", "vendors.read")
 grant("campaigns", ("admin", "officer"), "vendors.write", "vendors.import")
 

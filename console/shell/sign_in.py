@@ -20,7 +20,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from console.base import ConsoleScreen
 from console.messages import CodeRequested, SignInRefused, SignInSucceeded
-from console.remembered import last_email, remember_email
+from console.shell.remembered import last_email, remember_email
 from core.errors import AccountLocked, AuthenticationFailed
 from core.otp import CodeRefused
 from core.users import CodeRequired, SignedIn, authenticate, resend_second_factor, verify_second_factor

@@ -15,6 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
+from console.widgets.text import literal
 from core.permissions import KINDS
 from core.users import MembershipView
 
@@ -40,7 +41,7 @@ class OrgSwitcherScreen(ModalScreen[MembershipView | None]):
         with Vertical(id="org-switcher"):
             yield Label("Choose an organisation", classes="form-title")
             yield OptionList(
-                *(Option(membership_line(m) + ("  (open)" if m.org.id == self.current_org_id else ""),
+                *(Option(literal(membership_line(m) + ("  (open)" if m.org.id == self.current_org_id else "")),
                          id=str(m.org.id))
                   for m in self.memberships),
                 id="org-list",

@@ -1,0 +1,26 @@
+"""The salon's console: the day at a glance, booking from a free slot, the leads
+pipeline, the conversations inbox and the figures.
+
+- ``home``: under the shared messages pane and the Clients list, today's agenda
+  (by time), the next free slots, tasks due today and new leads. Pick the client,
+  ``f`` to the free slots, Enter books; ``e`` moves the highlighted appointment,
+  ``x`` cancels it with a reason (the dialog names the client, service and time).
+- ``leads``: the pipeline; ``c`` logs a call, ``n`` moves on, ``x`` loses and ``k``
+  converts the lead under the cursor (``k`` asks first), and the cursor stays on it.
+- ``inbox``: conversations and a reply box; ``analytics``: the figures, with charts;
+  ``history``: one client's appointments and notes.
+
+Every read and write runs in a thread worker that calls one core service and
+posts a message back; the salon's core modules are imported inside the workers,
+so opening the first org does not wait for the booking engine to load.
+"""
+
+from console.salon.analytics import AnalyticsScreen
+from console.salon.common import SalonChanged, SalonScreen
+from console.salon.history import ClientHistoryScreen
+from console.salon.home import SalonHomeScreen
+from console.salon.inbox import InboxScreen
+from console.salon.leads import LeadsScreen
+
+__all__ = ["AnalyticsScreen", "ClientHistoryScreen", "InboxScreen", "LeadsScreen", "SalonChanged", "SalonHomeScreen",
+           "SalonScreen"]

@@ -1,0 +1,63 @@
+"""What the salon's screens share: the messages their workers post, and the base screen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from textual.binding import Binding
+from textual.message import Message
+
+from console.base import ConsoleScreen
+from console.widgets.present import Presenter
+from core.actors import Actor
+from core.orgs import OrgView
+from db.engine import Database
+
+
+class SalonChanged(Message):
+    """A write went through; ``text`` is what to tell the person, ``record_id`` what it changed."""
+
+    def __init__(self, text: str, record_id: int | None = None) -> None:
+        super().__init__()
+        self.text = text
+        self.record_id = record_id
+
+
+@dataclass(frozen=True)
+class Rows:
+    key: str
+    rows: list[Any]
+    more: bool = False
+
+
+class RowsLoaded(Message):
+    def __init__(self, rows: Rows) -> None:
+        super().__init__()
+        self.rows = rows
+
+
+class SalonScreen(ConsoleScreen):
+    """A salon screen over home: escape goes back."""
+
+    CSS_PATH = "salon.tcss"
+    BINDINGS = [Binding("escape", "back", "Back", id="back")]
+
+    def __init__(self, database: Database, actor: Actor, org: OrgView) -> None:
+        super().__init__(database)
+        self.actor = actor
+        self.org = org
+        self.present = Presenter.for_org(org)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def org_data_changed(self) -> None:
+        self.action_refresh()
+
+    def action_refresh(self) -> None:
+        """Read the screen's data again (each screen says how)."""
+
+    def on_salon_changed(self, message: SalonChanged) -> None:
+        self.app.notify(message.text)
+        self.action_refresh()

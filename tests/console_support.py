@@ -1,0 +1,23 @@
+"""Helpers for console tests: wait for a condition, read what a screen shows."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from textual.app import App
+
+
+async def until(pilot, predicate: Callable[[], bool], *, timeout: float = 5.0, what: str = "") -> float:
+    """Pause until ``predicate()`` holds; returns the seconds it took."""
+    start = time.monotonic()
+    while not predicate():
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"gave up after {timeout}s waiting for {what or predicate}")
+        await pilot.pause(0.05)
+    return time.monotonic() - start
+
+
+def screen_text(app: App) -> str:
+    """Every character the top screen shows now, line by line (what a person reads)."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())

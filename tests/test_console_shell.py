@@ -1,0 +1,65 @@
+"""The shell around the screens: the theme kept between runs, `ofisi --version`, and the
+notices panel on the org's clock."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from typer.testing import CliRunner
+
+from console.app import OfisiApp
+from console.shell.notices import NoticesPanel
+from console.shell.remembered import config_file, saved_theme
+from core.users import add_user
+from tests.console_support import until
+from tests.test_console import PASSWORD, home, sign_in
+
+
+@pytest.fixture
+def far_salon(committed_db, make_org, cli_actor):
+    """A salon fourteen hours ahead of UTC, so its clock is never the machine's."""
+    with committed_db.session() as s:
+        org = make_org(s, "salon", slug="kiritimati", name="Line Islands Salon", timezone="Pacific/Kiritimati")
+        add_user(s, cli_actor, "owner@line.example", org_id=org.id, role="owner", name="Teraaka", password=PASSWORD)
+    return org
+
+
+async def test_the_theme_chosen_is_kept_in_the_config_directory(committed_db):
+    app = OfisiApp(committed_db, live_updates=False)
+    async with app.run_test() as pilot:
+        assert app.theme != "nord"
+        app.theme = "nord"
+        await pilot.pause()
+    assert saved_theme() == "nord"
+    assert config_file().parent.name == "ofisi" and "config" in str(config_file())
+    again = OfisiApp(committed_db, live_updates=False)
+    async with again.run_test() as pilot:
+        await pilot.pause()
+        assert again.theme == "nord"
+
+
+def test_ofisi_version_prints_the_installed_version():
+    from importlib.metadata import version
+
+    from commands.main import app
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"ofisi {version('ofisi')}"
+
+
+async def test_the_notices_panel_shows_times_on_the_orgs_clock(committed_db, far_salon):
+    app = OfisiApp(committed_db, live_updates=False)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await sign_in(pilot, "owner@line.example")
+        screen = await home(pilot)
+        panel = screen.query_one(NoticesPanel)
+        await pilot.press("ctrl+n")
+        app.notify("Salon [/] notice")
+        await until(pilot, lambda: any("Salon [/] notice" in line for line in panel.lines), what="the notice")
+        line = next(line for line in panel.lines if "Salon [/] notice" in line)
+        shown = datetime.strptime(line[:8], "%H:%M:%S").time()
+        now = datetime.now(far_salon.tz)
+        nearby = {(now + timedelta(minutes=d)).strftime("%H:%M") for d in (-1, 0, 1)}
+        assert shown.strftime("%H:%M") in nearby

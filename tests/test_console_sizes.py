@@ -1,0 +1,48 @@
+"""Every org kind's home is usable at 80×24 and comfortable at 160×48: the main list shows at
+least five rows without scrolling, and the keys are reachable (the footer, and `?`)."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Footer
+
+from console.app import OfisiApp
+from console.home import HomeScreen
+from console.widgets.help import KeysHelp
+from core.demo import DEMO_ORGS, PASSWORD, seed_demo
+from tests.console_support import until
+from tests.test_console import sign_in
+
+KINDS = [d.kind for d in DEMO_ORGS]
+
+
+@pytest.fixture
+def demo(committed_db, cli_actor):
+    with committed_db.session() as s:
+        seed_demo(s, cli_actor)
+
+
+def rows_in_view(screen: HomeScreen) -> int:
+    """How many rows of the screen's main list a person sees now (header excluded)."""
+    table = screen.query_one(screen.MAIN_LIST)
+    seen = table.region.intersection(screen.region)
+    return min(table.row_count, max(seen.height - 1, 0))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+async def test_every_home_shows_its_main_list_and_its_keys(committed_db, demo, size):
+    for kind in KINDS:
+        app = OfisiApp(committed_db, live_updates=False)
+        async with app.run_test(size=size) as pilot:
+            email = next(d.staff[0][0] for d in DEMO_ORGS if d.kind == kind)
+            await sign_in(pilot, email, PASSWORD)
+            await until(pilot, lambda: isinstance(app.screen, HomeScreen) and app.screen.loaded, timeout=15,
+                        what=f"the {kind} home")
+            screen = app.screen
+            await until(pilot, lambda: rows_in_view(screen) >= 5, timeout=8,
+                        what=f"five rows of {screen.MAIN_LIST} on the {kind} home at {size}")
+            footer = screen.query_one(Footer)
+            assert footer.region.height >= 1 and footer.region.bottom == size[1]
+            await pilot.press("question_mark")
+            await until(pilot, lambda: isinstance(app.screen, KeysHelp), what="the keys")
+            assert {"Refresh", "Keys"} <= {k.does for k in app.screen.keys}
