@@ -23,6 +23,7 @@ from tests.fakes import phone, wait_until
 from tests.fakes.africastalking import fake_at  # noqa: F401  (fixture)
 from tests.fakes.daraja import PUSH_PATH, fake_daraja  # noqa: F401  (fixture)
 from tests.live_gateway import running_gateway
+from tests.ussd_support import serving_menu
 
 TOKEN = "cb-token"
 _ids = itertools.count(1)
@@ -142,17 +143,12 @@ class Phone:
 def agency_menu():
     """The menu as the gateway builds it (agency first, then the community's and the chama's), whatever
     another test left behind."""
-    from ussd import callback
     from ussd.agency import AgencyFirst
     from ussd.chama import ChamaMachine
     from ussd.community import SharedMenu
-    from ussd.gateway import load_gateway_modules
 
-    load_gateway_modules()
-    before = callback.current_machine()
-    callback.use_machine(AgencyFirst(SharedMenu(ChamaMachine())))
-    yield
-    callback._machine[:] = [before] if before else []
+    with serving_menu(AgencyFirst(SharedMenu(ChamaMachine()))):
+        yield
 
 
 def test_workers_and_employers_use_the_agency_menu(committed_db, fake_daraja, make_org, agency_menu):

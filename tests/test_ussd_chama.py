@@ -22,7 +22,7 @@ from tests.chama_support import ACTOR, make_chama
 from tests.fakes import phone, wait_until
 from tests.fakes.daraja import PUSH_PATH, fake_daraja  # noqa: F401  (fixture)
 from tests.live_gateway import running_gateway
-from ussd import callback
+from tests.ussd_support import serving_menu
 from ussd.chama import ChamaMachine
 from ussd.screens import GSM7_BASIC, MAX_LENGTH
 
@@ -31,10 +31,8 @@ TOKEN = "cb-token"
 
 @pytest.fixture(autouse=True)
 def chama_menu():
-    before = callback.current_machine()
-    callback.use_machine(ChamaMachine())
-    yield
-    callback._machine[:] = [before] if before else []
+    with serving_menu(ChamaMachine()):
+        yield
 
 
 @pytest.fixture

@@ -12,9 +12,8 @@ from core.numbers import whole_number
 from db.models import Message
 from db.models_ussd import UssdEvent, UssdSession
 from tests.live_gateway import running_gateway
-from ussd import callback
+from tests.ussd_support import serving_menu
 from ussd.engine import Hop, Menu, State, Step, new_input, transition
-from ussd.gateway import load_gateway_modules
 from ussd.screens import GSM7_BASIC, MAX_LENGTH, Screen, page_of, picked, render, to_gsm7
 
 FRUITS = [f"{n} {name}" for n, name in enumerate(
@@ -178,11 +177,8 @@ def test_any_inputs_give_valid_screens(inputs):
 def machine(committed_db, make_org):
     with committed_db.session() as session:
         org = make_org(session, "chama")
-    load_gateway_modules()  # first, so the areas' menus, which register on import, do not replace the toy
-    before = callback.current_machine()
-    callback.use_machine(ToyMachine(org.id))
-    yield org
-    callback._machine[:] = [before] if before else []
+    with serving_menu(ToyMachine(org.id)):
+        yield org
 
 
 def dial(base: str, session_id: str, text: str, phone: str = "+254712345678") -> httpx.Response:

@@ -25,7 +25,7 @@ import pytest
 from core.actors import Actor
 from db.engine import open_database
 from tests.live_gateway import running_gateway
-from ussd import callback
+from tests.ussd_support import serving_menu
 from ussd.chama import ChamaMachine
 from ussd.engine import SORRY
 
@@ -38,6 +38,7 @@ RUNNER = """
 import json, re, resource, sys
 from pathlib import Path
 from commands.main import app
+from tests.ussd_support import serving_menu
 try:
     app(["import", "vendors", sys.argv[1], "--org", sys.argv[2], "--json"], standalone_mode=False)
 finally:
@@ -104,13 +105,11 @@ def import_beside_the_gateway(tmp_path: Path, rows: int) -> tuple[dict, dict, li
     db = open_database(url)
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("OFISI_")}, "OFISI_DATABASE_URL": url,
            "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
-    before = callback.current_machine()
-    callback.use_machine(ChamaMachine())
     answers: list[tuple[float, str]] = []
     running = threading.Event()
     running.set()
     try:
-        with running_gateway(db) as base:
+        with serving_menu(ChamaMachine()), running_gateway(db) as base:
             dialler = threading.Thread(target=dial_while, args=(base, phones, running, answers))
             dialler.start()
             started = time.monotonic()
@@ -120,7 +119,6 @@ def import_beside_the_gateway(tmp_path: Path, rows: int) -> tuple[dict, dict, li
             running.clear()
             dialler.join(60)
     finally:
-        callback._machine[:] = [before] if before else []
         db.dispose()
     assert done.returncode == 0, done.stderr
     during = [answer for at, answer in answers if started <= at <= finished]
