@@ -170,7 +170,12 @@ async def test_staff_add_people_sell_a_package_and_unlock_a_number(committed_db,
         await pilot.press("enter")
         packages = pilot.app.screen.query_one("#agency-packages", OfisiTable)
         await until(pilot, lambda: packages.row_count == 1, what="the package listed")
-        assert [str(c) for c in packages.get_row_at(0)][:3] == ["Three contacts", "KES 1,500", "3"]
+        assert [str(c) for c in packages.get_row_at(0)][:4] == ["Three contacts", "KES 1,500", "3", "on sale"]
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(pilot.app.screen, FormDialog), what="the price form")
+        await type_into(pilot, "#field-price", "1800")
+        await pilot.press("enter")
+        await until(pilot, lambda: str(packages.get_row_at(0)[1]) == "KES 1,800", what="the new price")
         await pilot.press("escape")
 
         # An employer, added on the Employers tab, then sold the package.
@@ -195,6 +200,8 @@ async def test_staff_add_people_sell_a_package_and_unlock_a_number(committed_db,
             with committed_db.session() as s:
                 return sum(s.scalars(select(AgencyPurchase.credits_left)))
         await until(pilot, lambda: credits() == 3, what="three credits")
+        await until(pilot, lambda: employers.selected_row.data.credits_left == 3, what="credits shown")
+        assert employers.selected_row.data.name == "Wanjiru Kamau"
 
         # Unlock Peter for her: one credit.
         screen.query_one(TabbedContent).active = "tab-workers"
@@ -219,12 +226,24 @@ async def test_staff_add_people_sell_a_package_and_unlock_a_number(committed_db,
         await pilot.press("enter")
         await until(pilot, lambda: any(r.data.name == "Zawadi Njeri" for r in workers.records), what="the new worker")
         assert "+254733000222" not in screen_text(pilot.app)
+
+        # Edited: Enter on her row opens her form; she is available in two weeks now.
+        workers.move_to(next(r.id for r in workers.records if r.data.name == "Zawadi Njeri"))
+        await pilot.press("w")
+        await until(pilot, lambda: isinstance(pilot.app.screen, FormDialog), what="the edit form")
+        assert pilot.app.screen.dialog_title == "Edit Zawadi Njeri, +2547•••••222"
+        pilot.app.screen.query_one("#field-availability", Select).value = "two_weeks"
+        await type_into(pilot, "#field-location", "Thika")
+        await pilot.press("enter")
+        await until(pilot, lambda: workers.selected_row.data.location == "Thika", what="the edited worker")
+        assert workers.selected_row.data.availability == "two_weeks"
     with committed_db.session() as s:
         unlock = s.scalar(select(AgencyUnlock))
         wanjiru = s.scalar(select(AgencyEmployer).where(AgencyEmployer.name == "Wanjiru Kamau"))
         zawadi = s.scalar(select(AgencyWorker).where(AgencyWorker.name == "Zawadi Njeri"))
         assert unlock.employer_id == wanjiru.id and unlock.unlocked_by
         assert zawadi.expected_salary_minor == 1_200_000
+        assert s.scalar(select(AgencyPurchase.reference)) == "QK12AB34CD"
 
 
 async def test_a_placement_is_proposed_placed_paid_and_ended(committed_db, eight):
@@ -252,6 +271,11 @@ async def test_a_placement_is_proposed_placed_paid_and_ended(committed_db, eight
         assert board.selected_row.data.status == "proposed"
         await pilot.press("p")
         await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the confirmation")
+        assert "proposed → interview" in pilot.app.screen.dialog_title
+        await pilot.press("y")
+        await until(pilot, lambda: board.selected_row.data.status == "interview", what="interview")
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the confirmation")
         await pilot.press("y")
         await until(pilot, lambda: board.selected_row.data.status == "placed", what="placed")
         await pilot.press("f")
@@ -261,6 +285,12 @@ async def test_a_placement_is_proposed_placed_paid_and_ended(committed_db, eight
         await pilot.press("enter")
         await until(pilot, lambda: board.selected_row.data.owed_minor == 300_000, what="KES 3,000 still owed")
         assert static_text(screen, "#fees-owed") == "Fees and commission owed: KES 3,000"
+        await pilot.press("g")
+        await until(pilot, lambda: isinstance(pilot.app.screen, FormDialog), what="the refund form")
+        await type_into(pilot, "#field-amount", "1000")
+        await type_into(pilot, "#field-reference", "REF-1")
+        await pilot.press("enter")
+        await until(pilot, lambda: board.selected_row.data.refunded_minor == 100_000, what="the refund")
 
 
 async def _walk(pilot, db, email: str) -> list[str]:

@@ -44,15 +44,28 @@ from core.agency.workers import WorkerFilters, WorkerView, search_workers
 from core.money import parse_money
 
 WORKERS_PAGE = 50
-BOARD_ORDER = ("proposed", "placed", "disputed", "ended")
+BOARD_ORDER = ("proposed", "placed", "disputed", "ended")  # the statuses the board counts
 ACCOMMODATION = [(a.replace("_", " "), a) for a in ("live_in", "live_out", "either")]
 AVAILABILITY = [(a.replace("_", " "), a) for a in ("immediate", "two_weeks", "one_month")]
 TAB_KEYS = {
-    "tab-workers": {"verify", "cleared", "flag", "sms", "add", "unlock", "documents", "propose"},
-    "tab-employers": {"sms", "add", "sell"},
-    "tab-placements": {"place", "end", "dispute", "payment"},
+    "tab-workers": {"verify", "cleared", "flag", "sms", "add", "edit", "unlock", "documents", "propose"},
+    "tab-employers": {"sms", "add", "edit", "sell"},
+    "tab-placements": {"place", "end", "dispute", "payment", "refund"},
     "tab-unlocks": set(),
 }
+
+
+def _stage_order(stage: str) -> int:
+    from core.agency.base import PLACEMENT_STAGES
+
+    return PLACEMENT_STAGES.index(stage) if stage in PLACEMENT_STAGES else len(PLACEMENT_STAGES)
+
+
+def next_stage(stage: str) -> str | None:
+    """The next step along proposed → interview → placed → trial → confirmed (None at the end)."""
+    from core.agency.placements import MOVES
+
+    return next((s for s in MOVES.get(stage, ()) if s not in ("ended", "disputed")), None)
 
 
 @dataclass(frozen=True)
@@ -90,6 +103,8 @@ class AgencyConsoleHome(AgencyHome):
     CSS_PATH = "agency.tcss"
     BINDINGS = [
         Binding("a", "add", "Add", id="agency-add", tooltip="Add a worker (Workers tab) or an employer (Employers)."),
+        Binding("w", "edit", "Edit", id="agency-edit",
+                tooltip="Change the worker or employer under the cursor (Enter does the same)."),
         Binding("v", "verify", "Verify", id="agency-verify", tooltip="Mark the worker under the cursor verified."),
         Binding("c", "cleared", "Cleared", id="agency-cleared",
                 tooltip="Record a cleared background check for the worker under the cursor."),
@@ -104,11 +119,14 @@ class AgencyConsoleHome(AgencyHome):
                 tooltip="Propose the worker under the cursor to an employer, with the fee."),
         Binding("b", "sell", "Sell package", id="agency-sell",
                 tooltip="Sell the employer a contact package, marked paid with its receipt reference."),
-        Binding("p", "place", "Place", id="agency-place", tooltip="Place the proposed worker (or settle a dispute)."),
+        Binding("p", "place", "Next stage", id="agency-place",
+                tooltip="Move the placement on: proposed → interview → placed → trial → confirmed (asks first)."),
         Binding("e", "end", "End", id="agency-end", tooltip="End the placement under the cursor."),
         Binding("i", "dispute", "Dispute", id="agency-dispute", tooltip="Open a dispute on the placement."),
         Binding("f", "payment", "Payment", id="agency-payment",
                 tooltip="Record money received against the placement's fee or commission."),
+        Binding("g", "refund", "Refund", id="agency-refund",
+                tooltip="Record money given back to the employer (all or part of what was paid)."),
         Binding("k", "packages", "Packages", id="agency-packages",
                 tooltip="The contact packages employers buy: add, price, retire."),
     ]
@@ -132,7 +150,7 @@ class AgencyConsoleHome(AgencyHome):
                                  empty="No workers match: clear the filters, or press a to add one.",
                                  id="agency-workers")
             with TabPane("Employers", id="tab-employers"):
-                yield OfisiTable(("Name", "Household", "Phone", "Town"), noun="employers",
+                yield OfisiTable(("Name", "Household", "Phone", "Town", "Credits"), noun="employers",
                                  empty="No employers yet: press a to add one.", id="agency-employers")
             with TabPane("Placements", id="tab-placements"):
                 yield Static("", id="placement-board", markup=False)
@@ -167,7 +185,7 @@ class AgencyConsoleHome(AgencyHome):
                     data = AgencyData(
                         self.org.id, page.workers, page.next_after,
                         list_employers(session, self.actor, self.org.id, limit=100),
-                        sorted(placements, key=lambda p: (BOARD_ORDER.index(p.status), -p.id)),
+                        sorted(placements, key=lambda p: (_stage_order(p.status), -p.id)),
                         placement_counts(session, self.actor, self.org.id),
                         agency_report(session, self.actor, self.org.id).total.owed_minor,
                         list_unlocks(session, self.actor, self.org.id, limit=100))
@@ -200,7 +218,8 @@ class AgencyConsoleHome(AgencyHome):
     def _fill_rest(self, data: AgencyData) -> None:
         p = self.present
         self.table("employers").reload(
-            Row(e.id, (e.name, e.household_name, p.phone(e.phone), e.location), data=e) for e in data.employers)
+            Row(e.id, (e.name, e.household_name, p.phone(e.phone), e.location, e.credits_left), data=e)
+            for e in data.employers)
         self.table("placements").reload(
             Row(x.id, (x.status, x.worker_name, x.employer_name, Cell(p.date(x.start_date), x.start_date),
                        Cell(p.money(x.fee_minor), x.fee_minor), Cell(p.money(x.commission_minor), x.commission_minor),
@@ -255,11 +274,11 @@ class AgencyConsoleHome(AgencyHome):
                 here = "tab-workers"
             if action not in TAB_KEYS.get(here, set()):
                 return False
-        if action in ("verify", "cleared", "flag", "add", "propose", "place", "end", "dispute"):
+        if action in ("verify", "cleared", "flag", "add", "edit", "propose", "place", "end", "dispute"):
             return self.may("agency.write")
         if action == "unlock":
             return self.may("agency.unlock")
-        if action in ("sell", "payment"):
+        if action in ("sell", "payment", "refund"):
             return self.may("agency.money")
         if action == "sms":
             return self.may("messages.send")
@@ -379,6 +398,66 @@ class AgencyConsoleHome(AgencyHome):
         data = EmployerInput(**{**values, "phone": values["phone"] or None, "email": values["email"] or None})
         self.write(lambda s: f"{add_employer(s, self.actor, self.org.id, data).name} is a client now.")
 
+    def action_edit(self) -> None:
+        if self.active_tab() == "tab-employers":
+            if (e := self.employer()) is not None:
+                self.app.push_screen(FormDialog(f"Edit {self.present.person(e.name, e.phone)}", [
+                    Field("name", "Name", e.name, required=True),
+                    Field("phone", "New phone", placeholder="leave empty to keep the number"),
+                    Field("household_name", "Household", e.household_name), Field("location", "Town", e.location),
+                    Field("requirements", "What they need", e.requirements)]),
+                    callback=lambda values: values and self._edit_employer(e, values))
+            return
+        if (w := self.worker()) is None:
+            return
+        self.app.push_screen(FormDialog(f"Edit {self.present.person(w.name, w.phone)}", [
+            Field("name", "Name", w.name, required=True),
+            Field("phone", "New phone", placeholder="leave empty to keep the number"),
+            Field("location", "Town", w.location), Field("skills", "Skills", ", ".join(w.skills)),
+            Field("experience_years", "Years of experience", str(w.experience_years)),
+            Field("salary", "Expected salary", self.present.money(w.expected_salary_minor).split(" ")[-1]
+                  if w.expected_salary_minor is not None else ""),
+            Field("accommodation", "Accommodation", w.accommodation, options=ACCOMMODATION),
+            Field("availability", "Availability", w.availability, options=AVAILABILITY)]),
+            callback=lambda values: values and self._edit_worker(w, values))
+
+    @on(OfisiTable.RowSelected, "#agency-workers, #agency-employers")
+    def _row_chosen(self) -> None:
+        if self.check_action("edit", ()):
+            self.action_edit()
+
+    def _edit_worker(self, w: WorkerView, values: dict) -> None:
+        from core.agency.workers import update_worker
+
+        def change(s: Session) -> str:
+            salary = values.pop("salary")
+            wanted = {**values, "expected_salary_minor": parse_money(salary, self.org.currency) if salary else None,
+                      "experience_years": int(values["experience_years"] or 0)}
+            current = {"name": w.name, "location": w.location, "skills": ", ".join(w.skills),
+                       "experience_years": w.experience_years, "expected_salary_minor": w.expected_salary_minor,
+                       "accommodation": w.accommodation, "availability": w.availability}
+            changes = {k: v for k, v in wanted.items() if k != "phone" and v != current.get(k)}
+            if wanted["phone"]:
+                changes["phone"] = wanted["phone"]
+            if not changes:
+                return f"Nothing changed for {w.name}."
+            done = update_worker(s, self.actor, self.org.id, w.id, changes)
+            return f"{done.name} updated ({', '.join(sorted(changes))})." + "".join(f" {n}" for n in done.notices)
+        self.write(change)
+
+    def _edit_employer(self, e: EmployerView, values: dict) -> None:
+        from core.agency.employers import update_employer
+
+        def change(s: Session) -> str:
+            changes = {k: v for k, v in values.items() if k != "phone" and v != getattr(e, k)}
+            if values["phone"]:
+                changes["phone"] = values["phone"]
+            if not changes:
+                return f"Nothing changed for {e.name}."
+            done = update_employer(s, self.actor, self.org.id, e.id, changes)
+            return f"{done.name} updated ({', '.join(sorted(changes))})." + "".join(f" {n}" for n in done.notices)
+        self.write(change)
+
     def _pick_employer(self, title: str, question: str, then: Callable[[int], None]) -> None:
         employers = self.agency.employers if self.agency else []
         if not employers:
@@ -490,7 +569,12 @@ class AgencyConsoleHome(AgencyHome):
                                      confirm_label=status.capitalize()), callback=confirmed)
 
     def action_place(self) -> None:
-        self._move("placed")
+        if (x := self.placement()) is None:
+            return
+        if (stage := next_stage(x.status)) is None:
+            self.notify(f"A {x.status} placement has no next stage; e ends it.", severity="warning")
+            return
+        self._move(stage)
 
     def action_end(self) -> None:
         self._move("ended")
@@ -526,6 +610,31 @@ class AgencyConsoleHome(AgencyHome):
             Field("amount", "Amount", required=True, placeholder=self.org.currency),
             Field("reference", "Reference (M-Pesa code or receipt)", required=True)],
             note=f"Owed now: {self.present.money(x.owed_minor)}", confirm_label="Record"), callback=paid)
+
+    def action_refund(self) -> None:
+        from core.agency.placements import record_refund
+
+        if (x := self.placement()) is None:
+            return
+
+        def refunded(values: dict | None) -> None:
+            if not values:
+                return
+
+            def change(s: Session) -> str:
+                amount = parse_money(values["amount"], self.org.currency)
+                after = record_refund(s, self.actor, self.org.id, x.id, amount_minor=amount,
+                                      item=values["kind"] or "fee", reference=values["reference"] or None)
+                return (f"{self.present.money(amount)} refunded to {x.employer_name}; "
+                        f"{self.present.money(after.refunded_minor)} refunded on this placement in all.")
+            self.write(change)
+        self.app.push_screen(FormDialog(f"Refund: {x.worker_name} at {x.employer_name}", [
+            Field("kind", "Of", value="fee", options=[("fee", "fee"), ("commission", "commission")]),
+            Field("amount", "Amount given back", required=True, placeholder=self.org.currency),
+            Field("reference", "Reference (M-Pesa code or receipt)")],
+            note=f"Paid so far: {self.present.money(x.fee_paid_minor)} fee, "
+                 f"{self.present.money(x.commission_paid_minor)} commission.", confirm_label="Record refund"),
+            callback=refunded)
 
     # ------------------------------------------------------------ packages
 

@@ -3,6 +3,9 @@
 Importing the package registers the campaigns kind's home screen with the registry key.
 """
 
-from console.vendors.registry import CampaignsHome, VendorFormScreen, VendorImportScreen, VendorRegistryScreen
+from console.vendors.form import VendorFormScreen
+from console.vendors.home import CampaignsHome
+from console.vendors.import_dialog import VendorImportScreen
+from console.vendors.registry import VendorRegistryScreen
 
 __all__ = ["CampaignsHome", "VendorFormScreen", "VendorImportScreen", "VendorRegistryScreen"]
