@@ -335,3 +335,26 @@ async def test_no_agency_pane_shows_a_workers_full_number_or_a_code(committed_db
     for number in numbers:
         for form in (number, number[1:], "0" + number[4:], number[4:]):
             assert form not in everything, f"{email}: a worker's full number {number} is shown"
+
+
+def _rows_seen(screen, selector: str) -> int:
+    table = screen.query_one(selector)
+    seen = table.region.intersection(screen.region)
+    return min(table.row_count, max(seen.height - 1, 0))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+async def test_the_agency_home_shows_five_workers_and_its_keys_at_each_size(committed_db, eight, size):
+    from textual.widgets import Footer
+
+    from console.widgets.help import KeysHelp
+
+    app = OfisiApp(committed_db, live_updates=False)
+    async with app.run_test(size=size) as pilot:
+        screen = await open_home(pilot, "agent@kazi.example")
+        await until(pilot, lambda: _rows_seen(screen, "#agency-workers") >= 5, what=f"five workers at {size}")
+        footer = screen.query_one(Footer)
+        assert footer.region.bottom == size[1]
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, KeysHelp), what="the keys")
+        assert {"Verify", "SMS", "Unlock", "Edit", "Packages", "Add"} <= {k.does for k in app.screen.keys}

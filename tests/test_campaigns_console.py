@@ -115,8 +115,8 @@ async def test_launching_asks_first_with_recipients_parts_and_cost_and_no_queues
         await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the launch confirmation")
         dialog = pilot.app.screen
         assert dialog.dialog_title == "Launch “Scheme” to 6 recipients?"
-        assert "6 people, 6 with an address for sms" in dialog.details[0]
-        assert "up to 2 parts (GSM-7)" in dialog.details[1]
+        assert dialog.details[0] == "Audience sector=Textiles: 6 recipients by sms."
+        assert dialog.details[1] == "12 SMS parts in all, up to 2 a message (GSM-7)."
         assert "Cost: not known" in dialog.details[2]
         await until(pilot, lambda: "to 6 recipients?" in screen_text(pilot.app), what="the dialog shown")
         await pilot.press("n")
@@ -172,3 +172,32 @@ async def test_templates_are_listed_added_edited_and_previewed(committed, progra
         assert details[2].endswith("1 SMS part (GSM-7).")
     with committed.session() as s:
         assert s.scalar(select(Template.body)) == "Hello {{ first_name }}"
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+async def test_the_campaigns_home_shows_five_campaigns_and_its_keys_at_each_size(committed, programme, cli_actor,
+                                                                                size):
+    from textual.widgets import Footer
+
+    from console.widgets.help import KeysHelp
+    from core.campaigns import create_campaign
+
+    with committed.session() as s:
+        for i in range(8):
+            create_campaign(s, cli_actor, programme.id, name=f"Campaign {i}", text="Hello {{ first_name }}")
+    app = OfisiApp(committed, live_updates=False)
+    async with app.run_test(size=size) as pilot:
+        await sign_in(pilot, "officer@example.in")
+        screen = await home(pilot)
+        await until(pilot, lambda: screen.campaigns_loaded, what="the campaigns")
+        table = screen.query_one("#campaigns", OfisiTable)
+        table.focus()  # the campaigns pane is the second list: focusing it brings it into view
+
+        def seen() -> int:
+            region = table.region.intersection(screen.region)
+            return min(table.row_count, max(region.height - 1, 0))
+        await until(pilot, lambda: seen() >= 5, what=f"five campaigns at {size}")
+        assert screen.query_one(Footer).region.bottom == size[1]
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, KeysHelp), what="the keys")
+        assert {"Launch", "Templates", "New campaign", "Vendors"} <= {k.does for k in app.screen.keys}

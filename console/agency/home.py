@@ -589,52 +589,46 @@ class AgencyConsoleHome(AgencyHome):
             callback=lambda notes: notes and self.write(
                 lambda s: f"Dispute {open_dispute(s, self.actor, self.org.id, x.id, notes)} opened."))
 
-    def action_payment(self) -> None:
-        from core.agency.placements import record_payment
-
+    def _money_on_placement(self, what: str, amount_label: str, reference_required: bool,
+                            note: Callable[[PlacementView], str],
+                            confirm_label: str, record: Callable[[Session, PlacementView, str, int, str], str]) -> None:
+        """A form for money on the placement under the cursor (item, amount, reference), then ``record``."""
         if (x := self.placement()) is None:
             return
 
-        def paid(values: dict | None) -> None:
-            if not values:
-                return
-            def change(s: Session) -> str:
-                amount = parse_money(values["amount"], self.org.currency)
-                after = record_payment(s, self.actor, self.org.id, x.id, kind=values["kind"] or "fee",
-                                       amount_minor=amount, reference=values["reference"])
-                return (f"{self.present.money(amount)} {values['kind'] or 'fee'} from {x.employer_name} recorded; "
-                        f"{self.present.money(after.owed_minor)} still owed.")
-            self.write(change)
-        self.app.push_screen(FormDialog(f"Payment: {x.worker_name} at {x.employer_name}", [
-            Field("kind", "Against", value="fee", options=[("fee", "fee"), ("commission", "commission")]),
-            Field("amount", "Amount", required=True, placeholder=self.org.currency),
-            Field("reference", "Reference (M-Pesa code or receipt)", required=True)],
-            note=f"Owed now: {self.present.money(x.owed_minor)}", confirm_label="Record"), callback=paid)
+        def entered(values: dict | None) -> None:
+            if values:
+                self.write(lambda s: record(s, x, values["kind"] or "fee",
+                                            parse_money(values["amount"], self.org.currency), values["reference"]))
+        self.app.push_screen(FormDialog(f"{what}: {x.worker_name} at {x.employer_name}", [
+            Field("kind", "Of", value="fee", options=[("fee", "fee"), ("commission", "commission")]),
+            Field("amount", amount_label, required=True, placeholder=self.org.currency),
+            Field("reference", "Reference (M-Pesa code or receipt)", required=reference_required)],
+            note=note(x), confirm_label=confirm_label), callback=entered)
+
+    def action_payment(self) -> None:
+        from core.agency.placements import record_payment
+
+        def record(s: Session, x: PlacementView, item: str, amount: int, reference: str) -> str:
+            after = record_payment(s, self.actor, self.org.id, x.id, kind=item, amount_minor=amount,
+                                   reference=reference)
+            return (f"{self.present.money(amount)} {item} from {x.employer_name} recorded; "
+                    f"{self.present.money(after.owed_minor)} still owed.")
+        self._money_on_placement("Payment", "Amount", True, lambda x: f"Owed now: {self.present.money(x.owed_minor)}",
+                                 "Record", record)
 
     def action_refund(self) -> None:
         from core.agency.placements import record_refund
 
-        if (x := self.placement()) is None:
-            return
-
-        def refunded(values: dict | None) -> None:
-            if not values:
-                return
-
-            def change(s: Session) -> str:
-                amount = parse_money(values["amount"], self.org.currency)
-                after = record_refund(s, self.actor, self.org.id, x.id, amount_minor=amount,
-                                      item=values["kind"] or "fee", reference=values["reference"] or None)
-                return (f"{self.present.money(amount)} refunded to {x.employer_name}; "
-                        f"{self.present.money(after.refunded_minor)} refunded on this placement in all.")
-            self.write(change)
-        self.app.push_screen(FormDialog(f"Refund: {x.worker_name} at {x.employer_name}", [
-            Field("kind", "Of", value="fee", options=[("fee", "fee"), ("commission", "commission")]),
-            Field("amount", "Amount given back", required=True, placeholder=self.org.currency),
-            Field("reference", "Reference (M-Pesa code or receipt)")],
-            note=f"Paid so far: {self.present.money(x.fee_paid_minor)} fee, "
-                 f"{self.present.money(x.commission_paid_minor)} commission.", confirm_label="Record refund"),
-            callback=refunded)
+        def record(s: Session, x: PlacementView, item: str, amount: int, reference: str) -> str:
+            after = record_refund(s, self.actor, self.org.id, x.id, amount_minor=amount, item=item,
+                                  reference=reference or None)
+            return (f"{self.present.money(amount)} refunded to {x.employer_name}; "
+                    f"{self.present.money(after.refunded_minor)} refunded on this placement in all.")
+        money = self.present.money
+        self._money_on_placement("Refund", "Amount given back", False,
+                                 lambda x: f"Paid so far: {money(x.fee_paid_minor)} fee, "
+                                           f"{money(x.commission_paid_minor)} commission.", "Record refund", record)
 
     # ------------------------------------------------------------ packages
 

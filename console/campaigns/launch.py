@@ -1,10 +1,9 @@
 """What launching (or resuming) a campaign will do, said before it is done.
 
-:func:`launch_facts` reads, in a worker thread, how many people the campaign's
-audience holds and how many of them it can reach on its channel, how many SMS
-parts each text takes (``core.templates.sms_segments`` over the texts as the
-first recipients would receive them) and, where the provider priced an earlier
-campaign's messages, the estimated cost. :func:`confirm_launch` turns them into
+:func:`launch_facts` reads, in a worker thread, ``core.campaigns.check_launch``:
+how many recipients the campaign reaches now and who is skipped and why, how many
+SMS parts it takes in all and per message, and, where the provider priced the
+org's recent SMS, the estimated cost. :func:`confirm_launch` turns them into
 the :class:`~console.widgets.confirm.Confirm` that the home pushes; nothing is
 queued unless the person says yes.
 """
@@ -18,10 +17,6 @@ from sqlalchemy.orm import Session
 from console.widgets.confirm import Confirm
 from core.actors import Actor
 from core.campaigns import CampaignView
-from core.money import format_money
-
-SAMPLE = 20  # recipients whose texts are measured for the SMS parts
-
 
 @dataclass(frozen=True)
 class LaunchFacts:
@@ -29,59 +24,43 @@ class LaunchFacts:
     name: str
     channel: str
     audience: str
-    people: int             # in the audience
-    reachable: int          # with an address on the channel
-    segments: int           # SMS parts of the longest text measured (0: not an SMS campaign)
+    recipients: int               # would get it now
+    skipped: dict[str, int]       # would not, by reason (opted out, no address …)
+    segments: int                 # SMS parts in all (0: not an SMS campaign)
+    longest: int                  # parts of the longest text shown
     encoding: str
-    cost_minor: int | None  # estimated, when an earlier campaign's messages were priced
-    cost_currency: str | None
-    waiting: int = 0        # for a resume: messages not yet sent
+    estimated_cost: str | None    # from what the provider charged for the org's recent SMS
+    waiting: int = 0              # for a resume: messages not yet sent
 
 
 def launch_facts(session: Session, actor: Actor, org_id: int, campaign: CampaignView, *,
                  waiting: int = 0) -> LaunchFacts:
-    from core.campaigns import audience as audiences
-    from core.campaigns import preview
-    from core.campaigns.reports import campaign_report
-    from core.templates import sms_segments
+    """``core.campaigns.check_launch`` (renders for the audience, writes nothing) as the dialog needs it."""
+    from core.campaigns import check_launch
 
-    people = reachable = 0
-    for recipient in audiences.recipients(session, actor, org_id, campaign.audience):
-        people += 1
-        reachable += bool(recipient.address(campaign.channel))
-    segments, encoding = 0, ""
-    if campaign.channel == "sms":
-        for _, text in preview(session, actor, org_id, campaign.id, count=SAMPLE):
-            length = sms_segments(text)
-            if length.segments > segments:
-                segments, encoding = length.segments, length.encoding
-    cost_minor = currency = None
-    for row in campaign_report(session, actor, org_id):
-        if row.cost_currency and row.cost_per_message_minor and row.id != campaign.id:
-            count = waiting or reachable
-            cost_minor = row.cost_per_message_minor * count * max(segments, 1)
-            currency = row.cost_currency
-            break
-    return LaunchFacts(campaign.id, campaign.name, campaign.channel, campaign.audience, people, reachable, segments,
-                       encoding, cost_minor, currency, waiting)
+    check = check_launch(session, actor, org_id, campaign.id, show=20)
+    longest = max((line.segments or 0 for line in check.lines), default=0)
+    encoding = next((line.encoding for line in check.lines if line.segments == longest and line.encoding), "")
+    return LaunchFacts(campaign.id, campaign.name, campaign.channel, campaign.audience, check.recipients,
+                       dict(check.skipped), check.segments, longest, encoding or "", check.estimated_cost, waiting)
 
 
 def fact_lines(facts: LaunchFacts) -> list[str]:
-    lines = [f"Audience: {facts.audience} — {facts.people:,} people, {facts.reachable:,} with an address "
-             f"for {facts.channel}."]
+    skipped = ", ".join(f"{n:,} {why.replace('_', ' ')}" for why, n in sorted(facts.skipped.items()) if n)
+    lines = [f"Audience {facts.audience}: {facts.recipients:,} recipients by {facts.channel}"
+             + (f"; skipped {skipped}." if skipped else ".")]
     if facts.segments:
-        lines.append(f"Each SMS takes up to {facts.segments} part{'s' if facts.segments > 1 else ''} "
-                     f"({facts.encoding}).")
-    if facts.cost_minor is not None and facts.cost_currency:
-        lines.append(f"Estimated cost: about {format_money(facts.cost_minor, facts.cost_currency)} "
-                     "(at what the provider charged for an earlier campaign's messages).")
+        lines.append(f"{facts.segments:,} SMS parts in all, up to {facts.longest} a message ({facts.encoding}).")
+    if facts.estimated_cost:
+        lines.append(f"Estimated cost: about {facts.estimated_cost} (at what the provider charged for this "
+                     "org's recent SMS).")
     else:
         lines.append("Cost: not known until the provider prices the messages.")
     return lines
 
 
 def confirm_launch(facts: LaunchFacts) -> Confirm:
-    return Confirm(f"Launch “{facts.name}” to {facts.reachable:,} recipients?",
+    return Confirm(f"Launch “{facts.name}” to {facts.recipients:,} recipients?",
                    fact_lines(facts) + ["Opted-out people are skipped. Pause (z) stops it; sent messages stay sent."],
                    confirm_label="Launch")
 
