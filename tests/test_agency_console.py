@@ -136,6 +136,7 @@ async def test_verify_and_sms_act_on_the_sixth_row_and_the_cursor_stays(committe
         for _ in range(5):
             await pilot.press("down")
         assert table.cursor_row == 5 and table.selected_row.data.name == "Peter Kiptoo"
+        assert static_text(screen, "#worker-count") == "8 shown of 8"
 
         await pilot.press("v")
         await until(pilot, lambda: cells(screen, "workers")[5][8] == "verified", what="Peter verified")

@@ -40,7 +40,7 @@ from core.agency.commerce import UnlockView, list_unlocks
 from core.agency.employers import EmployerView, list_employers
 from core.agency.placements import PlacementView, list_placements, placement_counts
 from core.agency.reports import agency_report
-from core.agency.workers import WorkerFilters, WorkerView, search_workers
+from core.agency.workers import WorkerFilters, WorkerView, count_workers, search_workers
 from core.money import parse_money
 
 WORKERS_PAGE = 50
@@ -79,6 +79,7 @@ class AgencyData:
     owed_minor: int
     unlocks: list[UnlockView]
     append: bool = False
+    total_workers: int = 0  # on the books, placed or not
 
 
 class AgencyLoaded(Message):
@@ -145,6 +146,7 @@ class AgencyConsoleHome(AgencyHome):
                     yield Input(placeholder="Skill", id="filter-skill")
                     yield Select(ACCOMMODATION, prompt="Accommodation", id="filter-accommodation")
                     yield Select(AVAILABILITY, prompt="Availability", id="filter-availability")
+                    yield Static("", id="worker-count", markup=False)
                 yield OfisiTable(("Name", "Phone", "Age", "Town", "Exp.", "Salary", "Accommodation", "Availability",
                                   "Verified", "Background", "Skills"), noun="workers", search_in_core=True,
                                  empty="No workers match: clear the filters, or press a to add one.",
@@ -188,7 +190,8 @@ class AgencyConsoleHome(AgencyHome):
                         sorted(placements, key=lambda p: (_stage_order(p.status), -p.id)),
                         placement_counts(session, self.actor, self.org.id),
                         agency_report(session, self.actor, self.org.id).total.owed_minor,
-                        list_unlocks(session, self.actor, self.org.id, limit=100))
+                        list_unlocks(session, self.actor, self.org.id, limit=100),
+                        total_workers=count_workers(session, self.actor, self.org.id))
         finally:
             self._paging = False
         self.post_from_worker(AgencyLoaded(data))
@@ -213,6 +216,10 @@ class AgencyConsoleHome(AgencyHome):
             self.agency = data
             workers.reload(self.worker_row(w) for w in data.workers)
             self._fill_rest(data)
+        total = self.agency.total_workers if self.agency else 0
+        self.query_one("#worker-count", Static).update(literal(
+            f"{len(workers.records):,} shown of {total:,}" + (" (more below)" if self.agency and
+                                                              self.agency.next_after else "")))
         self.refresh_bindings()
 
     def _fill_rest(self, data: AgencyData) -> None:
