@@ -293,6 +293,22 @@ async def test_a_placement_is_proposed_placed_paid_and_ended(committed_db, eight
         await pilot.press("enter")
         await until(pilot, lambda: board.selected_row.data.refunded_minor == 100_000, what="the refund")
 
+        # A dispute, resolved with half of what is left of the payment given back.
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(pilot.app.screen, AskText), what="the dispute notes")
+        await type_into(pilot, "#ask-text", "Left after a week")
+        await pilot.press("enter")
+        await until(pilot, lambda: board.selected_row.data.status == "disputed", what="disputed")
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(pilot.app.screen, FormDialog), what="the resolution form")
+        assert "Left after a week" in screen_text(pilot.app)
+        await type_into(pilot, "#field-resolution", "Refunded half")
+        await type_into(pilot, "#field-refund", "500")
+        await type_into(pilot, "#field-reference", "REF-2")
+        await pilot.press("enter")
+        await until(pilot, lambda: board.selected_row.data.status == "placed" and
+                    board.selected_row.data.refunded_minor == 150_000, what="the resolved dispute")
+
 
 async def _walk(pilot, db, email: str) -> list[str]:
     """Every agency pane and dialog a person can open, as shown."""

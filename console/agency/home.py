@@ -12,7 +12,8 @@ Keys: ``a`` adds a worker or an employer (by tab), ``v``/``c``/``x`` verify, cle
 flag the worker, ``s`` SMS, ``u`` unlocks the worker's number for an employer (one
 credit, audited), ``d`` checks the worker's documents, ``b`` sells an employer a package
 (marked paid with its reference), ``p`` places, ``e`` ends, ``i`` disputes a placement
-and ``f`` records a payment against it, ``k`` opens the contact packages.
+and ``f`` records a payment against it, ``g`` a refund, ``n`` resolves its dispute
+(with a refund if agreed), ``k`` opens the contact packages.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ AVAILABILITY = [(a.replace("_", " "), a) for a in ("immediate", "two_weeks", "on
 TAB_KEYS = {
     "tab-workers": {"verify", "cleared", "flag", "sms", "add", "edit", "unlock", "documents", "propose"},
     "tab-employers": {"sms", "add", "edit", "sell"},
-    "tab-placements": {"place", "end", "dispute", "payment", "refund"},
+    "tab-placements": {"place", "end", "dispute", "resolve", "payment", "refund"},
     "tab-unlocks": set(),
 }
 
@@ -124,6 +125,8 @@ class AgencyConsoleHome(AgencyHome):
                 tooltip="Move the placement on: proposed → interview → placed → trial → confirmed (asks first)."),
         Binding("e", "end", "End", id="agency-end", tooltip="End the placement under the cursor."),
         Binding("i", "dispute", "Dispute", id="agency-dispute", tooltip="Open a dispute on the placement."),
+        Binding("n", "resolve", "Resolve", id="agency-resolve",
+                tooltip="Close the placement's open dispute: what was agreed, and any refund (asks for the amount)."),
         Binding("f", "payment", "Payment", id="agency-payment",
                 tooltip="Record money received against the placement's fee or commission."),
         Binding("g", "refund", "Refund", id="agency-refund",
@@ -285,7 +288,7 @@ class AgencyConsoleHome(AgencyHome):
             return self.may("agency.write")
         if action == "unlock":
             return self.may("agency.unlock")
-        if action in ("sell", "payment", "refund"):
+        if action in ("sell", "payment", "refund", "resolve"):
             return self.may("agency.money")
         if action == "sms":
             return self.may("messages.send")
@@ -595,6 +598,42 @@ class AgencyConsoleHome(AgencyHome):
             AskText(f"Dispute: {x.worker_name} at {x.employer_name}", "What is the dispute about?"),
             callback=lambda notes: notes and self.write(
                 lambda s: f"Dispute {open_dispute(s, self.actor, self.org.id, x.id, notes)} opened."))
+
+    def action_resolve(self) -> None:
+        if (x := self.placement()) is not None:
+            self._open_dispute_of(x)
+
+    @work(thread=True, group="agency-read", exit_on_error=False)
+    def _open_dispute_of(self, x: PlacementView) -> None:
+        from core.agency.placements import list_disputes
+        from core.errors import InvalidInput
+
+        with self.database.session() as session:
+            found = [d for d in list_disputes(session, self.actor, self.org.id, open_only=True)
+                     if d.placement_id == x.id]
+        if not found:
+            raise InvalidInput(f"{x.worker_name} at {x.employer_name} has no open dispute; i opens one.")
+        dispute = found[0]
+        form = FormDialog(f"Resolve the dispute: {x.worker_name} at {x.employer_name}", [
+            Field("resolution", "How it was resolved", required=True),
+            Field("refund", "Refund to the employer", "0", placeholder=self.org.currency),
+            Field("reference", "Refund reference (M-Pesa code or receipt)"),
+            Field("end", "The placement", "keep", options=[("goes on", "keep"), ("ends", "end")])],
+            note=f"The dispute: {dispute.notes}", confirm_label="Resolve")
+        self.app.call_from_thread(self.app.push_screen, form,
+                                  lambda values: values and self._resolve(x, dispute.id, values))
+
+    def _resolve(self, x: PlacementView, dispute_id: int, values: dict) -> None:
+        from core.agency.placements import resolve_dispute
+
+        def change(s: Session) -> str:
+            refund = parse_money(values["refund"] or "0", self.org.currency)
+            after = resolve_dispute(s, self.actor, self.org.id, dispute_id, values["resolution"],
+                                    end_placement=values["end"] == "end", refund_minor=refund,
+                                    reference=values["reference"] or None)
+            return (f"Dispute resolved: {x.worker_name} at {x.employer_name} is {after.status}"
+                    + (f"; {self.present.money(refund)} refunded." if refund else "."))
+        self.write(change)
 
     def _money_on_placement(self, what: str, amount_label: str, reference_required: bool,
                             note: Callable[[PlacementView], str],
