@@ -201,3 +201,29 @@ async def test_the_campaigns_home_shows_five_campaigns_and_its_keys_at_each_size
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, KeysHelp), what="the keys")
         assert {"Launch", "Templates", "New campaign", "Vendors"} <= {k.does for k in app.screen.keys}
+
+
+async def test_the_launch_question_says_the_estimated_cost_once_sms_were_priced(committed, programme, cli_actor):
+    from core import outbox as box
+    from core.campaigns import create_campaign
+    from db.models_campaigns import MessageCost
+
+    with committed.session() as s:
+        campaign = create_campaign(s, cli_actor, programme.id, name="Priced", text="Hello {{ first_name }}",
+                                   audience="sector=Textiles")
+        sent = box.enqueue(s, programme.id, to="+919876500001", body="An earlier one-part SMS",
+                           purpose="transactional")
+        s.flush()
+        s.add(MessageCost(message_id=sent, amount_minor=80, currency="INR"))  # INR 0.80 a part
+        s.commit()
+    async with OfisiApp(committed, live_updates=False).run_test(size=SIZE) as pilot:
+        await sign_in(pilot, "officer@example.in")
+        screen = await home(pilot)
+        await until(pilot, lambda: screen.campaigns_loaded and screen.selected() is not None, what="the campaign")
+        screen.query_one("#campaigns", OfisiTable).focus()
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the launch confirmation")
+        # Six one-part messages at INR 0.80 a part.
+        assert pilot.app.screen.details[2].startswith("Estimated cost: about INR 4.80")
+        await pilot.press("n")
+    assert queued(committed, campaign.id) == 0
