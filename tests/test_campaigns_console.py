@@ -8,6 +8,10 @@ from textual.widgets import DataTable, Input, Sparkline, Static, TextArea
 
 from console.app import OfisiApp
 from console.campaigns import CampaignsHome, NewCampaignScreen
+from console.campaigns.templates import TemplateForm, TemplatesScreen
+from console.widgets.confirm import Confirm
+from console.widgets.table import OfisiTable
+from tests.console_support import screen_text
 from core import outbox
 from core.providers.log import LogProvider
 from core.users import add_user
@@ -61,6 +65,8 @@ async def test_create_preview_launch_pause_resume_and_watch_it_send(committed, p
         await until(pilot, lambda: any("Namaste Owner of Enterprise 00" in str(n.message)
                                        for n in pilot.app._notifications), what="the preview")
         await pilot.press("l")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the launch confirmation")
+        await pilot.press("y")
         await until(pilot, lambda: cells(screen)[3] == "running", what="the launch")
         assert cells(screen)[5] == "0/6" and cells(screen)[4].endswith("0%")
 
@@ -68,6 +74,9 @@ async def test_create_preview_launch_pause_resume_and_watch_it_send(committed, p
         await until(pilot, lambda: cells(screen)[3] == "paused", what="the pause")
         assert outbox.send_due(committed, {"sms": LogProvider()}).sent == 0
         await pilot.press("u")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the resume confirmation")
+        assert "6 messages still to send" in pilot.app.screen.dialog_title
+        await pilot.press("y")
         await until(pilot, lambda: cells(screen)[3] == "running", what="the resume")
         assert outbox.send_due(committed, {"sms": LogProvider()}).sent == 6
         screen.org_data_changed()  # what the dispatcher's announcement does in a live console
@@ -78,3 +87,143 @@ async def test_create_preview_launch_pause_resume_and_watch_it_send(committed, p
         detail = str(screen.query_one("#campaign-detail", Static).content)
         assert "6 sent" in detail and "0 responses" in detail
         assert "By day: " in detail and "6 sent/0 failed" in detail
+
+
+def queued(db, campaign_id: int) -> int:
+    from sqlalchemy import func, select
+
+    from db.models import Message
+
+    with db.session() as s:
+        return s.scalar(select(func.count()).select_from(Message).where(Message.campaign_id == campaign_id)) or 0
+
+
+async def test_launching_asks_first_with_recipients_parts_and_cost_and_no_queues_nothing(committed, programme,
+                                                                                        cli_actor):
+    from core.campaigns import create_campaign
+
+    long_text = "Namaste {{ first_name }}, " + "the textile scheme closes on Friday; apply at the office. " * 3
+    with committed.session() as s:
+        campaign = create_campaign(s, cli_actor, programme.id, name="Scheme", text=long_text,
+                                   audience="sector=Textiles")
+    async with OfisiApp(committed, live_updates=False).run_test(size=SIZE) as pilot:
+        await sign_in(pilot, "officer@example.in")
+        screen = await home(pilot)
+        await until(pilot, lambda: screen.campaigns_loaded and screen.selected() is not None, what="the campaign")
+        screen.query_one("#campaigns", OfisiTable).focus()
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the launch confirmation")
+        dialog = pilot.app.screen
+        assert dialog.dialog_title == "Launch “Scheme” to 6 recipients?"
+        assert dialog.details[0] == "Audience sector=Textiles: 6 recipients by sms."
+        assert dialog.details[1] == "12 SMS parts in all, up to 2 a message (GSM-7)."
+        assert "Cost: not known" in dialog.details[2]
+        await until(pilot, lambda: "to 6 recipients?" in screen_text(pilot.app), what="the dialog shown")
+        await pilot.press("n")
+        await until(pilot, lambda: pilot.app.screen is screen, what="back home")
+        await pilot.pause(0.3)
+        assert queued(committed, campaign.id) == 0 and cells(screen)[3] == "draft"
+
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the launch confirmation")
+        await pilot.press("y")
+        await until(pilot, lambda: queued(committed, campaign.id) == 6, what="six messages queued")
+        await until(pilot, lambda: cells(screen)[3] == "running", what="the launch")
+
+
+async def test_templates_are_listed_added_edited_and_previewed(committed, programme):
+    from sqlalchemy import select
+
+    from db.models_vendors import Template
+
+    async with OfisiApp(committed, live_updates=False).run_test(size=SIZE) as pilot:
+        await sign_in(pilot, "officer@example.in")
+        screen = await home(pilot)
+        await until(pilot, lambda: screen.campaigns_loaded, what="the campaigns list")
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(pilot.app.screen, TemplatesScreen), what="the templates")
+        templates = pilot.app.screen
+        assert "No templates yet" in screen_text(pilot.app)
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(pilot.app.screen, TemplateForm), what="the form")
+        pilot.app.screen.query_one("#template-name", Input).value = "Reminder"
+        pilot.app.screen.query_one("#template-body", TextArea).text = "Hi {{ first_name }} of {{ business_name }}"
+        await pilot.press("ctrl+s")
+        table = templates.query_one("#templates", OfisiTable)
+        await until(pilot, lambda: table.row_count == 1, what="the template listed")
+        assert [str(c) for c in table.get_row_at(0)][:3] == ["Reminder", "sms", "1"]
+
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(pilot.app.screen, TemplateForm), what="the edit form")
+        assert pilot.app.screen.query_one("#template-name", Input).value == "Reminder"
+        pilot.app.screen.query_one("#template-body", TextArea).text = "Hello {{ first_name }} {{ unknown }}"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: any("cannot be saved" in str(n.message) for n in pilot.app._notifications),
+                    what="the refusal")
+        pilot.app.screen.query_one("#template-body", TextArea).text = "Hello {{ first_name }}"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: pilot.app.screen is templates and
+                    str(table.get_row_at(0)[4]) == "Hello {{ first_name }}", what="the edited template")
+
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the preview")
+        details = pilot.app.screen.details
+        assert details[0].startswith("To Enterprise 00") and details[1] == "Hello Owner"
+        assert details[2].endswith("1 SMS part (GSM-7).")
+    with committed.session() as s:
+        assert s.scalar(select(Template.body)) == "Hello {{ first_name }}"
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+async def test_the_campaigns_home_shows_five_campaigns_and_its_keys_at_each_size(committed, programme, cli_actor,
+                                                                                size):
+    from textual.widgets import Footer
+
+    from console.widgets.help import KeysHelp
+    from core.campaigns import create_campaign
+
+    with committed.session() as s:
+        for i in range(8):
+            create_campaign(s, cli_actor, programme.id, name=f"Campaign {i}", text="Hello {{ first_name }}")
+    app = OfisiApp(committed, live_updates=False)
+    async with app.run_test(size=size) as pilot:
+        await sign_in(pilot, "officer@example.in")
+        screen = await home(pilot)
+        await until(pilot, lambda: screen.campaigns_loaded, what="the campaigns")
+        table = screen.query_one("#campaigns", OfisiTable)
+        table.focus()  # the campaigns pane is the second list: focusing it brings it into view
+
+        def seen() -> int:
+            region = table.region.intersection(screen.region)
+            return min(table.row_count, max(region.height - 1, 0))
+        await until(pilot, lambda: seen() >= 5, what=f"five campaigns at {size}")
+        assert screen.query_one(Footer).region.bottom == size[1]
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, KeysHelp), what="the keys")
+        assert {"Launch", "Templates", "New campaign", "Vendors"} <= {k.does for k in app.screen.keys}
+
+
+async def test_the_launch_question_says_the_estimated_cost_once_sms_were_priced(committed, programme, cli_actor):
+    from core import outbox as box
+    from core.campaigns import create_campaign
+    from db.models_campaigns import MessageCost
+
+    with committed.session() as s:
+        campaign = create_campaign(s, cli_actor, programme.id, name="Priced", text="Hello {{ first_name }}",
+                                   audience="sector=Textiles")
+        sent = box.enqueue(s, programme.id, to="+919876500001", body="An earlier one-part SMS",
+                           purpose="transactional")
+        s.flush()
+        s.add(MessageCost(message_id=sent, amount_minor=80, currency="INR"))  # INR 0.80 a part
+        s.commit()
+    async with OfisiApp(committed, live_updates=False).run_test(size=SIZE) as pilot:
+        await sign_in(pilot, "officer@example.in")
+        screen = await home(pilot)
+        await until(pilot, lambda: screen.campaigns_loaded and screen.selected() is not None, what="the campaign")
+        screen.query_one("#campaigns", OfisiTable).focus()
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the launch confirmation")
+        # Six one-part messages at INR 0.80 a part.
+        assert pilot.app.screen.details[2].startswith("Estimated cost: about INR 4.80")
+        await pilot.press("n")
+    assert queued(committed, campaign.id) == 0

@@ -177,3 +177,44 @@ async def test_add_a_vendor_and_a_viewer_only_reads(committed, programme, cli_ac
         assert form.query_one("#vendor-business_name", Input).disabled and not form.query(Button).filter("#save-vendor")
         await pilot.press("escape")
         await until(pilot, lambda: pilot.app.screen is registry, what="the registry again")
+
+
+async def test_opt_out_asks_first_and_keeps_the_cursor_on_the_vendor(committed, programme):
+    from console.widgets.confirm import Confirm
+    from console.widgets.table import OfisiTable
+
+    def sms_opted_out(name: str) -> bool:
+        with committed.session() as s:
+            from core.vendors import get_vendor
+            from tests.agency_support import ACTOR
+
+            vendor_id = s.scalar(select(Vendor.id).where(Vendor.business_name == name))
+            return get_vendor(s, ACTOR, programme.id, vendor_id).opted_out("sms")
+
+    async with OfisiApp(committed, live_updates=False).run_test(size=SIZE) as pilot:
+        screen = await open_registry(pilot)
+        table = screen.query_one("#vendors", OfisiTable)
+        table.focus()
+        for _ in range(5):
+            await pilot.press("down")
+        assert table.selected_row.data.business_name == "Enterprise 05"
+        await pilot.press("o")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the opt-out question")
+        assert pilot.app.screen.dialog_title == "Stop marketing SMS to Enterprise 05?"
+        await pilot.press("n")
+        await pilot.pause(0.2)
+        assert not sms_opted_out("Enterprise 05")
+        await pilot.press("o")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the opt-out question")
+        await pilot.press("y")
+        await until(pilot, lambda: str(table.get_row_at(5)[10]) == "sms", what="the opt-out shown")
+        assert sms_opted_out("Enterprise 05")
+        assert table.cursor_row == 5 and table.selected_row.data.business_name == "Enterprise 05"
+
+        # '/' goes to the search, which the core answers (the list pages through it).
+        await pilot.press("slash")
+        search = screen.query_one("#vendor-search-input", Input)
+        assert search.has_focus
+        search.value = "enterprise 07"
+        await pilot.press("enter")
+        await until(pilot, lambda: names(screen) == ["Enterprise 07"], what="the search")

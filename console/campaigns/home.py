@@ -1,5 +1,11 @@
 """The campaign office's campaigns: a list with live progress bars, a new-campaign
-form with a preview, launch / pause / resume / cancel, and analytics with a chart.
+form with a preview, launch / pause / resume / cancel, analytics with a chart, and
+``t`` for the stored message templates.
+
+Launching and resuming send to many people, so each asks first and says how many
+recipients, how many SMS parts and, where the provider priced earlier messages, the
+estimated cost (``console.campaigns.launch``). The list is an ``OfisiTable``: an
+action works on the campaign under the cursor and the cursor stays on it.
 
 ``CampaignsHome`` subclasses the vendor registry's home of the campaigns kind
 (``console.vendors``) and registers again, so ``v`` still opens the registry.
@@ -15,19 +21,19 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import Button, DataTable, Input, Label, Select, Sparkline, Static, TextArea
+from textual.widgets import DataTable, Label, Sparkline, Static
 from textual.worker import get_current_worker
 
 from console import home, vendors
-from console.base import ConsoleModal
-from console.widgets.table import LiteralTable
+from console.campaigns.launch import LaunchFacts, confirm_launch, confirm_resume, launch_facts
+from console.campaigns.new_campaign import NewCampaignScreen
+from console.campaigns.templates import TemplatesScreen
+from console.widgets.table import Cell, OfisiTable, Row
 from console.widgets.text import literal
-from core.actors import Actor
 from core.campaigns import (
     CampaignProgress,
     CampaignView,
     cancel_campaign,
-    create_campaign,
     launch_campaign,
     list_campaigns,
     pause_campaign,
@@ -38,8 +44,6 @@ from core.campaigns import (
 )
 from core.campaigns.reports import CampaignReportRow, DaySends, campaign_report, sends_by_day, sends_over_time
 from core.money import format_money
-from core.orgs import OrgView
-from db.engine import Database
 
 PAGE = 50
 DAYS_SHOWN = 7  # the analytics line's last days of sending
@@ -55,11 +59,13 @@ def progress_bar(p: CampaignProgress) -> str:
     return "█" * filled + "░" * (BAR - filled) + f" {100 * done // p.total:3d}%"
 
 
-def campaign_cells(c: CampaignView, p: CampaignProgress | None) -> tuple[str, ...]:
+def campaign_cells(c: CampaignView, p: CampaignProgress | None) -> tuple[object, ...]:
     if p is None:
-        return (str(c.id), c.name, c.channel, c.status, "", "", "")
-    return (str(c.id), c.name, c.channel, c.status, progress_bar(p), f"{p.sent + p.delivered:,}/{p.total:,}",
-            f"{p.failed:,}" + (f" +{p.unknown} ?" if p.unknown else ""))
+        return (Cell(str(c.id), c.id), c.name, c.channel, c.status, "", "", "")
+    done = p.total - p.queued
+    return (Cell(str(c.id), c.id), c.name, c.channel, c.status, Cell(progress_bar(p), done / p.total if p.total else 0),
+            Cell(f"{p.sent + p.delivered:,}/{p.total:,}", p.sent + p.delivered),
+            Cell(f"{p.failed:,}" + (f" +{p.unknown} ?" if p.unknown else ""), p.failed))
 
 
 class CampaignsLoaded(Message):
@@ -76,6 +82,12 @@ class AnalyticsLoaded(Message):
         self.report, self.days = report, days or []
 
 
+class FactsRead(Message):
+    def __init__(self, verb: str, facts: LaunchFacts) -> None:
+        super().__init__()
+        self.verb, self.facts = verb, facts
+
+
 class CampaignChanged(Message):
     def __init__(self, text: str) -> None:
         super().__init__()
@@ -89,13 +101,16 @@ class CampaignsHome(vendors.CampaignsHome):
     BINDINGS = [
         Binding("n", "new_campaign", "New campaign", id="new-campaign",
                 tooltip="Write a campaign: name, channel, audience and text, with a preview."),
-        Binding("l", "launch", "Launch", id="launch-campaign", tooltip="Queue the highlighted draft for sending."),
+        Binding("l", "launch", "Launch", id="launch-campaign",
+                tooltip="Queue the draft under the cursor for sending (asks first: recipients, SMS parts, cost)."),
         Binding("z", "pause", "Pause", id="pause-campaign", tooltip="Stop sending; nothing is sent twice on resume."),
         Binding("u", "resume", "Resume", id="resume-campaign", tooltip="Carry on sending a paused campaign."),
         Binding("x", "cancel_campaign", "Cancel campaign", id="cancel-campaign",
                 tooltip="Stop for good: what was not sent is never sent."),
         Binding("p", "preview", "Preview", id="preview-campaign",
                 tooltip="The first recipients' texts as they will be sent."),
+        Binding("t", "templates", "Templates", id="campaign-templates",
+                tooltip="The stored message templates: list, add, edit, preview."),
     ]
     DEFAULT_CSS = """
     #campaigns-pane { height: 1fr; min-height: 10; }
@@ -115,16 +130,11 @@ class CampaignsHome(vendors.CampaignsHome):
         yield from super().compose_panels()
         with Vertical(id="campaigns-pane", classes="pane"):
             yield Label("Campaigns", id="campaigns-title", classes="pane-title")
-            yield LiteralTable(id="campaigns", cursor_type="row", zebra_stripes=True)
+            yield OfisiTable(("Id", "Campaign", "Channel", "Status", "Progress", "Sent", "Failed"), noun="campaigns",
+                             empty="No campaigns yet: press n to write one.", id="campaigns")
             with Horizontal(id="campaign-analytics"):
                 yield Static("", id="campaign-detail", markup=False)
                 yield Sparkline([], id="campaign-sparkline")
-
-    def on_mount(self) -> None:
-        # Textual runs the base screen's on_mount too (handlers run up the class hierarchy).
-        table = self.query_one("#campaigns", DataTable)
-        for column in ("Id", "Campaign", "Channel", "Status", "Progress", "Sent", "Failed"):
-            table.add_column(column, key=column.lower())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("new_campaign",):
@@ -149,15 +159,10 @@ class CampaignsHome(vendors.CampaignsHome):
             self.post_from_worker(CampaignsLoaded(rows, progress))
 
     def on_campaigns_loaded(self, message: CampaignsLoaded) -> None:
-        table = self.query_one("#campaigns", DataTable)
-        row = table.cursor_row
-        table.clear()
         self.campaigns = {c.id: c for c in message.campaigns}
         self.progress = message.progress
-        for c in message.campaigns:
-            table.add_row(*campaign_cells(c, message.progress.get(c.id)), key=str(c.id))
-        if table.row_count:
-            table.move_cursor(row=min(max(row, 0), table.row_count - 1))
+        self.query_one("#campaigns", OfisiTable).reload(
+            Row(c.id, campaign_cells(c, message.progress.get(c.id)), data=c) for c in message.campaigns)
         sending = sum(1 for c in message.campaigns if c.status == "running")
         self.query_one("#campaigns-title", Label).update(
             f"Campaigns — {len(message.campaigns)}" + (f", {sending} sending" if sending else ""))
@@ -165,11 +170,8 @@ class CampaignsHome(vendors.CampaignsHome):
         self._show_selected()
 
     def selected(self) -> CampaignView | None:
-        table = self.query_one("#campaigns", DataTable)
-        if not table.row_count:
-            return None
-        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
-        return self.campaigns.get(int(key)) if key else None
+        row = self.query_one("#campaigns", OfisiTable).selected_row
+        return None if row is None else self.campaigns.get(int(row.id))
 
     @on(DataTable.RowHighlighted, "#campaigns")
     def _show_selected(self) -> None:
@@ -221,13 +223,33 @@ class CampaignsHome(vendors.CampaignsHome):
         self.change_campaign(verb, campaign.id)
 
     def action_launch(self) -> None:
-        self._change("launch")
+        self._ask_first("launch")
 
     def action_pause(self) -> None:
         self._change("pause")
 
     def action_resume(self) -> None:
-        self._change("resume")
+        self._ask_first("resume")
+
+    def _ask_first(self, verb: str) -> None:
+        """Launching or resuming sends to many people: read what it will do, then ask."""
+        campaign = self.selected()
+        if campaign is None:
+            self.notify("Highlight a campaign first.", markup=False)
+            return
+        self.read_facts(verb, campaign)
+
+    @work(thread=True, exclusive=True, group="campaign-facts", exit_on_error=False)
+    def read_facts(self, verb: str, campaign: CampaignView) -> None:
+        waiting = self.progress[campaign.id].queued if verb == "resume" and campaign.id in self.progress else 0
+        with self.database.session() as session:
+            facts = launch_facts(session, self.actor, self.org.id, campaign, waiting=waiting)
+        self.post_from_worker(FactsRead(verb, facts))
+
+    def on_facts_read(self, message: FactsRead) -> None:
+        facts = message.facts
+        dialog = confirm_launch(facts) if message.verb == "launch" else confirm_resume(facts)
+        self.app.push_screen(dialog, callback=lambda yes: yes and self.change_campaign(message.verb, facts.campaign_id))
 
     def action_cancel_campaign(self) -> None:
         self._change("cancel")
@@ -257,7 +279,7 @@ class CampaignsHome(vendors.CampaignsHome):
     def load_preview(self, campaign_id: int) -> None:
         with self.database.session() as session:
             shown = preview(session, self.actor, self.org.id, campaign_id)
-        text = "\n".join(f"{home.shown_phone(to)}: {body}" for to, body in shown) or "Nobody in the audience."
+        text = "\n".join(f"{self.present.phone(to)}: {body}" for to, body in shown) or "Nobody in the audience."
         self.post_from_worker(CampaignChanged(text))
 
     def action_new_campaign(self) -> None:
@@ -267,53 +289,7 @@ class CampaignsHome(vendors.CampaignsHome):
         if campaign is not None:
             self.load_campaigns()
 
+    def action_templates(self) -> None:
+        self.app.push_screen(TemplatesScreen(self.database, self.actor, self.org, self.membership.role))
 
-class NewCampaignScreen(ConsoleModal):
-    """Name, channel, audience and text; saved as a draft, then launched from the list."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="cancel-new-campaign")]
-    DEFAULT_CSS = """
-    NewCampaignScreen { align: center middle; }
-    #new-campaign { width: 80; height: auto; border: round $accent; padding: 1 2; background: $surface; }
-    #campaign-text { height: 6; }
-    """
-
-    def __init__(self, database: Database, actor: Actor, org: OrgView) -> None:
-        super().__init__(database)
-        self.actor, self.org = actor, org
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="new-campaign"):
-            yield Label(literal(f"New campaign for {self.org.name}"), classes="form-title")
-            yield Input(id="campaign-name", placeholder="Name, e.g. Scheme reminder")
-            yield Select([("SMS", "sms"), ("Email", "email"), ("WhatsApp", "whatsapp")], value="sms",
-                         id="campaign-channel", allow_blank=False)
-            yield Input(id="campaign-audience", value="all",
-                        placeholder="all, or a filter: sector=Textiles,district=Pune")
-            yield Input(id="campaign-subject", placeholder="Email subject / WhatsApp template name (optional)")
-            yield TextArea(id="campaign-text")
-            yield Static("{{ first_name }}, {{ business_name }} … are filled in for each recipient.",
-                         id="campaign-hint", markup=False)
-            with Horizontal(classes="buttons"):
-                yield Button("Save draft", id="save-campaign", variant="primary")
-                yield Button("Cancel", id="cancel-campaign-form")
-
-    def on_mount(self) -> None:
-        self.query_one("#campaign-name", Input).focus()
-
-    @on(Button.Pressed, "#save-campaign")
-    def _save(self) -> None:
-        self.save(self.query_one("#campaign-name", Input).value, str(self.query_one("#campaign-channel", Select).value),
-                  self.query_one("#campaign-audience", Input).value, self.query_one("#campaign-subject", Input).value,
-                  self.query_one("#campaign-text", TextArea).text)
-
-    @work(thread=True, exclusive=True, group="new-campaign", exit_on_error=False)
-    def save(self, name: str, channel: str, audience: str, subject: str, text: str) -> None:
-        with self.database.session() as session:
-            campaign = create_campaign(session, self.actor, self.org.id, name=name, channel=channel, text=text,
-                                       audience=audience or "all", subject=subject.strip() or None)
-        self.app.call_from_thread(self.dismiss, campaign)
-
-    @on(Button.Pressed, "#cancel-campaign-form")
-    def action_cancel(self) -> None:
-        self.dismiss(None)

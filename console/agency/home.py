@@ -1,0 +1,682 @@
+"""The agency home: workers (search, filters, verification and background checks),
+employers, the placements board, fees owed, unlock history, and SMS from a row.
+
+Every list is an :class:`~console.widgets.table.OfisiTable`: each action works on
+the record under the cursor and the cursor stays on that record after the list is
+read again; every dialog names the record (``SMS to Peter Kiptoo, +2547•••••912``).
+Phones go through the screen's presenter, which masks workers' numbers: nothing on
+these panes shows a full number (the agency sells unlocks of exactly these). Workers
+come a keyset page at a time (moving onto the last row, or ``m``, reads the next).
+
+Keys: ``a`` adds a worker or an employer (by tab), ``v``/``c``/``x`` verify, clear or
+flag the worker, ``s`` SMS, ``u`` unlocks the worker's number for an employer (one
+credit, audited), ``d`` checks the worker's documents, ``b`` sells an employer a package
+(marked paid with its reference), ``p`` places, ``e`` ends, ``i`` disputes a placement
+and ``f`` records a payment against it, ``g`` a refund, ``n`` resolves its dispute
+(with a refund if agreed), ``k`` opens the contact packages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from sqlalchemy.orm import Session
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widgets import Input, Select, Static, TabbedContent, TabPane
+
+from console.agency.forms import ChooseDialog, Field, FormDialog
+from console.agency.packages import PackagesScreen
+from console.home import AgencyHome, register_home
+from console.widgets.confirm import Confirm
+from console.widgets.dialog import AskText
+from console.widgets.table import Cell, OfisiTable, Row
+from console.widgets.text import literal
+from core.agency.commerce import UnlockView, list_unlocks
+from core.agency.employers import EmployerView, list_employers
+from core.agency.placements import PlacementView, list_placements, placement_counts
+from core.agency.reports import agency_report
+from core.agency.workers import WorkerFilters, WorkerView, count_workers, search_workers
+from core.money import parse_money
+
+WORKERS_PAGE = 50
+BOARD_ORDER = ("proposed", "placed", "disputed", "ended")  # the statuses the board counts
+ACCOMMODATION = [(a.replace("_", " "), a) for a in ("live_in", "live_out", "either")]
+AVAILABILITY = [(a.replace("_", " "), a) for a in ("immediate", "two_weeks", "one_month")]
+TAB_KEYS = {
+    "tab-workers": {"verify", "cleared", "flag", "sms", "add", "edit", "unlock", "documents", "propose"},
+    "tab-employers": {"sms", "add", "edit", "sell"},
+    "tab-placements": {"place", "end", "dispute", "resolve", "payment", "refund"},
+    "tab-unlocks": set(),
+}
+
+
+def _stage_order(stage: str) -> int:
+    from core.agency.base import PLACEMENT_STAGES
+
+    return PLACEMENT_STAGES.index(stage) if stage in PLACEMENT_STAGES else len(PLACEMENT_STAGES)
+
+
+def next_stage(stage: str) -> str | None:
+    """The next step along proposed → interview → placed → trial → confirmed (None at the end)."""
+    from core.agency.placements import MOVES
+
+    return next((s for s in MOVES.get(stage, ()) if s not in ("ended", "disputed")), None)
+
+
+@dataclass(frozen=True)
+class AgencyData:
+    org_id: int
+    workers: list[WorkerView]
+    next_after: tuple[int, int] | None
+    employers: list[EmployerView]
+    placements: list[PlacementView]
+    counts: dict[str, int]
+    owed_minor: int
+    unlocks: list[UnlockView]
+    append: bool = False
+    total_workers: int = 0  # on the books, placed or not
+
+
+class AgencyLoaded(Message):
+    def __init__(self, data: AgencyData) -> None:
+        super().__init__()
+        self.data = data
+
+
+class AgencyChanged(Message):
+    """A write went through: ``text`` is what to tell the person."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+@register_home
+class AgencyConsoleHome(AgencyHome):
+    """The agency's home: its workers, employers, placements and what it is owed."""
+
+    KIND: ClassVar[str] = "agency"
+    CSS_PATH = "agency.tcss"
+    BINDINGS = [
+        Binding("a", "add", "Add", id="agency-add", tooltip="Add a worker (Workers tab) or an employer (Employers)."),
+        Binding("w", "edit", "Edit", id="agency-edit",
+                tooltip="Change the worker or employer under the cursor (Enter does the same)."),
+        Binding("v", "verify", "Verify", id="agency-verify", tooltip="Mark the worker under the cursor verified."),
+        Binding("c", "cleared", "Cleared", id="agency-cleared",
+                tooltip="Record a cleared background check for the worker under the cursor."),
+        Binding("x", "flag", "Flag", id="agency-flag",
+                tooltip="Record a flagged background check, with what was found."),
+        Binding("s", "sms", "SMS", id="agency-sms", tooltip="Send an SMS to the worker or employer under the cursor."),
+        Binding("u", "unlock", "Unlock", id="agency-unlock",
+                tooltip="Unlock the worker's number for an employer: one of the employer's credits, audited."),
+        Binding("d", "documents", "Documents", id="agency-documents",
+                tooltip="Check that the worker's stored documents still have the bytes they were taken in with."),
+        Binding("o", "propose", "Propose", id="agency-propose",
+                tooltip="Propose the worker under the cursor to an employer, with the fee."),
+        Binding("b", "sell", "Sell package", id="agency-sell",
+                tooltip="Sell the employer a contact package, marked paid with its receipt reference."),
+        Binding("p", "place", "Next stage", id="agency-place",
+                tooltip="Move the placement on: proposed → interview → placed → trial → confirmed (asks first)."),
+        Binding("e", "end", "End", id="agency-end", tooltip="End the placement under the cursor."),
+        Binding("i", "dispute", "Dispute", id="agency-dispute", tooltip="Open a dispute on the placement."),
+        Binding("n", "resolve", "Resolve", id="agency-resolve",
+                tooltip="Close the placement's open dispute: what was agreed, and any refund (asks for the amount)."),
+        Binding("f", "payment", "Payment", id="agency-payment",
+                tooltip="Record money received against the placement's fee or commission."),
+        Binding("g", "refund", "Refund", id="agency-refund",
+                tooltip="Record money given back to the employer (all or part of what was paid)."),
+        Binding("k", "packages", "Packages", id="agency-packages",
+                tooltip="The contact packages employers buy: add, price, retire."),
+    ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.agency: AgencyData | None = None
+        self.filters = WorkerFilters()
+        self._paging = False
+
+    def compose_panels(self) -> ComposeResult:
+        with TabbedContent(id="agency-tabs"):
+            with TabPane("Workers", id="tab-workers"):
+                with Horizontal(id="worker-filters"):
+                    yield Input(placeholder="Town", id="filter-location")
+                    yield Input(placeholder="Skill", id="filter-skill")
+                    yield Select(ACCOMMODATION, prompt="Accommodation", id="filter-accommodation")
+                    yield Select(AVAILABILITY, prompt="Availability", id="filter-availability")
+                    yield Static("", id="worker-count", markup=False)
+                yield OfisiTable(("Name", "Phone", "Age", "Town", "Exp.", "Salary", "Accommodation", "Availability",
+                                  "Verified", "Background", "Skills"), noun="workers", search_in_core=True,
+                                 empty="No workers match: clear the filters, or press a to add one.",
+                                 id="agency-workers")
+            with TabPane("Employers", id="tab-employers"):
+                yield OfisiTable(("Name", "Household", "Phone", "Town", "Credits"), noun="employers",
+                                 empty="No employers yet: press a to add one.", id="agency-employers")
+            with TabPane("Placements", id="tab-placements"):
+                yield Static("", id="placement-board", markup=False)
+                yield Static("", id="fees-owed", markup=False)
+                yield OfisiTable(("Status", "Worker", "Employer", "Start", "Fee", "Commission", "Owed"),
+                                 noun="placements",
+                                 empty="No placements yet: on the Workers tab, o proposes a worker.",
+                                 id="agency-placements")
+            with TabPane("Unlocks", id="tab-unlocks"):
+                yield OfisiTable(("When", "Employer", "Worker", "By"), noun="unlocks",
+                                 empty="No numbers unlocked yet: u on a worker unlocks one for an employer.",
+                                 id="agency-unlocks")
+
+    def table(self, name: str) -> OfisiTable:
+        return self.query_one(f"#agency-{name}", OfisiTable)
+
+    # ------------------------------------------------------------ reading
+
+    def action_refresh(self) -> None:
+        super().action_refresh()
+        self.load_agency(self.filters, None, max(WORKERS_PAGE, len(self.table("workers").records)))
+
+    @work(thread=True, exclusive=True, group="agency", exit_on_error=False)
+    def load_agency(self, filters: WorkerFilters, after: tuple[int, int] | None, limit: int = WORKERS_PAGE) -> None:
+        try:
+            with self.database.session() as session:
+                page = search_workers(session, self.actor, self.org.id, filters, limit=limit, after=after)
+                if after is not None:
+                    data = AgencyData(self.org.id, page.workers, page.next_after, [], [], {}, 0, [], append=True)
+                else:
+                    placements = list_placements(session, self.actor, self.org.id, limit=200)
+                    data = AgencyData(
+                        self.org.id, page.workers, page.next_after,
+                        list_employers(session, self.actor, self.org.id, limit=100),
+                        sorted(placements, key=lambda p: (_stage_order(p.status), -p.id)),
+                        placement_counts(session, self.actor, self.org.id),
+                        agency_report(session, self.actor, self.org.id).total.owed_minor,
+                        list_unlocks(session, self.actor, self.org.id, limit=100),
+                        total_workers=count_workers(session, self.actor, self.org.id))
+        finally:
+            self._paging = False
+        self.post_from_worker(AgencyLoaded(data))
+
+    def worker_row(self, w: WorkerView) -> Row:
+        p = self.present
+        return Row(w.id, (w.name, p.phone(w.phone), w.age or "", w.location, w.experience_years,
+                          Cell(p.money(w.expected_salary_minor), w.expected_salary_minor),
+                          w.accommodation.replace("_", " "), w.availability.replace("_", " "),
+                          w.verification_status, w.background_check, ", ".join(w.skills)), data=w)
+
+    def on_agency_loaded(self, message: AgencyLoaded) -> None:
+        data = message.data
+        if data.org_id != self.org.id:
+            return
+        workers = self.table("workers")
+        if data.append and self.agency is not None:
+            self.agency = AgencyData(**{**self.agency.__dict__, "workers": self.agency.workers + data.workers,
+                                        "next_after": data.next_after})
+            workers.append(self.worker_row(w) for w in data.workers)
+        else:
+            self.agency = data
+            workers.reload(self.worker_row(w) for w in data.workers)
+            self._fill_rest(data)
+        total = self.agency.total_workers if self.agency else 0
+        self.query_one("#worker-count", Static).update(literal(
+            f"{len(workers.records):,} shown of {total:,}" + (" (more below)" if self.agency and
+                                                              self.agency.next_after else "")))
+        self.refresh_bindings()
+
+    def _fill_rest(self, data: AgencyData) -> None:
+        p = self.present
+        self.table("employers").reload(
+            Row(e.id, (e.name, e.household_name, p.phone(e.phone), e.location, e.credits_left), data=e)
+            for e in data.employers)
+        self.table("placements").reload(
+            Row(x.id, (x.status, x.worker_name, x.employer_name, Cell(p.date(x.start_date), x.start_date),
+                       Cell(p.money(x.fee_minor), x.fee_minor), Cell(p.money(x.commission_minor), x.commission_minor),
+                       Cell(p.money(x.owed_minor), x.owed_minor)), data=x) for x in data.placements)
+        self.query_one("#placement-board", Static).update(literal(
+            "Placements: " + " · ".join(f"{data.counts.get(s, 0)} {s}" for s in BOARD_ORDER)))
+        self.query_one("#fees-owed", Static).update(literal(f"Fees and commission owed: {p.money(data.owed_minor)}"))
+        self.table("unlocks").reload(
+            Row(u.id, (Cell(p.time(u.unlocked_at, "%d %b %Y %H:%M"), u.unlocked_at), u.employer_name, u.worker_name,
+                       u.unlocked_by), data=u) for u in data.unlocks)
+
+    # ------------------------------------------------------------ search and paging
+
+    @on(Input.Submitted, "#filter-location, #filter-skill")
+    @on(Select.Changed, "#filter-accommodation, #filter-availability")
+    def _filters_changed(self) -> None:
+        def chosen(selector: str) -> str | None:
+            value = self.query_one(selector, Select).value
+            return value if isinstance(value, str) else None
+
+        skill = self.query_one("#filter-skill", Input).value.strip()
+        availability = chosen("#filter-availability")
+        self.filters = WorkerFilters(location=self.query_one("#filter-location", Input).value.strip() or None,
+                                     skills=(skill,) if skill else (), accommodation=chosen("#filter-accommodation"),
+                                     availability=(availability,) if availability else (), text=self.filters.text)
+        self.load_agency(self.filters, None)
+
+    @on(OfisiTable.SearchChanged, "#agency-workers")
+    def _search_workers(self, event: OfisiTable.SearchChanged) -> None:
+        self.filters = WorkerFilters(**{**self.filters.__dict__, "text": event.text})
+        self.load_agency(self.filters, None)
+
+    @on(OfisiTable.NearEnd, "#agency-workers")
+    def _near_the_end(self) -> None:
+        if self.agency is not None and self.agency.next_after is not None and not self._paging:
+            self._paging = True
+            self.load_agency(self.filters, self.agency.next_after)
+
+    @on(TabbedContent.TabActivated)
+    def _tab_changed(self) -> None:
+        self.refresh_bindings()
+
+    def active_tab(self) -> str:
+        return self.query_one("#agency-tabs", TabbedContent).active
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        tabbed = {key for keys in TAB_KEYS.values() for key in keys}
+        if action in tabbed:
+            try:
+                here = self.active_tab()
+            except Exception:
+                here = "tab-workers"
+            if action not in TAB_KEYS.get(here, set()):
+                return False
+        if action in ("verify", "cleared", "flag", "add", "edit", "propose", "place", "end", "dispute"):
+            return self.may("agency.write")
+        if action == "unlock":
+            return self.may("agency.unlock")
+        if action in ("sell", "payment", "refund", "resolve"):
+            return self.may("agency.money")
+        if action == "sms":
+            return self.may("messages.send")
+        return super().check_action(action, parameters)
+
+    # ------------------------------------------------------------ the record under the cursor
+
+    def _selected(self, name: str):
+        row = self.table(name).selected_row
+        return None if row is None else row.data
+
+    def worker(self) -> WorkerView | None:
+        return self._selected("workers")
+
+    def employer(self) -> EmployerView | None:
+        return self._selected("employers")
+
+    def placement(self) -> PlacementView | None:
+        return self._selected("placements")
+
+    def write(self, change: Callable[[Session], str]) -> None:
+        """Run ``change`` in a thread worker; its text becomes the notice, then the lists are read again."""
+        self._write(change)
+
+    @work(thread=True, group="agency-write", exit_on_error=False)
+    def _write(self, change: Callable[[Session], str]) -> None:
+        with self.database.session() as session:
+            text = change(session)
+        self.post_from_worker(AgencyChanged(text))
+
+    def on_agency_changed(self, message: AgencyChanged) -> None:
+        self.notify(message.text)
+        self.action_refresh()
+
+    # ------------------------------------------------------------ workers
+
+    def action_verify(self) -> None:
+        from core.agency.workers import set_verification
+
+        if (w := self.worker()) is not None:
+            self.write(lambda s: f"{set_verification(s, self.actor, self.org.id, w.id, 'verified').name} is verified.")
+
+    def action_cleared(self) -> None:
+        if (w := self.worker()) is not None:
+            self._check(w, "cleared", "")
+
+    def action_flag(self) -> None:
+        if (w := self.worker()) is None:
+            return
+        self.app.push_screen(AskText(f"Flag {self.present.person(w.name, w.phone)}: what did the check find?",
+                                     placeholder="What the check found"),
+                             callback=lambda notes: notes and self._check(w, "flagged", notes))
+
+    def _check(self, w: WorkerView, result: str, notes: str) -> None:
+        from core.agency.workers import record_background_check
+
+        def change(s: Session) -> str:
+            done = record_background_check(s, self.actor, self.org.id, w.id, result, notes=notes)
+            return f"{done.name}: background check {done.background_check}."
+        self.write(change)
+
+    def action_sms(self) -> None:
+        from core.agency.employers import sms_employer
+        from core.agency.workers import sms_worker
+
+        if self.active_tab() == "tab-employers":
+            record, send = self.employer(), sms_employer
+        else:
+            record, send = self.worker(), sms_worker
+        if record is None:
+            return
+        who = self.present.person(record.name, record.phone)
+
+        def sent(text: str | None) -> None:
+            if text:
+                self.write(lambda s: f"SMS to {record.name} queued (message "
+                                     f"{send(s, self.actor, self.org.id, record.id, text)}).")
+        self.app.push_screen(AskText(f"SMS to {who}", placeholder="Message", confirm_label="Send"), callback=sent)
+
+    def action_add(self) -> None:
+        if self.active_tab() == "tab-employers":
+            self.app.push_screen(FormDialog("Add an employer", [
+                Field("name", "Name", required=True), Field("phone", "Phone", placeholder="0712 345678"),
+                Field("email", "Email"), Field("household_name", "Household"), Field("location", "Town"),
+                Field("requirements", "What they need")]), callback=self._add_employer)
+        else:
+            self.app.push_screen(FormDialog("Add a worker", [
+                Field("name", "Name", required=True), Field("phone", "Phone", placeholder="0712 345678"),
+                Field("location", "Town"), Field("skills", "Skills", placeholder="cooking, childcare"),
+                Field("experience", "Years of experience", value="0"),
+                Field("salary", "Expected salary", placeholder=f"{self.org.currency} a month"),
+                Field("accommodation", "Accommodation", value="either", options=ACCOMMODATION),
+                Field("availability", "Availability", value="immediate", options=AVAILABILITY)]),
+                callback=self._add_worker)
+
+    def _add_worker(self, values: dict | None) -> None:
+        from core.agency.workers import WorkerInput, add_worker
+
+        if not values:
+            return
+
+        def change(s: Session) -> str:
+            data = WorkerInput(
+                name=values["name"], phone=values["phone"] or None, location=values["location"],
+                skills=[k.strip() for k in values["skills"].split(",") if k.strip()],
+                experience_years=int(values["experience"] or 0) if values["experience"].isdigit() else 0,
+                expected_salary_minor=parse_money(values["salary"], self.org.currency) if values["salary"] else None,
+                accommodation=values["accommodation"] or "either", availability=values["availability"] or "immediate")
+            return f"{add_worker(s, self.actor, self.org.id, data).name} is on the books."
+        self.write(change)
+
+    def _add_employer(self, values: dict | None) -> None:
+        from core.agency.employers import EmployerInput, add_employer
+
+        if not values:
+            return
+        data = EmployerInput(**{**values, "phone": values["phone"] or None, "email": values["email"] or None})
+        self.write(lambda s: f"{add_employer(s, self.actor, self.org.id, data).name} is a client now.")
+
+    def action_edit(self) -> None:
+        if self.active_tab() == "tab-employers":
+            if (e := self.employer()) is not None:
+                self.app.push_screen(FormDialog(f"Edit {self.present.person(e.name, e.phone)}", [
+                    Field("name", "Name", e.name, required=True),
+                    Field("phone", "New phone", placeholder="leave empty to keep the number"),
+                    Field("household_name", "Household", e.household_name), Field("location", "Town", e.location),
+                    Field("requirements", "What they need", e.requirements)]),
+                    callback=lambda values: values and self._edit_employer(e, values))
+            return
+        if (w := self.worker()) is None:
+            return
+        self.app.push_screen(FormDialog(f"Edit {self.present.person(w.name, w.phone)}", [
+            Field("name", "Name", w.name, required=True),
+            Field("phone", "New phone", placeholder="leave empty to keep the number"),
+            Field("location", "Town", w.location), Field("skills", "Skills", ", ".join(w.skills)),
+            Field("experience_years", "Years of experience", str(w.experience_years)),
+            Field("salary", "Expected salary", self.present.money(w.expected_salary_minor).split(" ")[-1]
+                  if w.expected_salary_minor is not None else ""),
+            Field("accommodation", "Accommodation", w.accommodation, options=ACCOMMODATION),
+            Field("availability", "Availability", w.availability, options=AVAILABILITY)]),
+            callback=lambda values: values and self._edit_worker(w, values))
+
+    @on(OfisiTable.RowSelected, "#agency-workers, #agency-employers")
+    def _row_chosen(self) -> None:
+        if self.check_action("edit", ()):
+            self.action_edit()
+
+    def _edit_worker(self, w: WorkerView, values: dict) -> None:
+        from core.agency.workers import update_worker
+
+        def change(s: Session) -> str:
+            salary = values.pop("salary")
+            wanted = {**values, "expected_salary_minor": parse_money(salary, self.org.currency) if salary else None,
+                      "experience_years": int(values["experience_years"] or 0)}
+            current = {"name": w.name, "location": w.location, "skills": ", ".join(w.skills),
+                       "experience_years": w.experience_years, "expected_salary_minor": w.expected_salary_minor,
+                       "accommodation": w.accommodation, "availability": w.availability}
+            changes = {k: v for k, v in wanted.items() if k != "phone" and v != current.get(k)}
+            if wanted["phone"]:
+                changes["phone"] = wanted["phone"]
+            if not changes:
+                return f"Nothing changed for {w.name}."
+            done = update_worker(s, self.actor, self.org.id, w.id, changes)
+            return f"{done.name} updated ({', '.join(sorted(changes))})." + "".join(f" {n}" for n in done.notices)
+        self.write(change)
+
+    def _edit_employer(self, e: EmployerView, values: dict) -> None:
+        from core.agency.employers import update_employer
+
+        def change(s: Session) -> str:
+            changes = {k: v for k, v in values.items() if k != "phone" and v != getattr(e, k)}
+            if values["phone"]:
+                changes["phone"] = values["phone"]
+            if not changes:
+                return f"Nothing changed for {e.name}."
+            done = update_employer(s, self.actor, self.org.id, e.id, changes)
+            return f"{done.name} updated ({', '.join(sorted(changes))})." + "".join(f" {n}" for n in done.notices)
+        self.write(change)
+
+    def _pick_employer(self, title: str, question: str, then: Callable[[int], None]) -> None:
+        employers = self.agency.employers if self.agency else []
+        if not employers:
+            self.notify("No employers yet: add one on the Employers tab (a).", severity="warning")
+            return
+        options = [(f"{e.name} ({e.household_name})" if e.household_name else e.name, str(e.id)) for e in employers]
+        self.app.push_screen(ChooseDialog(title, question, options),
+                             callback=lambda chosen: chosen and then(int(chosen)))
+
+    def action_unlock(self) -> None:
+        from core.agency.commerce import unlock_contact
+
+        if (w := self.worker()) is None:
+            return
+
+        def unlock(employer_id: int) -> None:
+            def change(s: Session) -> str:
+                result = unlock_contact(s, self.actor, self.org.id, employer_id=employer_id, worker_id=w.id)
+                charged = "one credit used" if result.charged else "already unlocked, nothing charged"
+                return (f"{w.name}'s number is unlocked for the employer ({charged}, {result.credits_left} "
+                        "left); the Unlocks tab lists it.")
+            self.write(change)
+        self._pick_employer(f"Unlock {self.present.person(w.name, w.phone)}",
+                            "For which employer? It uses one of their contact credits.", unlock)
+
+    def action_propose(self) -> None:
+        from core.agency.placements import add_placement
+
+        if (w := self.worker()) is None:
+            return
+
+        def propose(employer_id: int) -> None:
+            def fee(values: dict | None) -> None:
+                if not values:
+                    return
+                def change(s: Session) -> str:
+                    fee_minor = parse_money(values["fee"] or "0", self.org.currency)
+                    commission_minor = parse_money(values["commission"] or "0", self.org.currency)
+                    placement = add_placement(s, self.actor, self.org.id, worker_id=w.id, employer_id=employer_id,
+                                              fee_minor=fee_minor, commission_minor=commission_minor)
+                    return f"{w.name} proposed to {placement.employer_name} (placement {placement.id})."
+                self.write(change)
+            self.app.push_screen(FormDialog(f"Propose {self.present.person(w.name, w.phone)}", [
+                Field("fee", "Placement fee", value="0"), Field("commission", "Commission", value="0")],
+                confirm_label="Propose"), callback=fee)
+        self._pick_employer(f"Propose {self.present.person(w.name, w.phone)}", "To which employer?", propose)
+
+    def action_documents(self) -> None:
+        if (w := self.worker()) is not None:
+            self._documents(w)
+
+    @work(thread=True, group="agency-read", exit_on_error=False)
+    def _documents(self, w: WorkerView) -> None:
+        from core.agency.files import list_files, verify_file
+
+        with self.database.session() as session:
+            files = list_files(session, self.actor, self.org.id, w.id)
+        lines = [f"{f.kind}: {f.title or f.path or f.legacy_path} — "
+                 f"{'intact' if verify_file(f) else 'missing or changed'}" for f in files]
+        self.app.call_from_thread(self.app.push_screen, Confirm(
+            f"Documents of {self.present.person(w.name, w.phone)}", lines or ["No documents stored."],
+            confirm_label="OK"))
+
+    # ------------------------------------------------------------ employers
+
+    def action_sell(self) -> None:
+        if (e := self.employer()) is not None:
+            self._sell(e)
+
+    @work(thread=True, group="agency-read", exit_on_error=False)
+    def _sell(self, e: EmployerView) -> None:
+        from core.agency.commerce import list_packages
+
+        with self.database.session() as session:
+            packages = list_packages(session, self.actor, self.org.id)
+        if not packages:
+            self.app.call_from_thread(self.notify, "No contact packages yet: k opens them, a adds one.",
+                                      severity="warning")
+            return
+        options = [(f"{p.name}: {p.contacts_included} contacts, {self.present.money(p.price_minor)}", str(p.id))
+                   for p in packages]
+        fields = [Field("package", "Package", value=options[0][1], options=options),
+                  Field("reference", "Receipt reference (M-Pesa code)", required=True)]
+        self.app.call_from_thread(self.app.push_screen, FormDialog(
+            f"Sell a package to {self.present.person(e.name, e.phone)}", fields, confirm_label="Sell, paid",
+            note="Marked paid now: the package's contacts become the employer's credits."),
+            lambda values: values and self._sold(e, int(values["package"]), values["reference"]))
+
+    def _sold(self, e: EmployerView, package_id: int, reference: str) -> None:
+        from console.agency.packages import sell_package
+
+        self.write(lambda s: sell_package(s, self.actor, self.org.id, e, package_id, reference))
+
+    # ------------------------------------------------------------ placements
+
+    def _move(self, status: str) -> None:
+        from core.agency.placements import move_placement
+
+        if (x := self.placement()) is None:
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.write(lambda s: f"{x.worker_name} at {x.employer_name}: "
+                                     f"{move_placement(s, self.actor, self.org.id, x.id, status).status}.")
+        self.app.push_screen(Confirm(f"{x.worker_name} at {x.employer_name}: {x.status} → {status}?",
+                                     [f"Fee {self.present.money(x.fee_minor)}, commission "
+                                      f"{self.present.money(x.commission_minor)}, owed {self.present.money(x.owed_minor)}."],
+                                     confirm_label=status.capitalize()), callback=confirmed)
+
+    def action_place(self) -> None:
+        if (x := self.placement()) is None:
+            return
+        if (stage := next_stage(x.status)) is None:
+            self.notify(f"A {x.status} placement has no next stage; e ends it.", severity="warning")
+            return
+        self._move(stage)
+
+    def action_end(self) -> None:
+        self._move("ended")
+
+    def action_dispute(self) -> None:
+        from core.agency.placements import open_dispute
+
+        if (x := self.placement()) is None:
+            return
+        self.app.push_screen(
+            AskText(f"Dispute: {x.worker_name} at {x.employer_name}", "What is the dispute about?"),
+            callback=lambda notes: notes and self.write(
+                lambda s: f"Dispute {open_dispute(s, self.actor, self.org.id, x.id, notes)} opened."))
+
+    def action_resolve(self) -> None:
+        if (x := self.placement()) is not None:
+            self._open_dispute_of(x)
+
+    @work(thread=True, group="agency-read", exit_on_error=False)
+    def _open_dispute_of(self, x: PlacementView) -> None:
+        from core.agency.placements import list_disputes
+        from core.errors import InvalidInput
+
+        with self.database.session() as session:
+            found = [d for d in list_disputes(session, self.actor, self.org.id, open_only=True)
+                     if d.placement_id == x.id]
+        if not found:
+            raise InvalidInput(f"{x.worker_name} at {x.employer_name} has no open dispute; i opens one.")
+        dispute = found[0]
+        form = FormDialog(f"Resolve the dispute: {x.worker_name} at {x.employer_name}", [
+            Field("resolution", "How it was resolved", required=True),
+            Field("refund", "Refund to the employer", "0", placeholder=self.org.currency),
+            Field("reference", "Refund reference (M-Pesa code or receipt)"),
+            Field("end", "The placement", "keep", options=[("goes on", "keep"), ("ends", "end")])],
+            note=f"The dispute: {dispute.notes}", confirm_label="Resolve")
+        self.app.call_from_thread(self.app.push_screen, form,
+                                  lambda values: values and self._resolve(x, dispute.id, values))
+
+    def _resolve(self, x: PlacementView, dispute_id: int, values: dict) -> None:
+        from core.agency.placements import resolve_dispute
+
+        def change(s: Session) -> str:
+            refund = parse_money(values["refund"] or "0", self.org.currency)
+            after = resolve_dispute(s, self.actor, self.org.id, dispute_id, values["resolution"],
+                                    end_placement=values["end"] == "end", refund_minor=refund,
+                                    reference=values["reference"] or None)
+            return (f"Dispute resolved: {x.worker_name} at {x.employer_name} is {after.status}"
+                    + (f"; {self.present.money(refund)} refunded." if refund else "."))
+        self.write(change)
+
+    def _money_on_placement(self, what: str, amount_label: str, reference_required: bool,
+                            note: Callable[[PlacementView], str],
+                            confirm_label: str, record: Callable[[Session, PlacementView, str, int, str], str]) -> None:
+        """A form for money on the placement under the cursor (item, amount, reference), then ``record``."""
+        if (x := self.placement()) is None:
+            return
+
+        def entered(values: dict | None) -> None:
+            if values:
+                self.write(lambda s: record(s, x, values["kind"] or "fee",
+                                            parse_money(values["amount"], self.org.currency), values["reference"]))
+        self.app.push_screen(FormDialog(f"{what}: {x.worker_name} at {x.employer_name}", [
+            Field("kind", "Of", value="fee", options=[("fee", "fee"), ("commission", "commission")]),
+            Field("amount", amount_label, required=True, placeholder=self.org.currency),
+            Field("reference", "Reference (M-Pesa code or receipt)", required=reference_required)],
+            note=note(x), confirm_label=confirm_label), callback=entered)
+
+    def action_payment(self) -> None:
+        from core.agency.placements import record_payment
+
+        def record(s: Session, x: PlacementView, item: str, amount: int, reference: str) -> str:
+            after = record_payment(s, self.actor, self.org.id, x.id, kind=item, amount_minor=amount,
+                                   reference=reference)
+            return (f"{self.present.money(amount)} {item} from {x.employer_name} recorded; "
+                    f"{self.present.money(after.owed_minor)} still owed.")
+        self._money_on_placement("Payment", "Amount", True, lambda x: f"Owed now: {self.present.money(x.owed_minor)}",
+                                 "Record", record)
+
+    def action_refund(self) -> None:
+        from core.agency.placements import record_refund
+
+        def record(s: Session, x: PlacementView, item: str, amount: int, reference: str) -> str:
+            after = record_refund(s, self.actor, self.org.id, x.id, amount_minor=amount, item=item,
+                                  reference=reference or None)
+            return (f"{self.present.money(amount)} refunded to {x.employer_name}; "
+                    f"{self.present.money(after.refunded_minor)} refunded on this placement in all.")
+        money = self.present.money
+        self._money_on_placement("Refund", "Amount given back", False,
+                                 lambda x: f"Paid so far: {money(x.fee_paid_minor)} fee, "
+                                           f"{money(x.commission_paid_minor)} commission.", "Record refund", record)
+
+    # ------------------------------------------------------------ packages
+
+    def action_packages(self) -> None:
+        self.app.push_screen(PackagesScreen(self.database, self.actor, self.org, self.membership.role))
