@@ -18,7 +18,7 @@ from core.users import add_user
 from db.models import Message
 from db.models_agency import AgencyEmployer, AgencyPurchase, AgencyUnlock, AgencyWorker
 from tests.agency_support import ACTOR, employer, worker
-from tests.console_support import screen_text
+from tests.console_support import screen_text, settle
 from tests.fakes import phone
 from tests.test_console import PASSWORD, SIZE, home, sign_in, static_text, type_into, until
 
@@ -148,8 +148,7 @@ async def test_verify_and_sms_act_on_the_sixth_row_and_the_cursor_stays(committe
         await type_into(pilot, "#ask-text", "Interview on Monday")
         await pilot.press("enter")
         await until(pilot, lambda: queued_to(committed_db, "Interview on Monday") == PETER, what="the SMS to Peter")
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause(0.1)
+        await settle(pilot)
         assert table.cursor_row == 5 and table.selected_row.data.name == "Peter Kiptoo"
     with committed_db.session() as s:
         verified = list(s.scalars(select(AgencyWorker.name).where(AgencyWorker.verification_status == "verified")))
@@ -316,13 +315,11 @@ async def _walk(pilot, db, email: str) -> list[str]:
     texts = [screen_text(pilot.app)]
     for tab in ("tab-workers", "tab-employers", "tab-placements", "tab-unlocks"):
         screen.query_one(TabbedContent).active = tab
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause(0.1)
+        await settle(pilot)
         texts.append(screen_text(pilot.app))
         for key in ("s", "u", "o", "question_mark"):
             await pilot.press(key)
-            await pilot.app.workers.wait_for_complete()
-            await pilot.pause(0.1)
+            await settle(pilot)
             texts.append(screen_text(pilot.app))
             for _ in range(3):
                 if pilot.app.screen is screen:

@@ -31,7 +31,7 @@ from core.salon.leads import LeadDetails, add_lead
 from core.vendors.registry import add_vendor
 from db.models import Contact
 from db.models_agency import AgencyWorker
-from tests.console_support import screen_text, until
+from tests.console_support import screen_text, settle, until
 from tests.test_console import sign_in
 
 NASTY = ["[/]", "[bold]x", "[link=javascript:x]y[/link]", "\x1b[31mred"]
@@ -83,13 +83,6 @@ def demo(committed_db, cli_actor):
     return orgs, full_numbers
 
 
-async def _settle(pilot) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause(0.1)
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
 async def walk(pilot, kind: str) -> list[str]:
     """Sign in as the kind's demo admin, open every screen, and return what each showed."""
     email = next(d.staff[0][0] for d in DEMO_ORGS if d.kind == kind)
@@ -97,24 +90,24 @@ async def walk(pilot, kind: str) -> list[str]:
     await until(pilot, lambda: isinstance(pilot.app.screen, HomeScreen) and pilot.app.screen.loaded,
                 timeout=15, what=f"the {kind} home")
     home = pilot.app.screen
-    await _settle(pilot)
+    await settle(pilot)
     texts = [screen_text(pilot.app)]
     if kind == "agency":
         for tab in ("tab-employers", "tab-placements", "tab-unlocks", "tab-workers"):
             home.query_one(TabbedContent).active = tab
-            await _settle(pilot)
+            await settle(pilot)
             texts.append(screen_text(pilot.app))
     for path in PATHS[kind]:
         for key in path:
             await pilot.press(key)
-            await _settle(pilot)
+            await settle(pilot)
         assert pilot.app.is_running, f"{kind}: {path} stopped the console"
         texts.append(screen_text(pilot.app))
         for _ in range(4):
             if pilot.app.screen is home:
                 break
             await pilot.press("escape")
-            await _settle(pilot)
+            await settle(pilot)
         assert pilot.app.screen is home, f"{kind}: Escape did not lead back home from {path}"
     return texts
 
