@@ -8,7 +8,7 @@ from collections.abc import Callable
 from textual.app import App
 
 
-async def until(pilot, predicate: Callable[[], bool], *, timeout: float = 5.0, what: str = "") -> float:
+async def until(pilot, predicate: Callable[[], bool], *, timeout: float = 10.0, what: str = "") -> float:
     """Pause until ``predicate()`` holds; returns the seconds it took."""
     start = time.monotonic()
     while not predicate():
