@@ -30,7 +30,7 @@ from textual.signal import Signal
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from config.errors import OfisiError
-from console.home import HomeScreen, home_screen_for
+from console.home import HomeScreen, home_screen_for, load_console_modules
 from console.messages import Notice, NoticeRecorded, OrgDataChanged
 from console.shell.org_switcher import OrgSwitcherScreen
 from console.shell.palette import ScreenActionsProvider
@@ -68,10 +68,11 @@ class OfisiApp(App[None]):
         HELP_BINDING,
     ]
 
-    def __init__(self, database: Database, *, live_updates: bool = True) -> None:
+    def __init__(self, database: Database, *, live_updates: bool = True, areas_after_paint: bool = False) -> None:
         super().__init__()
         self.database = database
         self.live_updates = live_updates
+        self.areas_after_paint = areas_after_paint
         self.user: SignedIn | None = None
         self.membership: MembershipView | None = None
         self.notices: deque[Notice] = deque(maxlen=KEPT_NOTICES)
@@ -89,8 +90,18 @@ class OfisiApp(App[None]):
         # Chosen in the palette ("Change theme"); kept in the config directory for the next run.
         self.theme_changed_signal.subscribe(self, lambda chosen: remember_theme(chosen.name))
         self.push_screen(SignInScreen(self.database))
+        if self.areas_after_paint:
+            self.call_after_refresh(self.load_areas)
         if self.live_updates:
             self.watch_changes()
+
+    @work(thread=True, exclusive=True, group="areas", exit_on_error=False, name="area loader")
+    def load_areas(self) -> None:
+        """Import the areas' services and screens while the person types (the sign-in screen needs
+        neither), so the first screen is drawn without waiting for them; opening an org imports
+        whatever is still missing itself."""
+        load_areas()
+        load_console_modules()
 
     async def on_unmount(self) -> None:
         self._stop_watching.set()
@@ -263,10 +274,9 @@ def logging_to_file() -> Iterator[Path]:
 
 def run_console(database_url: str | None = None) -> None:
     """Open the database (``OFISI_DATABASE_URL`` when no URL is given) and run the console."""
-    load_areas()
     database = open_database(database_url)
     try:
         with logging_to_file():
-            OfisiApp(database).run()
+            OfisiApp(database, areas_after_paint=True).run()
     finally:
         database.dispose()

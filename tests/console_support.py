@@ -9,7 +9,7 @@ from textual.app import App
 from textual.worker import WorkerCancelled
 
 
-async def until(pilot, predicate: Callable[[], bool], *, timeout: float = 5.0, what: str = "") -> float:
+async def until(pilot, predicate: Callable[[], bool], *, timeout: float = 10.0, what: str = "") -> float:
     """Pause until ``predicate()`` holds; returns the seconds it took."""
     start = time.monotonic()
     while not predicate():

@@ -101,3 +101,34 @@ async def test_converting_asks_first_and_no_changes_nothing(committed_db, salon_
         assert lead(committed_db, sixth.name).contact_id is not None
         await until(pilot, lambda: table.get_row_at(5)[3] == "converted", what="the list read again")
         assert table.selected_id == sixth.id
+
+
+async def test_the_agenda_is_in_time_order(committed_db, make_org, cli_actor):
+    from datetime import datetime, time, timedelta
+
+    from core.contacts import add_contact
+    from core.salon.bookings import book
+    from core.salon.schedule import set_weekly_hours
+    from core.salon.services import add_service
+    from core.salon.settings import update_staff_settings
+
+    with committed_db.session() as s:
+        org = make_org(s, "salon", slug="agenda-salon", name="Agenda Salon")
+        owner = add_user(s, cli_actor, "owner@rows.example", org_id=org.id, role="owner", name="Owner",
+                         password=PASSWORD)
+        update_staff_settings(s, cli_actor, org.id, owner.id, bookable=True)
+        set_weekly_hours(s, cli_actor, org.id, owner.id, work={d: [(time(0, 0), time(0, 0))] for d in range(7)})
+        service = add_service(s, cli_actor, org.id, name="Braids", minutes=30, price="1500")
+        today = datetime.now(org.tz).date()
+        for hour, name in ((15, "Late"), (1, "Early"), (9, "Middle")):
+            client = add_contact(s, cli_actor, org.id, name=name, phone=f"+2547210000{hour:02d}")
+            start = datetime.combine(today, time(hour), tzinfo=org.tz)
+            book(s, cli_actor, org.id, professional_id=owner.id, service_id=service.id, contact_id=client.id,
+                 start=start, now=start - timedelta(days=1))
+    app = OfisiApp(committed_db, live_updates=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, "owner@rows.example")
+        screen = await home(pilot)
+        agenda = screen.query_one("#agenda", OfisiTable)
+        await until(pilot, lambda: agenda.row_count == 3, what="three appointments")
+        assert [str(agenda.get_row_at(i)[2]) for i in range(3)] == ["Early", "Middle", "Late"]

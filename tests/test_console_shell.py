@@ -63,3 +63,24 @@ async def test_the_notices_panel_shows_times_on_the_orgs_clock(committed_db, far
         now = datetime.now(far_salon.tz)
         nearby = {(now + timedelta(minutes=d)).strftime("%H:%M") for d in (-1, 0, 1)}
         assert shown.strftime("%H:%M") in nearby
+
+
+async def test_the_first_screen_is_drawn_before_the_areas_load_and_signing_in_still_works(
+        committed_db, far_salon, monkeypatch):
+    import console.app
+
+    loaded_over: list[str] = []
+    real = console.app.load_areas
+
+    def load_areas() -> None:
+        loaded_over.append(type(app.screen).__name__)  # what was on screen when the areas began to load
+        real()
+
+    monkeypatch.setattr(console.app, "load_areas", load_areas)
+    app = OfisiApp(committed_db, live_updates=False, areas_after_paint=True)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await until(pilot, lambda: bool(loaded_over), what="the areas loading")
+        assert loaded_over == ["SignInScreen"]
+        await sign_in(pilot, "owner@line.example")
+        screen = await home(pilot)
+        assert screen.org.name == "Line Islands Salon"

@@ -42,6 +42,7 @@ class Dialog(ModalScreen[T], Generic[T]):
 
     CONFIRM_LABEL: ClassVar[str] = "OK"
     CANCEL_LABEL: ClassVar[str] = "Cancel"
+    CANCEL_BUTTON: ClassVar[bool] = True  # False for a dialog with nothing to cancel (it only closes)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="dialog-cancel", tooltip="Close without doing anything."),
         Binding("enter", "confirm", "Confirm", id="dialog-confirm", tooltip="Do what the dialog says."),
@@ -69,7 +70,8 @@ class Dialog(ModalScreen[T], Generic[T]):
             yield Label(literal(self.dialog_title), id="dialog-title")
             yield from self.compose_body()
             with Horizontal(id="dialog-buttons"):
-                yield Button(self.cancel_label, id="dialog-cancel-button")
+                if self.CANCEL_BUTTON:
+                    yield Button(self.cancel_label, id="dialog-cancel-button")
                 yield Button(self.confirm_label, id="dialog-confirm-button", variant="primary")
         yield Footer()
 

@@ -62,6 +62,7 @@ class KeysHelp(Dialog[None]):
     """The keys of the screen it was opened over."""
 
     CONFIRM_LABEL = "Close"
+    CANCEL_BUTTON = False
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,question_mark,q", "cancel", "Close", id="help-close", tooltip="Back to the screen."),
     ]
