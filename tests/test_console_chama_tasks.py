@@ -1,0 +1,207 @@
+"""The officials' tasks in the chama console, driven as the chair would: each acts on
+the member or loan under the cursor, names them in its dialog, asks before money
+leaves the pool, and calls the same core service as the CLI; and the audit log."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Input
+
+from console.app import OfisiApp
+from console.chama import ChamaOffice, MemberForm, MembersScreen, MoneyForm, ShareoutModal
+from console.shell.audit import AUDIT_PAGE, AuditScreen, FilterDialog
+from console.widgets.confirm import Confirm
+from console.widgets.table import OfisiTable
+from core import audit
+from core.chama import ledger, loans, statements
+from core.chama.members import list_members
+from core.users import add_user
+from tests.chama_support import ACTOR, approved_loan, make_chama
+from tests.test_console import PASSWORD, SIZE, home, sign_in, static_text, until
+
+
+@pytest.fixture(autouse=True)
+def one_backend(backend):
+    if backend != "sqlite":
+        pytest.skip("the screens call the same core services on either backend; the core's tests cover both")
+
+
+@pytest.fixture
+def chama(committed_db, make_org):
+    """Eight members, each with KES 1,000 saved; the chair signs in."""
+    with committed_db.session() as session:
+        group = make_chama(session, make_org, extra_members=5)
+        add_user(session, ACTOR, "chair@example.com", org_id=group.id, role="chair", name=group.chair.name,
+                 phone=group.chair.phone, password=PASSWORD)
+        for i, member in enumerate(group.everyone):
+            ledger.record_contribution(session, ACTOR, group.id, member.id, 100_000, source="cash",
+                                       reference=f"R-{i}")
+    return group
+
+
+async def open_office(pilot) -> ChamaOffice:
+    await sign_in(pilot, "chair@example.com")
+    screen = await home(pilot)
+    assert isinstance(screen, ChamaOffice)
+    await until(pilot, lambda: "Pool" in static_text(screen, "#chama-position"), what="the pool panel")
+    return screen
+
+
+async def open_members(pilot) -> OfisiTable:
+    await pilot.press("b")
+    await until(pilot, lambda: isinstance(pilot.app.screen, MembersScreen), what="the members screen")
+    table = pilot.app.screen.query_one("#members", OfisiTable)
+    await until(pilot, lambda: table.row_count == 8, what="the members")
+    return table
+
+
+def notices(app) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def test_a_fine_on_the_sixth_row_fines_the_sixth_member_and_the_cursor_stays(committed_db, chama):
+    app = OfisiApp(committed_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_office(pilot)
+        table = await open_members(pilot)
+        sixth = table.shown_rows[5].data[0]
+        table.focus()
+        for _ in range(5):
+            await pilot.press("down")
+        assert table.cursor_row == 5
+        await pilot.press("f")
+        await until(pilot, lambda: isinstance(app.screen, MoneyForm), what="the fine form")
+        assert sixth.name in app.screen.dialog_title and sixth.member_number in app.screen.dialog_title
+        app.screen.query_one("#money-amount", Input).value = "150"
+        app.screen.query_one("#money-text", Input).value = "late to the meeting"
+        await pilot.click("#dialog-confirm-button")
+        await until(pilot, lambda: any("fined KES 150" in n for n in notices(app)), what="the fine notice")
+        await until(pilot, lambda: table.shown_rows[5].cells[8].shown == "KES 150", what="the fines cell")
+        assert table.cursor_row == 5 and table.selected_id == sixth.id
+        with committed_db.session() as session:
+            owed = {m.id: ledger.member_balances(session, ACTOR, chama.id, m.id).fines_owed_minor
+                    for m in chama.everyone}
+        assert owed == {m.id: 15_000 if m.id == sixth.id else 0 for m in chama.everyone}
+
+
+async def test_a_member_is_added_edited_and_exits_after_a_yes(committed_db, chama):
+    app = OfisiApp(committed_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_office(pilot)
+        table = await open_members(pilot)
+        table.focus()
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, MemberForm), what="the add form")
+        for key, value in (("name", "Zawadi Otieno"), ("phone", "0712 345 999"), ("number", "42")):
+            app.screen.query_one(f"#member-{key}", Input).value = value
+        await pilot.click("#dialog-confirm-button")
+        await until(pilot, lambda: table.row_count == 9, what="the new member")
+        table.move_to(chama.members[1].id)
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, MemberForm), what="the edit form")
+        assert chama.members[1].name in app.screen.dialog_title
+        app.screen.query_one("#member-role", Input).value = "secretary"
+        await pilot.click("#dialog-confirm-button")
+        await until(pilot, lambda: table.selected_row.cells[3] == "secretary", what="the new role")
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, Confirm), what="the exit question")
+        assert chama.members[1].name in app.screen.dialog_title
+        await pilot.press("n")
+        await pilot.pause(0.3)
+        with committed_db.session() as session:
+            found = {m.name: m for m in list_members(session, ACTOR, chama.id)}
+        assert found["Zawadi Otieno"].member_number == "42"
+        assert found[chama.members[1].name].role == "secretary" and found[chama.members[1].name].status == "active"
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, Confirm), what="the exit question")
+        await pilot.press("y")
+        await until(pilot, lambda: table.selected_row.cells[4] == "exited", what="the member exited")
+        assert table.selected_id == chama.members[1].id
+
+
+async def test_an_approved_loan_is_disbursed_after_a_yes_and_a_repayment_recorded(committed_db, chama):
+    member = chama.members[0]
+    with committed_db.session() as session:
+        loan = approved_loan(session, chama, member, 50_000, months=2)
+    app = OfisiApp(committed_db)
+    async with app.run_test(size=SIZE) as pilot:
+        office = await open_office(pilot)
+        queue = office.query_one("#loan-queue", OfisiTable)
+        await until(pilot, lambda: queue.row_count == 1, what="the approved loan")
+        queue.focus()
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, Confirm), what="the disbursement question")
+        assert "KES 500" in app.screen.dialog_title and member.name in app.screen.dialog_title
+        await pilot.press("n")
+        await pilot.pause(0.3)
+        with committed_db.session() as session:
+            assert loans.get_loan(session, ACTOR, chama.id, loan.id).status == "approved"
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, Confirm), what="the disbursement question")
+        await pilot.press("y")
+        await until(pilot, lambda: queue.row_count == 0, what="the loan leaving the queue")
+        with committed_db.session() as session:
+            assert loans.get_loan(session, ACTOR, chama.id, loan.id).status == "disbursed"
+
+        table = await open_members(pilot)
+        table.move_to(member.id)
+        table.focus()
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, MoneyForm), what="the repayment form")
+        assert member.name in app.screen.dialog_title
+        app.screen.query_one("#money-amount", Input).value = "200"
+        app.screen.query_one("#money-text", Input).value = "SLIP-9"
+        await pilot.click("#dialog-confirm-button")
+        await until(pilot, lambda: any("Repayment of KES 200" in n for n in notices(app)), what="the repayment")
+        with committed_db.session() as session:
+            assert ledger.member_balances(session, ACTOR, chama.id, member.id).loan_outstanding_minor < 50_000
+
+
+async def test_the_shareout_is_committed_only_after_a_yes_naming_the_total_and_count(committed_db, chama):
+    app = OfisiApp(committed_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_office(pilot)
+        await pilot.press("o")
+        await until(pilot, lambda: isinstance(app.screen, ShareoutModal), what="the preview")
+        modal = app.screen
+        await until(pilot, lambda: modal.query_one("#shareout-lines", OfisiTable).row_count == 8, what="8 lines")
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, Confirm), what="the commit question")
+        said = " ".join(str(s.content) for s in app.screen.query(".confirm-detail"))
+        assert "KES 8,000" in said and "8 member(s)" in said
+        await pilot.press("n")
+        await until(pilot, lambda: app.screen is modal, what="the preview again")
+        with committed_db.session() as session:
+            assert statements.chama_position(session, ACTOR, chama.id).pool_minor == 800_000
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, Confirm), what="the commit question")
+        await pilot.press("y")
+        await until(pilot, lambda: any("committed" in n for n in notices(app)), what="the commit notice")
+        with committed_db.session() as session:
+            assert statements.chama_position(session, ACTOR, chama.id).pool_minor == 0
+            balances = ledger.balances_of_members(session, ACTOR, chama.id, [m.id for m in chama.everyone])
+        assert {b.savings_minor for b in balances.values()} == {0}
+
+
+async def test_the_audit_log_pages_through_the_core_and_filters(committed_db, chama):
+    with committed_db.session() as session:
+        for i in range(AUDIT_PAGE + 5):
+            ledger.record_contribution(session, ACTOR, chama.id, chama.members[0].id, 1_000, source="cash",
+                                       reference=f"A-{i}")
+        total = len(audit.list_entries(session, ACTOR, chama.id, limit=500))
+    app = OfisiApp(committed_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_office(pilot)
+        await pilot.press("u")
+        await until(pilot, lambda: isinstance(app.screen, AuditScreen), what="the audit log")
+        table = app.screen.query_one("#audit", OfisiTable)
+        await until(pilot, lambda: table.row_count == AUDIT_PAGE, what="the first page")
+        table.focus()
+        table.move_cursor(row=AUDIT_PAGE - 1)
+        await until(pilot, lambda: table.row_count == min(total, 2 * AUDIT_PAGE), what="the second page")
+        await pilot.press("f")
+        await until(pilot, lambda: isinstance(app.screen, FilterDialog), what="the filter")
+        app.screen.query_one("#audit-what", Input).value = "chama.member"
+        await pilot.click("#dialog-confirm-button")
+        await until(pilot, lambda: table.row_count == 8, what="the member additions only")
+        assert {row.cells[2] for row in table.shown_rows} == {"chama.member.add"}
