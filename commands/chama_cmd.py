@@ -99,6 +99,8 @@ def say_entry(entry, org, what: str) -> None:
         err(text + ".")
     else:
         err(f"Recorded entry {entry.id}: {what} of {money(entry.amount_minor, org)}.")
+    if getattr(entry, "warning", None):
+        err(f"Check: {entry.warning}")
 
 
 def emit(data: Any, as_json: bool, message: str | None = None) -> None:
@@ -151,6 +153,13 @@ def settings_cmd(
     loan_multiple: Optional[str] = typer.Option(None, "--loan-multiple", help="Loan limit × savings, like 3."),
     approvals: Optional[int] = typer.Option(None, "--approvals", help="Officials who approve a loan or payout."),
     receipts: Optional[bool] = typer.Option(None, "--receipts/--no-receipts", help="SMS a receipt for money in."),
+    overpayment: Optional[str] = typer.Option(None, "--overpayment",
+                                              help="What a payment beyond what is owed becomes: savings or refund."),
+    loan_grace_days: Optional[int] = typer.Option(None, "--loan-grace-days",
+                                                  help="Days after an instalment before it is overdue."),
+    loan_penalty: Optional[str] = typer.Option(None, "--loan-penalty", help="Penalty in % of what is overdue."),
+    default_after: Optional[int] = typer.Option(None, "--default-after",
+                                                help="Missed instalments before a loan is in default."),
     as_json: bool = JSON,
 ) -> None:
     """Show the chama's rules, or change the ones given."""
@@ -169,7 +178,8 @@ def settings_cmd(
         if start is not None:
             changes["contributions_start"] = parse_day(start)
         for name, value in (("reminder_days", reminder_days), ("grace_days", grace_days),
-                            ("approvals_required", approvals), ("sms_receipts", receipts)):
+                            ("approvals_required", approvals), ("sms_receipts", receipts),
+                            ("loan_grace_days", loan_grace_days), ("default_after_missed", default_after)):
             if value is not None:
                 changes[name] = value
         if fine_flat is not None:
@@ -182,6 +192,10 @@ def settings_cmd(
             changes["interest_rate_bp"] = _basis_points(interest_rate)
         if loan_multiple is not None:
             changes["loan_limit_percent"] = _basis_points(loan_multiple)
+        if overpayment is not None:
+            changes["overpayment"] = overpayment.strip().lower()
+        if loan_penalty is not None:
+            changes["loan_penalty_bp"] = _basis_points(loan_penalty)
         view = update_settings(session, actor, o.id, **changes) if changes else current
     if as_json:
         print_json(view)
@@ -290,6 +304,25 @@ def members_update(
     emit(view, as_json, f"{view.label} is now {view.role}, {view.status}.")
 
 
+@members_app.command("link")
+def members_link(
+    who: str = typer.Argument(..., help="Member number or phone."),
+    org: str = ORG,
+    user: Optional[str] = typer.Option(None, "--user", help="The staff login (email) that is this member."),
+    unlink: bool = typer.Option(False, "--unlink", help="Remove the member's login link."),
+    as_json: bool = JSON,
+) -> None:
+    """Link a staff login to its member: approvals know officials by this link, never by phone."""
+    from core.chama.members import link_login
+
+    if not unlink and not user:
+        raise typer.BadParameter("Give --user EMAIL, or --unlink.")
+    with unit_of_work() as (session, actor):
+        o = chama_for(session, actor, org)
+        view = link_login(session, actor, o.id, member_id(session, actor, o, who), email=None if unlink else user)
+    emit(view, as_json, f"{view.label} is " + (f"linked to login {user}." if not unlink else "linked to no login."))
+
+
 # ------------------------------------------------------------------ money in, fines, reversals
 
 @app.command("contribute")
@@ -316,6 +349,60 @@ def contribute(
         print_json(entry)
     else:
         say_entry(entry, o, "contribution")
+
+
+@app.command("opening-balance")
+def opening_balance(
+    who: str = typer.Argument(..., help="Member number or phone."),
+    value: str = typer.Argument(..., metavar="AMOUNT"),
+    org: str = ORG,
+    on: Optional[str] = typer.Option(None, "--on", help="The day it stood at that (default now)."),
+    as_json: bool = JSON,
+) -> None:
+    """Record the savings a member brought from before Ofisi (never a payment of any invoice)."""
+    from core.chama.ledger import record_opening_balance
+
+    with unit_of_work() as (session, actor):
+        o = chama_for(session, actor, org)
+        entry = record_opening_balance(session, actor, o.id, member_id(session, actor, o, who), amount(value, o),
+                                       as_of=parse_moment(on, o.timezone))
+    if as_json:
+        print_json(entry)
+    else:
+        say_entry(entry, o, "opening balance")
+
+
+@app.command("exit")
+def exit_cmd(
+    who: str = typer.Argument(..., help="Member number or phone of the member leaving."),
+    org: str = ORG,
+    reason: Optional[str] = typer.Option(None, "--reason", help="Why she leaves; her statement keeps it."),
+    by: Optional[str] = BY,
+    preview: bool = typer.Option(False, "--preview", help="Only show what leaving would settle and pay."),
+    as_json: bool = JSON,
+) -> None:
+    """A member leaves: her savings, less loans and fines (settled first), paid through the approvals."""
+    from core.chama.exits import exit_settlement, request_exit
+
+    with unit_of_work() as (session, actor):
+        o = chama_for(session, actor, org)
+        mid = member_id(session, actor, o, who)
+        settle = exit_settlement(session, actor, o.id, mid)
+        payout = None
+        if not preview:
+            if not reason:
+                raise typer.BadParameter("Say why she leaves with --reason.")
+            payout = request_exit(session, actor, o.id, mid, reason=reason,
+                                  by_member_id=member_id(session, actor, o, by))
+    if as_json:
+        print_json({"settlement": settle, "payout": payout})
+        return
+    err(f"Savings {money(settle.savings_minor, o)}; settles {money(settle.owed_minor, o)} owed; "
+        f"pays {money(settle.paid_minor, o)}.")
+    if payout is not None:
+        _payout_done(payout, o, False)
+    elif not preview:
+        err("Nothing to hand over: she has left the chama.")
 
 
 @app.command("fine")
@@ -510,7 +597,7 @@ def loan_repay(
 
 @loan_app.command("list")
 def loan_list(org: str = ORG, status: Optional[str] = typer.Option(
-        None, "--status", help="requested (awaiting approval), approved, rejected or disbursed."),
+        None, "--status", help="requested (awaiting approval), approved, rejected, disbursed or defaulted."),
         as_json: bool = JSON) -> None:
     """List loans."""
     from core.chama.loans import list_loans
@@ -544,9 +631,37 @@ def loan_show(loan_id: int = typer.Argument(..., metavar="LOAN"), org: str = ORG
     print_table(None, LOAN_COLUMNS, _loan_rows([loan], o))
     for a in loan.approvals:
         err(f"{a.decision} by {a.name} ({a.role}) {a.at:%Y-%m-%d %H:%M}" + (f": {a.reason}" if a.reason else ""))
+    for g in loan.guarantors:
+        err(f"guarantor {g.name}: {money(g.amount_minor, o)}, {g.status}")
     print_table("Schedule", ["#", "due", "principal", "interest", "instalment", "balance after"],
                 [[i.number, i.due_on, money(i.principal_minor, o), money(i.interest_minor, o),
                   money(i.total_minor, o), money(i.balance_after_minor, o)] for i in plan])
+
+
+@loan_app.command("guarantee")
+def loan_guarantee(loan_id: int = typer.Argument(..., metavar="LOAN"), org: str = ORG,
+                   by: str = typer.Option(..., "--by", help="The guarantor answering: member number or phone."),
+                   accept: bool = typer.Option(..., "--yes/--no", help="Whether she agrees to guarantee it."),
+                   as_json: bool = JSON) -> None:
+    """Record a guarantor's answer (as she gave it on paper); members answer by USSD or SMS themselves."""
+    from core.chama.loans import answer_guarantee
+
+    with unit_of_work() as (session, actor):
+        o = chama_for(session, actor, org)
+        loan = answer_guarantee(session, actor, o.id, loan_id, member_id(session, actor, o, by), accept=accept)
+    emit(loan, as_json, "; ".join(f"{g.name} {g.status}" for g in loan.guarantors))
+
+
+@loan_app.command("recover")
+def loan_recover(loan_id: int = typer.Argument(..., metavar="LOAN"), org: str = ORG, as_json: bool = JSON) -> None:
+    """Charge a loan in default to its guarantors' savings, pro rata to their pledges."""
+    from core.chama.loans import recover_default
+
+    with unit_of_work() as (session, actor):
+        o = chama_for(session, actor, org)
+        loan = recover_default(session, actor, o.id, loan_id)
+    emit(loan, as_json, f"Loan {loan.id} is {loan.status}; "
+                        f"{money(loan.principal_outstanding_minor + loan.interest_owed_minor, o)} still owed.")
 
 
 # ------------------------------------------------------------------ payouts
@@ -628,8 +743,8 @@ def payout_list(org: str = ORG, status: Optional[str] = typer.Option(None, "--st
     if as_json:
         print_json(rows)
     elif rows:
-        print_table(f"{o.name} payouts", ["payout", "to", "amount", "purpose", "status", "approvals"],
-                    [[p.id, p.payee, money(p.amount_minor, o), p.purpose, p.status,
+        print_table(f"{o.name} payouts", ["payout", "kind", "to", "amount", "purpose", "status", "approvals"],
+                    [[p.id, p.kind, p.payee, money(p.amount_minor, o), p.purpose, p.status,
                       f"{sum(a.decision == 'approved' for a in p.approvals)}/{p.approvals_required}"] for p in rows])
     else:
         err("No payouts match.")
@@ -733,6 +848,28 @@ def meeting_list(org: str = ORG, as_json: bool = JSON) -> None:
                       sum(a.status in ("present", "late") for a in m.attendance)] for m in rows])
     else:
         err("No meetings yet.")
+
+
+@meeting_app.command("show")
+def meeting_show(meeting_id: int = typer.Argument(..., metavar="MEETING"), org: str = ORG,
+                 as_json: bool = JSON) -> None:
+    """A meeting's statement: when and where, the agenda, the minutes and who came."""
+    from zoneinfo import ZoneInfo
+
+    from core.chama.meetings import get_meeting
+
+    with unit_of_work() as (session, actor):
+        o = chama_for(session, actor, org)
+        m = get_meeting(session, actor, o.id, meeting_id)
+    if as_json:
+        print_json(m)
+        return
+    tally = ", ".join(f"{n} {mark}" for mark, n in m.tally().items())
+    print_table(f"Meeting {m.id}", ["", ""], [
+        ["when", f"{m.starts_at.astimezone(ZoneInfo(o.timezone)):%Y-%m-%d %H:%M}"], ["venue", m.venue],
+        ["status", m.status], ["agenda", m.agenda], ["minutes", m.minutes or "(none yet)"], ["attendance", tally]])
+    if m.attendance:
+        print_table("Attendance", ["member", "no.", "mark"], [[a.name, a.member_number, a.status] for a in m.attendance])
 
 
 # ------------------------------------------------------------------ merry-go-round and share-out

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 import typer
@@ -43,7 +43,7 @@ def unit_of_work() -> Iterator[tuple[Any, Any]]:
 
 
 def _default(value: Any) -> Any:
-    if isinstance(value, (datetime, date)):
+    if isinstance(value, (datetime, date, time)):
         return value.isoformat()
     if is_dataclass(value):
         return asdict(value)
@@ -63,7 +63,7 @@ def print_table(title: str | None, columns: list[str], rows: list[list[Any]]) ->
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=title, show_lines=False)
+    table = Table(title=None if title is None else Text(title), show_lines=False)  # a title names people too
     for column in columns:
         table.add_column(column)
     for row in rows:

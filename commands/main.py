@@ -20,6 +20,7 @@ from commands import (
     export_cmd,
     import_cmd,
     jobs_cmd,
+    mpesa_cmd,
     org_cmd,
     payments_cmd,
     person_cmd,
@@ -27,6 +28,7 @@ from commands import (
     salon_cmd,
     secrets_cmd,
     send_cmd,
+    templates_cmd,
     user_cmd,
     ussd_cmd,
 )
@@ -49,6 +51,7 @@ app.add_typer(secrets_cmd.app, name="secrets")
 app.add_typer(send_cmd.app, name="send")
 app.add_typer(jobs_cmd.app, name="jobs")
 app.add_typer(payments_cmd.app, name="payments")
+app.add_typer(mpesa_cmd.app, name="mpesa")
 app.add_typer(salon_cmd.services_app, name="services")
 app.add_typer(salon_cmd.bookings_app, name="bookings")
 app.add_typer(salon_cmd.salon_app, name="salon")
@@ -56,12 +59,14 @@ app.add_typer(ussd_cmd.app, name="ussd")
 app.add_typer(chama_cmd.app, name="chama")
 app.add_typer(community_cmd.app, name="community")
 app.add_typer(campaigns_cmd.app, name="campaigns")
+app.add_typer(templates_cmd.app, name="templates")
 app.add_typer(import_cmd.app, name="import")
 app.add_typer(report_cmd.app, name="report")
 app.add_typer(person_cmd.app, name="person")
 app.add_typer(agency_cmd.workers_app, name="workers")
 app.add_typer(agency_cmd.employers_app, name="employers")
 app.add_typer(agency_cmd.placements_app, name="placements")
+app.add_typer(agency_cmd.agency_app, name="agency")
 agency_cmd.register(export_cmd.app)
 app.add_typer(export_cmd.app, name="export")
 app.command("demo")(demo_cmd.demo)

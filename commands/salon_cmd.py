@@ -68,6 +68,23 @@ def _clock(moment: datetime) -> str:
     return clock(moment, moment.tzinfo)
 
 
+def _closures(session, actor, salon, day: date, professional_id: Optional[int] = None) -> list[str]:
+    """``Wed 4 Mar: the salon is closed (Madaraka Day).``: the holidays, closures and other hours on ``day``
+    (for one professional: hers and the salon's), for staff reading a day's list or its free slots."""
+    from core.salon.common import list_professionals
+    from core.salon.schedule import list_date_exceptions
+
+    rows = [r for r in list_date_exceptions(session, actor, salon.id, day, day)
+            if professional_id is None or r.professional_id in (None, professional_id)]
+    names = {p.id: p.name for p in list_professionals(session, actor, salon.id)} if rows else {}
+    lines = []
+    for r in rows:
+        who = "the salon" if r.professional_id is None else names.get(r.professional_id, f"#{r.professional_id}")
+        hours = "is closed" if r.hours is None else f"is open {r.hours[0]:%H:%M}-{r.hours[1]:%H:%M} only"
+        lines.append(f"{day:%a} {day.day} {day:%b}: {who} {hours}" + (f" ({r.note})." if r.note else "."))
+    return lines
+
+
 def _resolve(session, actor, org: str, pro: str, service: str):
     """The salon, the professional (by login email) and the active service (by name) a command names."""
     from core.salon.common import find_professional
@@ -136,6 +153,7 @@ def bookings_slots(
     with unit_of_work() as (session, actor):
         salon, professional, offered = _resolve(session, actor, org, pro, service)
         slots = free_slots_on(session, actor, salon.id, professional.id, offered.id, wanted, client=not staff)
+        closures = _closures(session, actor, salon, wanted, professional.id)
     length, utc = timedelta(minutes=offered.minutes), ZoneInfo("UTC")
     if as_json:
         # The end is counted on the UTC line and shown on the salon's clock: across a clock change
@@ -144,6 +162,8 @@ def bookings_slots(
         return
     heading = f"{offered.name} ({offered.minutes} min) with {professional.name} on {wanted:%a} {wanted.day} " \
               f"{wanted:%b %Y}, {salon.timezone}"
+    for line in closures:
+        err(line)
     if not slots:
         err(f"No free time for {heading}.")
         return
@@ -205,6 +225,7 @@ def bookings_list(
         only = {"professional_id": find_professional(session, actor, salon.id, pro).id} if pro else {}
         if wanted is not None:
             rows = appointments_on(session, actor, salon.id, wanted, limit=limit, **only)
+            closures = _closures(session, actor, salon, wanted, only.get("professional_id"))
         else:
             today = utcnow().astimezone(salon.tz).date()
             rows = list_appointments(session, actor, salon.id, start=local_instant(today, 0, salon.tz), limit=limit,
@@ -212,6 +233,8 @@ def bookings_list(
     if as_json:
         print_json(rows)
         return
+    for line in closures if wanted is not None else ():
+        err(line)
     if not rows:
         err("No appointments" + (f" on {wanted.isoformat()}." if wanted else " from today on."))
         return
@@ -219,6 +242,37 @@ def bookings_list(
                 [[a.id, f"{_label(a.starts_at)}–{_clock(a.ends_at)}", a.professional_name, a.service_name,
                   a.client_name or "", a.state + (" (walk-in)" if a.walk_in else ""), a.price,
                   format_money(a.paid_minor, a.currency) if a.paid_minor else ""] for a in rows])
+
+
+@bookings_app.command("show")
+def bookings_show(
+    appointment_id: int = typer.Argument(..., help="The appointment's number."),
+    org: str = ORG,
+    as_json: bool = JSON,
+) -> None:
+    """One appointment and everything that happened to it: booked, moved, confirmed, closed, paid."""
+    from core.salon.bookings import appointment_history, get_appointment
+
+    with unit_of_work() as (session, actor):
+        salon = org_id_for(session, actor, org)
+        appointment = get_appointment(session, actor, salon.id, appointment_id)
+        history = appointment_history(session, actor, salon.id, appointment_id)
+    if as_json:
+        print_json({"appointment": appointment, "history": history})
+        return
+    a = appointment
+    print_table(None, ["", ""], [
+        ["appointment", f"#{a.id}"], ["when", f"{_label(a.starts_at)}–{_clock(a.ends_at)}"],
+        ["client", f"{a.client_name or ''} {a.client_phone or ''}".strip()], ["professional", a.professional_name],
+        ["service", a.service_name], ["status", a.state + (" (walk-in)" if a.walk_in else "")],
+        ["price", a.price], ["paid", format_money(a.paid_minor, a.currency)], ["notes", a.notes],
+        ["cancelled because", a.cancel_reason or ""]])
+    tz = salon.tz
+    print_table("History", ["when", "what", "by", "detail"], [
+        [_label(e.at.astimezone(tz)), e.kind, e.actor,
+         " ".join(x for x in (f"{_label(e.from_start.astimezone(tz))} → {_label(e.to_start.astimezone(tz))}"
+                              if e.from_start and e.to_start else "", e.reason or "") if x)]
+        for e in history])
 
 
 @bookings_app.command("cancel")
@@ -264,7 +318,8 @@ def bookings_reschedule(
 salon_app = typer.Typer(help="A salon's diary settings, lead forms and leads.", no_args_is_help=True)
 hours_app = typer.Typer(help="A professional's usual week.", no_args_is_help=True)
 block_app = typer.Typer(help="Time a professional cannot be booked: leave, training.", no_args_is_help=True)
-forms_app = typer.Typer(help="Public lead forms at POST /forms/SLUG on `ofisi serve`.", no_args_is_help=True)
+forms_app = typer.Typer(help="Public lead forms on `ofisi serve`: the page at GET /forms/SLUG posts to POST /forms/SLUG.",
+                         no_args_is_help=True)
 leads_app = typer.Typer(help="Leads: who may become a client, with score and follow-up.", no_args_is_help=True)
 salon_app.add_typer(hours_app, name="hours")
 salon_app.add_typer(block_app, name="block")
@@ -389,7 +444,7 @@ def forms_add(
         form = create_form(session, actor, salon.id, slug=slug, title=title or slug, fields=own,
                            required=tuple(r.strip() for r in required.split(",") if r.strip()),
                            max_per_ip_hour=per_ip, max_per_phone_hour=per_phone)
-    err(f"The form {form.title} takes submissions at POST /forms/{form.slug}.")
+    err(f"The form {form.title} takes submissions at POST /forms/{form.slug}; its page is GET /forms/{form.slug}.")
 
 
 @leads_app.command("list")
@@ -706,6 +761,8 @@ def holiday_add(
                                                             "without it, closed."),
     pro: Optional[str] = typer.Option(None, "--pro", help="Only this professional (login email)."),
     note: str = typer.Option("", "--note", help="Like 'Madaraka Day'."),
+    booked: str = typer.Option("refuse", "--booked", help="Appointments already booked then: refuse (list them), "
+                                                        "keep (move them by hand) or cancel (clients told)."),
 ) -> None:
     """A holiday or closure (or other hours) on one date, for the salon or one professional."""
     from core.salon.common import find_professional
@@ -714,9 +771,11 @@ def holiday_add(
     wanted, stretch = _day(day), _stretch(hours) if hours else None
     with unit_of_work() as (session, actor):
         salon = org_id_for(session, actor, org)
-        who = find_professional(session, actor, salon.id, pro).id if pro else None
-        set_date_exception(session, actor, salon.id, wanted, hours=stretch, professional_id=who, note=note)
-    err(f"{wanted:%a} {wanted.day} {wanted:%b %Y}: " + (f"open {hours}." if hours else "closed."))
+        who = find_professional(session, actor, salon.id, pro) if pro else None
+        set_date_exception(session, actor, salon.id, wanted, hours=stretch, professional_id=who and who.id,
+                           note=note, booked=booked)
+    err(f"{wanted:%a} {wanted.day} {wanted:%b %Y}, {who.name if who else salon.name}: "
+        + (f"open {hours} only." if hours else "closed."))
 
 
 @holiday_app.command("list")
@@ -729,6 +788,7 @@ def holiday_list(
     """Holidays, closures and other hours from a date on."""
     from datetime import timedelta
 
+    from core.salon.common import list_professionals
     from core.salon.schedule import list_date_exceptions
     from db.types import utcnow
 
@@ -736,11 +796,13 @@ def holiday_list(
         salon = org_id_for(session, actor, org)
         first = _day(start) if start else utcnow().astimezone(salon.tz).date()
         rows = list_date_exceptions(session, actor, salon.id, first, first + timedelta(days=days))
+        names = {p.id: p.name for p in list_professionals(session, actor, salon.id)}
     if as_json:
         print_json(rows)
         return
     print_table(None, ["date", "who", "hours", "note"],
-                [[r.day.isoformat(), "the salon" if r.professional_id is None else f"#{r.professional_id}",
+                [[r.day.isoformat(), "the salon" if r.professional_id is None
+                  else names.get(r.professional_id, f"#{r.professional_id}"),
                   "closed" if r.hours is None else f"{r.hours[0]:%H:%M}-{r.hours[1]:%H:%M}", r.note] for r in rows])
 
 
@@ -857,6 +919,28 @@ def _form_update(org: str, slug: str, **changes) -> None:
 
 
 # ---------------------------------------------------------------- leads, tasks, clients, timelines
+
+@leads_app.command("show")
+def leads_show(lead_id: int = typer.Argument(...), org: str = ORG, as_json: bool = JSON) -> None:
+    """A lead with what they asked for and everything done about them (calls, messages, edits, tasks)."""
+    from core.salon.leads import get_lead, lead_activities
+
+    with unit_of_work() as (session, actor):
+        salon = org_id_for(session, actor, org)
+        lead = get_lead(session, actor, salon.id, lead_id)
+        activities = lead_activities(session, actor, salon.id, lead_id)
+    if as_json:
+        print_json({"lead": lead, "activities": activities})
+        return
+    print_table(None, ["", ""], [
+        ["lead", f"#{lead.id} {lead.name}"], ["phone", lead.phone], ["email", lead.email or ""],
+        ["wants", lead.service_wanted], ["date", lead.preferred_date.isoformat() if lead.preferred_date else ""],
+        ["message", lead.message], ["score", f"{lead.score} ({lead.temperature})"],
+        ["status", lead.status + (f": {lead.lost_reason}" if lead.lost_reason else "")], ["source", lead.source],
+        *([name, value] for name, value in lead.custom.items())])
+    print_table("Activity", ["when", "what", "by", "note"],
+                [[_label(x.at.astimezone(salon.tz)), x.kind, x.actor, x.note] for x in activities])
+
 
 @leads_app.command("add")
 def leads_add(
@@ -995,6 +1079,31 @@ def tasks_done(task_id: int = typer.Argument(...), org: str = ORG) -> None:
     with unit_of_work() as (session, actor):
         task = complete_task(session, actor, org_id_for(session, actor, org).id, task_id)
     err(f"Task #{task.id} done.")
+
+
+@clients_app.command("list")
+def clients_list(
+    org: str = ORG,
+    limit: int = typer.Option(100, "--limit", min=1, max=1000),
+    before: Optional[int] = typer.Option(None, "--before", help="The next page: the last # of the one before."),
+    as_json: bool = JSON,
+) -> None:
+    """Clients, newest first, with visits, spend, last visit, no-shows and what they owe."""
+    from core.salon.clients import list_clients
+
+    with unit_of_work() as (session, actor):
+        salon = org_id_for(session, actor, org)
+        clients = list_clients(session, actor, salon.id, before_id=before, limit=limit)
+    if as_json:
+        print_json(clients)
+        return
+    if not clients:
+        err(f"{salon.name} has no clients" + (" before that one." if before else " yet."))
+        return
+    print_table(None, ["#", "name", "phone", "visits", "spent", "last visit", "no-shows", "owing"],
+                [[c.id, c.name, c.phone, c.visit_count, c.lifetime_spend,
+                  _label(c.last_visit_at.astimezone(salon.tz)) if c.last_visit_at else "", c.no_shows,
+                  format_money(c.owed_minor, c.currency) if c.owed_minor else ""] for c in clients])
 
 
 @clients_app.command("show")

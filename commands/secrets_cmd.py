@@ -17,7 +17,8 @@ app = typer.Typer(
 @app.command("set")
 def set_(
     name: str = typer.Argument(..., help="at_api_key, mpesa_consumer_key, mpesa_consumer_secret, "
-                               "mpesa_passkey, smtp_url, whatsapp_token or callback_token."),
+                               "mpesa_passkey, mpesa_initiator_name, mpesa_security_credential, smtp_url, "
+                               "whatsapp_token or callback_token."),
 ) -> None:
     """Store a secret; the value is read from a hidden prompt or standard input."""
     from config import secret_name, set_secret

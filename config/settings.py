@@ -64,9 +64,13 @@ SECRETS: dict[str, str] = {
     "mpesa_consumer_key": "M-Pesa Daraja consumer key",
     "mpesa_consumer_secret": "M-Pesa Daraja consumer secret",
     "mpesa_passkey": "M-Pesa Daraja STK passkey",
+    "mpesa_initiator_name": "M-Pesa B2C initiator name (the API operator on the org portal)",
+    "mpesa_security_credential": "M-Pesa B2C security credential (the initiator's password, encrypted)",
     "smtp_url": "SMTP URL (it carries the password)",
     "whatsapp_token": "WhatsApp Cloud API token",
     "callback_token": "token that provider callbacks must carry",
+    "exotel_api_key": "Exotel API key (SMS to India)",
+    "exotel_api_token": "Exotel API token (SMS to India)",
 }
 
 
@@ -113,6 +117,8 @@ class Settings:
     at_base_url: str | None = None
     mpesa_base_url: str = "https://sandbox.safaricom.co.ke"
     mpesa_shortcode: str | None = None
+    # The short code B2C money leaves from (default: mpesa_shortcode).
+    mpesa_b2c_shortcode: str | None = None
     whatsapp_base_url: str = "https://graph.facebook.com/v21.0"
     # The outbox: how many to claim at once, how often to retry, and how long a
     # message may sit in "sending" before a dead process is assumed.
@@ -128,6 +134,14 @@ class Settings:
     email_rate_per_second: float = 0.0
     whatsapp_rate_per_second: float = 80.0
     whatsapp_phone_number_id: str | None = None
+    # Campaigns' quiet hours, the org's clock, for orgs that set none of their own ("off": none).
+    campaign_quiet_hours: str = "21:00-08:00"
+    # Where the MTA delivers the bounces (DSNs) of the email Ofisi sends: a maildir.
+    bounce_maildir: str | None = None
+    # SMS to Indian numbers (+91) go through Exotel when these and its secrets are set.
+    exotel_base_url: str = "https://api.exotel.com"
+    exotel_account_sid: str | None = None
+    exotel_sender_id: str | None = None
     email_from: str = "ofisi@localhost"
     # The gateway (`ofisi serve`). Addresses or networks (CIDR) of the proxies in front of it, whose
     # X-Forwarded-For is believed; the client address of every request (the lead form's per-address

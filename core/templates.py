@@ -32,7 +32,7 @@ from functools import lru_cache
 from html.parser import HTMLParser
 from typing import Any, NamedTuple
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, meta, nodes
 from jinja2.exceptions import SecurityError, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from sqlalchemy import select
@@ -44,6 +44,7 @@ from core.errors import InvalidInput, NotFound
 from core.gsm7 import gsm7_septets
 from core.numbers import whole_number
 from core.permissions import PERMISSIONS, grant, require
+from db.models_campaigns import TemplateRegistration
 from db.models_vendors import CHANNELS, Template
 
 STANDARD_VARIABLES = frozenset({"name", "first_name", "phone", "email", "org_name"})
@@ -97,9 +98,18 @@ def check_template(text: str, allowed_variables: Iterable[str]) -> list[str]:
         return [f"line {exc.lineno}: {exc.message}"]
     allowed = set(allowed_variables)
     unknown = sorted(meta.find_undeclared_variables(parsed) - allowed)
-    if not unknown:
-        return []
-    return [f"{{{{ {name} }}}} is not a variable here; use one of: {', '.join(sorted(allowed))}" for name in unknown]
+    problems = [f"{{{{ {name} }}}} is not a variable here; use one of: {', '.join(sorted(allowed))}"
+                for name in unknown]
+    return problems + [f"{name!r} is not something a template may read" for name in _unsafe_names(parsed)]
+
+
+def _unsafe_names(parsed: nodes.Template) -> list[str]:
+    """The private attributes (``__class__``, ``_x``) a template reaches for: the sandbox would
+    refuse them at send, so saving refuses them first."""
+    found = [n.attr for n in parsed.find_all(nodes.Getattr) if n.attr.startswith("_")]
+    found += [n.arg.value for n in parsed.find_all(nodes.Getitem)
+              if isinstance(n.arg, nodes.Const) and isinstance(n.arg.value, str) and n.arg.value.startswith("_")]
+    return sorted(set(found))
 
 
 def render(text: str, context: Mapping[str, Any], *, as_html: bool = False) -> str:
@@ -114,16 +124,31 @@ def render(text: str, context: Mapping[str, Any], *, as_html: bool = False) -> s
         raise InvalidInput(f"The template cannot be filled in: {exc}.") from None
 
 
+class Blank(Undefined):
+    """A field the recipient has but left empty: renders as nothing (never ``None``), and
+    ``{{ owner_name | default("there") }}`` puts the default in its place."""
+
+    __slots__ = ()
+
+
+def _value(key: str, value: Any) -> Any:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return Blank(name=key)
+    return value
+
+
 def context_for(*, org_name: str, name: str, phone: str | None = None, email: str | None = None,
                 record: Mapping[str, Any] | Any = None) -> dict[str, Any]:
     """What a template sees for one recipient: the standard names, then the record's own fields.
 
-    ``record`` is a mapping or anything with ``template_fields()`` (a vendor, a member…).
+    ``record`` is a mapping or anything with ``template_fields()`` (a vendor, a member…). An
+    empty field is :class:`Blank`, so it renders as nothing and takes a ``default``.
     """
     fields = record.template_fields() if hasattr(record, "template_fields") else dict(record or {})
     name = " ".join((name or "").split())
-    return {**fields, "name": name, "first_name": name.split(" ", 1)[0] if name else "",
-            "phone": phone or "", "email": email or "", "org_name": org_name}
+    standard = {"name": name, "first_name": name.split(" ", 1)[0] if name else "", "phone": phone or "",
+                "email": email or "", "org_name": org_name}
+    return {key: _value(key, value) for key, value in {**fields, **standard}.items()}
 
 
 class SmsLength(NamedTuple):
@@ -230,11 +255,19 @@ class TemplateView:
     whatsapp_template_name: str | None
     whatsapp_params: tuple[str, ...]
     updated_at: datetime
+    dlt_template_id: str | None = None   # India: the template's DLT registration
+    whatsapp_language: str | None = None  # the approved WhatsApp template's language (en, hi, sw…)
 
     @classmethod
-    def of(cls, t: Template) -> TemplateView:
+    def of(cls, t: Template, registration: TemplateRegistration | None = None) -> TemplateView:
         return cls(t.id, t.org_id, t.name, t.channel, t.subject, t.body, t.whatsapp_template_name,
-                   tuple(t.whatsapp_params or ()), t.updated_at)
+                   tuple(t.whatsapp_params or ()), t.updated_at,
+                   registration.dlt_template_id if registration else None,
+                   registration.whatsapp_language if registration else None)
+
+
+def _view(session: Session, t: Template) -> TemplateView:
+    return TemplateView.of(t, session.get(TemplateRegistration, t.id))
 
 
 def _problems(channel: str, body: str, subject: str | None, whatsapp_template_name: str | None,
@@ -261,14 +294,20 @@ def _problems(channel: str, body: str, subject: str | None, whatsapp_template_na
 
 def save_template(session: Session, actor: Actor, org_id: int, *, name: str, channel: str, body: str = "",
                   subject: str | None = None, whatsapp_template_name: str | None = None,
-                  whatsapp_params: Iterable[str] = ()) -> TemplateView:
-    """Create the org's template called ``name``, or change it; refused with every problem named."""
+                  whatsapp_params: Iterable[str] = (), dlt_template_id: str | None = None,
+                  whatsapp_language: str | None = None) -> TemplateView:
+    """Create the org's template called ``name``, or change it; refused with every problem named.
+    ``dlt_template_id`` and ``whatsapp_language`` are left as they were when not given."""
     org = require(session, actor, org_id, "templates.write")
     name = " ".join((name or "").split())
     if not name or len(name) > 80:
         raise InvalidInput("A template needs a name of at most 80 characters.")
     params = [str(p) for p in whatsapp_params]
     problems = _problems(channel, body, subject, whatsapp_template_name or None, params, allowed_variables(org.kind))
+    if dlt_template_id is not None and dlt_template_id.strip() and not dlt_template_id.strip().isdigit():
+        problems.append(f"the DLT template ID {dlt_template_id!r} is not a number (DLT IDs are 19 digits)")
+    if whatsapp_language is not None and not re.fullmatch(r"[a-z]{2,3}(_[A-Z]{2})?", whatsapp_language.strip()):
+        problems.append(f"{whatsapp_language!r} is not a WhatsApp language code (en, hi, sw, en_US…)")
     if problems:
         raise InvalidInput(f"The template {name!r} cannot be saved: " + "; ".join(problems) + ".")
     values = {"channel": channel, "subject": (subject or "").strip() or None, "body": body,
@@ -287,8 +326,52 @@ def save_template(session: Session, actor: Actor, org_id: int, *, name: str, cha
         if changed:
             audit.record(session, actor, "templates.update", "template", template.id, org_id=org.id,
                          before={k: before[k] for k in changed}, after={k: values[k] for k in changed})
+    _register(session, actor, template, dlt_template_id, whatsapp_language)
     session.commit()
-    return TemplateView.of(template)
+    return _view(session, template)
+
+
+def _register(session: Session, actor: Actor, template: Template, dlt_template_id: str | None,
+              whatsapp_language: str | None) -> None:
+    if dlt_template_id is None and whatsapp_language is None:
+        return
+    found = session.get(TemplateRegistration, template.id)
+    if found is None:
+        found = TemplateRegistration(template_id=template.id)
+        session.add(found)
+    before = {"dlt_template_id": found.dlt_template_id, "whatsapp_language": found.whatsapp_language}
+    if dlt_template_id is not None:
+        found.dlt_template_id = dlt_template_id.strip() or None
+    if whatsapp_language is not None:
+        found.whatsapp_language = whatsapp_language.strip() or None
+    after = {"dlt_template_id": found.dlt_template_id, "whatsapp_language": found.whatsapp_language}
+    if after != before:
+        audit.record(session, actor, "templates.register", "template", template.id, org_id=template.org_id,
+                     before=before, after=after)
+
+
+def delete_template(session: Session, actor: Actor, org_id: int, template: int | str) -> TemplateView:
+    """Remove a template; a campaign still waiting to send with it keeps it (refused, naming them)."""
+    from db.models_campaigns import Campaign
+
+    org = require(session, actor, org_id, "templates.write")
+    row = _find(session, org.id, template)
+    waiting = session.scalars(select(Campaign.id).where(
+        Campaign.org_id == org.id, Campaign.template_name == row.name,
+        Campaign.status.in_(("draft", "scheduled", "running", "paused")))).all()
+    if waiting:
+        raise InvalidInput(f"The template {row.name!r} is used by campaign(s) {', '.join(map(str, waiting))}, which "
+                           "have not finished; change or cancel them first.")
+    view = _view(session, row)
+    registration = session.get(TemplateRegistration, row.id)
+    if registration is not None:
+        session.delete(registration)
+        session.flush()
+    session.delete(row)
+    audit.record(session, actor, "templates.delete", "template", view.id, org_id=org.id,
+                 before={"name": view.name, "channel": view.channel, "body": view.body})
+    session.commit()
+    return view
 
 
 def _find(session: Session, org_id: int, template: int | str) -> Template:
@@ -299,23 +382,23 @@ def _find(session: Session, org_id: int, template: int | str) -> Template:
     else:
         row = session.scalar(query.where(Template.name == " ".join(template.split())))
     if row is None:
-        raise NotFound(f"There is no template {template!r}; `ofisi` lists them with the console's templates screen.")
+        raise NotFound(f"There is no template {template!r}; `ofisi templates list --org SLUG` lists them.")
     return row
 
 
 def get_template(session: Session, actor: Actor, org_id: int, template: int | str) -> TemplateView:
     """A template by id or by name."""
     require(session, actor, org_id, "templates.read")
-    return TemplateView.of(_find(session, org_id, template))
+    return _view(session, _find(session, org_id, template))
 
 
 def list_templates(session: Session, actor: Actor, org_id: int) -> list[TemplateView]:
     require(session, actor, org_id, "templates.read")
     rows = session.scalars(select(Template).where(Template.org_id == org_id).order_by(Template.name))
-    return [TemplateView.of(t) for t in rows]
+    return [_view(session, t) for t in rows]
 
 
-def render_template(template: TemplateView, context: Mapping[str, Any]) -> RenderedMessage:
+def _render_template(template: TemplateView, context: Mapping[str, Any]) -> RenderedMessage:
     return render_message(template.channel, template.body, context, subject=template.subject,
                           whatsapp_template_name=template.whatsapp_template_name,
                           whatsapp_params=template.whatsapp_params)
@@ -326,11 +409,11 @@ def preview_template(session: Session, actor: Actor, org_id: int, template: int 
     from core.registry import load_areas
 
     org = require(session, actor, org_id, "templates.read")
-    view = TemplateView.of(_find(session, org.id, template))
+    view = _view(session, _find(session, org.id, template))
     load_areas()  # the areas register how to read their records on import
     read = RECORD_READERS.get(org.kind)
     if read is None:
         raise InvalidInput(f"Templates of a {org.kind} org have no recipient records to preview with.")
     vendor = read(session, actor, org.id, vendor_id)
     context = context_for(org_name=org.name, name=vendor.name, phone=vendor.phone, email=vendor.email, record=vendor)
-    return render_template(view, context)
+    return _render_template(view, context)

@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -56,6 +57,8 @@ class AgencyProfile(Base):
     placement_fee_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     commission_bp: Mapped[int] = mapped_column(default=0)
     owner_contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    # A replacement placed within this many days of the first one's start carries no new fee.
+    guarantee_days: Mapped[int] = mapped_column(default=90, server_default="90")
     legacy_id: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -70,6 +73,7 @@ class AgencyWorker(Base):
         Index("ix_agency_workers_rank", "org_id", "rank_score", "id"),
         Index("ix_agency_workers_place", "org_id", "location_key", "rank_score", "id"),
         Index("ix_agency_workers_salary", "org_id", "expected_salary_minor"),
+        Index("ix_agency_workers_email", "org_id", func.lower(text("email"))),
         CheckConstraint("accommodation IN ('live_in', 'live_out', 'either')", name="accommodation"),
         CheckConstraint("availability IN ('immediate', 'two_weeks', 'one_month', 'unavailable')",
                         name="availability"),
@@ -142,6 +146,9 @@ class AgencyWorkerFile(Base):
     sha256: Mapped[str | None] = mapped_column(String(64))
     content_type: Mapped[str | None] = mapped_column(String(60))
     size_bytes: Mapped[int | None]
+    # A certificate's document type (id, good_conduct, medical, reference) and the day it stops being valid.
+    doc_type: Mapped[str | None] = mapped_column(String(20))
+    expires_on: Mapped[date | None] = mapped_column(Date)
     legacy_path: Mapped[str | None] = mapped_column(String(300))
     legacy_id: Mapped[str | None] = mapped_column(String(60))
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -155,6 +162,7 @@ class AgencyEmployer(Base):
         UniqueConstraint("org_id", "legacy_id", name="uq_agency_employers_legacy"),
         UniqueConstraint("org_id", "contact_id", name="uq_agency_employers_contact"),
         Index("ix_agency_employers_org", "org_id", "id"),
+        Index("ix_agency_employers_email", "org_id", func.lower(text("email"))),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -190,6 +198,12 @@ class AgencyPlacement(Base):
     worker_id: Mapped[int | None] = mapped_column(ForeignKey("agency_workers.id", ondelete="RESTRICT"))
     employer_id: Mapped[int] = mapped_column(ForeignKey("agency_employers.id", ondelete="RESTRICT"))
     status: Mapped[str] = mapped_column(String(10), default="proposed")
+    # The step within the status: proposed → interview (still "proposed"); placed → trial → confirmed
+    # (still "placed"); the status alone decides whether the worker is taken.
+    stage: Mapped[str | None] = mapped_column(String(12))
+    replaces_id: Mapped[int | None]  # the placement this one replaces (within the guarantee: no new fee)
+    rating: Mapped[int | None]
+    rating_notes: Mapped[str] = mapped_column(Text, default="", server_default="")
     start_date: Mapped[date | None] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
     agreed_salary_minor: Mapped[int | None] = mapped_column(BigInteger)
@@ -203,25 +217,72 @@ class AgencyPlacement(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-class AgencyPlacementPayment(Base):
-    """Money received against a placement's fee or commission."""
+class AgencyEntry(Base):
+    """The one book of a placement's money: ``charge`` (the fee or commission falls due when the worker
+    is placed), ``waiver`` (part of a charge let go), ``payment`` (money in) and ``refund`` (money given
+    back). Owed is charge − waiver − payment + refund; every board, report and export sums these rows.
+    ``reference_key`` is the reference lower-cased: ``QXY1`` and ``qxy1`` are one M-Pesa code."""
 
-    __tablename__ = "agency_placement_payments"
+    __tablename__ = "agency_entries"
     __table_args__ = (
-        UniqueConstraint("org_id", "reference", name="uq_agency_placement_payments_reference"),
-        Index("ix_agency_placement_payments_placement", "placement_id"),
-        CheckConstraint("kind IN ('fee', 'commission')", name="kind"),
+        Index("uq_agency_entries_reference", "org_id", "reference_key", unique=True),
+        UniqueConstraint("org_id", "legacy_id", name="uq_agency_entries_legacy"),
+        Index("ix_agency_entries_placement", "placement_id", "kind"),
+        CheckConstraint("kind IN ('charge', 'waiver', 'payment', 'refund')", name="kind"),
+        CheckConstraint("item IN ('fee', 'commission')", name="item"),
         CheckConstraint("amount_minor > 0", name="amount"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     org_id: Mapped[int] = org_fk()
     placement_id: Mapped[int] = mapped_column(ForeignKey("agency_placements.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(12))
+    kind: Mapped[str] = mapped_column(String(8))
+    item: Mapped[str] = mapped_column(String(12))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
-    reference: Mapped[str] = mapped_column(String(60))
-    paid_at: Mapped[datetime] = mapped_column(default=utcnow)
-    recorded_by: Mapped[str] = mapped_column(String(254))
+    reference: Mapped[str | None] = mapped_column(String(60))
+    reference_key: Mapped[str | None] = mapped_column(String(60))
+    dispute_id: Mapped[int | None] = mapped_column(ForeignKey("agency_disputes.id", ondelete="SET NULL"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    recorded_by: Mapped[str] = mapped_column(String(254), default="")
+    legacy_id: Mapped[str | None] = mapped_column(String(60))
+
+
+class AgencyChange(Base):
+    """History of a worker's or employer's edits (availability and salary among them)."""
+
+    __tablename__ = "agency_changes"
+    __table_args__ = (Index("ix_agency_changes_entity", "org_id", "entity", "entity_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = org_fk()
+    entity: Mapped[str] = mapped_column(String(10))  # worker | employer
+    entity_id: Mapped[int]
+    field: Mapped[str] = mapped_column(String(40))
+    before: Mapped[str | None] = mapped_column(Text)
+    after: Mapped[str | None] = mapped_column(Text)
+    changed_by: Mapped[str] = mapped_column(String(254))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AgencyInboxMessage(Base):
+    """What a worker or employer texted that no keyword answered: the staff inbox, one thread per phone."""
+
+    __tablename__ = "agency_inbox"
+    __table_args__ = (
+        UniqueConstraint("org_id", "inbound_id", name="uq_agency_inbox_inbound"),
+        Index("ix_agency_inbox_phone", "org_id", "phone", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = org_fk()
+    phone: Mapped[str] = mapped_column(String(20))
+    direction: Mapped[str] = mapped_column(String(3))  # in | out
+    body: Mapped[str] = mapped_column(Text)
+    inbound_id: Mapped[int | None]
+    message_id: Mapped[int | None]
+    handled: Mapped[bool] = mapped_column(default=False)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AgencyDispute(Base):
@@ -294,6 +355,7 @@ class AgencyContactPackage(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     price_minor: Mapped[int] = mapped_column(BigInteger)
     contacts_included: Mapped[int]
+    retired_at: Mapped[datetime | None]
     legacy_id: Mapped[str | None] = mapped_column(String(40))
 
 
@@ -302,6 +364,7 @@ class AgencyPurchase(Base):
 
     __tablename__ = "agency_purchases"
     __table_args__ = (
+        Index("uq_agency_purchases_reference", "org_id", "reference_key", unique=True),
         UniqueConstraint("org_id", "legacy_id", name="uq_agency_purchases_legacy"),
         Index("ix_agency_purchases_employer", "employer_id", "status", "id"),
         CheckConstraint("status IN ('pending', 'completed', 'failed')", name="status"),
@@ -316,6 +379,11 @@ class AgencyPurchase(Base):
     status: Mapped[str] = mapped_column(String(10), default="pending")
     credits_left: Mapped[int] = mapped_column(default=0)
     purchased_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The M-Pesa receipt or the staff's reference, and the payment request of an STK push.
+    reference: Mapped[str | None] = mapped_column(String(60))
+    reference_key: Mapped[str | None] = mapped_column(String(60))
+    payment_request_id: Mapped[int | None]
+    paid_at: Mapped[datetime | None]
     legacy_id: Mapped[str | None] = mapped_column(String(40))
 
 

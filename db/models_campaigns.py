@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+import db.models_vendors  # noqa: F401  (message_templates, which template_registrations refers to)
 from db.models import Base, BigId, Message
 from db.types import utcnow
 
@@ -44,6 +45,10 @@ class Campaign(Base):
     pause_reason: Mapped[str | None] = mapped_column(Text)
     survey: Mapped[list[Any] | None] = mapped_column(JSON)
     response_window_hours: Mapped[int] = mapped_column(default=72)
+    # A recurring campaign runs no more after this (k003).
+    until: Mapped[datetime | None]
+    # The auto-pause counts failures since the last resume (k003).
+    resumed_at: Mapped[datetime | None]
     created_by: Mapped[str] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -95,6 +100,30 @@ class MessageCost(Base):
     message_id: Mapped[int] = mapped_column(BigId, ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
+
+
+class CampaignSettings(Base):
+    """An org's campaign settings: quiet hours in its own clock (no campaign message leaves
+    between ``quiet_from`` and ``quiet_until``) and its DLT entity ID for Indian SMS."""
+
+    __tablename__ = "campaign_settings"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"), primary_key=True)
+    quiet_from: Mapped[str] = mapped_column(String(5), default="21:00")
+    quiet_until: Mapped[str] = mapped_column(String(5), default="08:00")
+    dlt_entity_id: Mapped[str | None] = mapped_column(String(40))
+
+
+class TemplateRegistration(Base):
+    """What a template is registered as elsewhere: its DLT template ID (Indian SMS) and the
+    language of its approved WhatsApp template."""
+
+    __tablename__ = "template_registrations"
+
+    template_id: Mapped[int] = mapped_column(BigId, ForeignKey("message_templates.id", ondelete="CASCADE"),
+                                             primary_key=True)
+    dlt_template_id: Mapped[str | None] = mapped_column(String(40))
+    whatsapp_language: Mapped[str | None] = mapped_column(String(15))
 
 
 # A campaign's progress is counted over its outbox rows.

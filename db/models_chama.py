@@ -53,6 +53,11 @@ class ChamaSettings(Base):
     loan_limit_percent: Mapped[int] = mapped_column(default=300)
     approvals_required: Mapped[int] = mapped_column(default=2)
     sms_receipts: Mapped[bool] = mapped_column(default=True)
+    # What a payment beyond what is owed becomes: "savings", or "refund" (paid back through the approvals).
+    overpayment: Mapped[str] = mapped_column(String(10), default="savings", server_default="savings")
+    loan_grace_days: Mapped[int] = mapped_column(default=7, server_default="7")
+    loan_penalty_bp: Mapped[int] = mapped_column(default=0, server_default="0")
+    default_after_missed: Mapped[int] = mapped_column(default=3, server_default="3")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
@@ -63,6 +68,8 @@ class ChamaMember(Base):
     __table_args__ = (
         UniqueConstraint("org_id", "contact_id"),
         UniqueConstraint("org_id", "member_number", name="uq_chama_members_number"),
+        Index("uq_chama_members_user", "org_id", "user_id", unique=True,
+              sqlite_where=text("user_id IS NOT NULL"), postgresql_where=text("user_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -73,6 +80,9 @@ class ChamaMember(Base):
     status: Mapped[str] = mapped_column(String(12), default="active")
     joined_on: Mapped[date] = mapped_column(Date)
     exited_on: Mapped[date | None] = mapped_column(Date)
+    exit_reason: Mapped[str | None] = mapped_column(Text)
+    # The staff login that is this member (an official), linked explicitly: approvals know people by it.
+    user_id: Mapped[int | None] = mapped_column(BigId)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -100,6 +110,7 @@ class ChamaLoan(Base):
     decided_at: Mapped[datetime | None]
     rejection_reason: Mapped[str | None] = mapped_column(Text)
     disbursed_at: Mapped[datetime | None]
+    defaulted_at: Mapped[datetime | None]
     first_due_on: Mapped[date | None] = mapped_column(Date)
 
 
@@ -114,6 +125,8 @@ class ChamaGuarantor(Base):
     loan_id: Mapped[int] = mapped_column(ForeignKey("chama_loans.id", ondelete="CASCADE"))
     member_id: Mapped[int] = mapped_column(ForeignKey("chama_members.id", ondelete="CASCADE"))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
+    # asked → accepted or declined; the loan is paid out only when every guarantor accepted.
+    status: Mapped[str] = mapped_column(String(10), default="asked", server_default="accepted")
 
 
 class ChamaPayout(Base):
@@ -126,6 +139,8 @@ class ChamaPayout(Base):
     org_id: Mapped[int] = org_fk()
     member_id: Mapped[int | None] = mapped_column(ForeignKey("chama_members.id", ondelete="CASCADE"))
     payee: Mapped[str] = mapped_column(String(200))
+    # payout (from earnings), exit (a leaver's settlement) or refund (an overpayment handed back).
+    kind: Mapped[str] = mapped_column(String(10), default="payout", server_default="payout")
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     purpose: Mapped[str] = mapped_column(Text, default="")
     approvals_required: Mapped[int]
@@ -200,7 +215,8 @@ class ChamaLedgerEntry(Base):
         Index("ix_chama_ledger_occurred", "org_id", "occurred_at"),
         Index("ix_chama_ledger_loan", "loan_id"),
         # A receipt (source + reference) pays for one thing, however it reaches us.
-        Index("uq_chama_ledger_payment_reference", "org_id", "source", "reference", unique=True,
+        Index("uq_chama_ledger_payment_reference", "org_id", "source", text("upper(replace(reference, ' ', ''))"),
+              "part", unique=True,
               sqlite_where=text(PAYMENT_REFERENCE), postgresql_where=text(PAYMENT_REFERENCE)),
     )
 
@@ -220,6 +236,8 @@ class ChamaLedgerEntry(Base):
     shareout_id: Mapped[int | None] = mapped_column(ForeignKey("chama_shareouts.id", ondelete="CASCADE"))
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("chama_ledger.id", ondelete="CASCADE"))
     period: Mapped[str | None] = mapped_column(String(10))
+    # Which part of one receipt this entry is (a receipt split across a repayment and savings).
+    part: Mapped[int] = mapped_column(default=0, server_default="0")
     source: Mapped[str] = mapped_column(String(12))
     reference: Mapped[str | None] = mapped_column(String(100))
     idempotency_key: Mapped[str | None] = mapped_column(String(200))

@@ -100,3 +100,98 @@ class PaymentCallback(Base):
     problem: Mapped[str | None] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Paybill(Base):
+    """An org's paybill (C2B short code) and when its validation and confirmation URLs were registered.
+
+    The short code is what a C2B callback names, so it finds the org.
+    """
+
+    __tablename__ = "mpesa_paybills"
+    __table_args__ = (UniqueConstraint("org_id"), UniqueConstraint("shortcode"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"))
+    shortcode: Mapped[str] = mapped_column(String(20))
+    response_type: Mapped[str] = mapped_column(String(12), default="Cancelled")
+    confirmation_url: Mapped[str | None] = mapped_column(Text)
+    registered_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+C2B_STATUSES = ("credited", "review")
+
+
+class PaybillPayment(Base):
+    """Money a person paid to the paybill, once per M-Pesa receipt (``trans_id``), from its
+    confirmation or from the portal's statement, and what it credited (or why it waits for review)."""
+
+    __tablename__ = "mpesa_c2b_payments"
+    __table_args__ = (
+        UniqueConstraint("trans_id"),
+        Index("ix_mpesa_c2b_payments_org_status", "org_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"))
+    trans_id: Mapped[str] = mapped_column(String(40))
+    shortcode: Mapped[str] = mapped_column(String(20))
+    account: Mapped[str] = mapped_column(String(100))  # BillRefNumber as the payer typed it
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    payer: Mapped[str | None] = mapped_column(String(200))  # MSISDN and name as M-Pesa gave them (often masked)
+    paid_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(12))  # confirmation | statement
+    status: Mapped[str] = mapped_column(String(12))
+    member_id: Mapped[int | None] = mapped_column(BigInteger)
+    purpose: Mapped[str | None] = mapped_column(String(20))
+    entry_ref: Mapped[str | None] = mapped_column(String(40))  # what the area recorded (its ledger entry)
+    reason: Mapped[str | None] = mapped_column(Text)
+    raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+DISBURSEMENT_STATUSES = ("pending", "sending", "awaiting", "succeeded", "failed", "review")
+
+
+class Disbursement(Base):
+    """Money sent out by M-Pesa B2C for an area's approved request (a loan, a payout).
+
+    Written ``pending`` before anything leaves; ``open_key`` holds one open
+    disbursement per subject (it is emptied when the disbursement ends), and
+    ``originator_id`` is the OriginatorConversationID Daraja echoes back.
+    """
+
+    __tablename__ = "mpesa_disbursements"
+    __table_args__ = (
+        UniqueConstraint("org_id", "open_key"),
+        UniqueConstraint("originator_id"),
+        UniqueConstraint("receipt_number"),
+        Index("ix_mpesa_disbursements_due", "status", "next_check_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"))
+    subject: Mapped[str] = mapped_column(String(40))  # e.g. chama.loan
+    subject_id: Mapped[int] = mapped_column(BigInteger)
+    member_id: Mapped[int | None] = mapped_column(BigInteger)
+    phone: Mapped[str] = mapped_column(String(20))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    remarks: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    open_key: Mapped[str | None] = mapped_column(String(80))
+    originator_id: Mapped[str] = mapped_column(String(64))
+    conversation_id: Mapped[str | None] = mapped_column(String(100))
+    receipt_number: Mapped[str | None] = mapped_column(String(40))
+    result_code: Mapped[str | None] = mapped_column(String(30))
+    result_desc: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    checks: Mapped[int] = mapped_column(default=0)
+    next_check_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    requested_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -28,3 +28,17 @@ def add_contacts(session: Session, org_id: int, count: int, *, start: int = 0, e
 
 def message_states(session: Session, campaign_id: int) -> Counter[str]:
     return Counter(session.scalars(select(Message.status).where(Message.campaign_id == campaign_id)))
+
+
+DLT_ENTITY = "1101234567890123456"
+DLT_TEMPLATE = "1107161234567890123"
+
+
+def dlt_template(session: Session, org_id: int, name: str, body: str, *, dlt_id: str = DLT_TEMPLATE) -> str:
+    """An SMS template registered on DLT, in an org with its DLT entity ID (SMS to India); returns its name."""
+    from core.campaigns import campaign_settings
+    from core.templates import save_template
+
+    campaign_settings(session, ACTOR, org_id, dlt_entity_id=DLT_ENTITY)
+    save_template(session, ACTOR, org_id, name=name, channel="sms", body=body, dlt_template_id=dlt_id)
+    return name

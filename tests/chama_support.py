@@ -14,6 +14,7 @@ from core.chama import ledger, loans, members, payouts, settings
 from core.chama.ledger import Balances
 from core.chama.members import MemberView
 from core.orgs import OrgView
+from db.models import Message
 from db.models_chama import ChamaLedgerEntry
 from tests.fakes import phone
 
@@ -50,9 +51,9 @@ NAMES = ["Wanjiku Kamau", "Achieng Otieno", "Njeri Mwangi", "Fatuma Hassan", "Me
 
 
 def make_chama(session: Session, make_org, *, extra_members: int = 2, first_phone: int = 100,
-               joined_on: date = date(2025, 1, 1), **rules) -> Chama:
+               joined_on: date = date(2025, 1, 1), country: str = "KE", **rules) -> Chama:
     """A chama with a chair, treasurer and secretary and ``extra_members`` plain members."""
-    org = make_org(session, "chama")
+    org = make_org(session, "chama", country=country)
     people = []
     for i, role in enumerate(["chair", "treasurer", "secretary"] + ["member"] * extra_members):
         people.append(members.add_member(session, ACTOR, org.id, name=NAMES[i % len(NAMES)],
@@ -75,12 +76,25 @@ def disbursed_loan(session: Session, chama: Chama, member: MemberView, amount: i
     return loans.disburse_loan(session, ACTOR, chama.id, loan.id)
 
 
+def approve_by_checkers(session: Session, chama: Chama, payout: payouts.PayoutView,
+                        applicant_id: int) -> payouts.PayoutView:
+    for official in chama.checkers(applicant_id):
+        payout = payouts.approve_payout(session, ACTOR, chama.id, payout.id, by_member_id=official.id)
+    return payout
+
+
 def paid_payout(session: Session, chama: Chama, amount: int, *, to: MemberView | None = None) -> payouts.PayoutView:
     payout = payouts.request_payout(session, ACTOR, chama.id, amount, purpose="welfare",
                                     member_id=to.id if to else None, payee=None if to else "Mama Mboga")
     for official in chama.checkers(to.id if to else -1):
         payouts.approve_payout(session, ACTOR, chama.id, payout.id, by_member_id=official.id)
     return payouts.pay_payout(session, ACTOR, chama.id, payout.id)
+
+
+def sms_to(session: Session, member: MemberView) -> list[str]:
+    """The SMS bodies queued to a member, oldest first."""
+    return list(session.scalars(select(Message.body).where(Message.to_address == member.phone)
+                                .order_by(Message.id)))
 
 
 def entries(session: Session, org_id: int) -> list[ChamaLedgerEntry]:
@@ -106,8 +120,15 @@ def read_effect(entry: ChamaLedgerEntry, by_id: dict[int, ChamaLedgerEntry]) -> 
     if entry.kind == "shareout":
         s = -entry.savings_minor
         return Balances(savings=-s, pool=-a, earnings=-(a - s))
+    if entry.kind == "exit_settlement":  # her savings a: fines, interest, principal settled, the rest paid
+        f, i, p = -entry.fines_minor, -entry.interest_minor, -entry.principal_minor
+        assert min(f, i, p, a - f - i - p) >= 0
+        return Balances(savings=-a, fines=-f, interest=-i, principal=-p, pool=-(a - f - i - p), earnings=f + i)
     return {
         "contribution": Balances(savings=a, pool=a),
+        "opening_balance": Balances(savings=a, pool=a),
+        "refund": Balances(savings=-a, pool=-a),
+        "guarantor_charge": Balances(savings=-a, pool=-a),
         "fine": Balances(fines=a),
         "fine_payment": Balances(fines=-a, pool=a, earnings=a),
         "loan_disbursement": Balances(principal=a, pool=-a),

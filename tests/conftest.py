@@ -60,6 +60,9 @@ def isolated_environment(monkeypatch, tmp_path) -> Iterator[MemoryKeyring]:
     for var, sub in (("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config"),
                      ("XDG_STATE_HOME", "state"), ("XDG_CACHE_HOME", "cache")):
         monkeypatch.setenv(var, str(tmp_path / "xdg" / sub))
+    # Campaigns then send at whatever hour the tests run (and so do the `ofisi` processes they start);
+    # the quiet-hours tests set hours of their own.
+    monkeypatch.setenv("OFISI_CAMPAIGN_QUIET_HOURS", "off")
     from config.settings import get_settings
 
     get_settings.cache_clear()

@@ -81,3 +81,42 @@ def status(session: Session, payment_id: int) -> str:
 def verdicts(session: Session) -> list[tuple[str, str | None]]:
     return [tuple(row) for row in session.execute(
         select(PaymentCallback.verdict, PaymentCallback.problem).order_by(PaymentCallback.id))]
+
+
+# ---------------------------------------------------------------- paybill (C2B) and B2C, on a chama
+
+PAYBILL = "600984"
+
+
+def paybill_chama(session: Session, make_org):
+    """A chama whose paybill is ``PAYBILL``: member M012 (phone +254710000012) has KES 5,000 saved,
+    a KES 2,000 loan paid out and a KES 300 fine; M010 has KES 20,000 saved (the pool)."""
+    from core.chama import fines, ledger, members
+    from db.models_payments import Paybill
+    from tests.chama_support import ACTOR, disbursed_loan, make_chama
+    from tests.fakes import phone
+
+    chama = make_chama(session, make_org, extra_members=0)
+    m012 = members.add_member(session, ACTOR, chama.id, name="Wairimu Njoroge", phone=phone(12), member_number="M012")
+    m010 = members.add_member(session, ACTOR, chama.id, name="Kerubo Moraa", phone=phone(10), member_number="M010")
+    chama.members += [m012, m010]
+    ledger.record_contribution(session, ACTOR, chama.id, m012.id, 500_000, reference="CASH-1")
+    ledger.record_contribution(session, ACTOR, chama.id, m010.id, 2_000_000, reference="CASH-2")
+    disbursed_loan(session, chama, m012, 200_000)
+    fines.charge_fine(session, ACTOR, chama.id, m012.id, 30_000, reason="late to the meeting")
+    session.add(Paybill(org_id=chama.id, shortcode=PAYBILL))
+    session.commit()
+    return chama
+
+
+def ledger_rows(session: Session, org_id: int, *, reference: str | None = None) -> list[tuple]:
+    """(kind, member number, amount, reference) of the chama's entries, oldest first."""
+    from db.models_chama import ChamaLedgerEntry, ChamaMember
+
+    query = (select(ChamaLedgerEntry.kind, ChamaMember.member_number, ChamaLedgerEntry.amount_minor,
+                    ChamaLedgerEntry.reference)
+             .outerjoin(ChamaMember, ChamaMember.id == ChamaLedgerEntry.member_id)
+             .where(ChamaLedgerEntry.org_id == org_id).order_by(ChamaLedgerEntry.id))
+    if reference is not None:
+        query = query.where(ChamaLedgerEntry.reference == reference)
+    return [tuple(r) for r in session.execute(query)]

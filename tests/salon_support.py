@@ -111,3 +111,34 @@ class Cli:
     def start(self, *args: str) -> subprocess.Popen:
         return subprocess.Popen([*BASE_CMD, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env=self.env)
+
+
+class InProcessCli:
+    """`ofisi` run in this process on ``database_url`` (a new interpreter per command costs a second or
+    more): a domain refusal exits 1 with one line on stderr, as `commands.main.run` does; a bug is raised."""
+
+    def __init__(self, database_url: str, monkeypatch) -> None:
+        from config.settings import get_settings
+
+        monkeypatch.setenv("OFISI_DATABASE_URL", database_url)
+        monkeypatch.setenv("COLUMNS", "200")
+        get_settings.cache_clear()
+
+    def __call__(self, *args: str) -> subprocess.CompletedProcess:
+        from typer.testing import CliRunner
+
+        from commands.main import app
+        from config.errors import OfisiError
+
+        from config.settings import get_settings
+
+        try:
+            result = CliRunner().invoke(app, list(args))
+        finally:
+            get_settings.cache_clear()  # read again after the test, when its environment is gone
+        if isinstance(result.exception, OfisiError):
+            return subprocess.CompletedProcess(args, result.exception.exit_code, result.stdout,
+                                               result.stderr + f"ofisi: {result.exception}\n")
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)

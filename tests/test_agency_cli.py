@@ -107,7 +107,10 @@ def test_an_agency_from_the_command_line_without_leaking_numbers(ofisi_in_proces
     assert (total["placed"], total["fee_minor"], total["commission_minor"], total["owed_minor"]) == \
         (1, 500_000, 100_000, 100_000)
     exported = list(csv.DictReader(io.StringIO(ofisi("export", "placements", "--org", "nyumbani").stdout)))
-    assert exported[0]["fee_paid_minor"] == "500000" and exported[0]["status"] == "placed"
+    # Money in the currency's own units, never minor units.
+    assert (exported[0]["fee"], exported[0]["received"], exported[0]["owed"], exported[0]["currency"]) == \
+        ("5000.00", "5000.00", "1000.00", "KES") and exported[0]["status"] == "placed"
+    assert "500000" not in ofisi("export", "placements", "--org", "nyumbani").stdout
 
 
 def test_the_domestic_connect_migration_from_the_command_line(ofisi_in_process):

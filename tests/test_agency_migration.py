@@ -11,7 +11,7 @@ from sqlalchemy import func, inspect, select, text
 from core.agency.migration import import_domestic_connect, parse_when
 from db.models import Base, Contact, Org
 from db.models_agency import (
-    AgencyDispute, AgencyPlacement, AgencyPlacementPayment, AgencyPurchase, AgencyUnlock, AgencyWorker,
+    AgencyDispute, AgencyEntry, AgencyPlacement, AgencyPurchase, AgencyUnlock, AgencyWorker,
 )
 from tests.agency_support import ACTOR, sample
 
@@ -59,9 +59,12 @@ def test_the_sample_migrates_with_counts_that_add_up_and_again_creates_nothing(s
     assert session.scalar(select(func.count()).select_from(AgencyUnlock)) == 22
     # Clients' placements: fees, payments and disputes.
     ac6 = session.scalar(select(AgencyPlacement).where(AgencyPlacement.legacy_id == "ac6"))
-    assert (ac6.status, ac6.fee_minor, ac6.worker_id) == ("disputed", 800_000, None)
-    assert session.scalar(select(AgencyPlacementPayment.reference).where(
-        AgencyPlacementPayment.placement_id == ac6.id)) == "DC-ac6"
+    # Its dispute was resolved in the old data: it carries on as placed, half the fee refunded.
+    assert (ac6.status, ac6.fee_minor, ac6.worker_id) == ("placed", 800_000, None)
+    assert session.scalar(select(AgencyEntry.reference).where(
+        AgencyEntry.placement_id == ac6.id, AgencyEntry.kind == "payment")) == "DC-ac6"
+    assert session.scalar(select(AgencyEntry.amount_minor).where(
+        AgencyEntry.placement_id == ac6.id, AgencyEntry.kind == "refund")) == 400_000
     assert session.scalar(select(AgencyDispute.resolution).where(AgencyDispute.placement_id == ac6.id)) \
         == "Refunded half the fee"
 
@@ -128,3 +131,38 @@ def test_odd_values_are_reported_with_the_decision(session):
 def test_the_three_time_formats(raw, iso):
     assert parse_when(raw).isoformat() == iso
     assert parse_when("31/02/2024 10:00") is None
+
+
+def test_the_migrated_report_reconciles_with_the_old_data(session):
+    """received, refunded and owed per agency from the report equal a computation straight from db.json."""
+    from core.agency.reports import agency_report
+
+    data = sample()
+    report = import_domestic_connect(session, ACTOR, data)
+    # Independently, from the old records only (whole shillings):
+    #  - a fee marked paid was received, whatever the status;
+    #  - "Refunded half the fee" gives half back, only where the fee was paid;
+    #  - owed is the fee of a client that was placed (placed, terminated, disputed) and never paid.
+    expected: dict[str, dict[str, int]] = {}
+    statuses = {"pending", "placed", "terminated", "disputed"}
+    known_employers = {str(e["id"]) for e in data["employer_profiles"]}
+    for r in data["agency_clients"]:
+        status = str(r.get("placement_status") or "").strip().lower()
+        if status not in statuses or str(r.get("client_id")) not in known_employers:
+            continue
+        fee = int(str(r["hiring_fee"]).replace(",", ""))
+        paid = r.get("commission_paid") is True
+        t = expected.setdefault(str(r["agency_id"]), {"received": 0, "refunded": 0, "owed": 0})
+        t["received"] += fee if paid else 0
+        t["refunded"] += fee // 2 if paid and "refund" in str(r.get("dispute_resolution") or "").lower() else 0
+        t["owed"] += fee if status != "pending" and not paid else 0
+    got: dict[str, dict[str, int]] = {}
+    for slug in report.agency_orgs:
+        org = session.scalar(select(Org).where(Org.slug == slug))
+        legacy = session.scalar(text("SELECT legacy_id FROM agency_profiles WHERE org_id = :o"), {"o": org.id})
+        total = agency_report(session, ACTOR, org.id).total
+        got[str(legacy)] = {"received": (total.fee_received_minor + total.commission_received_minor) // 100,
+                            "refunded": total.refunded_minor // 100, "owed": total.owed_minor // 100}
+    assert {k: v for k, v in got.items() if any(v.values())} == {k: v for k, v in expected.items()
+                                                                 if any(v.values())}
+    assert sum(v["received"] for v in expected.values()) > 0 and sum(v["refunded"] for v in expected.values()) > 0

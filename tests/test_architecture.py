@@ -1,5 +1,6 @@
 """The one-way dependency rule and the repository layout."""
 
+import re
 import shutil
 import subprocess
 import sys
@@ -22,3 +23,13 @@ def test_layout_is_as_designed():
     extra = present - expected - {"ARCHITECTURE.md", ".venv", "venv", ".gitignore", ".pytest_cache",
                                   ".hypothesis", "ofisi.egg-info", "build", ".ruff_cache"}
     assert not extra, f"unexpected top-level entries: {sorted(extra)}"
+
+
+def test_no_file_is_left_half_merged():
+    """A merge's conflict markers never reach main: the docs and the code read as one version."""
+    root = ROOT
+    marker = re.compile(r"^(<{7} |>{7} )", re.MULTILINE)
+    files = [root / "README.md", root / "ARCHITECTURE.md", *root.glob("bench/*.md")]
+    for package in ("config", "db", "core", "console", "ussd", "commands", "tests", "bench"):
+        files += [p for p in (root / package).rglob("*") if p.suffix in {".py", ".tcss", ".md", ".toml"}]
+    assert [str(p.relative_to(root)) for p in files if marker.search(p.read_text(encoding="utf-8"))] == []

@@ -16,7 +16,7 @@ from core.errors import Conflict, InvalidInput, NotFound
 from db.models import Contact, Message
 from db.models_campaigns import Campaign
 from db.types import utcnow
-from tests.campaigns_support import ACTOR, add_contacts, message_states
+from tests.campaigns_support import ACTOR, add_contacts, dlt_template, message_states
 from tests.fakes import phone
 
 
@@ -76,11 +76,13 @@ def test_a_text_with_an_unknown_variable_or_bad_syntax_is_refused_naming_it(sess
     assert session.scalar(select(Campaign.id)) is None
 
 
-def test_the_sandbox_refuses_unsafe_templates(session, org):
+def test_unsafe_templates_are_refused_when_saved_not_at_send(session, org):
     add_contacts(session, org.id, 1)
-    c = service.create_campaign(session, ACTOR, org.id, name="x", text="{{ name.__class__.__mro__ }}")
-    result = service.launch_campaign(session, ACTOR, org.id, c.id)
-    assert (result.queued, result.skipped) == (0, {"template": 1})
+    with pytest.raises(InvalidInput, match="'__class__' is not something a template may read"):
+        service.create_campaign(session, ACTOR, org.id, name="x", text="{{ name.__class__.__mro__ }}")
+    with pytest.raises(InvalidInput, match="'__globals__'"):
+        service.create_campaign(session, ACTOR, org.id, name="x", text="{{ name['__globals__'] }}")
+    assert session.scalar(select(Campaign.id)) is None
 
 
 def test_pause_holds_the_messages_and_resume_lets_them_go_without_copies(session, org):
@@ -206,8 +208,9 @@ def test_a_vendor_audience_filters_the_registry_skips_opt_outs_and_fills_vendor_
                                     ("Lata Weaves", "Lata Rao", "9000000001", "Textiles", "Pune"),
                                     ("Nashik Silk", "Anu Patil", "9000000002", "Textiles", "Nashik")]]
     set_opt_out(session, ACTOR, org.id, made[2].id, "sms")
+    dlt_template(session, org.id, "namaste", "Namaste {{ first_name }} of {{ business_name }} ({{ district }})")
     c = service.create_campaign(session, ACTOR, org.id, name="Textiles Pune", audience="sector=Textiles,district=Pune",
-                                text="Namaste {{ first_name }} of {{ business_name }} ({{ district }})")
+                                template="namaste")
     with pytest.raises(InvalidInput, match="not an audience filter"):
         service.create_campaign(session, ACTOR, org.id, name="x", text="Hi", audience="colour=red")
     result = service.launch_campaign(session, ACTOR, org.id, c.id)
@@ -217,7 +220,8 @@ def test_a_vendor_audience_filters_the_registry_skips_opt_outs_and_fills_vendor_
     assert message.idempotency_key == f"campaign:{c.id}:run:1:vendor:{made[0].id}"
     assert service.campaign_progress(session, ACTOR, org.id, c.id).opted_out == 1
     # A saved template by name.
-    templates.save_template(session, ACTOR, org.id, name="scheme", channel="sms", body="{{ owner_name }}: scheme open")
+    templates.save_template(session, ACTOR, org.id, name="scheme", channel="sms", body="{{ owner_name }}: scheme open",
+                            dlt_template_id="1107000000000000001")
     t = service.create_campaign(session, ACTOR, org.id, name="T", template="scheme", audience="district=Nashik")
     assert service.preview(session, ACTOR, org.id, t.id) == [("+919000000002", "Anu Patil: scheme open")]
 
@@ -244,7 +248,8 @@ def test_reach_and_responses_per_district(session, make_org):
     for i, district in enumerate(["Pune", "Pune", "Nashik"]):
         add_vendor(session, ACTOR, org.id, business_name=f"B{i}", owner_name=f"O{i}", phone=f"90000000{i:02d}",
                    sector="Textiles", district=district, state="Maharashtra")
-    c = service.create_campaign(session, ACTOR, org.id, name="All", text="Hi", survey=["Yes", "No"])
+    c = service.create_campaign(session, ACTOR, org.id, name="All", template=dlt_template(session, org.id, "hi", "Hi"),
+                                survey=["Yes", "No"])
     service.launch_campaign(session, ACTOR, org.id, c.id)
     rows = session.scalars(select(Message).where(Message.campaign_id == c.id).order_by(Message.id)).all()
     rows[0].status, rows[0].sent_at = "sent", utcnow()

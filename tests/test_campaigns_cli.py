@@ -135,3 +135,55 @@ def test_the_report_shows_cost_sends_per_day_and_engagement_per_vendor(ofisi, fr
         ofisi("report", "campaigns", "--org", "msme", "--by", "vendor", "--format", "csv").stdout)))
     assert [(v[1], v[4], v[6]) for v in vendors[1:]] == [("'=Shop 0", "1", "0"), ("'=Shop 1", "1", "0")]
     assert ofisi("report", "campaigns", "--org", "msme", "--by", "week").returncode == 2
+
+
+def test_templates_and_the_checks_before_a_launch_from_the_command_line(ofisi, fresh_database_url):
+    assert ofisi("org", "create", "umoja", "--kind", "chama", "--name", "Umoja").returncode == 0
+    from db.engine import open_database
+
+    db = open_database(fresh_database_url)
+    with db.session() as s:
+        from core.orgs import get_org
+        from tests.campaigns_support import ACTOR
+
+        add_contacts(s, get_org(s, ACTOR, "umoja").id, 3)
+    db.dispose()
+
+    assert_refused(ofisi("templates", "add", "Mail", "--org", "umoja", "--channel", "email", "--body", "<p>Hi</p>"),
+                   "needs a subject")
+    assert_refused(ofisi("templates", "add", "Bad", "--org", "umoja", "--body", "{{ name.__class__ }}"),
+                   "'__class__' is not something a template may read")
+    added = ofisi("templates", "add", "Reminder", "--org", "umoja", "--body", "Habari {{ first_name }}, ₹ kesho",
+                  "--json")
+    assert added.returncode == 0, added.stderr
+    assert ofisi("templates", "edit", "Reminder", "--org", "umoja", "--dlt-template-id", "1107000000000000001") \
+        .returncode == 0
+    shown = json.loads(ofisi("templates", "show", "Reminder", "--org", "umoja", "--json").stdout)
+    assert (shown["body"], shown["dlt_template_id"]) == ("Habari {{ first_name }}, ₹ kesho", "1107000000000000001")
+    assert [t["name"] for t in json.loads(ofisi("templates", "list", "--org", "umoja", "--json").stdout)] == \
+        ["Reminder"]
+
+    cid = str(json.loads(ofisi("campaigns", "create", "--org", "umoja", "--name", "R", "--template", "Reminder",
+                               "--json").stdout)["id"])
+    preview = json.loads(ofisi("campaigns", "preview", cid, "--n", "2", "--json").stdout)
+    assert preview["recipients"] == 3 and len(preview["lines"]) == 2
+    assert (preview["lines"][0]["text"], preview["lines"][0]["encoding"]) == ("Habari Member, ₹ kesho", "UCS-2")
+    assert json.loads(ofisi("campaigns", "count", cid, "--json").stdout)["recipients"] == 3
+    assert "3 recipients; 3 SMS parts" in ofisi("campaigns", "count", cid).stderr
+    assert_refused(ofisi("templates", "delete", "Reminder", "--org", "umoja"), f"used by campaign(s) {cid}")
+    assert "queued for 0700000001" in ofisi("campaigns", "test-send", cid, "--to", "0700000001").stderr
+    assert_refused(ofisi("campaigns", "schedule", cid, "--at", "2020-01-06T09:00"), "has passed")
+    assert "is scheduled for" in ofisi("campaigns", "schedule", cid, "--at", "2099-01-06T09:00").stderr
+    assert ofisi("campaigns", "edit", cid, "--name", "Reminder 2").returncode == 0
+    assert json.loads(ofisi("campaigns", "show", cid, "--json").stdout)["name"] == "Reminder 2"
+    assert "quiet hours 21:30-07:00" in ofisi("campaigns", "settings", "--org", "umoja", "--quiet-from", "21:30",
+                                              "--quiet-until", "7:00").stderr
+    assert json.loads(ofisi("campaigns", "replies", cid, "--json").stdout) == []
+    import mailbox
+    import tempfile
+    maildir = tempfile.mkdtemp() + "/bounces"
+    mailbox.Maildir(maildir, create=True)
+    assert "0 new mails: 0 bounced" in ofisi("campaigns", "bounces", "--maildir", maildir).stderr
+    assert_refused(ofisi("campaigns", "bounces", "--maildir", str(fresh_database_url)), "is not a maildir")
+    assert ofisi("campaigns", "cancel", cid).returncode == 0
+    assert "is deleted" in ofisi("templates", "delete", "Reminder", "--org", "umoja").stderr

@@ -126,4 +126,12 @@ def test_reducing_loan_instalments_charge_interest_once_and_remind(committed_db,
     with committed_db.session() as s:
         assert loans.get_loan(s, ACTOR, chama.id, loan.id).interest_owed_minor == 6_000
         [reminder] = s.scalars(select(Message.body).where(Message.body.like("%instalment 1 of 3%")))
-        assert "(KES 2,060) is due today. Loan balance KES 6,060." in reminder
+        assert "KES 2,060 is due today. Loan balance KES 6,060." in reminder
+    # Nothing paid: the next reminder quotes what is actually due, the missed instalment with it.
+    second = loans.schedule_of(loan, due)[1].due_on
+    jobs.run_due(committed_db, now=at(second.year, second.month, second.day, 8, 0))
+    with committed_db.session() as s:
+        [reminder] = s.scalars(select(Message.body).where(Message.body.like("%instalment 2 of 3%")))
+        assert "KES 4,120 is due today (missed instalments included). Loan balance KES 6,120." in reminder
+        [overdue] = s.scalars(select(Message.body).where(Message.body.like("%instalment 1 is overdue%")))
+        assert "KES 2,060 is due now" in overdue

@@ -17,18 +17,13 @@ from core.users import add_user
 from db.models import Message, Org
 from db.models_chama import ChamaLedgerEntry, ChamaMember
 from db.types import utcnow
-from tests.chama_support import ACTOR, make_chama, recount, snapshot
+from tests.chama_support import ACTOR, sms_to, make_chama, recount, snapshot
 from tests.fakes import phone
 
 
 @pytest.fixture
 def chama(session, make_org):
     return make_chama(session, make_org)
-
-
-def sms_to(session, member) -> list[str]:
-    return list(session.scalars(select(Message.body).where(Message.to_address == member.phone)
-                                .order_by(Message.id)))
 
 
 def test_a_contribution_credits_savings_and_the_pool_and_sends_a_receipt(session, chama):

@@ -29,6 +29,17 @@ def test_a_meeting_is_announced_attended_and_minuted(session, chama):
     assert meetings.next_meeting(session, ACTOR, chama.id).id == meeting.id
     marks = {m.id: "present" for m in chama.officials} | {chama.members[0].id: "apology",
                                                           chama.members[1].id: "absent"}
+    # Attendance for a meeting still to come is refused: it stays scheduled, and the next meeting.
+    with pytest.raises(Conflict, match="attendance is taken on or after that day"):
+        meetings.record_attendance(session, ACTOR, chama.id, meeting.id, marks)
+    with pytest.raises(Conflict, match="minutes are written on or after that day"):
+        meetings.record_minutes(session, ACTOR, chama.id, meeting.id, "early")
+    assert meetings.next_meeting(session, ACTOR, chama.id).id == meeting.id
+    # A meeting that already happened is entered afterwards, without inviting anyone to it.
+    before = session.scalar(select(func.count()).select_from(Message))
+    meeting = meetings.schedule_meeting(session, ACTOR, chama.id, starts_at=utcnow() - timedelta(days=1),
+                                        venue="Mama Pima's hall", agenda="1. Loans")
+    assert session.scalar(select(func.count()).select_from(Message)) == before
     held = meetings.record_attendance(session, ACTOR, chama.id, meeting.id, marks)
     assert [(a.name, a.status) for a in held.attendance][-2:] == [("Fatuma Hassan", "apology"),
                                                                   ("Mercy Chebet", "absent")]
@@ -36,14 +47,15 @@ def test_a_meeting_is_announced_attended_and_minuted(session, chama):
     assert held.attendance[-1].status == "late" and len(held.attendance) == 5
     done = meetings.record_minutes(session, ACTOR, chama.id, meeting.id, "Agreed to raise contributions.")
     assert (done.status, done.minutes) == ("held", "Agreed to raise contributions.")
+    shown = meetings.get_meeting(session, ACTOR, chama.id, meeting.id)
+    assert shown.minutes == "Agreed to raise contributions." and shown.tally() == {
+        "present": 3, "late": 1, "apology": 1, "absent": 0}
     with pytest.raises(InvalidInput, match="not an attendance mark"):
         meetings.record_attendance(session, ACTOR, chama.id, meeting.id, {chama.chair.id: "asleep"})
-    with pytest.raises(InvalidInput, match="in the past"):
-        meetings.schedule_meeting(session, ACTOR, chama.id, starts_at=utcnow() - timedelta(days=1), venue="x")
     later = meetings.schedule_meeting(session, ACTOR, chama.id, starts_at=when + timedelta(days=7), venue="Hall",
                                       notify=False)
     meetings.cancel_meeting(session, ACTOR, chama.id, later.id, reason="rain")
-    assert meetings.next_meeting(session, ACTOR, chama.id) is None  # the first one was held
+    assert meetings.next_meeting(session, ACTOR, chama.id).starts_at == when  # the one to come, not cancelled
 
 
 def test_the_merry_go_round_pays_each_member_in_turn_through_approved_payouts(session, chama):

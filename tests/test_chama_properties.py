@@ -139,6 +139,9 @@ class Runner:
         fines_owed = self.books.balance(member.id).fines
         entry = loans.record_repayment(self.session, ACTOR, self.chama.id, member.id, a)
         owed = ledger.sums(self.session, self.chama.id, loan_id=entry.loan_id) - entry.change
+        # Beyond fines, interest and principal the rest is split off to savings: the entry is what was owed.
+        a = min(a, fines_owed + owed.interest + owed.principal)
+        assert entry.amount_minor == a
         paid_fines = min(a, fines_owed)
         paid_interest = min(a - paid_fines, owed.interest)
         assert entry.change == Balances(fines=-paid_fines, interest=-paid_interest,
@@ -218,5 +221,7 @@ def undo(session, chama, previous: tuple[dict, list[int]] | None) -> None:
             assert "cannot be reversed" in str(exc)
             raise
         raise AssertionError("a reversal was reversed")
-    # A disbursement takes its interest back with it; anything else is one entry.
-    ledger.reverse_entry(session, ACTOR, chama.id, first.id, reason="undo")
+    # A disbursement takes its interest back with it; an overpaid repayment wrote its rest as a second part.
+    for entry_id in reversed(written):
+        if session.scalar(select(ChamaLedgerEntry.id).where(ChamaLedgerEntry.reverses_id == entry_id)) is None:
+            ledger.reverse_entry(session, ACTOR, chama.id, entry_id, reason="undo")

@@ -48,7 +48,7 @@ def test_a_members_statement_for_a_month_uses_the_orgs_days(session, chama):
                                    end=date(2026, 1, 31))
     assert [ln.amount_minor for ln in january.lines] == [100_000, 50_000]
     assert january.opening == Balances() and january.closing.savings == 150_000
-    assert st.title == "Statement for Fatuma Hassan (no. 4), 2026-02-01 to 2026-02-28 (KES)"
+    assert st.title == "Statement for Fatuma Hassan (no. 4), 2026-02-01 to 2026-02-28 (KES); now in cycle 1"
     with pytest.raises(InvalidInput, match="starts .* after it ends"):
         statements.statement(session, ACTOR, chama.id, start=date(2026, 2, 2), end=date(2026, 2, 1))
 

@@ -21,7 +21,7 @@ from console.chama import (
     ShareoutModal,
     StatementModal,
 )
-from core.chama import ledger, loans, meetings
+from core.chama import ledger, loans, meetings, members
 from core.users import add_user
 from tests.chama_support import ACTOR, make_chama
 from tests.test_console import PASSWORD, SIZE, home, sign_in, static_text, until
@@ -35,11 +35,12 @@ def one_backend(backend):
 
 @pytest.fixture
 def chama(committed_db, make_org):
-    """A chama whose chair signs in to the console with the chair member's phone."""
+    """A chama whose chair signs in to the console with a login linked to the chair member."""
     with committed_db.session() as session:
         group = make_chama(session, make_org, extra_members=2)
         add_user(session, ACTOR, "chair@example.com", org_id=group.id, role="chair", name=group.chair.name,
                  phone=group.chair.phone, password=PASSWORD)
+        members.link_login(session, ACTOR, group.id, group.chair.id, email="chair@example.com")
         for i, member in enumerate(group.everyone):
             ledger.record_contribution(session, ACTOR, group.id, member.id, 100_000, source="cash",
                                        reference=f"R-{i}")
@@ -191,11 +192,11 @@ async def test_a_meeting_is_scheduled_and_attendance_taken(committed_db, chama):
         meetings_screen = app.screen
         await pilot.press("n")
         await until(pilot, lambda: app.screen is not meetings_screen, what="the schedule form")
-        app.screen.save("2030-01-15 14:00", "Church hall", "Loans review")
+        app.screen.save("2026-01-15 14:00", "Church hall", "Loans review")  # entered after it was held
         await until(pilot, lambda: app.screen is meetings_screen, what="the form closing")
         table = meetings_screen.query_one("#meetings", DataTable)
         await until(pilot, lambda: table.row_count == 1, what="the new meeting")
-        assert rows(table)[0][:4] == ["Tue 15 Jan 2030 14:00", "Church hall", "Loans review", "scheduled"]
+        assert rows(table)[0][:4] == ["Thu 15 Jan 2026 14:00", "Church hall", "Loans review", "scheduled"]
 
         await pilot.press("a")
         await until(pilot, lambda: isinstance(app.screen, AttendanceModal), what="the attendance list")

@@ -424,3 +424,46 @@ def test_a_stranger_cannot_set_a_members_pin_without_the_token(committed_db, cha
             assert pin_state(session, member.phone).pin_hash is None
         genuine = Phone(base, member.phone, "s-genuine", TOKEN)
         assert "Create a 4-digit PIN" in genuine.dial()
+
+
+def test_a_ugandan_chama_reads_amounts_in_its_own_currency(committed_db, make_org):
+    from core.ussd_pins import set_pin
+
+    with committed_db.session() as session:
+        group = make_chama(session, make_org, extra_members=1, first_phone=300, country="UG")
+        member = group.members[0]
+        assert group.org.currency == "UGX"
+        ledger.record_contribution(session, ACTOR, group.id, member.id, 100_000)  # UGX 100,000: no cents
+        set_pin(session, member.phone, "2580")
+        session.commit()
+    with running_gateway(committed_db) as base:
+        handset = signed_in(base, member.phone, "s-ugx")
+        assert "Savings: UGX 100,000" in handset.press("1")
+        handset.press("0", "3")
+        assert "You can borrow up to UGX 300,000" in handset.press("1")
+        assert "more than you can borrow" in handset.press("300001")
+        assert "whole shillings" in handset.press("5000.5")
+        assert "how many months" in handset.press("5000")
+        assert "Request a loan of UGX 5,000 over 3 months?" in handset.press("3")
+        handset.press("1")
+    with committed_db.session() as session:
+        loan = loans.list_loans(session, ACTOR, group.id, member_id=member.id)[0]
+        assert loan.principal_minor == 5_000
+
+
+def test_repaying_more_than_is_owed_is_refused_before_mpesa_is_asked(committed_db, chama, pins):
+    member = chama.members[0]
+    with committed_db.session() as session:
+        ledger.record_contribution(session, ACTOR, chama.id, chama.chair.id, 500_000)
+        loan = loans.request_loan(session, ACTOR, chama.id, member.id, 390_000, months=2)
+        for official in chama.checkers(member.id):
+            loans.approve_loan(session, ACTOR, chama.id, loan.id, by_member_id=official.id)
+        loans.disburse_loan(session, ACTOR, chama.id, loan.id)
+    with running_gateway(committed_db) as base:
+        handset = signed_in(base, member.phone, "s-over")
+        handset.press("3")
+        assert "Loan outstanding KES 3,900" in handset.press("3")
+        assert "You owe KES 3,900; enter that or less." in handset.press("5000")
+        assert "Repay KES 3,900 by M-Pesa?" in handset.press("3900")
+    with committed_db.session() as session:
+        assert session.query(PaymentRequest).count() == 0

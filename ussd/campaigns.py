@@ -1,4 +1,4 @@
-"""The WhatsApp Cloud API webhook: the subscription check (GET) and message statuses
+"""The one-click unsubscribe page of campaign email (``GET|POST /u/{token}``), and the WhatsApp Cloud API webhook: the subscription check (GET) and message statuses
 (POST), which move outbox messages forward exactly as ``POST /sms/delivery`` does.
 Messages people send (text, or a template's quick-reply button) go to the same core
 inbound handling as SMS, on the whatsapp channel: STOP opts the number out of WhatsApp.
@@ -13,15 +13,44 @@ ignored.
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
 
+from core.campaigns.unsubscribe import unsubscribe, unsubscribe_org
+from core.errors import NotFound
 from core.inbound import receive
 from core.outbox import record_delivery_report
-from ussd.gateway import KB, Unreadable, read_json, recorded, route
+from ussd.gateway import KB, Unreadable, database, read_json, recorded, route
+
+_PAGE = ('<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
+         "<title>Unsubscribe</title></head><body>{}</body></html>")
+
+
+@route("/u/{token}", methods=["GET", "POST"], max_body=4 * KB)
+async def unsubscribe_link(request: Request) -> Response:
+    """GET shows one button (mail scanners that follow links change nothing); POST, from that
+    button or from a mail client's one-click ``List-Unsubscribe-Post``, opts the address out."""
+    token = request.path_params["token"]
+
+    def run() -> str:
+        with database(request).session() as session:
+            return (unsubscribe if request.method == "POST" else unsubscribe_org)(session, token)
+
+    try:
+        org_name = html.escape(await run_in_threadpool(run))
+    except NotFound as exc:
+        return HTMLResponse(_PAGE.format(f"<p>{html.escape(str(exc))}</p>"), status_code=404)
+    if request.method == "POST":
+        return HTMLResponse(_PAGE.format(f"<p>Done: {org_name} will send no more campaign email to this "
+                                         "address.</p>"))
+    return HTMLResponse(_PAGE.format(
+        f"<p>Stop campaign email from {org_name} to this address?</p>"
+        f'<form method="post"><button type="submit">Unsubscribe</button></form>'))
 
 
 @route("/whatsapp/webhook", methods=["GET"], provider="whatsapp", token_param="hub.verify_token")

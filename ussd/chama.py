@@ -5,7 +5,8 @@ Unknown numbers are told whom to ask; a member without a PIN sets one
 across sessions and SMS the member once (every hop that reads a PIN reads
 the lock first); a member of several chamas picks one;
 then the main menu: 1 balance, 2 contribute, 3 loans, 4 mini statement,
-5 next meeting, 6 change PIN. States only decide; the effects (PIN writes,
+5 next meeting, 6 change PIN, 7 guarantee requests (say yes or no to backing
+another member's loan). States only decide; the effects (PIN writes,
 payment requests, loan requests, SMS) run in :meth:`ChamaMachine.apply`
 through the same core services the console uses.
 """
@@ -21,11 +22,11 @@ from sqlalchemy.orm import Session
 from core import outbox
 from core.actors import Actor
 from core.chama.ledger import KINDS, list_entries, member_balances
-from core.chama.loans import list_loans, loan_limit, request_loan
+from core.chama.loans import answer_guarantee, guarantee_requests, list_loans, loan_limit, request_loan
 from core.chama.meetings import next_meeting
 from core.chama.members import chamas_of_phone
 from core.chama.mpesa import CONTRIBUTION, REPAYMENT, ask_to_pay
-from core.money import format_money
+from core.money import format_money, parse_money
 from core.numbers import whole_number
 from core.passwords import hash_pin, verify_password
 from core.payments import wake_payment_sender
@@ -90,6 +91,10 @@ class ChamaFacts:
         self._statements[org.id, member.id] = lines
         return lines
 
+    def guarantees(self, data):
+        org, member = self.chosen(data)
+        return guarantee_requests(self.session, GATEWAY, org.id, member.id)
+
     def meeting(self, data):
         org, _member = self.chosen(data)
         return next_meeting(self.session, GATEWAY, org.id)
@@ -99,13 +104,24 @@ def _first_name(facts: ChamaFacts) -> str:
     return facts.memberships[0][1].name.split()[0] if facts.memberships else ""
 
 
-MPESA_MAX = 250_000  # shillings in one M-Pesa payment
+MPESA_MAX = {"KES": 250_000_00}  # the most M-Pesa takes in one payment, in minor units, where we know it
+UNITS = {"KES": "shillings", "UGX": "shillings", "TZS": "shillings", "RWF": "francs", "BIF": "francs"}
 
 
-def _whole_amount(text: str) -> int | None:
+def _amount(hop: Hop, text: str) -> int | None:
+    """What the member typed as minor units of the chama's currency (``core.money``), whole units only
+    (M-Pesa and loans take no cents); None when it is not such an amount."""
+    org, _member = hop.facts.chosen(hop.data)
     digits = text.replace(",", "").strip()
-    amount = whole_number(digits) if len(digits) <= 9 else None
-    return amount if amount else None
+    if not digits.isdigit() or len(digits) > 9:
+        return None
+    minor = parse_money(digits, org.currency)
+    return minor or None
+
+
+def _whole(hop: Hop, example: int) -> str:
+    org, _member = hop.facts.chosen(hop.data)
+    return f"Enter the amount in whole {UNITS.get(org.currency, org.currency + ' units')}, e.g. {example}."
 
 
 def _after_pin(facts: ChamaFacts) -> Step:
@@ -182,19 +198,20 @@ def handle_choose(hop: Hop) -> Step:
 
 # ---------------------------------------------------------------- main menu
 
-MENU = {"1": "balance", "2": "contribute", "3": "loans", "4": "statement", "5": "meeting", "6": "old_pin"}
+MENU = {"1": "balance", "2": "contribute", "3": "loans", "4": "statement", "5": "meeting", "6": "old_pin",
+        "7": "guarantees"}
 
 
 def show_menu(hop: Hop) -> Menu:
     org, _member = hop.facts.chosen(hop.data)
     return Menu(org.name, ["1 Balance", "2 Contribute", "3 Loans", "4 Mini statement", "5 Next meeting",
-                           "6 Change PIN"], footer="")
+                           "6 Change PIN", "7 Guarantees"], footer="")
 
 
 def handle_menu(hop: Hop) -> Step:
     target = MENU.get(hop.input)
     if target is None:
-        return Step(notice="Reply with a number from 1 to 6.")
+        return Step(notice="Reply with a number from 1 to 7.")
     if target == "statement":
         return Step(goto=target, effects=(("statement_sms",),))
     return Step(goto=target)
@@ -207,20 +224,27 @@ def stay(_hop: Hop) -> Step:
 def show_balance(hop: Hop) -> Screen:
     b = hop.facts.balances(hop.data)
     m = lambda minor: hop.facts.money(hop.data, minor)  # noqa: E731
-    return Screen(f"Savings: {m(b.savings_minor)}\nLoan: {m(b.loan_outstanding_minor)}\n"
+    cycle = f"Cycle {b.cycle.number}\n" if b.cycle else ""
+    return Screen(f"{cycle}Savings: {m(b.savings_minor)}\nLoan: {m(b.loan_outstanding_minor)}\n"
                   f"Fines: {m(b.fines_owed_minor)}\n0 Back 00 Home")
 
 
-def ask_amount(prompt: str, confirm_state: str):
+def ask_amount(prompt: str, confirm_state: str, most_owed=None):
     def show(hop: Hop) -> Screen:
         return Screen(prompt(hop) if callable(prompt) else prompt)
 
     def handle(hop: Hop) -> Step:
-        amount = _whole_amount(hop.input)
+        amount = _amount(hop, hop.input)
         if amount is None:
-            return Step(notice="Enter the amount in whole shillings, e.g. 500.")
-        if amount > MPESA_MAX:
-            return Step(notice=f"M-Pesa takes at most KES {MPESA_MAX:,} at a time.")
+            return Step(notice=_whole(hop, 500))
+        org, _member = hop.facts.chosen(hop.data)
+        most = MPESA_MAX.get(org.currency)
+        if most is not None and amount > most:
+            return Step(notice=f"M-Pesa takes at most {format_money(most, org.currency)} at a time.")
+        if most_owed is not None:
+            owed = most_owed(hop)
+            if amount > owed:
+                return Step(notice=f"You owe {hop.facts.money(hop.data, owed)}; enter that or less.")
         return Step(goto=confirm_state, data={"amount": amount})
 
     return State(show=show, handle=handle)
@@ -238,8 +262,14 @@ def confirm(question, effect, done):
     return State(show=show, handle=handle)
 
 
-def _kes(hop: Hop, whole: int) -> str:
-    return hop.facts.money(hop.data, whole * 100)
+def _shown(hop: Hop, minor: int) -> str:
+    return hop.facts.money(hop.data, minor)
+
+
+def _owed(hop: Hop) -> int:
+    """What a repayment may pay: fines first, then the loans (more is refused before M-Pesa is asked)."""
+    b = hop.facts.balances(hop.data)
+    return b.loan_outstanding_minor + b.fines_owed_minor
 
 
 def show_loans(hop: Hop) -> Menu:
@@ -259,10 +289,10 @@ def show_loan_amount(hop: Hop) -> Screen:
 
 
 def handle_loan_amount(hop: Hop) -> Step:
-    amount = _whole_amount(hop.input)
+    amount = _amount(hop, hop.input)
     if amount is None:
-        return Step(notice="Enter the amount in whole shillings, e.g. 5000.")
-    if amount * 100 > hop.facts.limit(hop.data).available_minor:
+        return Step(notice=_whole(hop, 5000))
+    if amount > hop.facts.limit(hop.data).available_minor:
         return Step(notice="That is more than you can borrow.")
     return Step(goto="loan_months", data={"amount": amount})
 
@@ -283,10 +313,12 @@ def show_loan_status(hop: Hop) -> Menu:
 
 
 def show_repay_amount(hop: Hop) -> Screen:
-    owed = hop.facts.balances(hop.data).loan_outstanding_minor
-    if owed <= 0:
+    b = hop.facts.balances(hop.data)
+    if b.loan_outstanding_minor <= 0:
         return Screen("You have no loan to repay.\n0 Back")
-    return Screen(f"Loan outstanding {hop.facts.money(hop.data, owed)}. Enter the amount to repay:")
+    fines = f" and fines {hop.facts.money(hop.data, b.fines_owed_minor)}" if b.fines_owed_minor else ""
+    return Screen(f"Loan outstanding {hop.facts.money(hop.data, b.loan_outstanding_minor)}{fines}. "
+                  "Enter the amount to repay:")
 
 
 def show_statement(hop: Hop) -> Menu:
@@ -301,6 +333,40 @@ def show_meeting(hop: Hop) -> Screen:
     org, _member = hop.facts.chosen(hop.data)
     when = meeting.starts_at.astimezone(org.tz).strftime("%a %d %b %H:%M")
     return Screen(f"Next meeting: {when}\nAt: {meeting.venue}\n0 Back")
+
+
+def show_guarantees(hop: Hop) -> Menu:
+    asks = hop.facts.guarantees(hop.data)
+    if not asks:
+        return Menu("Nobody is waiting for you to guarantee a loan.")
+    return Menu("Guarantee which loan?", [f"{n} {loan.member_name.split()[0]} {hop.facts.money(hop.data, loan.principal_minor)}"
+                                          for n, loan in enumerate(asks, 1)])
+
+
+def handle_guarantees(hop: Hop) -> Step:
+    loan = picked(hop.input, hop.facts.guarantees(hop.data))
+    if loan is None:
+        return Step(notice="Reply with the loan's number.")
+    return Step(goto="guarantee_answer", data={"loan_id": loan.id})
+
+
+def show_guarantee_answer(hop: Hop) -> Screen:
+    _org, member = hop.facts.chosen(hop.data)
+    loan = next((ln for ln in hop.facts.guarantees(hop.data) if ln.id == hop.data.get("loan_id")), None)
+    if loan is None:
+        return Screen("That request is no longer waiting.\n0 Back")
+    pledge = next(g.amount_minor for g in loan.guarantors if g.member_id == member.id)
+    return Screen(f"Guarantee {loan.member_name.split()[0]}'s loan {loan.id} of "
+                  f"{hop.facts.money(hop.data, loan.principal_minor)} with "
+                  f"{hop.facts.money(hop.data, pledge)} of your savings?\n1 Yes\n2 No\n0 Back")
+
+
+def handle_guarantee_answer(hop: Hop) -> Step:
+    if hop.input not in ("1", "2"):
+        return Step(notice="Reply 1 for yes or 2 for no.")
+    accept = hop.input == "1"
+    return Step(effects=(("guarantee", hop.data["loan_id"], accept),),
+                end="Thank you: you guarantee the loan." if accept else "Thank you: you declined to guarantee it.")
 
 
 def handle_old_pin(hop: Hop) -> Step:
@@ -331,27 +397,29 @@ class ChamaMachine:
         "balance": State(show=show_balance, handle=stay),
         "contribute": ask_amount("Enter the amount to contribute:", "contribute_confirm"),
         "contribute_confirm": confirm(
-            lambda h: f"Contribute {_kes(h, h.data['amount'])} by M-Pesa?",
+            lambda h: f"Contribute {_shown(h, h.data['amount'])} by M-Pesa?",
             lambda h: ("pay", CONTRIBUTION, h.data["amount"]),
-            lambda h: f"Check your phone: an M-Pesa prompt for {_kes(h, h.data['amount'])} is on its way. "
+            lambda h: f"Check your phone: an M-Pesa prompt for {_shown(h, h.data['amount'])} is on its way. "
                       "We will SMS you when it is received."),
         "loans": State(show=show_loans, handle=handle_loans),
         "loan_amount": State(show=show_loan_amount, handle=handle_loan_amount),
         "loan_months": State(show=lambda h: Screen(f"Repay over how many months? (1-{MAX_LOAN_MONTHS})"),
                              handle=handle_loan_months),
         "loan_confirm": confirm(
-            lambda h: f"Request a loan of {_kes(h, h.data['amount'])} over {h.data['months']} months?",
+            lambda h: f"Request a loan of {_shown(h, h.data['amount'])} over {h.data['months']} months?",
             lambda h: ("loan", h.data["amount"], h.data["months"]),
-            lambda h: f"Your request for {_kes(h, h.data['amount'])} is with the officials for approval. "
+            lambda h: f"Your request for {_shown(h, h.data['amount'])} is with the officials for approval. "
                       "We will SMS you."),
         "loan_status": State(show=show_loan_status, handle=stay),
-        "repay_amount": State(show=show_repay_amount, handle=ask_amount("", "repay_confirm").handle),
+        "repay_amount": State(show=show_repay_amount, handle=ask_amount("", "repay_confirm", _owed).handle),
         "repay_confirm": confirm(
-            lambda h: f"Repay {_kes(h, h.data['amount'])} by M-Pesa?",
+            lambda h: f"Repay {_shown(h, h.data['amount'])} by M-Pesa?",
             lambda h: ("pay", REPAYMENT, h.data["amount"]),
-            lambda h: f"Check your phone: an M-Pesa prompt for {_kes(h, h.data['amount'])} is on its way."),
+            lambda h: f"Check your phone: an M-Pesa prompt for {_shown(h, h.data['amount'])} is on its way."),
         "statement": State(show=show_statement, handle=stay),
         "meeting": State(show=show_meeting, handle=stay),
+        "guarantees": State(show=show_guarantees, handle=handle_guarantees),
+        "guarantee_answer": State(show=show_guarantee_answer, handle=handle_guarantee_answer),
         "old_pin": State(show=lambda h: Screen("Enter your current PIN:"), handle=handle_old_pin),
         "new_pin": State(show=lambda h: Screen("Enter a new 4-digit PIN:"), handle=handle_new_pin),
         "new_pin_again": State(show=lambda h: Screen("Enter the new PIN again:"), handle=handle_new_pin_again),
@@ -382,15 +450,18 @@ class ChamaMachine:
                                    body="Your chama USSD PIN was entered wrongly 3 times, so USSD is locked for "
                                         "30 minutes. If this was not you, tell your chair.")
             elif kind == "pay":
-                _purpose, whole = effect[1], effect[2]
+                _purpose, minor = effect[1], effect[2]
                 org, member = chosen
-                ask_to_pay(session, GATEWAY, org.id, member.id, whole * 100, purpose=_purpose,
+                ask_to_pay(session, GATEWAY, org.id, member.id, minor, purpose=_purpose,
                            idempotency_key=f"ussd:{hop.session_id}:{_purpose}")
                 event.listen(session, "after_commit", lambda _s: wake_payment_sender(), once=True)
             elif kind == "loan":
                 org, member = chosen
-                request_loan(session, GATEWAY, org.id, member.id, effect[1] * 100, months=effect[2],
+                request_loan(session, GATEWAY, org.id, member.id, effect[1], months=effect[2],
                              purpose="Requested by USSD", by_member_id=member.id)
+            elif kind == "guarantee":
+                org, member = chosen
+                answer_guarantee(session, GATEWAY, org.id, effect[1], member.id, accept=effect[2])
             elif kind == "statement_sms":
                 org, member = chosen
                 lines = facts.statement(hop.data)

@@ -86,7 +86,7 @@ _AREA_ROUTES: list[Endpoint] = []
 
 # The gateway modules (e.g. "ussd.callback"); each registers its routes on import.
 AREA_MODULES: list[str] = ["ussd.callback", "ussd.mpesa", "ussd.chama", "ussd.salon", "ussd.community",
-                           "ussd.campaigns"]
+                           "ussd.campaigns", "ussd.agency"]
 
 
 def load_gateway_modules() -> None:

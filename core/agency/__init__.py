@@ -27,10 +27,14 @@ agency.write          ✓      ✓
 agency.unlock         ✓      ✓
 agency.money          ✓
 agency.import         ✓
+agency.override       ✓
 ==================  =====  =====
 """
 
 from core.permissions import grant
 
 grant("agency", ("admin", "agent"), "agency.read", "agency.write", "agency.unlock")
-grant("agency", "admin", "agency.money", "agency.import")
+grant("agency", "admin", "agency.money", "agency.import", "agency.override")
+
+# Registered on import: the M-Pesa purchase hook, the SMS keywords, the due work.
+from core.agency import commerce, documents, sms  # noqa: E402,F401

@@ -15,7 +15,7 @@ from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFound
 from core.numbers import whole_number
 from core.permissions import require
-from core.phones import mask_phone  # noqa: F401  (agency services import it from here)
+from core.phones import mask_phone
 from db.models import Contact, Org
 
 ACCOMMODATIONS = ("live_in", "live_out", "either")
@@ -23,7 +23,10 @@ AVAILABILITIES = ("immediate", "two_weeks", "one_month", "unavailable")
 BACKGROUND_CHECKS = ("pending", "cleared", "flagged")
 VERIFICATIONS = ("unverified", "pending", "verified", "rejected")
 PLACEMENT_STATUSES = ("proposed", "placed", "disputed", "ended")
+# The steps a person sees: a status ("proposed", "placed") is split into its stages.
+PLACEMENT_STAGES = ("proposed", "interview", "placed", "trial", "confirmed", "disputed", "ended")
 ACTIVE_STATUSES = ("placed", "disputed")
+DOC_TYPES = ("id", "good_conduct", "medical", "reference")
 
 
 def agency_org(session: Session, actor: Actor, org_id: int, permission: str) -> Org:
@@ -43,6 +46,63 @@ def row_of(session: Session, model, org_id: int, row_id: int, missing: str, *, l
     if row is None:
         raise NotFound(missing)
     return row
+
+
+def today_in(org: Org) -> date:
+    """Today on the org's wall clock: a placement made on 05 Dec in Nairobi starts on 05 Dec."""
+    from zoneinfo import ZoneInfo
+
+    from db.types import utcnow
+
+    return utcnow().astimezone(ZoneInfo(org.timezone)).date()
+
+
+def check_not_future(org: Org, day: date | None, what: str) -> None:
+    if day is not None and day > today_in(org):
+        raise InvalidInput(f"{what} ({day:%d %b %Y}) is in the future; give the day it happened.")
+
+
+def mask_email(email: str | None) -> str:
+    """``a•••@example.com``: the domain and first letter, never the mailbox."""
+    if not email:
+        return ""
+    name, _, domain = email.partition("@")
+    return f"{name[:1]}•••@{domain}" if domain else "•••"
+
+
+def present_contact(phone: str | None, email: str | None, unlocked: bool) -> tuple[str, str | None]:
+    """The one rule for how a worker's phone and email leave the core: whole only when unlocked."""
+    if unlocked:
+        return phone or "", email
+    return mask_phone(phone), (mask_email(email) or None)
+
+
+_PHONE_IN_TEXT = re.compile(r"(?<![\w])(?:\+?\d[\d\s().-]{7,}\d)(?![\w])")
+_EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+REDACTED = "[contact removed]"
+
+
+def redact_contacts(text: str | None) -> tuple[str, int]:
+    """Free text (a bio, notes) with phone numbers and emails taken out, and how many were."""
+    if not text:
+        return text or "", 0
+    found = 0
+
+    def cut(match: re.Match) -> str:
+        nonlocal found
+        if sum(c.isdigit() for c in match.group(0)) < 9 and "@" not in match.group(0):
+            return match.group(0)  # a year, an amount: not a phone number
+        found += 1
+        return REDACTED
+
+    cleaned = _EMAIL_IN_TEXT.sub(cut, text)
+    cleaned = _PHONE_IN_TEXT.sub(cut, cleaned)
+    return cleaned, found
+
+
+def redaction_notice(field_name: str, found: int) -> list[str]:
+    return ([f"{found} phone number(s) or email(s) were removed from the {field_name}: contact details are "
+             "shared only through an unlock."] if found else [])
 
 
 def phone_of(session: Session, contact_id: int | None) -> str | None:

@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.actors import Actor
-from core.agency.base import agency_org, row_of
-from core.agency.workers import sms_contact, unused_contact
+from core.agency.base import agency_org, redact_contacts, redaction_notice, row_of
+from core.agency.workers import _keep_history, _set_phone, one_person, sms_contact, unused_contact
 from core.errors import InvalidInput
 from db.models import Contact
-from db.models_agency import AgencyEmployer
+from db.models_agency import AgencyEmployer, AgencyPurchase
 
 
 @dataclass(frozen=True)
@@ -31,11 +31,22 @@ class EmployerView:
     client_since: date | None
     legacy_id: str | None
     created_at: datetime
+    credits_left: int = 0  # contact credits of completed purchases, shown wherever the employer is
+    notices: tuple[str, ...] = ()
 
 
-def _view(e: AgencyEmployer, phone: str | None) -> EmployerView:
+def _credits(session: Session, ids: list[int]) -> dict[int, int]:
+    if not ids:
+        return {}
+    return {eid: int(n) for eid, n in session.execute(
+        select(AgencyPurchase.employer_id, func.sum(AgencyPurchase.credits_left))
+        .where(AgencyPurchase.employer_id.in_(ids), AgencyPurchase.status == "completed")
+        .group_by(AgencyPurchase.employer_id))}
+
+
+def _view(e: AgencyEmployer, phone: str | None, credits: int = 0, notices: tuple[str, ...] = ()) -> EmployerView:
     return EmployerView(e.id, e.org_id, e.name, phone or "", e.email, e.household_name, e.location,
-                        e.description, e.requirements, e.client_since, e.legacy_id, e.created_at)
+                        e.description, e.requirements, e.client_since, e.legacy_id, e.created_at, credits, notices)
 
 
 @dataclass
@@ -75,10 +86,12 @@ def add_employer(session: Session, actor: Actor, org_id: int, data: EmployerInpu
     return get_employer(session, actor, org_id, employer.id)
 
 
-def get_employer(session: Session, actor: Actor, org_id: int, employer_id: int) -> EmployerView:
+def get_employer(session: Session, actor: Actor, org_id: int, employer_id: int, *,
+                 notices: tuple[str, ...] = ()) -> EmployerView:
     agency_org(session, actor, org_id, "agency.read")
     e = row_of(session, AgencyEmployer, org_id, employer_id, "That employer is not on this agency's books.")
-    return _view(e, session.scalar(select(Contact.phone).where(Contact.id == e.contact_id)) if e.contact_id else None)
+    return _view(e, session.scalar(select(Contact.phone).where(Contact.id == e.contact_id)) if e.contact_id else None,
+                 _credits(session, [e.id]).get(e.id, 0), notices)
 
 
 def list_employers(session: Session, actor: Actor, org_id: int, *, search: str = "",
@@ -93,8 +106,9 @@ def list_employers(session: Session, actor: Actor, org_id: int, *, search: str =
                                 func.lower(AgencyEmployer.household_name).like(term)))
     if before_id is not None:
         query = query.where(AgencyEmployer.id < before_id)
-    rows = session.execute(query.order_by(AgencyEmployer.id.desc()).limit(limit))
-    return [_view(e, phone) for e, phone in rows]
+    rows = list(session.execute(query.order_by(AgencyEmployer.id.desc()).limit(limit)))
+    credits = _credits(session, [e.id for e, _ in rows])
+    return [_view(e, phone, credits.get(e.id, 0)) for e, phone in rows]
 
 
 def sms_employer(session: Session, actor: Actor, org_id: int, employer_id: int, body: str) -> int:
@@ -102,3 +116,40 @@ def sms_employer(session: Session, actor: Actor, org_id: int, employer_id: int, 
     e = row_of(session, AgencyEmployer, org.id, employer_id, "That employer is not on this agency's books.")
     return sms_contact(session, actor, org, e.contact_id, e.name, body, "agency.employer.sms",
                        "agency_employer", e.id)
+
+
+EMPLOYER_FIELDS = ("name", "phone", "email", "household_name", "location", "description", "requirements")
+
+
+def update_employer(session: Session, actor: Actor, org_id: int, employer_id: int, changes: dict) -> EmployerView:
+    """Edit any of ``EMPLOYER_FIELDS``; each change is kept in the employer's history."""
+    org = agency_org(session, actor, org_id, "agency.write")
+    unknown = set(changes) - set(EMPLOYER_FIELDS)
+    if unknown:
+        raise InvalidInput(f"An employer has no field {', '.join(sorted(unknown))}.")
+    e = row_of(session, AgencyEmployer, org.id, employer_id, "That employer is not on this agency's books.",
+               lock=True)
+    history: list[tuple[str, object, object]] = []
+    notices: list[str] = []
+    for name, value in changes.items():
+        if name == "phone":
+            before, after = _set_phone(session, org, e, "employer", value, e.name)
+            if before != after:
+                history.append(("phone", before, after))
+            continue
+        value = (value or "").strip()
+        if name == "name" and not value:
+            raise InvalidInput("An employer needs a name.")
+        if name == "email":
+            value = value.lower() or None
+            if value:
+                one_person(session, org.id, None, value, skip=("employer", e.id))
+        if name in ("description", "requirements"):
+            value, found = redact_contacts(value)
+            notices += redaction_notice(name, found)
+        if getattr(e, name) != value:
+            history.append((name, getattr(e, name), value))
+            setattr(e, name, value)
+    _keep_history(session, actor, org.id, "employer", e.id, history)
+    session.commit()
+    return get_employer(session, actor, org_id, e.id, notices=tuple(notices))

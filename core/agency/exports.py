@@ -1,12 +1,14 @@
 """``ofisi export workers|employers|placements``: rows for CSV or JSON.
 
-Workers' phones are exported masked, as every view shows them: an export is
-a file that travels, and the number is what employers pay to unlock.
+Workers' phones and emails are exported masked, as every view shows them
+(``base.present_contact``): an export is a file that travels, and the number
+is what employers pay to unlock.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -16,31 +18,58 @@ from core.agency.base import agency_org
 from core.agency.employers import list_employers
 from core.agency.placements import list_placements
 from core.agency.workers import WorkerFilters, search_workers
+from core.money import exponent
 
 PAGE = 500
+# Money leaves in the currency's own units (``5000.00`` for KES 5,000), never in minor units.
 COLUMNS = {
-    "workers": ["id", "name", "phone", "age", "location", "education", "experience_years",
-                "expected_salary_minor", "accommodation", "availability", "skills", "languages",
-                "verification_status", "background_check", "background_checked_on", "membership_fee_minor",
-                "joined_on", "legacy_id"],
+    "workers": ["id", "name", "phone", "email", "age", "location", "education", "experience_years",
+                "expected_salary", "accommodation", "availability", "skills", "languages", "bio",
+                "verification_status", "background_check", "background_checked_on", "membership_fee",
+                "joined_on", "legacy_id", "currency"],
     "employers": ["id", "name", "phone", "email", "household_name", "location", "description", "requirements",
-                  "client_since", "legacy_id"],
+                  "client_since", "credits_left", "legacy_id"],
     "placements": ["id", "worker_id", "worker_name", "employer_id", "employer_name", "status", "start_date",
-                   "end_date", "agreed_salary_minor", "fee_minor", "commission_minor", "fee_paid_minor",
-                   "commission_paid_minor", "legacy_id"],
+                   "end_date", "agreed_salary", "fee", "commission", "charged", "waived", "received", "refunded",
+                   "owed", "rating", "legacy_id", "currency"],
 }
+MONEY = {"expected_salary": "expected_salary_minor", "membership_fee": "membership_fee_minor",
+         "agreed_salary": "agreed_salary_minor", "fee": "fee_minor", "commission": "commission_minor",
+         "charged": "charged_minor", "waived": "waived_minor", "received": "received_minor",
+         "refunded": "refunded_minor", "owed": "owed_minor"}
+
+
+def in_units(minor: int | None, currency: str) -> str | None:
+    """``500000`` KES → ``"5000.00"``: the amount as a person writes it, exact (no float)."""
+    if minor is None:
+        return None
+    return str(Decimal(minor).scaleb(-exponent(currency)))
+
+
+def _row(view, columns: list[str], currency: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for c in columns:
+        if c == "currency":
+            out[c] = currency
+        elif c in MONEY:
+            out[c] = in_units(getattr(view, MONEY[c]), currency)
+        else:
+            out[c] = getattr(view, c)
+    return out
 
 
 def export_rows(session: Session, actor: Actor, org_id: int, kind: str) -> Iterator[dict[str, Any]]:
     """Every record of ``kind``, a keyset page at a time, as dicts of ``COLUMNS[kind]``."""
-    agency_org(session, actor, org_id, "agency.read")
-    columns = COLUMNS[kind]
+    org = agency_org(session, actor, org_id, "agency.read")
+    columns, currency = COLUMNS[kind], org.currency
     if kind == "workers":
         after = None
         while True:
-            page = search_workers(session, actor, org_id, WorkerFilters(include_placed=True), limit=PAGE, after=after)
+            page = search_workers(session, actor, org_id, WorkerFilters(include_placed=True,
+                                                                        include_unavailable=True),
+                                  limit=PAGE, after=after)
             for w in page.workers:
-                yield {c: getattr(w, c) for c in columns}
+                yield _row(w, columns, currency)
             if page.next_after is None:
                 return
             after = page.next_after
@@ -49,7 +78,7 @@ def export_rows(session: Session, actor: Actor, org_id: int, kind: str) -> Itera
     while True:
         rows = lister(session, actor, org_id, before_id=before, limit=PAGE)
         for r in rows:
-            yield {c: getattr(r, c) for c in columns}
+            yield _row(r, columns, currency)
         if len(rows) < PAGE:
             return
         before = rows[-1].id

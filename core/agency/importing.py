@@ -26,10 +26,10 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.actors import Actor
 from core.agency.base import (
-    agency_org, parse_accommodation, parse_availability, parse_experience, parse_whole_amount, split_list,
+    agency_org, mask_email, parse_accommodation, parse_availability, parse_experience, parse_whole_amount, split_list,
 )
 from core.agency.employers import EmployerInput, new_employer
-from core.agency.workers import WorkerInput, new_worker
+from core.agency.workers import WorkerInput, new_worker, one_person
 from core.errors import InvalidInput, OfisiError
 from core.phones import normalize_phone
 from db.models import Contact
@@ -110,21 +110,28 @@ def _text(record: dict, *names: str) -> str:
 
 
 def worker_from(record: dict) -> WorkerInput:
+    """The worker in a row; every problem of the row is named in one error, not just the first."""
+    problems = []
     name = _text(record, "name", "full name")
     if not name:
-        raise InvalidInput("no name")
-    experience = parse_experience(_text(record, "experience", "experience years") or "0")
+        problems.append("no name")
+    raw_experience = _text(record, "experience", "experience years")
+    experience = parse_experience(raw_experience or "0")
     if experience is None:
-        raise InvalidInput(f"experience {_text(record, 'experience')!r} is not a number of years")
+        problems.append(f"experience {raw_experience!r} is not a number of years")
     salary_text = _text(record, "salary", "expected salary")
     salary = parse_whole_amount(salary_text) if salary_text else None
     if salary_text and salary is None:
-        raise InvalidInput(f"salary {salary_text!r} is not an amount in whole shillings")
+        problems.append(f"salary {salary_text!r} is not an amount in whole shillings")
     accommodation = parse_accommodation(_text(record, "accommodation") or "either")
+    if accommodation is None:
+        problems.append(f"accommodation {_text(record, 'accommodation')!r} must be live-in, live-out or either")
     availability = parse_availability(_text(record, "availability") or "immediate")
-    if accommodation is None or availability is None:
-        raise InvalidInput("accommodation must be live-in, live-out or either; availability immediate, "
-                           "2 weeks, 1 month or unavailable")
+    if availability is None:
+        problems.append(f"availability {_text(record, 'availability')!r} must be immediate, 2 weeks, 1 month "
+                        "or unavailable")
+    if problems:
+        raise InvalidInput("; ".join(problems))
     return WorkerInput(name=name, phone=_text(record, "phone", "phone number", "mobile") or None,
                        email=_text(record, "email") or None, location=_text(record, "location"),
                        education=_text(record, "education"), experience_years=experience,
@@ -153,27 +160,50 @@ def import_people(session: Session, actor: Actor, org_id: int, path: Path, *, ki
     report = PeopleImport(file=path.name, kind=kind, rows=len(rows), dry_run=dry_run)
     report.ignored_columns = sorted({h for _, r in rows for h in r if h in NEVER_STORED})
     seen: set[str] = set()
+    emails: set[str] = set()
     good = []
     for line, record in rows:
+        problems = []
         try:
             data = parse(record)
-            if data.phone:
-                data.phone = normalize_phone(data.phone, org.country)
-                if data.phone in seen:
-                    raise InvalidInput(f"the phone {data.phone[:5]}… is on an earlier row too")
-                seen.add(data.phone)
         except OfisiError as exc:
+            data = None
+            problems.append(str(exc))
+        raw_phone = _text(record, "phone", "phone number", "mobile")
+        phone = None
+        if raw_phone:
+            try:
+                phone = normalize_phone(raw_phone, org.country)
+            except OfisiError as exc:
+                problems.append(str(exc))
+        if phone and phone in seen:
+            problems.append(f"the phone {phone[:5]}… is on an earlier row too")
+        if phone:
+            seen.add(phone)
+        if problems:
             report.invalid += 1
-            report.errors.append(RowError(line, str(exc)))
+            report.errors.append(RowError(line, "; ".join(problems)))
             continue
+        data.phone = phone
         known = data.phone and session.scalar(
             select(model.id).join(Contact, Contact.id == model.contact_id)
             .where(model.org_id == org.id, Contact.phone == data.phone))
         if known:
             report.unchanged += 1
-        else:
-            good.append(data)
-            report.created += 1
+            continue
+        email = (data.email or "").strip().lower() or None
+        try:
+            one_person(session, org.id, data.phone, email)  # a worker who is an employer already, say
+            if email and email in emails:
+                raise InvalidInput(f"the email {mask_email(email)} is on an earlier row too")
+        except OfisiError as exc:
+            report.invalid += 1
+            report.errors.append(RowError(line, str(exc)))
+            continue
+        if email:
+            emails.add(email)
+        good.append(data)
+        report.created += 1
     if dry_run or (report.errors and not skip_invalid):
         session.rollback()
         return report

@@ -53,11 +53,15 @@ was decided. The decisions, one per kind of problem:
 * A worker listed twice by one agency: the first listing is kept.
 * ``agency_clients`` never name the worker, so their placements have no
   worker; ``pending`` → proposed, ``placed`` → placed, ``terminated`` → ended,
-  ``disputed`` → disputed. ``hiring_fee`` is the placement fee;
-  ``commission_paid: true`` records the fee as paid (reference
-  ``DC-<old id>``). A non-empty ``dispute_resolution`` becomes a resolved
-  dispute; a disputed placement without one gets an open dispute. ``null``
-  and ``""`` both mean "no resolution".
+  ``disputed`` → disputed. ``hiring_fee`` is the placement fee, charged
+  (an ``agency_entries`` charge) once the worker is placed, or when it was
+  paid; ``commission_paid: true`` records the fee as paid (a payment,
+  reference ``DC-<old id>``), on a pending client too. A non-empty
+  ``dispute_resolution`` becomes a resolved dispute and a disputed placement
+  carries on as placed; one without gets an open dispute. ``null`` and ``""``
+  both mean "no resolution". "Refunded half the fee" on a paid fee is a
+  refund of half (and the fee lowered by as much); on a fee never paid
+  nothing is refunded and the report says so.
 * Agencies: when ``agencies`` and ``agency_profiles`` disagree on the
   location, ``agencies`` (the business record) wins; when the agency's tier
   and its subscription's tier disagree, both are kept as they are.
@@ -90,6 +94,7 @@ from core.actors import Actor
 from core.agency.base import (
     parse_accommodation, parse_availability, parse_experience, parse_whole_amount, split_list,
 )
+from core.agency.books import _entry
 from core.agency.commerce import subscription_status
 from core.agency.employers import EmployerInput, new_employer
 from core.agency.workers import WorkerInput, contact_for, new_worker
@@ -98,7 +103,7 @@ from core.numbers import whole_number
 from core.phones import normalize_phone
 from db.models import Org
 from db.models_agency import (
-    AgencyContactPackage, AgencyDispute, AgencyEmployer, AgencyPayment, AgencyPlacement, AgencyPlacementPayment,
+    AgencyContactPackage, AgencyDispute, AgencyEmployer, AgencyPayment, AgencyPlacement,
     AgencyProfile, AgencyPurchase, AgencySubscription, AgencyUnlock, AgencyWorker, AgencyWorkerFile,
 )
 from db.types import utcnow
@@ -154,6 +159,17 @@ class Skip(Exception):
     def __init__(self, what: str, decision: str = "skipped") -> None:
         super().__init__(what)
         self.what, self.decision = what, decision
+
+
+def refunded_share(resolution: str) -> tuple[int, int] | None:
+    """``Refunded half the fee`` → (1, 2); ``Refunded the fee`` → (1, 1); None when no refund is said."""
+    text = resolution.lower()
+    if "refund" not in text:
+        return None
+    for word, share in (("half", (1, 2)), ("quarter", (1, 4)), ("third", (1, 3))):
+        if word in text:
+            return share
+    return (1, 1)
 
 
 def parse_when(raw: object) -> datetime | None:
@@ -533,26 +549,48 @@ class Migration:
         fee = parse_whole_amount(r.get("hiring_fee"))
         if fee is None:
             self.problem("agency_clients", old_id, f"unparseable hiring_fee {r.get('hiring_fee')!r}", "imported as 0")
-        placement = AgencyPlacement(org_id=org.id, worker_id=None, employer_id=employer_id, status=status,
+        resolution = str(r.get("dispute_resolution") or "").strip()
+        paid = r.get("commission_paid") is True
+        if r.get("commission_paid") not in (True, False, None):
+            self.problem("agency_clients", old_id, f"commission_paid is {r.get('commission_paid')!r}",
+                         "treated as not paid")
+        # A dispute the old data resolved is over: the placement carries on.
+        shown = "placed" if status == "disputed" and resolution else status
+        placement = AgencyPlacement(org_id=org.id, worker_id=None, employer_id=employer_id,
+                                    status=shown, stage="placed" if shown == "disputed" else shown,
                                     fee_minor=(fee or 0) * 100, commission_minor=0, legacy_id=old_id,
                                     notes="Imported from Domestic Connect; the old data does not name the worker.")
         self.s.add(placement)
         self.s.flush()
-        if r.get("commission_paid") is True and placement.fee_minor > 0:
-            self.s.add(AgencyPlacementPayment(org_id=org.id, placement_id=placement.id, kind="fee",
-                                              amount_minor=placement.fee_minor, reference=f"DC-{old_id}",
-                                              paid_at=self.now, recorded_by=self.actor.label))
-        elif r.get("commission_paid") not in (True, False, None):
-            self.problem("agency_clients", old_id, f"commission_paid is {r.get('commission_paid')!r}",
-                         "treated as not paid")
-        resolution = str(r.get("dispute_resolution") or "").strip()
+        fee_minor = placement.fee_minor
+        if fee_minor > 0 and (status != "proposed" or paid):
+            # The old agency charged the fee when it was paid, even before the worker started.
+            _entry(self.s, self.actor, placement, "charge", "fee", fee_minor, at=self.now,
+                   legacy_id=f"{old_id}:charge")
+        if paid and fee_minor > 0:
+            _entry(self.s, self.actor, placement, "payment", "fee", fee_minor, reference=f"DC-{old_id}",
+                   at=self.now, legacy_id=f"{old_id}:payment")
+        dispute = None
         if resolution or status == "disputed":
-            self.s.add(AgencyDispute(org_id=org.id, placement_id=placement.id, legacy_id=old_id,
-                                     notes="Disputed in Domestic Connect.", resolution=resolution or None,
-                                     resolved_at=self.now if resolution else None))
+            dispute = AgencyDispute(org_id=org.id, placement_id=placement.id, legacy_id=old_id,
+                                    notes="Disputed in Domestic Connect.", resolution=resolution or None,
+                                    resolved_at=self.now if resolution else None)
+            self.s.add(dispute)
+            self.s.flush()
         if resolution and status == "proposed":
             self.problem("agency_clients", old_id, "a dispute resolution on a placement that was never placed",
                          "kept as a resolved dispute note")
+        half = refunded_share(resolution)
+        if half and fee_minor > 0:
+            if paid:
+                amount = fee_minor * half[0] // half[1]
+                _entry(self.s, self.actor, placement, "refund", "fee", amount, dispute_id=dispute.id, at=self.now,
+                       legacy_id=f"{old_id}:refund")
+                _entry(self.s, self.actor, placement, "waiver", "fee", amount, dispute_id=dispute.id, at=self.now,
+                       note="refunded", legacy_id=f"{old_id}:waiver")
+            else:
+                self.problem("agency_clients", old_id, f"{resolution!r} but the fee was never marked paid",
+                             "nothing refunded; the fee stays as it was")
         return "created"
 
     def subscription(self, r: dict, old_id: str) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import exists, or_, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from core.agency.files import files_root
@@ -23,7 +23,9 @@ from db.models_agency import (
     AgencyDispute,
     AgencyEmployer,
     AgencyPlacement,
-    AgencyPlacementPayment,
+    AgencyChange,
+    AgencyEntry,
+    AgencyInboxMessage,
     AgencyPurchase,
     AgencyUnlock,
     AgencyWorker,
@@ -45,6 +47,10 @@ def _profiles(session: Session, person: Person, model) -> list[int]:
     return ids(session, model.id, model.org_id == person.org.id, or_(*match))
 
 
+def _phones(person: Person) -> list[str]:
+    return [person.phone] if person.phone else []
+
+
 def _placements(workers: list[int], employers: list[int]):
     return or_(AgencyPlacement.worker_id.in_(workers), AgencyPlacement.employer_id.in_(employers))
 
@@ -59,8 +65,12 @@ def export(session: Session, person: Person) -> Section:
         "worker_files": rows(session, AgencyWorkerFile, AgencyWorkerFile.worker_id.in_(workers)),
         "employers": rows(session, AgencyEmployer, AgencyEmployer.id.in_(employers)),
         "placements": rows(session, AgencyPlacement, AgencyPlacement.id.in_(placements)),
-        "placement_payments": rows(session, AgencyPlacementPayment,
-                                   AgencyPlacementPayment.placement_id.in_(placements)),
+        "placement_money": rows(session, AgencyEntry, AgencyEntry.placement_id.in_(placements)),
+        "changes": rows(session, AgencyChange, or_(
+            and_(AgencyChange.entity == "worker", AgencyChange.entity_id.in_(workers)),
+            and_(AgencyChange.entity == "employer", AgencyChange.entity_id.in_(employers)))),
+        "inbox": rows(session, AgencyInboxMessage, AgencyInboxMessage.org_id == person.org.id,
+                      AgencyInboxMessage.phone.in_(_phones(person))),
         "disputes": rows(session, AgencyDispute, AgencyDispute.placement_id.in_(placements)),
         "unlocks": rows(session, AgencyUnlock, or_(AgencyUnlock.worker_id.in_(workers),
                                                    AgencyUnlock.employer_id.in_(employers))),
@@ -82,6 +92,11 @@ def erase(session: Session, person: Person, erasure: Erasure) -> None:
     paths = [root / p for p in session.scalars(select(AgencyWorkerFile.path).where(
         AgencyWorkerFile.worker_id.in_(workers), AgencyWorkerFile.path.is_not(None)))]
     erasure.after_commit.append(lambda: _delete_files(paths))
+    remove(session, erasure, "agency edit history", AgencyChange, or_(
+        and_(AgencyChange.entity == "worker", AgencyChange.entity_id.in_(workers)),
+        and_(AgencyChange.entity == "employer", AgencyChange.entity_id.in_(employers))))
+    remove(session, erasure, "agency inbox", AgencyInboxMessage, AgencyInboxMessage.org_id == person.org.id,
+           AgencyInboxMessage.phone.in_(_phones(person)))
     remove(session, erasure, "agency worker files", AgencyWorkerFile, AgencyWorkerFile.worker_id.in_(workers))
     remove(session, erasure, "agency worker skills", AgencyWorkerSkill, AgencyWorkerSkill.worker_id.in_(workers))
     remove(session, erasure, "agency unlocks", AgencyUnlock, AgencyUnlock.worker_id.in_(workers))
@@ -106,7 +121,9 @@ TABLES = (
     "agency_worker_files",
     "agency_employers",
     "agency_placements",
-    "agency_placement_payments",
+    "agency_entries",
+    "agency_changes",
+    "agency_inbox",
     "agency_disputes",
     "agency_unlocks",
     "agency_purchases",

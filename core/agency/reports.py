@@ -1,22 +1,25 @@
 """``ofisi report agency``: placements, fees earned, received and owed, commission,
 and time to placement, by the month each worker was placed (org's clock).
 
-Every placement that was ever placed belongs to exactly one month (its
-``placed_at``; "undated" for imported ones the old data gave no date), and its
-payments count in that same month, so for every row and for the total
-``fee + commission = received + owed`` and the months add up to the total.
+Every placement that was ever placed, or has money in the book, belongs to
+exactly one month (its ``placed_at``; "undated" for imported ones the old data
+gave no date), and its entries count in that same month. Every figure comes
+from :func:`core.agency.books.sums`, so for every row and the total
+``fee + commission − waived = received − refunded + owed``, and the months add
+up to the total.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.actors import Actor
+from core.agency import books
 from core.agency.base import agency_org
-from db.models_agency import AgencyPlacement, AgencyPlacementPayment
+from db.models_agency import AgencyPlacement
 
 
 @dataclass
@@ -29,6 +32,8 @@ class MonthRow:
     commission_minor: int = 0
     fee_received_minor: int = 0
     commission_received_minor: int = 0
+    refunded_minor: int = 0
+    waived_minor: int = 0
     owed_minor: int = 0
     days_to_placement_total: int = 0
     dated_placements: int = 0
@@ -39,7 +44,7 @@ class MonthRow:
 
     def add(self, other: MonthRow) -> None:
         for name in ("placed", "ended", "disputed", "fee_minor", "commission_minor", "fee_received_minor",
-                     "commission_received_minor", "owed_minor", "days_to_placement_total", "dated_placements"):
+                     "commission_received_minor", "refunded_minor", "waived_minor", "owed_minor", "days_to_placement_total", "dated_placements"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
@@ -57,7 +62,9 @@ class AgencyReport:
             return {"month": r.month, "placed": r.placed, "ended": r.ended, "disputed": r.disputed,
                     "fee_minor": r.fee_minor, "commission_minor": r.commission_minor,
                     "fee_received_minor": r.fee_received_minor,
-                    "commission_received_minor": r.commission_received_minor, "owed_minor": r.owed_minor,
+                    "commission_received_minor": r.commission_received_minor,
+                    "received_minor": r.fee_received_minor + r.commission_received_minor,
+                    "refunded_minor": r.refunded_minor, "waived_minor": r.waived_minor, "owed_minor": r.owed_minor,
                     "average_days_to_placement": r.average_days_to_placement}
         return {"org": self.org, "currency": self.currency, "months": [row(m) for m in self.months],
                 "total": row(self.total), "proposed_open": self.proposed_open, "by_status": self.by_status}
@@ -68,31 +75,31 @@ def agency_report(session: Session, actor: Actor, org_id: int) -> AgencyReport:
     from zoneinfo import ZoneInfo
 
     zone = ZoneInfo(org.timezone)
-    paid = {(pid, kind): int(total) for pid, kind, total in session.execute(
-        select(AgencyPlacementPayment.placement_id, AgencyPlacementPayment.kind,
-               func.sum(AgencyPlacementPayment.amount_minor))
-        .where(AgencyPlacementPayment.org_id == org_id)
-        .group_by(AgencyPlacementPayment.placement_id, AgencyPlacementPayment.kind))}
+    book = books.sums(session, org_id)
     months: dict[str, MonthRow] = {}
     by_status: dict[str, int] = {}
     proposed = 0
     for p in session.scalars(select(AgencyPlacement).where(AgencyPlacement.org_id == org_id)
                              .order_by(AgencyPlacement.id)):
         by_status[p.status] = by_status.get(p.status, 0) + 1
+        money = book.get(p.id)
         if p.status == "proposed":
             proposed += 1
-            continue
+            if money is None:
+                continue
         key = p.placed_at.astimezone(zone).strftime("%Y-%m") if p.placed_at else "undated"
         row = months.setdefault(key, MonthRow(key))
-        row.placed += 1
+        money = money or books.Sums()
+        row.placed += p.status != "proposed"
         row.ended += p.status == "ended"
         row.disputed += p.status == "disputed"
-        fee_in, commission_in = paid.get((p.id, "fee"), 0), paid.get((p.id, "commission"), 0)
-        row.fee_minor += p.fee_minor
-        row.commission_minor += p.commission_minor
-        row.fee_received_minor += fee_in
-        row.commission_received_minor += commission_in
-        row.owed_minor += p.fee_minor + p.commission_minor - fee_in - commission_in
+        row.fee_minor += money.item("fee", "charge")
+        row.commission_minor += money.item("commission", "charge")
+        row.fee_received_minor += money.item("fee", "payment")
+        row.commission_received_minor += money.item("commission", "payment")
+        row.refunded_minor += money.refunded
+        row.waived_minor += money.waived
+        row.owed_minor += money.owed
         if p.placed_at and p.proposed_at:
             row.days_to_placement_total += max((p.placed_at - p.proposed_at).days, 0)
             row.dated_placements += 1

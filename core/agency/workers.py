@@ -17,7 +17,8 @@ from core import audit, outbox
 from core.actors import Actor
 from core.agency.base import (
     ACCOMMODATIONS, ACTIVE_STATUSES, AVAILABILITIES, BACKGROUND_CHECKS, VERIFICATIONS,
-    age_on, agency_org, location_key, mask_phone, pick, row_of, split_list,
+    age_on, agency_org, check_not_future, location_key, mask_email, mask_phone, pick, present_contact,
+    redact_contacts, redaction_notice, row_of, split_list, today_in,
 )
 from core.errors import InvalidInput, NotFound
 from core.optouts import refuse_if_opted_out
@@ -54,6 +55,7 @@ class WorkerView:
     rank_score: int
     legacy_id: str | None
     created_at: datetime
+    notices: tuple[str, ...] = ()  # what a person should know about their last change (a bio cleaned…)
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class WorkerFilters:
     skills: tuple[str, ...] = ()
     verified_only: bool = False
     include_placed: bool = False
+    include_unavailable: bool = False  # unavailable workers are left out unless asked for
     text: str = ""
 
 
@@ -89,19 +92,33 @@ def rank_of(w: AgencyWorker) -> int:
 SKILL_SEPARATOR = "|"
 
 
-def _views(session: Session, rows: list[tuple[AgencyWorker, str | None, bool, str | None]]) -> list[WorkerView]:
+def _views(session: Session, rows: list[tuple[AgencyWorker, str | None, bool, str | None]],
+           notices: tuple[str, ...] = ()) -> list[WorkerView]:
     today = utcnow().date()
+    shown = [present_contact(phone, w.email, bool(unlocked)) for w, phone, unlocked, _ in rows]
     return [
         WorkerView(
-            w.id, w.org_id, w.name, (phone or "") if unlocked else mask_phone(phone), bool(unlocked and phone),
-            w.email, age_on(w.date_of_birth, today) if w.date_of_birth else w.age_years, w.location,
+            w.id, w.org_id, w.name, contact[0], bool(unlocked and phone), contact[1],
+            age_on(w.date_of_birth, today) if w.date_of_birth else w.age_years, w.location,
             w.education, w.experience_years, w.expected_salary_minor, w.accommodation, w.availability,
-            sorted(skills.split(SKILL_SEPARATOR)) if skills else [], list(w.languages or []), w.bio,
+            sorted(skills.split(SKILL_SEPARATOR)) if skills else [], list(w.languages or []),
+            redact_contacts(w.bio)[0],  # also a bio written before the rule
             w.verification_status, w.background_check, w.background_checked_on, w.background_notes,
-            w.membership_fee_minor, w.joined_on, w.rank_score, w.legacy_id, w.created_at,
+            w.membership_fee_minor, w.joined_on, w.rank_score, w.legacy_id, w.created_at, notices,
         )
-        for w, phone, unlocked, skills in rows
+        for (w, phone, unlocked, skills), contact in zip(rows, shown)
     ]
+
+
+def _record_reveals(session: Session, actor: Actor, org_id: int, employer_id: int | None,
+                    views: list[WorkerView]) -> None:
+    """Every time a whole number is shown, the audit log says who saw whose, for which employer."""
+    shown = [v.id for v in views if v.phone_unlocked]
+    for worker_id in shown:
+        audit.record(session, actor, "agency.reveal", "agency_worker", worker_id, org_id=org_id,
+                     after={"employer_id": employer_id})
+    if shown:
+        session.commit()
 
 
 def _listing(employer_id: int | None):
@@ -141,14 +158,44 @@ class WorkerInput:
     joined_on: date | None = None
 
 
+def one_person(session: Session, org_id: int, phone: str | None, email: str | None, *,
+               skip: tuple[str, int] | None = None) -> None:
+    """One person is one person: no second worker or employer (of either kind) with this phone, or this
+    email in any case. ``skip`` is the (kind, id) being edited."""
+    from db.models_agency import AgencyEmployer
+
+    with session.no_autoflush:  # a look-up, not a write: what is pending can wait
+        _one_person(session, org_id, phone, email, skip, (("worker", AgencyWorker), ("employer", AgencyEmployer)))
+
+
+def _one_person(session: Session, org_id: int, phone: str | None, email: str | None, skip, models) -> None:
+    # The contact first, by its own index; then who holds it, by theirs.
+    contact_id = session.scalar(select(Contact.id).where(Contact.org_id == org_id, Contact.phone == phone)) \
+        if phone else None
+    for kind, model in models:
+        others = [model.org_id == org_id]
+        if skip is not None and skip[0] == kind:
+            others.append(model.id != skip[1])
+        if contact_id is not None:
+            hit = session.scalar(select(model.name).where(*others, model.contact_id == contact_id).limit(1))
+            if hit is not None:
+                raise InvalidInput(f"The number {mask_phone(phone)} is already on the books as {kind} {hit}; "
+                                   "one person is one record.")
+        if email:
+            hit = session.scalar(select(model.name).where(*others, func.lower(model.email) == email.lower())
+                                 .limit(1))
+            if hit is not None:
+                raise InvalidInput(f"The email {mask_email(email)} is already on the books as {kind} {hit} "
+                                   "(emails are compared ignoring case).")
+
+
 def unused_contact(session: Session, model, org, name: str, phone: str | None, email: str | None,
                    noun: str) -> Contact | None:
-    """The contact for a new worker or employer (``model``); refused when one already has that number."""
-    contact = contact_for(session, org.id, org.country, name, phone, email)
-    if contact is not None and session.scalar(select(model.id).where(model.org_id == org.id,
-                                                                     model.contact_id == contact.id)):
-        raise InvalidInput(f"{noun} with the number {mask_phone(contact.phone)} is already on the books.")
-    return contact
+    """The contact for a new worker or employer (``model``); refused when anyone on the books (a worker or
+    an employer) already has that number or that email."""
+    e164 = normalize_phone(phone, org.country) if phone else None
+    one_person(session, org.id, e164, (email or "").strip() or None)
+    return contact_for(session, org.id, org.country, name, e164, email)
 
 
 def contact_for(session: Session, org_id: int, country: str, name: str, phone: str | None,
@@ -175,10 +222,11 @@ def new_worker(session: Session, org, data: WorkerInput, *, legacy_id: str | Non
     accommodation = pick(data.accommodation, ACCOMMODATIONS, "kind of accommodation")
     availability = pick(data.availability, AVAILABILITIES, "availability")
     contact = unused_contact(session, AgencyWorker, org, data.name.strip(), data.phone, data.email, "A worker")
+    bio, _ = redact_contacts(data.bio)
     worker = AgencyWorker(
         org_id=org.id, contact_id=contact.id if contact else None, name=data.name.strip(),
         email=(data.email or "").strip().lower() or None, date_of_birth=data.date_of_birth,
-        age_years=data.age_years, bio=data.bio, location=data.location.strip(),
+        age_years=data.age_years, bio=bio, location=data.location.strip(),
         location_key=location_key(data.location), education=data.education,
         experience_years=max(data.experience_years, 0), expected_salary_minor=data.expected_salary_minor,
         accommodation=accommodation, availability=availability, languages=split_list(data.languages),
@@ -198,18 +246,21 @@ def add_worker(session: Session, actor: Actor, org_id: int, data: WorkerInput) -
     audit.record(session, actor, "agency.worker.add", "agency_worker", worker.id, org_id=org.id,
                  after={"name": worker.name, "location": worker.location})
     session.commit()
-    return get_worker(session, actor, org_id, worker.id)
+    return get_worker(session, actor, org_id, worker.id,
+                      notices=tuple(redaction_notice("bio", redact_contacts(data.bio)[1])))
 
 
 def get_worker(session: Session, actor: Actor, org_id: int, worker_id: int, *,
-               employer_id: int | None = None) -> WorkerView:
+               employer_id: int | None = None, notices: tuple[str, ...] = ()) -> WorkerView:
     agency_org(session, actor, org_id, "agency.read")
     query = _listing(employer_id).where(
         AgencyWorker.id == worker_id, AgencyWorker.org_id == org_id)
     row = session.execute(query).first()
     if row is None:
         raise NotFound("That worker is not on this agency's books.")
-    return _views(session, [tuple(row)])[0]
+    views = _views(session, [tuple(row)], notices)
+    _record_reveals(session, actor, org_id, employer_id, views)
+    return views[0]
 
 
 def set_verification(session: Session, actor: Actor, org_id: int, worker_id: int, status: str) -> WorkerView:
@@ -233,12 +284,13 @@ def record_background_check(session: Session, actor: Actor, org_id: int, worker_
     result = pick(result, BACKGROUND_CHECKS, "background-check result")
     if result == "flagged" and not notes.strip():
         raise InvalidInput("Say why the worker is flagged (notes); the next agent needs to know.")
+    check_not_future(org, checked_on, "The background check's date")
     worker = row_of(session, AgencyWorker, org.id, worker_id, "That worker is not on this agency's books.",
                     lock=True)
     before = {"background_check": worker.background_check, "notes": worker.background_notes}
     worker.background_check = result
-    worker.background_checked_on = checked_on or utcnow().date()
-    worker.background_notes = notes.strip()
+    worker.background_checked_on = checked_on or today_in(org)
+    worker.background_notes = redact_contacts(notes.strip())[0]
     worker.rank_score = rank_of(worker)
     audit.record(session, actor, "agency.worker.background_check", "agency_worker", worker.id, org_id=org.id,
                  before=before, after={"background_check": result, "notes": worker.background_notes})
@@ -274,6 +326,8 @@ def search_workers(session: Session, actor: Actor, org_id: int, filters: WorkerF
     for skill in split_list(list(f.skills)):
         query = query.where(exists().where(AgencyWorkerSkill.worker_id == AgencyWorker.id,
                                            AgencyWorkerSkill.org_id == org_id, AgencyWorkerSkill.skill == skill))
+    if not f.include_unavailable and "unavailable" not in f.availability:
+        query = query.where(AgencyWorker.availability != "unavailable")
     if f.verified_only:
         query = query.where(AgencyWorker.verification_status == "verified")
     if not f.include_placed:
@@ -290,6 +344,7 @@ def search_workers(session: Session, actor: Actor, org_id: int, filters: WorkerF
         query = query.offset(offset)
     rows = [tuple(r) for r in session.execute(query)]
     views = _views(session, rows[:limit])
+    _record_reveals(session, actor, org_id, employer_id, views)
     more = len(rows) > limit
     return WorkerPage(views, (views[-1].rank_score, views[-1].id) if more and views else None)
 
@@ -321,3 +376,116 @@ def sms_contact(session: Session, actor: Actor, org, contact_id: int | None, nam
     audit.record(session, actor, action, entity, entity_id, org_id=org.id, after={"message_id": message_id})
     session.commit()
     return message_id
+
+
+WORKER_FIELDS = ("name", "phone", "email", "date_of_birth", "location", "education", "experience_years",
+                 "expected_salary_minor", "accommodation", "availability", "skills", "languages", "bio")
+
+
+def _set_phone(session: Session, org, row, kind: str, phone: str | None, name: str) -> tuple[str | None, str | None]:
+    """Point a worker or employer at the contact for a new phone; returns the (before, after) numbers masked."""
+    before = session.scalar(select(Contact.phone).where(Contact.id == row.contact_id)) if row.contact_id else None
+    e164 = normalize_phone(phone, org.country) if phone else None
+    if e164 == before:
+        return None, None
+    one_person(session, org.id, e164, None, skip=(kind, row.id))
+    contact = contact_for(session, org.id, org.country, name, e164, None)
+    row.contact_id = contact.id if contact else None
+    return mask_phone(before), mask_phone(e164)
+
+
+def update_worker(session: Session, actor: Actor, org_id: int, worker_id: int, changes: dict) -> WorkerView:
+    """Edit any of ``WORKER_FIELDS``; each change is kept in the worker's history (availability and salary
+    among them), phones and emails only masked there."""
+    org = agency_org(session, actor, org_id, "agency.write")
+    unknown = set(changes) - set(WORKER_FIELDS)
+    if unknown:
+        raise InvalidInput(f"A worker has no field {', '.join(sorted(unknown))}.")
+    w = row_of(session, AgencyWorker, org.id, worker_id, "That worker is not on this agency's books.", lock=True)
+    notices: list[str] = []
+    history: list[tuple[str, object, object]] = []
+    for name, value in changes.items():
+        if name == "phone":
+            before, after = _set_phone(session, org, w, "worker", value, w.name)
+            if before != after:
+                history.append(("phone", before, after))
+            continue
+        if name == "skills":
+            before = sorted(session.scalars(select(AgencyWorkerSkill.skill).where(
+                AgencyWorkerSkill.worker_id == w.id)))
+            after = sorted(split_list(value))
+            if before != after:
+                session.execute(AgencyWorkerSkill.__table__.delete().where(AgencyWorkerSkill.worker_id == w.id))
+                add_skills(session, w, after)
+                history.append(("skills", ", ".join(before), ", ".join(after)))
+            continue
+        if name == "email":
+            value = (value or "").strip().lower() or None
+            if value:
+                one_person(session, org.id, None, value, skip=("worker", w.id))
+        elif name == "name":
+            value = (value or "").strip()
+            if not value:
+                raise InvalidInput("A worker needs a name.")
+        elif name == "accommodation":
+            value = pick(value, ACCOMMODATIONS, "kind of accommodation")
+        elif name == "availability":
+            value = pick(value, AVAILABILITIES, "availability")
+        elif name == "expected_salary_minor" and value is not None and value < 0:
+            raise InvalidInput("An expected salary cannot be negative.")
+        elif name == "experience_years":
+            value = max(int(value), 0)
+        elif name == "languages":
+            value = split_list(value)
+        elif name == "bio":
+            value, found = redact_contacts(value)
+            notices += redaction_notice("bio", found)
+        elif name == "location":
+            value = (value or "").strip()
+            w.location_key = location_key(value)
+        before = getattr(w, name)
+        if before != value:
+            setattr(w, name, value)
+            shown = (mask_email(before), mask_email(value)) if name == "email" else (before, value)
+            history.append((name, *shown))
+    w.rank_score = rank_of(w)
+    _keep_history(session, actor, org.id, "worker", w.id, history)
+    session.commit()
+    return get_worker(session, actor, org_id, w.id, notices=tuple(notices))
+
+
+def _keep_history(session: Session, actor: Actor, org_id: int, entity: str, entity_id: int,
+                  history: list[tuple[str, object, object]]) -> None:
+    from db.models_agency import AgencyChange
+
+    for name, before, after in history:
+        session.add(AgencyChange(org_id=org_id, entity=entity, entity_id=entity_id, field=name,
+                                 before=None if before is None else str(before),
+                                 after=None if after is None else str(after), changed_by=actor.label))
+    if history:
+        audit.record(session, actor, f"agency.{entity}.edit", f"agency_{entity}", entity_id, org_id=org_id,
+                     before={n: None if b is None else str(b) for n, b, _ in history},
+                     after={n: None if a is None else str(a) for n, _, a in history})
+
+
+@dataclass(frozen=True)
+class ChangeView:
+    field: str
+    before: str | None
+    after: str | None
+    changed_by: str
+    changed_at: datetime
+
+
+def change_history(session: Session, actor: Actor, org_id: int, entity: str, entity_id: int, *,
+                   field_name: str | None = None, limit: int = 100) -> list[ChangeView]:
+    """A worker's or employer's edits, newest first (``field_name``: only availability, say)."""
+    from db.models_agency import AgencyChange
+
+    agency_org(session, actor, org_id, "agency.read")
+    query = select(AgencyChange).where(AgencyChange.org_id == org_id, AgencyChange.entity == entity,
+                                       AgencyChange.entity_id == entity_id)
+    if field_name:
+        query = query.where(AgencyChange.field == field_name)
+    return [ChangeView(c.field, c.before, c.after, c.changed_by, c.changed_at)
+            for c in session.scalars(query.order_by(AgencyChange.id.desc()).limit(limit))]

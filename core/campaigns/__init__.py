@@ -28,10 +28,17 @@ for _kind in ("salon", "chama", "agency", "community"):
     grant(_kind, "*", "campaigns.read")
     grant(_kind, ROLES[_kind][:2], "campaigns.manage", "campaigns.send")
 
+from core.campaigns import audience_areas as _audience_areas  # noqa: E402,F401  (the other areas' people)
 from core.campaigns import jobs as _jobs  # noqa: E402,F401  (scheduled and recurring runs)
 from core.campaigns import responses as _responses  # noqa: E402,F401  (inbound replies, where inbound SMS exists)
 from core.campaigns.service import (  # noqa: E402
     CampaignProgress,
+    campaign_replies,
+    campaign_settings,
+    check_launch,
+    edit_campaign,
+    schedule_campaign,
+    test_send,
     CampaignView,
     LaunchResult,
     campaign_org,
@@ -52,5 +59,6 @@ from core.campaigns.service import (  # noqa: E402
 __all__ = [
     "CampaignProgress", "CampaignView", "LaunchResult", "campaign_org", "campaign_progress", "cancel_campaign", "create_campaign",
     "get_campaign", "launch_campaign", "list_campaigns", "pause_campaign", "preview", "progress_of",
+    "campaign_replies", "campaign_settings", "check_launch", "edit_campaign", "schedule_campaign", "test_send",
     "record_response", "resume_campaign", "survey_tally",
 ]

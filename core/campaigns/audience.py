@@ -3,15 +3,18 @@
 A source turns the campaign's audience text into recipients. ``contacts`` is
 every contact of the org; ``vendors`` reads the vendor registry of an MSME
 programme through ``core.vendors.audience`` (imported when first used, so the
-campaigns area works in an installation without it). The audience text names
-its source (``contacts``, ``vendors:sector=retail``) or leaves it to the org's
-kind: a bare filter (``sector=retail,district=Pune``) or ``all`` goes to the
-vendor registry in a campaigns org, to the contacts elsewhere.
+campaigns area works in an installation without it); the other areas' people
+(``members``, ``clients``, ``workers``, ``employers``) are in
+:mod:`core.campaigns.audience_areas`. The audience text names its source
+(``contacts``, ``vendors:sector=retail``, ``clients:not_seen_days=90``) or
+leaves it to the org's kind: a bare filter or ``all`` goes to the vendor
+registry in a campaigns org, to the members in a community, to the contacts
+elsewhere.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +35,11 @@ class Recipient:
     whatsapp: str | None = None
     contact_id: int | None = None
     fields: dict[str, Any] = field(default_factory=dict)  # more template variables (the vendor's fields)
+    label: str = ""  # who it is in lists (a vendor's business); ``name`` is the person templates greet
+
+    @property
+    def who(self) -> str:
+        return self.label or self.name
 
     def address(self, channel: str) -> str | None:
         if channel == "sms":
@@ -43,13 +51,40 @@ class Recipient:
 
 Source = Callable[[Session, Actor, int, str], Iterator[Recipient]]
 SOURCES: dict[str, Source] = {}
+# What templates may use for a source's recipients, beyond the standard names: a set, or a
+# function of the org (the contacts see what their org's kind registered).
+VARIABLES: dict[str, Callable[[Org], frozenset[str]]] = {}
+# The name a source's recipient key (``vendor:7``) stands for, in lists of replies.
+WHO: dict[str, Callable[[Session, Actor, int, int], str | None]] = {}
 
 
-def source(name: str) -> Callable[[Source], Source]:
+def source(name: str, *, variables: Iterable[str] | Callable[[Org], frozenset[str]] = (),
+           who: Callable[[Session, Actor, int, int], str | None] | None = None) -> Callable[[Source], Source]:
     def register(fn: Source) -> Source:
         SOURCES[name] = fn
+        names = frozenset(variables) if not callable(variables) else None
+        VARIABLES[name] = variables if names is None else (lambda org: names)
+        if who is not None:
+            WHO[name.rstrip("s")] = who
         return fn
     return register
+
+
+def variables(session: Session, org: Org, name: str) -> frozenset[str]:
+    """The record fields templates may use for recipients of source ``name``."""
+    return VARIABLES[name](org)
+
+
+def who(session: Session, actor: Actor, org_id: int, key: str) -> str | None:
+    """Who a recipient key (``contact:12``, ``vendor:7``) names, or None."""
+    kind, _, number = key.partition(":")
+    lookup = WHO.get(kind)
+    if lookup is None or not number.isdigit():
+        return None
+    try:
+        return lookup(session, actor, org_id, int(number))
+    except Exception:  # a removed record: the phone stands for it
+        return None
 
 
 def split(session: Session, org_id: int, audience: str) -> tuple[str, str]:
@@ -61,7 +96,11 @@ def split(session: Session, org_id: int, audience: str) -> tuple[str, str]:
     if text.lower() in SOURCES:
         return text.lower(), "all"
     org = session.get(Org, org_id)
-    return ("vendors" if org is not None and org.kind == "campaigns" else "contacts"), text
+    return DEFAULT_SOURCE.get(org.kind if org is not None else "", "contacts"), text
+
+
+# Where ``all`` (or a bare filter) goes, by org kind: the people the org actually keeps.
+DEFAULT_SOURCE = {"campaigns": "vendors", "community": "members"}
 
 
 def recipients(session: Session, actor: Actor, org_id: int, audience: str) -> Iterator[Recipient]:
@@ -74,14 +113,27 @@ def check(session: Session, actor: Actor, org_id: int, audience: str) -> None:
     name, filter_text = split(session, org_id, audience)
     if name == "vendors":
         _vendor_api().AudienceFilter.parse(filter_text)
-    elif filter_text.lower() not in ("all", "*", ""):
+    elif name == "contacts" and filter_text.lower() not in ("all", "*", ""):
         raise InvalidInput(f"The contacts audience has no filters; write {name} or all, not {filter_text!r}.")
+    else:
+        next(iter(SOURCES[name](session, actor, org_id, filter_text)), None)  # reads its filters, or refuses them
 
 
 BATCH = 1000
 
 
-@source("contacts")
+def _contact_variables(org: Org) -> frozenset[str]:
+    from core.templates import allowed_variables
+
+    return frozenset({"notes"}) | allowed_variables(org.kind)
+
+
+def _contact_name(session: Session, actor: Actor, org_id: int, contact_id: int) -> str | None:
+    contact = session.get(Contact, contact_id)
+    return contact.name if contact is not None and contact.org_id == org_id else None
+
+
+@source("contacts", variables=_contact_variables, who=_contact_name)
 def contacts(session: Session, actor: Actor, org_id: int, filter_text: str) -> Iterator[Recipient]:
     """Every contact of the org, in id order, a batch at a time."""
     from core.permissions import require
@@ -110,10 +162,19 @@ def _vendor_api():
     return vendors
 
 
-@source("vendors")
+def _vendor_variables(org: Org) -> frozenset[str]:
+    return frozenset(_vendor_api().VENDOR_VARIABLES)
+
+
+def _vendor_name(session: Session, actor: Actor, org_id: int, vendor_id: int) -> str | None:
+    return _vendor_api().get_vendor(session, actor, org_id, vendor_id).business_name
+
+
+@source("vendors", variables=_vendor_variables, who=_vendor_name)
 def vendors(session: Session, actor: Actor, org_id: int, filter_text: str) -> Iterator[Recipient]:
     """The org's vendors that the filter selects (``core.vendors.audience``)."""
     api = _vendor_api()
     for v in api.audience(session, actor, org_id, api.AudienceFilter.parse(filter_text)):
-        yield Recipient(f"vendor:{v.id}", v.owner_name or v.business_name, phone=v.phone, email=v.email,
-                        whatsapp=v.whatsapp, fields=v.template_fields())
+        # A vendor without an owner's name is greeted by the template's default, not by its business's first word.
+        yield Recipient(f"vendor:{v.id}", v.owner_name or "", phone=v.phone, email=v.email,
+                        whatsapp=v.whatsapp, fields=v.template_fields(), label=v.business_name)

@@ -243,17 +243,19 @@ def reach_by_place(session: Session, actor: Actor, org_id: int, *, by: str = "di
     if by not in ("district", "state"):
         raise InvalidInput("Reach is counted by district or by state.")
     require(session, actor, org_id, "campaigns.read")
-    query = (select(Message.idempotency_key, Message.status, Message.to_address)
+    query = (select(Message.idempotency_key, Message.status, Message.to_address, Message.campaign_id)
              .join(Campaign, Campaign.id == Message.campaign_id)
              .where(Campaign.org_id == org_id, Message.idempotency_key.like("campaign:%:vendor:%")))
     if start is not None:
         query = query.where(Campaign.created_at >= start)
     if end is not None:
         query = query.where(Campaign.created_at < end)
-    responders = set(session.scalars(select(CampaignResponse.phone).where(CampaignResponse.org_id == org_id)))
+    # Each response counts once, for the place of the vendor its campaign wrote to at that phone.
+    responses = Counter((c, p) for c, p in session.execute(
+        select(CampaignResponse.campaign_id, CampaignResponse.phone).where(CampaignResponse.org_id == org_id)))
     places: dict[int, str] = {}
     totals: dict[str, list[int]] = {}
-    for key, status, address in session.execute(query):
+    for key, status, address, campaign_id in session.execute(query):
         vendor_id = int(key.rsplit(":", 1)[1])
         if vendor_id not in places:
             try:
@@ -263,5 +265,5 @@ def reach_by_place(session: Session, actor: Actor, org_id: int, *, by: str = "di
         row = totals.setdefault(places[vendor_id], [0, 0, 0])
         row[0] += 1
         row[1] += status in ("sent", "delivered")
-        row[2] += address in responders
+        row[2] += responses.pop((campaign_id, address), 0)
     return sorted((PlaceReach(p, *v) for p, v in totals.items()), key=lambda r: (-r.reached, r.place))

@@ -6,10 +6,18 @@ the money never decides on it, nor does the official who asked for it, and
 an official decides once: the database's unique key on (request, official)
 holds that even when two clicks race.
 
-An official is known by a key: ``m<member id>`` when we know their member
-record, else ``u<user id>``. A staff login is matched to its member record by
-phone, so the same person approving from the console and being named from the
-command line is still one official.
+An official is known by a key: ``m<member id>``. A staff login decides as
+the member it is explicitly linked to (``members.link_login``), never by a
+matching phone, so the same person approving from the console and being
+named from the command line is one official, and a login linked to the
+applicant cannot approve her loan. A login linked to no member may ask for
+money (its key is then ``u<user id>``) but not decide on it.
+
+The approvals a request needs are capped, when it is made, by the officials
+eligible for it (active officials other than the one who gets the money and
+the one who asked), so a request can always finish; a request nobody
+eligible could approve is refused then, with the reason, and the settings
+refuse a rule more officials than a chama has could ever meet.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ from core.chama.base import OFFICIAL_ROLES, contact_of, member_row, money, notif
 from core.chama.ledger import Balances, post, sums
 from core.errors import Conflict, InvalidInput, PermissionDenied
 from core.permissions import role_of
-from db.models import Contact, Org, User
+from db.models import Org, User
 from db.models_chama import ChamaApproval, ChamaLedgerEntry, ChamaLoan, ChamaMember, ChamaPayout
 from db.types import utcnow
 
@@ -57,11 +65,28 @@ def member_key(member_id: int) -> str:
     return f"m{member_id}"
 
 
-def _member_by_phone(session: Session, org_id: int, phone: str | None) -> ChamaMember | None:
-    if not phone:
+def linked_member(session: Session, org_id: int, user_id: int | None) -> ChamaMember | None:
+    """The member a staff login is linked to in this chama, if any."""
+    if user_id is None:
         return None
-    return session.scalar(select(ChamaMember).join(Contact, Contact.id == ChamaMember.contact_id)
-                          .where(ChamaMember.org_id == org_id, Contact.phone == phone))
+    return session.scalar(select(ChamaMember).where(ChamaMember.org_id == org_id, ChamaMember.user_id == user_id))
+
+
+def active_officials(session: Session, org_id: int) -> list[ChamaMember]:
+    return list(session.scalars(select(ChamaMember).where(
+        ChamaMember.org_id == org_id, ChamaMember.status == "active",
+        ChamaMember.role.in_(OFFICIAL_ROLES)).order_by(ChamaMember.id)))
+
+
+def approvals_needed(session: Session, org: Org, *, required: int, beneficiary_id: int | None,
+                     requester: str | None, what: str) -> int:
+    """``required`` capped by the officials who may approve this request; refused when none may."""
+    eligible = [m for m in active_officials(session, org.id)
+                if m.id != beneficiary_id and member_key(m.id) != requester]
+    if not eligible:
+        raise Conflict(f"No official may approve {what}: the active officials are the one who gets the money "
+                       "and the one asking. Let another official ask, or elect one more official.")
+    return min(required, len(eligible))
 
 
 def official_for(session: Session, actor: Actor, org: Org, by_member_id: int | None) -> Official:
@@ -70,7 +95,7 @@ def official_for(session: Session, actor: Actor, org: Org, by_member_id: int | N
         user = session.get(User, actor.user_id)
         assert user is not None  # require() found their membership
         role = role_of(session, actor, org.id) or ""
-        member = _member_by_phone(session, org.id, user.phone)
+        member = linked_member(session, org.id, user.id)
         if by_member_id is not None and (member is None or member.id != by_member_id):
             raise PermissionDenied("You decide as yourself; another official's approval is theirs to give.")
         if member is None:
@@ -130,6 +155,9 @@ def decide(
 ) -> Official:
     """Record one official's approval or rejection of a request the caller has locked."""
     official = official_for(session, actor, org, by_member_id)
+    if official.member_id is None:
+        raise PermissionDenied(f"Your login is not linked to a member of {org.name}, so it cannot decide on money; "
+                               "an official links it with `ofisi chama members link NUMBER --user EMAIL`.")
     if subject.status != "requested":
         raise Conflict(f"{what} is already {subject.status}; there is nothing to decide.")
     if beneficiary_member_id is not None and official.key == member_key(beneficiary_member_id):
@@ -208,21 +236,23 @@ def pay_from_pool(
     reference: str | None,
     occurred_at: datetime,
     memo: str = "",
+    amount: int | None = None,
 ) -> ChamaLedgerEntry:
-    """Post the money for an approved request; the caller holds the chama lock, so the pool cannot race."""
+    """Post the money for an approved request; the caller holds the chama lock, so the pool cannot race.
+    ``amount`` is the entry's when it is not the request's (an exit settlement records the savings it settles)."""
     if subject.status == "requested":
         gap = approval_gap(what, subject.approvals_required, approvals_of(session, subject))
         raise Conflict(gap or f"{what} is waiting for approval.")
     if subject.status != "approved":
         raise Conflict(f"{what} is {subject.status}; only an approved request is paid out.")
-    amount = _amount(subject)
+    out = -change.pool
     pool = sums(session, org.id).pool
-    if amount > pool:
-        raise Conflict(f"The pool holds {money(org, pool)}; {what} of {money(org, amount)} "
-                       f"needs {money(org, amount - pool)} more.")
+    if out > pool:
+        raise Conflict(f"The pool holds {money(org, pool)}; {what} of {money(org, out)} "
+                       f"needs {money(org, out - pool)} more.")
     is_loan = isinstance(subject, ChamaLoan)
     entry, _created = post(
-        session, org, actor, kind=kind, amount=amount, change=change, member_id=subject.member_id,
+        session, org, actor, kind=kind, amount=amount or _amount(subject), change=change, member_id=subject.member_id,
         loan_id=subject.id if is_loan else None, payout_id=None if is_loan else subject.id,
         source=source, reference=reference, memo=memo, occurred_at=occurred_at,
     )

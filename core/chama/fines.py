@@ -36,6 +36,9 @@ def charge_fine(session: Session, actor: Actor, org_id: int, member_id: int, amo
     org = chama_org(session, actor, org_id, "chama.money")
     member = member_row(session, org.id, member_id)
     check_amount(amount_minor, "A fine")
+    if member.status == "exited":
+        raise Conflict(f"{first_name(session, member)} left the chama on {member.exited_on}; "
+                       "a member who has left is not fined.")
     if not reason or not reason.strip():
         raise InvalidInput("Say what the fine is for; the member is told.")
     return record_once(session, actor, org, member, kind="fine", amount=amount_minor, key=idempotency_key,

@@ -8,7 +8,11 @@ org, member or loan, and period, only what is due by now:
 * ``chama.late_fine`` — the day after the grace days end, 00:00: the late
   fine on what is still unpaid of that period (nothing if it was paid).
 * ``chama.instalment`` — each loan instalment date, 08:00: for reducing-balance
-  loans the month's interest, and an SMS reminder while money is owed.
+  loans the month's interest, and an SMS reminder of what is actually due
+  (missed instalments included, repayments taken off) while money is owed.
+* ``chama.loan_overdue`` — the day after an instalment's ``loan_grace_days``,
+  00:00: if it is still not paid, the penalty, SMS to the borrower and her
+  guarantors, and default after ``default_after_missed`` missed instalments.
 
 Job keys, the invoice's unique key, the fine's ledger key and the SMS keys
 each make a second run on the same day change nothing. Periods more than
@@ -28,10 +32,18 @@ from sqlalchemy.orm import Session
 from core import jobs
 from core.actors import Actor
 from core.chama.base import add_months, local_moment, local_today, money, notify_member, settings_row
+from core.chama.cycles import current_cycle
 from core.chama.dues import periods_due_between, unpaid_for
 from core.chama.fines import late_fine_amount, post_late_fine
 from core.chama.ledger import announce, sums
-from core.chama.loans import charge_instalment_interest, disbursement_of, schedule_of
+from core.chama.loans import (
+    LENT,
+    charge_instalment_interest,
+    disbursement_of,
+    mark_overdue,
+    schedule_of,
+    standing_of,
+)
 from db.models import Job, Org
 from db.models_chama import ChamaInvoice, ChamaLoan, ChamaMember, ChamaSettings
 
@@ -47,6 +59,9 @@ def _dues(session: Session, org: Org, settings: ChamaSettings, now: datetime) ->
         return []
     today = local_today(org, now)
     start = max(settings.contributions_start, today - timedelta(days=LOOKBACK_DAYS))
+    started_on = current_cycle(session, org.id).started_on
+    if started_on is not None:  # periods due before the last share-out belong to a closed cycle
+        start = max(start, started_on + timedelta(days=1))
     periods = periods_due_between(settings, start, today + timedelta(days=settings.reminder_days))
     if not periods:
         return []
@@ -74,8 +89,9 @@ def _dues(session: Session, org: Org, settings: ChamaSettings, now: datetime) ->
 def _instalments(session: Session, org: Org, now: datetime) -> list[Planned]:
     today = local_today(org, now)
     planned: list[Planned] = []
+    grace = timedelta(days=settings_row(session, org.id).loan_grace_days + 1)
     for loan in session.scalars(select(ChamaLoan).where(ChamaLoan.org_id == org.id,
-                                                        ChamaLoan.status == "disbursed")):
+                                                        ChamaLoan.status.in_(LENT))):
         disbursement = disbursement_of(session, loan)
         if disbursement is None or loan.first_due_on is None or sums(session, org.id, loan_id=loan.id).loan <= 0:
             continue
@@ -83,10 +99,14 @@ def _instalments(session: Session, org: Org, now: datetime) -> list[Planned]:
         while (due := add_months(loan.first_due_on, number - 1)) <= today:
             if due >= today - timedelta(days=LOOKBACK_DAYS) and (
                     number <= loan.months or loan.interest_kind == "reducing"):
+                ids = {"loan_id": loan.id, "disbursement_id": disbursement.id, "number": number}
                 planned.append(("chama.instalment",
                                 f"chama:{org.id}:loan:{loan.id}:{disbursement.id}:instalment:{number}",
-                                local_moment(org, due, MORNING), org.id,
-                                {"loan_id": loan.id, "disbursement_id": disbursement.id, "number": number}))
+                                local_moment(org, due, MORNING), org.id, ids))
+                if number <= loan.months and due + grace <= today:
+                    planned.append(("chama.loan_overdue",
+                                    f"chama:{org.id}:loan:{loan.id}:{disbursement.id}:overdue:{number}",
+                                    local_moment(org, due + grace), org.id, ids))
             number += 1
     return planned
 
@@ -160,14 +180,10 @@ def fine_if_late(session: Session, job: jobs.DueJob) -> None:
 
 @jobs.handler("chama.instalment")
 def instalment_due(session: Session, job: jobs.DueJob) -> None:
-    org = session.get(Org, job.org_id)
-    loan = session.get(ChamaLoan, job.payload["loan_id"])
-    if org is None or loan is None or loan.org_id != org.id or loan.status != "disbursed":
+    found = _lent(session, job)
+    if found is None:
         return
-    disbursement = disbursement_of(session, loan)
-    if disbursement is None or disbursement.id != job.payload["disbursement_id"]:
-        return  # the disbursement this job was planned for has been reversed
-    number = int(job.payload["number"])
+    org, loan, disbursement, number = found
     if loan.interest_kind == "reducing":
         entry = charge_instalment_interest(session, org, ACTOR, loan, number, disbursement.id)
         if entry is not None:
@@ -177,10 +193,32 @@ def instalment_due(session: Session, job: jobs.DueJob) -> None:
     if owed <= 0 or member is None:
         return
     if number <= loan.months:
-        plan = schedule_of(loan, local_today(org))[number - 1]
-        text = (f"loan {loan.id} instalment {number} of {loan.months} "
-                f"({money(org, plan.total_minor)}) is due today. Loan balance {money(org, owed)}.")
+        due = standing_of(session, org, loan, local_today(org, job.due_at)).due_for(number)
+        text = (f"loan {loan.id} instalment {number} of {loan.months}: {money(org, due)} is due today"
+                + (" (missed instalments included)" if due > schedule_of(loan, local_today(org))[number - 1]
+                   .total_minor else "") + f". Loan balance {money(org, owed)}.")
     else:
         text = f"loan {loan.id} is past its last instalment. Loan balance {money(org, owed)}."
     notify_member(session, org, member, text, f"{org.id}:loan:{loan.id}:{disbursement.id}:instalment:{number}",
                   purpose="service")
+
+
+def _lent(session: Session, job: jobs.DueJob) -> tuple[Org, ChamaLoan, object, int] | None:
+    """The org, the paid-out loan, its disbursement and the instalment a loan job is for (None: nothing to do)."""
+    org = session.get(Org, job.org_id)
+    loan = session.get(ChamaLoan, job.payload["loan_id"])
+    if org is None or loan is None or loan.org_id != org.id or loan.status not in LENT:
+        return None
+    disbursement = disbursement_of(session, loan)
+    if disbursement is None or disbursement.id != job.payload["disbursement_id"]:
+        return None  # the disbursement this job was planned for has been reversed
+    return org, loan, disbursement, int(job.payload["number"])
+
+
+@jobs.handler("chama.loan_overdue")
+def loan_overdue(session: Session, job: jobs.DueJob) -> None:
+    found = _lent(session, job)
+    if found is None:
+        return
+    org, loan, disbursement, number = found
+    mark_overdue(session, org, ACTOR, loan, number, disbursement.id, local_today(org, job.due_at))

@@ -8,6 +8,7 @@ kind of entry does:
 kind                          savings  principal  interest  fines  pool   earnings
 ============================  =======  =========  ========  =====  =====  ========
 contribution                  +a                                   +a
+opening_balance               +a                                   +a
 fine (charged)                                              +a
 fine_payment                                                -a     +a     +a
 loan_disbursement                      +a                          -a
@@ -15,6 +16,9 @@ interest (charged)                                +a
 loan_repayment (f + i + p)             -p         -i        -f     +a     +(f+i)
 payout                                                             -a     -a
 shareout (savings s, rest e)  -s                                   -a     -e
+exit_settlement (savings a;   -a       -p         -i        -f     -r     +(f+i)
+  settles f + i + p, pays r)
+refund / guarantor_charge     -a                                   -a
 reversal                      the original's effect, negated
 ============================  =======  =========  ========  =====  =====  ========
 
@@ -22,12 +26,19 @@ So, summed over any set of entries, ``pool = savings + earnings - principal``;
 the property tests hold the services to it. An entry is never edited or
 deleted (database triggers refuse it); a mistake is undone by a reversal that
 points at the original, and a reversal itself cannot be reversed.
+
+An opening balance is savings brought in from before Ofisi; it never pays an
+invoice. An exit settlement hands a leaver her savings less the loans and
+fines it settles first (``r = a - f - i - p``). A refund hands back the part
+of a payment beyond what was owed; a guarantor charge takes a defaulted
+loan's remainder out of a guarantor's savings (the loan's side is a
+repayment from the system).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -40,6 +51,7 @@ from core.actors import Actor
 from core.chama.base import (
     chama_org,
     first_name,
+    local_day_bounds,
     lock_chama,
     member_row,
     money,
@@ -47,6 +59,7 @@ from core.chama.base import (
     org_zone,
     settings_row,
 )
+from core.chama.cycles import Cycle, current_cycle
 from core.errors import Conflict, InvalidInput, NotFound
 from core.money import format_money
 from db.models import Org
@@ -55,6 +68,7 @@ from db.types import utcnow
 
 KINDS: dict[str, str] = {
     "contribution": "Contribution",
+    "opening_balance": "Opening balance",
     "fine": "Fine",
     "fine_payment": "Fine payment",
     "loan_disbursement": "Loan disbursement",
@@ -62,6 +76,9 @@ KINDS: dict[str, str] = {
     "loan_repayment": "Loan repayment",
     "payout": "Payout",
     "shareout": "Share-out",
+    "exit_settlement": "Exit settlement",
+    "refund": "Refund",
+    "guarantor_charge": "Guarantor charge",
     "reversal": "Reversal",
 }
 SOURCES = ("cash", "mpesa", "bank")  # how money reaches the chama; "system" marks entries Ofisi makes itself
@@ -110,8 +127,16 @@ def _column(name: str):
 def effect(kind: str, amount: int, *, fines: int = 0, interest: int = 0, principal: int = 0,
            savings: int = 0) -> Balances:
     """What an entry of ``kind`` does to the balances (see the table above)."""
-    if kind == "contribution":
+    if kind in ("contribution", "opening_balance"):
         return Balances(savings=amount, pool=amount)
+    if kind in ("refund", "guarantor_charge"):
+        return Balances(savings=-amount, pool=-amount)
+    if kind == "exit_settlement":
+        paid = amount - fines - interest - principal
+        if min(fines, interest, principal, paid) < 0:
+            raise ValueError("an exit settlement settles no more than the savings it hands back")
+        return Balances(savings=-amount, fines=-fines, interest=-interest, principal=-principal, pool=-paid,
+                        earnings=fines + interest)
     if kind == "fine":
         return Balances(fines=amount)
     if kind == "fine_payment":
@@ -180,6 +205,7 @@ class EntryView:
     recorded_by: str
     occurred_at: datetime
     replayed: bool = False
+    warning: str | None = None  # recorded, but something to check (a same-day twin without a reference)
 
     @classmethod
     def of(cls, e: ChamaLedgerEntry, reversed_by_id: int | None = None, *, replayed: bool = False) -> EntryView:
@@ -212,6 +238,13 @@ def describe(entry: EntryView, currency: str) -> str:
         base += f" {entry.payout_id}"
     elif entry.kind == "shareout":
         base += f" {entry.shareout_id}"
+    elif entry.kind == "exit_settlement":
+        c = entry.change
+        base += (f": savings {format_money(-c.savings, currency)} less loans "
+                 f"{format_money(-c.principal - c.interest, currency)} and fines {format_money(-c.fines, currency)}, "
+                 f"paid {format_money(-c.pool, currency)}")
+    elif entry.kind == "guarantor_charge":
+        base += f" for loan {entry.loan_id}"
     elif entry.kind == "reversal":
         base += f" of entry {entry.reverses_id}"
     if entry.reference:
@@ -221,8 +254,18 @@ def describe(entry: EntryView, currency: str) -> str:
     return base
 
 
+def clean_reference(reference: str | None) -> str | None:
+    """A receipt reference as compared and kept: no spaces, upper case (``qab 1234xyz`` is ``QAB1234XYZ``)."""
+    text = "".join((reference or "").split()).upper()
+    return text or None
+
+
+def _same_reference(reference: str):
+    return func.upper(func.replace(ChamaLedgerEntry.reference, " ", "")) == clean_reference(reference)
+
+
 def recorded(session: Session, org_id: int, *, key: str | None, kind: str, source: str | None = None,
-             reference: str | None = None) -> ChamaLedgerEntry | None:
+             reference: str | None = None, part: int = 0) -> ChamaLedgerEntry | None:
     """The entry this payment already is: the one under ``key``, or, for money in, the one with the
     same source and reference (an M-Pesa receipt is one payment, whichever way it reached us)."""
     if key:
@@ -230,11 +273,11 @@ def recorded(session: Session, org_id: int, *, key: str | None, kind: str, sourc
             ChamaLedgerEntry.org_id == org_id, ChamaLedgerEntry.idempotency_key == key))
         if existing is not None:
             return existing
-    ref = (reference or "").strip()
+    ref = clean_reference(reference)
     if ref and kind in MONEY_IN:
         return session.scalar(select(ChamaLedgerEntry).where(
-            ChamaLedgerEntry.org_id == org_id, ChamaLedgerEntry.source == source,
-            ChamaLedgerEntry.reference == ref, ChamaLedgerEntry.kind.in_(MONEY_IN)))
+            ChamaLedgerEntry.org_id == org_id, ChamaLedgerEntry.source == source, _same_reference(ref),
+            ChamaLedgerEntry.part == part, ChamaLedgerEntry.kind.in_(MONEY_IN)))
     return None
 
 
@@ -242,8 +285,8 @@ def payment_key(source: str, reference: str | None, idempotency_key: str | None)
     """The key that makes recording the same payment twice a no-op: the caller's, or source + reference."""
     if idempotency_key:
         return idempotency_key.strip()
-    if reference and reference.strip():
-        return f"{source}:{reference.strip()}"
+    if clean_reference(reference):
+        return f"{source}:{clean_reference(reference)}"
     return None
 
 
@@ -306,6 +349,7 @@ def post(
     period: str | None = None,
     memo: str = "",
     occurred_at: datetime | None = None,
+    part: int = 0,
 ) -> tuple[ChamaLedgerEntry, bool]:
     """Append one entry to the caller's unit of work; (existing entry, False) when ``key``
     (or, for money in, ``source`` + ``reference``) was already used.
@@ -322,7 +366,7 @@ def post(
         org_id=org.id, member_id=member_id, kind=kind, amount_minor=amount,
         **{f"{name}_minor": getattr(change, name) for name in FIELDS},
         loan_id=loan_id, payout_id=payout_id, shareout_id=shareout_id, reverses_id=reverses_id,
-        source=source, reference=(reference or "").strip() or None, idempotency_key=key, period=period,
+        source=source, reference=clean_reference(reference), idempotency_key=key, period=period, part=part,
         memo=memo.strip(), recorded_by=actor.label, recorded_by_user_id=actor.user_id,
         occurred_at=occurred_at or utcnow(),
     )
@@ -335,7 +379,8 @@ def post(
         with session.begin_nested():
             session.add(entry)
     except IntegrityError:
-        existing = recorded(session, org.id, key=key, kind=kind, source=source, reference=entry.reference)
+        existing = recorded(session, org.id, key=key, kind=kind, source=source, reference=entry.reference,
+                            part=part)
         if existing is None:
             raise
         return existing, False
@@ -400,7 +445,23 @@ def record_once(
                           key=key, **post_kwargs)
     if not created:  # a concurrent delivery of the same payment won
         return replay_of(session, org, entry, **same)
-    return finish(session, actor, org, entry, receipt=receipt(), always=always)
+    twin = _same_day_twin(session, org, entry) if key is None and kind in MONEY_IN else None
+    view = finish(session, actor, org, entry, receipt=receipt(), always=always)
+    if twin is None:
+        return view
+    return replace(view, warning=f"{KINDS[kind]} of {money(org, amount)} for this member on the same day is "
+                                 f"already entry {twin.id}; if this is the same money, reverse entry {entry.id}.")
+
+
+def _same_day_twin(session: Session, org: Org, entry: ChamaLedgerEntry) -> ChamaLedgerEntry | None:
+    """Another standing entry of the same kind, member and amount on the same day (org's clock)."""
+    day = entry.occurred_at.astimezone(org_zone(org)).date()
+    since, until = local_day_bounds(org, day, day)
+    twins = unreversed(session, org.id, ChamaLedgerEntry.member_id == entry.member_id,
+                       ChamaLedgerEntry.kind == entry.kind, ChamaLedgerEntry.amount_minor == entry.amount_minor,
+                       ChamaLedgerEntry.occurred_at >= since, ChamaLedgerEntry.occurred_at < until,
+                       ChamaLedgerEntry.id != entry.id)
+    return twins[0] if twins else None
 
 
 def record_contribution(
@@ -444,6 +505,38 @@ def record_contribution(
                        source=source, reference=reference, period=period, memo=memo, occurred_at=when)
 
 
+def record_opening_balance(session: Session, actor: Actor, org_id: int, member_id: int, amount_minor: int, *,
+                           as_of: datetime | None = None, memo: str = "") -> EntryView:
+    """Savings a member brought from before the chama used Ofisi: hers, in the pool, shared out
+    with the rest, but never a payment of any invoice. Once per member (reverse it to correct it)."""
+    org = chama_org(session, actor, org_id, "chama.money")
+    member = member_row(session, org.id, member_id, lock=True)
+    when = check_when("cash", as_of)
+
+    def rules() -> Balances:
+        if member.status == "exited":
+            raise Conflict(f"{first_name(session, member)} exited the chama on {member.exited_on}.")
+        return effect("opening_balance", amount_minor)
+
+    check_amount(amount_minor, "An opening balance")
+    standing = unreversed(session, org.id, ChamaLedgerEntry.member_id == member.id,
+                          ChamaLedgerEntry.kind == "opening_balance")
+    if standing and standing[0].amount_minor != amount_minor:
+        raise Conflict(f"{first_name(session, member)} already has an opening balance of "
+                       f"{money(org, standing[0].amount_minor)} (entry {standing[0].id}); reverse it first to change it.")
+    return record_once(session, actor, org, member, kind="opening_balance", amount=amount_minor,
+                       key=f"opening:{member.id}:{len(_reversed_openings(session, org, member))}", rules=rules,
+                       receipt=lambda: f"your opening balance of {money(org, amount_minor)} is recorded as savings.",
+                       memo=memo or "opening balance", occurred_at=when)
+
+
+def _reversed_openings(session: Session, org: Org, member: ChamaMember) -> list[int]:
+    reversal = select(ChamaLedgerEntry.reverses_id).where(ChamaLedgerEntry.reverses_id.is_not(None))
+    return list(session.scalars(select(ChamaLedgerEntry.id).where(
+        ChamaLedgerEntry.org_id == org.id, ChamaLedgerEntry.member_id == member.id,
+        ChamaLedgerEntry.kind == "opening_balance", ChamaLedgerEntry.id.in_(reversal))))
+
+
 def get_entry(session: Session, actor: Actor, org_id: int, entry_id: int) -> EntryView:
     org = chama_org(session, actor, org_id, "chama.read")
     return views(session, [_entry(session, org, entry_id)])[0]
@@ -480,18 +573,19 @@ class MemberBalances:
     interest_owed_minor: int
     loan_outstanding_minor: int
     fines_owed_minor: int
-
+    cycle: Cycle | None = None
 
     @classmethod
-    def of(cls, member_id: int, currency: str, b: Balances) -> MemberBalances:
-        return cls(member_id, currency, b.savings, b.principal, b.interest, b.loan, b.fines)
+    def of(cls, member_id: int, currency: str, b: Balances, cycle: Cycle | None = None) -> MemberBalances:
+        return cls(member_id, currency, b.savings, b.principal, b.interest, b.loan, b.fines, cycle)
 
 
 def member_balances(session: Session, actor: Actor, org_id: int, member_id: int) -> MemberBalances:
     """What USSD option 1 shows: savings, loan outstanding, fines owed."""
     org = chama_org(session, actor, org_id, "chama.read")
     member = member_row(session, org.id, member_id)
-    return MemberBalances.of(member.id, org.currency, sums(session, org.id, member_id=member.id))
+    return MemberBalances.of(member.id, org.currency, sums(session, org.id, member_id=member.id),
+                             current_cycle(session, org.id))
 
 
 def balances_of_members(session: Session, actor: Actor, org_id: int,
@@ -499,7 +593,8 @@ def balances_of_members(session: Session, actor: Actor, org_id: int,
     """Balances for a page of members at once (a members list), by member id."""
     org = chama_org(session, actor, org_id, "chama.read")
     found = sums_by_member(session, org.id, member_ids)
-    return {m: MemberBalances.of(m, org.currency, found.get(m, Balances())) for m in member_ids}
+    cycle = current_cycle(session, org.id)
+    return {m: MemberBalances.of(m, org.currency, found.get(m, Balances()), cycle) for m in member_ids}
 
 
 def unreversed(session: Session, org_id: int, *conditions) -> list[ChamaLedgerEntry]:
@@ -528,7 +623,8 @@ def reverse_entry(session: Session, actor: Actor, org_id: int, entry_id: int, *,
     result would leave a balance or the pool below zero. Reversing a loan
     disbursement also reverses the interest charged on that loan, and needs
     its repayments reversed first; the loan goes back to approved. Reversing
-    a payout puts the payout back to approved.
+    a payout puts the payout back to approved; reversing an exit settlement
+    also makes the leaver an active member again.
     """
     org = chama_org(session, actor, org_id, "chama.money")
     if not reason or not reason.strip():
@@ -569,10 +665,14 @@ def reverse_entry(session: Session, actor: Actor, org_id: int, entry_id: int, *,
     ]
     if original.kind == "loan_disbursement" and loan is not None:
         loan.status, loan.disbursed_at, loan.first_due_on = "approved", None, None
-    if original.kind == "payout" and original.payout_id is not None:
+    if original.kind in ("payout", "refund", "exit_settlement") and original.payout_id is not None:
         payout = session.get(ChamaPayout, original.payout_id)
         assert payout is not None
         payout.status, payout.paid_at = "approved", None
+    if original.kind == "exit_settlement" and original.member_id is not None:
+        # Her savings are back, so she is a member again (an approved exit payout can be paid once more).
+        leaver = member_row(session, org.id, original.member_id)
+        leaver.status, leaver.exited_on, leaver.exit_reason = "active", None, None
     when = original.occurred_at.astimezone(org_zone(org)).date().isoformat()
     return finish(session, actor, org, reversals[0],
                   receipt=f"entry {original.id} ({KINDS[original.kind].lower()} of "

@@ -1,4 +1,9 @@
-"""Meetings: when and where, the agenda, who came, and the minutes (the secretary's work)."""
+"""Meetings: when and where, the agenda, who came, and the minutes (the secretary's work).
+
+A meeting that already happened can be entered afterwards (nobody is told of it by SMS);
+attendance and minutes are taken on or after the meeting's day, never before, so a meeting
+still to come stays scheduled (and the "next meeting") until it is held.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.actors import Actor
-from core.chama.base import chama_org, contact_of, locked, member_row, notify_member, org_zone
-from core.errors import Conflict, InvalidInput
+from core.chama.base import chama_org, contact_of, local_today, locked, member_row, notify_member, org_zone
+from core.errors import Conflict, InvalidInput, NotFound
 from db.models import Org
 from db.models_chama import ChamaAttendance, ChamaMeeting, ChamaMember
 from db.types import utcnow
@@ -37,6 +42,10 @@ class MeetingView:
     minutes: str
     status: str
     attendance: list[AttendanceView]
+
+    def tally(self) -> dict[str, int]:
+        """How many members had each attendance mark."""
+        return {mark: sum(a.status == mark for a in self.attendance) for mark in ATTENDANCE}
 
 
 def _view(session: Session, meeting: ChamaMeeting) -> MeetingView:
@@ -65,8 +74,7 @@ def schedule_meeting(session: Session, actor: Actor, org_id: int, *, starts_at: 
     if starts_at.tzinfo is None:
         raise InvalidInput("A meeting time needs a time zone.")
     if starts_at < utcnow():
-        raise InvalidInput("A meeting cannot be scheduled in the past; record what happened on a meeting "
-                           "already scheduled.")
+        notify = False  # entered after it happened: nobody is invited to the past
     if not venue.strip():
         raise InvalidInput("Say where the meeting is.")
     meeting = ChamaMeeting(org_id=org.id, starts_at=starts_at, venue=venue.strip(), agenda=agenda.strip(),
@@ -90,6 +98,7 @@ def record_attendance(session: Session, actor: Actor, org_id: int, meeting_id: i
     meeting = _meeting(session, org, meeting_id)
     if meeting.status == "cancelled":
         raise Conflict(f"Meeting {meeting.id} was cancelled; there is no attendance to take.")
+    _refuse_before_the_day(org, meeting, "attendance is taken")
     existing = {a.member_id: a for a in session.scalars(
         select(ChamaAttendance).where(ChamaAttendance.meeting_id == meeting.id))}
     changes = {}
@@ -121,11 +130,27 @@ def record_minutes(session: Session, actor: Actor, org_id: int, meeting_id: int,
         raise InvalidInput("The minutes are empty.")
     if meeting.status == "cancelled":
         raise Conflict(f"Meeting {meeting.id} was cancelled; it has no minutes.")
+    _refuse_before_the_day(org, meeting, "its minutes are written")
     before = meeting.minutes
     meeting.minutes, meeting.status = minutes.strip(), "held"
     audit.record(session, actor, "chama.meeting.minutes", "chama_meeting", meeting.id, org_id=org.id,
                  before={"minutes": before} if before else None, after={"minutes": meeting.minutes})
     session.commit()
+    return _view(session, meeting)
+
+
+def _refuse_before_the_day(org: Org, meeting: ChamaMeeting, what: str) -> None:
+    day = meeting.starts_at.astimezone(org_zone(org)).date()
+    if day > local_today(org):
+        raise Conflict(f"Meeting {meeting.id} is on {day:%d %b %Y}; {what} on or after that day.")
+
+
+def get_meeting(session: Session, actor: Actor, org_id: int, meeting_id: int) -> MeetingView:
+    """One meeting with its agenda, minutes and attendance: the meeting's statement."""
+    org = chama_org(session, actor, org_id, "chama.read")
+    meeting = session.get(ChamaMeeting, meeting_id)
+    if meeting is None or meeting.org_id != org.id:
+        raise NotFound(f"There is no meeting {meeting_id} in {org.name}.")
     return _view(session, meeting)
 
 

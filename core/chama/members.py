@@ -25,11 +25,13 @@ from core.chama.base import (
     money,
 )
 from core.chama.ledger import sums
+from core.chama.loans import guaranteeing
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.optouts import opt_in, opt_out
 from core.orgs import OrgView
 from core.phones import normalize_phone
-from db.models import Contact, OptOut, Org
+from core.permissions import role_of
+from db.models import Contact, OptOut, Org, User
 from db.models_chama import ChamaMember
 
 ROLE_ALIASES = {"chairperson": "chair", "chairman": "chair", "chairlady": "chair", "chairwoman": "chair"}
@@ -49,11 +51,20 @@ class MemberView:
     joined_on: date
     exited_on: date | None
     sms_opt_out: bool  # the core opt-out of their phone for this chama's SMS (STOP, or the console)
+    exit_reason: str | None = None
+    user_id: int | None = None  # the staff login linked to this member
 
     @classmethod
     def of(cls, m: ChamaMember, c: Contact, sms_opt_out: bool) -> MemberView:
         return cls(m.id, m.org_id, m.contact_id, c.name, c.phone, m.member_number, m.role, m.status,
-                   m.joined_on, m.exited_on, bool(sms_opt_out))
+                   m.joined_on, m.exited_on, bool(sms_opt_out), m.exit_reason, m.user_id)
+
+    @property
+    def left_text(self) -> str | None:
+        """"Left on 2031-02-01: moved to Mombasa" for a member who has exited."""
+        if self.status != "exited":
+            return None
+        return f"Left on {self.exited_on}" + (f": {self.exit_reason}" if self.exit_reason else "")
 
     @property
     def label(self) -> str:
@@ -165,8 +176,8 @@ def update_member(
 ) -> MemberView:
     """Change a member's role, status, number or SMS choice.
 
-    A member who still owes the chama (loan or fines) cannot exit; their
-    savings are theirs to take in a payout or at share-out first.
+    Only a member with nothing saved and nothing owed is marked exited here;
+    anyone else leaves through her exit settlement (``exits``).
     """
     org = chama_org(session, actor, org_id, "chama.members")
     member = member_row(session, org.id, member_id, lock=True)
@@ -186,10 +197,18 @@ def update_member(
             raise InvalidInput(f"{status!r} is not a member status; use one of {', '.join(MEMBER_STATUSES)}.")
         if status == "exited" and member.status != "exited":
             owed = sums(session, org.id, member_id=member.id)
-            if owed.loan or owed.fines:
-                raise Conflict(f"{before.name} still owes {money(org, owed.loan + owed.fines)} "
-                               "(loans and fines); settle it before they exit.")
+            if owed.loan or owed.fines or owed.savings:
+                raise Conflict(f"{before.name} has savings of {money(org, owed.savings)} and owes "
+                               f"{money(org, owed.loan + owed.fines)}; `ofisi chama exit` settles them through "
+                               "the approvals and then marks her exited.")
+            backing = guaranteeing(session, org.id, member.id)
+            if backing:
+                raise Conflict(f"{before.name} guarantees loan(s) {', '.join(map(str, backing))}; "
+                               "she can leave once they are repaid.")
+            member.exit_reason = "marked exited"
         member.exited_on = local_today(org) if status == "exited" else None
+        if status != "exited":
+            member.exit_reason = None
         member.status = status
     if sms_opt_out is not None and sms_opt_out != before.sms_opt_out:
         if sms_opt_out:
@@ -204,6 +223,35 @@ def update_member(
                      before={k: getattr(before, k) for k in changed}, after={k: getattr(after, k) for k in changed})
     session.commit()
     return after
+
+
+def link_login(session: Session, actor: Actor, org_id: int, member_id: int, *, email: str | None) -> MemberView:
+    """Link a staff login (by email) to the member who is that person, or unlink it (``email=None``).
+
+    Approvals know an official by this link, never by phone: a login decides as its member, a login linked
+    to the applicant cannot approve her loan, and a login linked to no member cannot decide at all.
+    """
+    org = chama_org(session, actor, org_id, "chama.settings")
+    member = member_row(session, org.id, member_id, lock=True)
+    before = member.user_id
+    if email is None:
+        member.user_id = None
+    else:
+        user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+        if user is None or role_of(session, Actor.staff(user.id, user.email), org.id) is None:
+            raise NotFound(f"No staff login {email.strip()!r} belongs to {org.name}; add it with `ofisi user add`.")
+        holder = session.scalar(select(ChamaMember).where(ChamaMember.org_id == org.id,
+                                                          ChamaMember.user_id == user.id, ChamaMember.id != member.id))
+        if holder is not None:
+            raise Conflict(f"{user.email} is already linked to member no. {holder.member_number}; unlink it first.")
+        member.user_id = user.id
+    session.flush()
+    if before != member.user_id:
+        audit.record(session, actor, "chama.member.login", "chama_member", member.id, org_id=org.id,
+                     before={"user_id": before}, after={"user_id": member.user_id})
+    view = _view(session, member)
+    session.commit()
+    return view
 
 
 # Whether the member's phone opted out of their chama's SMS, read with the member.

@@ -14,8 +14,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from core.actors import Actor
-from core.chama.base import chama_org, contact_of, member_row
-from core.chama.ledger import record_contribution
+from core.chama.base import chama_org, contact_of, member_row, money
+from core.chama.ledger import record_contribution, sums
 from core.chama.loans import record_repayment
 from core.errors import Conflict
 from core.payments import PaymentView, on_success, request_payment
@@ -49,6 +49,11 @@ def ask_to_pay(session: Session, actor: Actor, org_id: int, member_id: int, amou
     member = member_row(session, org.id, member_id)
     if member.status != "active":
         raise Conflict("Only active members can pay through M-Pesa here; ask the treasurer.")
+    if purpose == REPAYMENT:
+        owed = sums(session, org.id, member_id=member.id)
+        if amount_minor > owed.loan + owed.fines:
+            raise Conflict(f"You owe {money(org, owed.loan + owed.fines)} (loans and fines); "
+                           f"{money(org, amount_minor)} is more than that.")
     phone = contact_of(session, member).phone
     what = "Contribution" if purpose == CONTRIBUTION else "Loan repayment"
     return request_payment(session, org.id, purpose=purpose, subject_id=member.id, phone=phone,

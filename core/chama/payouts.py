@@ -2,7 +2,9 @@
 merry-go-round turn, an expense), asked for, approved like a loan, then paid.
 
 A payout comes out of the chama's earnings (interest and fines paid), so at
-share-out the members share what is left of them.
+share-out the members share what is left of them. Two kinds come out of a
+member's own savings instead, through the same approvals: a leaver's exit
+settlement (see ``exits``) and the refund of an overpayment.
 """
 
 from __future__ import annotations
@@ -15,12 +17,20 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.actors import Actor
-from core.chama.approvals import ApprovalView, approvals_of, decide_and_notify, pay_from_pool, requester_key
-from core.chama.base import chama_org, contact_of, lock_chama, locked, member_row, money, settings_row
-from core.chama.ledger import check_amount, check_when, effect, finish
-from core.errors import InvalidInput, NotFound
+from core.chama.approvals import (
+    ApprovalView,
+    approvals_needed,
+    approvals_of,
+    decide_and_notify,
+    pay_from_pool,
+    requester_key,
+)
+from core.chama.base import chama_org, contact_of, first_name, lock_chama, locked, member_row, money, settings_row
+from core.chama.settlement import leave, settlement_of
+from core.chama.ledger import Balances, check_amount, check_when, effect, finish, sums
+from core.errors import Conflict, InvalidInput, NotFound
 from db.models import Org
-from db.models_chama import ChamaPayout
+from db.models_chama import ChamaMember, ChamaPayout
 from db.types import utcnow
 
 
@@ -30,6 +40,7 @@ class PayoutView:
     org_id: int
     member_id: int | None
     payee: str
+    kind: str
     currency: str
     amount_minor: int
     purpose: str
@@ -43,7 +54,7 @@ class PayoutView:
 
 
 def _view(session: Session, org: Org, p: ChamaPayout) -> PayoutView:
-    return PayoutView(p.id, org.id, p.member_id, p.payee, org.currency, p.amount_minor, p.purpose, p.status,
+    return PayoutView(p.id, org.id, p.member_id, p.payee, p.kind, org.currency, p.amount_minor, p.purpose, p.status,
                       p.approvals_required, approvals_of(session, p), p.requested_by, p.requested_at, p.paid_at,
                       p.rejection_reason)
 
@@ -63,7 +74,7 @@ def _payout(session: Session, org: Org, payout_id: int, *, lock: bool = False) -
 
 
 def create_payout(session: Session, actor: Actor, org: Org, amount_minor: int, *, member_id: int | None,
-                  payee: str | None, purpose: str, by_member_id: int | None) -> ChamaPayout:
+                  payee: str | None, purpose: str, by_member_id: int | None, kind: str = "payout") -> ChamaPayout:
     """Add a payout request to the unit of work (no commit); shared with the merry-go-round."""
     check_amount(amount_minor, "A payout")
     if not purpose or not purpose.strip():
@@ -73,11 +84,13 @@ def create_payout(session: Session, actor: Actor, org: Org, amount_minor: int, *
         payee = contact_of(session, member).name
     elif not payee or not payee.strip():
         raise InvalidInput("A payout goes to a member or to a named payee.")
+    maker = requester_key(session, actor, org, by_member_id=by_member_id)
     payout = ChamaPayout(
         org_id=org.id, member_id=member_id, payee=payee.strip(), amount_minor=amount_minor, purpose=purpose.strip(),
-        approvals_required=settings_row(session, org.id).approvals_required,
-        requester_key=requester_key(session, actor, org, by_member_id=by_member_id),
-        requested_by=actor.label, requested_at=utcnow(),
+        kind=kind, approvals_required=approvals_needed(
+            session, org, required=settings_row(session, org.id).approvals_required, beneficiary_id=member_id,
+            requester=maker, what=f"a payout to {payee.strip()}"),
+        requester_key=maker, requested_by=actor.label, requested_at=utcnow(),
     )
     session.add(payout)
     session.flush()
@@ -126,13 +139,37 @@ def pay_payout(session: Session, actor: Actor, org_id: int, payout_id: int, *, s
     when = check_when(source, occurred_at)
     lock_chama(session, org.id)
     payout = _payout(session, org, payout_id, lock=True)
-    entry = pay_from_pool(session, actor, org, payout, what=_what(payout), kind="payout",
-                          change=effect("payout", payout.amount_minor), source=source, reference=reference,
-                          occurred_at=when, memo=payout.purpose)
+    member = member_row(session, org.id, payout.member_id, lock=True) if payout.member_id else None
+    kind, amount, change = _what_is_paid(session, org, payout, member)
+    entry = pay_from_pool(session, actor, org, payout, what=_what(payout), kind=kind, change=change, amount=amount,
+                          source=source, reference=reference, occurred_at=when, memo=payout.purpose)
     payout.status, payout.paid_at = "paid", when
-    finish(session, actor, org, entry,
-           receipt=f"{money(org, payout.amount_minor)} has been paid to you: {payout.purpose}.")
+    receipt = f"{money(org, payout.amount_minor)} has been paid to you: {payout.purpose}."
+    if payout.kind == "exit" and member is not None:
+        receipt = leave(session, org, member, entry, when, payout.purpose)
+    finish(session, actor, org, entry, receipt=receipt, always=payout.kind != "payout")
     return _view(session, org, payout)
+
+
+def _what_is_paid(session: Session, org: Org, payout: ChamaPayout,
+                  member: ChamaMember | None) -> tuple[str, int, Balances]:
+    """The entry a payout of its kind posts: (kind, amount, effect)."""
+    if payout.kind == "payout":
+        return "payout", payout.amount_minor, effect("payout", payout.amount_minor)
+    assert member is not None
+    name = first_name(session, member)
+    if payout.kind == "refund":
+        savings = sums(session, org.id, member_id=member.id).savings
+        if savings < payout.amount_minor:
+            raise Conflict(f"{name}'s savings are {money(org, savings)}; the refund of "
+                           f"{money(org, payout.amount_minor)} would take more than she has.")
+        return "refund", payout.amount_minor, effect("refund", payout.amount_minor)
+    settle = settlement_of(session, org, member)
+    if settle.paid_minor != payout.amount_minor:
+        raise Conflict(f"{name}'s balances changed since her exit was asked for: it would now pay "
+                       f"{money(org, settle.paid_minor)}, not {money(org, payout.amount_minor)}. "
+                       "Reject this request and ask again.")
+    return "exit_settlement", settle.savings_minor, settle.change
 
 
 def get_payout(session: Session, actor: Actor, org_id: int, payout_id: int) -> PayoutView:

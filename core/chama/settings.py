@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.actors import Actor
+from core.chama.approvals import active_officials
 from core.chama.base import chama_org, settings_row
 from core.errors import InvalidInput
 from core.money import format_money
@@ -18,6 +19,7 @@ from db.models_chama import ChamaSettings
 FREQUENCIES = ("weekly", "monthly")
 FINE_KINDS = ("flat", "percent")
 INTEREST_KINDS = ("flat", "reducing")
+OVERPAYMENT = ("savings", "refund")
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -38,6 +40,10 @@ class ChamaSettingsView:
     loan_limit_percent: int
     approvals_required: int
     sms_receipts: bool
+    overpayment: str = "savings"
+    loan_grace_days: int = 7
+    loan_penalty_bp: int = 0
+    default_after_missed: int = 3
 
     @classmethod
     def of(cls, row: ChamaSettings, currency: str) -> ChamaSettingsView:
@@ -77,6 +83,12 @@ def _check(values: dict[str, Any]) -> None:
     within("interest_rate_bp", 0, 10_000, "The monthly interest rate in basis points")
     within("loan_limit_percent", 0, 100_000, "The loan limit in percent of savings")
     within("approvals_required", 1, 5, "Approvals a loan or payout needs")
+    if values["overpayment"] not in OVERPAYMENT:
+        raise InvalidInput(f"A payment beyond what is owed goes to {' or '.join(OVERPAYMENT)}, "
+                           f"not {values['overpayment']!r}.")
+    within("loan_grace_days", 0, 60, "Grace days after a loan instalment")
+    within("loan_penalty_bp", 0, 10_000, "The late repayment penalty in basis points")
+    within("default_after_missed", 1, 24, "Missed instalments before a loan is in default")
     if not isinstance(values["sms_receipts"], bool):
         raise InvalidInput("SMS receipts are on or off.")
     start = values["contributions_start"]
@@ -104,6 +116,8 @@ def update_settings(session: Session, actor: Actor, org_id: int, **changes: Any)
     _check(after_values)
     for name, value in changes.items():
         setattr(row, name, value)
+    if "approvals_required" in changes:
+        _refuse_deadlock(session, org, changes["approvals_required"])
     after = ChamaSettingsView.of(row, org.currency)
     changed = {k for k in changes if getattr(before, k) != getattr(after, k)}
     if changed:
@@ -112,6 +126,16 @@ def update_settings(session: Session, actor: Actor, org_id: int, **changes: Any)
                      after={k: _plain(getattr(after, k)) for k in sorted(changed)})
     session.commit()
     return after
+
+
+def _refuse_deadlock(session: Session, org, required: int) -> None:
+    """A loan to one official leaves the others to approve it: a rule asking for more could never be met
+    (requests are capped by the officials eligible for them, so the rule would say what never happens)."""
+    officials = len(active_officials(session, org.id))
+    if officials and required > officials - 1:
+        raise InvalidInput(f"{org.name} has {officials} active officials; a loan to one of them leaves "
+                           f"{officials - 1} to approve it, so it can need at most {officials - 1} approval(s), "
+                           f"not {required}. Elect more officials or ask for fewer approvals.")
 
 
 def _plain(value: Any) -> Any:
@@ -134,5 +158,9 @@ def describe_settings(view: ChamaSettingsView) -> list[tuple[str, str]]:
                           + (" balance" if view.interest_kind == "reducing" else "")),
         ("loan limit", f"{view.loan_limit_percent / 100:g} × savings"),
         ("approvals", f"{view.approvals_required} officials for a loan or payout, never the applicant"),
+        ("overpayment", "added to the member's savings" if view.overpayment == "savings"
+                        else "refunded to the member through the approvals"),
+        ("late loan", f"{view.loan_penalty_bp / 100:g}% of what is overdue after {view.loan_grace_days} grace days; "
+                      f"in default after {view.default_after_missed} missed instalments"),
         ("SMS receipts", "on" if view.sms_receipts else "off"),
     ]

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from core.actors import Actor
 from core.chama.base import add_months, chama_org, local_day_bounds, local_today, org_zone
+from core.chama.cycles import Cycle, current_cycle
 from core.chama.dues import arrears_by_member
 from core.chama.ledger import Balances, EntryView, describe, sums, views
 from core.chama.members import MemberView, get_member
@@ -59,12 +60,18 @@ class Statement:
     closing: Balances
     lines: list[StatementLine]
     totals_by_kind: dict[str, int]
+    cycle: Cycle | None = None
 
     @property
     def title(self) -> str:
         who = self.member.label if self.member else self.org_name
         span = f"{self.start or 'the start'} to {self.end or 'today'}"
-        return f"Statement for {who}, {span} ({self.currency})"
+        text = f"Statement for {who}, {span} ({self.currency})"
+        if self.cycle is not None:
+            text += f"; now in {self.cycle.text()}"
+        if self.member is not None and self.member.left_text:
+            text += f". {self.member.left_text}"
+        return text
 
 
 def statement(session: Session, actor: Actor, org_id: int, *, member_id: int | None = None,
@@ -97,7 +104,7 @@ def statement(session: Session, actor: Actor, org_id: int, *, member_id: int | N
                                    describe(view, org.currency), view.member_id, number, name, view.amount_minor,
                                    view.change, running))
     return Statement(org.id, org.name, org.currency, org.timezone, member, start, end, opening, running, lines,
-                     totals)
+                     totals, current_cycle(session, org.id))
 
 
 @dataclass(frozen=True)

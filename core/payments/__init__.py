@@ -30,11 +30,17 @@ every result is kept raw with its verdict.
 Modules: ``request`` (asking for money, the hooks), ``results`` (what a
 result does), ``sending`` (pushes, and the sender thread of ``ofisi
 serve``), ``checks`` (STK query as due work), ``staff`` (lists and settling
-by hand).
+by hand), ``c2b`` (money paid to the org's paybill: URL registration,
+validation, confirmation, crediting once per receipt), ``statement`` (the
+portal's paybill statement, for what callbacks missed) and ``b2c`` (money
+out: disbursements, their results, Transaction Status as due work). An area
+keeps what paybill money and B2C payments do to its books in
+``core.<kind>.paybill``, loaded when first needed.
 """
 
 from __future__ import annotations
 
+from core.payments import b2c, c2b, statement  # noqa: F401  (due work for B2C; what the front ends call)
 from core.payments.checks import CHECK_AFTER, CheckSummary, PaymentsUnavailable, check_stale_payments, payment_client
 from core.payments.request import CURRENCY, PaymentView, on_success, request_payment
 from core.payments.results import CallbackResult, StkResult, parse_stk_callback, record_stk_callback

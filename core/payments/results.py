@@ -62,7 +62,8 @@ class CallbackResult:
     callback_id: int | None = None
 
 
-def _minor(value: Any) -> int | None:
+def shillings_minor(value: Any) -> int | None:
+    """Daraja's amount (shillings, as a number or text) in minor units; None when it is not a whole cent."""
     try:
         minor = Decimal(str(value)) * 10 ** exponent(CURRENCY)
     except (InvalidOperation, ValueError):
@@ -70,7 +71,7 @@ def _minor(value: Any) -> int | None:
     return int(minor) if minor == minor.to_integral_value() else None
 
 
-def _daraja_time(value: Any) -> datetime | None:
+def daraja_time(value: Any) -> datetime | None:
     """``TransactionDate`` is Nairobi wall time written as digits: 20191219102115."""
     try:
         local = datetime.strptime(str(value), "%Y%m%d%H%M%S")
@@ -98,9 +99,9 @@ def parse_stk_callback(payload: Any) -> StkResult:
     metadata = callback.get("CallbackMetadata") if isinstance(callback.get("CallbackMetadata"), dict) else {}
     items = {item.get("Name"): item.get("Value") for item in metadata.get("Item") or [] if isinstance(item, dict)}
     receipt = str(items.get("MpesaReceiptNumber") or "") or None
-    amount = _minor(items.get("Amount")) if items.get("Amount") is not None else None
+    amount = shillings_minor(items.get("Amount")) if items.get("Amount") is not None else None
     result = StkResult("callback", checkout, merchant, code, desc, raw, receipt, amount,
-                       _daraja_time(items.get("TransactionDate")))
+                       daraja_time(items.get("TransactionDate")))
     if code == 0 and (receipt is None or amount is None):
         return replace(result, malformed="a success without MpesaReceiptNumber and Amount")
     return result

@@ -1,5 +1,6 @@
 """Providers that carry outbox messages: ``log`` for development, Africa's Talking SMS,
-email over SMTP and the WhatsApp Cloud API.
+Exotel SMS for Indian numbers (routed by :class:`core.providers.india.CountryRoute`), email
+over SMTP and the WhatsApp Cloud API.
 
 A provider turns one message into one send and says how it went by return
 value or by raising one of the errors below; the dispatcher alone decides
@@ -128,6 +129,11 @@ def build_providers(settings) -> dict[str, Provider]:
         sms: Provider = AfricasTalkingSMS.from_settings(settings)
     else:
         sms = LogProvider()
+    if settings.exotel_account_sid and settings.has_secret("exotel_api_key"):
+        from core.providers.exotel import ExotelSMS
+        from core.providers.india import INDIA, CountryRoute
+
+        sms = CountryRoute(sms, {INDIA: ExotelSMS.from_settings(settings)})
     providers: dict[str, Provider] = {"sms": sms}
     if settings.has_secret("smtp_url"):
         from core.providers.smtp import SMTPEmail

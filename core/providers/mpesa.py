@@ -1,4 +1,5 @@
-"""M-Pesa Daraja (Safaricom) STK push and STK query over ``httpx``.
+"""M-Pesa Daraja (Safaricom) over ``httpx``: STK push and STK query, C2B URL registration
+(v2), B2C payments (v3) and the Transaction Status query.
 
 ``OFISI_MPESA_BASE_URL`` is the API host (the sandbox by default, the tests'
 fake server in tests). An OAuth access token is fetched with the consumer key
@@ -50,6 +51,11 @@ QUERY_PATH = "/mpesa/stkpushquery/v1/query"
 TOKEN_MARGIN_S = 60.0  # fetch a new token this long before the old one expires
 # STK query of a push whose result Daraja does not have yet: HTTP 500 with this errorCode.
 STILL_PROCESSING = "500.001.1001"
+REGISTER_PATH = "/mpesa/c2b/v2/registerurl"
+B2C_PATH = "/mpesa/b2c/v3/paymentrequest"
+STATUS_PATH = "/mpesa/transactionstatus/v1/query"
+C2B_VALIDATION_PATH, C2B_CONFIRMATION_PATH = "/mpesa/c2b/validation", "/mpesa/c2b/confirmation"
+B2C_RESULT_PATH, B2C_TIMEOUT_PATH = "/mpesa/b2c/result", "/mpesa/b2c/timeout"
 MAX_REFERENCE, MAX_DESCRIPTION = 12, 13
 
 
@@ -73,9 +79,18 @@ class StkQueryAnswer:
         return self.result_code is None
 
 
-def callback_url(public_url: str, token: str | None) -> str:
-    """Where Daraja posts STK results: the gateway, with the callback token when there is one."""
-    url = public_url.rstrip("/") + CALLBACK_PATH
+@dataclass(frozen=True)
+class B2CAccepted:
+    """Daraja took a B2C payment (or a status query) into its queue; the result comes later by callback."""
+
+    originator_id: str
+    conversation_id: str
+    description: str
+
+
+def callback_url(public_url: str, token: str | None, path: str = CALLBACK_PATH) -> str:
+    """Where Daraja posts results to ``path`` of the gateway, with the callback token when there is one."""
+    url = public_url.rstrip("/") + path
     return f"{url}?token={quote(token, safe='')}" if token else url
 
 
@@ -104,6 +119,11 @@ class DarajaClient:
         shortcode: str,
         passkey: str,
         callback_url: str,
+        initiator_name: str | None = None,
+        security_credential: str | None = None,
+        public_url: str | None = None,
+        callback_token: str | None = None,
+        b2c_shortcode: str | None = None,
         timeout: httpx.Timeout = httpx.Timeout(30.0, connect=5.0),
         clock: Callable[[], datetime] = utcnow,
         monotonic: Callable[[], float] = time.monotonic,
@@ -113,6 +133,9 @@ class DarajaClient:
         self.callback_url = callback_url
         self._credentials = (consumer_key, consumer_secret)
         self._passkey = passkey
+        self._initiator = (initiator_name, security_credential)
+        self.public_url, self.callback_token = public_url, callback_token
+        self.b2c_shortcode = b2c_shortcode or shortcode
         self._clock = clock
         self._monotonic = monotonic
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout)
@@ -121,8 +144,11 @@ class DarajaClient:
         self._token_until = 0.0
 
     @classmethod
-    def from_settings(cls, settings) -> DarajaClient:
-        """The client this installation is configured for, or ``ProviderUnavailable`` saying what is missing."""
+    def from_settings(cls, settings, *, stk: bool = True) -> DarajaClient:
+        """The client this installation is configured for, or ``ProviderUnavailable`` saying what is missing.
+
+        ``stk=False`` is for C2B and B2C, which need no STK passkey (B2C asks for its initiator when used).
+        """
         from config.settings import SettingsError
 
         if not settings.mpesa_shortcode:
@@ -130,13 +156,22 @@ class DarajaClient:
         try:
             key = settings.secret("mpesa_consumer_key").reveal()
             secret = settings.secret("mpesa_consumer_secret").reveal()
-            passkey = settings.secret("mpesa_passkey").reveal()
+            passkey = settings.secret("mpesa_passkey").reveal() if stk else ""
         except SettingsError as exc:
             raise ProviderUnavailable(str(exc)) from None
-        token = settings.secret("callback_token", required=False)
+
+        def optional(name: str) -> str | None:
+            value = settings.secret(name, required=False)
+            return value.reveal() if value else None
+
+        token = optional("callback_token")
         return cls(base_url=settings.mpesa_base_url, consumer_key=key, consumer_secret=secret,
                    shortcode=str(settings.mpesa_shortcode), passkey=passkey,
-                   callback_url=callback_url(settings.public_url, token.reveal() if token else None))
+                   callback_url=callback_url(settings.public_url, token),
+                   initiator_name=optional("mpesa_initiator_name"),
+                   security_credential=optional("mpesa_security_credential"),
+                   public_url=settings.public_url, callback_token=token,
+                   b2c_shortcode=getattr(settings, "mpesa_b2c_shortcode", None))
 
     # ------------------------------------------------------------ the API
 
@@ -206,6 +241,85 @@ class DarajaClient:
         except (KeyError, TypeError, ValueError):
             raise TransientSendError(f"Daraja's STK query answer has no ResultCode: {str(reply)[:160]}") from None
         return StkQueryAnswer(result_code, str(reply.get("ResultDesc") or ""), reply)
+
+    def url_for(self, path: str) -> str:
+        """The gateway's ``path`` as Daraja must call it (public URL and callback token)."""
+        return callback_url(self.public_url or "", self.callback_token, path)
+
+    def register_c2b_urls(self, *, shortcode: str, response_type: str = "Cancelled") -> dict[str, Any]:
+        """C2B v2 ``registerurl``: where Daraja validates and confirms payments to ``shortcode``.
+
+        ``response_type`` is what M-Pesa does when the validation URL cannot be reached:
+        ``Cancelled`` (refuse the payment) or ``Completed`` (take it).
+        """
+        if response_type not in ("Cancelled", "Completed"):
+            raise PermanentSendError("the response type is Cancelled or Completed")
+        body = {"ShortCode": shortcode, "ResponseType": response_type,
+                "ConfirmationURL": self.url_for(C2B_CONFIRMATION_PATH),
+                "ValidationURL": self.url_for(C2B_VALIDATION_PATH)}
+        response = self._post(REGISTER_PATH, body, after_sending=TransientSendError)
+        if response.status_code >= 400:
+            raise self._refusal(response)
+        reply = self._json(response, TransientSendError)
+        if str(reply.get("ResponseCode", "")).strip() not in ("0", "00000000"):
+            raise PermanentSendError(f"Daraja did not register the URLs: {reply.get('ResponseCode')} "
+                                     f"{reply.get('ResponseDescription', '')}".strip())
+        return reply
+
+    def initiator(self) -> tuple[str, str]:
+        """The B2C initiator's name and security credential, or ``ProviderUnavailable`` saying what to set."""
+        name, credential = self._initiator
+        if not name or not credential:
+            raise ProviderUnavailable("M-Pesa B2C is not set up: run `ofisi secrets set mpesa_initiator_name` and "
+                                      "`ofisi secrets set mpesa_security_credential` (the initiator from the org "
+                                      "portal and its encrypted password).")
+        return name, credential
+
+    def b2c_payment(self, *, originator_id: str, phone: str, amount_minor: int, currency: str,
+                    remarks: str, occasion: str = "") -> B2CAccepted:
+        """Send money to ``phone`` (E.164) from the B2C short code; the result comes to the gateway.
+
+        The request carries our ``originator_id`` (OriginatorConversationID), so
+        a lost answer can be asked about with :meth:`transaction_status`.
+        """
+        name, credential = self.initiator()
+        if currency.upper() != "KES":
+            raise PermanentSendError(f"M-Pesa B2C pays Kenyan shillings, not {currency}")
+        shillings, cents = divmod(amount_minor, 10 ** exponent(currency))
+        if cents or shillings < 10:
+            raise PermanentSendError(f"M-Pesa B2C pays whole shillings of at least 10; {amount_minor} cents is not")
+        body = {"OriginatorConversationID": originator_id, "InitiatorName": name,
+                "SecurityCredential": credential, "CommandID": "BusinessPayment", "Amount": shillings,
+                "PartyA": self.b2c_shortcode, "PartyB": to_daraja(phone), "Remarks": remarks[:100] or "Payment",
+                "QueueTimeOutURL": self.url_for(B2C_TIMEOUT_PATH), "ResultURL": self.url_for(B2C_RESULT_PATH),
+                "Occassion": occasion[:100]}  # sic: Daraja's own spelling
+        return self._queued(B2C_PATH, body, AmbiguousSendError, originator_id)
+
+    def transaction_status(self, *, query_id: str, original_originator_id: str,
+                           transaction_id: str | None = None) -> B2CAccepted:
+        """Ask what became of a B2C payment (by its receipt, else by its OriginatorConversationID);
+        Daraja answers at the result URL. A read: every transport failure is transient."""
+        name, credential = self.initiator()
+        body = {"Initiator": name, "SecurityCredential": credential, "CommandID": "TransactionStatusQuery",
+                "TransactionID": transaction_id or "", "OriginalConversationID": original_originator_id,
+                "OriginatorConversationID": query_id, "PartyA": self.b2c_shortcode, "IdentifierType": "4",
+                "ResultURL": self.url_for(B2C_RESULT_PATH), "QueueTimeOutURL": self.url_for(B2C_TIMEOUT_PATH),
+                "Remarks": "status", "Occasion": ""}
+        return self._queued(STATUS_PATH, body, TransientSendError, query_id)
+
+    def _queued(self, path: str, body: dict[str, Any], after_sending: type[SendError],
+                originator_id: str) -> B2CAccepted:
+        response = self._post(path, body, after_sending=after_sending)
+        if response.status_code >= 500:  # Daraja had the request and failed somewhere: it may go ahead
+            raise after_sending(f"Daraja HTTP {response.status_code}: {_error_text(response)}")
+        if response.status_code >= 400:
+            raise self._refusal(response)
+        reply = self._json(response, after_sending)
+        if str(reply.get("ResponseCode")) != "0":
+            raise PermanentSendError(f"Daraja did not accept it: {reply.get('ResponseCode')} "
+                                     f"{reply.get('ResponseDescription', '')}".strip())
+        return B2CAccepted(str(reply.get("OriginatorConversationID") or originator_id),
+                           str(reply.get("ConversationID") or ""), str(reply.get("ResponseDescription") or ""))
 
     def close(self) -> None:
         self._http.close()

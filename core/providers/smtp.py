@@ -4,7 +4,11 @@
 ``smtps://…:465`` (TLS from the start), ``smtp://host:25`` without login.
 Each email carries a ``Message-ID`` made from the outbox message's id, so a
 resend after an ``unknown`` is recognisable as the same email by the
-receiving side, and a plain-text part with an escaped HTML twin.
+receiving side. A plain body goes as a plain-text part with an escaped HTML
+twin; a body that is a whole HTML document (:func:`html_document`, what
+campaigns write) goes as that HTML with a plain-text part made from it, and
+the unsubscribe link it names becomes the ``List-Unsubscribe`` and
+``List-Unsubscribe-Post`` (one-click, RFC 8058) headers.
 
 A refusal before the data was accepted says what it means (4xx: try again,
 5xx: never); a connection lost after the data went is ambiguous.
@@ -12,7 +16,9 @@ A refusal before the data was accepted says what it means (4xx: try again,
 
 from __future__ import annotations
 
+import email.policy
 import html
+import re
 import smtplib
 import socket
 import ssl
@@ -34,16 +40,45 @@ def message_id(outbox_id: int, domain: str) -> str:
     return f"<ofisi-{outbox_id}@{domain}>"
 
 
+DOCTYPE = "<!doctype html>"
+_UNSUBSCRIBE = re.compile(r'<meta name="list-unsubscribe" content="([^"]+)">')
+
+
+def html_document(markup: str, *, unsubscribe: str, org_name: str) -> str:
+    """A campaign email's body: its HTML, and a footer with the one-click unsubscribe link,
+    which the head also names for the headers."""
+    link = html.escape(unsubscribe, quote=True)
+    return (f'{DOCTYPE}<html><head><meta charset="utf-8"><meta name="list-unsubscribe" content="{link}">'
+            f"</head><body>{markup}"
+            f'<hr><p style="font-size:12px;color:#666">You get this email from {html.escape(org_name)}. '
+            f'<a href="{link}">Unsubscribe</a> with one click.</p></body></html>')
+
+
+# Headers up to RFC 5322's 998 characters stay as written: a long List-Unsubscribe URL folded
+# into an encoded word would not be a link any more.
+_POLICY = email.policy.default.clone(max_line_length=998)
+
+
 def as_email(message: OutgoingMessage, sender: str, domain: str) -> EmailMessage:
-    email = EmailMessage()
+    email = EmailMessage(policy=_POLICY)
     email["From"] = sender
     email["To"] = message.to
     email["Subject"] = message.subject or ""
     email["Message-ID"] = message_id(message.id, domain)
     email["X-Ofisi-Message"] = str(message.id)
-    email.set_content(message.body)
-    paragraphs = "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in message.body.split("\n\n"))
-    email.add_alternative(f"<!doctype html><html><body>{paragraphs}</body></html>", subtype="html")
+    if message.body.startswith(DOCTYPE):
+        from core.templates import html_to_text
+
+        found = _UNSUBSCRIBE.search(message.body)
+        if found:
+            email["List-Unsubscribe"] = f"<{html.unescape(found.group(1))}>"
+            email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        email.set_content(html_to_text(message.body))
+        email.add_alternative(message.body, subtype="html")
+    else:
+        email.set_content(message.body)
+        paragraphs = "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in message.body.split("\n\n"))
+        email.add_alternative(f"<!doctype html><html><body>{paragraphs}</body></html>", subtype="html")
     for attachment in message.attachments:
         maintype, _, subtype = attachment.content_type.partition("/")
         email.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename)

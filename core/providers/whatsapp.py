@@ -3,16 +3,15 @@
 
 Inside the 24-hour customer-service window a plain text message may go; outside
 it only an approved template. A message whose subject is ``template:NAME`` (or
-``template:NAME/LANG``) goes as that template with its text as the one body
-parameter; anything else as text, and WhatsApp's "outside the window" refusal
+``template:NAME/LANG``) goes as that template in that language (English when none
+is named): a body written by :func:`template_body` carries its parameters in order,
+any other text is its one body parameter. Anything else goes as text, and WhatsApp's "outside the window" refusal
 (131047) fails it with a message that says to use a template.
 """
 
 from __future__ import annotations
 
-import threading
-
-import httpx
+import json
 
 from core.providers import (
     AmbiguousSendError,
@@ -20,13 +19,31 @@ from core.providers import (
     PermanentSendError,
     ProviderUnavailable,
     SendResult,
-    ThrottledSendError,
-    TransientSendError,
-    retry_after_seconds,
 )
+from core.providers.http import HttpClients, refused
 
 OUTSIDE_WINDOW = 131047
 RATE_LIMITED = {4, 80007, 130429, 131048, 131056}
+
+
+def template_subject(name: str, language: str) -> str:
+    return f"template:{name}/{language}"
+
+
+def template_body(parameters: tuple[str, ...] | list[str]) -> str:
+    """An outbox body that carries an approved template's body parameters, in order."""
+    return json.dumps({"whatsapp_parameters": list(parameters)}, ensure_ascii=False)
+
+
+def _parameters(body: str) -> list[str]:
+    if body.startswith('{"whatsapp_parameters"'):
+        try:
+            found = json.loads(body)["whatsapp_parameters"]
+            if isinstance(found, list):
+                return [str(p) for p in found]
+        except (ValueError, KeyError, TypeError):
+            pass
+    return [body]
 
 
 def payload(message: OutgoingMessage) -> dict:
@@ -34,10 +51,10 @@ def payload(message: OutgoingMessage) -> dict:
     subject = message.subject or ""
     if subject.startswith("template:"):
         name, _, language = subject[len("template:"):].partition("/")
+        parameters = [{"type": "text", "text": p} for p in _parameters(message.body)]
         return {"messaging_product": "whatsapp", "to": to, "type": "template",
                 "template": {"name": name, "language": {"code": language or "en"},
-                             "components": [{"type": "body",
-                                             "parameters": [{"type": "text", "text": message.body}]}]}}
+                             "components": [{"type": "body", "parameters": parameters}] if parameters else []}}
     return {"messaging_product": "whatsapp", "to": to, "type": "text", "text": {"body": message.body}}
 
 
@@ -47,10 +64,7 @@ class WhatsAppCloud:
     def __init__(self, token: str, phone_number_id: str, *, base_url: str = "https://graph.facebook.com/v21.0",
                  timeout: float = 15.0) -> None:
         self._url = f"{base_url.rstrip('/')}/{phone_number_id}/messages"
-        self._headers = {"Authorization": f"Bearer {token}"}
-        self._timeout = httpx.Timeout(timeout, connect=3.05)
-        self._local = threading.local()
-        self._clients: list[httpx.Client] = []
+        self._http = HttpClients("WhatsApp", timeout, headers={"Authorization": f"Bearer {token}"})
 
     @classmethod
     def from_settings(cls, settings) -> WhatsAppCloud:
@@ -59,25 +73,8 @@ class WhatsAppCloud:
         return cls(settings.secret("whatsapp_token").reveal(), settings.whatsapp_phone_number_id,
                    base_url=settings.whatsapp_base_url)
 
-    def _client(self) -> httpx.Client:
-        client = getattr(self._local, "client", None)
-        if client is None:
-            client = self._local.client = httpx.Client(headers=self._headers, timeout=self._timeout)
-            self._clients.append(client)
-        return client
-
     def send(self, message: OutgoingMessage) -> SendResult:
-        try:
-            reply = self._client().post(self._url, json=payload(message))
-        except httpx.ConnectError as exc:
-            raise TransientSendError(f"cannot reach WhatsApp: {type(exc).__name__}") from None
-        except httpx.HTTPError as exc:
-            raise AmbiguousSendError(f"WhatsApp did not answer ({type(exc).__name__}); the message may have gone") \
-                from None
-        try:
-            data = reply.json()
-        except ValueError:
-            data = {}
+        reply, data = self._http.post(self._url, json=payload(message))
         if reply.status_code == 200:
             try:
                 return SendResult(provider_message_id=data["messages"][0]["id"])
@@ -86,17 +83,10 @@ class WhatsAppCloud:
         error = data.get("error") if isinstance(data, dict) else None
         code = error.get("code") if isinstance(error, dict) else None
         text = f"WhatsApp HTTP {reply.status_code}" + (f" ({code}: {error.get('message')})" if code else "")
-        if reply.status_code == 429 or code in RATE_LIMITED:
-            raise ThrottledSendError(text, retry_after=retry_after_seconds(reply.headers.get("Retry-After")))
-        if reply.status_code in (401, 403) or code == 190:
-            raise ProviderUnavailable(f"{text}; check OFISI_WHATSAPP_TOKEN")
         if code == OUTSIDE_WINDOW:
             raise PermanentSendError(f"{text}: outside the 24-hour window, only a template message can go")
-        if reply.status_code >= 500:
-            raise TransientSendError(text)
-        raise PermanentSendError(text)
+        refused(reply, text, credentials="OFISI_WHATSAPP_TOKEN", throttled=code in RATE_LIMITED,
+                unavailable=code == 190)
 
     def close(self) -> None:
-        for client in self._clients:
-            client.close()
-        self._clients.clear()
+        self._http.close()

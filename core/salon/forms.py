@@ -24,15 +24,19 @@ from core.actors import Actor
 from core.contacts import _clean_email
 from core.errors import Conflict, InvalidInput, NotFound, OfisiError
 from core.importing import parse_date
-from core.phones import normalize_phone
+from core.phones import examples, normalize_phone
 from core.salon.common import require_salon
 from core.salon.leads import LeadDetails, capture_lead
+from core.salon.settings import load_booking_settings
 from db.models import Org
-from db.models_salon import SalonFormHit, SalonLeadForm
+from db.models_salon import SalonFormHit, SalonLeadForm, SalonService
 from db.types import utcnow
 
 # The standard fields every form has; a form's own fields come on top.
 STANDARD_FIELDS = ("name", "phone", "email", "service", "preferred_date", "message")
+# A field people never see (the page hides it); a program filling every field fills it too. Its dash
+# keeps it apart from any form's own fields, whose names have none.
+HONEYPOT = "your-website"
 WINDOW = timedelta(hours=1)
 MAX_MESSAGE = 2000
 MAX_CUSTOM = 500
@@ -46,6 +50,10 @@ class FormInvalid(InvalidInput):
     def __init__(self, errors: dict[str, str]) -> None:
         self.errors = errors
         super().__init__("; ".join(f"{name}: {text}" for name, text in errors.items()))
+
+
+class Unwanted(OfisiError):
+    """A submission that filled the field people never see: answered as if taken, kept nowhere."""
 
 
 class RateLimited(OfisiError):
@@ -71,6 +79,23 @@ class FormView:
     def of(cls, f: SalonLeadForm) -> FormView:
         return cls(f.id, f.slug, f.title, list(f.required), list(f.fields), f.active, f.max_per_ip_hour,
                    f.max_per_phone_hour)
+
+
+@dataclass(frozen=True)
+class PublicForm:
+    """What the form's public page shows and whom its answers are shared with: the salon's name,
+    the form's standard and own fields, the salon's services to choose from, and its websites
+    (``form_origins``) that may post to it from a browser."""
+
+    slug: str
+    title: str
+    salon_name: str
+    required: tuple[str, ...]
+    fields: tuple[dict[str, Any], ...]
+    services: tuple[str, ...]
+    origins: tuple[str, ...]
+    phone_example: str
+    today: date
 
 
 @dataclass(frozen=True)
@@ -163,6 +188,21 @@ def list_forms(session: Session, actor: Actor, org_id: int) -> list[FormView]:
         select(SalonLeadForm).where(SalonLeadForm.org_id == org.id).order_by(SalonLeadForm.slug))]
 
 
+def public_form(session: Session, slug: str, *, now: datetime | None = None) -> PublicForm:
+    """The open form at ``slug`` as the public sees it (no actor: anyone may ask), or :class:`NotFound`."""
+    form = session.scalar(select(SalonLeadForm).where(SalonLeadForm.slug == slug.strip().lower()))
+    if form is None or not form.active:
+        raise NotFound(f"There is no open form at /forms/{slug}.")
+    org = session.get(Org, form.org_id)
+    assert org is not None
+    services = session.scalars(select(SalonService.name).where(SalonService.org_id == org.id,
+                                                               SalonService.active.is_(True))
+                               .order_by(SalonService.name))
+    return PublicForm(form.slug, form.title, org.name, tuple(form.required), tuple(form.fields), tuple(services),
+                      load_booking_settings(session, org.id).form_origins, examples(org.country),
+                      (now or utcnow()).astimezone(ZoneInfo(org.timezone)).date())
+
+
 def _text(data: Mapping[str, Any], name: str) -> str:
     value = data.get(name)
     return "" if value is None else str(value).strip()
@@ -233,6 +273,7 @@ def submit_form(session: Session, slug: str, data: Mapping[str, Any], *, ip: str
     """A public submission to the form at ``slug``: checked, rate-limited, and made (or merged into) a lead.
 
     Every attempt within the IP limit counts against it, valid or not; a phone counts once it parses.
+    One that fills :data:`HONEYPOT` is refused with :class:`Unwanted`, which front ends answer as thanks.
     """
     now = now or utcnow()
     # The row lock puts one form's submissions in a line, so two processes cannot both pass a limit.
@@ -245,6 +286,10 @@ def submit_form(session: Session, slug: str, data: Mapping[str, Any], *, ip: str
     ip = ip[:64] or "unknown"
     _limit(session, form, SalonFormHit.ip, ip, form.max_per_ip_hour, "address", now)
     session.execute(delete(SalonFormHit).where(SalonFormHit.form_id == form.id, SalonFormHit.at < now - 24 * WINDOW))
+    if _text(data, HONEYPOT):
+        session.add(SalonFormHit(form_id=form.id, ip=ip, phone=None, at=now))
+        session.commit()  # it counts against the address, and nothing else is kept
+        raise Unwanted("Thank you, we will be in touch.")
     invalid: FormInvalid | None = None
     try:
         details = check_submission(form, org, data, now.astimezone(ZoneInfo(org.timezone)).date())

@@ -202,25 +202,51 @@ def set_date_exception(
     hours: tuple[time, time] | None,
     professional_id: int | None = None,
     note: str = "",
+    booked: str = "refuse",
+    now: datetime | None = None,
 ) -> DateExceptionView:
     """Hours for one date instead of the usual week (``hours=None``: closed).
 
     Without ``professional_id`` it is the whole salon's (a public holiday); a
     professional's own exception on that date wins over the salon's.
+    Appointments booked that day outside the new hours are handled as a time
+    block's are (``booked``: refuse with their list, keep, or cancel).
     """
+    now = now or utcnow()
     if professional_id is None:
         org = require_salon(session, actor, org_id, "salon.schedule.write")
     else:
         org = require_for_professional(session, actor, org_id, professional_id, "salon.schedule.write")
         bookable_professional(session, org, professional_id)
+    _check_booked_choice(booked)
     start_minute = end_minute = None
     if hours is not None:
         [(start_minute, end_minute)] = _stretches([hours], f"The hours on {day.isoformat()}")
+    tz = ZoneInfo(org.timezone)
+    day_start, day_end = local_instant(day, 0, tz), local_instant(day, DAY_MINUTES, tz)
+    query = _open_appointments(org.id, day_start, day_end)
+    if professional_id is not None:
+        query = query.where(SalonAppointment.professional_id == professional_id)
+    else:  # a professional's own hours that day stand
+        query = query.where(SalonAppointment.professional_id.not_in(
+            select(SalonDateException.professional_id).where(
+                SalonDateException.org_id == org.id, SalonDateException.day == day,
+                SalonDateException.professional_id.is_not(None))))
+    rows = session.execute(query).all()
+    if start_minute is not None:
+        open_from, open_to = local_instant(day, start_minute, tz), local_instant(day, end_minute, tz)
+        rows = [r for r in rows if not (open_from <= aware(r[0].starts_at) and aware(r[0].ends_at) <= open_to)]
+    whose = "the salon" if professional_id is None else "the professional"
+    what = "closed" if hours is None else f"open {hours[0]:%H:%M}–{hours[1]:%H:%M} only"
+    why = f"{whose} is {what} that day" + (f" ({note.strip()})" if note.strip() else "")
+    _settle_booked(session, actor, org, rows, booked, why, now)
     _delete_exception(session, org.id, day, professional_id)
     row = SalonDateException(org_id=org.id, professional_id=professional_id, day=day,
                              start_minute=start_minute, end_minute=end_minute, note=note.strip())
     session.add(row)
     session.flush()
+    audit.record(session, actor, "salon.holiday.set", "salon_date_exception", row.id, org_id=org.id,
+                 after={**_audited(row), "booked": booked, "appointments": [r[0].id for r in rows]})
     session.commit()
     return _exception_view(row)
 
@@ -233,15 +259,54 @@ def clear_date_exception(
         org = require_salon(session, actor, org_id, "salon.schedule.write")
     else:
         org = require_for_professional(session, actor, org_id, professional_id, "salon.schedule.write")
-    _delete_exception(session, org.id, day, professional_id)
+    row = _exception(session, org.id, day, professional_id)
+    if row is None:
+        whose = "the salon" if professional_id is None else "that professional"
+        raise NotFound(f"{day.isoformat()} has no holiday, closure or other hours for {whose}; "
+                       "`salon holiday list` shows those set.")
+    audit.record(session, actor, "salon.holiday.remove", "salon_date_exception", row.id, org_id=org.id,
+                 before=_audited(row))
+    session.delete(row)
     session.commit()
 
 
+def _audited(row: SalonDateException) -> dict:
+    hours = None if row.start_minute is None else [f"{_time(row.start_minute):%H:%M}", f"{_time(row.end_minute):%H:%M}"]
+    return {"day": row.day.isoformat(), "professional_id": row.professional_id, "hours": hours, "note": row.note}
+
+
+def _who(professional_id: int | None):
+    return (SalonDateException.professional_id.is_(None) if professional_id is None
+            else SalonDateException.professional_id == professional_id)
+
+
+def _exception(session: Session, org_id: int, day: date, professional_id: int | None) -> SalonDateException | None:
+    return session.scalar(select(SalonDateException).where(
+        SalonDateException.org_id == org_id, SalonDateException.day == day, _who(professional_id)))
+
+
 def _delete_exception(session: Session, org_id: int, day: date, professional_id: int | None) -> None:
-    who = (SalonDateException.professional_id.is_(None) if professional_id is None
-           else SalonDateException.professional_id == professional_id)
     session.execute(delete(SalonDateException).where(SalonDateException.org_id == org_id,
-                                                     SalonDateException.day == day, who))
+                                                     SalonDateException.day == day, _who(professional_id)))
+
+
+def date_exception_on(session: Session, org: Org, professional_id: int, day: date) -> DateExceptionView | None:
+    """The exception that rules ``professional_id``'s ``day``: her own, else the salon's (for services
+    that checked the actor)."""
+    return next((_exception_view(r) for r in (_exception(session, org.id, day, professional_id),
+                                              _exception(session, org.id, day, None)) if r is not None), None)
+
+
+def salon_closed_on(session: Session, org: Org, day: date) -> DateExceptionView | None:
+    """The salon's closure on ``day`` when nobody keeps her own hours then (for services that checked
+    the actor, or that answer a client): what to tell a client who asks for that day."""
+    row = _exception(session, org.id, day, None)
+    if row is None or row.start_minute is not None:
+        return None
+    own_hours = session.scalar(select(SalonDateException.id).where(
+        SalonDateException.org_id == org.id, SalonDateException.day == day,
+        SalonDateException.professional_id.is_not(None), SalonDateException.start_minute.is_not(None)).limit(1))
+    return None if own_hours is not None else _exception_view(row)
 
 
 def list_date_exceptions(
@@ -272,6 +337,40 @@ class BookedInTheWay(Conflict):
 BOOKED_CHOICES = ("refuse", "keep", "cancel")
 
 
+def _check_booked_choice(booked: str) -> None:
+    if booked not in BOOKED_CHOICES:
+        raise InvalidInput(f"{booked!r}: say refuse, keep or cancel for the appointments booked then.")
+
+
+def _open_appointments(org_id: int, start: datetime, end: datetime):
+    """Open appointments meeting ``[start, end)`` with their client's and service's names, locked, by start."""
+    from core.salon.bookings import OPEN
+
+    return (select(SalonAppointment, Contact.name, SalonService.name)
+            .join(SalonService, SalonService.id == SalonAppointment.service_id)
+            .outerjoin(Contact, Contact.id == SalonAppointment.contact_id)
+            .where(SalonAppointment.org_id == org_id, SalonAppointment.status.in_(OPEN),
+                   SalonAppointment.starts_at < end, SalonAppointment.ends_at > start)
+            .order_by(SalonAppointment.starts_at).with_for_update(of=SalonAppointment))
+
+
+def _settle_booked(session: Session, actor: Actor, org: Org, in_the_way, booked: str, why: str,
+                   now: datetime) -> None:
+    """Appointments in the way of a block or a closure: refused with their list, kept, or cancelled (``why``)."""
+    from core.salon.bookings import release
+
+    tz = ZoneInfo(org.timezone)
+    if in_the_way and booked == "refuse":
+        listed = [(a.id, a.starts_at.astimezone(tz), client or "", service) for a, client, service in in_the_way]
+        names = "; ".join(f"#{i} {when(at, tz)} {client} ({service})".replace("  ", " ")
+                          for i, at, client, service in listed)
+        raise BookedInTheWay(f"{len(listed)} appointment{'s are' if len(listed) > 1 else ' is'} booked then: {names}. "
+                             "Say whether to keep them (and move them by hand) or cancel them.", listed)
+    if booked == "cancel":
+        for appointment, _client, _service in in_the_way:
+            release(session, actor, org, appointment, status="cancelled", now=now, reason=why)
+
+
 def add_time_block(
     session: Session,
     actor: Actor,
@@ -292,8 +391,6 @@ def add_time_block(
     ``keep`` them (someone moves them by hand) or ``cancel`` them (their
     clients are told).
     """
-    from core.salon.bookings import OPEN, release
-
     now = now or utcnow()
     org = require_for_professional(session, actor, org_id, professional_id, "salon.schedule.write")
     bookable_professional(session, org, professional_id)
@@ -302,27 +399,11 @@ def add_time_block(
         raise InvalidInput("A time block ends after it starts.")
     if reason not in BLOCK_REASONS:
         raise InvalidInput(f"{reason!r} is not a reason; use one of {', '.join(BLOCK_REASONS)}.")
-    if booked not in BOOKED_CHOICES:
-        raise InvalidInput(f"{booked!r}: say refuse, keep or cancel for the appointments booked then.")
+    _check_booked_choice(booked)
     in_the_way = session.execute(
-        select(SalonAppointment, Contact.name, SalonService.name)
-        .join(SalonService, SalonService.id == SalonAppointment.service_id)
-        .outerjoin(Contact, Contact.id == SalonAppointment.contact_id)
-        .where(SalonAppointment.org_id == org.id, SalonAppointment.professional_id == professional_id,
-               SalonAppointment.status.in_(OPEN), SalonAppointment.starts_at < end,
-               SalonAppointment.ends_at > start)
-        .order_by(SalonAppointment.starts_at).with_for_update(of=SalonAppointment)).all()
-    tz = ZoneInfo(org.timezone)
-    if in_the_way and booked == "refuse":
-        listed = [(a.id, a.starts_at.astimezone(tz), client or "", service) for a, client, service in in_the_way]
-        names = "; ".join(f"#{i} {when(at, tz)} {client} ({service})".replace("  ", " ") for i, at, client, service in listed)
-        raise BookedInTheWay(f"{len(listed)} appointment{'s are' if len(listed) > 1 else ' is'} booked then: {names}. "
-                             "Say whether to keep them (and move them by hand) or cancel them.", listed)
+        _open_appointments(org.id, start, end).where(SalonAppointment.professional_id == professional_id)).all()
     what = reason + (f": {note.strip()}" if note.strip() else "")
-    if booked == "cancel":
-        for appointment, _client, _service in in_the_way:
-            release(session, actor, org, appointment, status="cancelled", now=now,
-                    reason=f"the professional is away ({what})")
+    _settle_booked(session, actor, org, in_the_way, booked, f"the professional is away ({what})", now)
     block = SalonTimeBlock(org_id=org.id, professional_id=professional_id, starts_at=start, ends_at=end,
                            reason=reason, note=note.strip(), created_by=actor.label)
     session.add(block)
@@ -337,6 +418,9 @@ def remove_time_block(session: Session, actor: Actor, org_id: int, block_id: int
         require_salon(session, actor, org_id, "salon.bookings.read")
         raise NotFound("That time block does not exist.")
     require_for_professional(session, actor, org_id, block.professional_id, "salon.schedule.write")
+    audit.record(session, actor, "salon.block.remove", "salon_time_block", block.id, org_id=org_id,
+                 before={"professional_id": block.professional_id, "starts_at": block.starts_at.isoformat(),
+                         "ends_at": block.ends_at.isoformat(), "reason": block.reason, "note": block.note})
     session.delete(block)
     session.commit()
 
@@ -419,11 +503,19 @@ def working_time(session: Session, org: Org, professional_id: int, start: dateti
 
 
 def day_hours_text(session: Session, org: Org, professional_id: int, day: date) -> str:
-    """``09:00–13:00, 14:00–18:00`` for a professional's hours on ``day`` (local), or ``no hours``."""
+    """``09:00–13:00, 14:00–18:00`` for a professional's hours on ``day`` (local), ``no hours``, or what
+    a holiday or closure says (``the salon is closed: Madaraka Day``, ``10:00–14:00, the salon hours
+    that day: half day``)."""
     tz = ZoneInfo(org.timezone)
     start = local_instant(day, 0, tz)
     end = local_instant(day, DAY_MINUTES, tz)
     stretches = working_time(session, org, professional_id, start, end).hours
-    if not stretches:
-        return "no hours"
-    return ", ".join(f"{a.astimezone(tz):%H:%M}–{b.astimezone(tz):%H:%M}" for a, b in stretches)
+    shown = ", ".join(f"{a.astimezone(tz):%H:%M}–{b.astimezone(tz):%H:%M}" for a, b in stretches) or "no hours"
+    exception = date_exception_on(session, org, professional_id, day)
+    if exception is None:
+        return shown
+    said = f": {exception.note}" if exception.note else ""
+    salon = exception.professional_id is None
+    if exception.hours is None:
+        return ("the salon is closed" if salon else "closed") + said
+    return f"{shown}, {'the salon' if salon else 'her own'} hours that day" + said

@@ -14,6 +14,7 @@ also takes clients (owners are not bookable unless they say so).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
@@ -68,13 +69,26 @@ def booking_settings(session: Session, actor: Actor, org_id: int) -> BookingSett
     return load_booking_settings(session, org_id)
 
 
+_HOST = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$")
+
+
 def _origin(text: str) -> str:
-    """``https://glow.co.ke`` from what a person typed; refused unless it is a web origin."""
+    """``https://glow.co.ke`` from what a person typed, as a browser writes it in ``Origin`` (lower case,
+    punycode, no default port); refused unless it is a web origin and nothing more (it goes into headers)."""
     text = text.strip().rstrip("/")
+    wrong = InvalidInput(f"{text!r} is not a website's address; write it like https://glow.co.ke.")
     parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
-        raise InvalidInput(f"{text!r} is not a website's address; write it like https://glow.co.ke.")
-    return f"{parts.scheme}://{parts.netloc.lower()}"
+    if (parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query
+            or parts.fragment or parts.username is not None or parts.password is not None):
+        raise wrong
+    try:
+        host, port = parts.hostname.encode("idna").decode("ascii").lower(), parts.port
+    except (UnicodeError, ValueError):
+        raise wrong from None
+    if not _HOST.match(host):
+        raise wrong
+    default = {"http": 80, "https": 443}[parts.scheme]
+    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None and port != default else "")
 
 
 def update_booking_settings(

@@ -30,8 +30,9 @@ from core.errors import InvalidInput, NotFound
 from core.inbound import InboundSms, fallback, keyword, sender_orgs
 from core.salon.availability import Unavailable, offer
 from core.salon.bookings import CLIENT, answer_reminder, place_booking
-from core.salon.common import list_professionals, wall_clock, when
+from core.salon.common import day_label, list_professionals, wall_clock, when
 from core.salon.conversations import record_inbound
+from core.salon.schedule import salon_closed_on
 from db.models import Org
 from db.models_salon import SalonLead, SalonService
 
@@ -79,6 +80,10 @@ def book_by_sms(session: Session, sms: InboundSms) -> str:
     if not refusals:
         raise NotFound("nobody takes bookings here yet; please call us.")
     free = sorted({s for r in refusals for s in r.next_free})[:3]
+    closed = salon_closed_on(session, org, start.astimezone(tz).date())
+    if closed is not None:  # a holiday: say so, not which stylist's hours it is outside
+        raise InvalidInput(f"we are closed on {day_label(start, tz)}" + (f" ({closed.note})" if closed.note else "")
+                           + f"; {offer(free, tz)}. Reply BOOK with another time.")
     reason = refusals[0].reason if len(refusals) == 1 else f"{when(start, tz)} is taken"
     raise InvalidInput(f"{reason.split(' (appointment #')[0]}; {offer(free, tz)}. Reply BOOK with another time.")
 

@@ -47,6 +47,20 @@ def phone(i: int) -> str:
     return f"+25471{i:07d}"
 
 
+def reply_json(handler, status: int, payload: object, headers: dict[str, str] | None = None) -> None:
+    """Answer a request with ``payload`` as JSON (a fake provider's reply)."""
+    import json
+
+    data = json.dumps(payload).encode()
+    handler.send_response(status)
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
 class LoopbackHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
 

@@ -9,6 +9,16 @@ Daraja does, errors included (``{"requestId", "errorCode", "errorMessage"}``).
 Every request is recorded (thread-safe) as it arrives, before any scripted
 delay, so a test can tell what Daraja *received* even when the client gave up.
 
+C2B: ``POST /mpesa/c2b/v2/registerurl`` records the URLs a short code
+registered; :func:`c2b_payload` is a validation or confirmation body as
+Daraja posts it. B2C: ``POST /mpesa/b2c/v3/paymentrequest`` (initiator and
+security credential checked) queues a payment; :meth:`FakeDaraja.settle_b2c`
+decides it and, with ``post``, posts the ``Result`` to its ResultURL
+(:meth:`FakeDaraja.b2c_timeout` posts to its QueueTimeOutURL instead).
+``POST /mpesa/transactionstatus/v1/query`` is recorded;
+:meth:`FakeDaraja.answer_status` posts its answer to the query's ResultURL
+from what the fake knows of the payment (never received: not found).
+
 A push stays "being processed" (STK query answers HTTP 500, errorCode
 ``500.001.1001``) until the test completes it with :meth:`FakeDaraja.complete`,
 which can also post Daraja's callback to the push's ``CallBackURL``, in
@@ -39,6 +49,9 @@ from tests.fakes import LoopbackFake
 TOKEN_PATH = "/oauth/v1/generate"
 PUSH_PATH = "/mpesa/stkpush/v1/processrequest"
 QUERY_PATH = "/mpesa/stkpushquery/v1/query"
+REGISTER_PATH = "/mpesa/c2b/v2/registerurl"
+B2C_PATH = "/mpesa/b2c/v3/paymentrequest"
+STATUS_PATH = "/mpesa/transactionstatus/v1/query"
 HANG_LIMIT_S = 30.0  # a hung reply gives up by itself, so no test can wait forever
 RESULT_DESCS = {
     0: "The service request is processed successfully.",
@@ -105,18 +118,43 @@ def callback_payload(merchant_request_id: str, checkout_request_id: str, result_
     return {"Body": {"stkCallback": callback}}
 
 
+def c2b_payload(trans_id: str, account: str, amount: int | str = 500, *, shortcode: str = "600984",
+                msisdn: str = "2547 ***** 126", first_name: str = "JOHN",
+                trans_time: str = "20261202101530") -> dict[str, Any]:
+    """A C2B validation or confirmation, as Daraja posts it (v2 masks the payer's number)."""
+    return {"TransactionType": "Pay Bill", "TransID": trans_id, "TransTime": trans_time,
+            "TransAmount": f"{amount}.00" if isinstance(amount, int) else amount, "BusinessShortCode": shortcode,
+            "BillRefNumber": account, "InvoiceNumber": "", "OrgAccountBalance": "", "ThirdPartyTransID": "",
+            "MSISDN": msisdn, "FirstName": first_name, "MiddleName": "", "LastName": ""}
+
+
+@dataclass
+class B2C:
+    """A B2C payment Daraja queued, and its outcome once the test decides it."""
+
+    body: dict[str, Any]
+    conversation_id: str
+    result_code: int | None = None
+    receipt: str | None = None
+
+
 class FakeDaraja(LoopbackFake):
     thread_name = "fake-daraja"
 
     def __init__(self, *, consumer_key: str = "fake-consumer-key", consumer_secret: str = "fake-consumer-secret",
-                 shortcode: str = "174379", passkey: str = "fake-passkey", token_lifetime: int = 3599) -> None:
+                 shortcode: str = "174379", passkey: str = "fake-passkey", token_lifetime: int = 3599,
+                 initiator_name: str = "ofisi-api", security_credential: str = "fake-credential") -> None:
         super().__init__()
         self.consumer_key, self.consumer_secret = consumer_key, consumer_secret
         self.shortcode, self.passkey = shortcode, passkey
         self.token_lifetime = token_lifetime
+        self.initiator_name, self.security_credential = initiator_name, security_credential
+        self.registered: dict[str, dict[str, Any]] = {}  # short code -> the registerurl body
+        self.b2c: dict[str, B2C] = {}  # OriginatorConversationID -> the payment
         self._lock = threading.Condition()
         self._received: list[Received] = []
-        self._scripts: dict[str, deque[Script]] = {TOKEN_PATH: deque(), PUSH_PATH: deque(), QUERY_PATH: deque()}
+        self._scripts: dict[str, deque[Script]] = {
+            path: deque() for path in (TOKEN_PATH, PUSH_PATH, QUERY_PATH, REGISTER_PATH, B2C_PATH, STATUS_PATH)}
         self._tokens: set[str] = set()
         self._numbers = itertools.count(1)
         self.pushes: dict[str, Push] = {}
@@ -129,7 +167,9 @@ class FakeDaraja(LoopbackFake):
         """Settings (as environment variables) of an installation that uses this fake."""
         env = {"OFISI_MPESA_BASE_URL": self.url, "OFISI_MPESA_SHORTCODE": self.shortcode,
                "OFISI_MPESA_CONSUMER_KEY": self.consumer_key, "OFISI_MPESA_CONSUMER_SECRET": self.consumer_secret,
-               "OFISI_MPESA_PASSKEY": self.passkey, "OFISI_PUBLIC_URL": public_url}
+               "OFISI_MPESA_PASSKEY": self.passkey, "OFISI_PUBLIC_URL": public_url,
+               "OFISI_MPESA_INITIATOR_NAME": self.initiator_name,
+               "OFISI_MPESA_SECURITY_CREDENTIAL": self.security_credential}
         if callback_token:
             env["OFISI_CALLBACK_TOKEN"] = callback_token
         return env
@@ -173,6 +213,63 @@ class FakeDaraja(LoopbackFake):
                                 receipt=receipt or f"SK{checkout_request_id[-8:].upper()}",
                                 phone=int(push.body["PhoneNumber"]))
 
+    def settle_b2c(self, originator_id: str, result_code: int = 0, *, post: bool = True, url: str | None = None,
+                   receipt: str | None = None) -> httpx.Response | None:
+        """Decide a B2C payment (what a status query says from now on) and, with ``post``, post its
+        Result to its ResultURL (or ``url``), as Safaricom does."""
+        payment = self.b2c[originator_id]
+        payment.result_code = result_code
+        payment.receipt = (receipt or f"TL{payment.conversation_id[-8:].upper()}") if result_code == 0 else None
+        if not post:
+            return None
+        return httpx.post(url or payment.body["ResultURL"], json=self.b2c_result_for(originator_id), timeout=10)
+
+    def b2c_result_for(self, originator_id: str) -> dict[str, Any]:
+        payment = self.b2c[originator_id]
+        code = payment.result_code
+        result: dict[str, Any] = {
+            "ResultType": 0, "ResultCode": code, "ResultDesc": RESULT_DESCS.get(code, "The transaction failed."),
+            "OriginatorConversationID": originator_id, "ConversationID": payment.conversation_id,
+            "TransactionID": payment.receipt or "TL00000000",
+            "ReferenceData": {"ReferenceItem": {"Key": "QueueTimeoutURL", "Value": payment.body["QueueTimeOutURL"]}},
+        }
+        if code == 0:
+            result["ResultParameters"] = {"ResultParameter": [
+                {"Key": "TransactionAmount", "Value": payment.body["Amount"]},
+                {"Key": "TransactionReceipt", "Value": payment.receipt},
+                {"Key": "B2CRecipientIsRegisteredCustomer", "Value": "Y"},
+                {"Key": "ReceiverPartyPublicName", "Value": f"{payment.body['PartyB']} - JANE DOE"},
+                {"Key": "TransactionCompletedDateTime", "Value": "02.12.2026 10:15:30"},
+            ]}
+        return {"Result": result}
+
+    def b2c_timeout(self, originator_id: str, *, url: str | None = None) -> httpx.Response:
+        """Daraja's queue timed out on a payment: post to its QueueTimeOutURL (or ``url``)."""
+        payment = self.b2c[originator_id]
+        body = {"Result": {"ResultType": 1, "ResultCode": "SVC0001", "ResultDesc": "The request timed out in the queue",
+                           "OriginatorConversationID": originator_id, "ConversationID": payment.conversation_id}}
+        return httpx.post(url or payment.body["QueueTimeOutURL"], json=body, timeout=10)
+
+    def answer_status(self, query: Received, *, url: str | None = None) -> httpx.Response:
+        """Post the answer to a Transaction Status query to its ResultURL (or ``url``): completed or
+        failed as the payment was settled, not found when Daraja never received (or never decided) it."""
+        original = str(query.body.get("OriginalConversationID"))
+        payment = self.b2c.get(original)
+        result: dict[str, Any] = {"ResultType": 0, "OriginatorConversationID": query.body["OriginatorConversationID"],
+                                  "ConversationID": f"AG_status_{next(self._numbers)}"}
+        if payment is None or payment.result_code is None:
+            result |= {"ResultCode": 2032, "ResultDesc": "The transaction could not be found", "TransactionID": ""}
+        else:
+            state = "Completed" if payment.result_code == 0 else "Failed"
+            result |= {"ResultCode": 0, "ResultDesc": "The service request is processed successfully.",
+                       "TransactionID": payment.receipt or "",
+                       "ResultParameters": {"ResultParameter": [
+                           {"Key": "ReceiptNo", "Value": payment.receipt or ""},
+                           {"Key": "TransactionStatus", "Value": state},
+                           {"Key": "Amount", "Value": payment.body["Amount"]},
+                           {"Key": "ReasonType", "Value": "Business Payment to Customer via API"}]}}
+        return httpx.post(url or query.body["ResultURL"], json={"Result": result}, timeout=10)
+
     # ------------------------------------------------------------ inspection
 
     @property
@@ -206,10 +303,14 @@ class FakeDaraja(LoopbackFake):
                                                    "Scripted failure")
         if received.path == TOKEN_PATH:
             return self._token(received)
-        if received.path not in (PUSH_PATH, QUERY_PATH):
+        if received.path not in self._scripts:
             return 404, self._error("404.001.01", "Resource not found")
         if received.headers.get("authorization", "").removeprefix("Bearer ") not in self._tokens:
             return 401, self._error("404.001.03", "Invalid Access Token")
+        if received.path == REGISTER_PATH:
+            return self._register(received.body)
+        if received.path in (B2C_PATH, STATUS_PATH):
+            return self._b2c(received.body) if received.path == B2C_PATH else self._status(received.body)
         problem = self._check_password(received.body)
         if problem:
             return self._refuse(problem)
@@ -268,6 +369,59 @@ class FakeDaraja(LoopbackFake):
         return 200, {"ResponseCode": "0", "ResponseDescription": accepted,
                      "MerchantRequestID": push.merchant_request_id, "CheckoutRequestID": push.checkout_request_id,
                      "ResultCode": str(push.result_code), "ResultDesc": push.result_desc}
+
+    def _register(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        checks = [
+            (re.fullmatch(r"\d{5,7}", str(body.get("ShortCode", ""))) is not None, "Invalid ShortCode"),
+            (body.get("ResponseType") in ("Completed", "Cancelled"), "Invalid ResponseType"),
+            (urlsplit(str(body.get("ConfirmationURL", ""))).scheme in ("http", "https"), "Invalid ConfirmationURL"),
+            (urlsplit(str(body.get("ValidationURL", ""))).scheme in ("http", "https"), "Invalid ValidationURL"),
+        ]
+        for ok, problem in checks:
+            if not ok:
+                return self._refuse(problem)
+        with self._lock:
+            self.registered[str(body["ShortCode"])] = body
+        return 200, {"OriginatorCoversationID": f"{next(self._numbers)}-fake",  # sic: Daraja's own spelling
+                     "ResponseCode": "0", "ResponseDescription": "Success"}
+
+    def _initiator_problem(self, body: dict[str, Any], name_key: str) -> str | None:
+        if body.get(name_key) != self.initiator_name or body.get("SecurityCredential") != self.security_credential:
+            return "The initiator information is invalid."
+        return None
+
+    def _b2c(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        amount = body.get("Amount")
+        checks = [
+            (self._initiator_problem(body, "InitiatorName") is None, "Invalid Initiator"),
+            (body.get("CommandID") in ("BusinessPayment", "SalaryPayment", "PromotionPayment"), "Invalid CommandID"),
+            (isinstance(amount, int) and amount >= 10, "Invalid Amount"),
+            (KENYAN_MOBILE.match(str(body.get("PartyB", ""))) is not None, "Invalid PartyB"),
+            (bool(body.get("OriginatorConversationID")), "Invalid OriginatorConversationID"),
+            (urlsplit(str(body.get("ResultURL", ""))).scheme in ("http", "https"), "Invalid ResultURL"),
+            (urlsplit(str(body.get("QueueTimeOutURL", ""))).scheme in ("http", "https"), "Invalid QueueTimeOutURL"),
+        ]
+        for ok, problem in checks:
+            if not ok:
+                return self._refuse(problem)
+        originator = str(body["OriginatorConversationID"])
+        with self._lock:
+            if originator in self.b2c:
+                return self._refuse("Duplicate OriginatorConversationID")
+            payment = B2C(body, f"AG_20261202_{next(self._numbers):020d}")
+            self.b2c[originator] = payment
+        return 200, {"ConversationID": payment.conversation_id, "OriginatorConversationID": originator,
+                     "ResponseCode": "0", "ResponseDescription": "Accept the service request successfully."}
+
+    def _status(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if self._initiator_problem(body, "Initiator") is not None:
+            return self._refuse("Invalid Initiator")
+        if body.get("CommandID") != "TransactionStatusQuery" or not (
+                body.get("TransactionID") or body.get("OriginalConversationID")):
+            return self._refuse("Invalid TransactionStatusQuery")
+        return 200, {"ConversationID": f"AG_status_{next(self._numbers)}",
+                     "OriginatorConversationID": body.get("OriginatorConversationID"),
+                     "ResponseCode": "0", "ResponseDescription": "Accept the service request successfully."}
 
     def _refuse(self, problem: str) -> tuple[int, dict[str, Any]]:
         with self._lock:

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler
 
 import pytest
 
-from tests.fakes import LoopbackFake
+from tests.fakes import LoopbackFake, reply_json
 
 PHONE_NUMBER_ID = "1055500000"
 TOKEN = "fake-whatsapp-token"
@@ -91,14 +91,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(length) or b"{}")
         received = Received(self.path, self.headers.get("Authorization", ""), body, time.monotonic())
         status, headers, reply = self.owner.answer(received)
-        data = json.dumps(reply).encode()
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        reply_json(self, status, reply, headers)
 
     def log_message(self, format, *args) -> None:
         pass

@@ -1,0 +1,78 @@
+"""A fake Exotel SMS API on loopback: ``POST /v1/Accounts/<sid>/Sms/send.json`` with HTTP Basic
+auth and form fields, answering ``{"SMSMessage": {"Sid": …, "Status": "queued"}}`` or Exotel's
+``RestException``. Like the real one (DLT rules), it refuses an SMS to India without
+``DltEntityId``."""
+
+from __future__ import annotations
+
+import base64
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler
+from urllib.parse import parse_qs
+
+import pytest
+
+from tests.fakes import LoopbackFake, reply_json
+
+ACCOUNT_SID = "ofisi1"
+API_KEY, API_TOKEN = "fake-exotel-key", "fake-exotel-token"
+SENDER_ID = "OFISIM"
+
+
+class FakeExotel(LoopbackFake):
+    thread_name = "fake-exotel"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._received: list[dict[str, str]] = []
+
+    def handler(self):
+        return _Handler
+
+    def settings_env(self) -> dict[str, str]:
+        """The environment that points Ofisi's Exotel route here."""
+        return {"OFISI_EXOTEL_BASE_URL": self.url, "OFISI_EXOTEL_ACCOUNT_SID": ACCOUNT_SID,
+                "OFISI_EXOTEL_SENDER_ID": SENDER_ID, "OFISI_EXOTEL_API_KEY": API_KEY,
+                "OFISI_EXOTEL_API_TOKEN": API_TOKEN}
+
+    @property
+    def messages(self) -> list[dict[str, str]]:
+        with self._lock:
+            return list(self._received)
+
+    def answer(self, path: str, authorization: str, fields: dict[str, str]) -> tuple[int, dict]:
+        if path != f"/v1/Accounts/{ACCOUNT_SID}/Sms/send.json":
+            return 404, {"RestException": {"Status": 404, "Message": "Not Found"}}
+        if authorization != "Basic " + base64.b64encode(f"{API_KEY}:{API_TOKEN}".encode()).decode():
+            return 401, {"RestException": {"Status": 401, "Message": "Authentication failed."}}
+        if fields.get("To", "").startswith("+91") and not fields.get("DltEntityId"):
+            return 400, {"RestException": {"Status": 400, "Message": "DltEntityId is mandatory"}}
+        with self._lock:
+            self._received.append(fields)
+        return 200, {"SMSMessage": {"Sid": uuid.uuid4().hex, "To": fields.get("To"), "Status": "queued",
+                                    "DltTemplateId": fields.get("DltTemplateId")}}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: FakeExotel
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        fields = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+        status, reply = self.owner.answer(self.path, self.headers.get("Authorization", ""), fields)
+        reply_json(self, status, reply)
+
+    def log_message(self, format, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def fake_exotel():
+    server = FakeExotel().start()
+    try:
+        yield server
+    finally:
+        server.stop()
