@@ -1,0 +1,171 @@
+"""The community manager's work in the console, driven as a person would: the member
+directory (find, verify, suspend, merge with a code) and an event's life (fewer
+places, admitting from the waitlist at the door, the attendance export, cancelling)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from textual.widgets import Input
+
+from console.app import OfisiApp
+from console.community import CheckInScreen, CommunityHomeScreen, DirectoryScreen, EditEventDialog
+from console.widgets.confirm import Confirm
+from console.widgets.dialog import AskText
+from console.widgets.table import OfisiTable
+from core.community import events, members
+from core.users import add_user
+from db.types import utcnow
+from tests.community_support import ACTOR, make_event, make_members, messages_to
+from tests.test_console import PASSWORD, SIZE, home, sign_in, until
+
+
+@pytest.fixture
+def hub(request, backend, make_org):
+    if backend != "sqlite":
+        pytest.skip("the screens call the same services, which are tested on both backends; one shows the console")
+    committed_db = request.getfixturevalue("committed_db")
+    with committed_db.session() as s:
+        org = make_org(s, "community", slug="hub", name="Hub Nairobi", country="KE")
+        add_user(s, ACTOR, "manager@hub.example", org_id=org.id, role="admin", name="Manager", password=PASSWORD)
+        people = make_members(s, org.id, 4)
+        night = make_event(s, org.id, capacity=3, title="Pitch night", now=utcnow())
+        for p in people:
+            events.register(s, ACTOR, org.id, night.id, p.id)
+        demo = make_event(s, org.id, capacity=10, title="Demo day", now=utcnow(), starts_in=timedelta(days=5))
+        for p in people[:2]:
+            events.register(s, ACTOR, org.id, demo.id, p.id)
+    return committed_db, org, people, night, demo
+
+
+def notices(app) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def answer(pilot, text: str) -> None:
+    await until(pilot, lambda: isinstance(pilot.app.screen, AskText), what="the question")
+    pilot.app.screen.query_one("#ask-text", Input).value = text
+    await pilot.press("enter")
+
+
+async def test_a_manager_finds_verifies_suspends_and_merges_members(hub):
+    committed_db, org, people, _night, _demo = hub
+    app = OfisiApp(committed_db, live_updates=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, "manager@hub.example")
+        screen = await home(pilot)
+        assert isinstance(screen, CommunityHomeScreen)
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(app.screen, DirectoryScreen), what="the directory")
+        directory = app.screen
+        table = directory.query_one("#directory", OfisiTable)
+        await until(pilot, lambda: table.row_count == 4, what="four members")
+        table.focus()
+        await pilot.press("slash")
+        await until(pilot, lambda: app.screen.query("#table-filter"), what="the search line")
+        app.screen.query_one("#table-filter", Input).value = "member 2"
+        await pilot.press("enter")
+        await until(pilot, lambda: table.row_count == 1, what="one match")
+        assert table.selected_id == people[2].id
+        await pilot.press("v")
+        await until(pilot, lambda: table.selected_row.cells[5] == "yes", what="verified")
+        await pilot.press("z")
+        await until(pilot, lambda: isinstance(app.screen, AskText), what="the reason")
+        assert "Member 2" in app.screen.dialog_title
+        await answer(pilot, "Spamming members")
+        await until(pilot, lambda: table.selected_row.cells[4] == "suspended", what="suspended")
+        with committed_db.session() as s:
+            page = members.member_page(s, ACTOR, org.id, people[2].id)
+            assert page.status == "suspended" and page.account.primary.verified
+
+        # Merge Member 1's account into Member 0's, proven by the code sent to Member 1's phone.
+        await pilot.press("slash")
+        await until(pilot, lambda: app.screen.query("#table-filter"), what="the search line")
+        app.screen.query_one("#table-filter", Input).value = "member 0"
+        await pilot.press("enter")
+        await until(pilot, lambda: table.row_count == 1 and table.selected_id == people[0].id, what="Member 0")
+        await pilot.press("g")
+        await until(pilot, lambda: isinstance(app.screen, AskText), what="the address")
+        assert "Member 0" in app.screen.dialog_title
+        await answer(pilot, people[1].phone)
+        await until(pilot, lambda: isinstance(app.screen, AskText) and "code" in str(
+            app.screen.query_one("#ask-question").content), what="the code question")
+        with committed_db.session() as s:
+            code = re.search(r"\b\d{6}\b", messages_to(s, people[1].phone)[-1]).group(0)
+        await answer(pilot, code)
+        await until(pilot, lambda: any("merged into Member 0" in n for n in notices(app)), what="the merge")
+        with committed_db.session() as s:
+            assert members.count_members(s, ACTOR, org.id) == 3
+            merged = members.member_page(s, ACTOR, org.id, people[0].id)
+            assert sorted(p.display_name for p in merged.account.profiles) == ["Member 0", "Member 1"]
+
+
+async def test_a_manager_shrinks_an_event_admits_at_the_door_exports_and_cancels(hub, tmp_path):
+    committed_db, org, people, night, demo = hub
+    app = OfisiApp(committed_db, live_updates=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, "manager@hub.example")
+        screen = await home(pilot)
+        table = screen.query_one("#events", OfisiTable)
+        await until(pilot, lambda: table.row_count == 2, what="the events")
+        table.focus()
+        assert table.move_to(night.id)
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, EditEventDialog), what="the edit form")
+        assert "Pitch night" in app.screen.dialog_title
+        app.screen.query_one("#event-capacity", Input).value = "2"
+        await pilot.click("#dialog-confirm-button")
+        await until(pilot, lambda: any("1 moved to the waitlist" in n for n in notices(app)), what="the change")
+        with committed_db.session() as s:
+            event = events.get_event(s, ACTOR, org.id, night.id)
+            assert (event.capacity, event.registered, event.waitlisted) == (2, 2, 2)
+        await until(pilot, lambda: table.selected_row.cells[2].shown == "2/2", what="the new count")
+
+        # The door: a waitlisted person is admitted after a yes.
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, CheckInScreen), what="the door")
+        door = app.screen
+        rows = door.query_one("#checkin-table", OfisiTable)
+        await until(pilot, lambda: rows.row_count == 4, what="everyone")
+        waiting = next(r for r in rows.shown_rows if r.cells[2] == "waitlisted")
+        rows.focus()
+        rows.move_to(waiting.id)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, Confirm), what="the admit question")
+        assert waiting.data.name in app.screen.dialog_title
+        await pilot.press("y")
+        await until(pilot, lambda: rows.selected_row.cells[2] == "attended", what="admitted")
+        assert rows.selected_id == waiting.id
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen, what="home again")
+
+        # The attendance, to a file the manager names.
+        target = tmp_path / "night.csv"
+        table.focus()
+        table.move_to(night.id)
+        await pilot.press("t")
+        await answer(pilot, str(target))
+        await until(pilot, lambda: target.exists() and any("written to" in n for n in notices(app)), what="the file")
+        text = target.read_text()
+        assert waiting.data.name in text and "attended" in text
+
+        # Cancelling asks first, naming how many are told.
+        table.move_to(demo.id)
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, Confirm), what="the cancel question")
+        said = " ".join(str(s.content) for s in app.screen.query(".confirm-detail"))
+        assert "Demo day" in app.screen.dialog_title and "2 people" in said
+        await pilot.press("n")
+        await pilot.pause(0.3)
+        with committed_db.session() as s:
+            assert events.get_event(s, ACTOR, org.id, demo.id).status == "scheduled"
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, Confirm), what="the cancel question")
+        await pilot.press("y")
+        await answer(pilot, "The venue flooded")
+        await until(pilot, lambda: any("Demo day is cancelled; 2 people told" in n for n in notices(app)),
+                    what="the cancellation")
+        with committed_db.session() as s:
+            assert events.get_event(s, ACTOR, org.id, demo.id).status == "cancelled"
