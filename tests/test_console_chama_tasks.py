@@ -11,10 +11,11 @@ from console.app import OfisiApp
 from console.chama import ChamaOffice, MemberForm, MembersScreen, MoneyForm, ShareoutModal
 from console.shell.audit import AUDIT_PAGE, AuditScreen, FilterDialog
 from console.widgets.confirm import Confirm
+from console.widgets.dialog import AskText
 from console.widgets.table import OfisiTable
 from core import audit
-from core.chama import ledger, loans, statements
-from core.chama.members import list_members
+from core.chama import ledger, loans, payouts, statements
+from core.chama.members import link_login, list_members
 from core.users import add_user
 from tests.chama_support import ACTOR, approved_loan, make_chama
 from tests.test_console import PASSWORD, SIZE, home, sign_in, static_text, until
@@ -33,6 +34,7 @@ def chama(committed_db, make_org):
         group = make_chama(session, make_org, extra_members=5)
         add_user(session, ACTOR, "chair@example.com", org_id=group.id, role="chair", name=group.chair.name,
                  phone=group.chair.phone, password=PASSWORD)
+        link_login(session, ACTOR, group.id, group.chair.id, email="chair@example.com")
         for i, member in enumerate(group.everyone):
             ledger.record_contribution(session, ACTOR, group.id, member.id, 100_000, source="cash",
                                        reference=f"R-{i}")
@@ -106,17 +108,26 @@ async def test_a_member_is_added_edited_and_exits_after_a_yes(committed_db, cham
         await pilot.press("x")
         await until(pilot, lambda: isinstance(app.screen, Confirm), what="the exit question")
         assert chama.members[1].name in app.screen.dialog_title
+        said = " ".join(str(s.content) for s in app.screen.query(".confirm-detail"))
+        assert "Savings KES 1,000" in said and "paid to her KES 1,000" in said
         await pilot.press("n")
         await pilot.pause(0.3)
         with committed_db.session() as session:
             found = {m.name: m for m in list_members(session, ACTOR, chama.id)}
+            assert payouts.list_payouts(session, ACTOR, chama.id) == []
         assert found["Zawadi Otieno"].member_number == "42"
         assert found[chama.members[1].name].role == "secretary" and found[chama.members[1].name].status == "active"
         await pilot.press("x")
         await until(pilot, lambda: isinstance(app.screen, Confirm), what="the exit question")
         await pilot.press("y")
-        await until(pilot, lambda: table.selected_row.cells[4] == "exited", what="the member exited")
+        await until(pilot, lambda: isinstance(app.screen, AskText), what="the reason")
+        app.screen.query_one("#ask-text", Input).value = "moved to Mombasa"
+        await pilot.press("enter")
+        await until(pilot, lambda: any("exit settlement of KES 1,000" in n for n in notices(app)), what="the request")
         assert table.selected_id == chama.members[1].id
+        with committed_db.session() as session:
+            [payout] = payouts.list_payouts(session, ACTOR, chama.id)
+        assert (payout.kind, payout.amount_minor, payout.member_id) == ("exit", 100_000, chama.members[1].id)
 
 
 async def test_an_approved_loan_is_disbursed_after_a_yes_and_a_repayment_recorded(committed_db, chama):
@@ -201,7 +212,76 @@ async def test_the_audit_log_pages_through_the_core_and_filters(committed_db, ch
         await until(pilot, lambda: table.row_count == min(total, 2 * AUDIT_PAGE), what="the second page")
         await pilot.press("f")
         await until(pilot, lambda: isinstance(app.screen, FilterDialog), what="the filter")
-        app.screen.query_one("#audit-what", Input).value = "chama.member"
+        app.screen.query_one("#audit-what", Input).value = "chama.member.add"
         await pilot.click("#dialog-confirm-button")
         await until(pilot, lambda: table.row_count == 8, what="the member additions only")
         assert {row.cells[2] for row in table.shown_rows} == {"chama.member.add"}
+
+
+async def test_a_payout_is_requested_approved_and_paid_an_entry_reversed_and_a_rule_changed(committed_db, chama):
+    from console.chama import LedgerScreen, PayoutsScreen, SettingsScreen
+    from console.chama.payouts import PayoutForm
+    from core.chama import settings
+
+    app = OfisiApp(committed_db)
+    async with app.run_test(size=SIZE) as pilot:
+        office = await open_office(pilot)
+        await pilot.press("w")
+        await until(pilot, lambda: isinstance(app.screen, PayoutsScreen), what="the payouts")
+        screen = app.screen
+        table = screen.query_one("#payouts", OfisiTable)
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, PayoutForm), what="the payout form")
+        for key, value in (("to", "Mama Mboga"), ("amount", "300"), ("purpose", "welfare")):
+            app.screen.query_one(f"#payout-{key}", Input).value = value
+        await pilot.click("#dialog-confirm-button")
+        await until(pilot, lambda: table.row_count == 1, what="the request")
+        await pilot.press("v")
+        await until(pilot, lambda: isinstance(app.screen, Confirm), what="the approval question")
+        assert "KES 300" in app.screen.dialog_title and "Mama Mboga" in app.screen.dialog_title
+        await pilot.press("y")  # the chair asked for it, so the other officials check it: refused, with the reason
+        await until(pilot, lambda: any("other officials must check it" in n for n in notices(app)), what="refusal")
+        with committed_db.session() as session:
+            [payout] = payouts.list_payouts(session, ACTOR, chama.id)
+            assert payout.approvals == []
+            for official in (chama.treasurer, chama.secretary)[: payout.approvals_required]:
+                payouts.approve_payout(session, ACTOR, chama.id, payout.id, by_member_id=official.id)
+        screen.load()
+        await until(pilot, lambda: table.selected_row.cells[4] == "approved", what="approved")
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, Confirm), what="the pay question")
+        await pilot.press("y")
+        await until(pilot, lambda: table.selected_row.cells[4] == "paid", what="paid")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is office, what="home")
+        with committed_db.session() as session:
+            assert statements.chama_position(session, ACTOR, chama.id).pool_minor == 800_000 - 30_000
+
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(app.screen, LedgerScreen), what="the ledger")
+        entries = app.screen.query_one("#entries", OfisiTable)
+        await until(pilot, lambda: entries.row_count >= 9, what="the entries")
+        first = min(entries.records, key=lambda r: r.id)  # a member's contribution
+        entries.move_to(first.id)
+        await pilot.press("z")
+        await until(pilot, lambda: isinstance(app.screen, AskText), what="the reason")
+        assert f"entry {first.id}" in app.screen.dialog_title.lower()
+        app.screen.query_one("#ask-text", Input).value = "recorded twice"
+        await pilot.press("enter")
+        await until(pilot, lambda: entries.selected_row and entries.selected_row.id == first.id
+                    and entries.selected_row.cells[6].startswith("by"), what="reversed")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is office, what="home")
+
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, SettingsScreen), what="the rules")
+        rules = app.screen.query_one("#settings", OfisiTable)
+        await until(pilot, lambda: rules.row_count > 5, what="the rules")
+        rules.move_to("reminder")
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, AskText), what="the new value")
+        app.screen.query_one("#ask-text", Input).value = "5"
+        await pilot.press("enter")
+        await until(pilot, lambda: "5 days" in str(rules.selected_row.cells[1]), what="the new rule")
+        with committed_db.session() as session:
+            assert settings.get_settings(session, ACTOR, chama.id).reminder_days == 5

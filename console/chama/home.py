@@ -23,8 +23,12 @@ from textual.widgets import Label, Sparkline, Static
 
 from console.chama.common import member_label
 from console.chama.meetings import MeetingsScreen
+from console.chama.ledger import LedgerScreen
 from console.chama.members import MembersScreen
 from console.chama.payment import RecordPaymentModal
+from console.chama.payouts import PayoutsScreen
+from console.chama.review import MpesaReviewScreen
+from console.chama.settings import SettingsScreen
 from console.chama.shareout import ShareoutModal
 from console.home import ChamaHome, register_home
 from console.shell.audit import AUDIT_BINDING, open_audit
@@ -86,6 +90,12 @@ class ChamaOffice(ChamaHome):
                 tooltip="Pay out the approved loan highlighted in the queue (asks first)."),
         Binding("o", "shareout", "Share-out", id="shareout",
                 tooltip="The end-of-cycle share-out: each member's savings plus share of earnings; c commits."),
+        Binding("w", "payouts", "Payouts", id="payouts",
+                tooltip="Money out of the pool: request, approve, reject and pay payouts."),
+        Binding("l", "ledger", "Ledger", id="ledger", tooltip="Every entry on the books; reverse one."),
+        Binding("k", "review", "M-Pesa review", id="mpesa-review",
+                tooltip="M-Pesa payments kept for review: settle each from the statement."),
+        Binding("t", "settings", "Rules", id="chama-settings", tooltip="The chama's rules; change one."),
         AUDIT_BINDING,
     ]
 
@@ -107,6 +117,10 @@ class ChamaOffice(ChamaHome):
             return self.may("chama.money")
         if action in ("approve_loan", "reject_loan"):
             return self.may("chama.approve")
+        if action in ("payouts", "ledger", "review"):
+            return self.may("chama.money") or self.may("chama.approve")
+        if action == "settings":
+            return self.may("chama.read")
         if action == "disburse_loan":
             return self.may("chama.money")
         if action == "meetings":
@@ -224,3 +238,18 @@ class ChamaOffice(ChamaHome):
 
     def action_audit(self) -> None:
         open_audit(self)
+
+    def action_payouts(self) -> None:
+        self.app.push_screen(PayoutsScreen(self.database, self.actor, self.org),
+                             callback=lambda _=None: self.action_refresh())
+
+    def action_ledger(self) -> None:
+        self.app.push_screen(LedgerScreen(self.database, self.actor, self.org),
+                             callback=lambda _=None: self.action_refresh())
+
+    def action_review(self) -> None:
+        self.app.push_screen(MpesaReviewScreen(self.database, self.actor, self.org),
+                             callback=lambda _=None: self.action_refresh())
+
+    def action_settings(self) -> None:
+        self.app.push_screen(SettingsScreen(self.database, self.actor, self.org))

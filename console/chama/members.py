@@ -7,7 +7,8 @@ on that member when the list is read again:
 
 - Enter: the member's statement; ``s``: reminder SMS off or on (the same record as STOP/START);
 - ``a``: add a member; ``e``: edit the member's role and number;
-- ``f``: fine; ``r``: a loan repayment (cash or bank); ``x``: the member exits (asks first).
+- ``f``: fine; ``r``: a loan repayment (cash or bank); ``x``: the member leaves: her exit settlement
+  (savings less what she owes) is named, then asked for as a payout the officials approve.
 
 Each dialog's title names the member; each calls the same core service as the CLI.
 """
@@ -27,14 +28,15 @@ from console.base import ConsoleScreen
 from console.chama.common import member_label
 from console.chama.statement import StatementModal
 from console.widgets.confirm import Confirm
-from console.widgets.dialog import Dialog
+from console.widgets.dialog import AskText, Dialog
 from console.widgets.present import Presenter
 from console.widgets.table import Cell, Column, OfisiTable, Row
 from console.widgets.text import literal
 from core.actors import Actor
-from core.chama import fines, ledger, loans
+from core.chama import exits, fines, ledger, loans
 from core.chama.ledger import MemberBalances
-from core.chama.members import MemberView, add_member, list_members, update_member
+from core.chama.members import MemberView, add_member, get_member, list_members, update_member
+from core.chama.settlement import Settlement
 from core.errors import InvalidInput
 from core.money import parse_money
 from core.orgs import OrgView
@@ -189,9 +191,9 @@ class MembersScreen(ConsoleScreen):
         self.load_page(None)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("toggle_sms", "add", "edit", "exit_member"):
+        if action in ("toggle_sms", "add", "edit"):
             return self.may_change
-        if action in ("fine", "repay"):
+        if action in ("fine", "repay", "exit_member"):
             return self.may_money
         return True
 
@@ -302,13 +304,36 @@ class MembersScreen(ConsoleScreen):
 
     def action_exit_member(self) -> None:
         if (picked := self.selected()) is not None:
-            m, b = picked
-            self.app.push_screen(
-                Confirm(f"{self.named(m)} leaves the chama?",
-                        [f"Savings on the books: {self.present.money(b.savings_minor)}.",
-                         "An exited member takes no part in invoices, fines or the share-out."],
-                        confirm_label="Exit"),
-                callback=lambda yes: yes and self.change(m.id, status="exited"))
+            self.prepare_exit(picked[0])
+
+    @work(thread=True, group="member-exit", exit_on_error=False)
+    def prepare_exit(self, m: MemberView) -> None:
+        with self.database.session() as session:
+            settle = exits.exit_settlement(session, self.actor, self.org.id, m.id)
+        self.app.call_from_thread(self.ask_exit, m, settle)
+
+    def ask_exit(self, m: MemberView, settle: Settlement) -> None:
+        money = self.present.money
+        self.app.push_screen(
+            Confirm(f"{self.named(m)} leaves the chama?",
+                    [f"Savings {money(settle.savings_minor)}; settles first {money(settle.owed_minor)} "
+                     f"(fines, loan interest and principal); paid to her {money(settle.paid_minor)}.",
+                     "The settlement is a payout the officials approve; then she takes no part in invoices, "
+                     "fines or the share-out."], confirm_label="Exit"),
+            callback=lambda yes: yes and self.app.push_screen(
+                AskText(f"Why does {self.named(m)} leave?", "Her statement keeps it.", confirm_label="Exit"),
+                callback=lambda reason: reason and self.request_exit(m, reason)))
+
+    @work(thread=True, group="member-exit", exit_on_error=False)
+    def request_exit(self, m: MemberView, reason: str) -> None:
+        with self.database.session() as session:
+            payout = exits.request_exit(session, self.actor, self.org.id, m.id, reason=reason)
+            member = get_member(session, self.actor, self.org.id, m.id)
+            b = ledger.member_balances(session, self.actor, self.org.id, m.id)
+        said = (f"{m.name} has left the chama." if payout is None else
+                f"{m.name}'s exit settlement of {self.present.money(payout.amount_minor)} is payout {payout.id}; "
+                "approve and pay it under Payouts (w on the home).")
+        self.post_from_worker(MemberChanged(member, said, b))
 
     @work(thread=True, group="member-add", exit_on_error=False)
     def add(self, d: MemberDetails) -> None:
