@@ -131,6 +131,23 @@ def status(campaign_id: int = CAMPAIGN, as_json: bool = JSON) -> None:
         err("Also skipped: " + ", ".join(f"{n} {why.replace('_', ' ')}" for why, n in sorted(skipped.items())))
 
 
+@app.command("audience")
+def audience(org: str = typer.Option(..., "--org", help="Organisation slug."),
+             who: str = typer.Option("all", "--audience", help="The audience, as campaigns take it."),
+             as_json: bool = JSON) -> None:
+    """How many people an audience holds, and how many each channel reaches."""
+    from core.campaigns import audience_size
+
+    with unit_of_work() as (session, actor):
+        o = org_id_for(session, actor, org)
+        size = audience_size(session, actor, o.id, who)
+    if as_json:
+        print_json(size)
+        return
+    err(f"{who}: {size['people']} people; " + ", ".join(f"{n} by {c}" for c, n in size.items() if c != "people")
+        + ".")
+
+
 @app.command("show")
 def show(campaign_id: int = CAMPAIGN, as_json: bool = JSON) -> None:
     """One campaign as saved: its channel, text or template, audience and schedule."""

@@ -39,6 +39,7 @@ def test_a_community_announces_its_next_event_to_those_who_registered_for_the_la
     assert _bodies(session, c.id) == {
         phone(500 + i): f"Hi Member, thanks for coming to Pitch night. Demo day is next!" for i in range(3)}
     # "all" in a community is its members, not its (empty) contacts.
+    assert service.audience_size(session, ACTOR, org.id) == {"people": 5, "sms": 5, "email": 0, "whatsapp": 5}
     everyone = service.create_campaign(session, ACTOR, org.id, name="All", text="Hello {{ name }}")
     assert service.launch_campaign(session, ACTOR, org.id, everyone.id).queued == 5
     with pytest.raises(InvalidInput, match="'colour' is not a filter of community members"):

@@ -179,6 +179,8 @@ def test_templates_and_the_checks_before_a_launch_from_the_command_line(ofisi, f
     assert "quiet hours 21:30-07:00" in ofisi("campaigns", "settings", "--org", "umoja", "--quiet-from", "21:30",
                                               "--quiet-until", "7:00").stderr
     assert json.loads(ofisi("campaigns", "replies", cid, "--json").stdout) == []
+    assert "all: 3 people; 3 by sms, 0 by email, 3 by whatsapp." in ofisi("campaigns", "audience", "--org",
+                                                                         "umoja").stderr
     import mailbox
     import tempfile
     maildir = tempfile.mkdtemp() + "/bounces"

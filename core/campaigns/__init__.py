@@ -33,6 +33,7 @@ from core.campaigns import jobs as _jobs  # noqa: E402,F401  (scheduled and recu
 from core.campaigns import responses as _responses  # noqa: E402,F401  (inbound replies, where inbound SMS exists)
 from core.campaigns.service import (  # noqa: E402
     CampaignProgress,
+    audience_size,
     campaign_replies,
     campaign_settings,
     check_launch,
@@ -59,6 +60,6 @@ from core.campaigns.service import (  # noqa: E402
 __all__ = [
     "CampaignProgress", "CampaignView", "LaunchResult", "campaign_org", "campaign_progress", "cancel_campaign", "create_campaign",
     "get_campaign", "launch_campaign", "list_campaigns", "pause_campaign", "preview", "progress_of",
-    "campaign_replies", "campaign_settings", "check_launch", "edit_campaign", "schedule_campaign", "test_send",
+    "audience_size", "campaign_replies", "campaign_settings", "check_launch", "edit_campaign", "schedule_campaign", "test_send",
     "record_response", "resume_campaign", "survey_tally",
 ]

@@ -468,6 +468,19 @@ def check_launch(session: Session, actor: Actor, org_id: int, campaign_id: int, 
     return LaunchCheck(count, dict(skipped), segments, cost, lines)
 
 
+def audience_size(session: Session, actor: Actor, org_id: int, audience: str = "all") -> dict[str, int]:
+    """How many people an audience holds, and how many of them each channel can reach (the
+    campaigns home's figure: the registry's people, not the contacts)."""
+    require(session, actor, org_id, "campaigns.read")
+    audiences.check(session, actor, org_id, audience)
+    found: Counter[str] = Counter()
+    for recipient in audiences.recipients(session, actor, org_id, audience):
+        found["people"] += 1
+        for channel in outbox.CHANNELS:
+            found[channel] += bool(recipient.address(channel))
+    return {"people": found["people"], **{channel: found[channel] for channel in outbox.CHANNELS}}
+
+
 def preview(session: Session, actor: Actor, org_id: int, campaign_id: int, *, count: int = 3) -> list[tuple[str, str]]:
     """The first recipients' (address, text) as launching would write them (the console's preview)."""
     return [(line.address, line.text) for line in check_launch(session, actor, org_id, campaign_id, show=count,
