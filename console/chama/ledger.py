@@ -9,15 +9,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 
-from console.base import ConsoleScreen
+from console.chama.common import OrgListScreen
 from console.widgets.dialog import AskText
-from console.widgets.present import Presenter
 from console.widgets.table import Cell, OfisiTable, Row
-from core.actors import Actor
 from core.chama import ledger
 from core.chama.ledger import EntryView
-from core.orgs import OrgView
-from db.engine import Database
 
 
 class EntriesLoaded(Message):
@@ -26,7 +22,8 @@ class EntriesLoaded(Message):
         self.rows = rows
 
 
-class LedgerScreen(ConsoleScreen):
+class LedgerScreen(OrgListScreen):
+    SUBTITLE, TABLE = "Ledger", "entries"
     """Recent ledger entries; ``z`` reverses the one under the cursor."""
 
     BINDINGS = [
@@ -35,19 +32,9 @@ class LedgerScreen(ConsoleScreen):
                 tooltip="Undo the highlighted entry with a reversal (asks the reason; the member is told)."),
     ]
 
-    def __init__(self, database: Database, actor: Actor, org: OrgView) -> None:
-        super().__init__(database)
-        self.actor, self.org = actor, org
-        self.present = Presenter.for_org(org)
-
     def compose_body(self) -> ComposeResult:
         yield OfisiTable(("Entry", "When", "What", "Amount", "Source", "Reference", "Reversed"), noun="entries",
                          id="entries", empty="Nothing on the books yet.")
-
-    def on_mount(self) -> None:
-        self.title, self.sub_title = self.org.name, "Ledger"
-        self.query_one("#entries", OfisiTable).focus()
-        self.load()
 
     @work(thread=True, exclusive=True, group="entries", exit_on_error=False)
     def load(self) -> None:

@@ -11,19 +11,15 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Input, Label
 
-from console.base import ConsoleScreen
+from console.chama.common import OrgListScreen
 from console.widgets.confirm import Confirm
 from console.widgets.dialog import AskText, Dialog
-from console.widgets.present import Presenter
 from console.widgets.table import Cell, OfisiTable, Row
-from core.actors import Actor
 from core.chama import payouts
 from core.chama.members import find_member
 from core.chama.payouts import PayoutView
 from core.errors import InvalidInput, NotFound
 from core.money import parse_money
-from core.orgs import OrgView
-from db.engine import Database
 
 
 class PayoutsLoaded(Message):
@@ -70,7 +66,8 @@ class PayoutForm(Dialog[tuple[str, int, str]]):
         return value("to"), amount, value("purpose")
 
 
-class PayoutsScreen(ConsoleScreen):
+class PayoutsScreen(OrgListScreen):
+    SUBTITLE, TABLE = "Payouts", "payouts"
     """Payouts waiting and paid, newest first."""
 
     BINDINGS = [
@@ -81,19 +78,9 @@ class PayoutsScreen(ConsoleScreen):
         Binding("d", "pay", "Pay", id="payout-pay", tooltip="Pay the highlighted approved payout (asks)."),
     ]
 
-    def __init__(self, database: Database, actor: Actor, org: OrgView) -> None:
-        super().__init__(database)
-        self.actor, self.org = actor, org
-        self.present = Presenter.for_org(org)
-
     def compose_body(self) -> ComposeResult:
         yield OfisiTable(("No.", "To", "Amount", "Purpose", "Status", "Approvals", "Asked"), noun="payouts",
                          id="payouts", empty="No payouts: n requests one.")
-
-    def on_mount(self) -> None:
-        self.title, self.sub_title = self.org.name, "Payouts"
-        self.query_one("#payouts", OfisiTable).focus()
-        self.load()
 
     @work(thread=True, exclusive=True, group="payouts", exit_on_error=False)
     def load(self) -> None:

@@ -11,16 +11,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 
-from console.base import ConsoleScreen
+from console.chama.common import OrgListScreen
 from console.widgets.confirm import Confirm
 from console.widgets.dialog import AskText
-from console.widgets.present import Presenter
 from console.widgets.table import Cell, OfisiTable, Row
-from core.actors import Actor
-from core.orgs import OrgView
 from core.payments.request import PaymentView
 from core.payments.staff import list_payments, settle_payment
-from db.engine import Database
 
 
 class ReviewLoaded(Message):
@@ -29,7 +25,8 @@ class ReviewLoaded(Message):
         self.rows = rows
 
 
-class MpesaReviewScreen(ConsoleScreen):
+class MpesaReviewScreen(OrgListScreen):
+    SUBTITLE, TABLE = "M-Pesa review", "review"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("y", "paid", "Was paid", id="review-paid",
@@ -38,19 +35,9 @@ class MpesaReviewScreen(ConsoleScreen):
                 tooltip="The statement does not show it: the request is closed as failed (asks first)."),
     ]
 
-    def __init__(self, database: Database, actor: Actor, org: OrgView) -> None:
-        super().__init__(database)
-        self.actor, self.org = actor, org
-        self.present = Presenter.for_org(org)
-
     def compose_body(self) -> ComposeResult:
         yield OfisiTable(("No.", "Phone", "Amount", "For", "Status", "Why", "Asked"), noun="payments",
                          id="review", empty="No M-Pesa payment is waiting for review.")
-
-    def on_mount(self) -> None:
-        self.title, self.sub_title = self.org.name, "M-Pesa review"
-        self.query_one("#review", OfisiTable).focus()
-        self.load()
 
     @work(thread=True, exclusive=True, group="review", exit_on_error=False)
     def load(self) -> None:

@@ -13,15 +13,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 
-from console.base import ConsoleScreen
+from console.chama.common import OrgListScreen
 from console.widgets.dialog import AskText
 from console.widgets.table import OfisiTable, Row
-from core.actors import Actor
 from core.chama import settings
 from core.errors import InvalidInput
 from core.money import parse_money
-from core.orgs import OrgView
-from db.engine import Database
 
 # label -> (setting, what the answer is)
 EDITS = {"contribution": ("contribution_minor", "money"), "reminder": ("reminder_days", "days"),
@@ -50,23 +47,15 @@ class SettingsLoaded(Message):
         self.lines = lines
 
 
-class SettingsScreen(ConsoleScreen):
+class SettingsScreen(OrgListScreen):
+    SUBTITLE, TABLE = "Rules", "settings"
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("e", "edit", "Change", id="setting-edit", tooltip="Change the highlighted rule."),
     ]
 
-    def __init__(self, database: Database, actor: Actor, org: OrgView) -> None:
-        super().__init__(database)
-        self.actor, self.org = actor, org
-
     def compose_body(self) -> ComposeResult:
         yield OfisiTable(("Rule", "Now", "Change"), noun="rules", id="settings", empty="No rules yet.")
-
-    def on_mount(self) -> None:
-        self.title, self.sub_title = self.org.name, "Rules"
-        self.query_one("#settings", OfisiTable).focus()
-        self.load()
 
     @work(thread=True, exclusive=True, group="settings", exit_on_error=False)
     def load(self) -> None:
