@@ -169,3 +169,66 @@ async def test_a_manager_shrinks_an_event_admits_at_the_door_exports_and_cancels
                     what="the cancellation")
         with committed_db.session() as s:
             assert events.get_event(s, ACTOR, org.id, demo.id).status == "cancelled"
+
+
+async def test_moderation_suspends_from_the_queue_restores_and_the_inbox_replies(hub):
+    from console.community import InboxScreen, ThreadDialog
+    from console.community.people import RestoreDialog
+    from core import inbound
+    from core.community import inbox, social
+    from core.orgs import set_sms_number
+
+    committed_db, org, people, _night, _demo = hub
+    with committed_db.session() as s:
+        post = social.create_post(s, ACTOR, org.id, people[3].primary.id, body="Buy followers [cheap]")
+        social.report_content(s, ACTOR, org.id, "post", post.id, "spam")
+        set_sms_number(s, ACTOR, org.id, "22335")
+        inbound.receive(s, provider="africastalking", provider_message_id="ATX-hub-1", from_phone=people[1].phone,
+                        to="22335", text="Is there parking at the venue?")
+    app = OfisiApp(committed_db, live_updates=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, "manager@hub.example")
+        screen = await home(pilot)
+        reports = screen.query_one("#reports", OfisiTable)
+        await until(pilot, lambda: reports.row_count == 1, what="the report")
+        reports.focus()
+        await pilot.press("z")
+        await until(pilot, lambda: isinstance(app.screen, AskText), what="the reason")
+        assert "Member 3" in app.screen.dialog_title and "[cheap]" in app.screen.dialog_title
+        await answer(pilot, "Spam")
+        await until(pilot, lambda: reports.row_count == 0, what="the queue emptied")
+        with committed_db.session() as s:
+            assert members.member_page(s, ACTOR, org.id, people[3].id).status == "suspended"
+
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(app.screen, DirectoryScreen), what="the directory")
+        table = app.screen.query_one("#directory", OfisiTable)
+        await until(pilot, lambda: table.row_count == 4, what="the members")
+        table.focus()
+        table.move_to(people[3].id)
+        await pilot.press("o")
+        await until(pilot, lambda: isinstance(app.screen, RestoreDialog), what="the hidden posts")
+        await pilot.press("enter")
+        await until(pilot, lambda: any("shown again" in n for n in notices(app)), what="restored")
+        with committed_db.session() as s:
+            page = members.member_page(s, ACTOR, org.id, people[3].id)
+            assert [p.hidden for p in page.posts if p.id == post.id] == [False]
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen, what="home")
+
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(app.screen, InboxScreen), what="the inbox")
+        threads = app.screen.query_one("#threads", OfisiTable)
+        await until(pilot, lambda: threads.row_count == 1, what="the thread")
+        threads.focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ThreadDialog), what="the thread")
+        await until(pilot, lambda: "parking" in str(app.screen.query_one("#thread-messages").content),
+                    what="the member's message")
+        app.screen.query_one("#thread-reply", Input).value = "Yes, behind the hall."
+        await pilot.press("enter")
+        await until(pilot, lambda: any("Reply sent" in n for n in notices(app)), what="the reply")
+        with committed_db.session() as s:
+            [thread] = inbox.list_threads(s, ACTOR, org.id, status=None)
+            _t, said = inbox.read_thread(s, ACTOR, org.id, thread.id)
+        assert [m.direction for m in said][-1] == "out" and said[-1].body == "Yes, behind the hall."

@@ -8,7 +8,8 @@ service; widgets never query. Keys act on the row under each list's cursor:
 - events: ``c`` check in at the door (admit from the waitlist there), ``e`` edit
   (time, venue, places), ``x`` cancel (asks, naming how many are told),
   ``t`` export the attendance to a file;
-- moderation queue: ``h`` hide with a reason (the author is told), ``d`` dismiss the report;
+- moderation queue: ``h`` hide with a reason (the author is told), ``d`` dismiss the report,
+  ``z`` hide it and suspend its author (restoring is on the member's row in the directory, ``o``);
 - batches: ``b`` roll back (asks for its number again);
 - ``p`` the member directory, ``s`` search, ``i`` the inbox, ``u`` the audit log (admins).
 """
@@ -84,6 +85,8 @@ class CommunityHomeScreen(CommunityHome):
         Binding("h", "hide", "Hide", id="community-hide",
                 tooltip="Hide the highlighted report's post or comment, with a reason."),
         Binding("d", "dismiss_report", "Dismiss report", id="community-dismiss"),
+        Binding("z", "suspend_author", "Suspend author", id="community-suspend-author",
+                tooltip="Hide the highlighted report's content and suspend its author (both told)."),
         Binding("b", "rollback", "Roll back batch", id="community-rollback",
                 tooltip="Remove everything the highlighted import batch created."),
         AUDIT_BINDING,
@@ -104,7 +107,7 @@ class CommunityHomeScreen(CommunityHome):
                 yield OfisiTable(("Event", "Starts", "Registered", "Waitlist", "Fill"), noun="events", id="events",
                                  empty="No upcoming events.")
             with Vertical(classes="pane"):
-                yield Label("Moderation queue (h d)", classes="pane-title")
+                yield Label("Moderation queue (h d z)", classes="pane-title")
                 yield OfisiTable(("What", "Reason", "Text"), noun="reports", id="reports",
                                  empty="No open reports.")
             with Vertical(classes="pane"):
@@ -251,6 +254,20 @@ class CommunityHomeScreen(CommunityHome):
             social.hide(session, self.actor, self.org.id, kind, target_id, reason)
         self.post_from_worker(Done(f"The {kind} is hidden."))
 
+    def action_suspend_author(self) -> None:
+        report = self._selected("#reports", "No report is waiting.")
+        if report is not None:
+            self.app.push_screen(
+                AskText(f"Suspend {report.author} and hide their {report.target}: “{report.excerpt}”",
+                        "Why? They are told.", confirm_label="Suspend"),
+                callback=lambda reason: reason and self.suspend_author(report, reason))
+
+    @work(thread=True, group="community-write", exit_on_error=False)
+    def suspend_author(self, report: ReportView, reason: str) -> None:
+        with self.database.session() as session:
+            social.suspend_author(session, self.actor, self.org.id, report.id, reason)
+        self.post_from_worker(Done(f"{report.author} is suspended and the {report.target} hidden."))
+
     def action_dismiss_report(self) -> None:
         report = self._selected("#reports", "No report is waiting.")
         if report is not None:
@@ -284,7 +301,7 @@ class CommunityHomeScreen(CommunityHome):
         self.action_refresh()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("hide", "dismiss_report"):
+        if action in ("hide", "dismiss_report", "suspend_author"):
             return self.may("community.moderate")
         if action == "rollback":
             return self.may("community.import")

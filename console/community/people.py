@@ -6,7 +6,8 @@ list is read again): Enter opens the member's page (profiles, contact details,
 registrations and attendance, posts, connections, moderation history); ``v``
 verifies (again: unverifies); ``z`` suspends with a reason the member is told
 (again: reinstates); ``g`` merges another account into this one, proven by a
-code sent to the other account's address, which its owner reads out.
+code sent to the other account's address, which its owner reads out; ``o`` shows again
+a hidden post or comment of theirs (chosen from a list of what is hidden).
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from console.widgets.present import Presenter
 from console.widgets.table import Cell, OfisiTable, Row
 from console.widgets.text import literal
 from core.actors import Actor
-from core.community import members
-from core.community.members import MemberRow
+from core.community import members, social
+from core.community.members import MemberPost, MemberRow
 from core.orgs import OrgView
 from db.engine import Database
 
@@ -63,6 +64,31 @@ class MemberPageScreen(Dialog[bool]):
         self.app.call_from_thread(self.query_one("#member-page", Static).update, literal("\n".join(lines), lines=True))
 
 
+class RestoreDialog(Dialog[MemberPost]):
+    """A member's hidden posts and comments; Enter (or Restore) shows the highlighted one again."""
+
+    def __init__(self, title: str, hidden: list[MemberPost], present: Presenter) -> None:
+        super().__init__(title, confirm_label="Restore", wide=True)
+        self.hidden, self.present = hidden, present
+
+    def compose_body(self) -> ComposeResult:
+        yield OfisiTable(("What", "When", "Text", "Hidden because"), noun="hidden items", id="hidden-items")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#hidden-items", OfisiTable)
+        table.reload(Row(f"{p.kind}:{p.id}", (p.kind, Cell(self.present.date(p.created_at), p.created_at), p.text,
+                                              p.hidden_reason or ""), data=p) for p in self.hidden)
+        table.focus()
+
+    @on(OfisiTable.RowSelected, "#hidden-items")
+    def _picked(self) -> None:
+        self.action_confirm()
+
+    def answer(self) -> MemberPost | None:
+        row = self.query_one("#hidden-items", OfisiTable).selected_row
+        return None if row is None else row.data
+
+
 class DirectoryScreen(ConsoleScreen):
     """Members by name; ``/`` searches names, usernames, phones and emails in the core."""
 
@@ -75,6 +101,8 @@ class DirectoryScreen(ConsoleScreen):
                 tooltip="Suspend the highlighted member with a reason they are told (again: reinstate)."),
         Binding("g", "merge", "Merge", id="member-merge",
                 tooltip="Fold another account of the same person into this one, proven by a code."),
+        Binding("o", "restore", "Restore post", id="member-restore",
+                tooltip="Show again a post or comment of the highlighted member that was hidden."),
     ]
 
     def __init__(self, database: Database, actor: Actor, org: OrgView, *, may_change: bool = True) -> None:
@@ -98,7 +126,7 @@ class DirectoryScreen(ConsoleScreen):
         self.load(None)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return self.may_change if action in ("verify", "suspend", "merge") else True
+        return self.may_change if action in ("verify", "suspend", "merge", "restore") else True
 
     @work(thread=True, exclusive=True, group="directory", exit_on_error=False)
     def load(self, after: tuple[str, int] | None) -> None:
@@ -177,6 +205,26 @@ class DirectoryScreen(ConsoleScreen):
             AskText(f"Merge another account into {self.named(m)}",
                     "The other account's phone or email (a code is sent there):", confirm_label="Send code"),
             callback=lambda address: address and self.start_merge(m, address))
+
+    def action_restore(self) -> None:
+        if (m := self.selected()) is not None:
+            self.hidden_of(m)
+
+    @work(thread=True, group="directory-write", exit_on_error=False)
+    def hidden_of(self, m: MemberRow) -> None:
+        with self.database.session() as session:
+            page = members.member_page(session, self.actor, self.org.id, m.id)
+        hidden = [p for p in page.posts if p.hidden]
+        self.app.call_from_thread(self.ask_restore, m, hidden)
+
+    def ask_restore(self, m: MemberRow, hidden: list[MemberPost]) -> None:
+        if not hidden:
+            self.notify(f"Nothing of {m.name}'s is hidden.", markup=False)
+            return
+        self.app.push_screen(RestoreDialog(f"Restore a post or comment of {self.named(m)}", hidden, self.present),
+                             callback=lambda p: p and self.write(
+                                 lambda s: social.restore(s, self.actor, self.org.id, p.kind, p.id),
+                                 f"The {p.kind} of {m.name} is shown again."))
 
     @work(thread=True, group="directory-write", exit_on_error=False)
     def start_merge(self, m: MemberRow, address: str) -> None:
