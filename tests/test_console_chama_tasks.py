@@ -285,3 +285,47 @@ async def test_a_payout_is_requested_approved_and_paid_an_entry_reversed_and_a_r
         await until(pilot, lambda: "5 days" in str(rules.selected_row.cells[1]), what="the new rule")
         with committed_db.session() as session:
             assert settings.get_settings(session, ACTOR, chama.id).reminder_days == 5
+
+
+async def test_mpesa_payments_kept_for_review_are_settled_from_the_console(committed_db, chama):
+    from console.chama import MpesaReviewScreen
+    from core.payments.staff import get_payment
+    from db.models_payments import PaymentRequest
+    from tests.payments_support import awaiting, credits
+
+    with committed_db.session() as session:
+        first = awaiting(session, chama.id, checkout="ws_CO_r1")
+        second = awaiting(session, chama.id, checkout="ws_CO_r2")
+        for payment_id in (first, second):
+            session.get(PaymentRequest, payment_id).status = "review"
+        session.commit()
+    app = OfisiApp(committed_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_office(pilot)
+        await pilot.press("k")
+        await until(pilot, lambda: isinstance(app.screen, MpesaReviewScreen), what="the review list")
+        table = app.screen.query_one("#review", OfisiTable)
+        await until(pilot, lambda: table.row_count == 2, what="two payments")
+        table.focus()
+        table.move_to(first)
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(app.screen, AskText), what="the receipt")
+        assert f"payment {first}: KES 1,500" in app.screen.dialog_title
+        app.screen.query_one("#ask-text", Input).value = "skl1abc2de"
+        await pilot.press("enter")
+        await until(pilot, lambda: table.row_count == 1, what="one settled")
+        table.move_to(second)
+        await pilot.press("f")
+        await until(pilot, lambda: isinstance(app.screen, Confirm), what="the not-paid question")
+        await pilot.press("n")
+        await pilot.pause(0.3)
+        with committed_db.session() as session:
+            assert get_payment(session, ACTOR, chama.id, second).status == "review"
+        await pilot.press("f")
+        await until(pilot, lambda: isinstance(app.screen, Confirm), what="the not-paid question")
+        await pilot.press("y")
+        await until(pilot, lambda: table.row_count == 0, what="both settled")
+        with committed_db.session() as session:
+            assert get_payment(session, ACTOR, chama.id, first).receipt_number == "SKL1ABC2DE"
+            assert credits(session, first) == 1
+            assert get_payment(session, ACTOR, chama.id, second).status == "failed"
