@@ -10,7 +10,8 @@ import pytest
 from textual.widgets import DataTable, Input, SelectionList, Sparkline, Static
 
 from console.app import OfisiApp
-from console.base import AskText
+from console.widgets.confirm import Confirm
+from console.widgets.dialog import AskText
 from console.chama import (
     AttendanceModal,
     ChamaOffice,
@@ -68,11 +69,21 @@ async def test_the_pool_chart_and_approval_queue_show_and_the_chair_approves(com
         assert screen.query_one("#contributions-chart", Sparkline).data[-1] == 500_000
         queue = screen.query_one("#loan-queue", DataTable)
         assert rows(queue) == [[f"{chama.members[0].name} ({chama.members[0].member_number})", "KES 500",
-                                "2", "stock", "0 of 2"]]
+                                "2", "stock", "requested", "0 of 2"]]
 
         queue.focus()
+        await pilot.press("v")  # asks first, naming the member and the amount; n leaves the loan as it was
+        await until(pilot, lambda: isinstance(app.screen, Confirm), what="the approval question")
+        assert "KES 500" in app.screen.dialog_title and chama.members[0].name in app.screen.dialog_title
+        await pilot.press("n")
+        await until(pilot, lambda: app.screen is screen, what="home again")
+        with committed_db.session() as session:
+            [loan] = loans.list_loans(session, ACTOR, chama.id, status="requested")
+            assert loan.approvals == []
         await pilot.press("v")
-        await until(pilot, lambda: queue.row_count and rows(queue)[0][4] == "1 of 2", what="one approval")
+        await until(pilot, lambda: isinstance(app.screen, Confirm), what="the approval question")
+        await pilot.press("y")
+        await until(pilot, lambda: queue.row_count and rows(queue)[0][5] == "1 of 2", what="one approval")
         await pilot.press("x")
         await until(pilot, lambda: isinstance(app.screen, AskText), what="the reason box")
         await pilot.press("enter")  # an empty reason is not an answer: the box stays and says so
@@ -82,6 +93,8 @@ async def test_the_pool_chart_and_approval_queue_show_and_the_chair_approves(com
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is screen, what="home again")
         await pilot.press("v")  # the same official again: refused with the reason, as a notice
+        await until(pilot, lambda: isinstance(app.screen, Confirm), what="the approval question")
+        await pilot.press("y")
         await until(pilot, lambda: any("already" in n.message for n in app._notifications), what="the refusal")
         with committed_db.session() as session:
             [loan] = loans.list_loans(session, ACTOR, chama.id, status="requested")
@@ -133,8 +146,11 @@ async def test_members_are_searched_and_a_statement_opens(committed_db, chama):
     async with app.run_test(size=SIZE) as pilot:
         await open_office(pilot)
         members = await open_members(pilot)
-        app.screen.query_one("#member-search", Input).value = chama.members[1].name.split()[0]
-        await app.screen.query_one("#member-search", Input).action_submit()
+        members.focus()
+        await pilot.press("slash")
+        await until(pilot, lambda: app.screen.query("#table-filter"), what="the search line")
+        app.screen.query_one("#table-filter", Input).value = chama.members[1].name.split()[0]
+        await pilot.press("enter")
         await until(pilot, lambda: members.row_count == 1, what="one match")
         assert rows(members)[0][1] == chama.members[1].name and rows(members)[0][5:7] == ["on", "KES 1,000"]
         members.focus()
@@ -204,7 +220,7 @@ async def test_the_shareout_preview_lists_every_member(committed_db, chama):
         await until(pilot, lambda: isinstance(app.screen, ShareoutModal), what="the preview")
         lines = app.screen.query_one("#shareout-lines", DataTable)
         await until(pilot, lambda: lines.row_count == 5, what="a line per member")
-        assert "--commit" in str(app.screen.query_one("#shareout-summary", Static).content)
+        assert "5 member(s) take part" in str(app.screen.query_one("#shareout-summary", Static).content)
 
 
 async def test_a_contribution_from_mpesa_appears_without_a_key_press(committed_db, chama):
