@@ -1,0 +1,47 @@
+"""The chama's AGM reports under `ofisi report NAME --org SLUG`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Callable, Optional
+
+import typer
+
+from commands.common import err, print_table, unit_of_work
+
+
+def agm_report(name: str) -> Callable[..., None]:
+    """The `ofisi report NAME` command for one of the AGM reports in core.chama.agm."""
+
+    def command(
+        org: str = typer.Option(..., "--org", help="Chama slug."),
+        start: Optional[str] = typer.Option(None, "--from", help="First day, like 2026-01-01 (the chama's clock)."),
+        end: Optional[str] = typer.Option(None, "--to", help="Last day, included (default today)."),
+        fmt: str = typer.Option("table", "--format", help="table, csv, xlsx or pdf."),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="File to write (csv: stdout without)."),
+    ) -> None:
+        from commands.chama_cmd import chama_for, parse_day
+        from core.chama.agm import FORMATS, build_report, write_report
+
+        if fmt not in FORMATS:
+            raise typer.BadParameter(f"--format is one of {', '.join(FORMATS)}.")
+        if fmt in ("xlsx", "pdf") and out is None:
+            raise typer.BadParameter(f"--format {fmt} needs --out FILE.")
+        with unit_of_work() as (session, actor):
+            o = chama_for(session, actor, org)
+            report = build_report(session, actor, o.id, name, start=parse_day(start), end=parse_day(end))
+        if fmt == "table":
+            print_table(report.title, report.columns, report.text_rows())
+            for note in report.notes:
+                err(note)
+        elif out is None:
+            write_report(report, fmt, sys.stdout)
+        else:
+            write_report(report, fmt, out)
+            err(f"Wrote {report.title} to {out}.")
+
+    from core.chama.agm import REPORTS
+
+    command.__doc__ = f"{REPORTS[name][0]} for a chama (an AGM report)."
+    return command
