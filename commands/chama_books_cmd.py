@@ -45,3 +45,31 @@ def agm_report(name: str) -> Callable[..., None]:
 
     command.__doc__ = f"{REPORTS[name][0]} for a chama (an AGM report)."
     return command
+
+
+expenses_app = typer.Typer(help="The chama's expenses (bank and M-Pesa charges, meeting costs), with receipts.",
+                           no_args_is_help=True)
+
+
+@expenses_app.command("add")
+def expenses_add(
+    amount_text: str = typer.Argument(..., metavar="AMOUNT", help="What was spent, like 350 or 1,200.50."),
+    org: str = typer.Option(..., "--org", help="Chama slug."),
+    category: str = typer.Option(..., "--category", help="bank charges, mpesa charges, meeting costs or other."),
+    receipt: str = typer.Option(..., "--receipt", help="Receipt number: M-Pesa code, bank slip or shop receipt."),
+    note: str = typer.Option("", "--note", help="What it was for."),
+    source: str = typer.Option("cash", "--source", help="cash, mpesa or bank: how it was paid."),
+    on: Optional[str] = typer.Option(None, "--on", help="The day it was spent (default now)."),
+) -> None:
+    """Record an expense; it comes out of the chama's earnings before the share-out."""
+    from commands.chama_cmd import amount, chama_for, money, parse_day
+    from core.chama.base import local_moment
+    from core.chama.expenses import record_expense
+
+    with unit_of_work() as (session, actor):
+        o = chama_for(session, actor, org)
+        day = parse_day(on)
+        entry = record_expense(session, actor, o.id, amount(amount_text, o), category=category, receipt=receipt,
+                               note=note, source=source, occurred_at=local_moment(o, day) if day else None)
+        err(f"{'Already recorded' if entry.replayed else 'Recorded'} expense {entry.id}: "
+            f"{money(entry.amount_minor, o)} ({category}, receipt {receipt}).")

@@ -11,7 +11,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from core.chama import agm, fines, ledger, loans, meetings
+from core.chama import agm, expenses, fines, ledger, loans, meetings
 from core.chama.agm import REPORTS, bucket_of, build_report, write_report
 from core.demo import seed_demo
 from core.errors import InvalidInput
@@ -59,6 +59,7 @@ def busy(session, make_org):
     fines.charge_fine(session, ACTOR, c.id, fatuma.id, 2_000, reason="phone rang")
     fines.record_fine_payment(session, ACTOR, c.id, mercy.id, 3_000)
     paid_payout(session, c, 4_000, to=c.chair)
+    expenses.record_expense(session, ACTOR, c.id, 1_500, category="Bank charges", receipt="BK-77")
     meeting = meetings.schedule_meeting(session, ACTOR, c.id, starts_at=utcnow() - timedelta(days=1),
                                         venue="Hall", agenda="AGM")
     meetings.record_attendance(session, ACTOR, c.id, meeting.id, {c.chair.id: "present", fatuma.id: "late",
@@ -78,7 +79,7 @@ def test_the_registers_add_up_to_the_ledger(session, busy):
     income = build_report(session, ACTOR, busy.id, "income")
     by_item = {row[1]: row[2] for row in income.rows}
     assert by_item["Fines collected"] == 3_000 and by_item["Interest earned"] > 0
-    assert by_item["Payout"] == 4_000
+    assert by_item["Payout"] == 4_000 and by_item["Expense: bank charges"] == 1_500
     assert income.totals[2] == total.earnings  # no share-out yet: the surplus is all the earnings
     share = build_report(session, ACTOR, busy.id, "shareout")
     assert share.totals[2] == total.savings and share.totals[3] == total.earnings
@@ -99,3 +100,21 @@ def test_an_unknown_report_or_a_backwards_period_is_refused(session, busy):
     from datetime import date
     with pytest.raises(InvalidInput, match="starts .* after it ends"):
         agm.build_report(session, ACTOR, busy.id, "fines", start=date(2026, 2, 2), end=date(2026, 2, 1))
+
+
+def test_an_expense_is_recorded_once_per_receipt_and_comes_out_of_earnings(session, busy):
+    before = ledger.sums(session, busy.id)
+    first = expenses.record_expense(session, ACTOR, busy.id, 700, category="mpesa charges", receipt="QK12AB",
+                                    source="mpesa", note="B2C fees")
+    again = expenses.record_expense(session, ACTOR, busy.id, 700, category="mpesa charges", receipt="qk12ab")
+    assert again.id == first.id and again.replayed
+    assert ledger.sums(session, busy.id) == before - ledger.Balances(pool=700, earnings=700)
+    share = build_report(session, ACTOR, busy.id, "shareout")
+    assert share.totals[3] == before.earnings - 700
+    with pytest.raises(InvalidInput, match="not an expense category"):
+        expenses.record_expense(session, ACTOR, busy.id, 100, category="food", receipt="R1")
+    with pytest.raises(InvalidInput, match="receipt number"):
+        expenses.record_expense(session, ACTOR, busy.id, 100, category="other", receipt=" ")
+    from core.errors import Conflict
+    with pytest.raises(Conflict, match="would spend members' savings"):
+        expenses.record_expense(session, ACTOR, busy.id, before.earnings, category="other", receipt="R2")

@@ -9,7 +9,7 @@ makes one and :func:`write_report` writes it.
 - ``contributions``: members x months, with what each still owes (arrears).
 - ``loans``: the loan book with each loan's ageing (current, 1-30, 31-60, 61-90, 90+ days late).
 - ``fines``: per member, fines charged, paid and still owed.
-- ``income``: income and expenditure: interest and fines earned, less payouts.
+- ``income``: income and expenditure: interest and fines earned, less expenses and payouts.
 - ``attendance``: members x meetings, with each member's count present.
 - ``shareout``: each member's savings and the share of the earnings they would take now.
 """
@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from core.actors import Actor
 from core.chama.base import add_months, chama_org, contact_of, largest_remainder, local_day_bounds, local_today, org_zone
 from core.chama.dues import arrears_by_member
-from core.chama.ledger import sums, sums_by_member
+from core.chama.ledger import KINDS, sums, sums_by_member
 from core.chama.loans import LENT, schedule_of, standing_of
 from core.errors import InvalidInput
 from core.money import exponent, format_money
@@ -197,7 +197,7 @@ INCOME_LINES = ("Interest earned", "Fines collected")
 
 def _income(session: Session, org: Org, start: date | None, end: date | None) -> Report:
     """Income is what entered earnings (interest and fines paid); expenditure what left them before the
-    share-out (payouts). The surplus is the change in earnings over the period, share-outs aside."""
+    share-out (expenses and payouts). The surplus is the change in earnings over the period, share-outs aside."""
     lines = {name: 0 for name in INCOME_LINES}
     spent: dict[str, int] = {}
     for e in _entries(session, org, start, end):
@@ -208,7 +208,9 @@ def _income(session: Session, org: Org, start: date | None, end: date | None) ->
             lines["Interest earned"] -= r.interest_minor
             lines["Fines collected"] -= r.fines_minor
         elif e.kind != "shareout" and r.earnings_minor:
-            label = e.kind.replace("_", " ").capitalize()
+            label = KINDS.get(e.kind, e.kind)
+            if e.kind == "expense":
+                label += ": " + r.memo.split(":")[0]
             spent[label] = spent.get(label, 0) - r.earnings_minor
     report = Report("income", f"Income and expenditure, {org.name}, {_span(org, start, end)} ({org.currency})",
                     org.currency, ["section", "item", "amount"], {2})
