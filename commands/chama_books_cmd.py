@@ -73,3 +73,22 @@ def expenses_add(
                                note=note, source=source, occurred_at=local_moment(o, day) if day else None)
         err(f"{'Already recorded' if entry.replayed else 'Recorded'} expense {entry.id}: "
             f"{money(entry.amount_minor, o)} ({category}, receipt {receipt}).")
+
+
+def import_chama(
+    path: Path = typer.Argument(..., help="The books: an .xlsx workbook with a sheet each, or a folder of CSV files."),
+    org: str = typer.Option(..., "--org", help="Chama slug."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Check everything and report; write nothing."),
+) -> None:
+    """Bring a chama's books over: members and opening balances, checked against the history."""
+    from commands.chama_cmd import chama_for
+    from commands.common import fail
+    from core.chama.books import import_books
+
+    with unit_of_work() as (session, actor):
+        o = chama_for(session, actor, org)
+        report = import_books(session, actor, o.id, path, dry_run=dry_run)
+    for line in report.lines():
+        err(line)
+    if report.refused:
+        raise fail(f"{len(report.refused)} line(s) refused; nothing was written.")

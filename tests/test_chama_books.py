@@ -1,0 +1,64 @@
+"""Bringing a chama over: the sample books, cut to a few members, imported whole, once, or not at all."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from core.chama import ledger
+from core.chama.books import import_books
+from tests.chama_support import ACTOR
+
+BOOKS = Path(__file__).parent / "data" / "chama-books"  # cut from shared/data/chama-books: four members
+
+
+def _books(tmp_path: Path, *, nudge: int = 0, loan: int = 0) -> Path:
+    """A copy of the test books, with M002's first contribution off by ``nudge`` and M001 owing ``loan``."""
+    folder = tmp_path / "books"
+    folder.mkdir()
+    for name in ("members.csv", "opening-balances.csv", "transactions.csv"):
+        rows = list(csv.reader(open(BOOKS / name, newline="", encoding="utf-8")))
+        if name == "opening-balances.csv":
+            rows[3][3] = str(loan)
+        if name == "transactions.csv":
+            first = next(r for r in rows if r[1] == "M002" and r[2] == "contribution")
+            first[3] = str(int(first[3]) + nudge)
+        with open(folder / name, "w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerows(rows)
+    return folder
+
+
+def test_the_sample_books_import_once_and_a_rerun_creates_nothing(session, make_org, tmp_path):
+    org = make_org(session, "chama")
+    folder = _books(tmp_path)
+    dry = import_books(session, ACTOR, org.id, folder, dry_run=True)
+    assert (dry.members_created, dry.openings_created, dry.fines_created) == (4, 4, 3) and not dry.refused
+    assert ledger.sums(session, org.id) == ledger.Balances()
+    done = import_books(session, ACTOR, org.id, folder)
+    assert done.written and (done.members_created, done.openings_created, done.fines_created) == (4, 4, 3)
+    total = ledger.sums(session, org.id)
+    assert total.savings == 23_000_00 + 22_000_00 + 20_000_00 + 20_000_00
+    assert total.fines == 400_00 + 200_00 + 600_00 and total.pool == total.savings
+    again = import_books(session, ACTOR, org.id, folder)
+    assert (again.members_created, again.openings_created, again.fines_created) == (0, 0, 0)
+    assert (again.members_unchanged, again.openings_unchanged, again.fines_unchanged) == (4, 4, 3)
+    assert ledger.sums(session, org.id) == total
+
+
+def test_a_history_that_does_not_add_up_is_refused_naming_the_member_and_difference(session, make_org, tmp_path):
+    org = make_org(session, "chama")
+    report = import_books(session, ACTOR, org.id, _books(tmp_path, nudge=150))
+    assert report.refused == ["member M002: the history adds up to KES 22,150 of savings by 2026-11-30, but the "
+                              "opening balance says KES 22,000: KES 150 more in the history."]
+    assert not report.written and ledger.sums(session, org.id) == ledger.Balances()
+    assert "Nothing was written" in report.lines()[-1]
+
+
+def test_an_open_loan_is_refused_with_its_line(session, make_org, tmp_path):
+    org = make_org(session, "chama")
+    report = import_books(session, ACTOR, org.id, _books(tmp_path, loan=5000))
+    assert len(report.refused) == 1 and report.refused[0].startswith("Opening balances line 4: member M001 has a "
+                                                                    "loan outstanding of KES 5,000")
+    assert ledger.sums(session, org.id) == ledger.Balances()
