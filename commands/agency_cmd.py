@@ -156,7 +156,8 @@ def workers_show(worker_id: int, org: str = ORG,
     if as_json:
         print_json({"worker": w, "files": files})
         return
-    for label, value in (("Name", w.name), ("Phone", w.phone), ("Age", w.age), ("Location", w.location),
+    for label, value in (("Name", w.name), ("Phone", w.phone), ("Email", w.email), ("Age", w.age),
+                         ("Location", w.location), ("Availability", w.availability),
                          ("Salary", money(w.expected_salary_minor, o)), ("Verification", w.verification_status),
                          ("Background", f"{w.background_check} {w.background_checked_on or ''} {w.background_notes}"),
                          ("Skills", ", ".join(w.skills)), ("Files", len(files))):
@@ -249,8 +250,12 @@ def workers_unlocks(org: str = ORG, employer: Optional[int] = typer.Option(None,
     if as_json:
         print_json(rows)
         return
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(o.timezone)  # the agency's clock, not UTC
     print_table("Unlocks", ["When", "Employer", "Worker", "By"],
-                [[f"{u.unlocked_at:%Y-%m-%d %H:%M}", u.employer_name, u.worker_name, u.unlocked_by] for u in rows])
+                [[f"{u.unlocked_at.astimezone(zone):%Y-%m-%d %H:%M}", u.employer_name, u.worker_name, u.unlocked_by]
+                 for u in rows])
 
 
 # ---------------------------------------------------------------- employers

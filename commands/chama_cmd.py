@@ -279,7 +279,8 @@ def members_show(who: str = typer.Argument(..., help="Member number or phone."),
         print_json({"member": _plain(m), "balances": _plain(b), "loan_limit": _plain(limit)})
         return
     print_table(m.label, ["", ""], [
-        ["phone", m.phone], ["role", m.role], ["status", m.status], ["joined", m.joined_on],
+        ["phone", m.phone], ["role", m.role], ["status", m.left_text or m.status], ["joined", m.joined_on],
+        ["cycle", b.cycle.text() if b.cycle else ""],
         ["savings", money(b.savings_minor, o)], ["loan", money(b.loan_outstanding_minor, o)],
         ["fines", money(b.fines_owed_minor, o)], ["may borrow", money(limit.available_minor, o)]])
 

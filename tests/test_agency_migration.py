@@ -166,3 +166,42 @@ def test_the_migrated_report_reconciles_with_the_old_data(session):
     assert {k: v for k, v in got.items() if any(v.values())} == {k: v for k, v in expected.items()
                                                                  if any(v.values())}
     assert sum(v["received"] for v in expected.values()) > 0 and sum(v["refunded"] for v in expected.values()) > 0
+
+
+def test_a002_puts_fees_and_payments_into_the_book(fresh_database_url):
+    """A database from before the book: a placed placement's fee and commission become charges, its
+    payments payments (their reference kept, compared lower-cased); a proposal owes nothing."""
+    from db.engine import make_engine
+    from db.migrate import downgrade, upgrade
+
+    engine = make_engine(fresh_database_url)
+    try:
+        upgrade(engine, "a001")
+        with engine.begin() as c:
+            c.execute(text("INSERT INTO orgs (id, name, slug, kind, country, currency, timezone, created_at) "
+                           "VALUES (1, 'A', 'a', 'agency', 'KE', 'KES', 'Africa/Nairobi', CURRENT_TIMESTAMP)"))
+            c.execute(text("INSERT INTO agency_employers (id, org_id, name, household_name, location, description, "
+                           "requirements, created_at) VALUES (1, 1, 'E', '', '', '', '', CURRENT_TIMESTAMP)"))
+            for pid, status in ((1, "placed"), (2, "proposed"), (3, "disputed")):
+                c.execute(text(
+                    "INSERT INTO agency_placements (id, org_id, employer_id, status, fee_minor, commission_minor, "
+                    "proposed_at, placed_at, notes, created_at, updated_at) VALUES (:id, 1, 1, :s, 500000, 100000, "
+                    f"CURRENT_TIMESTAMP, {'NULL' if status == 'proposed' else 'CURRENT_TIMESTAMP'}, '', "
+                    "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"), {"id": pid, "s": status})
+            c.execute(text("INSERT INTO agency_placement_payments (org_id, placement_id, kind, amount_minor, "
+                           "reference, paid_at, recorded_by) VALUES (1, 1, 'fee', 500000, 'QXY1', CURRENT_TIMESTAMP, "
+                           "'x')"))
+        upgrade(engine)
+        with engine.connect() as c:
+            entries = sorted(tuple(r) for r in c.execute(text(
+                "SELECT placement_id, kind, item, amount_minor, reference_key FROM agency_entries")))
+            stages = dict(c.execute(text("SELECT id, stage FROM agency_placements")).all())
+        assert entries == [(1, "charge", "commission", 100_000, None), (1, "charge", "fee", 500_000, None),
+                           (1, "payment", "fee", 500_000, "qxy1"), (3, "charge", "commission", 100_000, None),
+                           (3, "charge", "fee", 500_000, None)]
+        assert stages == {1: "placed", 2: "proposed", 3: "disputed"}
+        downgrade(engine, "a001")
+        with engine.connect() as c:
+            assert c.execute(text("SELECT reference FROM agency_placement_payments")).scalars().all() == ["QXY1"]
+    finally:
+        engine.dispose()

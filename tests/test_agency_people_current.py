@@ -42,6 +42,9 @@ def test_a_worker_is_edited_with_history_and_search_honours_availability(session
     assert (salary.before, salary.after) == ("1000000", "1200000")
     with pytest.raises(InvalidInput, match="already on the books as worker"):
         update_worker(session, ACTOR, agency.id, w.id, {"phone": "+254710000502"})
+    moved = update_worker(session, ACTOR, agency.id, w.id, {"phone": "0733000111"})
+    [change] = change_history(session, ACTOR, agency.id, "worker", w.id, field_name="phone")
+    assert (moved.phone, change.before, change.after) == ("+2547•••••111", "+2547•••••501", "+2547•••••111")
 
 
 def test_an_employer_is_edited_and_shows_its_credits(session, agency):

@@ -9,6 +9,7 @@ import itertools
 import threading
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from config import load_settings
@@ -113,9 +114,48 @@ def test_workers_and_employers_answer_by_sms(committed_db, fake_at, fake_daraja,
     assert phone(901) not in worker_heard
 
 
-def test_workers_and_employers_use_the_agency_menu(committed_db, fake_daraja, make_org):
-    from tests.test_ussd_chama import Phone
+class Phone:
+    """One handset dialling the gateway's USSD callback; `press` sends the next inputs."""
 
+    def __init__(self, base: str, number: str, session: str, token: str) -> None:
+        self.url, self.number, self.session, self.inputs = f"{base}/ussd/callback?token={token}", number, session, []
+
+    def dial(self) -> str:
+        return self._send()
+
+    def press(self, *keys: str) -> str:
+        answer = ""
+        for key in keys:
+            self.inputs.append(key)
+            answer = self._send()
+        return answer
+
+    def _send(self) -> str:
+        answer = httpx.post(self.url, timeout=10, data={
+            "sessionId": self.session, "serviceCode": "*384*22#", "phoneNumber": self.number,
+            "networkCode": "63902", "text": "*".join(self.inputs)})
+        assert answer.status_code == 200 and answer.text.startswith(("CON ", "END "))
+        return answer.text
+
+
+@pytest.fixture
+def agency_menu():
+    """The menu as the gateway builds it (agency first, then the community's and the chama's), whatever
+    another test left behind."""
+    from ussd import callback
+    from ussd.agency import AgencyFirst
+    from ussd.chama import ChamaMachine
+    from ussd.community import SharedMenu
+    from ussd.gateway import load_gateway_modules
+
+    load_gateway_modules()
+    before = callback.current_machine()
+    callback.use_machine(AgencyFirst(SharedMenu(ChamaMachine())))
+    yield
+    callback._machine[:] = [before] if before else []
+
+
+def test_workers_and_employers_use_the_agency_menu(committed_db, fake_daraja, make_org, agency_menu):
     with committed_db.session() as s:
         agency = make_org(s, "agency", slug="menu")
         achieng, njeri = worker(s, agency.id, 1), worker(s, agency.id, 2)
@@ -144,3 +184,18 @@ def test_workers_and_employers_use_the_agency_menu(committed_db, fake_daraja, ma
         assert "Three: 3 for KES 1,500" in buyer.press("1")
         assert "M-Pesa prompt" in buyer.press("1")
         wait_until(lambda: fake_daraja.received(PUSH_PATH), timeout=10, what="the package's M-Pesa prompt")
+        asking = Phone(base, phone(901), "s-joy-2", TOKEN)
+        asking.dial()
+        refused = asking.press("3", str(njeri.id))  # not paid yet: no credits
+        assert refused.startswith("END Employer 1 has no contact credits left")
+        with committed_db.session() as s:
+            [purchase] = commerce.list_purchases(s, ACTOR, agency.id)
+            commerce.settle_purchase(s, ACTOR, agency.id, purchase.id, paid=True, reference="QCASH1")
+        paid = Phone(base, phone(901), "s-joy-3", TOKEN)
+        paid.dial()
+        assert paid.press("3", str(njeri.id)) == "END The worker's phone number comes to you by SMS."
+        with committed_db.session() as s:
+            from db.models import Message
+
+            [sent] = s.scalars(select(Message).where(Message.to_address == phone(901), Message.secret.is_(True)))
+            assert phone(502) in sent.body

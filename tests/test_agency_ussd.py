@@ -47,6 +47,7 @@ def test_a_worker_and_an_employer_reach_their_effects():
     assert walk(["3", "1"], Facts(WORKER))[-1].effects == (("interview", True),)
     assert walk(["1", "98", "11"], Facts(EMPLOYER))[-1].effects == (("buy", 11),)
     assert "7 contact credits" in walk(["2"], Facts(EMPLOYER))[-1].answer
+    assert walk(["3", "x", "12"], Facts(EMPLOYER))[-1].effects == (("unlock", 12),)
 
 
 @settings(max_examples=300, deadline=None)
@@ -56,4 +57,4 @@ def test_any_inputs_give_valid_screens_and_only_offered_effects(inputs, is_worke
     for step in walk(inputs, facts):
         assert_valid(step.answer)
         for kind, _value in step.effects:
-            assert kind in (("availability", "interview") if is_worker else ("buy",))
+            assert kind in (("availability", "interview") if is_worker else ("buy", "unlock"))

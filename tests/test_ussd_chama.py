@@ -277,7 +277,7 @@ def test_ussd_dial_in_the_terminal(committed_db, chama, pins, backend):
                             input="2580\n1\n00\n9\n", capture_output=True, text=True, timeout=60, env=env)
     assert result.returncode == 0, result.stderr
     assert "Enter your PIN" in result.stdout and "Savings: KES 2,000" in result.stdout
-    assert "Reply with a number from 1 to 6." in result.stdout
+    assert "Reply with a number from 1 to 7." in result.stdout
 
 
 keys = st.one_of(st.sampled_from(["", "0", "00", "98", "1", "2", "3", "4", "5", "6", "2580", "1111", "500",
@@ -310,13 +310,18 @@ def test_random_sessions_always_get_a_valid_screen(committed_db, chama, pins):
 @pytest.mark.parametrize("odd", ["²", "①", "1²", "٣"])
 def test_digits_from_a_phones_symbol_menu_get_a_notice_not_a_failure(odd):
     """The menu's number replies read ASCII digits only: the others get the state's notice."""
-    from ussd.chama import handle_choose, handle_loan_months, _whole_amount
+    from types import SimpleNamespace
+
+    from ussd.chama import _amount, handle_choose, handle_loan_months
     from ussd.engine import Hop
 
     class Facts:
         memberships = [("org", "member")]
 
-    assert _whole_amount(odd) is None
+        def chosen(self, data):
+            return SimpleNamespace(currency="KES"), None
+
+    assert _amount(Hop(odd, {}, Facts()), odd) is None
     assert handle_loan_months(Hop(odd, {}, Facts())).notice.startswith("Enter a number of months")
     assert handle_choose(Hop(odd, {}, Facts())).notice == "Reply with the chama's number."
 

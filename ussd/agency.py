@@ -1,6 +1,6 @@
 """The agency menu for feature phones: a worker sets her availability, answers an interview invitation
 and asks where her placement stands; an employer buys a contact package (the M-Pesa prompt follows)
-and sees her credits.
+and sees her credits, and gets an unlocked worker's number by SMS.
 
 The caller is a worker or employer of an agency when her phone is on its books
 (:func:`core.agency.sms.agency_caller`); anyone else gets the menu that was there before (the chama's,
@@ -64,13 +64,14 @@ def show_menu(hop: Hop) -> Menu:
     if c.worker_id is not None:
         return Menu(f"{c.org_name}: hello {c.name.split()[0]}",
                     ["1 My availability", "2 My placement", "3 Interview invitation"], footer="")
-    return Menu(f"{c.org_name}: hello {c.name.split()[0]}", ["1 Buy contacts", "2 My credits"], footer="")
+    return Menu(f"{c.org_name}: hello {c.name.split()[0]}", ["1 Buy contacts", "2 My credits",
+                                                              "3 Get a worker's number"], footer="")
 
 
 def handle_menu(hop: Hop) -> Step:
     worker = hop.facts.caller.worker_id is not None
     targets = ({"1": "availability", "2": "status", "3": "invitation"} if worker
-               else {"1": "buy", "2": "credits"})
+               else {"1": "buy", "2": "credits", "3": "unlock"})
     if hop.input not in targets:
         return Step(notice="Choose one of the numbers.")
     return Step(goto=PREFIX + targets[hop.input])
@@ -127,6 +128,16 @@ def show_credits(hop: Hop) -> Screen:
                   "her phone.", end=True)
 
 
+def show_unlock(_hop: Hop) -> Screen:
+    return Screen("Enter the worker's number from our list (one contact credit; free if you have it already):")
+
+
+def handle_unlock(hop: Hop) -> Step:
+    if not hop.input.isascii() or not hop.input.isdigit():
+        return Step(notice="Enter the worker's number in digits.")
+    return Step(effects=(("unlock", int(hop.input)),), end="The worker's phone number comes to you by SMS.")
+
+
 def stay(_hop: Hop) -> Step:
     return Step()
 
@@ -140,6 +151,7 @@ class AgencyMachine:
         f"{PREFIX}invitation": State(show=show_invitation, handle=handle_invitation),
         f"{PREFIX}buy": State(show=show_buy, handle=handle_buy),
         f"{PREFIX}credits": State(show=show_credits, handle=stay),
+        f"{PREFIX}unlock": State(show=show_unlock, handle=handle_unlock),
     }
 
     def facts(self, session: Session, hop: HopState) -> AgencyFacts:
@@ -158,6 +170,10 @@ class AgencyMachine:
                 placements.answer_interview(session, GATEWAY, c.org_id, c.worker_id, value)
             elif kind == "buy":
                 buy_by_phone(session, c.org_id, c.employer_id, value, hop.phone)
+            elif kind == "unlock":
+                commerce.unlock_contact(session, GATEWAY, c.org_id, employer_id=c.employer_id, worker_id=value)
+                commerce.sms_unlocked_contact(session, GATEWAY, c.org_id, employer_id=c.employer_id,
+                                              worker_id=value)
         return {}
 
 

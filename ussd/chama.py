@@ -113,7 +113,7 @@ def _amount(hop: Hop, text: str) -> int | None:
     (M-Pesa and loans take no cents); None when it is not such an amount."""
     org, _member = hop.facts.chosen(hop.data)
     digits = text.replace(",", "").strip()
-    if not digits.isdigit() or len(digits) > 9:
+    if whole_number(digits) is None or len(digits) > 9:  # ASCII digits only: not ², ① or ٣
         return None
     minor = parse_money(digits, org.currency)
     return minor or None

@@ -133,9 +133,7 @@ def update_employer(session: Session, actor: Actor, org_id: int, employer_id: in
     notices: list[str] = []
     for name, value in changes.items():
         if name == "phone":
-            before, after = _set_phone(session, org, e, "employer", value, e.name)
-            if before != after:
-                history.append(("phone", before, after))
+            _set_phone(session, org, e, "employer", value, history)
             continue
         value = (value or "").strip()
         if name == "name" and not value:

@@ -382,16 +382,16 @@ WORKER_FIELDS = ("name", "phone", "email", "date_of_birth", "location", "educati
                  "expected_salary_minor", "accommodation", "availability", "skills", "languages", "bio")
 
 
-def _set_phone(session: Session, org, row, kind: str, phone: str | None, name: str) -> tuple[str | None, str | None]:
-    """Point a worker or employer at the contact for a new phone; returns the (before, after) numbers masked."""
+def _set_phone(session: Session, org, row, kind: str, phone: str | None, history: list) -> None:
+    """Point a worker or employer at the contact for a new phone; the history keeps both numbers masked."""
     before = session.scalar(select(Contact.phone).where(Contact.id == row.contact_id)) if row.contact_id else None
     e164 = normalize_phone(phone, org.country) if phone else None
     if e164 == before:
-        return None, None
+        return
     one_person(session, org.id, e164, None, skip=(kind, row.id))
-    contact = contact_for(session, org.id, org.country, name, e164, None)
+    contact = contact_for(session, org.id, org.country, row.name, e164, None)
     row.contact_id = contact.id if contact else None
-    return mask_phone(before), mask_phone(e164)
+    history.append(("phone", mask_phone(before), mask_phone(e164)))
 
 
 def update_worker(session: Session, actor: Actor, org_id: int, worker_id: int, changes: dict) -> WorkerView:
@@ -406,9 +406,7 @@ def update_worker(session: Session, actor: Actor, org_id: int, worker_id: int, c
     history: list[tuple[str, object, object]] = []
     for name, value in changes.items():
         if name == "phone":
-            before, after = _set_phone(session, org, w, "worker", value, w.name)
-            if before != after:
-                history.append(("phone", before, after))
+            _set_phone(session, org, w, "worker", value, history)
             continue
         if name == "skills":
             before = sorted(session.scalars(select(AgencyWorkerSkill.skill).where(

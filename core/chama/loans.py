@@ -363,6 +363,13 @@ def disburse_loan(session: Session, actor: Actor, org_id: int, loan_id: int, *, 
     return _view(session, org, loan)
 
 
+def check_guarantors_agreed(session: Session, actor: Actor, org_id: int, loan_id: int) -> None:
+    """Refuse, before any money leaves, a loan whose guarantors have not all agreed (M-Pesa pay-outs ask)."""
+    org = chama_org(session, actor, org_id, "chama.read")
+    loan = _loan(session, org, loan_id)
+    _refuse_without_consent(session, org, loan, _what(session, loan))
+
+
 def _refuse_without_consent(session: Session, org: Org, loan: ChamaLoan, what: str) -> None:
     waiting = [(first_name(session, member_row(session, org.id, g.member_id)), g.status)
                for g in session.scalars(select(ChamaGuarantor).where(ChamaGuarantor.loan_id == loan.id))

@@ -24,7 +24,7 @@ from core.actors import Actor
 from core.chama.base import chama_org, money
 from core.chama.fines import record_fine_payment
 from core.chama.ledger import member_balances, record_contribution, sums
-from core.chama.loans import disburse_loan, get_loan, list_loans, record_repayment
+from core.chama.loans import check_guarantors_agreed, disburse_loan, get_loan, list_loans, record_repayment
 from core.chama.members import find_member, get_member
 from core.chama.payouts import get_payout, pay_payout
 from core.errors import Conflict, InvalidInput, NotFound
@@ -104,6 +104,7 @@ class LoanByMpesa(_FromPool):
         member = get_member(session, actor, org.id, loan.member_id)
         if member.status != "active":
             raise Conflict(f"{member.name} is {member.status}; the loan cannot be paid out.")
+        check_guarantors_agreed(session, actor, org.id, loan.id)
         self.check_pool(session, org, loan.principal_minor, loan.what)
         return Payee(member.id, phone or member.phone, loan.principal_minor, f"Loan {loan.id} {member.member_number}")
 
