@@ -92,3 +92,20 @@ def import_chama(
         err(line)
     if report.refused:
         raise fail(f"{len(report.refused)} line(s) refused; nothing was written.")
+
+
+def export_chama(
+    org: str = typer.Option(..., "--org", help="Chama slug."),
+    out: Optional[Path] = typer.Option(None, "--out", help="An .xlsx workbook, or a folder for CSV files "
+                                                          "(default: SLUG-books.xlsx)."),
+) -> None:
+    """Write a chama's books (members, balances, transactions) in the shape `ofisi import chama` reads."""
+    from commands.chama_cmd import chama_for
+    from core.chama.books import export_books
+
+    target = out or Path(f"{org}-books.xlsx")
+    with unit_of_work() as (session, actor):
+        o = chama_for(session, actor, org)
+        counts = export_books(session, actor, o.id, target)
+    err(f"Wrote {counts.members} members, {counts.balances} balances as at {counts.as_at} and "
+        f"{counts.transactions} transactions to {target}.")

@@ -62,3 +62,27 @@ def test_an_open_loan_is_refused_with_its_line(session, make_org, tmp_path):
     assert len(report.refused) == 1 and report.refused[0].startswith("Opening balances line 4: member M001 has a "
                                                                     "loan outstanding of KES 5,000")
     assert ledger.sums(session, org.id) == ledger.Balances()
+
+
+@pytest.mark.parametrize("target", ["books.xlsx", "folder"])
+def test_export_then_import_into_a_new_chama_gives_identical_statements(session, make_org, tmp_path, target):
+    from core.chama.books import export_books
+    from core.chama.members import list_members
+    from core.chama.statements import statement
+
+    first, second = make_org(session, "chama"), make_org(session, "chama")
+    import_books(session, ACTOR, first.id, _books(tmp_path))
+    counts = export_books(session, ACTOR, first.id, tmp_path / target)
+    assert (counts.members, counts.balances, counts.transactions) == (4, 4, 7)
+    report = import_books(session, ACTOR, second.id, tmp_path / target)
+    assert report.written and not report.refused and report.members_created == 4
+
+    def statements_of(org_id: int) -> list:
+        out = []
+        for m in list_members(session, ACTOR, org_id):
+            st = statement(session, ACTOR, org_id, member_id=m.id)
+            out.append((m.member_number, m.name, st.closing,
+                        [(ln.day, ln.kind, ln.description, ln.amount_minor, ln.after) for ln in st.lines]))
+        return out
+
+    assert statements_of(second.id) == statements_of(first.id) and len(statements_of(first.id)) == 4

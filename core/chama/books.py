@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from core.chama.ledger import record_opening_balance, sums
 from core.errors import InvalidInput
 from core.importing import parse_date
 from core.money import parse_money
-from db.models_chama import ChamaMember
+from db.models_chama import ChamaLedgerEntry, ChamaMember
 
 SHEETS = {"members": "members.csv", "opening balances": "opening-balances.csv",
           "transactions": "transactions.csv", "loans": "loans.csv"}
@@ -211,9 +212,9 @@ def _check_history(lines: Lines, org: Any, as_at: date, wanted: dict[str, tuple[
             report.refused.append(f"Transactions line {line}: {str(exc).rstrip('.')}.")
             continue
         report.transactions_checked += 1
-        if day > as_at:
-            continue
-        if kind in ("contribution", "deposit", "savings"):
+        if day > as_at and kind not in ("fine", "fine payment", "fine_payment"):
+            continue  # fines owed are what is owed now, whenever they were charged
+        if kind in ("contribution", "deposit", "savings", "opening balance"):
             saved[number] = saved.get(number, 0) + amount
         elif kind in ("withdrawal", "refund"):
             saved[number] = saved.get(number, 0) - amount
@@ -231,3 +232,65 @@ def _check_history(lines: Lines, org: Any, as_at: date, wanted: dict[str, tuple[
                     f"{'more' if history_sum > opening else 'less'} in the history.")
 
 
+
+
+@dataclass
+class ExportCounts:
+    members: int
+    balances: int
+    transactions: int
+    as_at: date
+
+
+def export_books(session: Session, actor: Actor, org_id: int, out: Path) -> ExportCounts:
+    """Write the chama's books in the shape :func:`import_books` reads: a folder of CSVs, or an .xlsx workbook
+    when ``out`` ends in .xlsx. Balances are as at the day money last moved; reversed entries are left out."""
+    from core.chama.base import contact_of, local_today, org_zone
+    from core.chama.ledger import sums_by_member
+    from core.chama.statements import statement
+
+    org = chama_org(session, actor, org_id, "chama.read")
+    members = list(session.scalars(select(ChamaMember).where(ChamaMember.org_id == org.id).order_by(ChamaMember.id)))
+    numbers = {m.id: m.member_number for m in members}
+    lines = [ln for ln in statement(session, actor, org.id).lines if ln.kind != "reversal"]
+    undone = {e.reverses_id for e in session.scalars(select(ChamaLedgerEntry).where(
+        ChamaLedgerEntry.org_id == org.id, ChamaLedgerEntry.reverses_id.is_not(None)))}
+    lines = [ln for ln in lines if ln.entry_id not in undone]
+    # As at the day money last moved: a fine charged since (as the import charges fines owed) moves none.
+    as_at = max((ln.day for ln in lines if ln.kind != "fine"), default=local_today(org))
+    zone = org_zone(org)
+    balances = sums_by_member(session, org.id)
+    sheets: dict[str, list[list[Any]]] = {
+        "Members": [["Member No", "Name", "Phone", "Role", "Joined"]] + [
+            [m.member_number, contact_of(session, m).name, contact_of(session, m).phone, m.role, m.joined_on]
+            for m in members],
+        "Opening balances": [["As at", as_at, None, None], [None, None, None, None],
+                             ["Member No", "Savings", "Fines owed", "Loan outstanding"]] + [
+            [m.member_number, *(_major(v, org.currency) for v in (b.savings, b.fines, b.loan))]
+            for m in members if (b := balances.get(m.id)) is not None],
+        "Transactions": [["Date", "Member No", "Type", f"Amount ({org.currency})", "Reference", "Notes"]] + [
+            [ln.occurred_at.astimezone(zone).date(), numbers.get(ln.member_id or 0, ""), ln.kind.replace("_", " "),
+             _major(ln.amount_minor, org.currency), "", ln.description] for ln in lines],
+    }
+    if out.suffix.lower() == ".xlsx":
+        from openpyxl import Workbook  # heavy; only for spreadsheets
+
+        book = Workbook()
+        book.remove(book.active)
+        for title, rows in sheets.items():
+            sheet = book.create_sheet(title)
+            for row in rows:
+                sheet.append(row)
+        book.save(out)
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        for title, rows in sheets.items():
+            with open(out / SHEETS[title.lower()], "w", newline="", encoding="utf-8") as fh:
+                csv.writer(fh).writerows([["" if v is None else v for v in r] for r in rows])
+    return ExportCounts(len(members), len(sheets["Opening balances"]) - 3, len(lines), as_at)
+
+
+def _major(minor: int, currency: str) -> Decimal:
+    from core.money import exponent
+
+    return Decimal(minor).scaleb(-exponent(currency))
