@@ -11,6 +11,16 @@ import typer
 from commands.common import err, print_table, unit_of_work
 
 
+AGM_REPORTS = {  # `ofisi report NAME`: the reports in core.chama.agm
+    "contributions": "Contribution register: members x months, with arrears",
+    "loans": "Loan book and ageing (current, 1-30, 31-60, 61-90, 90+ days late)",
+    "fines": "Fines register: charged, paid and owed per member",
+    "income": "Income and expenditure: interest, fines, expenses and payouts",
+    "attendance": "Meeting attendance: members x meetings",
+    "shareout": "Share-out statement: savings and share of earnings per member",
+}
+
+
 def agm_report(name: str) -> Callable[..., None]:
     """The `ofisi report NAME` command for one of the AGM reports in core.chama.agm."""
 
@@ -41,9 +51,7 @@ def agm_report(name: str) -> Callable[..., None]:
             write_report(report, fmt, out)
             err(f"Wrote {report.title} to {out}.")
 
-    from core.chama.agm import REPORTS
-
-    command.__doc__ = f"{REPORTS[name][0]} for a chama (an AGM report)."
+    command.__doc__ = f"{AGM_REPORTS[name]} for a chama (an AGM report)."
     return command
 
 

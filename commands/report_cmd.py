@@ -54,7 +54,7 @@ def statement(
 app.command("agency")(agency_cmd.report_agency)
 app.command("community")(community_cmd.report_community)
 app.command("takings")(salon_cmd.report_takings)
-for _name in ("contributions", "loans", "fines", "income", "attendance", "shareout"):
+for _name in chama_books_cmd.AGM_REPORTS:
     app.command(_name)(chama_books_cmd.agm_report(_name))
 
 

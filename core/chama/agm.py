@@ -266,13 +266,13 @@ def _shareout(session: Session, org: Org, start: date | None, end: date | None) 
     return report
 
 
-REPORTS: dict[str, tuple[str, Callable[[Session, Org, date | None, date | None], Report]]] = {
-    "contributions": ("Contribution register: members x months, with arrears", _contributions),
-    "loans": ("Loan book and ageing", _loans),
-    "fines": ("Fines register", _fines),
-    "income": ("Income and expenditure", _income),
-    "attendance": ("Meeting attendance", _attendance),
-    "shareout": ("Share-out statement per member", _shareout),
+REPORTS: dict[str, Callable[[Session, Org, date | None, date | None], Report]] = {
+    "contributions": _contributions,
+    "loans": _loans,
+    "fines": _fines,
+    "income": _income,
+    "attendance": _attendance,
+    "shareout": _shareout,
 }
 
 
@@ -284,7 +284,7 @@ def build_report(session: Session, actor: Actor, org_id: int, name: str, *, star
         raise InvalidInput(f"There is no chama report {name!r}; choose one of {', '.join(REPORTS)}.")
     if start and end and start > end:
         raise InvalidInput(f"The report starts ({start}) after it ends ({end}).")
-    return REPORTS[name][1](session, org, start, end)
+    return REPORTS[name](session, org, start, end)
 
 
 def _write_csv(report: Report, out: IO[str]) -> None:
