@@ -624,8 +624,9 @@ def reverse_entry(session: Session, actor: Actor, org_id: int, entry_id: int, *,
     result would leave a balance or the pool below zero. Reversing a loan
     disbursement also reverses the interest charged on that loan, and needs
     its repayments reversed first; the loan goes back to approved. Reversing
-    a payout puts the payout back to approved; reversing an exit settlement
-    also makes the leaver an active member again.
+    a payout puts the payout back to approved; a reversal that gives a
+    leaver savings again (her exit settlement, or a share-out paid to her
+    before she left) makes her an active member again.
     """
     org = chama_org(session, actor, org_id, "chama.money")
     if not reason or not reason.strip():
@@ -670,10 +671,12 @@ def reverse_entry(session: Session, actor: Actor, org_id: int, entry_id: int, *,
         payout = session.get(ChamaPayout, original.payout_id)
         assert payout is not None
         payout.status, payout.paid_at = "approved", None
-    if original.kind == "exit_settlement" and original.member_id is not None:
-        # Her savings are back, so she is a member again (an approved exit payout can be paid once more).
+    if original.member_id is not None:
         leaver = member_row(session, org.id, original.member_id)
-        leaver.status, leaver.exited_on, leaver.exit_reason = "active", None, None
+        if leaver.status == "exited" and sums(session, org.id, member_id=leaver.id).savings > 0:
+            # A leaver holds no savings here: with savings back (her exit settlement or a share-out
+            # payment undone) she is a member again, and leaving again pays them once.
+            leaver.status, leaver.exited_on, leaver.exit_reason = "active", None, None
     when = original.occurred_at.astimezone(org_zone(org)).date().isoformat()
     return finish(session, actor, org, reversals[0],
                   receipt=f"entry {original.id} ({KINDS[original.kind].lower()} of "
