@@ -954,3 +954,7 @@ def shareout_cmd(
                 f"ofisi chama shareout --org {o.slug} --commit {result.code}")
     else:
         err(f"Share-out {result.id} paid {money(result.pool_minor, o)} to {result.members} members.")
+
+from commands.chama_books_cmd import expenses_app  # noqa: E402  (the AGM books live in their own module)
+
+app.add_typer(expenses_app, name="expenses")

@@ -17,6 +17,15 @@ import typer
 from commands.common import err, org_id_for, unit_of_work
 
 app = typer.Typer(help="Export an organisation's records to CSV, XLSX or JSON.", no_args_is_help=True)
+
+
+def _chama_books() -> None:
+    from commands import chama_books_cmd
+
+    app.command("chama")(chama_books_cmd.export_chama)
+
+
+_chama_books()
 FORMATS = ("csv", "xlsx", "json")
 
 

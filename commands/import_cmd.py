@@ -12,10 +12,11 @@ from typing import Optional
 
 import typer
 
-from commands import agency_cmd
+from commands import agency_cmd, chama_books_cmd
 from commands.common import err, org_id_for, print_json, progress_bar, unit_of_work
 
 app = typer.Typer(help="Import people from CSV or XLSX files.", no_args_is_help=True)
+app.command("chama")(chama_books_cmd.import_chama)
 
 
 DRY_RUN = typer.Option(False, "--dry-run", help="Check every row and report; write nothing.")

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from commands import agency_cmd, community_cmd, salon_cmd
+from commands import agency_cmd, chama_books_cmd, community_cmd, salon_cmd
 from commands.common import err, print_json, print_table, unit_of_work
 
 app = typer.Typer(help="Reports: statements and more, as a table, --json, --csv or --xlsx.", no_args_is_help=True)
@@ -54,6 +54,8 @@ def statement(
 app.command("agency")(agency_cmd.report_agency)
 app.command("community")(community_cmd.report_community)
 app.command("takings")(salon_cmd.report_takings)
+for _name in chama_books_cmd.AGM_REPORTS:
+    app.command(_name)(chama_books_cmd.agm_report(_name))
 
 
 @app.command("campaigns")

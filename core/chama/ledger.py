@@ -14,7 +14,7 @@ fine_payment                                                -a     +a     +a
 loan_disbursement                      +a                          -a
 interest (charged)                                +a
 loan_repayment (f + i + p)             -p         -i        -f     +a     +(f+i)
-payout                                                             -a     -a
+payout / expense                                                   -a     -a
 shareout (savings s, rest e)  -s                                   -a     -e
 exit_settlement (savings a;   -a       -p         -i        -f     -r     +(f+i)
   settles f + i + p, pays r)
@@ -80,6 +80,7 @@ KINDS: dict[str, str] = {
     "refund": "Refund",
     "guarantor_charge": "Guarantor charge",
     "reversal": "Reversal",
+    "expense": "Expense",
 }
 SOURCES = ("cash", "mpesa", "bank")  # how money reaches the chama; "system" marks entries Ofisi makes itself
 MONEY_IN = PAYMENT_KINDS  # a source + reference among these is recorded once (a unique index holds it)
@@ -150,7 +151,7 @@ def effect(kind: str, amount: int, *, fines: int = 0, interest: int = 0, princip
             raise ValueError("a repayment's parts must be non-negative and add up to its amount")
         return Balances(fines=-fines, interest=-interest, principal=-principal, pool=amount,
                         earnings=fines + interest)
-    if kind == "payout":
+    if kind in ("payout", "expense"):
         return Balances(pool=-amount, earnings=-amount)
     if kind == "shareout":
         return Balances(savings=-savings, pool=-amount, earnings=-(amount - savings))
