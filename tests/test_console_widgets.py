@@ -264,6 +264,10 @@ async def test_question_mark_lists_the_screens_keys():
         does = {row.data.does: row.data for row in help_table.records}
         assert {"Sort", "Reverse sort", "Filter", "Keys"} <= set(does)
         assert does["Filter"].key == "/"
+        listed = [row.data for row in help_table.records]
+        moving = [k.moves for k in listed]
+        assert moving == sorted(moving) and any(moving)  # what the keys do first, cursor moves last
+        assert not does["Sort"].moves and does["Cursor down"].moves
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, KeysHelp)

@@ -30,6 +30,7 @@ class KeyHelp(NamedTuple):
     more: str
     where: str
     available: bool
+    moves: bool = False  # only moves the cursor or scrolls
 
 
 def _where(node: DOMNode, screen: Screen) -> str:
@@ -40,8 +41,12 @@ def _where(node: DOMNode, screen: Screen) -> str:
     return "this list" if node.id is None else f"{node.id.replace('-', ' ')}"
 
 
+_MOVING = ("cursor_", "scroll_", "page_")
+
+
 def keys_of(screen: Screen) -> list[KeyHelp]:
-    """The described bindings that reach ``screen`` now, nearest first, one line per action."""
+    """The described bindings that reach ``screen`` now, one line per action: what the screen and
+    its focused list do first (nearest first), then the keys that only move the cursor."""
     app = screen.app
     seen: set[tuple[int, str]] = set()
     keys: list[KeyHelp] = []
@@ -54,8 +59,9 @@ def keys_of(screen: Screen) -> list[KeyHelp]:
             shown = ", ".join(app.get_key_display(b) for _, b in bindings
                               if b.action == binding.action and b.description)
             keys.append(KeyHelp(shown or app.get_key_display(binding), binding.description,
-                                binding.tooltip or "", _where(namespace, screen), state is not False))
-    return keys
+                                binding.tooltip or "", _where(namespace, screen), state is not False,
+                                binding.action.startswith(_MOVING)))
+    return sorted(keys, key=lambda k: k.moves)
 
 
 class KeysHelp(Dialog[None]):
