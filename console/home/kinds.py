@@ -69,6 +69,8 @@ class CampaignsHome(HomeScreen):
     DESCRIPTION = "The programme's vendors (MSMEs) and the messages sent to them."
     CONTACTS_LABEL = "Vendors"
     CONTACT_NOUN = "vendor"
+    PANELS_FIRST = True
+    MAIN_LIST = "#campaigns"
 
 
 @register_home
@@ -77,3 +79,5 @@ class CommunityHome(HomeScreen):
     DESCRIPTION = "The community's members and the messages sent to them."
     CONTACTS_LABEL = "Members"
     CONTACT_NOUN = "member"
+    PANELS_FIRST = True
+    MAIN_LIST = "#events"

@@ -11,7 +11,9 @@ Data arrives from thread workers as ``HomeLoaded`` and ``ContactsPageLoaded``;
 contacts are read a keyset page at a time (``m``, or moving onto the last row,
 reads the next page), never all at once. The app calls
 :meth:`HomeScreen.org_data_changed` when another session commits to this org.
-``MAIN_LIST`` names the screen's main list (the responsive tests count its rows).
+``MAIN_LIST`` names the screen's main list (the responsive tests count its rows);
+``PANELS_FIRST`` puts the kind's own panels above the shared panes when its main
+list is one of them (a kind without the contacts pane always does).
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class HomeScreen(ConsoleScreen):
     CONTACT_NOUN: ClassVar[str] = "contact"
     PANES: ClassVar[tuple[str, ...]] = ("contacts", "messages")
     MAIN_LIST: ClassVar[str] = "#contacts"
+    PANELS_FIRST: ClassVar[bool] = False  # the kind's panels hold its main list: show them above the shared panes
 
     BINDINGS = [
         Binding("a", "add_contact", "Add contact", id="add-contact",
@@ -90,9 +93,9 @@ class HomeScreen(ConsoleScreen):
             with Horizontal(id="counts"):
                 yield Static("", id="contact-count", classes="count")
                 yield Static("", id="message-counts", classes="count")
-            # The main list comes first: a kind without the contacts pane shows its own panels above
-            # the messages, so a short terminal still shows its main list without scrolling.
-            if "contacts" not in self.PANES:
+            # The main list comes first, so a short terminal still shows it without scrolling.
+            panels_first = self.panels_first()
+            if panels_first:
                 yield from self.compose_panels()
             if self.PANES:
                 with Horizontal(id="home-panels", classes="" if "contacts" in self.PANES else "messages-only"):
@@ -107,8 +110,12 @@ class HomeScreen(ConsoleScreen):
                             yield Label("Recent messages", id="messages-title", classes="pane-title")
                             yield OfisiTable(("When", "To", "Status", "Text"), noun="messages",
                                              empty="No messages yet.", id="messages")
-            if "contacts" in self.PANES:
+            if not panels_first:
                 yield from self.compose_panels()
+
+    def panels_first(self) -> bool:
+        """Whether the kind's own panels come above the shared panes (its main list is among them)."""
+        return self.PANELS_FIRST or "contacts" not in self.PANES
 
     def compose_panels(self) -> ComposeResult:
         """Kind-specific panels below the shared ones; area screens override this."""
