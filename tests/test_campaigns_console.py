@@ -73,7 +73,7 @@ async def test_create_preview_launch_pause_resume_and_watch_it_send(committed, p
         await pilot.press("z")
         await until(pilot, lambda: cells(screen)[3] == "paused", what="the pause")
         assert outbox.send_due(committed, {"sms": LogProvider()}).sent == 0
-        await pilot.press("u")
+        await pilot.press("s")
         await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the resume confirmation")
         assert "6 messages still to send" in pilot.app.screen.dialog_title
         await pilot.press("y")

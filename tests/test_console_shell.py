@@ -84,3 +84,26 @@ async def test_the_first_screen_is_drawn_before_the_areas_load_and_signing_in_st
         await sign_in(pilot, "owner@line.example")
         screen = await home(pilot)
         assert screen.org.name == "Line Islands Salon"
+
+
+@pytest.mark.parametrize(("role", "sees"), [("owner", True), ("professional", False)], ids=["admin", "stylist"])
+async def test_the_audit_log_is_offered_on_a_salon_home_to_those_who_may_read_it(committed_db, far_salon, cli_actor,
+                                                                                  role, sees):
+    from console.shell.audit import AuditScreen
+
+    email = f"{role}@line.example"
+    if role != "owner":
+        with committed_db.session() as s:
+            add_user(s, cli_actor, email, org_id=far_salon.id, role=role, name="Tebwa", password=PASSWORD)
+    app = OfisiApp(committed_db, live_updates=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await sign_in(pilot, email)
+        screen = await home(pilot)
+        offered = {b.binding.action for b in screen.active_bindings.values()}
+        assert ("audit" in offered) is sees
+        await pilot.press("u")
+        if sees:
+            await until(pilot, lambda: isinstance(app.screen, AuditScreen), what="the audit log")
+        else:
+            await pilot.pause()
+            assert app.screen is screen

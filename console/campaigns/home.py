@@ -104,7 +104,7 @@ class CampaignsHome(vendors.CampaignsHome):
         Binding("l", "launch", "Launch", id="launch-campaign",
                 tooltip="Queue the draft under the cursor for sending (asks first: recipients, SMS parts, cost)."),
         Binding("z", "pause", "Pause", id="pause-campaign", tooltip="Stop sending; nothing is sent twice on resume."),
-        Binding("u", "resume", "Resume", id="resume-campaign", tooltip="Carry on sending a paused campaign."),
+        Binding("s", "resume", "Resume", id="resume-campaign", tooltip="Carry on sending a paused campaign."),
         Binding("x", "cancel_campaign", "Cancel campaign", id="cancel-campaign",
                 tooltip="Stop for good: what was not sent is never sent."),
         Binding("p", "preview", "Preview", id="preview-campaign",

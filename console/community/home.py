@@ -33,7 +33,6 @@ from console.community.inbox import InboxScreen
 from console.community.people import DirectoryScreen
 from console.community.search import MemberSearchScreen
 from console.home import CommunityHome, register_home
-from console.shell.audit import AUDIT_BINDING, open_audit
 from console.widgets.confirm import Confirm
 from console.widgets.dialog import AskText
 from console.widgets.table import Cell, OfisiTable, Row
@@ -89,7 +88,6 @@ class CommunityHomeScreen(CommunityHome):
                 tooltip="Hide the highlighted report's content and suspend its author (both told)."),
         Binding("b", "rollback", "Roll back batch", id="community-rollback",
                 tooltip="Remove everything the highlighted import batch created."),
-        AUDIT_BINDING,
     ]
 
     def compose_panels(self) -> ComposeResult:
@@ -181,9 +179,6 @@ class CommunityHomeScreen(CommunityHome):
 
     def action_inbox(self) -> None:
         self.app.push_screen(InboxScreen(self.database, self.actor, self.org))
-
-    def action_audit(self) -> None:
-        open_audit(self)
 
     # ------------------------------------------------------------ events
 
@@ -307,6 +302,4 @@ class CommunityHomeScreen(CommunityHome):
             return self.may("community.import")
         if action in ("check_in", "edit_event", "cancel_event", "export_attendance"):
             return self.may("community.events")
-        if action == "audit":
-            return self.may("audit.read")
         return super().check_action(action, parameters)

@@ -13,7 +13,8 @@ reads the next page), never all at once. The app calls
 :meth:`HomeScreen.org_data_changed` when another session commits to this org.
 ``MAIN_LIST`` names the screen's main list (the responsive tests count its rows);
 ``PANELS_FIRST`` puts the kind's own panels above the shared panes when its main
-list is one of them (a kind without the contacts pane always does).
+list is one of them (a kind without the contacts pane always does). ``u`` opens
+the audit log for roles that may read it (``audit.read``), on every kind's home.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from console.base import ConsoleScreen
 from console.home.contact_form import AddContactScreen
 from console.home.data import CONTACTS_PAGE, contacts_page, home_data
 from console.messages import ContactsPageLoaded, HomeLoaded
+from console.shell.audit import AUDIT_BINDING, open_audit
 from console.widgets.present import Presenter
 from console.widgets.table import Cell, OfisiTable, Row
 from console.widgets.text import literal
@@ -69,6 +71,7 @@ class HomeScreen(ConsoleScreen):
         Binding("r,f5", "refresh", "Refresh", id="refresh", tooltip="Read the counts and lists again."),
         Binding("m", "more_contacts", "More contacts", id="more-contacts",
                 tooltip="Read the next page of contacts into the list."),
+        AUDIT_BINDING,
     ]
 
     def __init__(self, database: Database, signed_in: SignedIn, membership: MembershipView) -> None:
@@ -163,6 +166,8 @@ class HomeScreen(ConsoleScreen):
             return self.may("contacts.write")
         if action == "more_contacts":
             return self.more_contacts
+        if action == "audit":
+            return self.may("audit.read")
         return True
 
     # ------------------------------------------------------------ reading
@@ -254,6 +259,9 @@ class HomeScreen(ConsoleScreen):
         self.more_contacts = message.more
         self._update_contacts_title()
         self.refresh_bindings()
+
+    def action_audit(self) -> None:
+        open_audit(self)
 
     # ------------------------------------------------------------ writing
 
