@@ -313,6 +313,11 @@ async def test_mpesa_payments_kept_for_review_are_settled_from_the_console(commi
         assert f"payment {first}: KES 1,500" in app.screen.dialog_title
         app.screen.query_one("#ask-text", Input).value = "skl1abc2de"
         await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, AskText) and "Amount paid" in str(
+            app.screen.query_one("#ask-question").content), what="the amount")
+        assert app.screen.query_one("#ask-text", Input).value == "KES 1,500"
+        app.screen.query_one("#ask-text", Input).value = "1,600"
+        await pilot.press("enter")
         await until(pilot, lambda: table.row_count == 1, what="one settled")
         table.move_to(second)
         await pilot.press("f")
@@ -321,6 +326,7 @@ async def test_mpesa_payments_kept_for_review_are_settled_from_the_console(commi
         await pilot.pause(0.3)
         with committed_db.session() as session:
             assert get_payment(session, ACTOR, chama.id, second).status == "review"
+            assert get_payment(session, ACTOR, chama.id, first).amount_minor == 160_000
         await pilot.press("f")
         await until(pilot, lambda: isinstance(app.screen, Confirm), what="the not-paid question")
         await pilot.press("y")
