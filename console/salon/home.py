@@ -4,7 +4,8 @@ free slots, tasks due today and new leads.
 Pick the client in the Clients list, ``f`` goes to the free slots, Enter books.
 ``e`` moves the appointment under the agenda's cursor (then choose its slot),
 ``x`` cancels it with a reason; the dialog names the client, the service and
-the time. Every list keeps its cursor on the same record when it is read again.
+the time. On the agenda, ``i`` checks the client in, ``d`` completes the visit
+with the amount taken and ``m`` marks a no-show (see ``closing``). Every list keeps its cursor on the same record when it is read again.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from textual.widgets import DataTable, Label
 from console.base import AskText
 from console.home import SalonHome, register_home
 from console.salon.analytics import AnalyticsScreen
+from console.salon.closing import AppointmentTable
 from console.salon.common import SalonChanged
 from console.salon.history import ClientHistoryScreen
 from console.salon.inbox import InboxScreen
@@ -76,8 +78,8 @@ class SalonHomeScreen(SalonHome):
         with Horizontal(id="salon-panels"):
             with Vertical(classes="pane salon-pane", id="agenda-pane"):
                 yield Label("Today", id="agenda-title", classes="pane-title")
-                yield OfisiTable(("Time", "With", "Client", "Service", "Status"), noun="appointments",
-                                 empty="Nothing booked today: pick a client, f, Enter.", id="agenda")
+                yield AppointmentTable(("Time", "With", "Client", "Service", "Status"), noun="appointments",
+                                       empty="Nothing booked today: pick a client, f, Enter.", id="agenda")
             with Vertical(classes="pane salon-pane", id="slots-pane"):
                 yield Label("Next free slots", id="slots-title", classes="pane-title")
                 yield OfisiTable(("When", "With", "Service"), noun="slots",
