@@ -1,17 +1,20 @@
 """Closing the day's visits from the salon's console agenda with Pilot: a
 receptionist checks a client in, completes the visit paid by M-Pesa, marks
 another client a no-show, and the figures and takings read back from the core
-show that revenue and no-show rate."""
+show that revenue and no-show rate; the calendar books a client for next
+Tuesday from a professional's week view, and a walk-in now."""
 
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
 import pytest
+from sqlalchemy import select
 from textual.widgets import DataTable, Input, RadioButton
 
 from console.app import OfisiApp
 from console.salon import SalonHomeScreen
+from console.salon.calendar import BookDialog, CalendarScreen
 from console.salon.closing import CompleteDialog
 from console.widgets.confirm import Confirm
 from core.contacts import add_contact
@@ -22,8 +25,10 @@ from core.salon.services import add_service
 from core.salon.settings import update_booking_settings
 from core.salon.takings import daily_takings
 from core.users import add_user
+from db.models import Contact
+from db.models_salon import SalonAppointment
 from tests.salon_support import SYSTEM
-from tests.test_console import PASSWORD, SIZE, home, sign_in, until
+from tests.test_console import PASSWORD, home, sign_in, until
 
 ALL_DAY = [(time(0, 0), time(0, 0))]
 
@@ -63,7 +68,7 @@ async def test_check_in_complete_by_mpesa_and_no_show(committed_db, day):
         with committed_db.session() as s:
             return get_appointment(s, SYSTEM, org.id, ids[name])
 
-    async with OfisiApp(committed_db, live_updates=False).run_test(size=SIZE) as pilot:
+    async with OfisiApp(committed_db, live_updates=False).run_test(size=(80, 24)) as pilot:
         await sign_in(pilot, "desk@example.com")
         screen = await home(pilot)
         assert isinstance(screen, SalonHomeScreen)
@@ -112,3 +117,53 @@ async def test_check_in_complete_by_mpesa_and_no_show(committed_db, day):
     assert sum(w.revenue_minor for w in figures.weeks) == 130000 + 30000
     assert figures.no_show_rate == 0.5
     assert takings.by("method") == {"mpesa": 140000}
+
+
+async def test_calendar_books_next_tuesday_from_the_week_view_and_a_walk_in(committed_db, day):
+    org, _ = day
+    today = datetime.now(org.tz).date()
+    tuesday = today + timedelta(days=(1 - today.weekday()) % 7 or 7)
+
+    def booked(phone: str):
+        with committed_db.session() as s:
+            return s.execute(select(SalonAppointment, Contact.name).join(
+                Contact, Contact.id == SalonAppointment.contact_id).where(Contact.phone == phone)).one_or_none()
+
+    async with OfisiApp(committed_db, live_updates=False).run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "desk@example.com")
+        await home(pilot)
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(pilot.app.screen, CalendarScreen) and pilot.app.screen.data is not None,
+                    what="the calendar")
+        calendar = pilot.app.screen
+        # The day view: only the two professionals are columns (the owner is not).
+        assert [c.label for c in calendar.data.columns] == ["Amina", "Beth"]
+        await pilot.press("v")
+        await until(pilot, lambda: calendar.data.week, what="Amina's week")
+        if tuesday - calendar.data.start >= timedelta(days=7):
+            await pilot.press("right_curly_bracket")
+            await until(pilot, lambda: calendar.data.start <= tuesday < calendar.data.start + timedelta(days=7),
+                        what="next week")
+        grid = calendar.query_one("#grid", DataTable)
+        grid.move_cursor(row=calendar.data.slots.index(10 * 60), column=1 + (tuesday - calendar.data.start).days)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(pilot.app.screen, BookDialog), what="the booking dialog")
+        dialog = pilot.app.screen
+        assert "Amina" in dialog.dialog_title and f"{tuesday:%d}" in dialog.dialog_title
+        dialog.query_one("#book-phone", Input).value = "0722 111 222"
+        dialog.query_one("#book-name", Input).value = "Wambui"
+        dialog.action_confirm()
+        await until(pilot, lambda: booked("+254722111222") is not None, what="the booking")
+        appointment, name = booked("+254722111222")
+        assert name == "Wambui" and appointment.status == "confirmed"
+        assert appointment.starts_at.astimezone(org.tz).replace(tzinfo=None) == datetime.combine(tuesday, time(10))
+        await until(pilot, lambda: any("Wambui" in str(grid.get_row_at(r)[1 + (tuesday - calendar.data.start).days])
+                                       for r in range(grid.row_count)), what="the booking in the week")
+
+        # w: a walk-in now, with the professional under the cursor.
+        await pilot.press("t", "w")
+        await until(pilot, lambda: isinstance(pilot.app.screen, BookDialog), what="the walk-in dialog")
+        pilot.app.screen.query_one("#book-phone", Input).value = "0733 444 555"
+        pilot.app.screen.action_confirm()
+        await until(pilot, lambda: booked("+254733444555") is not None, what="the walk-in")
+        assert booked("+254733444555")[0].walk_in

@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Label
 from console.base import AskText
 from console.home import SalonHome, register_home
 from console.salon.analytics import AnalyticsScreen
+from console.salon.calendar import CalendarScreen
 from console.salon.closing import AppointmentTable
 from console.salon.common import SalonChanged
 from console.salon.history import ClientHistoryScreen
@@ -60,6 +61,8 @@ class SalonHomeScreen(SalonHome):
         Binding("v", "next_service", "Service", id="next-service",
                 tooltip="Show the free slots of the next service."),
         Binding("t", "task_done", "Task done", id="task-done", tooltip="Mark the task under the cursor done."),
+        Binding("c", "calendar", "Calendar", id="calendar",
+                tooltip="Any day of all professionals, or a week of one; book in an empty cell, w walk-in."),
         Binding("l", "leads", "Leads", id="leads", tooltip="The leads pipeline with scores and tasks."),
         Binding("i", "inbox", "Inbox", id="inbox", tooltip="Conversations with clients and leads."),
         Binding("y", "analytics", "Figures", id="analytics", tooltip="Bookings, revenue, retention, leads."),
@@ -228,6 +231,9 @@ class SalonHomeScreen(SalonHome):
     def on_salon_changed(self, message: SalonChanged) -> None:
         self.app.notify(message.text)
         self.action_refresh()
+
+    def action_calendar(self) -> None:
+        self.app.push_screen(CalendarScreen(self.database, self.actor, self.org))
 
     def action_leads(self) -> None:
         self.app.push_screen(LeadsScreen(self.database, self.actor, self.org))
