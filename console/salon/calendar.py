@@ -16,7 +16,7 @@ columns. Bookings go through ``core.salon.bookings.book`` as staff bookings
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
@@ -26,7 +26,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Label, Select
 
-from console.salon.common import SalonChanged, SalonScreen
+from console.salon.common import SalonChanged, SalonScreen, next_after
 from console.widgets.dialog import Dialog
 from console.widgets.table import LiteralTable
 from console.widgets.text import literal
@@ -237,8 +237,7 @@ class CalendarScreen(SalonScreen):
     def action_next_professional(self) -> None:
         if self.data and self.data.professionals:
             ids = [pid for pid, _ in self.data.professionals]
-            self.professional_id = ids[(ids.index(self.professional_id) + 1) % len(ids)] \
-                if self.professional_id in ids else ids[0]
+            self.professional_id = next_after(ids, self.professional_id)
             self.week = True
             self.action_refresh()
 

@@ -24,6 +24,11 @@ class SalonChanged(Message):
         self.record_id = record_id
 
 
+def next_after(ids: list[int], current: int | None) -> int:
+    """The id after ``current`` in ``ids`` (round again at the end; the first when ``current`` is not there)."""
+    return ids[(ids.index(current) + 1) % len(ids)] if current in ids else ids[0]
+
+
 @dataclass(frozen=True)
 class Rows:
     key: str

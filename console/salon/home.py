@@ -24,10 +24,11 @@ from console.home import SalonHome, register_home
 from console.salon.analytics import AnalyticsScreen
 from console.salon.calendar import CalendarScreen
 from console.salon.closing import AppointmentTable
-from console.salon.common import SalonChanged
+from console.salon.common import SalonChanged, next_after
 from console.salon.history import ClientHistoryScreen
 from console.salon.inbox import InboxScreen
 from console.salon.leads import LeadsScreen
+from console.salon.setup import ServicesScreen
 from console.widgets.table import Cell, OfisiTable, Row
 from console.widgets.text import literal, short
 from db.engine import Database
@@ -63,6 +64,8 @@ class SalonHomeScreen(SalonHome):
         Binding("t", "task_done", "Task done", id="task-done", tooltip="Mark the task under the cursor done."),
         Binding("c", "calendar", "Calendar", id="calendar",
                 tooltip="Any day of all professionals, or a week of one; book in an empty cell, w walk-in."),
+        Binding("o", "setup", "Setup", id="salon-setup",
+                tooltip="Services (price, retire), hours per weekday, holidays; 1, 2, 3 switch."),
         Binding("l", "leads", "Leads", id="leads", tooltip="The leads pipeline with scores and tasks."),
         Binding("i", "inbox", "Inbox", id="inbox", tooltip="Conversations with clients and leads."),
         Binding("y", "analytics", "Figures", id="analytics", tooltip="Bookings, revenue, retention, leads."),
@@ -141,7 +144,7 @@ class SalonHomeScreen(SalonHome):
     def action_next_service(self) -> None:
         if self.day and self.day.services:
             ids = [s.id for s in self.day.services]
-            self.service_id = ids[(ids.index(self.service_id) + 1) % len(ids)] if self.service_id in ids else ids[0]
+            self.service_id = next_after(ids, self.service_id)
             self.load_day(self.service_id)
 
     @on(DataTable.RowSelected, "#slots")
@@ -234,6 +237,9 @@ class SalonHomeScreen(SalonHome):
 
     def action_calendar(self) -> None:
         self.app.push_screen(CalendarScreen(self.database, self.actor, self.org))
+
+    def action_setup(self) -> None:
+        self.app.push_screen(ServicesScreen(self.database, self.actor, self.org))
 
     def action_leads(self) -> None:
         self.app.push_screen(LeadsScreen(self.database, self.actor, self.org))
