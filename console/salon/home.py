@@ -49,7 +49,8 @@ class SalonHomeScreen(SalonHome):
     """The salon's day: agenda, free slots, tasks and new leads beside the clients."""
 
     DESCRIPTION = ("Pick a client, press f, choose a free slot, Enter: booked. "
-                   "e moves, x cancels, l leads, i conversations, y figures, h history.")
+                   "On the agenda: i check-in, d done + paid, m no-show. e moves, x cancels, "
+                   "c calendar, o setup, l leads, i conversations, y figures, h history.")
     CSS_PATH = "salon.tcss"
 
     BINDINGS = [
