@@ -26,7 +26,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Label, Select
 
-from console.salon.common import SalonChanged, SalonScreen, next_after
+from console.salon.common import EnterConfirms, SalonChanged, SalonScreen, next_after
 from console.widgets.dialog import Dialog
 from console.widgets.table import LiteralTable
 from console.widgets.text import literal
@@ -69,7 +69,7 @@ class NewBooking:
     service_id: int
 
 
-class BookDialog(Dialog[NewBooking]):
+class BookDialog(EnterConfirms, Dialog[NewBooking]):
     """Who the client is (phone, name for a new one) and the service."""
 
     CONFIRM_LABEL = "Book"
@@ -119,6 +119,7 @@ class CalendarScreen(SalonScreen):
         self.week = week
         self.professional_id = professional_id
         self.data: CalendarData | None = None
+        self.shown: tuple[bool, date] | None = None  # the view and first day the cursor was placed for
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="calendar"):
@@ -195,17 +196,20 @@ class CalendarScreen(SalonScreen):
                 cells.append(literal(f"{a.client_name or 'walk-in'} · {a.service_name}") if a
                              else "┊" if (slot, i) in data.busy else "")
             grid.add_row(*cells, key=str(slot))
-        if cursor.row == 0 and cursor.column == 0 and data.slots:
+        column = next((i + 1 for i, c in enumerate(data.columns) if c.day == self.day), 1) if data.week else None
+        if (data.week, data.start) != self.shown and data.slots:
+            # A new day or week: the cursor on 09:00 (the week view: on the day moved to).
             nine = min(range(len(data.slots)), key=lambda r: abs(data.slots[r] - 9 * 60))
-            grid.move_cursor(row=nine, column=1 if data.columns else 0)
+            grid.move_cursor(row=nine, column=column or (1 if data.columns else 0))
         else:
             grid.move_cursor(row=cursor.row, column=cursor.column)
+        self.shown = (data.week, data.start)
         if data.week:
             who = next((name for pid, name in data.professionals
                         if data.columns and pid == data.columns[0].professional_id), "nobody")
             shown = f"Week of {data.start:%a %d %b %Y} — {who} (p: next, v: day)"
         else:
-            shown = f"{data.start:%A %d %b %Y} — {len(data.columns)} professionals (v: week)"
+            shown = f"{data.start:%A %d %b %Y} — professionals: {len(data.columns)} (v: week)"
         if not data.columns:
             shown += " — no staff with the professional role yet"
         self.query_one("#calendar-title", Label).update(literal(shown))

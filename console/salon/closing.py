@@ -22,7 +22,7 @@ from textual.widgets import Input, Label, RadioButton, RadioSet
 from textual.worker import Worker, WorkerState
 
 from console.base import ThreadSafePost
-from console.salon.common import SalonChanged
+from console.salon.common import EnterConfirms, SalonChanged
 from console.widgets.confirm import Confirm
 from console.widgets.dialog import Dialog
 from console.widgets.table import OfisiTable
@@ -42,7 +42,7 @@ class Payment:
     method: str
 
 
-class CompleteDialog(Dialog[Payment]):
+class CompleteDialog(EnterConfirms, Dialog[Payment]):
     """The amount taken for a visit: price (the booked one), discount, tip, and how it was paid."""
 
     CONFIRM_LABEL = "Complete"

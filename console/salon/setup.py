@@ -21,7 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Input, Label
 
-from console.salon.common import Rows, RowsLoaded, SalonChanged, SalonScreen, next_after
+from console.salon.common import EnterConfirms, Rows, RowsLoaded, SalonChanged, SalonScreen, next_after
 from console.widgets.confirm import Confirm
 from console.widgets.dialog import AskText, Dialog
 from console.widgets.table import Cell, OfisiTable, Row
@@ -218,7 +218,7 @@ class HoursScreen(SetupScreen):
         self.post_from_worker(SalonChanged(f"{WEEKDAYS[day]}: " + (_shown([stretch]) if stretch else "closed") + "."))
 
 
-class HolidayDialog(Dialog[tuple[date, tuple[time, time] | None, str]]):
+class HolidayDialog(EnterConfirms, Dialog[tuple[date, tuple[time, time] | None, str]]):
     """A date for the whole salon: closed, or open other hours; and what it is."""
 
     CONFIRM_LABEL = "Add"
