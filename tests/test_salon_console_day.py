@@ -167,3 +167,27 @@ async def test_calendar_books_next_tuesday_from_the_week_view_and_a_walk_in(comm
         pilot.app.screen.action_confirm()
         await until(pilot, lambda: booked("+254733444555") is not None, what="the walk-in")
         assert booked("+254733444555")[0].walk_in
+
+
+async def test_calendar_completes_a_visit_at_80x24(committed_db, day):
+    """The agenda does not fit an 80x24 home; the calendar closes visits with the same keys."""
+    org, ids = day
+    async with OfisiApp(committed_db, live_updates=False).run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "desk@example.com")
+        await home(pilot)
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(pilot.app.screen, CalendarScreen) and pilot.app.screen.data is not None,
+                    what="the calendar")
+        calendar = pilot.app.screen
+        grid = calendar.query_one("#grid", DataTable)
+        grid.move_cursor(row=calendar.data.slots.index(15), column=2)  # Beth's, inside Baraka's hour
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(pilot.app.screen, CompleteDialog), what="the payment dialog")
+        assert "Baraka" in pilot.app.screen.dialog_title
+        await pilot.press("enter")  # the booked price, cash
+
+        def status():
+            with committed_db.session() as s:
+                return get_appointment(s, SYSTEM, org.id, ids["Baraka"])
+        await until(pilot, lambda: status().status == "completed", what="the visit completed")
+        assert (status().paid_minor, status().charged_minor) == (150000, 150000)

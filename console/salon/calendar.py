@@ -5,7 +5,8 @@ cover any appointment outside it); columns are the professionals (day view) or
 the seven days from Monday (week view). A cell shows the client and service of
 the appointment that starts there, and ``┊`` while it lasts.
 
-Keys: ``[``/``]`` a day back/on, ``{``/``}`` a week, ``t`` today, ``v`` day or
+On an appointment, ``i`` checks in, ``d`` completes with payment and ``m`` marks
+a no-show (``closing``). Keys: ``[``/``]`` a day back/on, ``{``/``}`` a week, ``t`` today, ``v`` day or
 week view, ``p`` the week view's next professional, Enter on an empty cell
 books there (client phone and name, service), ``w`` books a walk-in now with
 the professional under the cursor. Only staff with the professional role are
@@ -26,6 +27,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Label, Select
 
+from console.salon.closing import CLOSING_KEYS, ClosesVisits
 from console.salon.common import EnterConfirms, SalonChanged, SalonScreen, next_after
 from console.widgets.dialog import Dialog
 from console.widgets.table import LiteralTable
@@ -51,7 +53,7 @@ class CalendarData:
     columns: list[Column]
     slots: list[int]  # minutes from midnight, at the slot step
     cells: dict[tuple[int, int], AppointmentView] = field(default_factory=dict)  # (slot, column) -> starts there
-    busy: set[tuple[int, int]] = field(default_factory=set)  # covered by an appointment
+    busy: dict[tuple[int, int], AppointmentView] = field(default_factory=dict)  # the appointment covering it
     services: list[tuple[str, int]] = field(default_factory=list)
     professionals: list[tuple[int, str]] = field(default_factory=list)
 
@@ -93,7 +95,7 @@ class BookDialog(EnterConfirms, Dialog[NewBooking]):
         return NewBooking(phone, self.query_one("#book-name", Input).value.strip(), service)
 
 
-class CalendarScreen(SalonScreen):
+class CalendarScreen(ClosesVisits, SalonScreen):
     """Any day of the salon, or a week of one professional; Enter on an empty cell books."""
 
     BINDINGS = [
@@ -110,6 +112,7 @@ class CalendarScreen(SalonScreen):
         Binding("w", "walk_in", "Walk-in", id="walk-in",
                 tooltip="Book a client who walked in now with the professional under the cursor."),
         Binding("enter", "book", "Book", id="book-cell", tooltip="Book a client in the empty cell."),
+        *CLOSING_KEYS,
     ]
 
     def __init__(self, database, actor, org, *, day: date | None = None, week: bool = False,
@@ -178,7 +181,7 @@ class CalendarScreen(SalonScreen):
             data.cells[(begin - (begin - first) % step, column)] = a
             for slot in slots:
                 if begin <= slot + step - 1 and slot < begin + minutes:
-                    data.busy.add((slot, column))
+                    data.busy[(slot, column)] = a
         self.post_from_worker(CalendarLoaded(data))
 
     def on_calendar_loaded(self, message: CalendarLoaded) -> None:
@@ -247,6 +250,14 @@ class CalendarScreen(SalonScreen):
 
     def _pro_name(self, professional_id: int) -> str:
         return next((n for pid, n in self.data.professionals if pid == professional_id), "") if self.data else ""
+
+    def _appointment(self) -> AppointmentView | None:
+        if (cell := self._cell()) is None or self.data is None:
+            return None
+        appointment = self.data.busy.get((cell[0], self.data.columns.index(cell[1])))
+        if appointment is None:
+            self.app.notify("No appointment there: move the cursor onto one.", severity="warning")
+        return appointment
 
     @on(DataTable.CellSelected, "#grid")
     def _cell_chosen(self) -> None:

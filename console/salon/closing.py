@@ -85,28 +85,22 @@ class CompleteDialog(EnterConfirms, Dialog[Payment]):
                        self.query_one("#tip", Input).value.strip(), method)
 
 
-class AppointmentTable(ThreadSafePost, OfisiTable):
-    """Appointments, one per row (``Row.data`` an ``AppointmentView``), closed from the keyboard."""
+CLOSING_KEYS: list[BindingType] = [
+    Binding("i", "check_in", "Check in", id="appointment-check-in",
+            tooltip="The client under the cursor has arrived."),
+    Binding("d", "complete", "Done + paid", id="appointment-complete",
+            tooltip="The visit is done: the amount taken and how it was paid."),
+    Binding("m", "no_show", "No-show", id="appointment-no-show",
+            tooltip="The client did not come: the salon's no-show fee is charged."),
+]
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("i", "check_in", "Check in", id="appointment-check-in",
-                tooltip="The client under the cursor has arrived."),
-        Binding("d", "complete", "Done + paid", id="appointment-complete",
-                tooltip="The visit is done: the amount taken and how it was paid."),
-        Binding("m", "no_show", "No-show", id="appointment-no-show",
-                tooltip="The client did not come: the salon's no-show fee is charged."),
-    ]
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        event.stop()  # told here once, not again by the screen
-        if event.state == WorkerState.ERROR and event.worker.error is not None:
-            self.app.report_failure(event.worker.error)  # type: ignore[attr-defined]
+class ClosesVisits:
+    """Mixin for a widget or screen (``self.screen`` has ``database``, ``actor``, ``org``, ``present``)
+    whose ``_appointment()`` is the appointment under its cursor: ``i``, ``d`` and ``m`` close it."""
 
     def _appointment(self) -> AppointmentView | None:
-        row = self.selected_row
-        if row is None:
-            self.app.notify("Highlight an appointment first.", severity="warning")
-        return None if row is None else row.data
+        raise NotImplementedError
 
     def _who(self, a: AppointmentView) -> str:
         present = self.screen.present  # type: ignore[attr-defined]
@@ -165,3 +159,20 @@ class AppointmentTable(ThreadSafePost, OfisiTable):
                 text = (f"{done.client_name or 'The client'}: done, paid "
                         f"{format_money(done.paid_minor, done.currency)}.")
         self.post_from_worker(SalonChanged(text, done.id))
+
+
+class AppointmentTable(ClosesVisits, ThreadSafePost, OfisiTable):
+    """Appointments, one per row (``Row.data`` an ``AppointmentView``), closed from the keyboard."""
+
+    BINDINGS: ClassVar[list[BindingType]] = CLOSING_KEYS
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        event.stop()  # told here once, not again by the screen
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.app.report_failure(event.worker.error)  # type: ignore[attr-defined]
+
+    def _appointment(self) -> AppointmentView | None:
+        row = self.selected_row
+        if row is None:
+            self.app.notify("Highlight an appointment first.", severity="warning")
+        return None if row is None else row.data
