@@ -56,6 +56,16 @@ def day(committed_db, backend, make_org, cli_actor):
     return org, ids
 
 
+async def open_calendar(pilot) -> CalendarScreen:
+    """Signed in at the desk, c from home: the calendar, read."""
+    await sign_in(pilot, "desk@example.com")
+    await home(pilot)
+    await pilot.press("c")
+    await until(pilot, lambda: isinstance(pilot.app.screen, CalendarScreen) and pilot.app.screen.data is not None,
+                what="the calendar")
+    return pilot.app.screen
+
+
 def agenda_row(screen, client: str) -> int:
     table = screen.query_one("#agenda", DataTable)
     return next(i for i in range(table.row_count) if table.get_row_at(i)[2] == client)
@@ -130,12 +140,7 @@ async def test_calendar_books_next_tuesday_from_the_week_view_and_a_walk_in(comm
                 Contact, Contact.id == SalonAppointment.contact_id).where(Contact.phone == phone)).one_or_none()
 
     async with OfisiApp(committed_db, live_updates=False).run_test(size=(80, 24)) as pilot:
-        await sign_in(pilot, "desk@example.com")
-        await home(pilot)
-        await pilot.press("c")
-        await until(pilot, lambda: isinstance(pilot.app.screen, CalendarScreen) and pilot.app.screen.data is not None,
-                    what="the calendar")
-        calendar = pilot.app.screen
+        calendar = await open_calendar(pilot)
         # The day view: only the two professionals are columns (the owner is not).
         assert [c.label for c in calendar.data.columns] == ["Amina", "Beth"]
         await pilot.press("v")
@@ -173,12 +178,7 @@ async def test_calendar_completes_a_visit_at_80x24(committed_db, day):
     """The agenda does not fit an 80x24 home; the calendar closes visits with the same keys."""
     org, ids = day
     async with OfisiApp(committed_db, live_updates=False).run_test(size=(80, 24)) as pilot:
-        await sign_in(pilot, "desk@example.com")
-        await home(pilot)
-        await pilot.press("c")
-        await until(pilot, lambda: isinstance(pilot.app.screen, CalendarScreen) and pilot.app.screen.data is not None,
-                    what="the calendar")
-        calendar = pilot.app.screen
+        calendar = await open_calendar(pilot)
         grid = calendar.query_one("#grid", DataTable)
         grid.move_cursor(row=calendar.data.slots.index(15), column=2)  # Beth's, inside Baraka's hour
         await pilot.press("d")
