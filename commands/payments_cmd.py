@@ -128,16 +128,25 @@ def settle_cmd(
     paid: Optional[str] = typer.Option(None, "--paid", metavar="RECEIPT",
                                        help="It was paid: the receipt number on the M-Pesa statement."),
     not_paid: bool = typer.Option(False, "--not-paid", help="The statement shows no such payment."),
+    amount: Optional[str] = typer.Option(None, "--amount", metavar="AMOUNT",
+                                         help="What the receipt shows was paid (default: what M-Pesa reported, "
+                                              "else the amount asked)."),
 ) -> None:
-    """Settle a payment under review or of unknown fate, from the M-Pesa statement."""
+    """Settle a payment under review or of unknown fate, from the M-Pesa statement; it is credited with the
+    amount M-Pesa reported (or --amount), not the amount asked."""
     from commands.common import unit_of_work
+    from core.money import format_money, parse_money
     from core.orgs import get_org
-    from core.payments import settle_payment
+    from core.payments import CURRENCY, settle_payment
 
     if bool(paid) == not_paid:
         err("Say what the M-Pesa statement shows: --paid RECEIPT, or --not-paid.")
         raise typer.Exit(2)
     with unit_of_work() as (session, actor):
         org_view = get_org(session, actor, org)
-        payment = settle_payment(session, actor, org_view.id, payment_id, paid=bool(paid), receipt_number=paid)
-    err(f"Payment {payment.id} ({payment.amount}) is now {payment.status}.")
+        amount_minor = None if amount is None else parse_money(amount, CURRENCY)
+        payment = settle_payment(session, actor, org_view.id, payment_id, paid=bool(paid), receipt_number=paid,
+                                 amount_minor=amount_minor)
+    asked = payment.payload.get("asked_minor")
+    also = f"; {format_money(asked, payment.currency)} was asked" if asked else ""
+    err(f"Payment {payment.id} ({payment.amount}{also}) is now {payment.status}.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import pytest
@@ -57,7 +58,7 @@ def test_a_history_that_does_not_add_up_is_refused_naming_the_member_and_differe
     assert "Nothing was written" in report.lines()[-1]
 
 
-def test_an_open_loan_is_refused_with_its_line(session, make_org, tmp_path):
+def test_an_open_loan_without_its_terms_is_refused_with_its_line(session, make_org, tmp_path):
     org = make_org(session, "chama")
     report = import_books(session, ACTOR, org.id, _books(tmp_path, loan=5000))
     assert len(report.refused) == 1 and report.refused[0].startswith("Opening balances line 4: member M001 has a "
@@ -110,3 +111,52 @@ def test_the_books_and_the_agm_reports_from_the_command_line(ofisi, tmp_path):  
     pdf = ofisi("report", "shareout", "--org", "tumaini", "--format", "pdf", "--out", str(tmp_path / "s.pdf"))
     assert pdf.returncode == 0 and (tmp_path / "s.pdf").read_bytes().startswith(b"%PDF")
     assert ofisi("report", "fines", "--org", "tumaini", "--format", "xlsx").returncode == 2
+
+
+SAMPLE = Path("/work/shared/data/chama-books/chama-books.xlsx")
+OPEN = {"M011": 7_068_00, "M013": 2_800_00, "M014": 1_870_00, "M023": 16_800_00}
+
+
+@pytest.mark.skipif(not SAMPLE.is_file(), reason="the shared sample books are not on this machine")
+def test_the_full_sample_imports_its_open_loans_once_and_round_trips(session, make_org, tmp_path):
+    from datetime import date
+
+    from core.chama import loans
+    from core.chama.books import export_books
+    from core.chama.members import list_members
+    from core.chama.statements import statement
+
+    org = make_org(session, "chama")
+    dry = import_books(session, ACTOR, org.id, SAMPLE, dry_run=True)
+    assert not dry.refused and dry.loans_created == 4
+    done = import_books(session, ACTOR, org.id, SAMPLE)
+    assert done.written and not done.refused and (done.members_created, done.loans_created) == (24, 4)
+    open_loans = {ln.member_number: ln for ln in loans.list_loans(session, ACTOR, org.id)}
+    assert {n: ln.principal_outstanding_minor + ln.interest_owed_minor for n, ln in open_loans.items()} == OPEN
+    m013 = open_loans["M013"]  # L01: six flat instalments from 19 June, five paid: one left, due 19 December
+    assert (m013.months, m013.first_due_on, m013.interest_rate_bp) == (1, date(2026, 12, 19), 0)
+    assert [i.total_minor for i in loans.loan_schedule(session, ACTOR, org.id, m013.id)] == [2_800_00]
+    total = ledger.sums(session, org.id)
+    assert total.loan == sum(OPEN.values()) and total.pool == total.savings - total.principal
+    again = import_books(session, ACTOR, org.id, SAMPLE)
+    assert again.written and (again.members_created, again.openings_created, again.fines_created,
+                              again.loans_created, again.loans_unchanged) == (0, 0, 0, 0, 4)
+    assert ledger.sums(session, org.id) == total
+    assert import_books(session, ACTOR, org.id, SAMPLE, dry_run=True).loans_created == 0
+
+    export_books(session, ACTOR, org.id, tmp_path / "out.xlsx")
+    second = make_org(session, "chama")
+    back = import_books(session, ACTOR, second.id, tmp_path / "out.xlsx")
+    assert back.written and not back.refused and back.loans_created == 4
+
+    def statements_of(org_id: int) -> list:  # the same but for loan numbers, which each chama counts itself
+        return [(m.member_number, st.closing, [(ln.day, ln.kind, re.sub(r"loan \d+", "loan #", ln.description),
+                                                ln.amount_minor, ln.after)
+                                               for ln in st.lines])
+                for m in list_members(session, ACTOR, org_id)
+                for st in [statement(session, ACTOR, org_id, member_id=m.id)]]
+
+    assert statements_of(second.id) == statements_of(org.id)
+    back_loans = {ln.member_number: (ln.months, ln.first_due_on, ln.principal_minor)
+                  for ln in loans.list_loans(session, ACTOR, second.id)}
+    assert back_loans == {n: (ln.months, ln.first_due_on, ln.principal_minor) for n, ln in open_loans.items()}

@@ -13,15 +13,19 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
+from core import payments
 from core.chama import exits, fines, ledger, loans, payouts, settings, shareout, statements
 from core.chama.dues import arrears_by_member, unpaid_for
 from core.chama.fines import late_fine_amount
+from core.chama.mpesa import REPAYMENT, ask_to_pay
 from core.chama.ledger import Balances
 from core.errors import Conflict
 from db.models import Message
 from db.models_chama import ChamaInvoice, ChamaLedgerEntry, ChamaSettings
+from db.models_payments import PaymentRequest
 from db.types import utcnow
 from tests.chama_support import ACTOR, sms_to, approve_by_checkers, disbursed_loan, make_chama, recount
+from tests.fakes.daraja import callback_payload
 
 
 @pytest.fixture
@@ -177,3 +181,42 @@ def test_the_20000_saver_is_in_arrears_in_cycle_two(session, make_org):
     assert saver.id not in arrears_by_member(session, chama.id, through=due)
     st = statements.statement(session, ACTOR, chama.id, member_id=saver.id)
     assert "now in cycle 2 since" in st.title
+
+
+def _pushed(session, chama, member, amount: int, checkout: str) -> int:
+    """A repayment asked of the member's phone, whose push Daraja accepted with ``checkout``."""
+    request_id = ask_to_pay(session, ACTOR, chama.id, member.id, amount, purpose=REPAYMENT)
+    row = session.get(PaymentRequest, request_id)
+    row.status, row.checkout_request_id, row.merchant_request_id = "awaiting", checkout, f"m-{checkout}"
+    session.commit()
+    return request_id
+
+
+@pytest.mark.parametrize("told_by", ["callback", "receipt"])
+def test_review_settles_with_the_amount_mpesa_reported_split_by_the_rule(session, chama, told_by):
+    fatuma = chama.members[0]
+    ledger.record_contribution(session, ACTOR, chama.id, fatuma.id, 1_000_000)
+    loan = disbursed_loan(session, chama, fatuma, 120_000, months=1)
+    savings = ledger.sums(session, chama.id, member_id=fatuma.id).savings
+    request_id = _pushed(session, chama, fatuma, 100_000, "ws_CO_over")  # she was asked 1,000
+    if told_by == "callback":  # M-Pesa took 1,500: the result is kept and the payment goes to review
+        kept = payments.record_stk_callback(session, callback_payload("m-ws_CO_over", "ws_CO_over", 0, amount=1500,
+                                                                      receipt="QKR1500", phone=254712345678),
+                                            token_ok=True)
+        session.commit()
+        assert (kept.verdict, kept.problem) == ("review", "amount_mismatch")
+        assert payments.staff.reported_amount(session, request_id) == 150_000
+        view = payments.settle_payment(session, ACTOR, chama.id, request_id, paid=True, receipt_number="QKR1500")
+    else:  # no result came; the official reads 1,500 on the statement's receipt
+        session.get(PaymentRequest, request_id).status = "unknown"
+        session.commit()
+        view = payments.settle_payment(session, ACTOR, chama.id, request_id, paid=True, receipt_number="QKR1500",
+                                       amount_minor=150_000)
+    assert (view.status, view.amount_minor, view.payload["asked_minor"]) == ("succeeded", 150_000, 100_000)
+    parts = session.scalars(select(ChamaLedgerEntry).where(ChamaLedgerEntry.reference == "QKR1500")
+                            .order_by(ChamaLedgerEntry.part)).all()
+    assert [(p.kind, p.amount_minor) for p in parts] == [("loan_repayment", 120_000), ("contribution", 30_000)]
+    assert ledger.sums(session, chama.id, loan_id=loan.id).loan == 0
+    assert ledger.sums(session, chama.id, member_id=fatuma.id).savings == savings + 30_000
+    assert "received KES 1,500" in sms_to(session, fatuma)[-1]
+    assert ledger.sums(session, chama.id) == recount(session, chama.id)

@@ -12,6 +12,8 @@ from textual.widgets import Input
 
 from console.app import OfisiApp
 from console.community import CheckInScreen, CommunityHomeScreen, DirectoryScreen, EditEventDialog
+from console.community.reports import ReportsScreen
+from console.widgets.chart import BarChart
 from console.widgets.confirm import Confirm
 from console.widgets.dialog import AskText
 from console.widgets.table import OfisiTable
@@ -232,3 +234,29 @@ async def test_moderation_suspends_from_the_queue_restores_and_the_inbox_replies
             [thread] = inbox.list_threads(s, ACTOR, org.id, status=None)
             _t, said = inbox.read_thread(s, ACTOR, org.id, thread.id)
         assert [m.direction for m in said][-1] == "out" and said[-1].body == "Yes, behind the hall."
+
+
+async def test_the_reports_chart_growth_attendance_and_the_most_active(hub):
+    committed_db, org, people, night, _demo = hub
+    app = OfisiApp(committed_db, live_updates=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, "manager@hub.example", PASSWORD)
+        await home(pilot)
+        await pilot.press("g")
+        await until(pilot, lambda: isinstance(app.screen, ReportsScreen) and app.screen.title.startswith("Member"),
+                    what="the growth report")
+        screen = app.screen
+        rows = screen.query_one("#report-rows", OfisiTable).records
+        assert len(rows) == 12 and rows[-1].data[1:] == [len(people), len(people)]  # all four joined this month
+        chart = screen.query_one("#report-chart", BarChart)
+        assert chart.title == "Members who joined" and chart.bars[-1][1] == len(people)
+        assert "Members who joined (members)" in chart.render().plain
+        await pilot.press("3")
+        await until(pilot, lambda: app.screen.title.startswith("Most active"), what="the most active members")
+        active = app.screen.query_one("#report-rows", OfisiTable).records
+        assert {r.data[1] for r in active} == {f"Member {i}" for i in range(len(people))}
+        await pilot.press("2")
+        await until(pilot, lambda: app.screen.title.startswith("Event attendance"), what="the attendance report")
+        assert app.screen.query_one("#report-chart", BarChart).title == "No-show rate per event"
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, CommunityHomeScreen), what="home again")

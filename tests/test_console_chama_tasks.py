@@ -313,6 +313,11 @@ async def test_mpesa_payments_kept_for_review_are_settled_from_the_console(commi
         assert f"payment {first}: KES 1,500" in app.screen.dialog_title
         app.screen.query_one("#ask-text", Input).value = "skl1abc2de"
         await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, AskText) and "Amount paid" in str(
+            app.screen.query_one("#ask-question").content), what="the amount")
+        assert app.screen.query_one("#ask-text", Input).value == "KES 1,500"
+        app.screen.query_one("#ask-text", Input).value = "1,600"
+        await pilot.press("enter")
         await until(pilot, lambda: table.row_count == 1, what="one settled")
         table.move_to(second)
         await pilot.press("f")
@@ -321,6 +326,7 @@ async def test_mpesa_payments_kept_for_review_are_settled_from_the_console(commi
         await pilot.pause(0.3)
         with committed_db.session() as session:
             assert get_payment(session, ACTOR, chama.id, second).status == "review"
+            assert get_payment(session, ACTOR, chama.id, first).amount_minor == 160_000
         await pilot.press("f")
         await until(pilot, lambda: isinstance(app.screen, Confirm), what="the not-paid question")
         await pilot.press("y")
@@ -329,3 +335,40 @@ async def test_mpesa_payments_kept_for_review_are_settled_from_the_console(commi
             assert get_payment(session, ACTOR, chama.id, first).receipt_number == "SKL1ABC2DE"
             assert credits(session, first) == 1
             assert get_payment(session, ACTOR, chama.id, second).status == "failed"
+
+
+async def test_the_agm_reports_are_listed_shown_and_exported(committed_db, chama, tmp_path):
+    from console.chama.reports import AgmReportsScreen
+    from core.chama.agm import REPORTS
+
+    with committed_db.session() as session:
+        for m in chama.everyone:
+            ledger.record_contribution(session, ACTOR, chama.id, m.id, 100_000, source="cash")
+        saved = ledger.sums(session, chama.id).savings
+    app = OfisiApp(committed_db)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_office(pilot)
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, AgmReportsScreen), what="the AGM reports")
+        screen = app.screen
+        listed = screen.query_one("#agm-list", OfisiTable)
+        assert [r.data for r in listed.records] == list(REPORTS)
+        await until(pilot, lambda: screen.report is not None and screen.report.name == "contributions",
+                    what="the contribution register")
+        listed.focus()
+        listed.move_to("fines")
+        await until(pilot, lambda: screen.report.name == "fines", what="the fines register")
+        listed.move_to("shareout")
+        await until(pilot, lambda: screen.report.name == "shareout"
+                    and screen.query_one("#agm-report", OfisiTable).row_count == len(chama.everyone) + 1,
+                    what="the share-out statement, a row each and the totals")
+        shown = [r.data for r in screen.query_one("#agm-report", OfisiTable).records]
+        assert shown[-1] == screen.report.totals and saved in shown[-1]
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, AskText), what="the path")
+        out = tmp_path / "shareout.csv"
+        app.screen.query_one("#ask-text", Input).value = str(out)
+        await pilot.press("enter")
+        await until(pilot, lambda: out.is_file() and any("written to" in n for n in notices(app)), what="the file")
+        lines = out.read_text(encoding="utf-8").splitlines()
+        assert len(lines) == len(chama.everyone) + 2 and f"{saved // 100}" in lines[-1].replace(",", "")

@@ -55,10 +55,10 @@ def test_send_list_check_and_settle(committed_db, make_org, fake_daraja, configu
     results = json.loads(run("payments", "results", "--org", "umoja", "--json").stdout)
     assert [(r["source"], r["result_code"], r["verdict"]) for r in results] == [("query", "1032", "applied")]
     assert run("payments", "settle", str(unknown), "--org", "umoja").exit_code == 2
-    settled = run("payments", "settle", str(unknown), "--org", "umoja", "--paid", "SKL0CASH01")
-    assert settled.exit_code == 0 and "is now succeeded" in settled.output
+    settled = run("payments", "settle", str(unknown), "--org", "umoja", "--paid", "SKL0CASH01", "--amount", "2,000")
+    assert settled.exit_code == 0 and "(KES 2,000; KES 1,500 was asked) is now succeeded" in settled.output
     table = run("payments", "list", "--org", "umoja", "--status", "succeeded")
-    assert "SKL0CASH01" in table.output and "KES 1,500" in table.output
+    assert "SKL0CASH01" in table.output and "KES 2,000" in table.output
 
 
 def test_without_mpesa_settings_the_commands_say_what_to_set(committed_db, configure):

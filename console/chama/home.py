@@ -27,6 +27,7 @@ from console.chama.ledger import LedgerScreen
 from console.chama.members import MembersScreen
 from console.chama.payment import RecordPaymentModal
 from console.chama.payouts import PayoutsScreen
+from console.chama.reports import AgmReportsScreen
 from console.chama.review import MpesaReviewScreen
 from console.chama.settings import SettingsScreen
 from console.chama.shareout import ShareoutModal
@@ -96,6 +97,8 @@ class ChamaOffice(ChamaHome):
         Binding("k", "review", "M-Pesa review", id="mpesa-review",
                 tooltip="M-Pesa payments kept for review: settle each from the statement."),
         Binding("t", "settings", "Rules", id="chama-settings", tooltip="The chama's rules; change one."),
+        Binding("a", "agm_reports", "AGM reports", id="agm-reports",
+                tooltip="Contribution register, loan book, fines, income, attendance, share-out; export one."),
         AUDIT_BINDING,
     ]
 
@@ -250,6 +253,9 @@ class ChamaOffice(ChamaHome):
     def action_review(self) -> None:
         self.app.push_screen(MpesaReviewScreen(self.database, self.actor, self.org),
                              callback=lambda _=None: self.action_refresh())
+
+    def action_agm_reports(self) -> None:
+        self.app.push_screen(AgmReportsScreen(self.database, self.actor, self.org))
 
     def action_settings(self) -> None:
         self.app.push_screen(SettingsScreen(self.database, self.actor, self.org))

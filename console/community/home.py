@@ -30,6 +30,7 @@ from console.community.checkin import CheckInScreen
 from console.community.common import CSS, Done
 from console.community.events import EditEventDialog, EventEdit
 from console.community.inbox import InboxScreen
+from console.community.reports import ReportsScreen
 from console.community.people import DirectoryScreen
 from console.community.search import MemberSearchScreen
 from console.home import CommunityHome, register_home
@@ -81,6 +82,8 @@ class CommunityHomeScreen(CommunityHome):
                 tooltip="Write the highlighted event's attendance to a .csv or .xlsx file."),
         Binding("s", "search", "Search", id="community-search", tooltip="Search members, events, posts, listings."),
         Binding("i", "inbox", "Inbox", id="community-inbox", tooltip="SMS conversations with members; reply."),
+        Binding("g", "reports", "Reports", id="community-reports",
+                tooltip="Member growth, attendance and no-shows per event, most active members, with charts."),
         Binding("h", "hide", "Hide", id="community-hide",
                 tooltip="Hide the highlighted report's post or comment, with a reason."),
         Binding("d", "dismiss_report", "Dismiss report", id="community-dismiss"),
@@ -179,6 +182,9 @@ class CommunityHomeScreen(CommunityHome):
 
     def action_inbox(self) -> None:
         self.app.push_screen(InboxScreen(self.database, self.actor, self.org))
+
+    def action_reports(self) -> None:
+        self.app.push_screen(ReportsScreen(self.database, self.actor, self.org))
 
     # ------------------------------------------------------------ events
 

@@ -7,6 +7,10 @@ pipeline, the conversations inbox and the figures.
   ``x`` cancels it with a reason (the dialog names the client, service and time).
 - ``leads``: the pipeline; ``c`` logs a call, ``n`` moves on, ``x`` loses and ``k``
   converts the lead under the cursor (``k`` asks first), and the cursor stays on it.
+- ``closing``: ``i`` check-in, ``d`` complete with payment, ``m`` no-show on the
+  agenda; ``calendar``: a day of all professionals or a week of one, booking an
+  empty cell and walk-ins; ``setup``: service prices and retiring, hours per
+  weekday, holidays.
 - ``inbox``: conversations and a reply box; ``analytics``: the figures, with charts;
   ``history``: one client's appointments and notes.
 

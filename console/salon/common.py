@@ -24,6 +24,19 @@ class SalonChanged(Message):
         self.record_id = record_id
 
 
+def next_after(ids: list[int], current: int | None) -> int:
+    """The id after ``current`` in ``ids`` (round again at the end; the first when ``current`` is not there)."""
+    return ids[(ids.index(current) + 1) % len(ids)] if current in ids else ids[0]
+
+
+class EnterConfirms:
+    """Mixin for a ``Dialog`` with several inputs: Enter in any of them confirms (Tab moves between them)."""
+
+    def on_input_submitted(self, event) -> None:
+        event.stop()
+        self.action_confirm()  # type: ignore[attr-defined]
+
+
 @dataclass(frozen=True)
 class Rows:
     key: str

@@ -4,7 +4,8 @@ free slots, tasks due today and new leads.
 Pick the client in the Clients list, ``f`` goes to the free slots, Enter books.
 ``e`` moves the appointment under the agenda's cursor (then choose its slot),
 ``x`` cancels it with a reason; the dialog names the client, the service and
-the time. Every list keeps its cursor on the same record when it is read again.
+the time. On the agenda, ``i`` checks the client in, ``d`` completes the visit
+with the amount taken and ``m`` marks a no-show (see ``closing``). Every list keeps its cursor on the same record when it is read again.
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ from textual.widgets import DataTable, Label
 from console.base import AskText
 from console.home import SalonHome, register_home
 from console.salon.analytics import AnalyticsScreen
-from console.salon.common import SalonChanged
+from console.salon.calendar import CalendarScreen
+from console.salon.closing import AppointmentTable
+from console.salon.common import SalonChanged, next_after
 from console.salon.history import ClientHistoryScreen
 from console.salon.inbox import InboxScreen
 from console.salon.leads import LeadsScreen
+from console.salon.setup import ServicesScreen
 from console.widgets.table import Cell, OfisiTable, Row
 from console.widgets.text import literal, short
 from db.engine import Database
@@ -45,7 +49,8 @@ class SalonHomeScreen(SalonHome):
     """The salon's day: agenda, free slots, tasks and new leads beside the clients."""
 
     DESCRIPTION = ("Pick a client, press f, choose a free slot, Enter: booked. "
-                   "e moves, x cancels, l leads, i conversations, y figures, h history.")
+                   "On the agenda: i check-in, d done + paid, m no-show. e moves, x cancels, "
+                   "c calendar, o setup, l leads, i conversations, y figures, h history.")
     CSS_PATH = "salon.tcss"
 
     BINDINGS = [
@@ -58,6 +63,10 @@ class SalonHomeScreen(SalonHome):
         Binding("v", "next_service", "Service", id="next-service",
                 tooltip="Show the free slots of the next service."),
         Binding("t", "task_done", "Task done", id="task-done", tooltip="Mark the task under the cursor done."),
+        Binding("c", "calendar", "Calendar", id="calendar",
+                tooltip="Any day of all professionals, or a week of one; book in an empty cell, w walk-in."),
+        Binding("o", "setup", "Setup", id="salon-setup",
+                tooltip="Services (price, retire), hours per weekday, holidays; 1, 2, 3 switch."),
         Binding("l", "leads", "Leads", id="leads", tooltip="The leads pipeline with scores and tasks."),
         Binding("i", "inbox", "Inbox", id="inbox", tooltip="Conversations with clients and leads."),
         Binding("y", "analytics", "Figures", id="analytics", tooltip="Bookings, revenue, retention, leads."),
@@ -76,8 +85,8 @@ class SalonHomeScreen(SalonHome):
         with Horizontal(id="salon-panels"):
             with Vertical(classes="pane salon-pane", id="agenda-pane"):
                 yield Label("Today", id="agenda-title", classes="pane-title")
-                yield OfisiTable(("Time", "With", "Client", "Service", "Status"), noun="appointments",
-                                 empty="Nothing booked today: pick a client, f, Enter.", id="agenda")
+                yield AppointmentTable(("Time", "With", "Client", "Service", "Status"), noun="appointments",
+                                       empty="Nothing booked today: pick a client, f, Enter.", id="agenda")
             with Vertical(classes="pane salon-pane", id="slots-pane"):
                 yield Label("Next free slots", id="slots-title", classes="pane-title")
                 yield OfisiTable(("When", "With", "Service"), noun="slots",
@@ -136,7 +145,7 @@ class SalonHomeScreen(SalonHome):
     def action_next_service(self) -> None:
         if self.day and self.day.services:
             ids = [s.id for s in self.day.services]
-            self.service_id = ids[(ids.index(self.service_id) + 1) % len(ids)] if self.service_id in ids else ids[0]
+            self.service_id = next_after(ids, self.service_id)
             self.load_day(self.service_id)
 
     @on(DataTable.RowSelected, "#slots")
@@ -226,6 +235,12 @@ class SalonHomeScreen(SalonHome):
     def on_salon_changed(self, message: SalonChanged) -> None:
         self.app.notify(message.text)
         self.action_refresh()
+
+    def action_calendar(self) -> None:
+        self.app.push_screen(CalendarScreen(self.database, self.actor, self.org))
+
+    def action_setup(self) -> None:
+        self.app.push_screen(ServicesScreen(self.database, self.actor, self.org))
 
     def action_leads(self) -> None:
         self.app.push_screen(LeadsScreen(self.database, self.actor, self.org))

@@ -8,13 +8,18 @@ The books are one workbook with a sheet each, or a folder with a CSV each:
 - ``Transactions`` (transactions.csv, optional): date, member no, type, amount,
   reference; when given, each member's contributions up to the as-at date must
   add up to her opening savings, and fines charged less paid to her fines owed;
-- ``Loans`` (loans.csv, optional): read to check against the loan outstanding.
+- ``Loans`` (loans.csv): loan no, member no, principal, rate (% a month),
+  interest (flat or reducing), months, disbursed on, repaid so far,
+  outstanding; needed for each member with a loan outstanding, whose open
+  loans' outstanding must add up to it. Each open loan comes over as an
+  opening loan (``loans.record_opening_loan``): what is outstanding, paid out
+  on the as-at date, over the instalments its terms have left, so its
+  schedule and arrears follow.
 
 Every line is checked before anything is written, and any refusal writes
 nothing (``dry_run`` writes nothing either). Writing goes through the chama's
 services (members, opening balances, fines), each keyed so that a re-run
-creates nothing. Loans still outstanding are refused for now: bring them over
-by recording them with ``ofisi chama loan``.
+creates nothing.
 """
 
 from __future__ import annotations
@@ -32,8 +37,10 @@ from sqlalchemy.orm import Session
 from core.actors import Actor
 from core.chama.base import chama_org, local_moment, money
 from core.chama.fines import charge_fine
+from core.chama.base import add_months
 from core.chama.importing import import_members
 from core.chama.ledger import record_opening_balance, sums
+from core.chama.loans import opening_loan_key, record_opening_loan
 from core.errors import InvalidInput
 from core.importing import parse_date
 from core.money import parse_money
@@ -100,6 +107,8 @@ class BooksReport:
     openings_unchanged: int = 0
     fines_created: int = 0
     fines_unchanged: int = 0
+    loans_created: int = 0
+    loans_unchanged: int = 0
     transactions_checked: int = 0
     refused: list[str] = field(default_factory=list)
     dry_run: bool = False
@@ -110,6 +119,7 @@ class BooksReport:
         out = [f"Members: {verb} {self.members_created}, {self.members_unchanged} already there.",
                f"Opening balances: {verb} {self.openings_created}, {self.openings_unchanged} already there.",
                f"Fines owed: {verb} {self.fines_created}, {self.fines_unchanged} already there.",
+               f"Open loans: {verb} {self.loans_created}, {self.loans_unchanged} already there.",
                f"History: {self.transactions_checked} transactions checked against the opening balances."]
         out += [f"Refused: {why}" for why in self.refused]
         if self.refused:
@@ -138,6 +148,7 @@ def import_books(session: Session, actor: Actor, org_id: int, path: Path, *, dry
     except InvalidInput as exc:
         raise InvalidInput(f"The Opening balances sheet needs an 'As at' row with the date: {exc}") from None
     wanted: dict[str, tuple[int, int]] = {}
+    owing: dict[str, tuple[int, int]] = {}
     for line, v in openings:
         number = str(v.get("member no") or "").strip()
         try:
@@ -147,18 +158,25 @@ def import_books(session: Session, actor: Actor, org_id: int, path: Path, *, dry
             loan = _minor(v.get("loan outstanding"), org.currency)
             if min(savings, fines, loan) < 0:
                 raise InvalidInput("balances cannot be negative")
-            if loan:
-                raise InvalidInput(f"member {number} has a loan outstanding of {money(org, loan)}; open loans are "
-                                   "not brought over by import yet: enter 0 here and record the loan with "
-                                   "`ofisi chama loan`")
             wanted[number] = (savings, fines)
+            if loan:
+                owing[number] = (line, loan)
         except InvalidInput as exc:
             report.refused.append(f"Opening balances line {line}: {str(exc).rstrip('.')}.")
+    open_loans = _open_loans(books.get("loans"), org, as_at, owing, report)
     if "transactions" in books:
         _check_history(books["transactions"], org, as_at, wanted, report)
     if report.refused or dry_run:
         session.rollback()
         _count_openings(session, org.id, wanted, report)
+        by_number = {m.member_number: m.id for m in
+                     session.scalars(select(ChamaMember).where(ChamaMember.org_id == org.id))}
+        for number, terms in open_loans:
+            key = opening_loan_key(by_number.get(number, 0), as_at, terms["loan_no"])
+            there = session.scalar(select(ChamaLedgerEntry.id).where(ChamaLedgerEntry.org_id == org.id,
+                                                                     ChamaLedgerEntry.idempotency_key == key))
+            report.loans_unchanged += there is not None
+            report.loans_created += there is None
         return report
     import_members(session, actor, org.id, rows, file=member_file.name)
     by_number = {m.member_number: m for m in session.scalars(select(ChamaMember).where(ChamaMember.org_id == org.id))}
@@ -176,8 +194,57 @@ def import_books(session: Session, actor: Actor, org_id: int, path: Path, *, dry
                                 idempotency_key=f"import:fines:{member.id}:{as_at}")
             report.fines_unchanged += entry.replayed
             report.fines_created += not entry.replayed
+    for number, terms in open_loans:
+        _, created = record_opening_loan(session, actor, org.id, by_number[number].id, as_at=as_at, **terms)
+        report.loans_created += created
+        report.loans_unchanged += not created
     report.written = True
     return report
+
+
+def _open_loans(lines: Lines | None, org: Any, as_at: date, owing: dict[str, tuple[int, int]],
+                report: BooksReport) -> list[tuple[str, dict[str, Any]]]:
+    """Each open loan's terms as at ``as_at``, checked against each member's loan outstanding."""
+    if not owing:
+        return []
+    if lines is None:
+        report.refused += [f"Opening balances line {line}: member {number} has a loan outstanding of "
+                           f"{money(org, loan)}, but there is no Loans sheet (loans.csv) giving its terms."
+                           for number, (line, loan) in owing.items()]
+        return []
+    found: list[tuple[str, dict[str, Any]]] = []
+    total: dict[str, int] = {}
+    rows, _ = _table(lines, "Loans")
+    for line, v in rows:
+        number = str(v.get("member no") or "").strip()
+        try:
+            outstanding = _minor(v.get("outstanding"), org.currency)
+            if outstanding <= 0:
+                continue
+            if number not in owing:
+                raise InvalidInput(f"member {number} owes {money(org, outstanding)} on this loan, but the opening "
+                                   "balances give no loan outstanding")
+            rate = next((val for key, val in v.items() if key.startswith("rate")), 0) or 0
+            kind = str(v.get("interest") or "flat").strip().lower()
+            months = int(Decimal(str(v.get("months") or 0)))
+            disbursed = parse_date(v.get("disbursed on"))
+            if months < 1 or disbursed > as_at:
+                raise InvalidInput("a loan needs its months (1 or more) and a disbursement on or before the as-at date")
+            passed = sum(1 for n in range(1, months + 1) if add_months(disbursed, n) <= as_at)
+            left = max(months - passed, 1)  # a loan past its term: its last instalment is due (and late)
+            found.append((number, {"outstanding_minor": outstanding, "months_left": left,
+                                   "first_due_on": add_months(disbursed, months - left + 1),
+                                   "interest_kind": kind, "interest_rate_bp": int(Decimal(str(rate)) * 100),
+                                   "loan_no": str(v.get("loan no") or line)}))
+            total[number] = total.get(number, 0) + outstanding
+        except (InvalidInput, ArithmeticError, ValueError) as exc:
+            report.refused.append(f"Loans line {line}: {str(exc).rstrip('.')}.")
+    for number, (line, loan) in owing.items():
+        if total.get(number, 0) != loan:
+            report.refused.append(f"Opening balances line {line}: member {number} has a loan outstanding of "
+                                  f"{money(org, loan)}, but her open loans on the Loans sheet add up to "
+                                  f"{money(org, total.get(number, 0))}.")
+    return found
 
 
 def _count_openings(session: Session, org_id: int, wanted: dict[str, tuple[int, int]], report: BooksReport) -> None:
@@ -271,6 +338,8 @@ def export_books(session: Session, actor: Actor, org_id: int, out: Path) -> Expo
         "Transactions": [["Date", "Member No", "Type", f"Amount ({org.currency})", "Reference", "Notes"]] + [
             [ln.occurred_at.astimezone(zone).date(), numbers.get(ln.member_id or 0, ""), ln.kind.replace("_", " "),
              _major(ln.amount_minor, org.currency), "", ln.description] for ln in lines],
+        "Loans": [["Loan No", "Member No", "Principal", "Rate (% a month)", "Interest", "Months", "Disbursed on",
+                   "Repaid so far", "Outstanding"]] + _loan_rows(session, org, numbers),
     }
     if out.suffix.lower() == ".xlsx":
         from openpyxl import Workbook  # heavy; only for spreadsheets
@@ -288,6 +357,29 @@ def export_books(session: Session, actor: Actor, org_id: int, out: Path) -> Expo
             with open(out / SHEETS[title.lower()], "w", newline="", encoding="utf-8") as fh:
                 csv.writer(fh).writerows([["" if v is None else v for v in r] for r in rows])
     return ExportCounts(len(members), len(sheets["Opening balances"]) - 3, len(lines), as_at)
+
+
+def _loan_rows(session: Session, org: Any, numbers: dict[int, str]) -> list[list[Any]]:
+    """Every loan paid out, with its terms, what was repaid and what is outstanding (in the import's shape)."""
+    from sqlalchemy import func
+
+    from core.chama.base import org_zone
+    from core.chama.loans import LENT
+    from db.models_chama import ChamaLoan
+
+    rows = []
+    for loan in session.scalars(select(ChamaLoan).where(ChamaLoan.org_id == org.id, ChamaLoan.status.in_(LENT))
+                                .order_by(ChamaLoan.id)):
+        owed = sums(session, org.id, loan_id=loan.id).loan
+        repaid = session.scalar(select(func.coalesce(func.sum(ChamaLedgerEntry.amount_minor), 0)).where(
+            ChamaLedgerEntry.loan_id == loan.id, ChamaLedgerEntry.kind == "loan_repayment")) or 0
+        rows.append([f"L{loan.id}", numbers.get(loan.member_id, ""), _major(loan.principal_minor, org.currency),
+                     Decimal(loan.interest_rate_bp).scaleb(-2), loan.interest_kind, loan.months,
+                     # the day its instalments count from (an opening loan's first instalment is a month after)
+                     (add_months(loan.first_due_on, -1) if loan.first_due_on else
+                      loan.disbursed_at.astimezone(org_zone(org)).date()),
+                     _major(repaid, org.currency), _major(owed, org.currency)])
+    return rows
 
 
 def _major(minor: int, currency: str) -> Decimal:

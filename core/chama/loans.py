@@ -749,3 +749,48 @@ def charge_instalment_interest(session: Session, org: Org, actor: Actor, loan: C
                           member_id=loan.member_id, loan_id=loan.id, memo=f"interest for instalment {number}",
                           key=f"loan:{loan.id}:{disbursement_id}:interest:{number}")
     return entry if created else None
+
+
+def opening_loan_key(member_id: int, as_at: date, loan_no: str) -> str:
+    return f"opening-loan:{member_id}:{as_at.isoformat()}:{loan_no.strip().upper()}"[:200]
+
+
+def record_opening_loan(session: Session, actor: Actor, org_id: int, member_id: int, outstanding_minor: int, *,
+                        as_at: date, months_left: int, first_due_on: date, interest_kind: str = "flat",
+                        interest_rate_bp: int = 0, loan_no: str = "") -> tuple[LoanView, bool]:
+    """A loan brought over from before Ofisi, owing ``outstanding_minor`` as at ``as_at``: a loan paid out on
+    that day (from the pool the opening savings brought in) with ``months_left`` instalments, the first on
+    ``first_due_on``, so its schedule, arrears, reminders and repayments follow like any other.
+
+    What is outstanding is principal from here on: a flat loan's outstanding already holds its interest, so it
+    is brought over at 0%; a reducing loan keeps its rate and is charged on what it still owes. Once per member,
+    date and the books' ``loan_no``: (the loan, False) when it is already there.
+    """
+    org = chama_org(session, actor, org_id, "chama.money")
+    if interest_kind not in ("flat", "reducing"):
+        raise InvalidInput(f"Interest is 'flat' or 'reducing', not {interest_kind!r}.")
+    if not 1 <= months_left <= MAX_MONTHS:
+        raise InvalidInput(f"An open loan has 1 to {MAX_MONTHS} instalments left, not {months_left}.")
+    check_amount(outstanding_minor, "A loan outstanding")
+    lock_chama(session, org.id)
+    member = member_row(session, org.id, member_id, lock=True)
+    key = opening_loan_key(member.id, as_at, loan_no)
+    earlier = recorded(session, org.id, key=key, kind="loan_disbursement")
+    if earlier is not None:
+        return _view(session, org, _loan(session, org, earlier.loan_id)), False
+    when = local_moment(org, as_at)
+    rate = interest_rate_bp if interest_kind == "reducing" else 0
+    loan = ChamaLoan(org_id=org.id, member_id=member.id, principal_minor=outstanding_minor, months=months_left,
+                     interest_kind=interest_kind, interest_rate_bp=rate, approvals_required=0,
+                     purpose=f"opening loan balance as at {as_at}", status="disbursed",
+                     requested_by=actor.label, requested_at=when, decided_at=when, disbursed_at=when,
+                     first_due_on=first_due_on)
+    session.add(loan)
+    session.flush()
+    entry, _ = post(session, org, actor, kind="loan_disbursement", amount=outstanding_minor,
+                    change=effect("loan_disbursement", outstanding_minor), member_id=member.id, loan_id=loan.id,
+                    key=key, memo=loan.purpose, occurred_at=when)
+    finish(session, actor, org, entry, receipt=None,
+           audit_extra={"opening_loan": True, "months_left": months_left, "interest_kind": interest_kind,
+                        "interest_rate_bp": interest_rate_bp})
+    return _view(session, org, loan), True

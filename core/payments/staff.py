@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.actors import Actor
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from core.money import exponent, format_money
 from core.payments.request import PaymentView, hook_for
 from core.payments.results import credit_payment, locked_request
 from core.permissions import require
@@ -76,12 +77,24 @@ def list_callbacks(session: Session, actor: Actor, *, org_id: int | None = None,
                          c.reason, c.received_at) for c in rows]
 
 
+def reported_amount(session: Session, payment_id: int) -> int | None:
+    """What M-Pesa said was paid for this request in the latest success it sent (kept as it came), if any."""
+    return session.scalar(select(PaymentCallback.amount_minor)
+                          .where(PaymentCallback.payment_request_id == payment_id,
+                                 PaymentCallback.result_code == "0", PaymentCallback.amount_minor.is_not(None))
+                          .order_by(PaymentCallback.id.desc()).limit(1))
+
+
 def settle_payment(session: Session, actor: Actor, org_id: int, payment_id: int, *, paid: bool,
-                   receipt_number: str | None = None) -> PaymentView:
+                   receipt_number: str | None = None, amount_minor: int | None = None) -> PaymentView:
     """An official's verdict on a payment under review or of unknown fate, from the M-Pesa statement.
 
     ``paid`` needs the statement's receipt number and credits the payment
-    (the purpose's hook runs, once); otherwise the request fails.
+    (the purpose's hook runs, once) with what was paid: ``amount_minor`` as
+    the receipt shows it, else what M-Pesa reported in its kept result, else
+    the amount asked. The request then carries the paid amount; the asked one
+    stays in its payload (``asked_minor``) and the audit. Otherwise the
+    request fails.
     """
     require(session, actor, org_id, "payments.settle")
     row = locked_request(session, request_id=payment_id)
@@ -102,8 +115,18 @@ def settle_payment(session: Session, actor: Actor, org_id: int, payment_id: int,
         hook = hook_for(row.purpose)
         if hook is None:
             raise Conflict(f"Nothing in this installation credits payments for {row.purpose!r}.")
+        asked = row.amount_minor
+        if amount_minor is None:
+            amount_minor = reported_amount(session, row.id) or asked
+        if not isinstance(amount_minor, int) or amount_minor <= 0 or amount_minor % 10 ** exponent(row.currency):
+            raise InvalidInput(f"Give the amount the M-Pesa receipt shows, in whole {row.currency} "
+                               f"(not {format_money(amount_minor or 0, row.currency)}).")
+        before["amount_minor"] = asked
+        if amount_minor != asked:
+            row.payload = {**(row.payload or {}), "asked_minor": asked}
+            row.amount_minor = amount_minor
         audit.record(session, actor, "payment.settle", "payment_request", row.id, org_id=org_id, before=before,
-                     after={"status": "succeeded", "receipt_number": receipt})
+                     after={"status": "succeeded", "receipt_number": receipt, "amount_minor": amount_minor})
         credit_payment(session, row, hook, actor, now, receipt=receipt, paid_at=None, code=None,
                        desc=f"settled by {actor.label} from the M-Pesa statement")
     else:
