@@ -14,6 +14,7 @@ from core.chama import ledger, loans, members, payouts, settings
 from core.chama.ledger import Balances
 from core.chama.members import MemberView
 from core.orgs import OrgView
+from core.users import add_user
 from db.models import Message
 from db.models_chama import ChamaLedgerEntry
 from tests.fakes import phone
@@ -61,6 +62,19 @@ def make_chama(session: Session, make_org, *, extra_members: int = 2, first_phon
     if rules:
         settings.update_settings(session, ACTOR, org.id, **rules)
     return Chama(org, people[0], people[1], people[2], people[3:])
+
+
+def chama_with_chair_login(session: Session, make_org, *, extra_members: int, saved: int = 100_000,
+                           email: str = "chair@example.com", password: str) -> Chama:
+    """A chama whose chair signs in as ``email`` with a login linked to the chair member, and where every
+    member has ``saved`` in savings (cash, one receipt each)."""
+    group = make_chama(session, make_org, extra_members=extra_members)
+    add_user(session, ACTOR, email, org_id=group.id, role="chair", name=group.chair.name,
+             phone=group.chair.phone, password=password)
+    members.link_login(session, ACTOR, group.id, group.chair.id, email=email)
+    for i, member in enumerate(group.everyone):
+        ledger.record_contribution(session, ACTOR, group.id, member.id, saved, source="cash", reference=f"R-{i}")
+    return group
 
 
 def approved_loan(session: Session, chama: Chama, member: MemberView, amount: int, *, months: int = 3,

@@ -21,9 +21,8 @@ from console.chama import (
     ShareoutModal,
     StatementModal,
 )
-from core.chama import ledger, loans, meetings, members
-from core.users import add_user
-from tests.chama_support import ACTOR, make_chama
+from core.chama import ledger, loans, meetings
+from tests.chama_support import ACTOR, chama_with_chair_login
 from tests.test_console import PASSWORD, SIZE, home, sign_in, static_text, until
 
 
@@ -37,13 +36,7 @@ def one_backend(backend):
 def chama(committed_db, make_org):
     """A chama whose chair signs in to the console with a login linked to the chair member."""
     with committed_db.session() as session:
-        group = make_chama(session, make_org, extra_members=2)
-        add_user(session, ACTOR, "chair@example.com", org_id=group.id, role="chair", name=group.chair.name,
-                 phone=group.chair.phone, password=PASSWORD)
-        members.link_login(session, ACTOR, group.id, group.chair.id, email="chair@example.com")
-        for i, member in enumerate(group.everyone):
-            ledger.record_contribution(session, ACTOR, group.id, member.id, 100_000, source="cash",
-                                       reference=f"R-{i}")
+        group = chama_with_chair_login(session, make_org, extra_members=2, password=PASSWORD)
         loans.request_loan(session, ACTOR, group.id, group.members[0].id, 50_000, months=2, purpose="stock")
     return group
 

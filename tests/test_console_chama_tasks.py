@@ -8,17 +8,17 @@ import pytest
 from textual.widgets import Input
 
 from console.app import OfisiApp
-from console.chama import ChamaOffice, MemberForm, MembersScreen, MoneyForm, ShareoutModal
+from console.chama import MemberForm, MembersScreen, MoneyForm, ShareoutModal
 from console.shell.audit import AUDIT_PAGE, AuditScreen, FilterDialog
 from console.widgets.confirm import Confirm
 from console.widgets.dialog import AskText
 from console.widgets.table import OfisiTable
 from core import audit
 from core.chama import ledger, loans, payouts, statements
-from core.chama.members import link_login, list_members
-from core.users import add_user
-from tests.chama_support import ACTOR, approved_loan, make_chama
-from tests.test_console import PASSWORD, SIZE, home, sign_in, static_text, until
+from core.chama.members import list_members
+from tests.chama_support import ACTOR, approved_loan, chama_with_chair_login
+from tests.test_console import PASSWORD, SIZE, until
+from tests.test_console_chama import open_office
 
 
 @pytest.fixture(autouse=True)
@@ -31,22 +31,8 @@ def one_backend(backend):
 def chama(committed_db, make_org):
     """Eight members, each with KES 1,000 saved; the chair signs in."""
     with committed_db.session() as session:
-        group = make_chama(session, make_org, extra_members=5)
-        add_user(session, ACTOR, "chair@example.com", org_id=group.id, role="chair", name=group.chair.name,
-                 phone=group.chair.phone, password=PASSWORD)
-        link_login(session, ACTOR, group.id, group.chair.id, email="chair@example.com")
-        for i, member in enumerate(group.everyone):
-            ledger.record_contribution(session, ACTOR, group.id, member.id, 100_000, source="cash",
-                                       reference=f"R-{i}")
+        group = chama_with_chair_login(session, make_org, extra_members=5, password=PASSWORD)
     return group
-
-
-async def open_office(pilot) -> ChamaOffice:
-    await sign_in(pilot, "chair@example.com")
-    screen = await home(pilot)
-    assert isinstance(screen, ChamaOffice)
-    await until(pilot, lambda: "Pool" in static_text(screen, "#chama-position"), what="the pool panel")
-    return screen
 
 
 async def open_members(pilot) -> OfisiTable:
