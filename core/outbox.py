@@ -63,6 +63,7 @@ from core.providers import (
     SendResult,
     ThrottledSendError,
     TransientSendError,
+    provider_name,
 )
 from db.engine import Database, dialect_insert
 from db.models import Message, OptOut, Org
@@ -667,7 +668,7 @@ class _Dispatch:
         """
         # The state before the call, committed (with the outcome of the call before):
         # from here a crash leaves it "unknown", never resent.
-        row = self.move(_TO_SENDING, message.id, provider_name=provider.name)
+        row = self.move(_TO_SENDING, message.id, provider_name=provider_name(provider, message.to))
         self.commit()
         if row is None:
             return None  # no longer ours: a run that took us for dead released it, and it is someone else's now
@@ -745,10 +746,13 @@ class _Dispatch:
             by_channel.setdefault(message.channel, []).append(message)
         connection = self.session.connection()
         for channel, messages in by_channel.items():
-            attempts.update(connection.execute(_TO_SENDING_MANY, {
-                "ids": [m.id for m in messages], "worker": self.worker, "now": now,
-                "provider_name": providers[channel].name,
-            }).all())
+            by_name: dict[str, list[int]] = {}  # a channel routed by destination goes through several
+            for m in messages:
+                by_name.setdefault(provider_name(providers[channel], m.to), []).append(m.id)
+            for name, ids in by_name.items():
+                attempts.update(connection.execute(_TO_SENDING_MANY, {
+                    "ids": ids, "worker": self.worker, "now": now, "provider_name": name,
+                }).all())
         self.commit()
         stop = threading.Event()
         futures: dict[Future, str] = {}

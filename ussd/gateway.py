@@ -48,6 +48,8 @@ from starlette.types import Message, Receive
 from config import Secret, Settings, get_settings
 from core.inbound import receive
 from core.outbox import record_delivery_report
+from core.providers.exotel import DELIVERY_PATH as EXOTEL_DELIVERY_PATH
+from core.providers.exotel import delivery_status as exotel_delivery_status
 from db.engine import Database
 
 log = logging.getLogger("ofisi.gateway")
@@ -351,7 +353,7 @@ async def recorded(request: Request, what: str, apply: Callable[[Session], str])
 async def provider_form(request: Request, required: tuple[str, ...], what: str,
                         apply: Callable[[Session, dict[str, str]], str],
                         longest: Mapping[str, int] | None = None) -> Response:
-    """An Africa's Talking callback (its token was checked by :func:`guarded`): read and check the
+    """An SMS provider's form callback (its token was checked by :func:`guarded`): read and check the
     fields (none longer than ``longest`` says), then :func:`recorded`."""
     try:
         form = await read_form(request)
@@ -386,10 +388,25 @@ async def sms_inbound(request: Request) -> Response:
     return await provider_form(request, ("id", "from"), "inbound SMS", apply, longest={"id": 100, "to": 40})
 
 
+async def exotel_sms_delivery(request: Request) -> Response:
+    """Exotel's SMS StatusCallback (each send names it, with the token): form fields SmsSid, To,
+    Status, DetailedStatus, DetailedStatusCode… (see :mod:`core.providers.exotel`)."""
+    def apply(session: Session, form: dict[str, str]) -> str:
+        status, reason = exotel_delivery_status(form)
+        if status is None:
+            return "ignored: unknown status"
+        known = record_delivery_report(session, "exotel", form["SmsSid"], status, reason=reason)
+        return "ok" if known is not None else "ignored: unknown message"
+
+    return await provider_form(request, ("SmsSid", "Status"), "Exotel delivery report", apply,
+                               longest={"SmsSid": 100})
+
+
 CORE_ENDPOINTS = [
     Endpoint("/health", health, ("GET",), max_body=KB),
     Endpoint("/sms/delivery", sms_delivery, max_body=8 * KB, provider="africastalking"),
     Endpoint("/sms/inbound", sms_inbound, max_body=16 * KB, provider="africastalking"),
+    Endpoint(EXOTEL_DELIVERY_PATH, exotel_sms_delivery, max_body=8 * KB, provider="exotel"),
 ]
 
 

@@ -110,13 +110,22 @@ class Provider(Protocol):
     """One send per call. A provider that can carry one text to many recipients in one
     request also has ``send_many(messages) -> list[SendResult | SendError]`` (the
     messages share body and subject; one outcome per message, in order; an error
-    raised instead applies to them all)."""
+    raised instead applies to them all). One that hands each message to another provider by
+    its destination also has ``name_for(to) -> str`` (see :func:`provider_name`)."""
 
     name: str
 
     def send(self, message: OutgoingMessage) -> SendResult: ...
 
     def close(self) -> None: ...
+
+
+def provider_name(provider: Provider, to: str) -> str:
+    """The name a message to ``to`` is recorded under: the provider's, or, for one that routes by
+    destination (``name_for``, see :class:`core.providers.india.CountryRoute`), the name of the
+    provider it goes through, which is the one whose delivery reports come back for it."""
+    name_for = getattr(provider, "name_for", None)
+    return name_for(to) if name_for is not None else provider.name
 
 
 def build_providers(settings) -> dict[str, Provider]:

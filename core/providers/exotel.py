@@ -7,6 +7,12 @@ Settings: ``OFISI_EXOTEL_BASE_URL`` (``https://api.exotel.com``, or ``api.in.exo
 Mumbai), ``OFISI_EXOTEL_ACCOUNT_SID``, ``OFISI_EXOTEL_SENDER_ID``; secrets ``exotel_api_key`` and
 ``exotel_api_token``. A reply of 200/202 carries ``SMSMessage.Sid``; errors carry
 ``RestException``.
+
+Delivery reports: every send names ``StatusCallback``, the gateway's ``/sms/exotel/delivery``
+under ``OFISI_PUBLIC_URL`` with the ``callback_token`` secret as its ``token`` (Exotel signs
+nothing, so the token is the check, as for Africa's Talking). Exotel posts a form there
+(``SmsSid``, ``To``, ``Status``, ``DetailedStatus``, ``DetailedStatusCode``, ``SmsUnits``,
+``DateSent``) once the SMS reaches a state; :func:`delivery_status` reads it.
 """
 
 from __future__ import annotations
@@ -18,8 +24,41 @@ from core.providers import AmbiguousSendError, OutgoingMessage, PermanentSendErr
 from core.providers.http import HttpClients, refused
 from core.providers.india import read_dlt
 
+DELIVERY_PATH = "/sms/exotel/delivery"
+# Exotel's statuses: on the way, handed to the carrier, or failed (with DetailedStatus saying why).
+_ON_THE_WAY = frozenset({"queued", "sending", "submitted", "sent"})
+_FAILED = frozenset({"failed", "failed-dnd", "failed_dnd", "undelivered", "expired"})
+_HANDSET = "DELIVERED_TO_HANDSET"
 
-def form(message: OutgoingMessage, sender_id: str) -> dict[str, str]:
+
+def delivery_status(fields: dict[str, str]) -> tuple[str | None, str | None]:
+    """A StatusCallback's meaning for the message: ("delivered" | "sent" | "failed", the reason
+    of a failure), or (None, None) for a status Exotel does not document."""
+    status, detail = fields.get("Status", "").strip().lower(), fields.get("DetailedStatus", "").strip()
+    code = fields.get("DetailedStatusCode", "").strip()
+    if status == "delivered" or (status == "sent" and detail.upper() == _HANDSET):
+        return "delivered", None
+    if status in _ON_THE_WAY:
+        return "sent", None
+    if status in _FAILED:
+        said = f"{detail} ({code})" if detail and code else detail or code
+        reason = f"Exotel {status}" + (f": {said}" if said else "")
+        if status in ("failed-dnd", "failed_dnd"):
+            reason += "; the number is on India's Do Not Disturb registry"
+        return "failed", reason
+    return None, None
+
+
+def status_callback(settings) -> str:
+    """The URL Exotel reports each SMS's delivery to, with the callback token when one is set."""
+    from urllib.parse import urlencode
+
+    token = settings.secret("callback_token", required=False)
+    query = f"?{urlencode({'token': token.reveal()})}" if token is not None else ""
+    return f"{settings.public_url.rstrip('/')}{DELIVERY_PATH}{query}"
+
+
+def form(message: OutgoingMessage, sender_id: str, callback: str | None = None) -> dict[str, str]:
     entity, template = read_dlt(message.subject)
     if not entity or not template:
         raise PermanentSendError(
@@ -29,6 +68,8 @@ def form(message: OutgoingMessage, sender_id: str) -> dict[str, str]:
               "DltTemplateId": template}
     if gsm7_septets(message.body) is None:
         fields["EncodingType"] = "unicode"
+    if callback:
+        fields["StatusCallback"] = callback
     return fields
 
 
@@ -36,9 +77,10 @@ class ExotelSMS:
     name = "exotel"
 
     def __init__(self, api_key: str, api_token: str, account_sid: str, sender_id: str, *,
-                 base_url: str = "https://api.exotel.com", timeout: float = 15.0) -> None:
+                 base_url: str = "https://api.exotel.com", status_callback: str | None = None,
+                 timeout: float = 15.0) -> None:
         self._url = f"{base_url.rstrip('/')}/v1/Accounts/{account_sid}/Sms/send.json"
-        self._sender = sender_id
+        self._sender, self._callback = sender_id, status_callback
         self._http = HttpClients("Exotel", timeout, auth=httpx.BasicAuth(api_key, api_token))
 
     @classmethod
@@ -46,10 +88,11 @@ class ExotelSMS:
         if not (settings.exotel_account_sid and settings.exotel_sender_id):
             raise ProviderUnavailable("set OFISI_EXOTEL_ACCOUNT_SID and OFISI_EXOTEL_SENDER_ID to send SMS to India")
         return cls(settings.secret("exotel_api_key").reveal(), settings.secret("exotel_api_token").reveal(),
-                   settings.exotel_account_sid, settings.exotel_sender_id, base_url=settings.exotel_base_url)
+                   settings.exotel_account_sid, settings.exotel_sender_id, base_url=settings.exotel_base_url,
+                   status_callback=status_callback(settings))
 
     def send(self, message: OutgoingMessage) -> SendResult:
-        reply, body = self._http.post(self._url, data=form(message, self._sender))
+        reply, body = self._http.post(self._url, data=form(message, self._sender, self._callback))
         if reply.status_code in (200, 202):
             try:
                 return SendResult(provider_message_id=body["SMSMessage"]["Sid"])

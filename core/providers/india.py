@@ -38,6 +38,11 @@ class CountryRoute:
     def provider_for(self, to: str) -> Provider:
         return next((p for prefix, p in self._routes.items() if to.startswith(prefix)), self._default)
 
+    def name_for(self, to: str) -> str:
+        """The name of the provider that carries a message to ``to``: what the message is recorded
+        under, so that provider's delivery reports find it."""
+        return self.provider_for(to).name
+
     def send(self, message: OutgoingMessage) -> SendResult:
         return self.provider_for(message.to).send(message)
 

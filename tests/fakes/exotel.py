@@ -1,7 +1,8 @@
 """A fake Exotel SMS API on loopback: ``POST /v1/Accounts/<sid>/Sms/send.json`` with HTTP Basic
 auth and form fields, answering ``{"SMSMessage": {"Sid": …, "Status": "queued"}}`` or Exotel's
 ``RestException``. Like the real one (DLT rules), it refuses an SMS to India without
-``DltEntityId``."""
+``DltEntityId``. :meth:`FakeExotel.report` then posts a delivery report to the
+``StatusCallback`` the send named, as Exotel does once the SMS reaches a state."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import uuid
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs
 
+import httpx
 import pytest
 
 from tests.fakes import LoopbackFake, reply_json
@@ -42,6 +44,12 @@ class FakeExotel(LoopbackFake):
         with self._lock:
             return list(self._received)
 
+    def report(self, sent: dict[str, str], status: str, detailed: str = "", code: str = "") -> httpx.Response:
+        """Post Exotel's delivery report for a message it took to the StatusCallback it was sent with."""
+        return httpx.post(sent["StatusCallback"], timeout=10, data={
+            "SmsSid": sent["Sid"], "To": sent["To"], "Status": status, "DetailedStatus": detailed,
+            "DetailedStatusCode": code, "SmsUnits": "1", "DateSent": "2026-12-06 09:30:00"})
+
     def answer(self, path: str, authorization: str, fields: dict[str, str]) -> tuple[int, dict]:
         if path != f"/v1/Accounts/{ACCOUNT_SID}/Sms/send.json":
             return 404, {"RestException": {"Status": 404, "Message": "Not Found"}}
@@ -49,9 +57,10 @@ class FakeExotel(LoopbackFake):
             return 401, {"RestException": {"Status": 401, "Message": "Authentication failed."}}
         if fields.get("To", "").startswith("+91") and not fields.get("DltEntityId"):
             return 400, {"RestException": {"Status": 400, "Message": "DltEntityId is mandatory"}}
+        sid = uuid.uuid4().hex
         with self._lock:
-            self._received.append(fields)
-        return 200, {"SMSMessage": {"Sid": uuid.uuid4().hex, "To": fields.get("To"), "Status": "queued",
+            self._received.append({**fields, "Sid": sid})
+        return 200, {"SMSMessage": {"Sid": sid, "To": fields.get("To"), "Status": "queued",
                                     "DltTemplateId": fields.get("DltTemplateId")}}
 
 
