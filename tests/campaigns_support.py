@@ -26,6 +26,23 @@ def add_contacts(session: Session, org_id: int, count: int, *, start: int = 0, e
     return [r["phone"] for r in rows]
 
 
+def mark_sent(session: Session, campaign_id: int, minutes_ago: int) -> None:
+    """Every message of the campaign sent ``minutes_ago``, as the dispatcher would have left it."""
+    from datetime import timedelta
+
+    for m in session.scalars(select(Message).where(Message.campaign_id == campaign_id)):
+        m.status, m.sent_at = "sent", utcnow() - timedelta(minutes=minutes_ago)
+    session.commit()
+
+
+def reply(session: Session, message_id: str, sender: str, text: str) -> None:
+    """An SMS from ``sender`` as Africa's Talking delivers it (routed, answered, committed)."""
+    from core import inbound
+
+    inbound.receive(session, provider="africastalking", provider_message_id=message_id, from_phone=sender,
+                    to="40404", text=text)
+
+
 def message_states(session: Session, campaign_id: int) -> Counter[str]:
     return Counter(session.scalars(select(Message.status).where(Message.campaign_id == campaign_id)))
 

@@ -227,3 +227,46 @@ async def test_the_launch_question_says_the_estimated_cost_once_sms_were_priced(
         assert pilot.app.screen.details[2].startswith("Estimated cost: about INR 4.80")
         await pilot.press("n")
     assert queued(committed, campaign.id) == 0
+
+
+async def test_a_surveys_replies_are_listed_literally_with_answers_counted_and_opt_outs_apart(committed, programme,
+                                                                                              cli_actor):
+    from console.campaigns.replies import RepliesScreen
+    from core.campaigns import create_campaign, launch_campaign
+    from tests.campaigns_support import mark_sent, reply
+
+    with committed.session() as s:
+        survey = create_campaign(s, cli_actor, programme.id, name="Scheme survey", text="Did the scheme help?",
+                                 audience="sector=Textiles", survey=["Yes", "No"])
+        launch_campaign(s, cli_actor, programme.id, survey.id)
+        mark_sent(s, survey.id, 30)
+        reply(s, "r1", "+919876500000", "1")
+        reply(s, "r2", "+919876500002", "Where do I apply? [b]soon[/b]")
+        reply(s, "r3", "+919876500004", "STOP")
+    async with OfisiApp(committed, live_updates=False).run_test(size=SIZE) as pilot:
+        await sign_in(pilot, "officer@example.in")
+        screen = await home(pilot)
+        await until(pilot, lambda: screen.campaigns_loaded and screen.selected() is not None, what="the campaign")
+        screen.query_one("#campaigns", OfisiTable).focus()
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(pilot.app.screen, RepliesScreen), what="the replies")
+        replies = pilot.app.screen
+        table = replies.query_one("#replies", OfisiTable)
+        await until(pilot, lambda: table.row_count == 2, what="the two replies")
+        summary = str(replies.query_one("#replies-summary", Static).content)
+        assert summary == "Scheme survey: 2 responses; answers: Yes 1, No 0; 1 opted out"
+        newest = [str(c) for c in table.get_row_at(0)]
+        assert newest[1:] == ["Enterprise 02, +91 98765 00002", "", "Where do I apply? [b]soon[/b]"]
+        assert [str(c) for c in table.get_row_at(1)][2:] == ["Yes", "1"]
+        opt_outs = replies.query_one("#reply-opt-outs", OfisiTable)
+        assert [str(c) for c in opt_outs.get_row_at(0)][1:] == ["Enterprise 04, +91 98765 00004", "STOP by SMS"]
+        await pilot.pause()
+        text = screen_text(pilot.app)
+        assert "[b]soon[/b]" in text and "Opted out after it reached them" in text
+
+        await pilot.press("slash")
+        await pilot.press(*"apply", "enter")
+        await until(pilot, lambda: len(table.shown_rows) == 1, what="the filtered replies")
+        assert table.shown_rows[0].data.text.startswith("Where do I apply?")
+        await pilot.press("escape")
+        await until(pilot, lambda: pilot.app.screen is screen, what="back to the campaigns")

@@ -15,7 +15,7 @@ from core.campaigns import service
 from core.errors import Conflict, InvalidInput
 from db.models import Contact, Message
 from db.types import utcnow
-from tests.campaigns_support import ACTOR, add_contacts, dlt_template, message_states
+from tests.campaigns_support import ACTOR, add_contacts, dlt_template, mark_sent, message_states, reply
 from tests.fakes import phone
 
 UTC = timezone.utc
@@ -175,30 +175,17 @@ def test_after_resume_the_old_failures_do_not_pause_it_again(session, org):
     assert service.get_campaign(session, ACTOR, org.id, c.id).status == "completed"
 
 
-def _reply(session, message_id: str, sender: str, text: str) -> None:
-    from core import inbound
-
-    inbound.receive(session, provider="africastalking", provider_message_id=message_id, from_phone=sender,
-                    to="40404", text=text)
-
-
-def _sent(session, campaign_id, minutes_ago):
-    for m in session.scalars(select(Message).where(Message.campaign_id == campaign_id)):
-        m.status, m.sent_at = "sent", utcnow() - timedelta(minutes=minutes_ago)
-    session.commit()
-
-
 def test_the_survey_answer_goes_to_the_survey_not_the_later_notice_and_stop_is_no_response(session, org):
     add_contacts(session, org.id, 2)
     survey = service.create_campaign(session, ACTOR, org.id, name="Survey", text="Useful?", survey=["Yes", "No"])
     service.launch_campaign(session, ACTOR, org.id, survey.id)
-    _sent(session, survey.id, 30)
+    mark_sent(session, survey.id, 30)
     notice = service.create_campaign(session, ACTOR, org.id, name="Notice", text="Meeting on Friday")
     service.launch_campaign(session, ACTOR, org.id, notice.id)
-    _sent(session, notice.id, 5)
-    _reply(session, "a", phone(0), "1")
-    _reply(session, "b", phone(1), "STOP")
-    _reply(session, "c", phone(1), "help")
+    mark_sent(session, notice.id, 5)
+    reply(session, "a", phone(0), "1")
+    reply(session, "b", phone(1), "STOP")
+    reply(session, "c", phone(1), "help")
     assert service.survey_tally(session, ACTOR, org.id, survey.id) == {"Yes": 1, "No": 0}
     assert service.campaign_replies(session, ACTOR, org.id, notice.id) == []
     replies = service.campaign_replies(session, ACTOR, org.id, survey.id)
@@ -206,16 +193,20 @@ def test_the_survey_answer_goes_to_the_survey_not_the_later_notice_and_stop_is_n
     from core.campaigns.reports import campaign_report
     rates = {r.id: r.responses for r in campaign_report(session, ACTOR, org.id)}
     assert rates == {survey.id: 1, notice.id: 0}
+    # The STOP is shown apart, as an opt-out after the campaigns that reached that number.
+    overview = service.replies_overview(session, ACTOR, org.id, survey.id)
+    assert (overview.responses, overview.tally) == (1, {"Yes": 1, "No": 0})
+    assert [(o.address, o.who, o.how) for o in overview.opt_outs] == [(phone(1), "Member 1 Test", "sms")]
 
 
 def test_free_text_replies_are_listed_with_who_sent_them(session, org):
     add_contacts(session, org.id, 1)
     c = service.create_campaign(session, ACTOR, org.id, name="Notice", text="Any questions?")
     service.launch_campaign(session, ACTOR, org.id, c.id)
-    _sent(session, c.id, 5)
-    _reply(session, "q", phone(0), "Where is the meeting?")
-    [reply] = service.campaign_replies(session, ACTOR, org.id, c.id)
-    assert (reply.who, reply.text, reply.answer) == ("Member 0 Test", "Where is the meeting?", None)
+    mark_sent(session, c.id, 5)
+    reply(session, "q", phone(0), "Where is the meeting?")
+    [answer] = service.campaign_replies(session, ACTOR, org.id, c.id)
+    assert (answer.who, answer.text, answer.answer) == ("Member 0 Test", "Where is the meeting?", None)
 
 
 def test_per_place_counts_count_each_response_once(session, make_org):
@@ -231,7 +222,7 @@ def test_per_place_counts_count_each_response_once(session, make_org):
     for n in range(3):
         c = service.create_campaign(session, ACTOR, org.id, name=f"C{n}", template=name)
         service.launch_campaign(session, ACTOR, org.id, c.id)
-        _sent(session, c.id, 10 - n)
+        mark_sent(session, c.id, 10 - n)
         campaigns.append(c)
     for i in range(8):  # each vendor answers once, to the latest campaign
         service.record_response(session, org.id, phone=f"+9190000000{i:02d}", text="yes", received_at=utcnow(),

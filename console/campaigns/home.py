@@ -1,6 +1,7 @@
 """The campaign office's campaigns: a list with live progress bars, a new-campaign
-form with a preview, launch / pause / resume / cancel, analytics with a chart, and
-``t`` for the stored message templates.
+form with a preview, launch / pause / resume / cancel, analytics with a chart, ``y``
+for the replies of the campaign under the cursor (``console.campaigns.replies``) and ``t``
+for the stored message templates.
 
 Launching and resuming send to many people, so each asks first and says how many
 recipients, how many SMS parts and, where the provider priced earlier messages, the
@@ -27,6 +28,7 @@ from textual.worker import get_current_worker
 from console import home, vendors
 from console.campaigns.launch import LaunchFacts, confirm_launch, confirm_resume, launch_facts
 from console.campaigns.new_campaign import NewCampaignScreen
+from console.campaigns.replies import RepliesScreen
 from console.campaigns.templates import TemplatesScreen
 from console.widgets.table import Cell, OfisiTable, Row
 from console.widgets.text import literal
@@ -109,6 +111,8 @@ class CampaignsHome(vendors.CampaignsHome):
                 tooltip="Stop for good: what was not sent is never sent."),
         Binding("p", "preview", "Preview", id="preview-campaign",
                 tooltip="The first recipients' texts as they will be sent."),
+        Binding("y", "replies", "Replies", id="campaign-replies",
+                tooltip="What people answered the campaign under the cursor, and who opted out."),
         Binding("t", "templates", "Templates", id="campaign-templates",
                 tooltip="The stored message templates: list, add, edit, preview."),
     ]
@@ -288,6 +292,13 @@ class CampaignsHome(vendors.CampaignsHome):
     def _created(self, campaign: CampaignView | None) -> None:
         if campaign is not None:
             self.load_campaigns()
+
+    def action_replies(self) -> None:
+        campaign = self.selected()
+        if campaign is None:
+            self.notify("Highlight a campaign first.", markup=False)
+            return
+        self.app.push_screen(RepliesScreen(self.database, self.actor, self.org, campaign))
 
     def action_templates(self) -> None:
         self.app.push_screen(TemplatesScreen(self.database, self.actor, self.org, self.membership.role))

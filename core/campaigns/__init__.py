@@ -53,6 +53,7 @@ from core.campaigns.service import (  # noqa: E402
     preview,
     progress_of,
     record_response,
+    replies_overview,
     resume_campaign,
     survey_tally,
 )
@@ -61,5 +62,5 @@ __all__ = [
     "CampaignProgress", "CampaignView", "LaunchResult", "campaign_org", "campaign_progress", "cancel_campaign", "create_campaign",
     "get_campaign", "launch_campaign", "list_campaigns", "pause_campaign", "preview", "progress_of",
     "audience_size", "campaign_replies", "campaign_settings", "check_launch", "edit_campaign", "schedule_campaign", "test_send",
-    "record_response", "resume_campaign", "survey_tally",
+    "record_response", "replies_overview", "resume_campaign", "survey_tally",
 ]

@@ -29,7 +29,7 @@ from core.changes import mark_changed
 from core.errors import Conflict, InvalidInput, NotFound
 from core.numbers import whole_number
 from core.permissions import require
-from db.models import Message, Org
+from db.models import Message, OptOut, Org
 from db.models_campaigns import Campaign, CampaignResponse, CampaignRun, CampaignSettings, TemplateRegistration
 from db.types import utcnow
 
@@ -946,6 +946,16 @@ class ReplyView:
     who: str
     text: str
     answer: str | None  # the survey option it chose
+    id: int = 0  # for the next page: ``before_id``
+
+
+def _who_by_address(session: Session, actor: Actor, org_id: int, campaign_id: int,
+                    addresses: set[str]) -> dict[str, str]:
+    """Who each address is (a vendor's or a contact's name), read from the messages the campaign
+    sent them; an address it cannot name stands for itself."""
+    keys = dict(session.execute(select(Message.to_address, Message.idempotency_key).where(
+        Message.campaign_id == campaign_id, Message.to_address.in_(addresses))).all()) if addresses else {}
+    return {a: audiences.who(session, actor, org_id, (keys.get(a) or "").split(":", 4)[-1]) or a for a in addresses}
 
 
 def campaign_replies(session: Session, actor: Actor, org_id: int, campaign_id: int, *,
@@ -957,14 +967,62 @@ def campaign_replies(session: Session, actor: Actor, org_id: int, campaign_id: i
     if before_id is not None:
         query = query.where(CampaignResponse.id < before_id)
     rows = session.scalars(query.order_by(CampaignResponse.id.desc()).limit(limit)).all()
-    keys = dict(session.execute(select(Message.to_address, Message.idempotency_key).where(
-        Message.campaign_id == campaign_id, Message.to_address.in_({r.phone for r in rows}))).all())
+    who = _who_by_address(session, actor, org_id, campaign_id, {r.phone for r in rows})
     found = []
     for r in rows:
-        who = audiences.who(session, actor, org_id, (keys.get(r.phone) or "").split(":", 4)[-1]) or r.phone
         option = campaign.survey[r.answer - 1] if r.answer and campaign.survey else None
-        found.append(ReplyView(r.received_at, r.phone, who, r.text, option))
+        found.append(ReplyView(r.received_at, r.phone, who[r.phone], r.text, option, r.id))
     return found
+
+
+# The opt-outs a person asked for themselves: STOP by SMS or WhatsApp, an email's unsubscribe link.
+ASKED_OPT_OUTS = ("sms", "whatsapp", "unsubscribe link")
+
+
+@dataclass(frozen=True)
+class CampaignOptOut:
+    at: datetime
+    address: str
+    who: str
+    channel: str
+    how: str  # "sms", "whatsapp" (a STOP) or "unsubscribe link"
+
+
+@dataclass(frozen=True)
+class RepliesOverview:
+    """A campaign's replies at a glance: how many responses, the survey's answers counted, and
+    apart from them who asked for no more messages once it had reached them."""
+
+    responses: int
+    tally: dict[str, int]
+    opt_outs: list[CampaignOptOut]
+
+
+def replies_overview(session: Session, actor: Actor, org_id: int, campaign_id: int, *,
+                     limit: int = 200) -> RepliesOverview:
+    """The responses counted, the survey's tally, and the opt-outs (newest first, at most
+    ``limit``) of people this campaign reached within its response window before they asked:
+    STOPs are never responses, so they are shown here instead."""
+    require(session, actor, org_id, "campaigns.read")
+    campaign = _load(session, org_id, campaign_id)
+    responses = session.scalar(select(func.count()).select_from(CampaignResponse)
+                               .where(CampaignResponse.campaign_id == campaign_id)) or 0
+    window = timedelta(hours=campaign.response_window_hours)
+    rows = session.execute(
+        select(OptOut, Message.sent_at)
+        .join(Message, (Message.org_id == OptOut.org_id) & (Message.to_address == OptOut.address)
+              & (Message.channel == OptOut.channel))
+        .where(OptOut.org_id == org_id, Message.campaign_id == campaign_id, OptOut.source.in_(ASKED_OPT_OUTS),
+               Message.sent_at.is_not(None), OptOut.created_at >= Message.sent_at)
+        .order_by(OptOut.created_at.desc(), OptOut.id.desc()).limit(limit * 4)).all()
+    seen: dict[int, OptOut] = {}
+    for opt_out, sent_at in rows:
+        if opt_out.created_at - sent_at <= window and len(seen) < limit:
+            seen.setdefault(opt_out.id, opt_out)
+    who = _who_by_address(session, actor, org_id, campaign_id, {o.address for o in seen.values()})
+    return RepliesOverview(
+        responses, survey_tally(session, actor, org_id, campaign_id),
+        [CampaignOptOut(o.created_at, o.address, who[o.address], o.channel, o.source) for o in seen.values()])
 
 
 def survey_tally(session: Session, actor: Actor, org_id: int, campaign_id: int) -> dict[str, int]:
