@@ -260,9 +260,8 @@ async def test_a_surveys_replies_are_listed_literally_with_answers_counted_and_o
         assert [str(c) for c in table.get_row_at(1)][2:] == ["Yes", "1"]
         opt_outs = replies.query_one("#reply-opt-outs", OfisiTable)
         assert [str(c) for c in opt_outs.get_row_at(0)][1:] == ["Enterprise 04, +91 98765 00004", "STOP by SMS"]
-        await pilot.pause()
-        text = screen_text(pilot.app)
-        assert "[b]soon[/b]" in text and "Opted out after it reached them" in text
+        await until(pilot, lambda: all(seen in screen_text(pilot.app) for seen in (
+            "Where do I apply? [b]soon[/b]", "Opted out after it reached them", "STOP by SMS")), what="the screen drawn")
 
         await pilot.press("slash")
         await pilot.press(*"apply", "enter")
