@@ -258,6 +258,10 @@ async def test_a_surveys_replies_are_listed_literally_with_answers_counted_and_o
         newest = [str(c) for c in table.get_row_at(0)]
         assert newest[1:] == ["Enterprise 02, +91 98765 00002", "", "Where do I apply? [b]soon[/b]"]
         assert [str(c) for c in table.get_row_at(1)][2:] == ["Yes", "1"]
+        await until(pilot, lambda: "apply?" in str(replies.query_one("#reply-detail", Static).content),
+                    what="the highlighted reply shown whole")
+        assert str(replies.query_one("#reply-detail", Static).content) == (
+            "Enterprise 02, +91 98765 00002: Where do I apply? [b]soon[/b]")
         opt_outs = replies.query_one("#reply-opt-outs", OfisiTable)
         assert [str(c) for c in opt_outs.get_row_at(0)][1:] == ["Enterprise 04, +91 98765 00004", "STOP by SMS"]
         await until(pilot, lambda: all(seen in screen_text(pilot.app) for seen in (

@@ -4,8 +4,9 @@ counted above them, and apart from them who asked for no more messages once the 
 reached them (a STOP is never a response).
 
 ``/`` filters the replies (any words, in any column), the list reads the next page as the
-cursor reaches its end, and every reply is shown as it was written: a text like ``[b]`` is
-text, never markup.
+cursor reaches its end, the reply under the cursor is shown whole below the list (a long one
+does not fit a column at 80 columns), and every reply is shown as it was written: a text like
+``[b]`` is text, never markup.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import Label, Static
+from textual.widgets import DataTable, Label, Static
 
 from console.base import ConsoleScreen
 from console.widgets.present import Presenter
@@ -54,6 +55,7 @@ class RepliesScreen(ConsoleScreen):
     ]
     DEFAULT_CSS = """
     #replies { height: 1fr; }
+    #reply-detail { height: 3; }
     #reply-opt-outs { height: 7; }
     """
 
@@ -68,6 +70,7 @@ class RepliesScreen(ConsoleScreen):
         yield Static(literal(self.campaign.name), id="replies-summary")
         yield OfisiTable(("Received", "From", "Answer", "Reply"), noun="replies", id="replies",
                          empty="No replies yet: what people answer this campaign shows here.")
+        yield Static("", id="reply-detail")
         yield Label("Opted out after it reached them (not responses)", classes="pane-title")
         yield OfisiTable(("When", "Who", "How"), noun="opt-outs", id="reply-opt-outs",
                          empty="Nobody opted out after this campaign.")
@@ -101,7 +104,7 @@ class RepliesScreen(ConsoleScreen):
 
     def _who(self, who: str, address: str) -> str:
         """``Priya Shah, +91 98765 43210``; the address alone when nobody in the org has it."""
-        return self.present.phone(address) if who == address else self.present.person(short(who, 28), address)
+        return self.present.phone(address) if who == address else self.present.person(short(who, 22), address)
 
     def _row(self, r: ReplyView) -> Row:
         return Row(r.id, (Cell(self.present.time(r.received_at), r.received_at), self._who(r.who, r.phone),
@@ -120,6 +123,12 @@ class RepliesScreen(ConsoleScreen):
             Row(f"{o.channel}:{o.address}", (Cell(self.present.time(o.at), o.at), self._who(o.who, o.address),
                                              HOW.get(o.how, o.how)), data=o)
             for o in overview.opt_outs)
+
+    @on(DataTable.RowHighlighted, "#replies")
+    def _show_whole(self) -> None:
+        row = self.table.selected_row
+        shown = "" if row is None else f"{self._who(row.data.who, row.data.phone)}: {row.data.text}"
+        self.query_one("#reply-detail", Static).update(literal(shown, lines=True))
 
     @on(OfisiTable.NearEnd, "#replies")
     def _next_page(self) -> None:
