@@ -31,6 +31,7 @@ from commands import (
     templates_cmd,
     user_cmd,
     ussd_cmd,
+    vendors_cmd,
 )
 
 app = typer.Typer(
@@ -60,6 +61,7 @@ app.add_typer(chama_cmd.app, name="chama")
 app.add_typer(community_cmd.app, name="community")
 app.add_typer(campaigns_cmd.app, name="campaigns")
 app.add_typer(templates_cmd.app, name="templates")
+app.add_typer(vendors_cmd.app, name="vendors")
 app.add_typer(import_cmd.app, name="import")
 app.add_typer(report_cmd.app, name="report")
 app.add_typer(person_cmd.app, name="person")

@@ -112,3 +112,29 @@ def test_neutralise_every_formula_start():
     cells = [r[0] for r in load_workbook(buffer).active.iter_rows(values_only=True)][1:]
     # XLSX keeps line ends as \n.
     assert cells == ["'" + v.replace("\r", "\n") for v in FORMULAS]
+
+
+def test_one_vendor_is_added_and_changed_from_the_command_line_and_a_refusal_names_the_field(ofisi):
+    assert ofisi("org", "create", "msme", "--kind", "campaigns", "--name", "MSME", "--country", "IN").returncode == 0
+    added = ofisi("vendors", "add", "--org", "msme", "--name", "Sai Textiles", "--owner", "Priya Shah",
+                  "--phone", "98765 43210", "--gstin", "27AAPFU0939F1ZV", "--sector", "Textiles",
+                  "--tags", "women-led, export", "--json")
+    assert added.returncode == 0, added.output
+    vendor = json.loads(added.stdout)
+    assert (vendor["phone"], vendor["pan"], vendor["tags"]) == ("+919876543210", "AAPFU0939F", ["export", "women-led"])
+    assert f"Vendor {vendor['id']} (Sai Textiles) is added." in added.stderr
+
+    changed = ofisi("vendors", "update", str(vendor["id"]), "--org", "msme", "--district", "Pune", "--owner", "",
+                    "--json")
+    assert changed.returncode == 0, changed.output
+    after = json.loads(changed.stdout)
+    assert (after["district"], after["owner_name"], after["sector"]) == ("Pune", "", "Textiles")
+
+    # Refusals are the core's, which `ofisi` prints on stderr and exits 1 with (commands.main.run).
+    from core.errors import Conflict, InvalidInput
+
+    with pytest.raises(Conflict, match="Sai Textiles already has the phone \\+919876543210"):
+        ofisi("vendors", "add", "--org", "msme", "--name", "Copy", "--phone", "+919876543210")
+    with pytest.raises(InvalidInput, match="a vendor needs a phone, a GSTIN or an Udyam number"):
+        ofisi("vendors", "add", "--org", "msme", "--name", "No way to find it")
+    assert ofisi("vendors", "update", str(vendor["id"]), "--org", "msme").returncode == 2
