@@ -50,6 +50,11 @@ async def test_create_preview_launch_pause_resume_and_watch_it_send(committed, p
         screen = await home(pilot)
         assert isinstance(screen, CampaignsHome)
         await until(pilot, lambda: screen.campaigns_loaded, what="the campaigns list")
+        # The registry's vendors are counted, not the (empty) contacts under their name.
+        await until(pilot, lambda: "registry" in str(screen.query_one("#contact-count", Static).content),
+                    what="the vendor count")
+        assert str(screen.query_one("#contact-count", Static).content) == (
+            "Vendors in the registry: 12 (v) · Contacts: 0")
         await pilot.press("n")
         await until(pilot, lambda: isinstance(pilot.app.screen, NewCampaignScreen), what="the form")
         form = pilot.app.screen
