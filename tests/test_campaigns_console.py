@@ -136,9 +136,10 @@ async def test_launching_asks_first_with_recipients_parts_and_cost_and_no_queues
         await until(pilot, lambda: cells(screen)[3] == "running", what="the launch")
 
 
-async def test_templates_are_listed_added_edited_and_previewed(committed, programme):
+async def test_templates_are_listed_added_edited_previewed_and_deleted(committed, programme, cli_actor):
     from sqlalchemy import select
 
+    from core.campaigns import cancel_campaign, create_campaign
     from db.models_vendors import Template
 
     async with OfisiApp(committed, live_updates=False).run_test(size=SIZE) as pilot:
@@ -175,8 +176,28 @@ async def test_templates_are_listed_added_edited_and_previewed(committed, progra
         details = pilot.app.screen.details
         assert details[0].startswith("To Enterprise 00") and details[1] == "Hello Owner"
         assert details[2].endswith("1 SMS part (GSM-7).")
+        await pilot.press("y")
+        await until(pilot, lambda: pilot.app.screen is templates, what="the preview closed")
+        with committed.session() as s:
+            assert s.scalar(select(Template.body)) == "Hello {{ first_name }}"
+            draft = create_campaign(s, cli_actor, programme.id, name="Uses it", template="Reminder")
+
+        # A template an unfinished campaign uses stays, and the notice says which; then it goes.
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the delete question")
+        assert pilot.app.screen.dialog_title == "Delete the template “Reminder”?"
+        await pilot.press("y")
+        await until(pilot, lambda: any(f"used by campaign(s) {draft.id}" in str(n.message)
+                                       for n in pilot.app._notifications), what="the refusal")
+        assert table.row_count == 1
+        with committed.session() as s:
+            cancel_campaign(s, cli_actor, programme.id, draft.id)
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the delete question again")
+        await pilot.press("y")
+        await until(pilot, lambda: table.row_count == 0, what="the template gone")
     with committed.session() as s:
-        assert s.scalar(select(Template.body)) == "Hello {{ first_name }}"
+        assert s.scalar(select(Template.id)) is None
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])

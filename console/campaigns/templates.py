@@ -1,8 +1,9 @@
-"""The org's stored message templates (``core.templates``): list, add, edit, preview.
+"""The org's stored message templates (``core.templates``): list, add, edit, preview, delete.
 
 ``a`` adds a template, Enter or ``e`` edits the one under the cursor (its name is
 the key: saving under the same name changes it), ``p`` shows it as the first vendor
-in the registry would receive it, with its SMS parts. A template the core refuses
+in the registry would receive it, with its SMS parts, and ``d`` deletes it after
+asking (the core refuses while an unfinished campaign uses it, naming them). A template the core refuses
 (an unknown variable, an email without a subject) keeps the form open and the
 notice names every problem.
 """
@@ -86,6 +87,7 @@ class TemplatesScreen(ConsoleScreen):
         Binding("e", "edit", "Edit", id="template-edit", tooltip="Change the template under the cursor."),
         Binding("p", "preview", "Preview", id="template-preview",
                 tooltip="The template as the first vendor in the registry would receive it."),
+        Binding("d", "delete", "Delete", id="template-delete", tooltip="Delete the template under the cursor (asks)."),
         Binding("r,f5", "refresh", "Refresh", id="template-refresh"),
         Binding("escape", "back", "Back", id="template-back"),
     ]
@@ -111,7 +113,7 @@ class TemplatesScreen(ConsoleScreen):
         self.action_refresh()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("add", "edit"):
+        if action in ("add", "edit", "delete"):
             return allows(self.org.kind, self.role, "messages.send")
         return True
 
@@ -162,6 +164,21 @@ class TemplatesScreen(ConsoleScreen):
         if saved is not None:
             self.notify(f"Template “{saved.name}” saved.")
             self.action_refresh()
+
+    def action_delete(self) -> None:
+        if (t := self._template()) is not None:
+            self.app.push_screen(Confirm(f"Delete the template “{t.name}”?",
+                                         "Campaigns that have finished keep what they sent.", confirm_label="Delete"),
+                                 callback=lambda yes: yes and self.delete(t))
+
+    @work(thread=True, group="templates-delete", exit_on_error=False)
+    def delete(self, t) -> None:
+        from core.templates import delete_template
+
+        with self.database.session() as session:
+            delete_template(session, self.actor, self.org.id, t.id)
+        self.app.call_from_thread(self.notify, f"Template “{t.name}” deleted.", markup=False)
+        self.app.call_from_thread(self.action_refresh)
 
     def action_preview(self) -> None:
         if (t := self._template()) is not None:
