@@ -146,13 +146,17 @@ def test_a_whatsapp_campaign_is_sent_and_its_statuses_come_back_through_the_webh
         committed_db, org_id, fake_whatsapp):
     with committed_db.session() as s:
         add_contacts(s, org_id, 3)
-        c = service.create_campaign(s, ACTOR, org_id, name="WA", channel="whatsapp", subject="scheme_notice",
+        c = service.create_campaign(s, ACTOR, org_id, name="WA", channel="whatsapp", subject="scheme_notice/sw",
                                     text="Habari {{ first_name }}")
         service.launch_campaign(s, ACTOR, org_id, c.id)
     summary = outbox.send_due(committed_db, {"whatsapp": fake_whatsapp.provider()}, parallel=2,
                               rate_limits={"whatsapp": 80})
     assert summary.sent == 3
-    assert all(r.body["type"] == "template" for r in fake_whatsapp.requests)
+    # The campaign's own text goes as the named template's one parameter, filled, in the language named.
+    assert all(r.body["type"] == "template" and r.body["template"]["name"] == "scheme_notice"
+               and r.body["template"]["language"] == {"code": "sw"} for r in fake_whatsapp.requests)
+    assert fake_whatsapp.requests[0].body["template"]["components"] == [{"type": "body", "parameters": [
+        {"type": "text", "text": "Habari Member"}]}]
     with committed_db.session() as s:
         ids = s.scalars(select(Message.provider_message_id).where(Message.campaign_id == c.id)
                         .order_by(Message.id)).all()

@@ -163,6 +163,8 @@ def test_templates_and_the_checks_before_a_launch_from_the_command_line(ofisi, f
     assert [t["name"] for t in json.loads(ofisi("templates", "list", "--org", "umoja", "--json").stdout)] == \
         ["Reminder"]
 
+    assert_refused(ofisi("campaigns", "create", "--org", "umoja", "--name", "R", "--template", "Remindr"),
+                   "There is no template 'Remindr'; `ofisi templates list --org SLUG` lists them.")
     cid = str(json.loads(ofisi("campaigns", "create", "--org", "umoja", "--name", "R", "--template", "Reminder",
                                "--json").stdout)["id"])
     preview = json.loads(ofisi("campaigns", "preview", cid, "--n", "2", "--json").stdout)
