@@ -29,6 +29,7 @@ from console.salon.history import ClientHistoryScreen
 from console.salon.inbox import InboxScreen
 from console.salon.leads import LeadsScreen
 from console.salon.setup import ServicesScreen
+from console.salon.takings import TakingsScreen
 from console.widgets.table import Cell, OfisiTable, Row
 from console.widgets.text import literal, short
 from db.engine import Database
@@ -50,7 +51,7 @@ class SalonHomeScreen(SalonHome):
 
     DESCRIPTION = ("Pick a client, press f, choose a free slot, Enter: booked. "
                    "On the agenda: i check-in, d done + paid, m no-show. e moves, x cancels, "
-                   "c calendar, o setup, l leads, i conversations, y figures, h history.")
+                   "c calendar, o setup, l leads, i conversations, y figures, k takings, h history.")
     CSS_PATH = "salon.tcss"
 
     BINDINGS = [
@@ -70,6 +71,8 @@ class SalonHomeScreen(SalonHome):
         Binding("l", "leads", "Leads", id="leads", tooltip="The leads pipeline with scores and tasks."),
         Binding("i", "inbox", "Inbox", id="inbox", tooltip="Conversations with clients and leads."),
         Binding("y", "analytics", "Figures", id="analytics", tooltip="Bookings, revenue, retention, leads."),
+        Binding("k", "takings", "Takings", id="takings",
+                tooltip="What was taken on a day or a week: by payment method, professional and service."),
         Binding("h", "history", "History", id="client-history",
                 tooltip="The highlighted client's appointments and notes."),
     ]
@@ -101,6 +104,11 @@ class SalonHomeScreen(SalonHome):
     def action_refresh(self) -> None:
         super().action_refresh()
         self.load_day(self.service_id)
+
+    def on_screen_resume(self) -> None:
+        """Back from the calendar, setup or a client's history: read the day again (it may have changed there)."""
+        if self.day is not None:
+            self.action_refresh()
 
     @work(thread=True, exclusive=True, group="salon-day", exit_on_error=False)
     def load_day(self, service_id: int | None) -> None:
@@ -250,6 +258,9 @@ class SalonHomeScreen(SalonHome):
 
     def action_analytics(self) -> None:
         self.app.push_screen(AnalyticsScreen(self.database, self.actor, self.org))
+
+    def action_takings(self) -> None:
+        self.app.push_screen(TakingsScreen(self.database, self.actor, self.org))
 
     def action_history(self) -> None:
         if self.client_id is not None:
