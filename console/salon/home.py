@@ -67,7 +67,7 @@ class SalonHomeScreen(SalonHome):
         Binding("c", "calendar", "Calendar", id="calendar",
                 tooltip="Any day of all professionals, or a week of one; book in an empty cell, w walk-in."),
         Binding("o", "setup", "Setup", id="salon-setup",
-                tooltip="Services (price, retire), hours per weekday, holidays; 1, 2, 3 switch."),
+                tooltip="Services, hours per weekday, holidays, booking rules, time blocks, forms; 1-6 switch."),
         Binding("l", "leads", "Leads", id="leads", tooltip="The leads pipeline with scores and tasks."),
         Binding("i", "inbox", "Inbox", id="inbox", tooltip="Conversations with clients and leads."),
         Binding("y", "analytics", "Figures", id="analytics", tooltip="Bookings, revenue, retention, leads."),
