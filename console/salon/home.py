@@ -30,6 +30,7 @@ from console.salon.inbox import InboxScreen
 from console.salon.leads import LeadsScreen
 from console.salon.setup import ServicesScreen
 from console.salon.takings import TakingsScreen
+from console.salon.tasks import TasksScreen
 from console.widgets.table import Cell, OfisiTable, Row
 from console.widgets.text import literal, short
 from db.engine import Database
@@ -51,7 +52,7 @@ class SalonHomeScreen(SalonHome):
 
     DESCRIPTION = ("Pick a client, press f, choose a free slot, Enter: booked. "
                    "On the agenda: i check-in, d done + paid, m no-show. e moves, x cancels, "
-                   "c calendar, o setup, l leads, i conversations, y figures, k takings, h history.")
+                   "c calendar, o setup, l leads, g tasks, i conversations, y figures, k takings, h history.")
     CSS_PATH = "salon.tcss"
 
     BINDINGS = [
@@ -69,6 +70,8 @@ class SalonHomeScreen(SalonHome):
         Binding("o", "setup", "Setup", id="salon-setup",
                 tooltip="Services, hours per weekday, holidays, booking rules, time blocks, forms; 1-6 switch."),
         Binding("l", "leads", "Leads", id="leads", tooltip="The leads pipeline with scores and tasks."),
+        Binding("g", "tasks", "All tasks", id="tasks",
+                tooltip="Every open task: overdue, today, upcoming; add, give to someone, done."),
         Binding("i", "inbox", "Inbox", id="inbox", tooltip="Conversations with clients and leads."),
         Binding("y", "analytics", "Figures", id="analytics", tooltip="Bookings, revenue, retention, leads."),
         Binding("k", "takings", "Takings", id="takings",
@@ -258,6 +261,9 @@ class SalonHomeScreen(SalonHome):
 
     def action_analytics(self) -> None:
         self.app.push_screen(AnalyticsScreen(self.database, self.actor, self.org))
+
+    def action_tasks(self) -> None:
+        self.app.push_screen(TasksScreen(self.database, self.actor, self.org))
 
     def action_takings(self) -> None:
         self.app.push_screen(TakingsScreen(self.database, self.actor, self.org))

@@ -1,23 +1,31 @@
-"""The leads pipeline: every lead with its score, status and next task.
+"""The leads pipeline: every lead with its score, status and next task, and under it what has
+happened with the lead under the cursor (its activity log: captured, repeat contacts, calls,
+messages, edits, stage changes, tasks done).
 
 Each action works on the lead under the cursor and the cursor stays on it
 after the list is read again; dialogs name the lead. ``k`` (convert) asks first.
+``a`` adds a lead by hand (a call, a walk-in's number), ``e`` corrects what a lead said (it is
+scored again), ``t`` opens every task (``tasks``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Label
+from textual.widgets import DataTable, Input, Label, Static
 
 from console.base import AskText
-from console.salon.common import Rows, RowsLoaded, SalonChanged, SalonScreen
+from console.salon.common import EnterConfirms, Rows, RowsLoaded, SalonChanged, SalonScreen
+from console.salon.tasks import TasksScreen
 from console.widgets.confirm import Confirm
+from console.widgets.dialog import Dialog
 from console.widgets.table import Cell, OfisiTable, Row
 from console.widgets.text import literal
 
@@ -25,6 +33,62 @@ if TYPE_CHECKING:
     from core.salon.leads import LeadView, TaskView
 
 LEADS_PAGE = 100
+FIELDS = (("phone", "Phone, like 0712 345 678"), ("name", "Name"), ("email", "Email"),
+          ("service_wanted", "Service wanted"), ("preferred_date", "Preferred date, like 2026-12-12"),
+          ("message", "What they said"))
+
+
+def _happened(activity) -> str:
+    """An activity's kind as words (a stage change names the stage)."""
+    details = activity.details or {}
+    if activity.kind == "status_changed":
+        return f"{details.get('from', '')} → {details.get('to', '')}"
+    if activity.kind == "created":
+        return f"came in ({details.get('source', '')}, {details.get('score', '')} {details.get('temperature', '')})"
+    return activity.kind.replace("_", " ")
+
+
+@dataclass(frozen=True)
+class LeadAnswer:
+    fields: dict[str, Any]  # as update_lead and LeadDetails name them; the phone only for a new lead
+
+
+class LeadDialog(EnterConfirms, Dialog[LeadAnswer]):
+    """A new lead (with its phone), or what a lead said, to correct."""
+
+    CONFIRM_LABEL = "Save"
+
+    def __init__(self, title: str, lead: LeadView | None = None) -> None:
+        super().__init__(title)
+        self.lead = lead
+
+    def compose_body(self) -> ComposeResult:
+        for key, hint in FIELDS:
+            if key == "phone" and self.lead is not None:
+                continue
+            value = getattr(self.lead, key, None) if self.lead is not None else None
+            yield Input("" if value is None else str(value), placeholder=hint, id=f"lead-{key}")
+
+    def answer(self) -> LeadAnswer | None:
+        fields: dict[str, Any] = {}
+        for key, _ in FIELDS:
+            if key == "phone" and self.lead is not None:
+                continue
+            text = self.query_one(f"#lead-{key}", Input).value.strip()
+            if key == "preferred_date" and text:
+                try:
+                    fields[key] = date.fromisoformat(text)
+                except ValueError:
+                    self.app.notify(f"{text!r} is not a date; write it like 2026-12-12.", severity="warning")
+                    return None
+            elif key != "preferred_date":
+                fields[key] = text
+        if self.lead is None and not fields["phone"]:
+            self.app.notify("A lead needs a phone number.", severity="warning")
+            return None
+        if self.lead is not None:
+            fields = {k: v for k, v in fields.items() if v != (getattr(self.lead, k) or "")}
+        return LeadAnswer(fields)
 
 
 class LeadsScreen(SalonScreen):
@@ -36,12 +100,16 @@ class LeadsScreen(SalonScreen):
         Binding("x", "lost", "Lost", id="lead-lost", tooltip="Mark the lead lost, with a reason."),
         Binding("k", "convert", "Convert", id="lead-convert", tooltip="Make the lead a client (asks first)."),
         Binding("m", "more", "More", id="more-leads", tooltip="Read the next page of leads."),
+        Binding("a", "add", "Add", id="lead-add", tooltip="A lead taken by hand: a call, a walk-in's number."),
+        Binding("e", "edit", "Edit", id="lead-edit", tooltip="Correct what the lead said; it is scored again."),
+        Binding("t", "tasks", "Tasks", id="all-tasks", tooltip="Every task: overdue, today, upcoming, and for whom."),
     ]
 
     def compose_body(self) -> ComposeResult:
         yield Label("Leads", id="leads-screen-title", classes="pane-title")
         yield OfisiTable(("Lead", "Phone", "Score", "Status", "Source", "Wants", "Next task"), noun="leads",
-                         empty="No leads yet: they arrive from the web form, SMS and calls.", id="leads")
+                         empty="No leads yet: they arrive from the web form, SMS and calls; a adds one.", id="leads")
+        yield Static("", id="lead-activity")
 
     def on_mount(self) -> None:
         self.title, self.sub_title = self.org.name, "Leads"
@@ -82,6 +150,9 @@ class LeadsScreen(SalonScreen):
                    data=lead)
 
     def on_rows_loaded(self, message: RowsLoaded) -> None:
+        if message.rows.key.startswith("activity:"):
+            self._show_activity(message.rows)
+            return
         leads, tasks = message.rows.rows
         first_task: dict[int, TaskView] = {}
         for task in tasks:
@@ -93,6 +164,8 @@ class LeadsScreen(SalonScreen):
         else:
             self.table.append(rows)
         self.more = message.rows.more
+        if (row := self.table.selected_row) is not None:
+            self.load_activity(int(row.id))
         self.query_one("#leads-screen-title", Label).update(literal(
             f"Leads — {len(self.table.records)}" + (" (m for more)" if self.more else "")))
 
@@ -152,6 +225,58 @@ class LeadsScreen(SalonScreen):
             [f"{lead.label} becomes a client (a new one, unless this phone is already a client's), "
              "and the lead is closed as converted.", "This cannot be undone from the console."],
             confirm_label="Convert"), callback=confirmed)
+
+    def action_add(self) -> None:
+        self.app.push_screen(LeadDialog("A new lead"), callback=lambda answer: answer and self.add(answer))
+
+    @work(thread=True, group="salon-write", exit_on_error=False)
+    def add(self, answer: LeadAnswer) -> None:
+        from core.salon.leads import LeadDetails, add_lead
+
+        fields = dict(answer.fields)
+        with self.database.session() as session:
+            lead = add_lead(session, self.actor, self.org.id, LeadDetails(
+                phone=fields.pop("phone"), email=fields.pop("email") or None, **fields))
+        self.post_from_worker(SalonChanged(f"{lead.label}: {lead.score} {lead.temperature}.", lead.id))
+
+    def action_edit(self) -> None:
+        if (lead := self._lead()) is None:
+            return
+        self.app.push_screen(LeadDialog(f"What {self._lead_name(lead)} said", lead),
+                             callback=lambda answer: answer and answer.fields and self.edit(lead.id, answer))
+
+    @work(thread=True, group="salon-write", exit_on_error=False)
+    def edit(self, lead_id: int, answer: LeadAnswer) -> None:
+        from core.salon.leads import update_lead
+
+        with self.database.session() as session:
+            lead = update_lead(session, self.actor, self.org.id, lead_id, **answer.fields)
+        self.post_from_worker(SalonChanged(f"{lead.label} corrected: {lead.score} {lead.temperature}.", lead.id))
+
+    def action_tasks(self) -> None:
+        self.app.push_screen(TasksScreen(self.database, self.actor, self.org))
+
+    @on(DataTable.RowHighlighted, "#leads")
+    def _lead_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value is not None:
+            self.load_activity(int(event.row_key.value))
+
+    @work(thread=True, exclusive=True, group="lead-activity", exit_on_error=False)
+    def load_activity(self, lead_id: int) -> None:
+        from core.salon.leads import lead_activities
+
+        with self.database.session() as session:
+            activity = lead_activities(session, self.actor, self.org.id, lead_id)
+        self.post_from_worker(RowsLoaded(Rows(f"activity:{lead_id}", activity)))
+
+    def _show_activity(self, rows: Rows) -> None:
+        row = self.table.selected_row
+        if row is None or f"activity:{row.id}" != rows.key:
+            return
+        lines = [f"{self.present.time(a.at, '%d %b %H:%M')} {_happened(a)}" + (f" by {a.actor}" if a.actor else "")
+                 + (f": {a.note}" if a.note else "") for a in rows.rows[-5:]]
+        self.query_one("#lead-activity", Static).update(literal(
+            f"What happened ({len(rows.rows)}):\n" + "\n".join(lines), lines=True))
 
     @work(thread=True, group="salon-write", exit_on_error=False)
     def write(self, change: Callable[[Session], object], done: str, lead_id: int) -> None:
