@@ -67,7 +67,10 @@ class LeadDialog(EnterConfirms, Dialog[LeadAnswer]):
             if key == "phone" and self.lead is not None:
                 continue
             value = getattr(self.lead, key, None) if self.lead is not None else None
-            yield Input("" if value is None else str(value), placeholder=hint, id=f"lead-{key}")
+            yield Input("" if value is None else str(value), placeholder=hint, id=f"lead-{key}", compact=True)
+
+    def on_mount(self) -> None:
+        self.query(Input).first().focus()
 
     def answer(self) -> LeadAnswer | None:
         fields: dict[str, Any] = {}

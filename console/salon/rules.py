@@ -167,14 +167,17 @@ class BlockDialog(EnterConfirms, Dialog[NewBlock]):
         self.professionals = professionals
 
     def compose_body(self) -> ComposeResult:
-        yield Select([(name, pid) for pid, name in self.professionals], prompt="Who", id="block-pro",
+        yield Select([(name, pid) for pid, name in self.professionals], prompt="Who", id="block-pro", compact=True,
                      value=self.professionals[0][0] if self.professionals else Select.BLANK)
-        yield Input(placeholder="From, like 2026-12-24 09:00", id="block-from")
-        yield Input(placeholder="To, like 2026-12-28 18:00", id="block-to")
+        yield Input(placeholder="From, like 2026-12-24 09:00", id="block-from", compact=True)
+        yield Input(placeholder="To, like 2026-12-28 18:00", id="block-to", compact=True)
         yield Select([("Leave", "leave"), ("Training", "training"), ("Other", "other")], value="leave",
-                     id="block-reason", allow_blank=False)
-        yield Input(placeholder="A word for the others (optional)", id="block-note")
-        yield Select(BOOKED, value="refuse", id="block-booked", allow_blank=False)
+                     id="block-reason", allow_blank=False, compact=True)
+        yield Input(placeholder="A word for the others (optional)", id="block-note", compact=True)
+        yield Select(BOOKED, value="refuse", id="block-booked", allow_blank=False, compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#block-from", Input).focus()
 
     def answer(self) -> NewBlock | None:
         who = self.query_one("#block-pro", Select).value

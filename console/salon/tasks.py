@@ -44,11 +44,14 @@ class TaskDialog(EnterConfirms, Dialog[TaskAnswer]):
 
     def compose_body(self) -> ComposeResult:
         if self.task_title:
-            yield Input(placeholder="What is to be done", id="task-title")
+            yield Input(placeholder="What is to be done", id="task-title", compact=True)
         yield Input(placeholder="Due, like 2026-12-07 10:00" + ("" if self.task_title else " (empty: as it is)"),
-                    id="task-due")
+                    id="task-due", compact=True)
         yield Select([("Anyone", ANYONE), *((name, uid) for uid, name in self.staff)], id="task-for",
-                     value=self.assignee_id or ANYONE, allow_blank=False)
+                     value=self.assignee_id or ANYONE, allow_blank=False, compact=True)
+
+    def on_mount(self) -> None:
+        self.query(Input).first().focus()
 
     def answer(self) -> TaskAnswer | None:
         title = self.query_one("#task-title", Input).value.strip() if self.task_title else ""
