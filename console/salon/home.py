@@ -24,7 +24,7 @@ from console.home import SalonHome, register_home
 from console.salon.analytics import AnalyticsScreen
 from console.salon.calendar import CalendarScreen
 from console.salon.closing import AppointmentTable
-from console.salon.common import SalonChanged, next_after
+from console.salon.common import SalonChanged, SalonPresenter, next_after
 from console.salon.history import ClientHistoryScreen
 from console.salon.inbox import InboxScreen
 from console.salon.leads import LeadsScreen
@@ -82,6 +82,7 @@ class SalonHomeScreen(SalonHome):
 
     def __init__(self, database: Database, signed_in, membership) -> None:
         super().__init__(database, signed_in, membership)
+        self.present = SalonPresenter.for_org(self.org)
         self.day: SalonDay | None = None
         self.client_id: int | None = None
         self.moving: int | None = None
