@@ -1,7 +1,7 @@
 """Time as people read it around a clock change (a London salon): the two 01:00s of the
-fall-back day shown apart, a time the clocks skip refused with the reason, slot end times
-counted in UTC in `bookings slots --json` (and the console's times carry the offset too); country defaults from CLDR and phone examples
-of the salon's own country."""
+fall-back day shown apart (by the CLI, the texts and the console), a time the clocks skip
+refused with the reason, slot end times counted in UTC in `bookings slots --json`; country
+defaults from CLDR and phone examples of the salon's own country."""
 
 from __future__ import annotations
 
