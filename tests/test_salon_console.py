@@ -1,6 +1,7 @@
 """The salon's console driven with Pilot over a committed database: the day at a
 glance, booking from a free slot, cancelling with a reason, a client's history,
-timeline and notes, the leads pipeline (a lead's log, corrected, added by hand),
+timeline and notes, the leads pipeline (a lead's log, corrected, added by hand, converted
+and booked in one step),
 every task with who does it, the figures and the conversations inbox."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from textual.widgets import DataTable, Input, Select, Static
 from console.app import OfisiApp
 from console.base import AskText
 from console.salon import AnalyticsScreen, ClientHistoryScreen, InboxScreen, LeadsScreen, SalonHomeScreen
-from console.salon.leads import LeadDialog
+from console.salon.leads import ConvertBookDialog, LeadDialog
 from console.salon.tasks import TaskDialog, TasksScreen
 from console.widgets.chart import BarChart
 from console.widgets.dialog import AskText as DialogAskText
@@ -202,6 +203,27 @@ async def test_leads_pipeline_and_figures(committed_db, salon):
         await pilot.press("d")
         await until(pilot, lambda: order().done_at is not None, what="the task done")
         await pilot.press("escape")
+
+        # b on the caller: a client, and booked for Braids with Wanjiku tomorrow at 11:00, in one step.
+        await until(pilot, lambda: pilot.app.screen is leads)
+        table = leads.query_one("#leads", DataTable)
+        table.move_cursor(row=next(r for r in range(table.row_count) if table.get_row_at(r)[0] == "Caller"))
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ConvertBookDialog), what="the first booking")
+        dialog = pilot.app.screen
+        assert "Caller" in dialog.dialog_title
+        assert dialog.query_one("#first-service", Select).value == dialog.services[0][0]  # what the caller wants
+        dialog.query_one("#first-at", Input).value = f"{tomorrow} 11:00"
+        dialog.action_confirm()
+
+        def caller():
+            with committed_db.session() as s:
+                return s.execute(select(SalonLead.status, SalonAppointment.starts_at).join(
+                    SalonAppointment, SalonAppointment.contact_id == SalonLead.contact_id).where(
+                    SalonLead.name == "Caller")).one_or_none()
+        await until(pilot, lambda: caller() is not None, what="the caller converted and booked")
+        assert caller().status == "converted"
+        assert caller().starts_at.astimezone(org.tz).replace(tzinfo=None) == datetime.combine(tomorrow, time(11))
 
         # The figures.
         await pilot.press("escape", "y")

@@ -5,21 +5,22 @@ messages, edits, stage changes, tasks done).
 Each action works on the lead under the cursor and the cursor stays on it
 after the list is read again; dialogs name the lead. ``k`` (convert) asks first.
 ``a`` adds a lead by hand (a call, a walk-in's number), ``e`` corrects what a lead said (it is
-scored again), ``t`` opens every task (``tasks``).
+scored again), ``b`` converts and books the first appointment in one step (all of it or nothing),
+``t`` opens every task (``tasks``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Input, Label, Static
+from textual.widgets import DataTable, Input, Label, Select, Static
 
 from console.base import AskText
 from console.salon.common import EnterConfirms, Rows, RowsLoaded, SalonChanged, SalonScreen
@@ -46,6 +47,49 @@ def _happened(activity) -> str:
     if activity.kind == "created":
         return f"came in ({details.get('source', '')}, {details.get('score', '')} {details.get('temperature', '')})"
     return activity.kind.replace("_", " ")
+
+
+@dataclass(frozen=True)
+class FirstBooking:
+    professional_id: int
+    service_id: int
+    start: datetime  # as typed: the salon's wall clock
+
+
+class ConvertBookDialog(EnterConfirms, Dialog[FirstBooking]):
+    """With whom, which service and when the lead's first appointment is."""
+
+    CONFIRM_LABEL = "Convert and book"
+
+    def __init__(self, title: str, professionals: list[tuple[int, str]], services: list[tuple[int, str]],
+                 wanted: str) -> None:
+        super().__init__(title)
+        self.professionals, self.services, self.wanted = professionals, services, wanted
+
+    def compose_body(self) -> ComposeResult:
+        chosen = next((sid for sid, name in self.services if name.lower() == self.wanted.strip().lower()),
+                      self.services[0][0] if self.services else Select.BLANK)
+        yield Select([(name, pid) for pid, name in self.professionals], prompt="With", id="first-pro",
+                     value=self.professionals[0][0] if self.professionals else Select.BLANK, compact=True)
+        yield Select([(name, sid) for sid, name in self.services], prompt="Service", id="first-service",
+                     value=chosen, compact=True)
+        yield Input(placeholder="When, like 2026-12-12 10:00", id="first-at", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#first-at", Input).focus()
+
+    def answer(self) -> FirstBooking | None:
+        pro, service = (self.query_one(f"#first-{k}", Select).value for k in ("pro", "service"))
+        text = self.query_one("#first-at", Input).value.strip()
+        try:
+            start = datetime.fromisoformat(text)
+        except ValueError:
+            self.app.notify(f"{text!r} is not a time; write it like 2026-12-12 10:00.", severity="warning")
+            return None
+        if not (isinstance(pro, int) and isinstance(service, int)):
+            self.app.notify("Choose the professional and the service.", severity="warning")
+            return None
+        return FirstBooking(pro, service, start)
 
 
 @dataclass(frozen=True)
@@ -106,6 +150,8 @@ class LeadsScreen(SalonScreen):
         Binding("a", "add", "Add", id="lead-add", tooltip="A lead taken by hand: a call, a walk-in's number."),
         Binding("e", "edit", "Edit", id="lead-edit", tooltip="Correct what the lead said; it is scored again."),
         Binding("t", "tasks", "Tasks", id="all-tasks", tooltip="Every task: overdue, today, upcoming, and for whom."),
+        Binding("b", "convert_and_book", "Convert + book", id="lead-convert-book",
+                tooltip="Make the lead a client and book the first appointment in one step."),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -155,6 +201,9 @@ class LeadsScreen(SalonScreen):
     def on_rows_loaded(self, message: RowsLoaded) -> None:
         if message.rows.key.startswith("activity:"):
             self._show_activity(message.rows)
+            return
+        if message.rows.key == "choices":
+            self._ask_first_booking(*message.rows.rows)
             return
         leads, tasks = message.rows.rows
         first_task: dict[int, TaskView] = {}
@@ -255,6 +304,41 @@ class LeadsScreen(SalonScreen):
         with self.database.session() as session:
             lead = update_lead(session, self.actor, self.org.id, lead_id, **answer.fields)
         self.post_from_worker(SalonChanged(f"{lead.label} corrected: {lead.score} {lead.temperature}.", lead.id))
+
+    def action_convert_and_book(self) -> None:
+        if (lead := self._lead()) is not None:
+            self.load_choices(lead)
+
+    @work(thread=True, exclusive=True, group="lead-choices", exit_on_error=False)
+    def load_choices(self, lead: LeadView) -> None:
+        from core.salon.common import list_professionals
+        from core.salon.services import list_services
+
+        with self.database.session() as session:
+            pros = [(p.id, p.name) for p in list_professionals(session, self.actor, self.org.id)]
+            services = [(v.id, v.name) for v in list_services(session, self.actor, self.org.id)]
+        self.post_from_worker(RowsLoaded(Rows("choices", [lead, pros, services])))
+
+    def _ask_first_booking(self, lead: LeadView, pros: list[tuple[int, str]], services: list[tuple[int, str]]) -> None:
+        if not (pros and services):
+            self.app.notify("Nothing to book yet: the salon needs a professional and a service.", severity="warning")
+            return
+        self.app.push_screen(ConvertBookDialog(f"{self._lead_name(lead)}: a client, and booked", pros, services,
+                                               lead.service_wanted),
+                             callback=lambda first: first and self.convert_and_book(lead.id, first))
+
+    @work(thread=True, group="salon-write", exit_on_error=False)
+    def convert_and_book(self, lead_id: int, first: FirstBooking) -> None:
+        from core.salon.common import wall_clock
+        from core.salon.leads import convert_lead
+
+        start = wall_clock(first.start, self.present.tz)
+        with self.database.session() as session:
+            lead, booked = convert_lead(session, self.actor, self.org.id, lead_id, professional_id=first.professional_id,
+                                        service_id=first.service_id, start=start)
+        self.post_from_worker(SalonChanged(
+            f"{lead.label} is a client, booked for {booked.service_name} with {booked.professional_name} on "
+            f"{self.present.time(booked.starts_at, '%a %d %b %H:%M')}.", lead.id))
 
     def action_tasks(self) -> None:
         self.app.push_screen(TasksScreen(self.database, self.actor, self.org))
