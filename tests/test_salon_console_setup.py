@@ -1,7 +1,8 @@
 """Keeping a salon set up from the console with Pilot at 80x24 (a new price, Saturday's hours and a
 holiday are in the receptionist's day, test_salon_console_day): the booking rules changed, a
 professional's leave added over a booked appointment (refused with it named, then cancelling it)
-and removed, a lead form retitled and closed, a holiday removed and a service retired."""
+and removed, a lead form retitled and closed, a professional's texts chosen and an owner made
+bookable, a holiday removed and a service retired."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from textual.widgets import Input, Select
 
 from console.app import OfisiApp
-from console.salon.rules import BlockDialog, BlocksScreen, FormsScreen, RulesScreen
+from console.salon.rules import BlockDialog, BlocksScreen, FormsScreen, RulesScreen, StaffScreen
 from console.salon.setup import HolidaysScreen, ServicesScreen
 from console.widgets.confirm import Confirm
 from console.widgets.dialog import AskText
@@ -20,7 +21,7 @@ from core.salon.bookings import book, get_appointment
 from core.salon.forms import create_form, list_forms
 from core.salon.schedule import list_date_exceptions, list_time_blocks, set_date_exception, set_weekly_hours
 from core.salon.services import add_service, list_services
-from core.salon.settings import booking_settings
+from core.salon.settings import booking_settings, list_staff_settings
 from core.users import add_user
 from tests.salon_support import SYSTEM
 from tests.test_console import PASSWORD, home, sign_in, until
@@ -127,6 +128,22 @@ async def test_rules_blocks_forms_holidays_and_services(committed_db, salon):
         await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the close question")
         await pilot.press("y")
         await until(pilot, lambda: not read(list_forms)[0].active, what="the form closed")
+
+        # 7: Amina is texted only of new bookings; the owner at the desk takes clients too.
+        await pilot.press("7")
+        staff = await screen_of(pilot, StaffScreen, 2)
+        staff.table.move_cursor(row=staff.table.get_row_index(str(amina)))
+        await pilot.press("e")
+        await ask(pilot, "booked", title="Amina")
+
+        def person(name):
+            with committed_db.session() as s:
+                return next(p for p in list_staff_settings(s, SYSTEM, org.id) if p.name == name)
+        await until(pilot, lambda: person("Amina").notify_on == ("booked",), what="Amina's choice")
+        await until(pilot, lambda: pilot.app.screen is staff)
+        staff.table.move_cursor(row=staff.table.get_row_index(str(person("Desk").user_id)))
+        await pilot.press("b")
+        await until(pilot, lambda: person("Desk").bookable, what="the owner bookable")
 
         # 3, x: Jamhuri Day removed; 1, x: Braids retired after a Confirm.
         await pilot.press("3")

@@ -68,7 +68,7 @@ class SalonHomeScreen(SalonHome):
         Binding("c", "calendar", "Calendar", id="calendar",
                 tooltip="Any day of all professionals, or a week of one; book in an empty cell, w walk-in."),
         Binding("o", "setup", "Setup", id="salon-setup",
-                tooltip="Services, hours per weekday, holidays, booking rules, time blocks, forms; 1-6 switch."),
+                tooltip="Services, hours, holidays, booking rules, time blocks, forms, staff; 1-7 switch."),
         Binding("l", "leads", "Leads", id="leads", tooltip="The leads pipeline with scores and tasks."),
         Binding("g", "tasks", "All tasks", id="tasks",
                 tooltip="Every open task: overdue, today, upcoming; add, give to someone, done."),

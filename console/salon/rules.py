@@ -1,5 +1,6 @@
-"""More of the salon's setup: its booking rules, the professionals' time blocks, and its lead forms
-(``4``, ``5``, ``6`` beside ``1`` services, ``2`` hours, ``3`` holidays; see ``setup``).
+"""More of the salon's setup: its booking rules, the professionals' time blocks, its lead forms and
+its staff's preferences (``4``, ``5``, ``6``, ``7`` beside ``1`` services, ``2`` hours, ``3``
+holidays; see ``setup``).
 
 - rules: Enter (or ``e``) on a rule changes it: the notice and horizon clients must keep (staff
   book any time from now, and walk-ins), the slot step, the reminders, the deposit's hold, the
@@ -9,6 +10,8 @@
   to do with appointments booked then: refuse with their list, keep or cancel them), ``x`` removes
   the one under the cursor (asks first).
 - forms: the lead forms; ``e`` a new title, ``x`` closes the form (its page answers 404) or opens it again.
+- staff: ``e`` which of her bookings (booked, moved, cancelled) a professional with a phone is
+  texted of, ``b`` whether an owner also takes clients (``update_staff_settings``).
 """
 
 from __future__ import annotations
@@ -334,3 +337,70 @@ class FormsScreen(SetupScreen):
             done = update_form(session, self.actor, self.org.id, slug, **changes)
         self.post_from_worker(SalonChanged(f"/forms/{done.slug}: {done.title}, " +
                                            ("open." if done.active else "closed."), done.id))
+
+
+# ---------------------------------------------------------------- staff preferences
+
+class StaffScreen(SetupScreen):
+    HEADING = "Setup: staff"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *SetupScreen.BINDINGS,
+        Binding("e", "notify", "Texted of", id="staff-notify",
+                tooltip="Which of her bookings the highlighted person is texted of: booked, moved, cancelled."),
+        Binding("b", "bookable", "Takes clients", id="staff-bookable",
+                tooltip="Whether the highlighted owner also takes clients (professionals always do)."),
+    ]
+
+    def compose_table(self) -> ComposeResult:
+        yield OfisiTable(("Name", "Role", "Phone", "Takes clients", "Texted of"), noun="staff", empty="", id="staff")
+
+    def action_refresh(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, group="setup", exit_on_error=False)
+    def load(self) -> None:
+        from core.salon.settings import list_staff_settings
+
+        with self.database.session() as session:
+            staff = list_staff_settings(session, self.actor, self.org.id)
+        self.post_from_worker(RowsLoaded(Rows("staff", staff)))
+
+    def on_rows_loaded(self, message: RowsLoaded) -> None:
+        self.query_one("#setup-title", Label).update("Staff (e texted of, b takes clients)")
+        self.table.reload(Row(s.user_id, (s.name, s.role, self.present.phone(s.phone) or "no phone",
+                                          "yes" if s.bookable else "no", ", ".join(s.notify_on) or "nothing"), data=s)
+                          for s in message.rows.rows)
+
+    @on(DataTable.RowSelected, "#staff")
+    def _person_chosen(self) -> None:
+        self.action_notify()
+
+    def action_notify(self) -> None:
+        from core.salon.settings import NOTIFY_KINDS
+
+        if (person := self._record()) is None:
+            return
+
+        def with_kinds(text: str | None) -> None:
+            if text:
+                kinds = [] if text.strip().lower() == "nothing" else [k.strip() for k in text.split(",") if k.strip()]
+                self.change(person.user_id, notify=kinds)
+
+        self.app.push_screen(AskText(f"Which of her bookings is {person.name} texted of?",
+                                     question=f"Some of {', '.join(NOTIFY_KINDS)}, or nothing.",
+                                     value=", ".join(person.notify_on), placeholder=", ".join(NOTIFY_KINDS)),
+                             callback=with_kinds)
+
+    def action_bookable(self) -> None:
+        if (person := self._record()) is not None:
+            self.change(person.user_id, bookable=not person.bookable)
+
+    @work(thread=True, group="salon-write", exit_on_error=False)
+    def change(self, user_id: int, **changes) -> None:
+        from core.salon.settings import update_staff_settings
+
+        with self.database.session() as session:
+            done = update_staff_settings(session, self.actor, self.org.id, user_id, **changes)
+        self.post_from_worker(SalonChanged(
+            f"{done.name}: " + ("takes clients" if done.bookable else "takes no clients") + "; texted of "
+            + (", ".join(done.notify_on) or "nothing") + ".", done.user_id))
