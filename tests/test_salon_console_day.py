@@ -137,6 +137,8 @@ async def test_a_receptionists_day(committed_db, day):
         assert isinstance(screen, SalonHomeScreen)
         await until(pilot, lambda: screen.query_one("#agenda", DataTable).row_count == 3, what="the agenda")
         agenda = screen.query_one("#agenda", DataTable)
+        times = [str(agenda.get_row_at(r)[0]) for r in range(agenda.row_count)]
+        assert times == sorted(times) and str(agenda.get_row_at(2)[2]).endswith("444555")  # by time: walk-in last
         agenda.focus()
         agenda.move_cursor(row=agenda_row(screen, "Akinyi Otieno"))
         await pilot.press("i")
