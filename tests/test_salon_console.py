@@ -171,7 +171,8 @@ async def test_leads_pipeline_and_figures(committed_db, salon):
         # t: every open task; a gives one to Wanjiku for tomorrow, f shows the upcoming, s gives it to anyone, d done.
         await until(pilot, lambda: pilot.app.screen is leads)
         await pilot.press("t")
-        await until(pilot, lambda: isinstance(pilot.app.screen, TasksScreen) and rows(pilot.app.screen, "#all-tasks") == 1,
+        await until(pilot, lambda: isinstance(pilot.app.screen, TasksScreen)
+                    and rows(pilot.app.screen, "#all-tasks") == 1,
                     what="the tasks (the lost lead's is closed)")
         tasks = pilot.app.screen
         tomorrow = datetime.now(org.tz).date() + timedelta(days=1)

@@ -1,7 +1,7 @@
 """Keeping a salon set up from the console with Pilot at 80x24 (a new price, Saturday's hours and a
 holiday are in the receptionist's day, test_salon_console_day): the booking rules changed, a
-professional's leave added over a booked appointment (refused with it named, then cancelling it)
-and removed, a lead form retitled and closed, a professional's texts chosen and an owner made
+professional's leave added over a booked appointment (asked again with it named, then cancelling
+it) and removed, a lead form retitled and closed, a professional's texts chosen and an owner made
 bookable, a holiday removed and a service retired."""
 
 from __future__ import annotations
@@ -94,20 +94,21 @@ async def test_rules_blocks_forms_holidays_and_services(committed_db, salon):
         await pilot.press("5")
         blocks = await screen_of(pilot, BlocksScreen, 0)
 
-        async def add_leave(booked: str) -> None:
-            await pilot.press("a")
-            await until(pilot, lambda: isinstance(pilot.app.screen, BlockDialog), what="the block dialog")
-            dialog = pilot.app.screen
-            dialog.query_one("#block-from", Input).value = f"{leave} 09:00"
-            dialog.query_one("#block-to", Input).value = f"{leave} 18:00"
-            dialog.query_one("#block-booked", Select).value = booked
-            dialog.action_confirm()
-
-        await add_leave("refuse")
-        await until(pilot, lambda: any("Zawadi" in str(n.message) for n in pilot.app._notifications),
-                    what="the refusal naming Zawadi")
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(pilot.app.screen, BlockDialog), what="the block dialog")
+        dialog = pilot.app.screen
+        dialog.query_one("#block-from", Input).value = f"{leave} 09:00"
+        dialog.query_one("#block-to", Input).value = f"{leave} 18:00"
+        dialog.action_confirm()
+        # Refused: the dialog comes back as typed, naming Zawadi's appointment, on the choice to make.
+        await until(pilot, lambda: isinstance(pilot.app.screen, BlockDialog) and pilot.app.screen.problem,
+                    what="the block asked again")
+        again = pilot.app.screen
+        assert "Zawadi" in again.problem and again.query_one("#block-from", Input).value == f"{leave} 09:00"
+        await until(pilot, lambda: again.query_one("#block-booked", Select).has_focus, what="the choice")
         assert read(get_appointment, booked_id).status == "confirmed"
-        await add_leave("cancel")
+        again.query_one("#block-booked", Select).value = "cancel"
+        again.action_confirm()
         await screen_of(pilot, BlocksScreen, 1)
         assert read(get_appointment, booked_id).status == "cancelled"
         await pilot.press("x")

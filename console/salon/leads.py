@@ -334,8 +334,8 @@ class LeadsScreen(SalonScreen):
 
         start = wall_clock(first.start, self.present.tz)
         with self.database.session() as session:
-            lead, booked = convert_lead(session, self.actor, self.org.id, lead_id, professional_id=first.professional_id,
-                                        service_id=first.service_id, start=start)
+            lead, booked = convert_lead(session, self.actor, self.org.id, lead_id, start=start,
+                                        professional_id=first.professional_id, service_id=first.service_id)
         self.post_from_worker(SalonChanged(
             f"{lead.label} is a client, booked for {booked.service_name} with {booked.professional_name} on "
             f"{self.present.time(booked.starts_at, '%a %d %b %H:%M')}.", lead.id))

@@ -23,7 +23,7 @@ from typing import Any, Callable, ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Input, Label, Select
+from textual.widgets import DataTable, Input, Label, Select, Static
 
 from console.salon.common import EnterConfirms, Rows, RowsLoaded, SalonChanged
 from console.salon.setup import SetupScreen
@@ -160,27 +160,41 @@ class NewBlock:
     booked: str
 
 
+def _typed(moment: datetime) -> str:
+    """A time as it was typed into the block dialog (with its offset only if it was given one)."""
+    return f"{moment:%Y-%m-%d %H:%M}" if moment.tzinfo is None else moment.isoformat(timespec="minutes")
+
+
 class BlockDialog(EnterConfirms, Dialog[NewBlock]):
     """Who is away, from when to when, why, and what to do with appointments booked then."""
 
     CONFIRM_LABEL = "Block"
 
-    def __init__(self, title: str, professionals: list[tuple[int, str]]) -> None:
+    def __init__(self, title: str, professionals: list[tuple[int, str]], *, given: NewBlock | None = None,
+                 problem: str = "") -> None:
         super().__init__(title)
-        self.professionals = professionals
+        self.professionals, self.given, self.problem = professionals, given, problem
 
     def compose_body(self) -> ComposeResult:
+        given = self.given
+        if self.problem:  # a refusal naming the appointments booked then: say what to do with them
+            yield Static(literal(self.problem), id="block-problem")
+        first = self.professionals[0][0] if self.professionals else Select.BLANK
         yield Select([(name, pid) for pid, name in self.professionals], prompt="Who", id="block-pro", compact=True,
-                     value=self.professionals[0][0] if self.professionals else Select.BLANK)
-        yield Input(placeholder="From, like 2026-12-24 09:00", id="block-from", compact=True)
-        yield Input(placeholder="To, like 2026-12-28 18:00", id="block-to", compact=True)
-        yield Select([("Leave", "leave"), ("Training", "training"), ("Other", "other")], value="leave",
-                     id="block-reason", allow_blank=False, compact=True)
-        yield Input(placeholder="A word for the others (optional)", id="block-note", compact=True)
-        yield Select(BOOKED, value="refuse", id="block-booked", allow_blank=False, compact=True)
+                     value=given.professional_id if given else first)
+        yield Input(_typed(given.start) if given else "", placeholder="From, like 2026-12-24 09:00",
+                    id="block-from", compact=True)
+        yield Input(_typed(given.end) if given else "", placeholder="To, like 2026-12-28 18:00",
+                    id="block-to", compact=True)
+        yield Select([("Leave", "leave"), ("Training", "training"), ("Other", "other")], compact=True,
+                     value=given.reason if given else "leave", id="block-reason", allow_blank=False)
+        yield Input(given.note if given else "", placeholder="A word for the others (optional)",
+                    id="block-note", compact=True)
+        yield Select(BOOKED, value=given.booked if given else "refuse", id="block-booked", allow_blank=False,
+                     compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#block-from", Input).focus()
+        self.query_one("#block-booked" if self.problem else "#block-from").focus()
 
     def answer(self) -> NewBlock | None:
         who = self.query_one("#block-pro", Select).value
@@ -231,6 +245,11 @@ class BlocksScreen(SetupScreen):
         self.post_from_worker(RowsLoaded(Rows("blocks", [blocks, pros])))
 
     def on_rows_loaded(self, message: RowsLoaded) -> None:
+        if message.rows.key == "booked-then":
+            block, problem = message.rows.rows
+            self.app.push_screen(BlockDialog("Time away for a professional", self.professionals, given=block,
+                                             problem=problem), callback=lambda again: again and self.add_block(again))
+            return
         blocks, self.professionals = message.rows.rows
         names = dict(self.professionals)
         when = "%a %d %b %Y %H:%M"
@@ -252,9 +271,16 @@ class BlocksScreen(SetupScreen):
         from core.salon.common import wall_clock
         from core.salon.schedule import add_time_block
 
+        from core.salon.schedule import BookedInTheWay
+
         start, end = (wall_clock(t, self.present.tz) for t in (block.start, block.end))
-        with self.database.session() as session:
-            done = add_time_block(session, self.actor, self.org.id, block.professional_id, start=start, end=end, reason=block.reason, note=block.note, booked=block.booked)
+        try:
+            with self.database.session() as session:
+                done = add_time_block(session, self.actor, self.org.id, block.professional_id, start=start, end=end,
+                                      reason=block.reason, note=block.note, booked=block.booked)
+        except BookedInTheWay as refused:  # ask again, with the appointments named and the choice under the cursor
+            self.post_from_worker(RowsLoaded(Rows("booked-then", [block, str(refused)])))
+            return
         who = dict(self.professionals).get(block.professional_id, "")
         self.post_from_worker(SalonChanged(
             f"{who} is away ({done.reason}) from {self.present.time(done.starts_at, '%a %d %b %H:%M')} "
