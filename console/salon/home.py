@@ -99,7 +99,7 @@ class SalonHomeScreen(SalonHome):
                 yield OfisiTable(("When", "With", "Service"), noun="slots",
                                  empty="No free slot soon: v shows another service.", id="slots")
             with Vertical(classes="pane salon-pane", id="tasks-pane"):
-                yield Label("Tasks due today", id="tasks-title", classes="pane-title")
+                yield Label("Tasks due today (g: all)", id="tasks-title", classes="pane-title")
                 yield OfisiTable(("Due", "P", "Task"), noun="tasks", empty="No task due today.", id="tasks")
             with Vertical(classes="pane salon-pane", id="new-leads-pane"):
                 yield Label("New leads", id="leads-title", classes="pane-title")
