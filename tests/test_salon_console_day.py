@@ -1,34 +1,36 @@
-"""Closing the day's visits from the salon's console agenda with Pilot: a
-receptionist checks a client in, completes the visit paid by M-Pesa, marks
-another client a no-show, and the figures and takings read back from the core
-show that revenue and no-show rate; the calendar books a client for next
-Tuesday from a professional's week view, and a walk-in now."""
+"""A receptionist's day at the salon's console with Pilot, at 80x24: a client booked for next
+Tuesday from a professional's week view, a walk-in, today's visit checked in and completed with an
+M-Pesa payment, a no-show, a service's new price, Saturday's hours set alone and a holiday; then the
+figures screen shows that revenue and no-show rate, and the takings screen what the completed visits
+were paid (its total equal to their payments in the database)."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
-from textual.widgets import DataTable, Input, RadioButton
+from textual.widgets import DataTable, Input, Label, RadioButton
 
 from console.app import OfisiApp
-from console.salon import SalonHomeScreen
+from console.salon import AnalyticsScreen, SalonHomeScreen
 from console.salon.calendar import BookDialog, CalendarScreen
 from console.salon.closing import CompleteDialog
+from console.salon.setup import HolidayDialog, HolidaysScreen, HoursScreen, ServicesScreen
+from console.salon.takings import TakingsScreen
 from console.widgets.confirm import Confirm
+from console.widgets.dialog import AskText
 from core.contacts import add_contact
 from core.salon.analytics import salon_analytics
 from core.salon.bookings import book, get_appointment
-from core.salon.schedule import set_weekly_hours
-from core.salon.services import add_service
+from core.salon.schedule import list_date_exceptions, set_weekly_hours, weekly_hours
+from core.salon.services import add_service, list_services
 from core.salon.settings import update_booking_settings
-from core.salon.takings import daily_takings
 from core.users import add_user
 from db.models import Contact
-from db.models_salon import SalonAppointment
+from db.models_salon import SalonAppointment, SalonPayment
 from tests.salon_support import SYSTEM
-from tests.test_console import PASSWORD, home, sign_in, until
+from tests.test_console import PASSWORD, home, sign_in, static_text, until
 
 ALL_DAY = [(time(0, 0), time(0, 0))]
 
@@ -71,22 +73,73 @@ def agenda_row(screen, client: str) -> int:
     return next(i for i in range(table.row_count) if table.get_row_at(i)[2] == client)
 
 
-async def test_check_in_complete_by_mpesa_and_no_show(committed_db, day):
+async def test_a_receptionists_day(committed_db, day):
+    """The whole day at the desk, at 80x24: next Tuesday booked from Amina's week, a walk-in, today's
+    visit checked in and completed by M-Pesa, a no-show, a new price, Saturday's hours alone, a holiday;
+    then the figures show that revenue and no-show rate, and the takings what the visits were paid."""
     org, ids = day
+    today = datetime.now(org.tz).date()
+    tuesday = today + timedelta(days=(1 - today.weekday()) % 7 or 7)
+    holiday = today + timedelta(days=20)
 
     def appointment(name: str):
         with committed_db.session() as s:
             return get_appointment(s, SYSTEM, org.id, ids[name])
 
+    def booked(phone: str):
+        with committed_db.session() as s:
+            return s.execute(select(SalonAppointment, Contact.name).join(
+                Contact, Contact.id == SalonAppointment.contact_id).where(Contact.phone == phone)).one_or_none()
+
     async with OfisiApp(committed_db, live_updates=False).run_test(size=(80, 24)) as pilot:
-        await sign_in(pilot, "desk@example.com")
+        # c: the calendar; only the two professionals are columns (the owner at the desk is not).
+        calendar = await open_calendar(pilot)
+        assert [c.label for c in calendar.data.columns] == ["Amina", "Beth"]
+
+        # v: Amina's week; Enter on Tuesday 10:00 books Wambui, a new client.
+        await pilot.press("v")
+        await until(pilot, lambda: calendar.data.week, what="Amina's week")
+        if tuesday - calendar.data.start >= timedelta(days=7):
+            await pilot.press("right_curly_bracket")
+            await until(pilot, lambda: calendar.data.start <= tuesday < calendar.data.start + timedelta(days=7),
+                        what="next week")
+        grid = calendar.query_one("#grid", DataTable)
+        grid.move_cursor(row=calendar.data.slots.index(10 * 60), column=1 + (tuesday - calendar.data.start).days)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(pilot.app.screen, BookDialog), what="the booking dialog")
+        dialog = pilot.app.screen
+        assert "Amina" in dialog.dialog_title and f"{tuesday:%d}" in dialog.dialog_title
+        dialog.query_one("#book-phone", Input).value = "0722 111 222"
+        dialog.query_one("#book-name", Input).value = "Wambui"
+        dialog.action_confirm()
+        await until(pilot, lambda: booked("+254722111222") is not None, what="the booking")
+        appointment_row, name = booked("+254722111222")
+        assert name == "Wambui" and appointment_row.status == "confirmed"
+        assert appointment_row.starts_at.astimezone(org.tz).replace(tzinfo=None) == datetime.combine(tuesday, time(10))
+        await until(pilot, lambda: any("Wambui" in str(grid.get_row_at(r)[1 + (tuesday - calendar.data.start).days])
+                                       for r in range(grid.row_count)), what="the booking in the week")
+
+        # t, w: a walk-in now with Beth (the day view's second column), the notice does not apply to staff.
+        await pilot.press("t", "v")
+        await until(pilot, lambda: not calendar.data.week and calendar.data.start == today, what="today")
+        grid.move_cursor(column=2)
+        await pilot.press("w")
+        await until(pilot, lambda: isinstance(pilot.app.screen, BookDialog), what="the walk-in dialog")
+        pilot.app.screen.query_one("#book-phone", Input).value = "0733 444 555"
+        pilot.app.screen.action_confirm()
+        await until(pilot, lambda: booked("+254733444555") is not None, what="the walk-in")
+        assert booked("+254733444555")[0].walk_in
+
+        # Back home. i: Akinyi has arrived.
+        await until(pilot, lambda: pilot.app.screen is calendar)
+        await pilot.press("escape")
         screen = await home(pilot)
         assert isinstance(screen, SalonHomeScreen)
-        await until(pilot, lambda: screen.query_one("#agenda", DataTable).row_count == 2, what="the agenda")
+        await until(pilot, lambda: screen.query_one("#agenda", DataTable).row_count == 3, what="the agenda")
         agenda = screen.query_one("#agenda", DataTable)
+        times = [str(agenda.get_row_at(r)[0]) for r in range(agenda.row_count)]
+        assert times == sorted(times) and str(agenda.get_row_at(2)[2]).endswith("444555")  # by time: walk-in last
         agenda.focus()
-
-        # i: Akinyi has arrived.
         agenda.move_cursor(row=agenda_row(screen, "Akinyi Otieno"))
         await pilot.press("i")
         await until(pilot, lambda: appointment("Akinyi Otieno").checked_in_at is not None, what="the check-in")
@@ -120,58 +173,85 @@ async def test_check_in_complete_by_mpesa_and_no_show(committed_db, day):
         await until(pilot, lambda: appointment("Baraka").status == "no_show", what="the no-show")
         await until(pilot, lambda: "no_show" in str(agenda.get_row_at(agenda_row(screen, "Baraka"))[4]))
 
+        # o, e: Braids now costs 1,800 (the day's visits keep their price).
+        await pilot.press("o")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ServicesScreen)
+                    and pilot.app.screen.table.row_count == 1, what="the services")
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(pilot.app.screen, AskText), what="the price box")
+        assert "Braids" in pilot.app.screen.dialog_title
+        pilot.app.screen.query_one(Input).value = "1800"
+        await pilot.press("enter")
+
+        def braids():
+            with committed_db.session() as s:
+                return list_services(s, SYSTEM, org.id)[0]
+        await until(pilot, lambda: braids().price_minor == 180000, what="the new price")
+        assert appointment("Akinyi Otieno").price_minor == 150000
+
+        # 2, Saturday, Enter: Amina works 10:00-15:00 on Saturdays, the other days as before.
+        await until(pilot, lambda: isinstance(pilot.app.screen, ServicesScreen))
+        await pilot.press("2")
+        await until(pilot, lambda: isinstance(pilot.app.screen, HoursScreen)
+                    and pilot.app.screen.table.row_count == 7, what="Amina's week")
+        hours = pilot.app.screen
+        hours.query_one("#hours", DataTable).move_cursor(row=5)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(pilot.app.screen, AskText), what="Saturday's hours")
+        assert "Saturday" in pilot.app.screen.dialog_title and "Amina" in pilot.app.screen.dialog_title
+        pilot.app.screen.query_one(Input).value = "10:00-15:00"
+        await pilot.press("enter")
+
+        def week():
+            with committed_db.session() as s:
+                return weekly_hours(s, SYSTEM, org.id, hours.professional_id)
+        await until(pilot, lambda: week().work[5] == [(time(10), time(15))], what="Saturday's new hours")
+        assert all(week().work[d] == ALL_DAY for d in (0, 1, 2, 3, 4, 6))
+
+        # 3, a: the salon is closed for Jamhuri Day.
+        await until(pilot, lambda: pilot.app.screen is hours)
+        await pilot.press("3")
+        await until(pilot, lambda: isinstance(pilot.app.screen, HolidaysScreen), what="the holidays")
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(pilot.app.screen, HolidayDialog), what="the holiday dialog")
+        dialog = pilot.app.screen
+        dialog.query_one("#holiday-date", Input).value = holiday.isoformat()
+        dialog.query_one("#holiday-note", Input).value = "Jamhuri Day"
+        dialog.action_confirm()
+
+        def holidays():
+            with committed_db.session() as s:
+                return [(h.day, h.hours, h.note) for h in list_date_exceptions(s, SYSTEM, org.id, date.min, date.max)]
+        await until(pilot, lambda: holidays() == [(holiday, None, "Jamhuri Day")], what="the holiday")
+
+        # Home, y: the figures show the day's revenue (the visit less its tip, and the no-show's fee) and rate.
+        await until(pilot, lambda: isinstance(pilot.app.screen, HolidaysScreen) and pilot.app.screen.table.row_count)
+        await pilot.press("escape")
+        await home(pilot)
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(pilot.app.screen, AnalyticsScreen)
+                    and "No-show rate" in static_text(pilot.app.screen, "#figures"), what="the figures")
+        figures = static_text(pilot.app.screen, "#figures")
+        assert "KES 1,600" in figures and "No-show rate: 50%" in figures
+
+        # Escape, k: the takings are what the completed visit was paid, by M-Pesa.
+        await pilot.press("escape")
+        await home(pilot)
+        await pilot.press("k")
+        await until(pilot, lambda: isinstance(pilot.app.screen, TakingsScreen)
+                    and pilot.app.screen.takings is not None, what="the takings")
+        takings_screen = pilot.app.screen
+        assert "KES 1,400" in str(takings_screen.query_one("#takings-title", Label).content)
+        assert "mpesa KES 1,400" in static_text(takings_screen, "#takings-totals")
+
     with committed_db.session() as s:
+        paid = s.scalars(select(SalonPayment.amount_minor).join(
+            SalonAppointment, SalonAppointment.id == SalonPayment.appointment_id).where(
+            SalonAppointment.org_id == org.id, SalonAppointment.status == "completed")).all()
         figures = salon_analytics(s, SYSTEM, org.id)
-        takings = daily_takings(s, SYSTEM, org.id, datetime.now(org.tz).date())
-    # Revenue: the completed visit less its tip, plus the no-show's fee charged.
+    assert takings_screen.takings.total_minor == sum(paid) == 140000
     assert sum(w.revenue_minor for w in figures.weeks) == 130000 + 30000
     assert figures.no_show_rate == 0.5
-    assert takings.by("method") == {"mpesa": 140000}
-
-
-async def test_calendar_books_next_tuesday_from_the_week_view_and_a_walk_in(committed_db, day):
-    org, _ = day
-    today = datetime.now(org.tz).date()
-    tuesday = today + timedelta(days=(1 - today.weekday()) % 7 or 7)
-
-    def booked(phone: str):
-        with committed_db.session() as s:
-            return s.execute(select(SalonAppointment, Contact.name).join(
-                Contact, Contact.id == SalonAppointment.contact_id).where(Contact.phone == phone)).one_or_none()
-
-    async with OfisiApp(committed_db, live_updates=False).run_test(size=(80, 24)) as pilot:
-        calendar = await open_calendar(pilot)
-        # The day view: only the two professionals are columns (the owner is not).
-        assert [c.label for c in calendar.data.columns] == ["Amina", "Beth"]
-        await pilot.press("v")
-        await until(pilot, lambda: calendar.data.week, what="Amina's week")
-        if tuesday - calendar.data.start >= timedelta(days=7):
-            await pilot.press("right_curly_bracket")
-            await until(pilot, lambda: calendar.data.start <= tuesday < calendar.data.start + timedelta(days=7),
-                        what="next week")
-        grid = calendar.query_one("#grid", DataTable)
-        grid.move_cursor(row=calendar.data.slots.index(10 * 60), column=1 + (tuesday - calendar.data.start).days)
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(pilot.app.screen, BookDialog), what="the booking dialog")
-        dialog = pilot.app.screen
-        assert "Amina" in dialog.dialog_title and f"{tuesday:%d}" in dialog.dialog_title
-        dialog.query_one("#book-phone", Input).value = "0722 111 222"
-        dialog.query_one("#book-name", Input).value = "Wambui"
-        dialog.action_confirm()
-        await until(pilot, lambda: booked("+254722111222") is not None, what="the booking")
-        appointment, name = booked("+254722111222")
-        assert name == "Wambui" and appointment.status == "confirmed"
-        assert appointment.starts_at.astimezone(org.tz).replace(tzinfo=None) == datetime.combine(tuesday, time(10))
-        await until(pilot, lambda: any("Wambui" in str(grid.get_row_at(r)[1 + (tuesday - calendar.data.start).days])
-                                       for r in range(grid.row_count)), what="the booking in the week")
-
-        # w: a walk-in now, with the professional under the cursor.
-        await pilot.press("t", "w")
-        await until(pilot, lambda: isinstance(pilot.app.screen, BookDialog), what="the walk-in dialog")
-        pilot.app.screen.query_one("#book-phone", Input).value = "0733 444 555"
-        pilot.app.screen.action_confirm()
-        await until(pilot, lambda: booked("+254733444555") is not None, what="the walk-in")
-        assert booked("+254733444555")[0].walk_in
 
 
 async def test_calendar_completes_a_visit_at_80x24(committed_db, day):

@@ -1,7 +1,7 @@
 """Time as people read it around a clock change (a London salon): the two 01:00s of the
-fall-back day shown apart, a time the clocks skip refused with the reason, slot end times
-counted in UTC in `bookings slots --json`; country defaults from CLDR and phone examples
-of the salon's own country."""
+fall-back day shown apart (by the CLI, the texts and the console), a time the clocks skip
+refused with the reason, slot end times counted in UTC in `bookings slots --json`; country
+defaults from CLDR and phone examples of the salon's own country."""
 
 from __future__ import annotations
 
@@ -35,6 +35,18 @@ def test_the_two_one_oclocks_of_the_fall_back_day_are_shown_apart():
     with pytest.raises(InvalidInput, match=r"happens twice .* write 2026-10-25T01:30\+01:00 for the first or "
                                            r"2026-10-25T01:30\+00:00 for the second"):
         wall_clock(datetime(2026, 10, 25, 1, 30), LONDON)
+
+
+def test_the_console_shows_the_two_one_oclocks_apart_too():
+    from console.salon.common import SalonPresenter
+
+    present = SalonPresenter("GBP", LONDON, False)
+    first = datetime(2026, 10, 25, 1, 30, tzinfo=LONDON, fold=0)
+    second = datetime(2026, 10, 25, 1, 30, tzinfo=LONDON, fold=1)
+    assert (present.time(first, "%H:%M"), present.time(second, "%a %d %b %H:%M")) == (
+        "01:30 (+01:00)", "Sun 25 Oct 01:30 (+00:00)")
+    assert present.time(datetime(2026, 10, 25, 3, 0, tzinfo=LONDON), "%H:%M") == "03:00"
+    assert present.time(second, "%d %b %Y") == "25 Oct 2026"  # a date alone is not ambiguous
 
 
 def test_a_time_the_clocks_skip_is_refused_with_the_reason(session):

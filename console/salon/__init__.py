@@ -10,9 +10,12 @@ pipeline, the conversations inbox and the figures.
 - ``closing``: ``i`` check-in, ``d`` complete with payment, ``m`` no-show on the
   agenda; ``calendar``: a day of all professionals or a week of one, booking an
   empty cell and walk-ins; ``setup``: service prices and retiring, hours per
-  weekday, holidays.
+  weekday, holidays; ``rules``: booking rules, time blocks, lead forms.
+- ``leads`` also adds a lead by hand (``a``), corrects one (``e``) and shows the log of the
+  lead under the cursor; ``tasks``: every open task (overdue, today, upcoming) with who does it.
 - ``inbox``: conversations and a reply box; ``analytics``: the figures, with charts;
-  ``history``: one client's appointments and notes.
+  ``takings``: a day's or week's payments and their totals; ``history``: one client's record,
+  notes (``n``), appointments and timeline.
 
 Every read and write runs in a thread worker that calls one core service and
 posts a message back; the salon's core modules are imported inside the workers,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from textual.binding import Binding
@@ -13,6 +14,21 @@ from console.widgets.present import Presenter
 from core.actors import Actor
 from core.orgs import OrgView
 from db.engine import Database
+
+
+class SalonPresenter(Presenter):
+    """The org's presenter, but a time in the hour the clocks go back over carries its offset
+    (``01:30 (+01:00)``, ``01:30 (+00:00)``), as ``core.salon.common.clock`` shows it everywhere else."""
+
+    def time(self, at: datetime | None, fmt: str = "%d %b %H:%M") -> str:
+        from core.salon.common import ambiguous
+
+        text = super().time(at, fmt)
+        if at is not None and "%H" in fmt:
+            local = at.astimezone(self.tz)
+            if ambiguous(local.replace(tzinfo=None), self.tz):
+                text += f" ({local.isoformat()[-6:]})"
+        return text
 
 
 class SalonChanged(Message):
@@ -60,7 +76,7 @@ class SalonScreen(ConsoleScreen):
         super().__init__(database)
         self.actor = actor
         self.org = org
-        self.present = Presenter.for_org(org)
+        self.present = SalonPresenter.for_org(org)
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -24,11 +24,13 @@ from console.home import SalonHome, register_home
 from console.salon.analytics import AnalyticsScreen
 from console.salon.calendar import CalendarScreen
 from console.salon.closing import AppointmentTable
-from console.salon.common import SalonChanged, next_after
+from console.salon.common import SalonChanged, SalonPresenter, next_after
 from console.salon.history import ClientHistoryScreen
 from console.salon.inbox import InboxScreen
 from console.salon.leads import LeadsScreen
 from console.salon.setup import ServicesScreen
+from console.salon.takings import TakingsScreen
+from console.salon.tasks import TasksScreen
 from console.widgets.table import Cell, OfisiTable, Row
 from console.widgets.text import literal, short
 from db.engine import Database
@@ -50,7 +52,7 @@ class SalonHomeScreen(SalonHome):
 
     DESCRIPTION = ("Pick a client, press f, choose a free slot, Enter: booked. "
                    "On the agenda: i check-in, d done + paid, m no-show. e moves, x cancels, "
-                   "c calendar, o setup, l leads, i conversations, y figures, h history.")
+                   "c calendar, o setup, l leads, g tasks, i conversations, y figures, k takings, h history.")
     CSS_PATH = "salon.tcss"
 
     BINDINGS = [
@@ -66,16 +68,21 @@ class SalonHomeScreen(SalonHome):
         Binding("c", "calendar", "Calendar", id="calendar",
                 tooltip="Any day of all professionals, or a week of one; book in an empty cell, w walk-in."),
         Binding("o", "setup", "Setup", id="salon-setup",
-                tooltip="Services (price, retire), hours per weekday, holidays; 1, 2, 3 switch."),
+                tooltip="Services, hours, holidays, booking rules, time blocks, forms, staff; 1-7 switch."),
         Binding("l", "leads", "Leads", id="leads", tooltip="The leads pipeline with scores and tasks."),
+        Binding("g", "tasks", "All tasks", id="tasks",
+                tooltip="Every open task: overdue, today, upcoming; add, give to someone, done."),
         Binding("i", "inbox", "Inbox", id="inbox", tooltip="Conversations with clients and leads."),
         Binding("y", "analytics", "Figures", id="analytics", tooltip="Bookings, revenue, retention, leads."),
+        Binding("k", "takings", "Takings", id="takings",
+                tooltip="What was taken on a day or a week: by payment method, professional and service."),
         Binding("h", "history", "History", id="client-history",
                 tooltip="The highlighted client's appointments and notes."),
     ]
 
     def __init__(self, database: Database, signed_in, membership) -> None:
         super().__init__(database, signed_in, membership)
+        self.present = SalonPresenter.for_org(self.org)
         self.day: SalonDay | None = None
         self.client_id: int | None = None
         self.moving: int | None = None
@@ -92,7 +99,7 @@ class SalonHomeScreen(SalonHome):
                 yield OfisiTable(("When", "With", "Service"), noun="slots",
                                  empty="No free slot soon: v shows another service.", id="slots")
             with Vertical(classes="pane salon-pane", id="tasks-pane"):
-                yield Label("Tasks due today", id="tasks-title", classes="pane-title")
+                yield Label("Tasks due today (g: all)", id="tasks-title", classes="pane-title")
                 yield OfisiTable(("Due", "P", "Task"), noun="tasks", empty="No task due today.", id="tasks")
             with Vertical(classes="pane salon-pane", id="new-leads-pane"):
                 yield Label("New leads", id="leads-title", classes="pane-title")
@@ -101,6 +108,11 @@ class SalonHomeScreen(SalonHome):
     def action_refresh(self) -> None:
         super().action_refresh()
         self.load_day(self.service_id)
+
+    def on_screen_resume(self) -> None:
+        """Back from the calendar, setup or a client's history: read the day again (it may have changed there)."""
+        if self.day is not None:
+            self.action_refresh()
 
     @work(thread=True, exclusive=True, group="salon-day", exit_on_error=False)
     def load_day(self, service_id: int | None) -> None:
@@ -250,6 +262,12 @@ class SalonHomeScreen(SalonHome):
 
     def action_analytics(self) -> None:
         self.app.push_screen(AnalyticsScreen(self.database, self.actor, self.org))
+
+    def action_tasks(self) -> None:
+        self.app.push_screen(TasksScreen(self.database, self.actor, self.org))
+
+    def action_takings(self) -> None:
+        self.app.push_screen(TakingsScreen(self.database, self.actor, self.org))
 
     def action_history(self) -> None:
         if self.client_id is not None:

@@ -1,6 +1,7 @@
 """Keeping the salon set up: the service menu, each professional's hours per
 weekday, and holidays and closures. ``1`` services, ``2`` hours, ``3`` holidays
-switch between them; each change calls the core service the CLI's ``salon
+(and ``4`` booking rules, ``5`` time blocks, ``6`` lead forms, ``7`` staff, in ``rules``) switch
+between them; each change calls the core service the CLI's ``salon
 services edit/retire``, ``salon hours set`` and ``salon holiday add/remove`` call.
 
 - services: ``e`` a new price (the booked appointments keep theirs), ``x``
@@ -52,6 +53,12 @@ class SetupScreen(SalonScreen):
         Binding("1", "setup('services')", "Services", id="setup-services", tooltip="The service menu."),
         Binding("2", "setup('hours')", "Hours", id="setup-hours", tooltip="Each professional's week."),
         Binding("3", "setup('holidays')", "Holidays", id="setup-holidays", tooltip="Holidays and closures."),
+        Binding("4", "setup('rules')", "Rules", id="setup-rules",
+                tooltip="Booking rules: notice, horizon, slot step, reminders, deposits, no-show fee."),
+        Binding("5", "setup('blocks')", "Blocks", id="setup-blocks", tooltip="Leave and training ahead."),
+        Binding("6", "setup('forms')", "Forms", id="setup-forms", tooltip="The lead forms: title, open or closed."),
+        Binding("7", "setup('staff')", "Staff", id="setup-staff",
+                tooltip="Who takes clients, and who is texted of which bookings."),
     ]
     HEADING = ""
 
@@ -68,7 +75,11 @@ class SetupScreen(SalonScreen):
         self.action_refresh()
 
     def action_setup(self, which: str) -> None:
-        screen = {"services": ServicesScreen, "hours": HoursScreen, "holidays": HolidaysScreen}[which]
+        from console.salon.rules import BlocksScreen, FormsScreen, RulesScreen, StaffScreen
+
+        screen = {"services": ServicesScreen, "hours": HoursScreen, "holidays": HolidaysScreen,
+                  "rules": RulesScreen, "blocks": BlocksScreen, "forms": FormsScreen,
+                  "staff": StaffScreen}[which]
         if not isinstance(self, screen):
             self.app.switch_screen(screen(self.database, self.actor, self.org))
 

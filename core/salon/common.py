@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -227,6 +227,3 @@ def clock(moment: datetime, tz: ZoneInfo) -> str:
         text += f" ({offset})"
     return text
 
-
-def minutes(delta: timedelta) -> int:
-    return int(delta.total_seconds() // 60)

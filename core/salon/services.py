@@ -211,11 +211,6 @@ def list_services(session: Session, actor: Actor, org_id: int, *, include_inacti
     return [ServiceView.of(s, org.currency) for s in rows]
 
 
-def get_service(session: Session, actor: Actor, org_id: int, service_id: int) -> ServiceView:
-    org = require_salon(session, actor, org_id, "salon.services.read")
-    return ServiceView.of(load_service(session, org.id, service_id), org.currency)
-
-
 def find_service(session: Session, actor: Actor, org_id: int, name: str, *,
                  include_retired: bool = False) -> ServiceView:
     """The active service called ``name`` (any case); with ``include_retired``, a retired one too."""

@@ -1,4 +1,5 @@
-"""Takings: the money a salon took on one day (its own calendar), from ``salon_payments``.
+"""Takings: the money a salon took on one day, or from one day to another (its own calendar),
+from ``salon_payments``.
 
 Every sum taken is one payment row (a deposit, the visit's balance, a
 no-show's fee, or a refund owed back, negative), so the day's total is their
@@ -19,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.actors import Actor
+from core.errors import InvalidInput
 from core.money import format_money
 from core.salon.common import require_salon
 from core.salon.schedule import local_instant
@@ -43,10 +45,15 @@ class TakingLine:
 
 @dataclass
 class Takings:
-    day: date
+    first: date
+    last: date
     currency: str
     lines: list[TakingLine] = field(default_factory=list)
     tips_minor: int = 0  # tips on the appointments completed that day
+
+    @property
+    def day(self) -> date:
+        return self.first
 
     @property
     def total_minor(self) -> int:
@@ -69,16 +76,25 @@ class Takings:
                 for line in self.lines]
 
     def summary(self) -> dict:
-        return {"day": self.day.isoformat(), "currency": self.currency, "total_minor": self.total_minor,
+        span = {"day": self.day.isoformat()} if self.first == self.last else {
+            "first": self.first.isoformat(), "last": self.last.isoformat()}
+        return {**span, "currency": self.currency, "total_minor": self.total_minor,
                 "tips_minor": self.tips_minor, "by_professional": self.by("professional"),
                 "by_service": self.by("service"), "by_method": self.by("method")}
 
 
 def daily_takings(session: Session, actor: Actor, org_id: int, day: date) -> Takings:
     """What was taken on ``day`` (the salon's calendar), line by line."""
+    return takings(session, actor, org_id, day, day)
+
+
+def takings(session: Session, actor: Actor, org_id: int, first: date, last: date) -> Takings:
+    """What was taken from ``first`` to ``last``, both days whole (the salon's calendar), line by line."""
     org = require_salon(session, actor, org_id, "salon.takings.read")
+    if last < first:
+        raise InvalidInput(f"{last:%d %b %Y} is before {first:%d %b %Y}: give the first day first.")
     tz = ZoneInfo(org.timezone)
-    start, end = local_instant(day, 0, tz), local_instant(day + timedelta(days=1), 0, tz)
+    start, end = local_instant(first, 0, tz), local_instant(last + timedelta(days=1), 0, tz)
     rows = session.execute(
         select(SalonPayment, SalonAppointment.tip_minor, SalonAppointment.status, Contact.name, User.name,
                SalonService.name)
@@ -88,12 +104,12 @@ def daily_takings(session: Session, actor: Actor, org_id: int, day: date) -> Tak
         .outerjoin(Contact, Contact.id == SalonAppointment.contact_id)
         .where(SalonPayment.org_id == org.id, SalonPayment.at >= start, SalonPayment.at < end)
         .order_by(SalonPayment.at, SalonPayment.id))
-    takings = Takings(day, org.currency)
+    taken = Takings(first, last, org.currency)
     tipped: dict[int, int] = {}
     for p, tip, status, client, professional, service in rows:
-        takings.lines.append(TakingLine(p.at, p.appointment_id, client or "", professional, service, p.kind,
+        taken.lines.append(TakingLine(p.at, p.appointment_id, client or "", professional, service, p.kind,
                                         p.method, p.amount_minor, p.reference))
         if p.kind == "visit" and status == "completed":
             tipped[p.appointment_id] = tip
-    takings.tips_minor = sum(tipped.values())
-    return takings
+    taken.tips_minor = sum(tipped.values())
+    return taken
