@@ -16,7 +16,9 @@ What runs, each a real OS process as in production (see README, "Deployment"):
 * in threads here: Daraja's STK callbacks for every push (nine in ten paid, one cancelled;
   a quarter posted again, as Safaricom retries), inbound SMS (``BAL``; one in ten delivered
   twice), delivery reports for sent messages (one in ten twice, some with an older status
-  after), and a campaign to every contact launched once the load is under way.
+  after), and a campaign to every contact launched once the load is under way;
+* half-way through, one sender is killed with SIGKILL (mid-campaign, a batch on the wire)
+  and started again, as ``Restart=always`` would (``--no-kill-sender`` leaves it alone).
 
 When the time is up the load stops, the work in hand is drained (every due message and
 every payment settled, at most ``--drain`` seconds), the processes are stopped, and these
@@ -68,6 +70,7 @@ TOKEN = "soak-callback-token"
 PIN = "2580"
 LOOK = ["", PIN, f"{PIN}*1", f"{PIN}*1*0", f"{PIN}*1*0*4", f"{PIN}*1*0*4*00"]
 PROMISE = "END Check your phone"
+STALE_AFTER_S = 10
 
 
 # ---------------------------------------------------------------- the data
@@ -298,9 +301,14 @@ class Processes:
         self.running: dict[str, subprocess.Popen] = {}
 
     def start(self, name: str, *args: str) -> None:
-        log = open(self.folder / f"{name}.log", "wb")
+        log = open(self.folder / f"{name}.log", "ab")
         self.running[name] = subprocess.Popen(ofisi(*args), env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                               cwd=ROOT)
+
+    def kill(self, name: str) -> int:
+        """SIGKILL, as a crash or the OOM killer stops a process mid-send; returns its exit code."""
+        self.running[name].kill()
+        return self.running[name].wait(30)
 
     def alive(self) -> list[str]:
         return [name for name, proc in self.running.items() if proc.poll() is None]
@@ -339,6 +347,22 @@ def wait_healthy(base: str, proc: subprocess.Popen) -> None:
 
 
 # ---------------------------------------------------------------- draining and checking
+
+def wait_sending(db, pid: int, seconds: float) -> int:
+    """Wait (at most ``seconds``) until process ``pid`` has messages on the wire; how many."""
+    from sqlalchemy import func, select
+
+    from db.models import Message
+
+    deadline = time.monotonic() + seconds
+    while True:
+        with db.session() as session:
+            count = session.scalar(select(func.count()).where(Message.status == "sending",
+                                                              Message.claimed_by.like(f"%:{pid}:%")))
+        if count or time.monotonic() > deadline:
+            return count
+        time.sleep(0.005)
+
 
 def unsettled(db) -> tuple[int, int]:
     """Messages due and not yet gone, and payments not yet settled."""
@@ -461,6 +485,8 @@ def main() -> None:
     parser.add_argument("--pay-share", type=float, default=0.3, help="share of journeys that contribute")
     parser.add_argument("--contacts", type=int, default=3000, help="the campaign's extra recipients")
     parser.add_argument("--drain", type=float, default=60.0, help="most seconds to settle the work in hand")
+    parser.add_argument("--no-kill-sender", dest="kill_sender", action="store_false",
+                        help="leave both senders alone (by default one is killed with SIGKILL half-way and restarted)")
     args = parser.parse_args()
     if not args.database_url or not args.database_url.startswith("postgresql"):
         raise SystemExit("The soak runs on PostgreSQL (several processes write at once): pass --database-url "
@@ -483,6 +509,8 @@ def main() -> None:
                "OFISI_DATABASE_URL": db.url, "OFISI_SMS_PROVIDER": "africastalking",
                "OFISI_AT_BASE_URL": fake_at.url, "OFISI_AT_API_KEY": fake_at.api_key,
                "OFISI_AT_USERNAME": fake_at.username, "OFISI_SEND_PARALLEL": "4",
+               # A killed sender's claims go back, and its messages on the wire become unknown, this soon.
+               "OFISI_SEND_STALE_AFTER_SECONDS": str(STALE_AFTER_S),
                "XDG_CONFIG_HOME": folder, "XDG_DATA_HOME": folder, "XDG_STATE_HOME": folder}
         env.pop("OFISI_CONFIG", None)
         processes = Processes(env, Path(folder))
@@ -502,6 +530,15 @@ def main() -> None:
                                                        args.pay_share))
                 time.sleep(min(10.0, args.seconds / 10))
                 campaign = launch(db, org_id, campaign_id)
+                killed = None
+                if args.kill_sender:
+                    # Mid-campaign, one sender dies with a batch on the wire and comes back, as
+                    # systemd's Restart= brings it back.
+                    time.sleep(max(0.0, args.seconds / 2 - (time.monotonic() - began)))
+                    on_the_wire = wait_sending(db, processes.running["sender-1"].pid, 10.0)
+                    killed = {"at_s": round(time.monotonic() - began, 1), "exit": processes.kill("sender-1"),
+                              "on_the_wire": on_the_wire}
+                    processes.start("sender-1", "send", "due", "--every", "0.5")
                 load = pending.get(timeout=args.seconds + 120)
             load_seconds = time.monotonic() - began
             traffic.stop_posting.set()
@@ -536,7 +573,7 @@ def main() -> None:
                  "p50_ms": round(statistics.median(latencies) * 1000, 1),
                  "p99_ms": round(statistics.quantiles(latencies, n=100)[98] * 1000, 1) if len(latencies) > 1 else 0,
                  "journeys": load["journeys"], "unanswered": len(load["bad"])},
-        "posted": dict(traffic.counts), "campaign_queued": campaign, **figures,
+        "posted": dict(traffic.counts), "campaign_queued": campaign, "sender_killed": killed, **figures,
         "drain_seconds": round(drain_seconds, 1), "unsettled_after_drain": {"messages": left[0], "payments": left[1]},
         "loadavg_before": [round(x, 2) for x in load_before], "loadavg_after": [round(x, 2) for x in os.getloadavg()],
         "checks": checks, "passed": all(checks.values()),
