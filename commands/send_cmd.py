@@ -1,4 +1,4 @@
-"""`ofisi send due`: dispatch the outbox (cron runs this every minute)."""
+"""`ofisi send due`: dispatch the outbox (from cron every minute, or as a service with `--every`)."""
 
 from __future__ import annotations
 
