@@ -51,7 +51,7 @@ def scheduler(
         from commands.send_cmd import due
 
         try:
-            due(limit=None, as_json=False)
+            due(limit=None, as_json=False, every=None)
         except (OfisiError, SystemExit) as exc:
             log.warning("send due: %s", exc)
 

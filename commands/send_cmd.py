@@ -1,4 +1,4 @@
-"""`ofisi send due`: dispatch the outbox (cron runs this every minute)."""
+"""`ofisi send due`: dispatch the outbox (from cron every minute, or as a service with `--every`)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,10 @@ app = typer.Typer(help="Send what the outbox holds.", no_args_is_help=True)
 def due(
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Send at most this many."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON on stdout."),
+    every: Optional[float] = typer.Option(
+        None, "--every", min=0.2, metavar="SECONDS",
+        help="Keep sending until stopped (SIGTERM or Ctrl-C): a run, then the next this many seconds later. "
+             "Several of these, on one host or many, never send a message twice."),
 ) -> None:
     """Send every message that is due; safe to run from several hosts at once."""
     from config import get_settings
@@ -27,8 +31,9 @@ def due(
     settings = get_settings()
     providers = build_providers(settings)
     database = open_database()
-    try:
-        summary = send_due(
+
+    def run():
+        return send_due(
             database,
             providers,
             limit=limit,
@@ -40,17 +45,53 @@ def due(
             rate_limits={"sms": settings.sms_rate_per_second, "email": settings.email_rate_per_second,
                          "whatsapp": settings.whatsapp_rate_per_second},
         )
+
+    try:
+        if every is not None:
+            _keep_sending(run, every, as_json)
+            return
+        summary = run()
     finally:
         database.dispose()
         for provider in providers.values():
             provider.close()
+    _report(summary, as_json, quiet=False)
+    if summary.stopped:
+        sys.exit(1)
+
+
+def _report(summary, as_json: bool, *, quiet: bool) -> None:
+    """The run's summary (a loop's quiet runs, that found nothing to do, say nothing)."""
+    idle = not any(value for name, value in summary.as_dict().items() if name not in ("stopped", "waiting"))
+    if quiet and idle and not summary.stopped:
+        return
     if as_json:
         print_json(summary.as_dict())
     else:
         err(summary.line())
     if summary.stopped:
         err(f"Stopped: {summary.stopped}")
-        sys.exit(1)
+
+
+def _keep_sending(run, every: float, as_json: bool) -> None:
+    """``run()`` every ``every`` seconds until SIGTERM or Ctrl-C; a run that stopped on a setting to
+    fix (credentials, a provider down) waits longer before the next, instead of asking every second.
+    SIGTERM stops the run in hand as Ctrl-C does: claims not yet sent go back to the queue."""
+    import signal
+    import time
+
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    err(f"Sending what is due every {every:g}s; SIGTERM or Ctrl-C stops.")
+    try:
+        while True:
+            summary = run()
+            _report(summary, as_json, quiet=True)
+            time.sleep(max(every, PAUSE_AFTER_STOP_S) if summary.stopped else every)
+    except KeyboardInterrupt:
+        err("Sender stopped.")
+
+
+PAUSE_AFTER_STOP_S = 30.0
 
 
 @app.command("unknown")

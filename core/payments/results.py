@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -200,6 +200,20 @@ def credit_payment(session: Session, request: PaymentRequest, hook: Hook, actor:
         area.commit()
 
 
+def hold_checkout(session: Session, checkout: str) -> None:
+    """Take, until this transaction ends, the lock that orders a push's acceptance and its callback.
+
+    A callback can reach one gateway process while another is committing the
+    CheckoutRequestID it names: the callback finds no request and is kept as
+    ``unknown_request``, and the sender, looking for such callbacks right after its
+    commit, may not yet see it (neither transaction sees the other's row). Both
+    take this lock first, so one of them always sees the other's row. On SQLite
+    every transaction already holds the write lock.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:checkout))"), {"checkout": checkout})
+
+
 def locked_request(session: Session, *, checkout: str | None = None,
                    request_id: int | None = None) -> PaymentRequest | None:
     where = (PaymentRequest.id == request_id) if request_id is not None else \
@@ -245,6 +259,7 @@ def settle_result(session: Session, result: StkResult, *, token_ok: bool = True,
     elif result.malformed:
         verdict = _Verdict("review", "malformed", f"{result.malformed}; nothing was credited")
     else:
+        hold_checkout(session, result.checkout_request_id)
         request = locked_request(session, checkout=result.checkout_request_id)
         if request is None:
             verdict = _Verdict("review", "unknown_request", "no payment request carries this CheckoutRequestID")

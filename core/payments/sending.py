@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from core.outbox import RetryPolicy, worker_name
 from core.payments.checks import CHECK_AFTER
-from core.payments.results import locked_request, parse_stk_callback, settle_result
+from core.payments.results import hold_checkout, locked_request, parse_stk_callback, settle_result
 from core.providers import AmbiguousSendError, PermanentSendError, ProviderUnavailable, SendError, TransientSendError
 from core.providers.mpesa import DarajaClient
 from db.engine import Database
@@ -188,7 +188,8 @@ def _push(session: Session, client: DarajaClient, push: _Push, worker: str, poli
             log.exception("payment %s: could not record it as unknown; it becomes unknown when stale", push.id)
         raise
     now = clock()
-    if _record(session, push.id, worker, now, accept_unknown=True, status="awaiting",
+    if _record(session, push.id, worker, now, accept_unknown=True, checkout=accepted.checkout_request_id,
+               status="awaiting",
                checkout_request_id=accepted.checkout_request_id, merchant_request_id=accepted.merchant_request_id,
                sent_at=now, next_check_at=now + CHECK_AFTER, last_error=None, result_desc=accepted.customer_message):
         summary.sent += 1
@@ -197,13 +198,16 @@ def _push(session: Session, client: DarajaClient, push: _Push, worker: str, poli
 
 
 def _record(session: Session, request_id: int, worker: str, now: datetime, *, accept_unknown: bool = False,
-            **values) -> bool:
+            checkout: str | None = None, **values) -> bool:
     """Move our own ``sending`` row on and commit; False when it is no longer ours.
 
     ``accept_unknown``: Daraja's acceptance also lands on a row that a
     recovery run took for dead (``unknown``) while we waited, because the
-    CheckoutRequestID is what lets the callback find it.
+    CheckoutRequestID is what lets the callback find it; ``checkout`` (that ID)
+    takes the lock that a callback for it takes too (:func:`hold_checkout`).
     """
+    if checkout is not None:
+        hold_checkout(session, checkout)
     statuses = ("sending", "unknown") if accept_unknown else ("sending",)
     row = locked_request(session, request_id=request_id)
     if row is None or row.claimed_by != worker or row.status not in statuses:
