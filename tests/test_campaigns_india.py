@@ -15,20 +15,10 @@ from core.campaigns import service
 from core.providers import OutgoingMessage, PermanentSendError, build_providers
 from db.models import Message
 from tests.campaigns_support import ACTOR, DLT_ENTITY, DLT_TEMPLATE, dlt_template, message_states
-from tests.fakes.exotel import SENDER_ID, fake_exotel  # noqa: F401  (fixture)
+from tests.fakes.exotel import SENDER_ID, fake_exotel, india  # noqa: F401  (fixtures)
 from tests.live_gateway import running_gateway
 
 TOKEN = "exo-t0ken"
-
-
-@pytest.fixture
-def india(fake_exotel, monkeypatch):
-    from config.settings import get_settings
-
-    for name, value in fake_exotel.settings_env().items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    return get_settings()
 
 
 def test_an_indian_vendor_campaign_goes_through_exotel_with_the_dlt_ids_and_its_delivery_reports_come_back(

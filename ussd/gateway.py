@@ -49,7 +49,9 @@ from config import Secret, Settings, get_settings
 from core.inbound import receive
 from core.outbox import record_delivery_report
 from core.providers.exotel import DELIVERY_PATH as EXOTEL_DELIVERY_PATH
+from core.providers.exotel import INBOUND_PATH as EXOTEL_INBOUND_PATH
 from core.providers.exotel import delivery_status as exotel_delivery_status
+from core.providers.exotel import incoming_sms as exotel_incoming_sms
 from db.engine import Database
 
 log = logging.getLogger("ofisi.gateway")
@@ -219,6 +221,12 @@ async def read_form(request: Request) -> dict[str, str]:
             for key, value in form.items() if isinstance(value, str)}
 
 
+def read_query(request: Request) -> dict[str, str]:
+    """The request's query parameters (the last value of a repeated one), checked as :func:`read_form`'s."""
+    return {readable_text(key, "a parameter name"): readable_text(value, key)
+            for key, value in request.query_params.items()}
+
+
 def read_json(body: bytes) -> Any:
     """The JSON in ``body``, checked to its last string."""
     try:
@@ -354,9 +362,9 @@ async def provider_form(request: Request, required: tuple[str, ...], what: str,
                         apply: Callable[[Session, dict[str, str]], str],
                         longest: Mapping[str, int] | None = None) -> Response:
     """An SMS provider's form callback (its token was checked by :func:`guarded`): read and check the
-    fields (none longer than ``longest`` says), then :func:`recorded`."""
+    fields (a GET's are its query parameters; none longer than ``longest`` says), then :func:`recorded`."""
     try:
-        form = await read_form(request)
+        form = read_query(request) if request.method == "GET" else await read_form(request)
     except Unreadable as exc:
         return PlainTextResponse(f"refused: {exc}", status_code=400)
     too_long = [name for name, most in (longest or {}).items() if len(form.get(name, "")) > most]
@@ -402,11 +410,33 @@ async def exotel_sms_delivery(request: Request) -> Response:
                                longest={"SmsSid": 100})
 
 
+async def exotel_sms_inbound(request: Request) -> Response:
+    """Exotel's incoming SMS: SmsSid, From, To, Date, Body as query parameters of a GET (after a
+    HEAD) or as a POST's form (see :mod:`core.providers.exotel`), into the same inbound pipeline as
+    Africa's Talking's. The answer has no body, since Exotel texts a GET's body back to the
+    sender: replies leave with the next `ofisi send due`, and the outcome is in ``X-Ofisi-Inbound``."""
+    plain = {"Content-Type": "text/plain"}  # what Exotel checks with its HEAD, exactly
+    if request.method == "HEAD":
+        return Response(b"", headers=plain)
+
+    def apply(session: Session, fields: dict[str, str]) -> str:
+        sms = exotel_incoming_sms(fields)
+        return receive(session, provider="exotel", provider_message_id=sms.sid, from_phone=sms.sender, to=sms.to,
+                       text=sms.text, received_at=sms.received_at).status
+
+    answer = await provider_form(request, ("SmsSid", "From"), "Exotel inbound SMS", apply,
+                                 longest={"SmsSid": 100, "To": 40})
+    if answer.status_code != 200:
+        return answer
+    return Response(b"", headers={**plain, "X-Ofisi-Inbound": bytes(answer.body).decode()})
+
+
 CORE_ENDPOINTS = [
     Endpoint("/health", health, ("GET",), max_body=KB),
     Endpoint("/sms/delivery", sms_delivery, max_body=8 * KB, provider="africastalking"),
     Endpoint("/sms/inbound", sms_inbound, max_body=16 * KB, provider="africastalking"),
     Endpoint(EXOTEL_DELIVERY_PATH, exotel_sms_delivery, max_body=8 * KB, provider="exotel"),
+    Endpoint(EXOTEL_INBOUND_PATH, exotel_sms_inbound, ("GET", "POST"), max_body=16 * KB, provider="exotel"),
 ]
 
 

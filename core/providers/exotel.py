@@ -13,9 +13,20 @@ under ``OFISI_PUBLIC_URL`` with the ``callback_token`` secret as its ``token`` (
 nothing, so the token is the check, as for Africa's Talking). Exotel posts a form there
 (``SmsSid``, ``To``, ``Status``, ``DetailedStatus``, ``DetailedStatusCode``, ``SmsUnits``,
 ``DateSent``) once the SMS reaches a state; :func:`delivery_status` reads it.
+
+Incoming SMS: the ExoPhone's SMS app ("Send a Reply" applet, or the dashboard's Inbound SMS
+webhook) calls the gateway's ``/sms/exotel/inbound`` with the token, by GET (a HEAD first, and
+query parameters) or by POST (a form), with ``SmsSid``, ``From`` (the sender, often written
+``09876543210``), ``To`` (the ExoPhone), ``Date`` (``YYYY-MM-DD HH:mm:ss`` in IST, as every
+Exotel time) and ``Body``. :func:`incoming_sms` reads them. The body of the answer to a GET
+is sent back to the sender as an SMS, so the gateway answers with none: replies leave through
+the outbox, with the DLT IDs India needs.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 
 import httpx
 
@@ -25,6 +36,8 @@ from core.providers.http import HttpClients, refused
 from core.providers.india import read_dlt
 
 DELIVERY_PATH = "/sms/exotel/delivery"
+INBOUND_PATH = "/sms/exotel/inbound"
+IST = timezone(timedelta(hours=5, minutes=30), "IST")  # Exotel's clock; India keeps no summer time
 # Exotel's statuses: on the way, handed to the carrier, or failed (with DetailedStatus saying why).
 _ON_THE_WAY = frozenset({"queued", "sending", "submitted", "sent"})
 _FAILED = frozenset({"failed", "failed-dnd", "failed_dnd", "undelivered", "expired"})
@@ -47,6 +60,38 @@ def delivery_status(fields: dict[str, str]) -> tuple[str | None, str | None]:
             reason += "; the number is on India's Do Not Disturb registry"
         return "failed", reason
     return None, None
+
+
+@dataclass(frozen=True)
+class IncomingSms:
+    """One SMS an ExoPhone received, as :func:`core.inbound.receive` takes it."""
+
+    sid: str
+    sender: str  # E.164 when it reads as an Indian number, else as Exotel wrote it
+    to: str
+    text: str
+    received_at: datetime | None  # UTC; None when Exotel's Date is missing or unreadable
+
+
+def incoming_sms(fields: dict[str, str]) -> IncomingSms:
+    """Exotel's incoming-SMS fields read: the sender in E.164 (Exotel writes Indian numbers
+    without +91) and the Date moved from IST to UTC."""
+    from core.errors import InvalidInput
+    from core.phones import normalize_phone
+
+    sender = fields.get("From", "").strip()
+    try:
+        sender = normalize_phone(sender, "IN")
+    except InvalidInput:
+        pass  # core.inbound says it is no phone number
+    try:
+        sent = datetime.strptime(fields.get("Date", "").strip(), "%Y-%m-%d %H:%M:%S")
+        # A Date ahead of ours is a clock that is wrong; the message is not from the future.
+        received_at = min(sent.replace(tzinfo=IST).astimezone(timezone.utc), datetime.now(timezone.utc))
+    except ValueError:
+        received_at = None
+    return IncomingSms(fields.get("SmsSid", "").strip(), sender, fields.get("To", "").strip(),
+                       fields.get("Body", ""), received_at)
 
 
 def status_callback(settings) -> str:

@@ -2,7 +2,8 @@
 auth and form fields, answering ``{"SMSMessage": {"Sid": …, "Status": "queued"}}`` or Exotel's
 ``RestException``. Like the real one (DLT rules), it refuses an SMS to India without
 ``DltEntityId``. :meth:`FakeExotel.report` then posts a delivery report to the
-``StatusCallback`` the send named, as Exotel does once the SMS reaches a state."""
+``StatusCallback`` the send named, as Exotel does once the SMS reaches a state, and
+:meth:`FakeExotel.incoming` passes on an SMS a vendor sent to the ExoPhone, as Exotel's SMS app does."""
 
 from __future__ import annotations
 
@@ -50,6 +51,24 @@ class FakeExotel(LoopbackFake):
             "SmsSid": sent["Sid"], "To": sent["To"], "Status": status, "DetailedStatus": detailed,
             "DetailedStatusCode": code, "SmsUnits": "1", "DateSent": "2026-12-06 09:30:00"})
 
+    def incoming(self, url: str, sender: str, to: str, text: str, *, sid: str | None = None,
+                 method: str = "GET") -> httpx.Response:
+        """An SMS ``sender`` sent to the ExoPhone ``to``, passed on to ``url`` as Exotel's SMS app does:
+        a HEAD, then a GET with SmsSid, From, To, Date (IST) and Body as query parameters; or, as the
+        dashboard's Inbound SMS webhook set to POST does, a form. Returns the answer to the GET/POST."""
+        from datetime import datetime, timedelta, timezone
+
+        now = datetime.now(timezone(timedelta(hours=5, minutes=30)))
+        fields = {"SmsSid": sid or uuid.uuid4().hex, "From": sender, "To": to,
+                  "Date": now.strftime("%Y-%m-%d %H:%M:%S"), "Body": text}
+        if method == "POST":
+            return httpx.post(url, data=fields, timeout=10)
+        called = httpx.URL(url).copy_merge_params(fields)  # Exotel adds its fields to the URL's own query
+        head = httpx.head(called, timeout=10)
+        if head.status_code != 200 or head.headers.get("content-type") != "text/plain":
+            return head  # Exotel gives up on a URL that does not answer text/plain
+        return httpx.get(called, timeout=10)
+
     def answer(self, path: str, authorization: str, fields: dict[str, str]) -> tuple[int, dict]:
         if path != f"/v1/Accounts/{ACCOUNT_SID}/Sms/send.json":
             return 404, {"RestException": {"Status": 404, "Message": "Not Found"}}
@@ -85,3 +104,15 @@ def fake_exotel():
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def india(fake_exotel, monkeypatch):
+    """The settings with SMS to Indian numbers going through the fake Exotel."""
+    from config.settings import get_settings
+
+    for name, value in fake_exotel.settings_env().items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()
