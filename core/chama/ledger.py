@@ -176,6 +176,14 @@ def sums(session: Session, org_id: int, *, member_id: int | None = None, loan_id
     return Balances(*(int(v) for v in session.execute(query).one()))
 
 
+def cash_to_spend(session: Session, org_id: int) -> int:
+    """The pool less money already on its way out by M-Pesa B2C: what the books may still spend. A payment
+    that left M-Pesa must find the pool that was promised to it when its result arrives."""
+    from core.payments.b2c import open_amount
+
+    return sums(session, org_id).pool - open_amount(session, org_id)
+
+
 def sums_by_member(session: Session, org_id: int, member_ids: Iterable[int] | None = None) -> dict[int, Balances]:
     """Each member's balances in one query (members without entries are left out)."""
     query = (select(ChamaLedgerEntry.member_id, *(func.sum(_column(name)) for name in FIELDS))
