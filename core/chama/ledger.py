@@ -547,8 +547,28 @@ def _reversed_openings(session: Session, org: Org, member: ChamaMember) -> list[
 
 
 def get_entry(session: Session, actor: Actor, org_id: int, entry_id: int) -> EntryView:
+    """One entry by its id: the ``Ref`` a member's SMS receipt quotes."""
     org = chama_org(session, actor, org_id, "chama.read")
     return views(session, [_entry(session, org, entry_id)])[0]
+
+
+def entry_details(entry: EntryView, currency: str, member: str | None) -> list[tuple[str, str]]:
+    """One entry as (label, value) lines a treasurer reads, the effect on each balance it moved included;
+    ``member`` names whose it is (None for the chama's own)."""
+    lines = [("entry", str(entry.id)), ("what", describe(entry, currency)), ("member", member or "the chama"),
+             ("amount", format_money(entry.amount_minor, currency)),
+             ("when", entry.occurred_at.isoformat(timespec="minutes")),
+             ("source", entry.source), ("reference", entry.reference or "none"),
+             ("recorded by", entry.recorded_by)]
+    if entry.memo:
+        lines.append(("memo", entry.memo))
+    lines += [(LABELS[name], f"{'+' if moved > 0 else ''}{format_money(moved, currency)}")
+              for name in FIELDS if (moved := getattr(entry.change, name))]
+    if entry.reverses_id:
+        lines.append(("reverses", f"entry {entry.reverses_id}"))
+    if entry.reversed_by_id:
+        lines.append(("reversed by", f"entry {entry.reversed_by_id}"))
+    return lines
 
 
 def _entry(session: Session, org: Org, entry_id: int) -> ChamaLedgerEntry:
