@@ -204,10 +204,10 @@ async def test_the_audit_log_pages_through_the_core_and_filters(committed_db, ch
         assert {row.cells[2] for row in table.shown_rows} == {"chama.member.add"}
 
 
-async def test_a_payout_is_requested_approved_and_paid_an_entry_reversed_and_a_rule_changed(committed_db, chama):
-    from console.chama import LedgerScreen, PayoutsScreen, SettingsScreen
+async def test_a_payout_is_requested_approved_and_paid_and_an_entry_opened_and_reversed(committed_db, chama):
+    from console.chama import LedgerScreen, PayoutsScreen
+    from console.chama.ledger import EntryDialog
     from console.chama.payouts import PayoutForm
-    from core.chama import settings
 
     app = OfisiApp(committed_db)
     async with app.run_test(size=SIZE) as pilot:
@@ -248,7 +248,18 @@ async def test_a_payout_is_requested_approved_and_paid_an_entry_reversed_and_a_r
         entries = app.screen.query_one("#entries", OfisiTable)
         await until(pilot, lambda: entries.row_count >= 9, what="the entries")
         first = min(entries.records, key=lambda r: r.id)  # a member's contribution
-        entries.move_to(first.id)
+        await pilot.press("g")  # by the Ref on her SMS receipt
+        await until(pilot, lambda: isinstance(app.screen, AskText), what="the entry number")
+        app.screen.query_one("#ask-text", Input).value = f"#{first.id}"
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, EntryDialog), what="the entry")
+        shown = {r.cells[0]: r.cells[1] for r in app.screen.query_one("#entry-lines", OfisiTable).records}
+        assert (shown["entry"], shown["amount"], shown["savings"], shown["reference"]) == (
+            str(first.id), "KES 1,000", "+KES 1,000", "R-0")
+        assert chama.chair.name in shown["member"]
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, LedgerScreen), what="the ledger again")
+        assert entries.selected_id == first.id
         await pilot.press("z")
         await until(pilot, lambda: isinstance(app.screen, AskText), what="the reason")
         assert f"entry {first.id}" in app.screen.dialog_title.lower()
@@ -258,20 +269,6 @@ async def test_a_payout_is_requested_approved_and_paid_an_entry_reversed_and_a_r
                     and entries.selected_row.cells[6].startswith("by"), what="reversed")
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is office, what="home")
-
-        await pilot.press("t")
-        await until(pilot, lambda: isinstance(app.screen, SettingsScreen), what="the rules")
-        rules = app.screen.query_one("#settings", OfisiTable)
-        await until(pilot, lambda: rules.row_count > 5, what="the rules")
-        rules.move_to("reminder")
-        await pilot.press("e")
-        await until(pilot, lambda: isinstance(app.screen, AskText), what="the new value")
-        app.screen.query_one("#ask-text", Input).value = "5"
-        await pilot.press("enter")
-        await until(pilot, lambda: "5 days" in str(rules.selected_row.cells[1]), what="the new rule")
-        with committed_db.session() as session:
-            assert settings.get_settings(session, ACTOR, chama.id).reminder_days == 5
-
 
 async def test_mpesa_payments_kept_for_review_are_settled_from_the_console(committed_db, chama):
     from console.chama import MpesaReviewScreen
@@ -358,3 +355,64 @@ async def test_the_agm_reports_are_listed_shown_and_exported(committed_db, chama
         await until(pilot, lambda: out.is_file() and any("written to" in n for n in notices(app)), what="the file")
         lines = out.read_text(encoding="utf-8").splitlines()
         assert len(lines) == len(chama.everyone) + 2 and f"{saved // 100}" in lines[-1].replace(",", "")
+
+
+async def test_every_rule_is_changed_from_the_console_and_a_wrong_one_refused_with_the_reason(committed_db, chama):
+    from console.chama import SettingsScreen
+    from console.chama.settings import RuleForm
+    from core.chama import settings
+    from core.chama.settings import RULES
+
+    app = OfisiApp(committed_db)
+    async with app.run_test(size=SIZE) as pilot:
+        office = await open_office(pilot)
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, SettingsScreen), what="the rules")
+        rules = app.screen.query_one("#settings", OfisiTable)
+        await until(pilot, lambda: rules.row_count == len(RULES), what="every rule")
+        rules.focus()
+
+        async def change(label: str, **answers: str) -> None:
+            rules.move_to(label)
+            await pilot.press("e")
+            await until(pilot, lambda: isinstance(app.screen, RuleForm), what=f"the {label} form")
+            assert label in app.screen.dialog_title and chama.org.name in app.screen.dialog_title
+            for key, value in answers.items():
+                app.screen.query_one(f"#rule-{key}", Input).value = value
+            await pilot.click("#dialog-confirm-button")
+            await until(pilot, lambda: isinstance(app.screen, SettingsScreen), what="the rules again")
+
+        await change("contribution", contribution="500", frequency="weekly", due_day="friday")
+        await until(pilot, lambda: rules.selected_row.cells[1] == "KES 500 weekly, due every Friday",
+                    what="the new contribution")
+        await change("late fine", late_fine="5%", grace_days="3")
+        await until(pilot, lambda: "5% of what is unpaid after 3 grace days" in rules.selected_row.cells[1],
+                    what="the new fine")
+        await change("late loan", loan_penalty="2.5", loan_grace_days="5", default_after_missed="4")
+        await change("loan interest", interest_rate="1.25", interest_kind="reducing")
+        await change("invoices from", invoices_from="2026-01-05")
+        await change("loan limit", loan_limit="2")
+        await change("overpayment", overpayment="refund")
+        await change("SMS receipts", sms_receipts="off")
+        await change("reminder", reminder_days="5")
+        await until(pilot, lambda: rules.selected_row.cells[1] == "5 days before the due date", what="reminder")
+        await change("approvals", approvals_required="3")  # three officials: a loan to one leaves two to approve
+        await until(pilot, lambda: any("at most 2 approval(s), not 3" in n for n in notices(app)), what="refusal")
+        await change("late fine", grace_days="soon")
+        await until(pilot, lambda: any("'soon' is not a whole number" in n for n in notices(app)), what="refusal")
+        await change("contribution", due_day="32", frequency="monthly")
+        await until(pilot, lambda: any("due day of a monthly contribution" in n for n in notices(app)),
+                    what="the refused due day")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is office, what="home")
+    with committed_db.session() as session:
+        now = settings.get_settings(session, ACTOR, chama.id)
+    assert (now.contribution_minor, now.frequency, now.due_day) == (50_000, "weekly", 4)
+    assert (now.fine_kind, now.fine_percent_bp, now.grace_days) == ("percent", 500, 3)
+    assert (now.loan_penalty_bp, now.loan_grace_days, now.default_after_missed) == (250, 5, 4)
+    assert (now.interest_rate_bp, now.interest_kind, now.loan_limit_percent) == (125, "reducing", 200)
+    assert (now.contributions_start.isoformat(), now.overpayment, now.sms_receipts) == ("2026-01-05", "refund", False)
+    assert (now.reminder_days, now.approvals_required) == (5, 2)
+    with committed_db.session() as session:
+        changed = [e for e in audit.list_entries(session, ACTOR, chama.id, limit=50) if e.action == "chama.settings"]
+    assert len(changed) == 9
