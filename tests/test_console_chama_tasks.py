@@ -117,16 +117,28 @@ async def test_a_member_is_added_edited_and_exits_after_a_yes(committed_db, cham
         assert (payout.kind, payout.amount_minor, payout.member_id) == ("exit", 100_000, chama.members[1].id)
 
 
-async def test_an_approved_loan_is_disbursed_after_a_yes_and_a_repayment_recorded(committed_db, chama):
+async def test_a_loan_is_rejected_with_a_reason_another_disbursed_after_a_yes_and_a_repayment_recorded(committed_db, chama):
     member = chama.members[0]
     with committed_db.session() as session:
         loan = approved_loan(session, chama, member, 50_000, months=2)
+        asked = loans.request_loan(session, ACTOR, chama.id, chama.members[1].id, 90_000, months=3, purpose="party")
     app = OfisiApp(committed_db)
     async with app.run_test(size=SIZE) as pilot:
         office = await open_office(pilot)
         queue = office.query_one("#loan-queue", OfisiTable)
-        await until(pilot, lambda: queue.row_count == 1, what="the approved loan")
+        await until(pilot, lambda: queue.row_count == 2, what="the loans waiting")
         queue.focus()
+        queue.move_to(asked.id)
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, AskText), what="the reason")
+        assert "KES 900" in app.screen.dialog_title and chama.members[1].name in app.screen.dialog_title
+        app.screen.query_one("#ask-text", Input).value = "not what loans are for"
+        await pilot.press("enter")
+        await until(pilot, lambda: queue.row_count == 1, what="the rejected loan leaving the queue")
+        with committed_db.session() as session:
+            rejected = loans.get_loan(session, ACTOR, chama.id, asked.id)
+        assert (rejected.status, rejected.rejection_reason) == ("rejected", "not what loans are for")
+        queue.move_to(loan.id)
         await pilot.press("d")
         await until(pilot, lambda: isinstance(app.screen, Confirm), what="the disbursement question")
         assert "KES 500" in app.screen.dialog_title and member.name in app.screen.dialog_title
