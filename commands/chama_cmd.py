@@ -460,7 +460,10 @@ def entry_show(
     if as_json:
         print_json(entry)
         return
-    print_table(f"{o.name} entry {entry.id}", ["", ""], [list(line) for line in entry_details(entry, o.currency, who)])
+    from zoneinfo import ZoneInfo
+
+    lines = entry_details(entry, o.currency, who, ZoneInfo(o.timezone))
+    print_table(f"{o.name} entry {entry.id}", ["", ""], [list(line) for line in lines])
 
 
 @app.command("position")

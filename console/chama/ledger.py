@@ -37,6 +37,7 @@ class EntryDialog(Dialog[None]):
 
     CONFIRM_LABEL = "Close"
     CANCEL_BUTTON = False
+    DEFAULT_CSS = "EntryDialog #entry-lines { height: auto; max-height: 15; }"
 
     def __init__(self, title: str, lines: list[tuple[str, str]]) -> None:
         super().__init__(title)
@@ -46,8 +47,9 @@ class EntryDialog(Dialog[None]):
         yield OfisiTable(("", ""), noun="lines", id="entry-lines", empty="Nothing to show.")
 
     def on_mount(self) -> None:
-        self.query_one("#entry-lines", OfisiTable).reload(Row(label, (label, value), data=label)
-                                                          for label, value in self.lines)
+        lines = self.query_one("#entry-lines", OfisiTable)
+        lines.show_header = False  # label and value: a header would take a row 24 lines cannot spare
+        lines.reload(Row(label, (label, value), data=label) for label, value in self.lines)
         self.query_one("#dialog-confirm-button").focus()  # Enter closes it, as the footer says
 
     def answer(self) -> None:
@@ -109,7 +111,7 @@ class LedgerScreen(OrgListScreen):
         with self.database.session() as session:
             entry = ledger.get_entry(session, self.actor, self.org.id, entry_id)
             who = get_member(session, self.actor, self.org.id, entry.member_id).label if entry.member_id else None
-        self.post_from_worker(EntryShown(entry, ledger.entry_details(entry, self.org.currency, who)))
+        self.post_from_worker(EntryShown(entry, ledger.entry_details(entry, self.org.currency, who, self.org.tz)))
 
     def on_entry_shown(self, message: EntryShown) -> None:
         self.query_one("#entries", OfisiTable).move_to(message.entry.id)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Input, Label
 
@@ -34,6 +35,11 @@ class RuleForm(Dialog[dict[str, str]]):
     """A line for each value of one rule, filled with what it is now."""
 
     CONFIRM_LABEL = "Save"
+    DEFAULT_CSS = """
+    RuleForm .rule-line { height: auto; }
+    RuleForm .rule-line Label { width: 1fr; padding: 1 1 0 0; }
+    RuleForm .rule-line Input { width: 26; }
+    """
 
     def __init__(self, title: str, label: str, view: ChamaSettingsView) -> None:
         super().__init__(title)
@@ -41,16 +47,20 @@ class RuleForm(Dialog[dict[str, str]]):
         self.view = view
 
     def compose_body(self) -> ComposeResult:
-        for rule_field in self.fields:
-            yield Label(literal(rule_field.question))
-            yield Input(rule_field.now(self.view), id=f"rule-{rule_field.key}")
+        for rule_field in self.fields:  # a line each, so three values and the buttons fit 24 rows
+            with Horizontal(classes="rule-line"):
+                yield Label(literal(rule_field.question))
+                yield Input(rule_field.now(self.view), id=f"rule-{rule_field.key}")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.action_confirm()
+        if event.input.id == f"rule-{self.fields[-1].key}":
+            self.action_confirm()
+        else:
+            self.focus_next()
 
     def answer(self) -> dict[str, str]:
         return {f.key: self.query_one(f"#rule-{f.key}", Input).value for f in self.fields}

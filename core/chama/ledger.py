@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import func, select
@@ -552,12 +552,13 @@ def get_entry(session: Session, actor: Actor, org_id: int, entry_id: int) -> Ent
     return views(session, [_entry(session, org, entry_id)])[0]
 
 
-def entry_details(entry: EntryView, currency: str, member: str | None) -> list[tuple[str, str]]:
-    """One entry as (label, value) lines a treasurer reads, the effect on each balance it moved included;
-    ``member`` names whose it is (None for the chama's own)."""
-    lines = [("entry", str(entry.id)), ("what", describe(entry, currency)), ("member", member or "the chama"),
+def entry_details(entry: EntryView, currency: str, member: str | None, zone: tzinfo) -> list[tuple[str, str]]:
+    """One entry (its number is the caller's title) as (label, value) lines a treasurer reads, the effect on
+    each balance it moved included;
+    ``member`` names whose it is (None for the chama's own), ``zone`` is the chama's clock."""
+    lines = [("what", describe(entry, currency)), ("member", member or "the chama"),
              ("amount", format_money(entry.amount_minor, currency)),
-             ("when", entry.occurred_at.isoformat(timespec="minutes")),
+             ("when", f"{entry.occurred_at.astimezone(zone):%d %b %Y %H:%M}"),
              ("source", entry.source), ("reference", entry.reference or "none"),
              ("recorded by", entry.recorded_by)]
     if entry.memo:

@@ -162,8 +162,8 @@ def describe_settings(view: ChamaSettingsView) -> list[tuple[str, str]]:
         ("approvals", f"{view.approvals_required} officials for a loan or payout, never the applicant"),
         ("overpayment", "added to the member's savings" if view.overpayment == "savings"
                         else "refunded to the member through the approvals"),
-        ("late loan", f"{view.loan_penalty_bp / 100:g}% of what is overdue after {view.loan_grace_days} grace days; "
-                      f"in default after {view.default_after_missed} missed instalments"),
+        ("late loan", f"{view.loan_penalty_bp / 100:g}% of overdue after {view.loan_grace_days} grace days, "
+                      f"default after {view.default_after_missed} missed"),
         ("SMS receipts", "on" if view.sms_receipts else "off"),
     ]
 
