@@ -69,7 +69,7 @@ def expenses_add(
     source: str = typer.Option("cash", "--source", help="cash, mpesa or bank: how it was paid."),
     on: Optional[str] = typer.Option(None, "--on", help="The day it was spent (default now)."),
 ) -> None:
-    """Record an expense; it comes out of the chama's earnings before the share-out."""
+    """Record an expense; it comes out of the pool and the earnings shared at the share-out."""
     from commands.chama_cmd import amount, chama_for, money, parse_day
     from core.chama.base import local_moment
     from core.chama.expenses import record_expense

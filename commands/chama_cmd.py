@@ -113,30 +113,6 @@ def emit(data: Any, as_json: bool, message: str | None = None) -> None:
 
 # ------------------------------------------------------------------ settings
 
-WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-
-
-def _due_day(text: str, frequency: str) -> int:
-    value = text.strip().lower()
-    if frequency == "weekly" and value[:3] in [d[:3] for d in WEEKDAY_NAMES]:
-        return [d[:3] for d in WEEKDAY_NAMES].index(value[:3])
-    if value.isdigit():
-        return int(value)
-    raise typer.BadParameter(f"{text!r} is not a due day: a day of the month (1–31) or, weekly, a weekday name.")
-
-
-def _basis_points(text: str) -> int:
-    from decimal import Decimal, InvalidOperation
-
-    try:
-        value = Decimal(text.strip().rstrip("%")) * 100
-    except InvalidOperation:
-        raise typer.BadParameter(f"{text!r} is not a percentage, like 1.5 or 10%.") from None
-    if value != value.to_integral_value():
-        raise typer.BadParameter(f"{text!r} has more than two decimals.")
-    return int(value)
-
-
 @app.command("settings")
 def settings_cmd(
     org: str = ORG,
@@ -163,7 +139,7 @@ def settings_cmd(
     as_json: bool = JSON,
 ) -> None:
     """Show the chama's rules, or change the ones given."""
-    from core.chama.settings import describe_settings, get_settings, update_settings
+    from core.chama.settings import describe_settings, get_settings, parse_due_day, parse_percent, update_settings
 
     with unit_of_work() as (session, actor):
         o = chama_for(session, actor, org)
@@ -174,7 +150,7 @@ def settings_cmd(
         if frequency is not None:
             changes["frequency"] = frequency.strip().lower()
         if due_day is not None:
-            changes["due_day"] = _due_day(due_day, changes.get("frequency", current.frequency))
+            changes["due_day"] = parse_due_day(due_day, changes.get("frequency", current.frequency))
         if start is not None:
             changes["contributions_start"] = parse_day(start)
         for name, value in (("reminder_days", reminder_days), ("grace_days", grace_days),
@@ -185,17 +161,17 @@ def settings_cmd(
         if fine_flat is not None:
             changes |= {"fine_kind": "flat", "fine_flat_minor": amount(fine_flat, o)}
         if fine_percent is not None:
-            changes |= {"fine_kind": "percent", "fine_percent_bp": _basis_points(fine_percent)}
+            changes |= {"fine_kind": "percent", "fine_percent_bp": parse_percent(fine_percent)}
         if interest is not None:
             changes["interest_kind"] = interest.strip().lower()
         if interest_rate is not None:
-            changes["interest_rate_bp"] = _basis_points(interest_rate)
+            changes["interest_rate_bp"] = parse_percent(interest_rate)
         if loan_multiple is not None:
-            changes["loan_limit_percent"] = _basis_points(loan_multiple)
+            changes["loan_limit_percent"] = parse_percent(loan_multiple)
         if overpayment is not None:
             changes["overpayment"] = overpayment.strip().lower()
         if loan_penalty is not None:
-            changes["loan_penalty_bp"] = _basis_points(loan_penalty)
+            changes["loan_penalty_bp"] = parse_percent(loan_penalty)
         view = update_settings(session, actor, o.id, **changes) if changes else current
     if as_json:
         print_json(view)
@@ -465,6 +441,29 @@ def reverse(
         o = chama_for(session, actor, org)
         entry = reverse_entry(session, actor, o.id, entry_id, reason=reason)
     emit(entry, as_json, f"Entry {entry_id} is reversed by entry {entry.id}.")
+
+
+@app.command("entry")
+def entry_show(
+    entry_id: int = typer.Argument(..., metavar="ENTRY", help="The entry's number: the Ref on a member's SMS."),
+    org: str = ORG,
+    as_json: bool = JSON,
+) -> None:
+    """One ledger entry: what it was, whose, and what it did to each balance."""
+    from core.chama.ledger import entry_details, get_entry
+    from core.chama.members import get_member
+
+    with unit_of_work() as (session, actor):
+        o = chama_for(session, actor, org)
+        entry = get_entry(session, actor, o.id, entry_id)
+        who = get_member(session, actor, o.id, entry.member_id).label if entry.member_id else None
+    if as_json:
+        print_json(entry)
+        return
+    from zoneinfo import ZoneInfo
+
+    lines = entry_details(entry, o.currency, who, ZoneInfo(o.timezone))
+    print_table(f"{o.name} entry {entry.id}", ["", ""], [list(line) for line in lines])
 
 
 @app.command("position")

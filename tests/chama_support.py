@@ -148,6 +148,7 @@ def read_effect(entry: ChamaLedgerEntry, by_id: dict[int, ChamaLedgerEntry]) -> 
         "loan_disbursement": Balances(principal=a, pool=-a),
         "interest": Balances(interest=a),
         "payout": Balances(pool=-a, earnings=-a),
+        "expense": Balances(pool=-a, earnings=-a),
     }[entry.kind]
 
 

@@ -60,6 +60,45 @@ def test_settings_refuse_a_rule_that_could_never_be_met_and_say_why(session, mak
     assert settings.update_settings(session, ACTOR, chama.id, approvals_required=2).approvals_required == 2
 
 
+def test_every_rule_is_set_from_what_a_treasurer_types_and_a_wrong_answer_says_what_to_write(session, make_org):
+    """What the console's rule forms send: every line of the rules, each of its values as typed."""
+    chama = make_chama(session, make_org)
+    typed = {"contribution": {"contribution": "1,500", "frequency": "weekly", "due_day": "Fri"},
+             "invoices from": {"invoices_from": "2026-01-05"}, "reminder": {"reminder_days": "4"},
+             "late fine": {"late_fine": "KES 250", "grace_days": "2"},
+             "loan interest": {"interest_rate": "1.25%", "interest_kind": "Reducing"},
+             "loan limit": {"loan_limit": "2.5"}, "approvals": {"approvals_required": "1"},
+             "overpayment": {"overpayment": "refund"},
+             "late loan": {"loan_penalty": "2", "loan_grace_days": "10", "default_after_missed": "6"},
+             "SMS receipts": {"sms_receipts": "off"}}
+    assert set(typed) == set(settings.RULES) == {label for label, _ in settings.describe_settings(
+        settings.get_settings(session, ACTOR, chama.id))}
+    for label, answers in typed.items():
+        now = settings.get_settings(session, ACTOR, chama.id)
+        settings.update_settings(session, ACTOR, chama.id, **settings.rule_changes(now, label, answers))
+    now = settings.get_settings(session, ACTOR, chama.id)
+    assert (now.contribution_minor, now.frequency, now.due_day, str(now.contributions_start)) == (
+        150_000, "weekly", 4, "2026-01-05")
+    assert (now.reminder_days, now.fine_kind, now.fine_flat_minor, now.grace_days) == (4, "flat", 25_000, 2)
+    assert (now.interest_rate_bp, now.interest_kind, now.loan_limit_percent, now.approvals_required) == (
+        125, "reducing", 250, 1)
+    assert (now.overpayment, now.loan_penalty_bp, now.loan_grace_days, now.default_after_missed,
+            now.sms_receipts) == ("refund", 200, 10, 6, False)
+    # An empty answer keeps the value; the form's own text reads back as the same rule.
+    shown = {f.key: f.now(now) for f in settings.RULES["late fine"]}
+    assert settings.rule_changes(now, "late fine", {**shown, "grace_days": ""}) == {
+        "fine_kind": "flat", "fine_flat_minor": 25_000, "grace_days": 2}
+    for label, answers, said in (("contribution", {"frequency": "monthly", "due_day": "Fri"}, "not a due day"),
+                                 ("loan interest", {"interest_rate": "1.125"}, "more than two decimals"),
+                                 ("invoices from", {"invoices_from": "5/1/2026"}, "write it like 2026-03-31"),
+                                 ("SMS receipts", {"sms_receipts": "yes"}, "SMS receipts is on or off")):
+        with pytest.raises(InvalidInput, match=said):
+            settings.rule_changes(now, label, answers)
+    with pytest.raises(InvalidInput, match="due day of a monthly contribution"):
+        settings.update_settings(session, ACTOR, chama.id, **settings.rule_changes(
+            now, "contribution", {"frequency": "monthly", "due_day": "32"}))
+
+
 def test_a_login_without_a_phone_cannot_approve_its_own_members_loan(session, make_org):
     chama = make_chama(session, make_org)
     ledger.record_contribution(session, ACTOR, chama.id, chama.chair.id, 1_000_000)

@@ -177,7 +177,7 @@ class History:
                 ChamaInvoice.member_id == m.id))
                 if cycle.started_on is None or i.due_on > cycle.started_on)
             paid = sum(e.amount_minor for e in standing if e.kind == "contribution"
-                       and (cycle.started_at is None or e.occurred_at >= cycle.started_at))
+                       and e.id > cycle.after_entry)
             if invoiced > paid:
                 expected_arrears[m.id] = invoiced - paid
         far = (cycle.started_on or date(2025, 1, 1)) + timedelta(days=400)

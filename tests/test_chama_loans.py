@@ -115,8 +115,8 @@ def test_disbursement_needs_the_pool_and_charges_flat_interest(session, chama):
     big = approved_loan(session, chama, chama.chair, 3_000_000, months=3)
     loans.disburse_loan(session, ACTOR, chama.id, big.id)
     other = approved_loan(session, chama, chama.treasurer, 2_500_000, months=3)
-    with pytest.raises(Conflict, match=r"The pool holds KES 20,000; Achieng's loan of KES 25,000 needs "
-                                       r"KES 5,000 more\."):
+    with pytest.raises(Conflict, match=r"The pool holds KES 20,000 not already on its way out; Achieng's loan "
+                                       r"of KES 25,000 needs KES 5,000 more\."):
         loans.disburse_loan(session, ACTOR, chama.id, other.id)
     loan = disbursed_loan(session, chama, fatuma, 1_000_000, months=4)
     assert (loan.status, loan.principal_outstanding_minor, loan.interest_owed_minor) == ("disbursed", 1_000_000,

@@ -220,3 +220,62 @@ def test_review_settles_with_the_amount_mpesa_reported_split_by_the_rule(session
     assert ledger.sums(session, chama.id, member_id=fatuma.id).savings == savings + 30_000
     assert "received KES 1,500" in sms_to(session, fatuma)[-1]
     assert ledger.sums(session, chama.id) == recount(session, chama.id)
+
+
+def test_money_m_pesa_is_paying_out_is_not_paid_again_nor_spent_and_expenses_may_exceed_earnings(session, chama):
+    """A payout M-Pesa B2C is sending cannot also be paid in cash (it would be paid twice), and what is on its
+    way out is not in the pool for anything else. An expense may take earnings below zero, never the pool."""
+    from core.payments.b2c import request_disbursement, settle_disbursement
+    from core.chama import expenses
+
+    for i, m in enumerate(chama.everyone):
+        ledger.record_contribution(session, ACTOR, chama.id, m.id, 100_000, reference=f"C-{i}")  # pool KES 5,000
+    wanjiku = chama.members[0]
+    payout = payouts.request_payout(session, ACTOR, chama.id, 200_000, purpose="merry-go-round", member_id=wanjiku.id)
+    approve_by_checkers(session, chama, payout, wanjiku.id)
+    sending = request_disbursement(session, ACTOR, chama.id, "chama.payout", payout.id)
+    with pytest.raises(Conflict, match=rf"Payout {payout.id} to {wanjiku.name} is being paid by M-Pesa "
+                                       rf"\(disbursement {sending.id}, pending\); paying it by cash too could pay "
+                                       rf"it twice.*settle-disbursement {sending.id}"):
+        payouts.pay_payout(session, ACTOR, chama.id, payout.id, source="cash")
+    with pytest.raises(Conflict, match=r"The pool holds KES 3,000 not already on its way out; an expense "
+                                       r"\(bank charges\) of KES 3,500 needs KES 500 more"):
+        expenses.record_expense(session, ACTOR, chama.id, 350_000, category="bank charges", receipt="BK-1")
+    before = ledger.sums(session, chama.id)
+    assert before.earnings == 0
+    expenses.record_expense(session, ACTOR, chama.id, 1_500, category="bank charges", receipt="BK-2")
+    assert ledger.sums(session, chama.id).earnings == -1_500  # no interest yet: the shortfall is the members'
+    settle_disbursement(session, ACTOR, chama.id, sending.id, paid=False)  # the portal shows it never left
+    paid = payouts.pay_payout(session, ACTOR, chama.id, payout.id, source="cash", reference="CASH-9")
+    assert paid.status == "paid"
+    after = ledger.sums(session, chama.id)
+    assert after.pool == 500_000 - 1_500 - 200_000 and after == recount(session, chama.id)
+    plan = shareout.preview_shareout(session, ACTOR, chama.id)
+    assert plan.blockers == [] and sum(line.payout_minor for line in plan.lines) == after.pool
+
+
+def test_two_share_outs_on_one_day_and_cash_entered_after_the_second(session, make_org):
+    """The cycle's contributions are those recorded after its share-out, whatever time is written on them:
+    a second share-out the same day hands back what came between, and cash handed over that morning but
+    entered after it pays the new cycle's invoice."""
+    chama = make_chama(session, make_org, contribution_minor=100_000)
+    wanjiku, other = chama.members
+    morning = utcnow() - timedelta(minutes=1)  # before both share-outs, the same day
+    for i, m in enumerate(chama.everyone):
+        ledger.record_contribution(session, ACTOR, chama.id, m.id, 100_000, reference=f"A-{i}")
+    shareout.commit_shareout(session, ACTOR, chama.id, code=shareout.preview_shareout(session, ACTOR, chama.id).code)
+    ledger.record_contribution(session, ACTOR, chama.id, wanjiku.id, 40_000, reference="B-1")  # missed the first
+    second = shareout.commit_shareout(session, ACTOR, chama.id,
+                                      code=shareout.preview_shareout(session, ACTOR, chama.id).code)
+    assert [(line.member_id, line.payout_minor) for line in second.lines] == [(wanjiku.id, 40_000)]
+    cycle = ledger.member_balances(session, ACTOR, chama.id, wanjiku.id).cycle
+    assert cycle.number == 3
+    due = cycle.started_on + timedelta(days=7)
+    for m in (wanjiku, other):
+        session.add(ChamaInvoice(org_id=chama.id, member_id=m.id, period="c3", due_on=due, amount_minor=100_000))
+    session.flush()
+    assert arrears_by_member(session, chama.id, through=due) == {wanjiku.id: 100_000, other.id: 100_000}
+    ledger.record_contribution(session, ACTOR, chama.id, other.id, 100_000, reference="C-1", occurred_at=morning)
+    assert arrears_by_member(session, chama.id, through=due) == {wanjiku.id: 100_000}
+    assert ledger.sums(session, chama.id, member_id=other.id).savings == 100_000
+    assert ledger.sums(session, chama.id) == recount(session, chama.id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from textual.widgets import DataTable, Input, SelectionList, Sparkline, Static
+from textual.widgets import DataTable, Input, SelectionList, Sparkline, Static, TextArea
 
 from console.app import OfisiApp
 from console.widgets.confirm import Confirm
@@ -17,6 +17,7 @@ from console.chama import (
     ChamaOffice,
     MeetingsScreen,
     MembersScreen,
+    MinutesModal,
     RecordPaymentModal,
     ShareoutModal,
     StatementModal,
@@ -199,10 +200,27 @@ async def test_a_meeting_is_scheduled_and_attendance_taken(committed_db, chama):
         ticks.select(chama.members[0].id)
         await pilot.press("ctrl+s")
         await until(pilot, lambda: app.screen is meetings_screen and rows(table)[0][4] == "2", what="2 present")
+        await pilot.press("w")
+        await until(pilot, lambda: isinstance(app.screen, MinutesModal), what="the minutes")
+        app.screen.query_one("#minutes", TextArea).text = "Loans review: two approved."
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.screen is meetings_screen and rows(table)[0][5] == "yes", what="minutes")
+
+        await pilot.press("n")  # one still to come, then called off
+        await until(pilot, lambda: app.screen is not meetings_screen, what="the schedule form")
+        app.screen.save("2099-03-01 10:00", "[b]Chief's[/b] camp", "AGM")
+        await until(pilot, lambda: app.screen is meetings_screen and table.row_count == 2, what="the second one")
+        table.move_cursor(row=0)
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, AskText), what="the reason")
+        assert "[b]Chief's[/b] camp" in app.screen.dialog_title
+        app.screen.query_one("#ask-text", Input).value = "the hall is taken"
+        await pilot.press("enter")
+        await until(pilot, lambda: rows(table)[0][3] == "cancelled", what="cancelled")
         with committed_db.session() as session:
-            [meeting] = meetings.list_meetings(session, ACTOR, chama.id)
-            assert {a.member_id for a in meeting.attendance if a.status == "present"} == {
-                chama.chair.id, chama.members[0].id}
+            held, called_off = sorted(meetings.list_meetings(session, ACTOR, chama.id), key=lambda m: m.starts_at)
+        assert {a.member_id for a in held.attendance if a.status == "present"} == {chama.chair.id, chama.members[0].id}
+        assert (held.status, held.minutes, called_off.status) == ("held", "Loans review: two approved.", "cancelled")
 
 
 async def test_the_shareout_preview_lists_every_member(committed_db, chama):

@@ -1,4 +1,5 @@
-"""Meetings newest first: schedule, attendance, minutes."""
+"""Meetings newest first: schedule (a past one too, entered after it was held), attendance,
+minutes, and cancelling one still to come (asks the reason; members get an SMS)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from textual.widgets import Input, Label, SelectionList, TextArea
 
 from console.base import ConsoleScreen
 from console.chama.common import OrgModal
+from console.widgets.dialog import AskText
 from console.widgets.table import Cell, OfisiTable, Row
 from console.widgets.text import literal
 from core.actors import Actor
@@ -31,13 +33,15 @@ class MeetingsLoaded(Message):
 
 
 class MeetingsScreen(ConsoleScreen):
-    """Meetings newest first: n schedules one, a takes attendance, w writes the minutes."""
+    """Meetings newest first: n schedules one, a takes attendance, w writes the minutes, c cancels."""
 
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("n", "schedule", "Schedule", tooltip="Put a meeting in the calendar; members get an SMS."),
         Binding("a", "attendance", "Attendance", tooltip="Mark who came to the highlighted meeting."),
         Binding("w", "minutes", "Minutes", tooltip="Write the highlighted meeting's minutes."),
+        Binding("c", "cancel_meeting", "Cancel meeting",
+                tooltip="Cancel the highlighted meeting (asks the reason; members get an SMS)."),
     ]
 
     def __init__(self, database: Database, actor: Actor, org: OrgView, may_change: bool) -> None:
@@ -56,7 +60,7 @@ class MeetingsScreen(ConsoleScreen):
         self.load()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return self.may_change if action in ("schedule", "attendance", "minutes") else True
+        return self.may_change if action in ("schedule", "attendance", "minutes", "cancel_meeting") else True
 
     @work(thread=True, exclusive=True, group="meetings", exit_on_error=False)
     def load(self) -> None:
@@ -97,6 +101,23 @@ class MeetingsScreen(ConsoleScreen):
         if meeting is not None:
             self.app.push_screen(MinutesModal(self.database, self.actor, self.org, meeting),
                                  callback=lambda done: done and self.load())
+
+
+    def action_cancel_meeting(self) -> None:
+        meeting = self._highlighted()
+        if meeting is not None:
+            when = f"{meeting.starts_at.astimezone(self.org.tz):%a %d %b %Y %H:%M}"
+            self.app.push_screen(AskText(f"Cancel the meeting of {when} at {meeting.venue}",
+                                         "Why? Every member gets an SMS with the reason.",
+                                         confirm_label="Cancel meeting"),
+                                 callback=lambda reason: reason and self.cancel(meeting.id, reason))
+
+    @work(thread=True, group="meeting-cancel", exit_on_error=False)
+    def cancel(self, meeting_id: int, reason: str) -> None:
+        with self.database.session() as session:
+            meetings.cancel_meeting(session, self.actor, self.org.id, meeting_id, reason=reason)
+        self.app.call_from_thread(self.notify, "Meeting cancelled; members will get an SMS.", markup=False)
+        self.app.call_from_thread(self.load)
 
 
 class ScheduleMeetingModal(OrgModal):

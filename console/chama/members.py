@@ -7,8 +7,11 @@ on that member when the list is read again:
 
 - Enter: the member's statement; ``s``: reminder SMS off or on (the same record as STOP/START);
 - ``a``: add a member; ``e``: edit the member's role and number;
-- ``f``: fine; ``r``: a loan repayment (cash or bank); ``x``: the member leaves: her exit settlement
-  (savings less what she owes) is named, then asked for as a payout the officials approve.
+- ``f``: fine; ``p``: a payment of her fines; ``r``: a loan repayment (cash or bank);
+- ``o``: her opening balance (savings from before Ofisi, which pay no invoice);
+- ``d``: her loan in default is recovered from its guarantors, pro rata (asks first);
+- ``x``: the member leaves: her exit settlement (savings less what she owes) is named, then asked
+  for as a payout the officials approve.
 
 Each dialog's title names the member; each calls the same core service as the CLI.
 """
@@ -161,8 +164,14 @@ class MembersScreen(ConsoleScreen):
         Binding("a", "add", "Add member", id="member-add", tooltip="Add a member with a name and a phone."),
         Binding("e", "edit", "Edit", id="member-edit", tooltip="Change the highlighted member's number or role."),
         Binding("f", "fine", "Fine", id="member-fine", tooltip="Fine the highlighted member; they are told why."),
+        Binding("p", "pay_fine", "Pay fine", id="member-pay-fine",
+                tooltip="Record money the highlighted member paid against her fines."),
         Binding("r", "repay", "Repayment", id="member-repay",
                 tooltip="Record a loan repayment by the highlighted member (cash or bank)."),
+        Binding("o", "opening_balance", "Opening bal.", id="member-opening",
+                tooltip="The savings the highlighted member brought from before Ofisi (pay no invoice)."),
+        Binding("d", "recover", "Recover default", id="member-recover",
+                tooltip="Charge the highlighted member's loan in default to its guarantors (asks first)."),
         Binding("x", "exit_member", "Exit", id="member-exit",
                 tooltip="The highlighted member leaves the chama (asks first)."),
     ]
@@ -193,7 +202,7 @@ class MembersScreen(ConsoleScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("toggle_sms", "add", "edit"):
             return self.may_change
-        if action in ("fine", "repay", "exit_member"):
+        if action in ("fine", "pay_fine", "repay", "opening_balance", "recover", "exit_member"):
             return self.may_money
         return True
 
@@ -291,16 +300,75 @@ class MembersScreen(ConsoleScreen):
                                  callback=lambda a: a and self.fine(m, a))
 
     def action_repay(self) -> None:
+        self.ask_payment("Repayment", "loan_outstanding_minor", "has no loan to repay", loans.record_repayment,
+                         "bank")
+
+    def action_pay_fine(self) -> None:
+        self.ask_payment("Fine payment", "fines_owed_minor", "owes no fines", fines.record_fine_payment, "cash")
+
+    def ask_payment(self, what: str, owed: str, nothing_owed: str, service, source: str) -> None:
+        """Money the highlighted member pays against what she owes (``owed``, a balance), through ``service``."""
         if (picked := self.selected()) is not None:
             m, b = picked
-            if not b.loan_outstanding_minor:
-                self.notify(f"{m.name} has no loan to repay.", markup=False)
+            if not getattr(b, owed):
+                self.notify(f"{m.name} {nothing_owed}.", markup=False)
                 return
-            self.app.push_screen(MoneyForm(f"Repayment by {self.named(m)} (owes "
-                                           f"{self.present.money(b.loan_outstanding_minor)})", self.org.currency,
+            self.app.push_screen(MoneyForm(f"{what} by {self.named(m)} (owes "
+                                           f"{self.present.money(getattr(b, owed))})", self.org.currency,
                                            text_label="Reference (receipt or bank slip number)",
                                            confirm_label="Record"),
-                                 callback=lambda a: a and self.repay(m, a))
+                                 callback=lambda a: a and self.pay(m, a, what, service, source))
+
+    def action_opening_balance(self) -> None:
+        if (picked := self.selected()) is not None:
+            m = picked[0]
+            self.app.push_screen(MoneyForm(f"Opening balance of {self.named(m)}", self.org.currency,
+                                           text_label="Where it comes from (the old book, its page)",
+                                           confirm_label="Record"),
+                                 callback=lambda a: a and self.opening_balance(m, a))
+
+    def action_recover(self) -> None:
+        if (picked := self.selected()) is not None:
+            self.prepare_recovery(picked[0])
+
+    @work(thread=True, group="member-recover", exit_on_error=False)
+    def prepare_recovery(self, m: MemberView) -> None:
+        with self.database.session() as session:
+            found = loans.list_loans(session, self.actor, self.org.id, member_id=m.id, status="defaulted")
+        if not found:
+            self.app.call_from_thread(self.notify, f"{m.name} has no loan in default.", markup=False)
+            return
+        self.app.call_from_thread(self.ask_recovery, m, found[0])
+
+    def ask_recovery(self, m: MemberView, loan: loans.LoanView) -> None:
+        money = self.present.money
+        backing = [g for g in loan.guarantors if g.status == "accepted"]
+        self.app.push_screen(
+            Confirm(f"Recover loan {loan.id} of {self.named(m)} from its guarantors?",
+                    [f"Still owed {money(loan.principal_outstanding_minor + loan.interest_owed_minor)}.",
+                     "Charged to " + ", ".join(f"{g.name} (pledged {money(g.amount_minor)})" for g in backing)
+                     + " in proportion to their pledges, each at most her pledge and her savings; each is told."
+                     if backing else "Nobody guarantees it: nothing can be recovered."],
+                    confirm_label="Recover"),
+            callback=lambda yes: yes and self.recover(m, loan.id))
+
+    @work(thread=True, group="member-money", exit_on_error=False)
+    def recover(self, m: MemberView, loan_id: int) -> None:
+        with self.database.session() as session:
+            loan = loans.recover_default(session, self.actor, self.org.id, loan_id)
+            b = ledger.member_balances(session, self.actor, self.org.id, m.id)
+        left = self.present.money(loan.principal_outstanding_minor + loan.interest_owed_minor)
+        self.post_from_worker(MemberChanged(m, f"Loan {loan.id} is {loan.status}; {left} still owed.", b))
+
+    @work(thread=True, group="member-money", exit_on_error=False)
+    def opening_balance(self, m: MemberView, a: MoneyAnswer) -> None:
+        with self.database.session() as session:
+            entry = ledger.record_opening_balance(session, self.actor, self.org.id, m.id, a.amount_minor,
+                                                  memo=a.text)
+            b = ledger.member_balances(session, self.actor, self.org.id, m.id)
+        said = (f"{m.name}'s opening balance of {self.present.money(entry.amount_minor)} is entry {entry.id}"
+                + ("; it was already recorded." if entry.replayed else "."))
+        self.post_from_worker(MemberChanged(m, said, b))
 
     def action_exit_member(self) -> None:
         if (picked := self.selected()) is not None:
@@ -363,11 +431,10 @@ class MembersScreen(ConsoleScreen):
         self.post_from_worker(MemberChanged(m, f"{m.name} fined {self.present.money(a.amount_minor)}.", b))
 
     @work(thread=True, group="member-money", exit_on_error=False)
-    def repay(self, m: MemberView, a: MoneyAnswer) -> None:
+    def pay(self, m: MemberView, a: MoneyAnswer, what: str, service, source: str) -> None:
         with self.database.session() as session:
-            entry = loans.record_repayment(session, self.actor, self.org.id, m.id, a.amount_minor, source="bank",
-                                           reference=a.text)
+            entry = service(session, self.actor, self.org.id, m.id, a.amount_minor, source=source, reference=a.text)
             b = ledger.member_balances(session, self.actor, self.org.id, m.id)
         said = (f"Already recorded as entry {entry.id}; nothing new was written." if entry.replayed else
-                f"Repayment of {self.present.money(a.amount_minor)} by {m.name} recorded as entry {entry.id}.")
+                f"{what} of {self.present.money(a.amount_minor)} by {m.name} recorded as entry {entry.id}.")
         self.post_from_worker(MemberChanged(m, said, b))

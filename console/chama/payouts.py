@@ -150,5 +150,5 @@ class PayoutsScreen(OrgListScreen):
         self.done(f"Payout {x.id} to {x.payee}: {x.status}.")
 
     def done(self, said: str) -> None:
-        self.app.call_from_thread(self.notify, said)
+        self.app.call_from_thread(self.notify, said, markup=False)  # a payee's name is people's text
         self.app.call_from_thread(self.load)

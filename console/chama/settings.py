@@ -1,50 +1,69 @@
 """The chama's rules as a treasurer reads them (``core.chama.settings.describe_settings``),
-and ``e`` changes the highlighted one where it is a single value (the contribution,
-reminder days, approvals, overpayment, SMS receipts) through ``update_settings``,
-which refuses a rule that could never be met (say, more approvals than officials).
-The rest are changed with ``ofisi chama settings``."""
+and ``e`` changes the highlighted one, whatever it holds: a rule of several values
+(the contribution's amount, frequency and due day; the late fine and its grace
+days; the loan interest and its kind; the late-loan penalty, grace and default)
+opens one form with a line for each, filled with what it is now. The answers are
+read by ``core.chama.settings.rule_changes`` and saved by ``update_settings``, as
+``ofisi chama settings`` does, so a value of the wrong kind or a rule that could
+never be met (more approvals than officials) comes back as a notice saying why,
+and nothing is half-changed."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Horizontal
 from textual.message import Message
+from textual.widgets import Input, Label
 
 from console.chama.common import OrgListScreen
-from console.widgets.dialog import AskText
+from console.widgets.dialog import Dialog
 from console.widgets.table import OfisiTable, Row
+from console.widgets.text import literal
 from core.chama import settings
-from core.errors import InvalidInput
-from core.money import parse_money
-
-# label -> (setting, what the answer is)
-EDITS = {"contribution": ("contribution_minor", "money"), "reminder": ("reminder_days", "days"),
-         "approvals": ("approvals_required", "count"), "overpayment": ("overpayment", "savings or refund"),
-         "SMS receipts": ("sms_receipts", "on or off")}
-
-
-def parse_setting(kind: str, text: str, currency: str) -> Any:
-    text = text.strip().lower()
-    if kind == "money":
-        return parse_money(text, currency)
-    if kind in ("days", "count"):
-        if not text.isdigit():
-            raise InvalidInput(f"{text!r} is not a whole number.")
-        return int(text)
-    if kind == "on or off":
-        if text not in ("on", "off"):
-            raise InvalidInput("Answer on or off.")
-        return text == "on"
-    return text
+from core.chama.settings import RULES, ChamaSettingsView
 
 
 class SettingsLoaded(Message):
-    def __init__(self, lines: list[tuple[str, str]]) -> None:
+    def __init__(self, view: ChamaSettingsView) -> None:
         super().__init__()
-        self.lines = lines
+        self.view = view
+
+
+class RuleForm(Dialog[dict[str, str]]):
+    """A line for each value of one rule, filled with what it is now."""
+
+    CONFIRM_LABEL = "Save"
+    DEFAULT_CSS = """
+    RuleForm .rule-line { height: auto; }
+    RuleForm .rule-line Label { width: 1fr; padding: 1 1 0 0; }
+    RuleForm .rule-line Input { width: 26; }
+    """
+
+    def __init__(self, title: str, label: str, view: ChamaSettingsView) -> None:
+        super().__init__(title)
+        self.fields = RULES[label]
+        self.view = view
+
+    def compose_body(self) -> ComposeResult:
+        for rule_field in self.fields:  # a line each, so three values and the buttons fit 24 rows
+            with Horizontal(classes="rule-line"):
+                yield Label(literal(rule_field.question))
+                yield Input(rule_field.now(self.view), id=f"rule-{rule_field.key}")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.input.id == f"rule-{self.fields[-1].key}":
+            self.action_confirm()
+        else:
+            self.focus_next()
+
+    def answer(self) -> dict[str, str]:
+        return {f.key: self.query_one(f"#rule-{f.key}", Input).value for f in self.fields}
 
 
 class SettingsScreen(OrgListScreen):
@@ -54,36 +73,36 @@ class SettingsScreen(OrgListScreen):
         Binding("e", "edit", "Change", id="setting-edit", tooltip="Change the highlighted rule."),
     ]
 
+    view: ChamaSettingsView | None = None
+
     def compose_body(self) -> ComposeResult:
-        yield OfisiTable(("Rule", "Now", "Change"), noun="rules", id="settings", empty="No rules yet.")
+        yield OfisiTable(("Rule", "Now"), noun="rules", id="settings", empty="No rules yet.")
 
     @work(thread=True, exclusive=True, group="settings", exit_on_error=False)
     def load(self) -> None:
         with self.database.session() as session:
-            lines = settings.describe_settings(settings.get_settings(session, self.actor, self.org.id))
-        self.post_from_worker(SettingsLoaded(lines))
+            view = settings.get_settings(session, self.actor, self.org.id)
+        self.post_from_worker(SettingsLoaded(view))
 
     def on_settings_loaded(self, message: SettingsLoaded) -> None:
+        self.view = message.view
         self.query_one("#settings", OfisiTable).reload(
-            Row(label, (label, value, "e" if label in EDITS else "ofisi chama settings"), data=label)
-            for label, value in message.lines)
+            Row(label, (label, value), data=label) for label, value in settings.describe_settings(message.view))
 
     def action_edit(self) -> None:
         row = self.query_one("#settings", OfisiTable).selected_row
-        if row is None:
+        if row is None or self.view is None:
             return
-        if row.data not in EDITS:
-            self.notify(f"Change the {row.data} with `ofisi chama settings`.", markup=False)
-            return
-        name, kind = EDITS[row.data]
-        self.app.push_screen(AskText(f"Change the {row.data} of {self.org.name}", f"Now: {row.cells[1]}. New ({kind}):",
-                                     confirm_label="Save"),
-                             callback=lambda text: text and self.save(row.data, name, kind, text))
+        label = row.data
+        self.app.push_screen(RuleForm(f"Change the {label} of {self.org.name}", label, self.view),
+                             callback=lambda answers: answers and self.save(label, answers))
 
     @work(thread=True, group="settings-save", exit_on_error=False)
-    def save(self, label: str, name: str, kind: str, text: str) -> None:
-        value = parse_setting(kind, text, self.org.currency)
+    def save(self, label: str, answers: dict[str, str]) -> None:
         with self.database.session() as session:
-            settings.update_settings(session, self.actor, self.org.id, **{name: value})
-        self.app.call_from_thread(self.notify, f"The {label} is changed.")
+            now = settings.get_settings(session, self.actor, self.org.id)
+            changes = settings.rule_changes(now, label, answers)
+            after = settings.update_settings(session, self.actor, self.org.id, **changes)
+        said = "is changed" if after != now else "is as it was"
+        self.app.call_from_thread(self.notify, f"The {label} {said}.", markup=False)
         self.app.call_from_thread(self.load)

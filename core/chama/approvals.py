@@ -32,11 +32,12 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.actors import Actor
 from core.chama.base import OFFICIAL_ROLES, contact_of, member_row, money, notify_member
-from core.chama.ledger import Balances, post, sums
+from core.chama.ledger import Balances, cash_to_spend, post
 from core.errors import Conflict, InvalidInput, PermissionDenied
 from core.permissions import role_of
 from db.models import Org, User
 from db.models_chama import ChamaApproval, ChamaLedgerEntry, ChamaLoan, ChamaMember, ChamaPayout
+from db.models_payments import Disbursement
 from db.types import utcnow
 
 Subject = ChamaLoan | ChamaPayout
@@ -223,6 +224,31 @@ def _amount(subject: Subject) -> int:
     return subject.principal_minor if isinstance(subject, ChamaLoan) else subject.amount_minor
 
 
+LOAN_BY_MPESA, PAYOUT_BY_MPESA = "chama.loan", "chama.payout"  # the subjects of a B2C disbursement
+
+
+def refuse_short_pool(session: Session, org: Org, out: int, what: str) -> None:
+    """Refuse money out that the pool, less what M-Pesa is already paying out, cannot cover."""
+    pool = cash_to_spend(session, org.id)
+    if out > pool:
+        raise Conflict(f"The pool holds {money(org, max(pool, 0))} not already on its way out; {what} of "
+                       f"{money(org, out)} needs {money(org, out - max(pool, 0))} more.")
+
+
+def _refuse_in_flight(session: Session, org: Org, subject: Subject, what: str, source: str) -> None:
+    """A request M-Pesa is paying (or whose B2C result an official must settle) is not paid again by hand:
+    the money may already have left. When M-Pesa's result is written, the disbursement has ended already."""
+    kind = LOAN_BY_MPESA if isinstance(subject, ChamaLoan) else PAYOUT_BY_MPESA
+    open_one = session.scalars(select(Disbursement).where(
+        Disbursement.org_id == org.id, Disbursement.subject == kind, Disbursement.subject_id == subject.id,
+        Disbursement.open_key.is_not(None))).first()
+    if open_one is not None:
+        raise Conflict(f"{what} is being paid by M-Pesa (disbursement {open_one.id}, {open_one.status}); paying "
+                       f"it by {source} too could pay it twice. Wait for M-Pesa's answer, or, if the portal shows "
+                       f"no payment, settle it first: `ofisi mpesa settle-disbursement {open_one.id} --org {org.slug} "
+                       "--not-paid`.")
+
+
 def pay_from_pool(
     session: Session,
     actor: Actor,
@@ -245,11 +271,8 @@ def pay_from_pool(
         raise Conflict(gap or f"{what} is waiting for approval.")
     if subject.status != "approved":
         raise Conflict(f"{what} is {subject.status}; only an approved request is paid out.")
-    out = -change.pool
-    pool = sums(session, org.id).pool
-    if out > pool:
-        raise Conflict(f"The pool holds {money(org, pool)}; {what} of {money(org, out)} "
-                       f"needs {money(org, out - pool)} more.")
+    _refuse_in_flight(session, org, subject, what, source)
+    refuse_short_pool(session, org, -change.pool, what)
     is_loan = isinstance(subject, ChamaLoan)
     entry, _created = post(
         session, org, actor, kind=kind, amount=amount or _amount(subject), change=change, member_id=subject.member_id,

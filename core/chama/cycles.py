@@ -2,10 +2,18 @@
 
 The first cycle starts with the chama; each committed share-out ends one and
 starts the next. Invoices, arrears and late fines look only at the current
-cycle: an invoice counts when it falls due after the cycle began, and a
-contribution pays invoices only when it was made in the cycle. Money handed
-back at share-out, and opening balances brought in from before Ofisi, never
-pay an invoice.
+cycle: an invoice counts when it falls due after the day the cycle began, and
+a contribution pays invoices only when it was recorded after the share-out
+that began the cycle. Money handed back at share-out, and opening balances
+brought in from before Ofisi, never pay an invoice.
+
+A contribution belongs to the cycle whose savings it is in, and that is
+decided by when it was posted, not by the time written on it: the share-out
+hands back every entry posted before it (it holds the chama lock, so the
+ledger's ids are in posting order). Cash handed over at the AGM's morning and
+entered after the afternoon's share-out is this cycle's money, and so is a
+contribution between two share-outs on the same day: the second one handed
+it back.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from core.chama.base import org_zone
 from db.models import Org
-from db.models_chama import ChamaShareout
+from db.models_chama import ChamaLedgerEntry, ChamaShareout
 
 
 @dataclass(frozen=True)
@@ -26,16 +34,21 @@ class Cycle:
     number: int
     started_at: datetime | None  # the share-out that began it; None for the first cycle
     started_on: date | None  # that day on the org's clock
+    after_entry: int = 0  # the last ledger entry that share-out posted: the cycle's entries come after it
 
     def text(self) -> str:
         return f"cycle {self.number}" + (f" since {self.started_on:%d %b %Y}" if self.started_on else "")
 
 
 def current_cycle(session: Session, org_id: int) -> Cycle:
-    count, last = session.execute(select(func.count(ChamaShareout.id), func.max(ChamaShareout.committed_at))
-                                  .where(ChamaShareout.org_id == org_id)).one()
+    count, latest = session.execute(select(func.count(ChamaShareout.id), func.max(ChamaShareout.id))
+                                    .where(ChamaShareout.org_id == org_id)).one()
     if not count:
         return Cycle(1, None, None)
-    org = session.get(Org, org_id)
-    assert org is not None
-    return Cycle(count + 1, last, last.astimezone(org_zone(org)).date())
+    org, last = session.get(Org, org_id), session.get(ChamaShareout, latest)
+    assert org is not None and last is not None
+    after = session.scalar(select(func.max(ChamaLedgerEntry.id)).where(ChamaLedgerEntry.shareout_id == last.id))
+    if after is None:  # a share-out that paid nobody: what was posted before it
+        after = session.scalar(select(func.max(ChamaLedgerEntry.id)).where(
+            ChamaLedgerEntry.org_id == org_id, ChamaLedgerEntry.created_at <= last.committed_at))
+    return Cycle(count + 1, last.committed_at, last.committed_at.astimezone(org_zone(org)).date(), after or 0)

@@ -6,8 +6,8 @@ Invoices start with the first period due on or after ``contributions_start``
 and go to members who are active and had joined by the due date.
 
 Arrears are counted first-in first-out within the current cycle (see
-``cycles``): what a member has contributed in the cycle (contributions not
-reversed) goes against the cycle's invoices from the oldest, so a period is
+``cycles``): what a member has contributed in the cycle (contributions
+recorded since its share-out, not reversed) goes against the cycle's invoices from the oldest, so a period is
 unpaid only when the total invoiced up to it is more than the total
 contributed. Opening balances and money from earlier cycles pay nothing.
 """
@@ -66,7 +66,7 @@ def contributed_by_member(session: Session, org_id: int, member_id: int | None =
     if member_id is not None:
         query = query.where(ChamaLedgerEntry.member_id == member_id)
     if cycle.started_at is not None:
-        query = query.where(ChamaLedgerEntry.occurred_at >= cycle.started_at)
+        query = query.where(ChamaLedgerEntry.id > cycle.after_entry)
     return {m: int(total) for m, total in session.execute(query)}
 
 

@@ -4,6 +4,14 @@ An expense is a ledger entry of kind ``expense`` that takes its amount out of
 the pool and out of earnings, like a payout, so it reduces what the share-out
 hands back beyond savings. A receipt number is recorded once: entering the
 same receipt again returns the first entry.
+
+The money has already left when the treasurer records it (the bank took its
+charge), so the books must be able to say so: an expense may take the
+cycle's earnings below zero (before any interest is paid, say), and the
+share-out then shares the shortfall in proportion to savings, as it does
+for payouts. What it may never do is spend cash the chama does not hold: an
+expense larger than the pool, less what M-Pesa is already paying out, is
+refused.
 """
 
 from __future__ import annotations
@@ -13,9 +21,10 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from core.actors import Actor
-from core.chama.base import chama_org, lock_chama, money
-from core.chama.ledger import EntryView, check_amount, check_when, effect, finish, post, recorded, replay_of, sums
-from core.errors import Conflict, InvalidInput
+from core.chama.approvals import refuse_short_pool
+from core.chama.base import chama_org, lock_chama
+from core.chama.ledger import EntryView, check_amount, check_when, effect, finish, post, recorded, replay_of
+from core.errors import InvalidInput
 
 CATEGORIES = ("bank charges", "mpesa charges", "meeting costs", "other")
 
@@ -23,7 +32,7 @@ CATEGORIES = ("bank charges", "mpesa charges", "meeting costs", "other")
 def record_expense(session: Session, actor: Actor, org_id: int, amount_minor: int, *, category: str,
                    receipt: str, note: str = "", source: str = "cash",
                    occurred_at: datetime | None = None) -> EntryView:
-    """Record money the chama spent, with its receipt; refused when earnings cannot cover it."""
+    """Record money the chama spent, with its receipt; refused when the pool cannot cover it."""
     org = chama_org(session, actor, org_id, "chama.money")
     check_amount(amount_minor, "An expense")
     category = category.strip().lower()
@@ -40,17 +49,11 @@ def record_expense(session: Session, actor: Actor, org_id: int, amount_minor: in
     if earlier is not None:  # the same receipt again: the first entry, whatever has changed since
         return earlier
     memo = f"{category}: {note.strip()}" if note.strip() else category
+    refuse_short_pool(session, org, amount_minor, f"an expense ({category})")
     entry, created = post(session, org, actor, kind="expense", amount=amount_minor,
-                          change=_checked(session, org, amount_minor), source=source, reference=receipt, key=key,
+                          change=effect("expense", amount_minor), source=source, reference=receipt, key=key,
                           memo=memo, occurred_at=when)
     if not created:
         return replay_of(session, org, entry, kind="expense", member_id=None, amount=amount_minor)
     return finish(session, actor, org, entry, receipt=None, audit_extra={"category": category})
 
-
-def _checked(session: Session, org, amount: int):
-    available = sums(session, org.id).earnings
-    if amount > available:
-        raise Conflict(f"The chama's earnings are {money(org, available)}; an expense of {money(org, amount)} "
-                       "would spend members' savings; it can be recorded once interest or fines have been paid.")
-    return effect("expense", amount)

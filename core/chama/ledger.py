@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import func, select
@@ -174,6 +174,14 @@ def sums(session: Session, org_id: int, *, member_id: int | None = None, loan_id
     if before is not None:
         query = query.where(ChamaLedgerEntry.occurred_at < before)
     return Balances(*(int(v) for v in session.execute(query).one()))
+
+
+def cash_to_spend(session: Session, org_id: int) -> int:
+    """The pool less money already on its way out by M-Pesa B2C: what the books may still spend. A payment
+    that left M-Pesa must find the pool that was promised to it when its result arrives."""
+    from core.payments.b2c import open_amount
+
+    return sums(session, org_id).pool - open_amount(session, org_id)
 
 
 def sums_by_member(session: Session, org_id: int, member_ids: Iterable[int] | None = None) -> dict[int, Balances]:
@@ -539,8 +547,29 @@ def _reversed_openings(session: Session, org: Org, member: ChamaMember) -> list[
 
 
 def get_entry(session: Session, actor: Actor, org_id: int, entry_id: int) -> EntryView:
+    """One entry by its id: the ``Ref`` a member's SMS receipt quotes."""
     org = chama_org(session, actor, org_id, "chama.read")
     return views(session, [_entry(session, org, entry_id)])[0]
+
+
+def entry_details(entry: EntryView, currency: str, member: str | None, zone: tzinfo) -> list[tuple[str, str]]:
+    """One entry (its number is the caller's title) as (label, value) lines a treasurer reads, the effect on
+    each balance it moved included;
+    ``member`` names whose it is (None for the chama's own), ``zone`` is the chama's clock."""
+    lines = [("what", describe(entry, currency)), ("member", member or "the chama"),
+             ("amount", format_money(entry.amount_minor, currency)),
+             ("when", f"{entry.occurred_at.astimezone(zone):%d %b %Y %H:%M}"),
+             ("source", entry.source), ("reference", entry.reference or "none"),
+             ("recorded by", entry.recorded_by)]
+    if entry.memo:
+        lines.append(("memo", entry.memo))
+    lines += [(LABELS[name], f"{'+' if moved > 0 else ''}{format_money(moved, currency)}")
+              for name in FIELDS if (moved := getattr(entry.change, name))]
+    if entry.reverses_id:
+        lines.append(("reverses", f"entry {entry.reverses_id}"))
+    if entry.reversed_by_id:
+        lines.append(("reversed by", f"entry {entry.reversed_by_id}"))
+    return lines
 
 
 def _entry(session: Session, org: Org, entry_id: int) -> ChamaLedgerEntry:

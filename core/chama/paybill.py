@@ -21,21 +21,22 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.actors import Actor
+from core.chama.approvals import LOAN_BY_MPESA, PAYOUT_BY_MPESA, refuse_short_pool
 from core.chama.base import chama_org, money
 from core.chama.fines import record_fine_payment
-from core.chama.ledger import member_balances, record_contribution, sums
+from core.chama.ledger import member_balances, record_contribution
 from core.chama.loans import check_guarantors_agreed, disburse_loan, get_loan, list_loans, record_repayment
 from core.chama.members import find_member, get_member
 from core.chama.payouts import get_payout, pay_payout
 from core.errors import Conflict, InvalidInput, NotFound
-from core.payments.b2c import DisbursementView, Payee, disburses, open_amount
+from core.payments.b2c import DisbursementView, Payee, disburses
 from core.payments.c2b import Account, paybill_area
 from db.models import Org
 from db.models_chama import ChamaMember
 
 MPESA = Actor.system_actor("mpesa")
 PURPOSES = {"": "contribution", "LOAN": "loan", "FINE": "fine"}
-LOAN, PAYOUT = "chama.loan", "chama.payout"
+LOAN, PAYOUT = LOAN_BY_MPESA, PAYOUT_BY_MPESA
 
 
 @paybill_area("chama")
@@ -88,10 +89,7 @@ class _FromPool:
     """What a loan and a payout share: the member's phone, and a pool that must hold the money."""
 
     def check_pool(self, session: Session, org: Org, amount: int, what: str) -> None:
-        pool = sums(session, org.id).pool - open_amount(session, org.id)
-        if amount > pool:
-            raise Conflict(f"The pool holds {money(org, max(pool, 0))} not already on its way out; {what} of "
-                           f"{money(org, amount)} needs {money(org, amount - max(pool, 0))} more.")
+        refuse_short_pool(session, org, amount, what)
 
 
 @disburses(LOAN)
