@@ -245,7 +245,7 @@ class SalonHomeScreen(SalonHome):
         self.post_from_worker(SalonChanged(f"Done: {done.title}.", done.id))
 
     def on_salon_changed(self, message: SalonChanged) -> None:
-        self.app.notify(message.text)
+        self.app.notify(message.text, markup=False)
         self.action_refresh()
 
     def action_calendar(self) -> None:
