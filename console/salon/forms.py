@@ -28,10 +28,7 @@ from console.widgets.confirm import Confirm
 from console.widgets.dialog import AskText, Dialog
 from console.widgets.table import OfisiTable, Row
 from console.widgets.text import literal
-
-# What the form's page calls the standard questions.
-STANDARD_LABELS = {"name": "Name", "phone": "Phone", "email": "Email", "service": "Service",
-                   "preferred_date": "Preferred date", "message": "Message"}
+from core.salon.forms import STANDARD_FIELDS
 
 Fields = list[dict[str, Any]]
 
@@ -65,7 +62,7 @@ class FormsScreen(SetupScreen):
     def on_rows_loaded(self, message: RowsLoaded) -> None:
         forms = message.rows.rows
         self.query_one("#setup-title", Label).update(f"Lead forms — {len(forms)} (Enter questions, e title, x close)")
-        self.table.reload(Row(f.id, (f"/forms/{f.slug}", f.title, str(len(STANDARD_LABELS) + len(f.fields)),
+        self.table.reload(Row(f.id, (f"/forms/{f.slug}", f.title, str(len(STANDARD_FIELDS) + len(f.fields)),
                                      f"{f.max_per_ip_hour}/{f.max_per_phone_hour} an hour",
                                      "open" if f.active else "closed"), data=f) for f in forms)
 
@@ -207,9 +204,9 @@ class FormQuestionsScreen(SalonScreen):
         self.query_one("#questions-title", Label).update(literal(
             f"{form.title} (/forms/{form.slug}): at most {form.max_per_ip_hour} an hour from one address, "
             f"{form.max_per_phone_hour} for one phone"))
-        rows = [Row(f"standard:{name}", (name, label, "always" if name == "phone" else
+        rows = [Row(f"standard:{name}", (name, "(the page's own)", "always" if name == "phone" else
                                          "yes" if name in form.required else "no", "standard"), data=("standard", name))
-                for name, label in STANDARD_LABELS.items()]
+                for name in STANDARD_FIELDS]
         rows += [Row(f"own:{q['name']}", (q["name"], q["label"], "yes" if q["required"] else "no", "the form's own"),
                      data=("own", q["name"])) for q in form.fields]
         self.table.reload(rows)
@@ -235,7 +232,8 @@ class FormQuestionsScreen(SalonScreen):
         if self.form is not None:
             self.app.push_screen(QuestionDialog(f"A question of the form {self.form.title}'s own"),
                                  callback=lambda question: question and self.change(
-                                     f"{question['name']} is asked.", lambda form: {"fields": [*form.fields, question]}))
+                                     f"{question['name']} is asked.",
+                                     lambda form: {"fields": [*form.fields, question]}))
 
     def action_label(self) -> None:
         if (name := self._chosen(own=True)) is None:

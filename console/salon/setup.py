@@ -56,7 +56,8 @@ class SetupScreen(SalonScreen):
         Binding("4", "setup('rules')", "Rules", id="setup-rules",
                 tooltip="Booking rules: notice, horizon, slot step, reminders, deposits, no-show fee."),
         Binding("5", "setup('blocks')", "Blocks", id="setup-blocks", tooltip="Leave and training ahead."),
-        Binding("6", "setup('forms')", "Forms", id="setup-forms", tooltip="The lead forms: title, questions, limits, open or closed."),
+        Binding("6", "setup('forms')", "Forms", id="setup-forms",
+                tooltip="The lead forms: title, questions, limits, open or closed."),
         Binding("7", "setup('staff')", "Staff", id="setup-staff",
                 tooltip="Who takes clients, and who is texted of which bookings."),
     ]
