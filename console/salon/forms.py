@@ -45,7 +45,7 @@ class FormsScreen(SetupScreen):
     ]
 
     def compose_table(self) -> ComposeResult:
-        yield OfisiTable(("Address", "Title", "Questions", "Limits", "Open"), noun="forms",
+        yield OfisiTable(("Address", "Title", "Limits/h", "Open"), noun="forms",
                          empty="No forms yet: `ofisi salon forms add`.", id="forms")
 
     def action_refresh(self) -> None:
@@ -62,8 +62,7 @@ class FormsScreen(SetupScreen):
     def on_rows_loaded(self, message: RowsLoaded) -> None:
         forms = message.rows.rows
         self.query_one("#setup-title", Label).update(f"Lead forms — {len(forms)} (Enter questions, e title, x close)")
-        self.table.reload(Row(f.id, (f"/forms/{f.slug}", f.title, str(len(STANDARD_FIELDS) + len(f.fields)),
-                                     f"{f.max_per_ip_hour}/{f.max_per_phone_hour} an hour",
+        self.table.reload(Row(f.id, (f"/forms/{f.slug}", f.title, f"{f.max_per_ip_hour}/{f.max_per_phone_hour}",
                                      "open" if f.active else "closed"), data=f) for f in forms)
 
     @on(DataTable.RowSelected, "#forms")
@@ -173,6 +172,7 @@ class FormQuestionsScreen(SalonScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Label("", id="questions-title", classes="pane-title")
+        yield Label("", id="questions-limits")
         yield OfisiTable(("Question", "Label", "Required", "Whose"), noun="questions", empty="", id="questions")
 
     @property
@@ -201,9 +201,9 @@ class FormQuestionsScreen(SalonScreen):
             self.app.notify("That form is no longer there.", severity="warning")
             self.app.pop_screen()
             return
-        self.query_one("#questions-title", Label).update(literal(
-            f"{form.title} (/forms/{form.slug}): at most {form.max_per_ip_hour} an hour from one address, "
-            f"{form.max_per_phone_hour} for one phone"))
+        self.query_one("#questions-title", Label).update(literal(f"{form.title} (/forms/{form.slug})"))
+        self.query_one("#questions-limits", Label).update(
+            f"At most {form.max_per_ip_hour} an hour from one address, {form.max_per_phone_hour} for one phone (l)")
         rows = [Row(f"standard:{name}", (name, "(the page's own)", "always" if name == "phone" else
                                          "yes" if name in form.required else "no", "standard"), data=("standard", name))
                 for name in STANDARD_FIELDS]

@@ -46,6 +46,7 @@ class PeriodDialog(EnterConfirms, Dialog[tuple[date, date]]):
         self.first, self.last = first, last
 
     def compose_body(self) -> ComposeResult:
+        yield Label("From the first day to the last, both whole (YYYY-MM-DD):")
         yield Input(self.first.isoformat(), placeholder="From, like 2026-11-01", id="period-from", compact=True)
         yield Input(self.last.isoformat(), placeholder="To, like 2026-11-30", id="period-to", compact=True)
 
@@ -141,14 +142,14 @@ class TakingsScreen(SalonScreen):
         when = p.date(taken.last, "%a %d %b %Y")
         if taken.first != taken.last:
             same_year = taken.first.year == taken.last.year
-            when = f"{p.date(taken.first, '%a %d %b' if same_year else '%a %d %b %Y')} to {when}"
+            when = f"{p.date(taken.first, '%d %b' if same_year else '%d %b %Y')} to {p.date(taken.last, '%d %b %Y')}"
         at = "%H:%M" if taken.first == taken.last else "%d %b %H:%M"
 
         def split(what: str) -> str:
             return ", ".join(f"{k} {p.money(v)}" for k, v in taken.by(what).items()) or "—"
 
         self.query_one("#takings-title", Label).update(literal(
-            f"Takings {when}: {p.money(taken.total_minor)}  ([ ] move, w week, m month, p period)"))
+            f"Takings {when}: {p.money(taken.total_minor)}  ([ ] move, w, m, p period)"))
         self.query_one("#takings-totals", Static).update(literal("\n".join([
             f"By method: {split('method')}; tips {p.money(taken.tips_minor)}",
             f"By professional: {split('professional')}",
