@@ -101,6 +101,12 @@ async def test_day_book_and_cancel(committed_db, salon):
                     SalonAppointment.status == "cancelled")).all()
         await until(pilot, lambda: cancelled() == ["client is ill"], what="the cancellation")
 
+        # t: today's task (the hot lead's follow-up) done from home, as d does on the tasks screen.
+        await pilot.press("t")
+        await until(pilot, lambda: rows(screen, "#tasks") == 0, what="the task done")
+        with committed_db.session() as s:
+            assert [t.done_at is not None for t in list_tasks(s, SYSTEM, org.id, include_done=True)] == [True]
+
         # h on Akinyi: her appointment and its timeline; n writes a note on her.
         contacts.focus()
         contacts.move_cursor(row=contacts.get_row_index(str(akinyi.id)))

@@ -2,7 +2,7 @@
 Tuesday from a professional's week view, a walk-in, today's visit checked in and completed with an
 M-Pesa payment, a no-show, a service's new price, Saturday's hours set alone and a holiday; then the
 figures screen shows that revenue and no-show rate, and the takings screen what the completed visits
-were paid (its total equal to their payments in the database)."""
+were paid, on the day and over a period chosen (its total equal to their payments in the database)."""
 
 from __future__ import annotations
 
@@ -17,12 +17,12 @@ from console.salon import AnalyticsScreen, SalonHomeScreen
 from console.salon.calendar import BookDialog, CalendarScreen
 from console.salon.closing import CompleteDialog
 from console.salon.setup import HolidayDialog, HolidaysScreen, HoursScreen, ServicesScreen
-from console.salon.takings import TakingsScreen
+from console.salon.takings import PeriodDialog, TakingsScreen
 from console.widgets.confirm import Confirm
 from console.widgets.dialog import AskText
 from core.contacts import add_contact
 from core.salon.analytics import salon_analytics
-from core.salon.bookings import book, get_appointment
+from core.salon.bookings import book, complete, get_appointment
 from core.salon.schedule import list_date_exceptions, set_weekly_hours, weekly_hours
 from core.salon.services import add_service, list_services
 from core.salon.settings import update_booking_settings
@@ -85,6 +85,16 @@ async def test_a_receptionists_day(committed_db, day):
     def appointment(name: str):
         with committed_db.session() as s:
             return get_appointment(s, SYSTEM, org.id, ids[name])
+
+    def paid_between(first: date, last: date) -> int:
+        """What the completed appointments were paid from ``first`` to ``last`` (whole days, the salon's)."""
+        start = datetime.combine(first, time(0), tzinfo=org.tz)
+        end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=org.tz)
+        with committed_db.session() as s:
+            return sum(s.scalars(select(SalonPayment.amount_minor).join(
+                SalonAppointment, SalonAppointment.id == SalonPayment.appointment_id).where(
+                SalonAppointment.org_id == org.id, SalonAppointment.status == "completed",
+                SalonPayment.at >= start, SalonPayment.at < end)))
 
     def booked(phone: str):
         with committed_db.session() as s:
@@ -233,6 +243,14 @@ async def test_a_receptionists_day(committed_db, day):
                     and "No-show rate" in static_text(pilot.app.screen, "#figures"), what="the figures")
         figures = static_text(pilot.app.screen, "#figures")
         assert "KES 1,600" in figures and "No-show rate: 50%" in figures
+        baraka = appointment("Baraka")
+        with committed_db.session() as s:
+            figures = salon_analytics(s, SYSTEM, org.id)
+            # Twelve days ago Baraka came and paid cash: outside today's takings, inside a period's.
+            earlier = datetime.combine(today - timedelta(days=12), time(10), tzinfo=org.tz)
+            past = book(s, SYSTEM, org.id, professional_id=baraka.professional_id, service_id=baraka.service_id,
+                        contact_id=baraka.contact_id, start=earlier, now=earlier - timedelta(days=1))
+            complete(s, SYSTEM, org.id, past.id, price="1200", now=earlier + timedelta(hours=1))
 
         # Escape, k: the takings are what the completed visit was paid, by M-Pesa.
         await pilot.press("escape")
@@ -243,13 +261,41 @@ async def test_a_receptionists_day(committed_db, day):
         takings_screen = pilot.app.screen
         assert "KES 1,400" in str(takings_screen.query_one("#takings-title", Label).content)
         assert "mpesa KES 1,400" in static_text(takings_screen, "#takings-totals")
+        assert takings_screen.takings.total_minor == paid_between(today, today) == 140000
+
+        # p: the last fortnight takes in Baraka's earlier visit; a last day before the first is refused.
+        async def period(first: date, last: date) -> None:
+            await pilot.press("p")
+            await until(pilot, lambda: isinstance(pilot.app.screen, PeriodDialog), what="the period dialog")
+            pilot.app.screen.query_one("#period-from", Input).value = first.isoformat()
+            pilot.app.screen.query_one("#period-to", Input).value = last.isoformat()
+            await pilot.press("enter")
+
+        fortnight = today - timedelta(days=13)
+        await period(fortnight, today)
+        await until(pilot, lambda: takings_screen.takings.first == fortnight, what="the fortnight's takings")
+        assert takings_screen.takings.total_minor == paid_between(fortnight, today) == 140000 + 120000
+        assert "cash KES 1,200" in static_text(takings_screen, "#takings-totals")
+        await period(today, fortnight)
+        await until(pilot, lambda: any("give the first day first" in str(n.message)
+                                       for n in pilot.app._notifications), what="the period refused")
+        assert takings_screen.takings.first == fortnight
+        # [: the fortnight before, with nothing taken; m: the month of its last day.
+        await pilot.press("left_square_bracket")
+        await until(pilot, lambda: takings_screen.takings.last == fortnight - timedelta(days=1), what="before")
+        assert takings_screen.takings.total_minor == 0
+        await pilot.press("m")
+        start_of_month = (fortnight - timedelta(days=1)).replace(day=1)
+        await until(pilot, lambda: takings_screen.takings.first == start_of_month
+                    and (takings_screen.takings.last + timedelta(days=1)).day == 1, what="the month")
+        month = takings_screen.takings
+        assert month.total_minor == paid_between(month.first, month.last)
 
     with committed_db.session() as s:
         paid = s.scalars(select(SalonPayment.amount_minor).join(
             SalonAppointment, SalonAppointment.id == SalonPayment.appointment_id).where(
             SalonAppointment.org_id == org.id, SalonAppointment.status == "completed")).all()
-        figures = salon_analytics(s, SYSTEM, org.id)
-    assert takings_screen.takings.total_minor == sum(paid) == 140000
+    assert sum(paid) == 140000 + 120000
     assert sum(w.revenue_minor for w in figures.weeks) == 130000 + 30000
     assert figures.no_show_rate == 0.5
 

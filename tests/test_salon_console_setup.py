@@ -1,7 +1,7 @@
 """Keeping a salon set up from the console with Pilot at 80x24 (a new price, Saturday's hours and a
 holiday are in the receptionist's day, test_salon_console_day): the booking rules changed, a
 professional's leave added over a booked appointment (asked again with it named, then cancelling
-it) and removed, a lead form retitled and closed, a professional's texts chosen and an owner made
+it) and removed, a lead form retitled, its questions and limits edited and the form closed, a professional's texts chosen and an owner made
 bookable, a holiday removed and a service retired."""
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import pytest
 from textual.widgets import Input, Select
 
 from console.app import OfisiApp
-from console.salon.rules import BlockDialog, BlocksScreen, FormsScreen, RulesScreen, StaffScreen
+from console.salon.forms import FormQuestionsScreen, FormsScreen, LimitsDialog, QuestionDialog
+from console.salon.rules import BlockDialog, BlocksScreen, RulesScreen, StaffScreen
 from console.salon.setup import HolidaysScreen, ServicesScreen
 from console.widgets.confirm import Confirm
 from console.widgets.dialog import AskText
@@ -125,6 +126,66 @@ async def test_rules_blocks_forms_holidays_and_services(committed_db, salon):
         await pilot.press("e")
         await ask(pilot, "Book your braids", title="/forms/book-now")
         await until(pilot, lambda: read(list_forms)[0].title == "Book your braids", what="the new title")
+
+        # Enter: its questions. Two of its own (one required, its label shown as written), a name the
+        # core refuses, reordered, email made required, one removed, and the limits changed.
+        await until(pilot, lambda: isinstance(pilot.app.screen, FormsScreen))
+        await pilot.press("enter")
+        questions = await screen_of(pilot, FormQuestionsScreen, 6)
+
+        async def add_question(name: str, label: str, required: bool) -> None:
+            await pilot.press("a")
+            await until(pilot, lambda: isinstance(pilot.app.screen, QuestionDialog), what="the question dialog")
+            dialog = pilot.app.screen
+            dialog.query_one("#question-name", Input).value = name
+            dialog.query_one("#question-label", Input).value = label
+            dialog.query_one("#question-required", Select).value = required
+            dialog.action_confirm()
+
+        def own() -> list[tuple[str, str, bool]]:
+            return [(q["name"], q["label"], q["required"]) for q in read(list_forms)[0].fields]
+
+        await add_question("hair_length", "Length [/] style", True)
+        await screen_of(pilot, FormQuestionsScreen, 7)
+        await add_question("nails", "", False)
+        await screen_of(pilot, FormQuestionsScreen, 8)
+        assert own() == [("hair_length", "Length [/] style", True), ("nails", "Nails", False)]
+        assert "Length [/] style" in str(questions.table.get_row_at(6)[1])
+        await add_question("Hair Length", "", False)
+        await until(pilot, lambda: any("cannot be a field of the form's own" in str(n.message)
+                                       for n in pilot.app._notifications), what="the core's refusal")
+        await add_question("nails", "", False)
+        await until(pilot, lambda: any("already asks nails" in str(n.message) for n in pilot.app._notifications),
+                    what="the second nails refused")
+        questions.table.move_cursor(row=7)
+        await pilot.press("u")
+        await until(pilot, lambda: [q[0] for q in own()] == ["nails", "hair_length"], what="nails asked first")
+        await until(pilot, lambda: questions.table.selected_row.data == ("own", "nails"), what="the cursor on nails")
+        questions.table.move_cursor(row=2)
+        await pilot.press("r")
+        await until(pilot, lambda: "email" in read(list_forms)[0].required, what="email required")
+        questions.table.move_cursor(row=7)
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the removal question")
+        assert "hair_length" in pilot.app.screen.dialog_title
+        await pilot.press("y")
+        await until(pilot, lambda: own() == [("nails", "Nails", False)], what="hair_length removed")
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(pilot.app.screen, LimitsDialog), what="the limits dialog")
+        pilot.app.screen.query_one("#limit-phone", Input).value = "0"
+        pilot.app.screen.action_confirm()
+        await until(pilot, lambda: any("at least one submission an hour" in str(n.message)
+                                       for n in pilot.app._notifications), what="a limit of 0 refused")
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(pilot.app.screen, LimitsDialog), what="the limits dialog")
+        pilot.app.screen.query_one("#limit-ip", Input).value = "10"
+        pilot.app.screen.query_one("#limit-phone", Input).value = "2"
+        pilot.app.screen.action_confirm()
+        await until(pilot, lambda: (read(list_forms)[0].max_per_ip_hour, read(list_forms)[0].max_per_phone_hour)
+                    == (10, 2), what="the new limits")
+        await until(pilot, lambda: pilot.app.screen is questions)
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(pilot.app.screen, FormsScreen), what="back on the forms")
         await pilot.press("x")
         await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the close question")
         await pilot.press("y")

@@ -14,7 +14,7 @@ pipeline, the conversations inbox and the figures.
 - ``leads`` also adds a lead by hand (``a``), corrects one (``e``) and shows the log of the
   lead under the cursor; ``tasks``: every open task (overdue, today, upcoming) with who does it.
 - ``inbox``: conversations and a reply box; ``analytics``: the figures, with charts;
-  ``takings``: a day's or week's payments and their totals; ``history``: one client's record,
+  ``takings``: the payments over a day, a week, a month or any period, and their totals; ``history``: one client's record,
   notes (``n``), appointments and timeline.
 
 Every read and write runs in a thread worker that calls one core service and

@@ -88,5 +88,5 @@ class SalonScreen(ConsoleScreen):
         """Read the screen's data again (each screen says how)."""
 
     def on_salon_changed(self, message: SalonChanged) -> None:
-        self.app.notify(message.text)
+        self.app.notify(message.text, markup=False)
         self.action_refresh()

@@ -30,7 +30,7 @@ from console.salon.inbox import InboxScreen
 from console.salon.leads import LeadsScreen
 from console.salon.setup import ServicesScreen
 from console.salon.takings import TakingsScreen
-from console.salon.tasks import TasksScreen
+from console.salon.tasks import FinishesTasks, TasksScreen
 from console.widgets.table import Cell, OfisiTable, Row
 from console.widgets.text import literal, short
 from db.engine import Database
@@ -47,13 +47,14 @@ class SalonDayLoaded(Message):
 
 
 @register_home
-class SalonHomeScreen(SalonHome):
+class SalonHomeScreen(FinishesTasks, SalonHome):
     """The salon's day: agenda, free slots, tasks and new leads beside the clients."""
 
     DESCRIPTION = ("Pick a client, press f, choose a free slot, Enter: booked. "
                    "On the agenda: i check-in, d done + paid, m no-show. e moves, x cancels, "
                    "c calendar, o setup, l leads, g tasks, i conversations, y figures, k takings, h history.")
     CSS_PATH = "salon.tcss"
+    TASKS_TABLE = "#tasks"
 
     BINDINGS = [
         Binding("f", "focus_slots", "Free slots", id="free-slots",
@@ -231,21 +232,8 @@ class SalonHomeScreen(SalonHome):
             done = cancel(session, self.actor, self.org.id, appointment_id, reason=reason)
         self.post_from_worker(SalonChanged(f"Cancelled {done.client_name}'s {done.service_name}.", done.id))
 
-    def action_task_done(self) -> None:
-        row = self.query_one("#tasks", OfisiTable).selected_row
-        if row is not None:
-            self.finish_task(row.data.id)
-
-    @work(thread=True, group="salon-write", exit_on_error=False)
-    def finish_task(self, task_id: int) -> None:
-        from core.salon.leads import complete_task
-
-        with self.database.session() as session:
-            done = complete_task(session, self.actor, self.org.id, task_id)
-        self.post_from_worker(SalonChanged(f"Done: {done.title}.", done.id))
-
     def on_salon_changed(self, message: SalonChanged) -> None:
-        self.app.notify(message.text)
+        self.app.notify(message.text, markup=False)
         self.action_refresh()
 
     def action_calendar(self) -> None:

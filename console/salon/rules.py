@@ -1,5 +1,5 @@
-"""More of the salon's setup: its booking rules, the professionals' time blocks, its lead forms and
-its staff's preferences (``4``, ``5``, ``6``, ``7`` beside ``1`` services, ``2`` hours, ``3``
+"""More of the salon's setup: its booking rules, the professionals' time blocks and its staff's
+preferences (``4``, ``5``, ``7`` beside ``6`` lead forms in ``forms``, and ``1`` services, ``2`` hours, ``3``
 holidays; see ``setup``).
 
 - rules: Enter (or ``e``) on a rule changes it: the notice and horizon clients must keep (staff
@@ -9,7 +9,6 @@ holidays; see ``setup``).
 - blocks: the leave, training and other blocks ahead, of everyone; ``a`` adds one (and says what
   to do with appointments booked then: refuse with their list, keep or cancel them), ``x`` removes
   the one under the cursor (asks first).
-- forms: the lead forms; ``e`` a new title, ``x`` closes the form (its page answers 404) or opens it again.
 - staff: ``e`` which of her bookings (booked, moved, cancelled) a professional with a phone is
   texted of, ``b`` whether an owner also takes clients (``update_staff_settings``).
 """
@@ -303,66 +302,6 @@ class BlocksScreen(SetupScreen):
         with self.database.session() as session:
             remove_time_block(session, self.actor, self.org.id, block_id)
         self.post_from_worker(SalonChanged("The block is removed; that time can be booked again."))
-
-
-# ---------------------------------------------------------------- lead forms
-
-class FormsScreen(SetupScreen):
-    HEADING = "Setup: lead forms"
-    BINDINGS: ClassVar[list[BindingType]] = [
-        *SetupScreen.BINDINGS,
-        Binding("e", "retitle", "Title", id="form-title", tooltip="A new title for the highlighted form."),
-        Binding("x", "open_close", "Close/open", id="form-close",
-                tooltip="Close the form (its page answers 404), or open it again."),
-    ]
-
-    def compose_table(self) -> ComposeResult:
-        yield OfisiTable(("Address", "Title", "Required", "Open"), noun="forms",
-                         empty="No forms yet: `ofisi salon forms add`.", id="forms")
-
-    def action_refresh(self) -> None:
-        self.load()
-
-    @work(thread=True, exclusive=True, group="setup", exit_on_error=False)
-    def load(self) -> None:
-        from core.salon.forms import list_forms
-
-        with self.database.session() as session:
-            forms = list_forms(session, self.actor, self.org.id)
-        self.post_from_worker(RowsLoaded(Rows("forms", forms)))
-
-    def on_rows_loaded(self, message: RowsLoaded) -> None:
-        forms = message.rows.rows
-        self.query_one("#setup-title", Label).update(f"Lead forms — {len(forms)} (e title, x close or open)")
-        self.table.reload(Row(f.id, (f"/forms/{f.slug}", f.title, ", ".join(f.required),
-                                     "open" if f.active else "closed"), data=f) for f in forms)
-
-    def action_retitle(self) -> None:
-        if (form := self._record()) is None:
-            return
-        self.app.push_screen(AskText(f"A new title for /forms/{form.slug}", value=form.title,
-                                     placeholder="The title people see"),
-                             callback=lambda title: title and self.change(form.slug, title=title))
-
-    def action_open_close(self) -> None:
-        if (form := self._record()) is None:
-            return
-        if not form.active:
-            self.change(form.slug, active=True)
-            return
-        self.app.push_screen(Confirm(f"Close {form.title}?",
-                                     f"/forms/{form.slug} answers 404 until it is opened again; leads kept stay.",
-                                     confirm_label="Close"),
-                             callback=lambda yes: yes and self.change(form.slug, active=False))
-
-    @work(thread=True, group="salon-write", exit_on_error=False)
-    def change(self, slug: str, **changes) -> None:
-        from core.salon.forms import update_form
-
-        with self.database.session() as session:
-            done = update_form(session, self.actor, self.org.id, slug, **changes)
-        self.post_from_worker(SalonChanged(f"/forms/{done.slug}: {done.title}, " +
-                                           ("open." if done.active else "closed."), done.id))
 
 
 # ---------------------------------------------------------------- staff preferences

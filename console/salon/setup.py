@@ -1,6 +1,6 @@
 """Keeping the salon set up: the service menu, each professional's hours per
 weekday, and holidays and closures. ``1`` services, ``2`` hours, ``3`` holidays
-(and ``4`` booking rules, ``5`` time blocks, ``6`` lead forms, ``7`` staff, in ``rules``) switch
+(and ``4`` booking rules, ``5`` time blocks, ``7`` staff, in ``rules``; ``6`` lead forms, in ``forms``) switch
 between them; each change calls the core service the CLI's ``salon
 services edit/retire``, ``salon hours set`` and ``salon holiday add/remove`` call.
 
@@ -56,7 +56,8 @@ class SetupScreen(SalonScreen):
         Binding("4", "setup('rules')", "Rules", id="setup-rules",
                 tooltip="Booking rules: notice, horizon, slot step, reminders, deposits, no-show fee."),
         Binding("5", "setup('blocks')", "Blocks", id="setup-blocks", tooltip="Leave and training ahead."),
-        Binding("6", "setup('forms')", "Forms", id="setup-forms", tooltip="The lead forms: title, open or closed."),
+        Binding("6", "setup('forms')", "Forms", id="setup-forms",
+                tooltip="The lead forms: title, questions, limits, open or closed."),
         Binding("7", "setup('staff')", "Staff", id="setup-staff",
                 tooltip="Who takes clients, and who is texted of which bookings."),
     ]
@@ -75,7 +76,8 @@ class SetupScreen(SalonScreen):
         self.action_refresh()
 
     def action_setup(self, which: str) -> None:
-        from console.salon.rules import BlocksScreen, FormsScreen, RulesScreen, StaffScreen
+        from console.salon.forms import FormsScreen
+        from console.salon.rules import BlocksScreen, RulesScreen, StaffScreen
 
         screen = {"services": ServicesScreen, "hours": HoursScreen, "holidays": HolidaysScreen,
                   "rules": RulesScreen, "blocks": BlocksScreen, "forms": FormsScreen,

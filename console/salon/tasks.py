@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -68,7 +69,34 @@ class TaskDialog(EnterConfirms, Dialog[TaskAnswer]):
         return TaskAnswer(title, due, who if isinstance(who, int) and who != ANYONE else None)
 
 
-class TasksScreen(SalonScreen):
+# What the mixin below asks of its screen (a SalonScreen's database, actor, org, tables and notices).
+_Screen = SalonScreen if TYPE_CHECKING else object
+
+
+class FinishesTasks(_Screen):
+    """Mixin for a screen showing tasks in the table ``TASKS_TABLE`` (home's pane of today's, the tasks
+    screen's list): ``action_task_done`` marks the highlighted one done, as ``ofisi salon tasks done``
+    does, and says so."""
+
+    TASKS_TABLE: ClassVar[str]
+
+    def action_task_done(self) -> None:
+        row = self.query_one(self.TASKS_TABLE, OfisiTable).selected_row
+        if row is None:
+            self.app.notify("Highlight a task first.", severity="warning")
+            return
+        self.finish_task(row.data.id)
+
+    @work(thread=True, group="salon-write", exit_on_error=False)
+    def finish_task(self, task_id: int) -> None:
+        from core.salon.leads import complete_task
+
+        with self.database.session() as session:
+            done = complete_task(session, self.actor, self.org.id, task_id)
+        self.post_from_worker(SalonChanged(f"Done: {done.title}.", done.id))
+
+
+class TasksScreen(FinishesTasks, SalonScreen):
     """Every open task, or the overdue, today's or upcoming ones, with who does each."""
 
     BINDINGS = [
@@ -77,8 +105,10 @@ class TasksScreen(SalonScreen):
         Binding("a", "add", "Add", id="task-add", tooltip="A task: what, by when, for whom."),
         Binding("s", "assign", "Give to", id="task-assign",
                 tooltip="Give the highlighted task to someone (or anyone); move its due time."),
-        Binding("d", "done", "Done", id="task-done-all", tooltip="Mark the highlighted task done."),
+        Binding("d", "task_done", "Done", id="task-done-all", tooltip="Mark the highlighted task done."),
     ]
+
+    TASKS_TABLE = "#all-tasks"
 
     def __init__(self, *args, **kw) -> None:
         super().__init__(*args, **kw)
@@ -164,15 +194,3 @@ class TasksScreen(SalonScreen):
                                unassign=answer.assignee_id is None, due_at=due)
         self.post_from_worker(SalonChanged(f"{done.title}: for {done.assignee_name or 'anyone'}, due "
                                            f"{self.present.time(done.due_at, '%a %d %b %H:%M')}.", done.id))
-
-    def action_done(self) -> None:
-        if (task := self._highlighted()) is not None:
-            self.finish(task.id)
-
-    @work(thread=True, group="salon-write", exit_on_error=False)
-    def finish(self, task_id: int) -> None:
-        from core.salon.leads import complete_task
-
-        with self.database.session() as session:
-            done = complete_task(session, self.actor, self.org.id, task_id)
-        self.post_from_worker(SalonChanged(f"Done: {done.title}.", done.id))

@@ -138,12 +138,14 @@ def _check_required(required) -> None:
 
 
 def _own_fields(fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    own = []
+    own: list[dict[str, Any]] = []
     for field in fields:
         name = str(field.get("name", "")).strip()
         if not FIELD_NAME.match(name) or name in STANDARD_FIELDS:
             raise InvalidInput(f"{name!r} cannot be a field of the form's own; use lower-case letters, digits and _, "
                                "and not a standard field's name.")
+        if any(f["name"] == name for f in own):
+            raise InvalidInput(f"The form already asks {name}; give the new field another name.")
         own.append({"name": name, "label": str(field.get("label") or name.replace("_", " ").capitalize()),
                     "required": bool(field.get("required", False))})
     return own
