@@ -166,3 +166,18 @@ def test_the_orgs_answers_to_india_carry_its_registered_dlt_templates_or_fail_sa
         sent = send()
     assert [(m["To"], m["DltTemplateId"]) for m in sent[1:]] == [("+919123456789", OPT_IN_DLT)]
     assert sent[1]["Body"].startswith("Udyam Mitra: welcome back")
+
+    # A notice staff write is a service SMS: its own kind's template, and the entity ID, or it fails saying so.
+    from core.outbox import send_message
+
+    with committed_db.session() as s:
+        notice = send_message(s, ACTOR, org.id, to="9123456789", body="The scheme office opens at 10.")
+        assert (notice.status, notice.last_error.split(";")[0]) == (
+            "failed", "not sent: no DLT template registered for service SMS (reminders, statements, notices), and "
+                      "Indian operators drop SMS without one")
+        service.campaign_settings(s, ACTOR, org.id, dlt_entity_id="", dlt_templates={"service": "1107160000000000103"})
+        notice = send_message(s, ACTOR, org.id, to="9123456789", body="The scheme office opens at 10.")
+        assert (notice.status, notice.last_error) == ("failed", (
+            "not sent: the organisation has no DLT entity ID, and Indian operators drop SMS without one; "
+            f"`ofisi campaigns settings --org {org.slug} --dlt-entity-id ID` to set it"))
+        assert send_message(s, ACTOR, org.id, to="+254712000002", body="Karibu.").status == "queued"
