@@ -291,19 +291,32 @@ def settings(org: str = typer.Option(..., "--org", help="Organisation slug."),
              quiet_until: Optional[str] = typer.Option(None, "--quiet-until", help="Quiet hours end (08:00)."),
              dlt_entity_id: Optional[str] = typer.Option(None, "--dlt-entity-id",
                                                          help="The DLT entity ID (SMS to India)."),
+             dlt_template: Optional[list[str]] = typer.Option(
+                 None, "--dlt-template", metavar="KIND=ID",
+                 help="The DLT template ID of the org's own SMS of a kind (opt-out, opt-in, reply, transactional, "
+                      "service) to India; KIND= removes it. Repeat for each kind."),
              as_json: bool = JSON) -> None:
-    """The org's quiet hours (its own clock) and DLT entity ID; changed when given."""
+    """The org's quiet hours (its own clock), DLT entity ID and DLT templates; changed when given."""
     from core.campaigns import campaign_settings
+    from core.providers.india import REPLY_KINDS
 
+    templates = {}
+    for given in dlt_template or []:
+        kind, equals, value = given.partition("=")
+        if not equals:
+            raise typer.BadParameter(f"write --dlt-template as KIND=ID, like opt-out=1107160000000000001, not {given!r}.")
+        templates[kind.strip()] = value
     with unit_of_work() as (session, actor):
         o = org_id_for(session, actor, org)
         view = campaign_settings(session, actor, o.id, quiet_from=quiet_from, quiet_until=quiet_until,
-                                 dlt_entity_id=dlt_entity_id)
+                                 dlt_entity_id=dlt_entity_id, dlt_templates=templates)
     if as_json:
         print_json(view)
         return
     quiet = "none" if view.quiet_from == view.quiet_until else f"{view.quiet_from}-{view.quiet_until}"
     err(f"{o.name}: quiet hours {quiet}; DLT entity ID {view.dlt_entity_id or 'not set'}.")
+    err("DLT templates of its own SMS to India: " + "; ".join(
+        f"{kind} {view.dlt_templates.get(kind, 'not set')}" for kind in REPLY_KINDS) + ".")
 
 
 @app.command("bounces")

@@ -165,7 +165,7 @@ def receive(
         reply = _answer(session, sms)
         if reply:
             result.replies.append(outbox.enqueue(session, org.id, to=phone, body=reply, purpose="transactional",
-                                                 channel=channel,
+                                                 channel=channel, dlt_kind=_DLT_KINDS.get(word, "reply"),
                                                  idempotency_key=f"inbound:{row.id}:reply",
                                                  contact_id=sms.contact_id))
         for watch in _OBSERVERS:
@@ -174,6 +174,10 @@ def receive(
     row.org_ids, row.status = result.org_ids, result.status
     session.commit()
     return result
+
+
+# Which registered DLT template an answer to India follows (core.providers.india.REPLY_KINDS).
+_DLT_KINDS = {"STOP": "opt-out", "START": "opt-in"}
 
 
 def _answer(session: Session, sms: InboundSms) -> str | None:

@@ -65,9 +65,10 @@ from core.providers import (
     TransientSendError,
     provider_name,
 )
+from core.providers.india import DLT_PREFIX, INDIA, REPLY_KINDS, dlt_subject, india_route
 from db.engine import Database, dialect_insert
 from db.models import Message, OptOut, Org
-from db.models_campaigns import Campaign, MessageCost
+from db.models_campaigns import Campaign, CampaignSettings, DltReplyTemplate, MessageCost
 from db.types import UTCDateTime, utcnow
 
 log = logging.getLogger("ofisi.outbox")
@@ -134,6 +135,7 @@ def enqueue(
     send_at: datetime | None = None,
     contact_id: int | None = None,
     campaign_id: int | None = None,
+    dlt_kind: str | None = None,
 ) -> int:
     """Add a message to the caller's unit of work; returns its id.
 
@@ -141,8 +143,14 @@ def enqueue(
     carries a code. For use by services that have already checked permission.
     With an ``idempotency_key`` a second enqueue of the same key returns the
     first message's id and adds nothing, even when two processes race.
+    An SMS to India that carries no DLT IDs of its own (a campaign's do) gets
+    those the org registered for its kind (``dlt_kind``, one of
+    :data:`core.providers.india.REPLY_KINDS`; its purpose's by default), or is
+    recorded ``failed`` saying what to register: operators drop it otherwise.
     """
     _check_purpose(purpose)
+    if dlt_kind is not None and dlt_kind not in REPLY_KINDS:
+        raise ValueError(f"{dlt_kind!r} is not a kind of SMS; use one of {', '.join(REPLY_KINDS)}")
     if channel not in CHANNELS:
         raise InvalidInput(f"{channel!r} is not a channel; use one of {', '.join(CHANNELS)}.")
     if not body.strip():
@@ -166,6 +174,11 @@ def enqueue(
     )
     if purpose in HELD_BY_OPT_OUT and is_opted_out(session, org_id, channel, address):
         values.update(status="opted_out", last_error=OPTED_OUT_NOTE)  # kept, so staff can see why
+    elif (channel == "sms" and purpose != "marketing" and address.startswith(INDIA)
+          and not (subject or "").startswith(DLT_PREFIX) and india_route()):
+        values["subject"], refusal = _india_dlt(session, org, dlt_kind or purpose)
+        if refusal:
+            values.update(status="failed", last_error=refusal)  # kept, so staff can see why and fix it
     if idempotency_key is None:
         # Nothing to race on: one INSERT, no savepoint round trips.
         message = Message(**values)
@@ -181,6 +194,22 @@ def enqueue(
         return new_id
     return session.scalar(
         select(Message.id).where(Message.org_id == org_id, Message.idempotency_key == idempotency_key))
+
+
+def _india_dlt(session: Session, org: Org, kind: str) -> tuple[str | None, str | None]:
+    """The DLT IDs an org's SMS of ``kind`` to India carries (as the subject holds them), or
+    (None, why it cannot go and what to do)."""
+    entity = session.scalar(select(CampaignSettings.dlt_entity_id).where(CampaignSettings.org_id == org.id))
+    template = session.scalar(select(DltReplyTemplate.dlt_template_id)
+                              .where(DltReplyTemplate.org_id == org.id, DltReplyTemplate.kind == kind))
+    if entity and template:
+        return dlt_subject(entity, template), None
+    if not template:
+        return None, (f"not sent: no DLT template registered for {REPLY_KINDS[kind]}, and Indian operators drop "
+                      f"SMS without one; register its text on DLT, then `ofisi campaigns settings --org {org.slug} "
+                      f"--dlt-template {kind}=ID` to set it")
+    return None, ("not sent: the organisation has no DLT entity ID, and Indian operators drop SMS without one; "
+                  f"`ofisi campaigns settings --org {org.slug} --dlt-entity-id ID` to set it")
 
 
 def _check_purpose(purpose: str) -> None:

@@ -114,6 +114,18 @@ class CampaignSettings(Base):
     dlt_entity_id: Mapped[str | None] = mapped_column(String(40))
 
 
+class DltReplyTemplate(Base):
+    """The DLT template ID an org registered for SMS of its own that no campaign template
+    covers (a ``kind`` of :data:`core.providers.india.REPLY_KINDS`: STOP's confirmation, answers,
+    reminders): what the outbox attaches to each such SMS to an Indian number."""
+
+    __tablename__ = "dlt_reply_templates"
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    dlt_template_id: Mapped[str] = mapped_column(String(40))
+
+
 class TemplateRegistration(Base):
     """What a template is registered as elsewhere: its DLT template ID (Indian SMS) and the
     language of its approved WhatsApp template."""

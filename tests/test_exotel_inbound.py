@@ -1,7 +1,9 @@
 """SMS from Indian vendors: Exotel passes each SMS sent to the programme's ExoPhone to the gateway's
 ``/sms/exotel/inbound`` (a HEAD, then a GET with its fields; or a POST), over real HTTP, into the
 same inbound pipeline as Africa's Talking's: STOP opts the vendor out, a survey answer is credited
-to the survey, free text is kept as a reply, a replay is recorded once, a forged call is refused."""
+to the survey, free text is kept as a reply, a replay is recorded once, a forged call is refused.
+The org's own answers to India (STOP's confirmation) carry the DLT template it registered for their
+kind, or are recorded failed with what to register, never sent to Exotel to be refused."""
 
 from __future__ import annotations
 
@@ -13,13 +15,14 @@ from sqlalchemy import func, select
 import core.campaigns  # noqa: F401
 from core.campaigns import service
 from core.providers.exotel import incoming_sms
-from db.models import InboundMessage
-from tests.campaigns_support import ACTOR, dlt_template, mark_sent
-from tests.fakes.exotel import fake_exotel, india  # noqa: F401  (fixtures)
+from db.models import InboundMessage, Message
+from tests.campaigns_support import ACTOR, DLT_ENTITY, dlt_template, mark_sent
+from tests.fakes.exotel import SENDER_ID, fake_exotel, india  # noqa: F401  (fixtures)
 from tests.live_gateway import running_gateway
 
 TOKEN = "exo-in-t0ken"
 EXOPHONE = "08039591234"  # as Exotel writes the number the SMS was sent to
+OPT_OUT_DLT, OPT_IN_DLT = "1107160000000000101", "1107160000000000102"
 
 
 def exotel_count(s) -> int:
@@ -87,3 +90,94 @@ def test_exotels_fields_read_as_the_inbound_pipeline_takes_them():
     assert ahead.sender == "+919876543210"
     assert datetime.now(timezone.utc) - ahead.received_at < timedelta(minutes=1)  # a wrong clock is not believed
     assert incoming_sms({"SmsSid": "y", "From": "not a phone", "Date": "yesterday"}).received_at is None
+
+
+def test_the_orgs_answers_to_india_carry_its_registered_dlt_templates_or_fail_saying_what_to_register(
+        committed_db, make_org, india, fake_exotel, monkeypatch):
+    from typer.testing import CliRunner
+
+    from commands.main import app
+    from config import get_settings, load_settings
+    from core.outbox import send_due
+    from core.orgs import set_sms_number
+    from core.providers import build_providers
+    from core.vendors import add_vendor
+
+    with committed_db.session() as s:
+        org = make_org(s, "campaigns", country="IN", name="Udyam Mitra")
+        set_sms_number(s, ACTOR, org.id, EXOPHONE)
+        for i, (name, number) in enumerate([("Priya", "9876543210"), ("Ravi", "9123456789"),
+                                            ("Wanjiku", "+254712000001")]):
+            add_vendor(s, ACTOR, org.id, business_name=f"Shop {i}", owner_name=name, phone=number)
+        # The programme registered STOP's confirmation on DLT, not yet START's.
+        service.campaign_settings(s, ACTOR, org.id, dlt_entity_id=DLT_ENTITY, dlt_templates={"opt-out": OPT_OUT_DLT})
+
+    def replies(s) -> dict[str, tuple]:
+        return {to: (status, subject, error) for to, status, subject, error in s.execute(
+            select(Message.to_address, Message.status, Message.subject, Message.last_error)
+            .where(Message.org_id == org.id).order_by(Message.id)).all()}
+
+    def send() -> list[dict[str, str]]:
+        get_settings.cache_clear()
+        providers = build_providers(get_settings())
+        try:
+            send_due(committed_db, providers)
+        finally:
+            providers["sms"].close()
+        return fake_exotel.messages
+
+    with running_gateway(committed_db, load_settings({"OFISI_CALLBACK_TOKEN": TOKEN})) as base:
+        monkeypatch.setenv("OFISI_PUBLIC_URL", base)
+        monkeypatch.setenv("OFISI_CALLBACK_TOKEN", TOKEN)
+        url = f"{base}/sms/exotel/inbound?token={TOKEN}"
+        assert fake_exotel.incoming(url, "09876543210", EXOPHONE, "STOP", sid="r-1").headers["X-Ofisi-Inbound"] == "handled"
+        assert fake_exotel.incoming(url, "09123456789", EXOPHONE, "START", sid="r-2",
+                                    method="POST").headers["X-Ofisi-Inbound"] == "handled"
+        assert fake_exotel.incoming(url, "+254712000001", EXOPHONE, "STOP", sid="r-3").headers["X-Ofisi-Inbound"] == "handled"
+        sent = send()
+
+        # Priya's confirmation went through Exotel with the registered template, its text as sent.
+        assert [(m["To"], m["DltEntityId"], m["DltTemplateId"], m["From"]) for m in sent] == [
+            ("+919876543210", DLT_ENTITY, OPT_OUT_DLT, SENDER_ID)]
+        assert sent[0]["Body"] == ("Udyam Mitra: you will get no more SMS from us, except codes and receipts you "
+                                   "ask for. Reply START to get them again.")
+        with committed_db.session() as s:
+            rows = replies(s)
+        assert rows["+919876543210"][:2] == ("sent", f"dlt:{DLT_ENTITY}:{OPT_OUT_DLT}")
+        # Ravi's has no registered template: failed, saying what to do, and Exotel never saw it.
+        status, subject, error = rows["+919123456789"]
+        assert (status, subject) == ("failed", None)
+        assert error == ("not sent: no DLT template registered for opt-in confirmations (the answer to START), and "
+                         "Indian operators drop SMS without one; register its text on DLT, then "
+                         f"`ofisi campaigns settings --org {org.slug} --dlt-template opt-in=ID` to set it")
+        # A Kenyan number's answer is none of DLT's business.
+        assert rows["+254712000001"] == ("sent", None, None)
+
+        # The programme registers START's template as the reason says; Ravi's next START is answered.
+        monkeypatch.setenv("OFISI_DATABASE_URL", committed_db.url)
+        get_settings.cache_clear()
+        runner = CliRunner()
+        done = runner.invoke(app, ["campaigns", "settings", "--org", org.slug, "--dlt-template", f"opt-in={OPT_IN_DLT}"])
+        assert done.exit_code == 0, done.output
+        assert f"opt-out {OPT_OUT_DLT}; opt-in {OPT_IN_DLT}; reply not set" in done.stderr
+        wrong = runner.invoke(app, ["campaigns", "settings", "--org", org.slug, "--dlt-template", "optin=1107"])
+        assert wrong.exit_code != 0 and "'optin' is not a kind of SMS; use one of opt-out, opt-in" in str(wrong.exception)
+        assert fake_exotel.incoming(url, "09123456789", EXOPHONE, "START", sid="r-4").headers["X-Ofisi-Inbound"] == "handled"
+        sent = send()
+    assert [(m["To"], m["DltTemplateId"]) for m in sent[1:]] == [("+919123456789", OPT_IN_DLT)]
+    assert sent[1]["Body"].startswith("Udyam Mitra: welcome back")
+
+    # A notice staff write is a service SMS: its own kind's template, and the entity ID, or it fails saying so.
+    from core.outbox import send_message
+
+    with committed_db.session() as s:
+        notice = send_message(s, ACTOR, org.id, to="9123456789", body="The scheme office opens at 10.")
+        assert (notice.status, notice.last_error.split(";")[0]) == (
+            "failed", "not sent: no DLT template registered for service SMS (reminders, statements, notices), and "
+                      "Indian operators drop SMS without one")
+        service.campaign_settings(s, ACTOR, org.id, dlt_entity_id="", dlt_templates={"service": "1107160000000000103"})
+        notice = send_message(s, ACTOR, org.id, to="9123456789", body="The scheme office opens at 10.")
+        assert (notice.status, notice.last_error) == ("failed", (
+            "not sent: the organisation has no DLT entity ID, and Indian operators drop SMS without one; "
+            f"`ofisi campaigns settings --org {org.slug} --dlt-entity-id ID` to set it"))
+        assert send_message(s, ACTOR, org.id, to="+254712000002", body="Karibu.").status == "queued"

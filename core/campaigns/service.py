@@ -29,8 +29,10 @@ from core.changes import mark_changed
 from core.errors import Conflict, InvalidInput, NotFound
 from core.numbers import whole_number
 from core.permissions import require
+from core.providers.india import india_route
 from db.models import Message, OptOut, Org
-from db.models_campaigns import Campaign, CampaignResponse, CampaignRun, CampaignSettings, TemplateRegistration
+from db.models_campaigns import (Campaign, CampaignResponse, CampaignRun, CampaignSettings, DltReplyTemplate,
+                                 TemplateRegistration)
 from db.types import utcnow
 
 STATUSES = ("draft", "scheduled", "running", "paused", "completed", "cancelled")
@@ -379,15 +381,21 @@ class SettingsView:
     quiet_from: str
     quiet_until: str
     dlt_entity_id: str | None
+    dlt_templates: dict[str, str] = field(default_factory=dict)  # kind (india.REPLY_KINDS) -> DLT template ID
 
 
 def campaign_settings(session: Session, actor: Actor, org_id: int, *, quiet_from: str | None = None,
-                      quiet_until: str | None = None, dlt_entity_id: str | None = None) -> SettingsView:
-    """The org's quiet hours and DLT entity ID; changed when given (``campaigns.manage``)."""
+                      quiet_until: str | None = None, dlt_entity_id: str | None = None,
+                      dlt_templates: dict[str, str] | None = None) -> SettingsView:
+    """The org's quiet hours, DLT entity ID and the DLT template IDs of its own SMS by kind
+    (``dlt_templates``, an empty ID removes one); changed when given (``campaigns.manage``)."""
     require(session, actor, org_id, "campaigns.read")
     found = _settings(session, org_id)
     changes = {k: v.strip() for k, v in (("quiet_from", quiet_from), ("quiet_until", quiet_until),
                                           ("dlt_entity_id", dlt_entity_id)) if v is not None}
+    if dlt_templates:
+        require(session, actor, org_id, "campaigns.manage")
+        _register_dlt_templates(session, actor, org_id, dlt_templates)
     if changes:
         require(session, actor, org_id, "campaigns.manage")
         for key in ("quiet_from", "quiet_until"):
@@ -399,7 +407,34 @@ def campaign_settings(session: Session, actor: Actor, org_id: int, *, quiet_from
         session.merge(found)
         audit.record(session, actor, "campaign.settings", "org", org_id, org_id=org_id, before=before, after=changes)
         session.commit()
-    return SettingsView(found.quiet_from, found.quiet_until, found.dlt_entity_id)
+    registered = dict(session.execute(select(DltReplyTemplate.kind, DltReplyTemplate.dlt_template_id)
+                                      .where(DltReplyTemplate.org_id == org_id)).all())
+    return SettingsView(found.quiet_from, found.quiet_until, found.dlt_entity_id, registered)
+
+
+def _register_dlt_templates(session: Session, actor: Actor, org_id: int, given: dict[str, str]) -> None:
+    from core.providers.india import REPLY_KINDS
+
+    problems = [f"{kind!r} is not a kind of SMS; use one of {', '.join(REPLY_KINDS)}"
+                for kind in given if kind not in REPLY_KINDS]
+    problems += [f"the DLT template ID {value!r} for {kind} is not a number (DLT IDs are 19 digits)"
+                 for kind, value in given.items() if value.strip() and not value.strip().isdigit()]
+    if problems:
+        said = "; ".join(problems)
+        raise InvalidInput(said[:1].upper() + said[1:] + ".")
+    before, after = {}, {}
+    for kind, value in given.items():
+        row = session.get(DltReplyTemplate, (org_id, kind))
+        before[kind] = row.dlt_template_id if row else None
+        after[kind] = value.strip() or None
+        if row is not None and not after[kind]:
+            session.delete(row)
+        elif row is not None:
+            row.dlt_template_id = after[kind]
+        elif after[kind]:
+            session.add(DltReplyTemplate(org_id=org_id, kind=kind, dlt_template_id=after[kind]))
+    audit.record(session, actor, "campaign.dlt_templates", "org", org_id, org_id=org_id, before=before, after=after)
+    session.commit()
 
 
 # ---------------------------------------------------------------- before launch: preview, count, test
@@ -634,14 +669,6 @@ def _addressed(session: Session, actor: Actor, campaign: Campaign, org: Org, con
             skipped["empty"] += 1
             continue
         yield recipient, address, filled
-
-
-def india_route() -> bool:
-    """Whether SMS to Indian numbers go through the Indian provider here (``exotel_account_sid``
-    is set): then India's DLT rules apply to every campaign SMS to +91."""
-    from config import get_settings
-
-    return bool(get_settings().exotel_account_sid)
 
 
 def _require_dlt(campaign: Campaign, content: _Content, settings: CampaignSettings) -> None:

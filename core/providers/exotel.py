@@ -108,7 +108,8 @@ def form(message: OutgoingMessage, sender_id: str, callback: str | None = None) 
     if not entity or not template:
         raise PermanentSendError(
             f"not sent to {message.to}: an SMS to India needs the DLT entity ID and the DLT template ID "
-            "(`ofisi campaigns settings --dlt-entity-id`, `ofisi templates edit --dlt-template-id`)")
+            "(`ofisi campaigns settings --dlt-entity-id`, and `ofisi templates edit --dlt-template-id` for a "
+            "campaign's template or `ofisi campaigns settings --dlt-template KIND=ID` for the org's own SMS)")
     fields = {"From": sender_id, "To": message.to, "Body": message.body, "DltEntityId": entity,
               "DltTemplateId": template}
     if gsm7_septets(message.body) is None:

@@ -5,6 +5,11 @@ India's DLT rules (TRAI) drop any SMS to an Indian number that does not name the
 registered entity and the registered template it follows. A campaign writes both into the
 outbox row's subject (an SMS has no other use for it) as ``dlt:<entity id>:<template id>``;
 the Indian provider reads them from there and refuses a message without them.
+
+The org's own SMS that no campaign template covers (STOP's confirmation, answers to a vendor's
+SMS, reminders) follow templates the org registers once per kind (:data:`REPLY_KINDS`,
+``ofisi campaigns settings --dlt-template KIND=ID``); the outbox attaches them, and records an
+SMS to India whose kind has none as failed, saying what to register, instead of sending it.
 """
 
 from __future__ import annotations
@@ -13,6 +18,25 @@ from core.providers import OutgoingMessage, Provider, SendError, SendResult
 
 DLT_PREFIX = "dlt:"
 INDIA = "+91"
+
+
+# The kinds of an org's own SMS that each follow one registered DLT template, and what they are.
+# An outbox message is of its purpose's kind (transactional, service) unless its sender names one.
+REPLY_KINDS = {
+    "opt-out": "opt-out confirmations (the answer to STOP)",
+    "opt-in": "opt-in confirmations (the answer to START)",
+    "reply": "answers to a person's SMS (keyword answers, acknowledgements)",
+    "transactional": "transactional SMS (codes, receipts, what a person's request calls for)",
+    "service": "service SMS (reminders, statements, notices)",
+}
+
+
+def india_route() -> bool:
+    """Whether SMS to Indian numbers go through the Indian provider here (``exotel_account_sid``
+    is set): then India's DLT rules apply to every SMS to +91."""
+    from config import get_settings
+
+    return bool(get_settings().exotel_account_sid)
 
 
 def dlt_subject(entity_id: str | None, template_id: str) -> str:

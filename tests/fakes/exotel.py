@@ -1,7 +1,7 @@
 """A fake Exotel SMS API on loopback: ``POST /v1/Accounts/<sid>/Sms/send.json`` with HTTP Basic
 auth and form fields, answering ``{"SMSMessage": {"Sid": …, "Status": "queued"}}`` or Exotel's
 ``RestException``. Like the real one (DLT rules), it refuses an SMS to India without
-``DltEntityId``. :meth:`FakeExotel.report` then posts a delivery report to the
+``DltEntityId`` or ``DltTemplateId``. :meth:`FakeExotel.report` then posts a delivery report to the
 ``StatusCallback`` the send named, as Exotel does once the SMS reaches a state, and
 :meth:`FakeExotel.incoming` passes on an SMS a vendor sent to the ExoPhone, as Exotel's SMS app does."""
 
@@ -76,6 +76,8 @@ class FakeExotel(LoopbackFake):
             return 401, {"RestException": {"Status": 401, "Message": "Authentication failed."}}
         if fields.get("To", "").startswith("+91") and not fields.get("DltEntityId"):
             return 400, {"RestException": {"Status": 400, "Message": "DltEntityId is mandatory"}}
+        if fields.get("To", "").startswith("+91") and not fields.get("DltTemplateId"):
+            return 400, {"RestException": {"Status": 400, "Message": "DltTemplateId is mandatory"}}
         sid = uuid.uuid4().hex
         with self._lock:
             self._received.append({**fields, "Sid": sid})
