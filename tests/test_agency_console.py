@@ -195,6 +195,9 @@ async def test_staff_add_people_sell_a_package_and_unlock_a_number(committed_db,
         assert pilot.app.screen.dialog_title.startswith("Sell a package to Wanjiru Kamau")
         await type_into(pilot, "#field-reference", "QK12AB34CD")
         await pilot.press("enter")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the sale's confirmation")
+        assert pilot.app.screen.dialog_title == "Sell Three contacts to Wanjiru Kamau for KES 1,800, paid?"
+        await pilot.press("y")
 
         def credits() -> int:
             with committed_db.session() as s:
@@ -209,13 +212,17 @@ async def test_staff_add_people_sell_a_package_and_unlock_a_number(committed_db,
         workers = screen.query_one("#agency-workers", OfisiTable)
         workers.focus()
         workers.move_to(next(r.id for r in workers.records if r.data.name == "Peter Kiptoo"))
-        await pilot.press("u")
+        await pilot.press("l")
         await until(pilot, lambda: isinstance(pilot.app.screen, ChooseDialog), what="the employer choice")
         assert pilot.app.screen.dialog_title == "Unlock Peter Kiptoo, +2547•••••912"
         pilot.app.screen.query_one(Select).value = str(next(
             r.id for r in employers.records if r.data.name == "Wanjiru Kamau"))
         await pilot.press("enter")
         await until(pilot, lambda: credits() == 2, what="one credit used")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm) and
+                    PETER in screen_text(pilot.app).replace(" ", ""),
+                    what="the unlocked number")
+        await pilot.press("n")
 
         # A worker added from the Workers tab.
         await pilot.press("a")
@@ -283,6 +290,9 @@ async def test_a_placement_is_proposed_placed_paid_and_ended(committed_db, eight
         await type_into(pilot, "#field-amount", "2000")
         await type_into(pilot, "#field-reference", "QK99ZZ")
         await pilot.press("enter")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the payment's confirmation")
+        assert pilot.app.screen.dialog_title == "Payment of KES 2,000 (fee): Ruth Rotich at Employer 1?"
+        await pilot.press("y")
         await until(pilot, lambda: board.selected_row.data.owed_minor == 300_000, what="KES 3,000 still owed")
         assert static_text(screen, "#fees-owed") == "Fees and commission owed: KES 3,000"
         await pilot.press("g")
@@ -290,6 +300,8 @@ async def test_a_placement_is_proposed_placed_paid_and_ended(committed_db, eight
         await type_into(pilot, "#field-amount", "1000")
         await type_into(pilot, "#field-reference", "REF-1")
         await pilot.press("enter")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the refund's confirmation")
+        await pilot.press("y")
         await until(pilot, lambda: board.selected_row.data.refunded_minor == 100_000, what="the refund")
 
         # A dispute, resolved with half of what is left of the payment given back.
@@ -305,6 +317,9 @@ async def test_a_placement_is_proposed_placed_paid_and_ended(committed_db, eight
         await type_into(pilot, "#field-refund", "500")
         await type_into(pilot, "#field-reference", "REF-2")
         await pilot.press("enter")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the resolution's confirmation")
+        assert "refunding KES 500 to Employer 1" in pilot.app.screen.dialog_title
+        await pilot.press("y")
         await until(pilot, lambda: board.selected_row.data.status == "placed" and
                     board.selected_row.data.refunded_minor == 150_000, what="the resolved dispute")
 
@@ -317,7 +332,7 @@ async def _walk(pilot, db, email: str) -> list[str]:
         screen.query_one(TabbedContent).active = tab
         await settle(pilot)
         texts.append(screen_text(pilot.app))
-        for key in ("s", "u", "o", "question_mark"):
+        for key in ("s", "l", "o", "t", "y", "u", "question_mark"):
             await pilot.press(key)
             await settle(pilot)
             texts.append(screen_text(pilot.app))
@@ -371,4 +386,6 @@ async def test_the_agency_home_shows_five_workers_and_its_keys_at_each_size(comm
         assert footer.region.bottom == size[1]
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, KeysHelp), what="the keys")
-        assert {"Verify", "SMS", "Unlock", "Edit", "Packages", "Add"} <= {k.does for k in app.screen.keys}
+        keys = {k.does: k.key for k in app.screen.keys}
+        assert {"Verify", "SMS", "Unlock", "Edit", "Packages", "Add", "Report", "Audit log"} <= set(keys)
+        assert (keys["Unlock"], keys["Audit log"]) == ("l", "u")

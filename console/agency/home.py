@@ -8,12 +8,15 @@ Phones go through the screen's presenter, which masks workers' numbers: nothing 
 these panes shows a full number (the agency sells unlocks of exactly these). Workers
 come a keyset page at a time (moving onto the last row, or ``m``, reads the next).
 
-Keys: ``a`` adds a worker or an employer (by tab), ``v``/``c``/``x`` verify, clear or
-flag the worker, ``s`` SMS, ``u`` unlocks the worker's number for an employer (one
-credit, audited), ``d`` checks the worker's documents, ``b`` sells an employer a package
-(marked paid with its reference), ``p`` places, ``e`` ends, ``i`` disputes a placement
-and ``f`` records a payment against it, ``g`` a refund, ``n`` resolves its dispute
-(with a refund if agreed), ``k`` opens the contact packages.
+Keys: ``a`` adds a worker or an employer (by tab), ``w`` (or Enter) edits one, ``v``/``c``/``x``
+verify, clear or flag the worker, ``s`` SMS, ``l`` unlocks the worker's number for an employer (one
+credit, audited; the number is shown then, and can be texted to the employer), ``d`` checks the
+worker's documents, ``o`` proposes her; on an employer ``t`` matches workers to her needs and ``b``
+sells her a package (marked paid with its reference); on a placement ``p`` moves it on, ``e`` ends it,
+``i`` disputes it, ``f`` records a payment, ``g`` a refund and ``n`` resolves its dispute (with a
+refund if agreed); every write of money asks first, naming the record and the amount. ``k`` opens the
+contact packages, ``y`` the report (``x`` there exports the placements) and ``u`` the audit log, as on
+every home.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ ACCOMMODATION = [(a.replace("_", " "), a) for a in ("live_in", "live_out", "eith
 AVAILABILITY = [(a.replace("_", " "), a) for a in ("immediate", "two_weeks", "one_month")]
 TAB_KEYS = {
     "tab-workers": {"verify", "cleared", "flag", "sms", "add", "edit", "unlock", "documents", "propose"},
-    "tab-employers": {"sms", "add", "edit", "sell"},
+    "tab-employers": {"sms", "add", "edit", "sell", "match"},
     "tab-placements": {"place", "end", "dispute", "resolve", "payment", "refund"},
     "tab-unlocks": set(),
 }
@@ -113,8 +116,9 @@ class AgencyConsoleHome(AgencyHome):
         Binding("x", "flag", "Flag", id="agency-flag",
                 tooltip="Record a flagged background check, with what was found."),
         Binding("s", "sms", "SMS", id="agency-sms", tooltip="Send an SMS to the worker or employer under the cursor."),
-        Binding("u", "unlock", "Unlock", id="agency-unlock",
-                tooltip="Unlock the worker's number for an employer: one of the employer's credits, audited."),
+        Binding("l", "unlock", "Unlock", id="agency-unlock",
+                tooltip="Unlock the worker's number for an employer (one of the employer's credits, audited); "
+                        "shows it and offers to text it to the employer."),
         Binding("d", "documents", "Documents", id="agency-documents",
                 tooltip="Check that the worker's stored documents still have the bytes they were taken in with."),
         Binding("o", "propose", "Propose", id="agency-propose",
@@ -133,6 +137,11 @@ class AgencyConsoleHome(AgencyHome):
                 tooltip="Record money given back to the employer (all or part of what was paid)."),
         Binding("k", "packages", "Packages", id="agency-packages",
                 tooltip="The contact packages employers buy: add, price, retire."),
+        Binding("t", "match", "Match", id="agency-match",
+                tooltip="Rank the available, verified workers against the employer's needs, with the reasons; "
+                        "Enter on one proposes her."),
+        Binding("y", "report", "Report", id="agency-report",
+                tooltip="Fees charged, received, refunded and owed by month; x there exports the placements."),
     ]
 
     def __init__(self, *args, **kwargs) -> None:
@@ -284,7 +293,7 @@ class AgencyConsoleHome(AgencyHome):
                 here = "tab-workers"
             if action not in TAB_KEYS.get(here, set()):
                 return False
-        if action in ("verify", "cleared", "flag", "add", "edit", "propose", "place", "end", "dispute"):
+        if action in ("verify", "cleared", "flag", "add", "edit", "propose", "place", "end", "dispute", "match"):
             return self.may("agency.write")
         if action == "unlock":
             return self.may("agency.unlock")
@@ -312,6 +321,20 @@ class AgencyConsoleHome(AgencyHome):
     def write(self, change: Callable[[Session], str]) -> None:
         """Run ``change`` in a thread worker; its text becomes the notice, then the lists are read again."""
         self._write(change)
+
+    def ask_first(self, title: str, details: list[str], label: str, then: Callable[[], None]) -> None:
+        """Confirm before a write of money: ``title`` names the record and the amount."""
+        self.app.push_screen(Confirm(title, details, confirm_label=label), callback=lambda yes: then() if yes else None)
+
+    def amount(self, text: str) -> int | None:
+        """What the person typed, in minor units; an unreadable amount is a notice saying how to write it."""
+        from config.errors import OfisiError
+
+        try:
+            return parse_money(text or "0", self.org.currency)
+        except OfisiError as refused:
+            self.app.report_failure(refused)
+            return None
 
     @work(thread=True, group="agency-write", exit_on_error=False)
     def _write(self, change: Callable[[Session], str]) -> None:
@@ -478,42 +501,85 @@ class AgencyConsoleHome(AgencyHome):
                              callback=lambda chosen: chosen and then(int(chosen)))
 
     def action_unlock(self) -> None:
-        from core.agency.commerce import unlock_contact
+        if (w := self.worker()) is not None:
+            self._pick_employer(f"Unlock {self.present.person(w.name, w.phone)}",
+                                "For which employer? It uses one of their contact credits.",
+                                lambda employer_id: self._unlock(w, employer_id))
 
-        if (w := self.worker()) is None:
-            return
+    @work(thread=True, group="agency-write", exit_on_error=False)
+    def _unlock(self, w: WorkerView, employer_id: int) -> None:
+        """Unlock, then show the number (the reveal is audited) and offer to text it to the employer."""
+        from core.agency.commerce import reveal_phone, unlock_contact
 
-        def unlock(employer_id: int) -> None:
-            def change(s: Session) -> str:
-                result = unlock_contact(s, self.actor, self.org.id, employer_id=employer_id, worker_id=w.id)
-                charged = "one credit used" if result.charged else "already unlocked, nothing charged"
-                return (f"{w.name}'s number is unlocked for the employer ({charged}, {result.credits_left} "
-                        "left); the Unlocks tab lists it.")
-            self.write(change)
-        self._pick_employer(f"Unlock {self.present.person(w.name, w.phone)}",
-                            "For which employer? It uses one of their contact credits.", unlock)
+        with self.database.session() as session:
+            result = unlock_contact(session, self.actor, self.org.id, employer_id=employer_id, worker_id=w.id)
+            number = reveal_phone(session, self.actor, self.org.id, employer_id=employer_id, worker_id=w.id)
+        employer = next((e for e in (self.agency.employers if self.agency else []) if e.id == employer_id), None)
+        name = employer.name if employer else f"employer {employer_id}"
+        charged = "One credit used" if result.charged else "Already unlocked: nothing charged"
+        self.app.call_from_thread(self.app.push_screen, Confirm(
+            f"{w.name}'s number, unlocked for {name}",
+            [self.present.phone(number, unlocked=True), f"{charged}; {name} has {result.credits_left} left.",
+             f"Text it to {name} now?"], confirm_label=f"Text it to {name}"),
+            lambda yes: self._text_unlocked(w, employer_id, name) if yes else None)
+        self.post_from_worker(AgencyChanged(f"{w.name}'s number is unlocked for {name}; the Unlocks tab lists it."))
+
+    def _text_unlocked(self, w: WorkerView, employer_id: int, name: str) -> None:
+        from core.agency.commerce import sms_unlocked_contact
+
+        self.write(lambda s: f"{w.name}'s number is texted to {name} (message "
+                             f"{sms_unlocked_contact(s, self.actor, self.org.id, employer_id=employer_id, worker_id=w.id)}).")
 
     def action_propose(self) -> None:
+        if (w := self.worker()) is not None:
+            self._pick_employer(f"Propose {self.present.person(w.name, w.phone)}", "To which employer?",
+                                lambda employer_id: self.propose(w, employer_id))
+
+    def propose(self, w: WorkerView, employer_id: int) -> None:
+        """Ask the fee and commission, then propose ``w`` to the employer (a placement at its first stage)."""
         from core.agency.placements import add_placement
 
-        if (w := self.worker()) is None:
+        def fee(values: dict | None) -> None:
+            if not values:
+                return
+
+            def change(s: Session) -> str:
+                placement = add_placement(s, self.actor, self.org.id, worker_id=w.id, employer_id=employer_id,
+                                          fee_minor=parse_money(values["fee"] or "0", self.org.currency),
+                                          commission_minor=parse_money(values["commission"] or "0",
+                                                                       self.org.currency))
+                return (f"{w.name} proposed to {placement.employer_name} (placement {placement.id}, fee "
+                        f"{self.present.money(placement.fee_minor)}).")
+            self.write(change)
+        employer = next((e for e in (self.agency.employers if self.agency else []) if e.id == employer_id), None)
+        self.app.push_screen(FormDialog(
+            f"Propose {self.present.person(w.name, w.phone)}" + (f" to {employer.name}" if employer else ""), [
+                Field("fee", "Placement fee", value="0", placeholder=self.org.currency),
+                Field("commission", "Commission", value="0", placeholder=self.org.currency)],
+            confirm_label="Propose"), callback=fee)
+
+    def action_match(self) -> None:
+        from console.agency.matching import MatchScreen, requirements_form, requirements_of
+        from config.errors import OfisiError
+
+        if (e := self.employer()) is None:
             return
 
-        def propose(employer_id: int) -> None:
-            def fee(values: dict | None) -> None:
-                if not values:
-                    return
-                def change(s: Session) -> str:
-                    fee_minor = parse_money(values["fee"] or "0", self.org.currency)
-                    commission_minor = parse_money(values["commission"] or "0", self.org.currency)
-                    placement = add_placement(s, self.actor, self.org.id, worker_id=w.id, employer_id=employer_id,
-                                              fee_minor=fee_minor, commission_minor=commission_minor)
-                    return f"{w.name} proposed to {placement.employer_name} (placement {placement.id})."
-                self.write(change)
-            self.app.push_screen(FormDialog(f"Propose {self.present.person(w.name, w.phone)}", [
-                Field("fee", "Placement fee", value="0"), Field("commission", "Commission", value="0")],
-                confirm_label="Propose"), callback=fee)
-        self._pick_employer(f"Propose {self.present.person(w.name, w.phone)}", "To which employer?", propose)
+        def ranked(values: dict) -> None:
+            try:
+                wanted = requirements_of(values, self.org.currency)
+            except OfisiError as refused:
+                self.app.report_failure(refused)
+                return
+            self.app.push_screen(MatchScreen(self.database, self.actor, self.org, e, wanted),
+                                 callback=lambda w: w and self.propose(w, e.id))
+        self.app.push_screen(requirements_form(self.present.person(e.name, e.phone), e, self.org.currency),
+                             callback=lambda values: values and ranked(values))
+
+    def action_report(self) -> None:
+        from console.agency.report import ReportScreen
+
+        self.app.push_screen(ReportScreen(self.database, self.actor, self.org))
 
     def action_documents(self) -> None:
         if (w := self.worker()) is not None:
@@ -554,12 +620,16 @@ class AgencyConsoleHome(AgencyHome):
         self.app.call_from_thread(self.app.push_screen, FormDialog(
             f"Sell a package to {self.present.person(e.name, e.phone)}", fields, confirm_label="Sell, paid",
             note="Marked paid now: the package's contacts become the employer's credits."),
-            lambda values: values and self._sold(e, int(values["package"]), values["reference"]))
+            lambda values: values and self._sold(e, next(p for p in packages if str(p.id) == values["package"]),
+                                                 values["reference"]))
 
-    def _sold(self, e: EmployerView, package_id: int, reference: str) -> None:
+    def _sold(self, e: EmployerView, package, reference: str) -> None:
         from console.agency.packages import sell_package
 
-        self.write(lambda s: sell_package(s, self.actor, self.org.id, e, package_id, reference))
+        self.ask_first(f"Sell {package.name} to {e.name} for {self.present.money(package.price_minor)}, paid?",
+                       [f"Receipt {reference}.", f"{package.contacts_included} contact credits for {e.name}."],
+                       "Sell", lambda: self.write(lambda s: sell_package(s, self.actor, self.org.id, e, package.id,
+                                                                          reference)))
 
     # ------------------------------------------------------------ placements
 
@@ -626,14 +696,20 @@ class AgencyConsoleHome(AgencyHome):
     def _resolve(self, x: PlacementView, dispute_id: int, values: dict) -> None:
         from core.agency.placements import resolve_dispute
 
+        if (refund := self.amount(values["refund"])) is None:
+            return
+
         def change(s: Session) -> str:
-            refund = parse_money(values["refund"] or "0", self.org.currency)
             after = resolve_dispute(s, self.actor, self.org.id, dispute_id, values["resolution"],
                                     end_placement=values["end"] == "end", refund_minor=refund,
                                     reference=values["reference"] or None)
             return (f"Dispute resolved: {x.worker_name} at {x.employer_name} is {after.status}"
                     + (f"; {self.present.money(refund)} refunded." if refund else "."))
-        self.write(change)
+        ends = "The placement ends." if values["end"] == "end" else "The placement goes on."
+        self.ask_first(f"Resolve the dispute of {x.worker_name} at {x.employer_name}"
+                       + (f", refunding {self.present.money(refund)} to {x.employer_name}?" if refund else "?"),
+                       [f"Resolution: {values['resolution']}", f"Reference: {values['reference'] or 'none'}.", ends],
+                       "Resolve", lambda: self.write(change))
 
     def _money_on_placement(self, what: str, amount_label: str, reference_required: bool,
                             note: Callable[[PlacementView], str],
@@ -643,9 +719,12 @@ class AgencyConsoleHome(AgencyHome):
             return
 
         def entered(values: dict | None) -> None:
-            if values:
-                self.write(lambda s: record(s, x, values["kind"] or "fee",
-                                            parse_money(values["amount"], self.org.currency), values["reference"]))
+            if not values or (amount := self.amount(values["amount"])) is None:
+                return
+            item, reference = values["kind"] or "fee", values["reference"]
+            self.ask_first(f"{what} of {self.present.money(amount)} ({item}): {x.worker_name} at {x.employer_name}?",
+                           [f"Reference: {reference or 'none'}.", note(x)], confirm_label,
+                           lambda: self.write(lambda s: record(s, x, item, amount, reference)))
         self.app.push_screen(FormDialog(f"{what}: {x.worker_name} at {x.employer_name}", [
             Field("kind", "Of", value="fee", options=[("fee", "fee"), ("commission", "commission")]),
             Field("amount", amount_label, required=True, placeholder=self.org.currency),
