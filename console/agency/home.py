@@ -15,7 +15,7 @@ worker's documents, ``o`` proposes her; on an employer ``t`` matches workers to 
 sells her a package (marked paid with its reference); on a placement ``p`` moves it on, ``e`` ends it,
 ``i`` disputes it, ``f`` records a payment, ``g`` a refund and ``n`` resolves its dispute (with a
 refund if agreed); every write of money asks first, naming the record and the amount. ``k`` opens the
-contact packages, ``y`` the report (``x`` there exports the placements) and ``u`` the audit log, as on
+contact packages, ``1``–``4`` the tabs, ``y`` the report (``x`` there exports the placements) and ``u`` the audit log, as on
 every home.
 """
 
@@ -51,6 +51,7 @@ WORKERS_PAGE = 50
 BOARD_ORDER = ("proposed", "placed", "disputed", "ended")  # the statuses the board counts
 ACCOMMODATION = [(a.replace("_", " "), a) for a in ("live_in", "live_out", "either")]
 AVAILABILITY = [(a.replace("_", " "), a) for a in ("immediate", "two_weeks", "one_month")]
+TABS = ("workers", "employers", "placements", "unlocks")
 TAB_KEYS = {
     "tab-workers": {"verify", "cleared", "flag", "sms", "add", "edit", "unlock", "documents", "propose"},
     "tab-employers": {"sms", "add", "edit", "sell", "match"},
@@ -140,6 +141,8 @@ class AgencyConsoleHome(AgencyHome):
         Binding("t", "match", "Match", id="agency-match",
                 tooltip="Rank the available, verified workers against the employer's needs, with the reasons; "
                         "Enter on one proposes her."),
+        *[Binding(str(n), f"tab('tab-{tab}')", tab.capitalize(), id=f"agency-tab-{tab}", show=False,
+                  tooltip=f"The {tab.capitalize()} tab.") for n, tab in enumerate(TABS, 1)],
         Binding("y", "report", "Report", id="agency-report",
                 tooltip="Fees charged, received, refunded and owed by month; x there exports the placements."),
     ]
@@ -280,6 +283,10 @@ class AgencyConsoleHome(AgencyHome):
     @on(TabbedContent.TabActivated)
     def _tab_changed(self) -> None:
         self.refresh_bindings()
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one("#agency-tabs", TabbedContent).active = tab
+        self.table(tab.removeprefix("tab-")).focus()
 
     def active_tab(self) -> str:
         return self.query_one("#agency-tabs", TabbedContent).active

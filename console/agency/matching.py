@@ -15,7 +15,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import Label
+from textual.widgets import Label, Static
 
 from console.agency.forms import Field, FormDialog
 from console.base import ConsoleScreen
@@ -90,6 +90,7 @@ class MatchScreen(ConsoleScreen):
         yield OfisiTable(("Worker", "Score", "Why"), noun="matches",
                          empty="No available, verified worker matches: verify workers (v) or ask for less.",
                          id="agency-matches")
+        yield Static("", id="match-why", markup=False)
 
     def on_mount(self) -> None:
         self.title, self.sub_title = self.org.name, f"Matches for {self.employer.name}"
@@ -108,6 +109,14 @@ class MatchScreen(ConsoleScreen):
         self.query_one(OfisiTable).reload(
             Row(m.worker.id, (self.present.person(m.worker.name, m.worker.phone), m.score, "; ".join(m.reasons)),
                 data=m.worker) for m in message.matches)
+
+    @on(OfisiTable.RowHighlighted)
+    def _why(self) -> None:
+        """The reasons in full under the list (the column is cut at 80 columns)."""
+        table = self.query_one(OfisiTable)
+        row = table.selected_row
+        self.query_one("#match-why", Static).update(
+            literal(f"{row.data.name}: {row.cells[-1]}.") if row is not None else "")
 
     @on(OfisiTable.RowSelected)
     def _chosen(self) -> None:

@@ -106,8 +106,8 @@ class ReportScreen(ConsoleScreen):
             f"{money(received(t))}, refunded {money(t.refunded_minor)}, waived {money(t.waived_minor)}, "
             f"owed {money(t.owed_minor)}."))
         self.query_one("#report-status", Static).update(literal(
-            "Now: " + ", ".join(f"{n} {status}" for status, n in sorted(report.by_status.items()))
-            + (f"; {report.proposed_open} proposals open." if report.proposed_open else ".")))
+            "Placements now: " + (", ".join(f"{n} {status}" for status, n in sorted(report.by_status.items()))
+                                  or "none") + "."))
 
     def action_export(self) -> None:
         self.app.push_screen(
