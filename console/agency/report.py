@@ -127,7 +127,7 @@ class ReportScreen(ConsoleScreen):
             except OSError as failed:
                 raise InvalidInput(f"Could not write {target} ({failed.strerror or failed}): "
                                    "choose a folder you can write to.") from None
-        self.post_from_worker(Exported(f"{count} placements written to {target}."))
+        self.post_from_worker(Exported(f"{count} placement{'' if count == 1 else 's'} written to {target}."))
 
     def on_exported(self, message: Exported) -> None:
         self.notify(message.text, markup=False)
