@@ -18,6 +18,7 @@ from console.agency.forms import FormDialog
 from console.agency.matching import MatchScreen
 from console.agency.report import ReportScreen
 from console.app import OfisiApp
+from console.shell.audit import AuditScreen
 from console.widgets.confirm import Confirm
 from console.widgets.dialog import AskText
 from console.widgets.table import OfisiTable
@@ -236,6 +237,12 @@ async def test_a_day_at_the_agency_in_the_console(committed_db, pilot_agency, tm
         assert "One credit used; Joy Kamau has 2 left." in screen_text(app)
         await pilot.press("y")
         await until(pilot, lambda: queued_to(committed_db, NJERI[4:]) == "+254722000201", what="the SMS to Joy")
+
+        # u is the audit log here as on every home: the unlock and the reveal are in it.
+        await pilot.press("u")
+        await dialog(pilot, AuditScreen, "the audit log")
+        await until(pilot, lambda: "agency.reveal" in screen_text(app) and "agency.unlock" in screen_text(app),
+                    what="the unlock and the reveal audited")
 
     assert len(before) > 50, "the frames were not watched"
     for frame in before:
