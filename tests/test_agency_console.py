@@ -389,3 +389,49 @@ async def test_the_agency_home_shows_five_workers_and_its_keys_at_each_size(comm
         keys = {k.does: k.key for k in app.screen.keys}
         assert {"Verify", "SMS", "Unlock", "Edit", "Packages", "Add", "Report", "Audit log"} <= set(keys)
         assert (keys["Unlock"], keys["Audit log"]) == ("l", "u")
+
+
+async def test_a_proposed_worker_is_invited_and_her_text_is_answered_from_the_inbox(committed_db, agency):
+    from console.agency.inbox import InboxScreen
+    from core.agency import inbox
+
+    with committed_db.session() as s:
+        w2 = s.scalar(select(AgencyWorker).where(AgencyWorker.name == "Worker 2"))
+        e = s.scalar(select(AgencyEmployer))
+        placements.add_placement(s, ACTOR, agency.id, worker_id=w2.id, employer_id=e.id, fee_minor=500_000)
+        inbox.record_inbound(s, agency.id, phone(502), "Can I bring my daughter?", inbound_id=None)
+        s.commit()
+    app = OfisiApp(committed_db, live_updates=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_home(pilot, "agent@nyumbani.example")
+        await pilot.press("3")
+        board = screen.table("placements")
+        board.move_to(next(r.id for r in board.records if r.data.status == "proposed"))
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the invitation's confirmation")
+        assert pilot.app.screen.dialog_title == "Text Worker 2 that Employer 1 is interested?"
+        await pilot.press("y")
+        await until(pilot, lambda: queued_to_like(committed_db, "is interested in you") == phone(502),
+                    what="the invitation")
+
+        await pilot.press("h")
+        await until(pilot, lambda: isinstance(pilot.app.screen, InboxScreen), what="the inbox")
+        threads = pilot.app.screen.query_one(OfisiTable)
+        await until(pilot, lambda: threads.row_count == 1, what="her conversation")
+        assert [str(c) for c in threads.get_row_at(0)][:2] == ["worker Worker 2", "+2547•••••502"]
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the conversation")
+        text = screen_text(pilot.app)
+        assert "they: Can I bring my daughter?" in text and "we: Nyumbani Agency: an employer" in text
+        assert phone(502) not in text.replace(" ", "")
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(pilot.app.screen, AskText), what="the reply")
+        pilot.app.screen.query_one("#ask-text").value = "Yes, we will ask the family"
+        await pilot.press("enter")
+        await until(pilot, lambda: queued_to(committed_db, "Yes, we will ask the family") == phone(502),
+                    what="the reply queued")
+
+
+def queued_to_like(db, words: str) -> str | None:
+    with db.session() as s:
+        return s.scalar(select(Message.to_address).where(Message.body.contains(words)))

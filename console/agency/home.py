@@ -12,11 +12,12 @@ Keys: ``a`` adds a worker or an employer (by tab), ``w`` (or Enter) edits one, `
 verify, clear or flag the worker, ``s`` SMS, ``l`` unlocks the worker's number for an employer (one
 credit, audited; the number is shown then, and can be texted to the employer), ``d`` checks the
 worker's documents, ``o`` proposes her; on an employer ``t`` matches workers to her needs and ``b``
-sells her a package (marked paid with its reference); on a placement ``p`` moves it on, ``e`` ends it,
-``i`` disputes it, ``f`` records a payment, ``g`` a refund and ``n`` resolves its dispute (with a
-refund if agreed); every write of money asks first, naming the record and the amount. ``k`` opens the
-contact packages, ``1``–``4`` the tabs, ``y`` the report (``x`` there exports the placements) and ``u`` the audit log, as on
-every home.
+sells her a package (marked paid with its reference); on a placement ``p`` moves it on, ``e`` ends
+it, ``s`` invites the proposed worker by SMS, ``i`` disputes it, ``f`` records a payment, ``g`` a
+refund and ``n`` resolves its dispute (with a refund if agreed); every write of money asks first,
+naming the record and the amount. ``k`` opens the contact packages, ``h`` the inbox of texts no
+keyword answered, ``1``-``4`` the tabs, ``y`` the report (``x`` there exports the placements) and
+``u`` the audit log, as on every home.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ TABS = ("workers", "employers", "placements", "unlocks")
 TAB_KEYS = {
     "tab-workers": {"verify", "cleared", "flag", "sms", "add", "edit", "unlock", "documents", "propose"},
     "tab-employers": {"sms", "add", "edit", "sell", "match"},
-    "tab-placements": {"place", "end", "dispute", "resolve", "payment", "refund"},
+    "tab-placements": {"place", "end", "dispute", "resolve", "payment", "refund", "sms"},
     "tab-unlocks": set(),
 }
 
@@ -116,7 +117,9 @@ class AgencyConsoleHome(AgencyHome):
                 tooltip="Record a cleared background check for the worker under the cursor."),
         Binding("x", "flag", "Flag", id="agency-flag",
                 tooltip="Record a flagged background check, with what was found."),
-        Binding("s", "sms", "SMS", id="agency-sms", tooltip="Send an SMS to the worker or employer under the cursor."),
+        Binding("s", "sms", "SMS", id="agency-sms",
+                tooltip="Send an SMS to the worker or employer under the cursor; on a proposal, invite the worker "
+                        "(she answers YES or NO)."),
         Binding("l", "unlock", "Unlock", id="agency-unlock",
                 tooltip="Unlock the worker's number for an employer (one of the employer's credits, audited); "
                         "shows it and offers to text it to the employer."),
@@ -138,6 +141,8 @@ class AgencyConsoleHome(AgencyHome):
                 tooltip="Record money given back to the employer (all or part of what was paid)."),
         Binding("k", "packages", "Packages", id="agency-packages",
                 tooltip="The contact packages employers buy: add, price, retire."),
+        Binding("h", "inbox", "Inbox", id="agency-inbox",
+                tooltip="Texts from workers and employers that no keyword answered; Enter reads one and replies."),
         Binding("t", "match", "Match", id="agency-match",
                 tooltip="Rank the available, verified workers against the employer's needs, with the reasons; "
                         "Enter on one proposes her."),
@@ -384,6 +389,9 @@ class AgencyConsoleHome(AgencyHome):
         from core.agency.employers import sms_employer
         from core.agency.workers import sms_worker
 
+        if self.active_tab() == "tab-placements":
+            self._invite()
+            return
         if self.active_tab() == "tab-employers":
             record, send = self.employer(), sms_employer
         else:
@@ -397,6 +405,23 @@ class AgencyConsoleHome(AgencyHome):
                 self.write(lambda s: f"SMS to {record.name} queued (message "
                                      f"{send(s, self.actor, self.org.id, record.id, text)}).")
         self.app.push_screen(AskText(f"SMS to {who}", placeholder="Message", confirm_label="Send"), callback=sent)
+
+    def _invite(self) -> None:
+        """On a proposal, ``s`` texts the worker that an employer is interested; her YES or NO answers it."""
+        from core.agency.inbox import invite_worker
+
+        if (x := self.placement()) is None:
+            return
+        if x.status != "proposed":
+            self.notify(f"Only a proposal is sent to the worker; {x.worker_name} at {x.employer_name} is {x.status}.",
+                        severity="warning", markup=False)
+            return
+        self.app.push_screen(Confirm(
+            f"Text {x.worker_name} that {x.employer_name} is interested?",
+            ["She is told an employer is interested (no names, no numbers) and asked to reply YES for an "
+             "interview or NO.", "YES moves the proposal to interview; NO ends it."], confirm_label="Send"),
+            callback=lambda yes: yes and self.write(
+                lambda s: f"{x.worker_name} is invited (message {invite_worker(s, self.actor, self.org.id, x.id)})."))
 
     def action_add(self) -> None:
         if self.active_tab() == "tab-employers":
@@ -582,6 +607,11 @@ class AgencyConsoleHome(AgencyHome):
                                  callback=lambda w: w and self.propose(w, e.id))
         self.app.push_screen(requirements_form(self.present.person(e.name, e.phone), e, self.org.currency),
                              callback=lambda values: values and ranked(values))
+
+    def action_inbox(self) -> None:
+        from console.agency.inbox import InboxScreen
+
+        self.app.push_screen(InboxScreen(self.database, self.actor, self.org))
 
     def action_report(self) -> None:
         from console.agency.report import ReportScreen
