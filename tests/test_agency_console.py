@@ -435,3 +435,31 @@ async def test_a_proposed_worker_is_invited_and_her_text_is_answered_from_the_in
 def queued_to_like(db, words: str) -> str | None:
     with db.session() as s:
         return s.scalar(select(Message.to_address).where(Message.body.contains(words)))
+
+
+async def test_a_purchase_awaiting_payment_is_marked_paid_from_the_employers_row(committed_db, agency):
+    from core.agency import commerce
+
+    with committed_db.session() as s:
+        e = s.scalar(select(AgencyEmployer))
+        package = commerce.add_package(s, ACTOR, agency.id, name="Three contacts", price_minor=150_000,
+                                       contacts_included=3)
+        waiting = commerce.buy_package(s, ACTOR, agency.id, employer_id=e.id, package_id=package.id)
+    app = OfisiApp(committed_db, live_updates=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_home(pilot, "admin@nyumbani.example")
+        await pilot.press("2")
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(pilot.app.screen, FormDialog), what="the sale form")
+        assert pilot.app.screen.query_one("#field-package", Select).value == f"purchase-{waiting.id}"
+        reference = pilot.app.screen.query_one("#field-reference")
+        reference.focus()
+        reference.value = "QPEND123"
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the confirmation")
+        assert pilot.app.screen.dialog_title == "Mark Three contacts for Employer 1, KES 1,500, paid?"
+        await pilot.press("y")
+        employers = screen.table("employers")
+        await until(pilot, lambda: employers.selected_row.data.credits_left == 3, what="three credits")
+    with committed_db.session() as s:
+        assert [(p.status, p.reference) for p in s.scalars(select(AgencyPurchase))] == [("completed", "QPEND123")]

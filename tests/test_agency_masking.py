@@ -1,6 +1,7 @@
-"""No back doors round the paywall: every export, every --json output and every log line of the agency
-commands, run on the demo agency, is scanned for the demo workers' whole numbers and emails. They are
-found only where the viewer (an employer) unlocked them, and every such reveal is in the audit log."""
+"""No back doors round the paywall: every export (CSV, JSON and the console's XLSX), every --json
+output and every log line of the agency commands, run on the demo agency, is scanned for the demo
+workers' whole numbers and emails. They are found only where the viewer (an employer) unlocked them,
+and every such reveal is in the audit log."""
 
 from __future__ import annotations
 

@@ -642,31 +642,43 @@ class AgencyConsoleHome(AgencyHome):
 
     @work(thread=True, group="agency-read", exit_on_error=False)
     def _sell(self, e: EmployerView) -> None:
-        from core.agency.commerce import list_packages
+        from core.agency.commerce import list_packages, list_purchases
 
         with self.database.session() as session:
-            packages = list_packages(session, self.actor, self.org.id)
-        if not packages:
+            packages = {p.id: p for p in list_packages(session, self.actor, self.org.id, include_retired=True)}
+            waiting = list_purchases(session, self.actor, self.org.id, employer_id=e.id, status="pending")
+        money = self.present.money
+        # A purchase already made and not yet paid (its M-Pesa prompt failed, or it came from the old
+        # system) is offered first: marking it paid gives its credits, with no second purchase.
+        options = [(f"Awaiting payment: {packages[b.package_id].name}, {money(b.amount_minor)} (purchase {b.id})",
+                    f"purchase-{b.id}") for b in waiting]
+        options += [(f"{p.name}: {p.contacts_included} contacts, {money(p.price_minor)}", str(p.id))
+                    for p in packages.values() if not p.retired]
+        if not options:
             self.app.call_from_thread(self.notify, "No contact packages yet: k opens them, a adds one.",
                                       severity="warning")
             return
-        options = [(f"{p.name}: {p.contacts_included} contacts, {self.present.money(p.price_minor)}", str(p.id))
-                   for p in packages]
         fields = [Field("package", "Package", value=options[0][1], options=options),
                   Field("reference", "Receipt reference (M-Pesa code)", required=True)]
         self.app.call_from_thread(self.app.push_screen, FormDialog(
             f"Sell a package to {self.present.person(e.name, e.phone)}", fields, confirm_label="Sell, paid",
             note="Marked paid now: the package's contacts become the employer's credits."),
-            lambda values: values and self._sold(e, next(p for p in packages if str(p.id) == values["package"]),
-                                                 values["reference"]))
+            lambda values: values and self._sold(e, values["package"], packages, waiting, values["reference"]))
 
-    def _sold(self, e: EmployerView, package, reference: str) -> None:
-        from console.agency.packages import sell_package
+    def _sold(self, e: EmployerView, chosen: str, packages: dict, waiting: list, reference: str) -> None:
+        from console.agency.packages import mark_paid, sell_package
 
-        self.ask_first(f"Sell {package.name} to {e.name} for {self.present.money(package.price_minor)}, paid?",
-                       [f"Receipt {reference}.", f"{package.contacts_included} contact credits for {e.name}."],
-                       "Sell", lambda: self.write(lambda s: sell_package(s, self.actor, self.org.id, e, package.id,
-                                                                          reference)))
+        pending = next((b for b in waiting if f"purchase-{b.id}" == chosen), None)
+        package = packages[pending.package_id] if pending else packages[int(chosen)]
+        price = self.present.money(pending.amount_minor if pending else package.price_minor)
+        def act(s: Session) -> str:
+            if pending:
+                return mark_paid(s, self.actor, self.org.id, e, pending.id, reference)
+            return sell_package(s, self.actor, self.org.id, e, package.id, reference)
+        title = (f"Mark {package.name} for {e.name}, {price}, paid?" if pending else
+                 f"Sell {package.name} to {e.name} for {price}, paid?")
+        self.ask_first(title, [f"Receipt {reference}.", f"{package.contacts_included} contact credits for {e.name}."],
+                       "Mark paid" if pending else "Sell", lambda: self.write(act))
 
     # ------------------------------------------------------------ placements
 

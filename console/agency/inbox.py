@@ -13,15 +13,11 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Label
 
-from console.base import ConsoleScreen
+from console.agency.screen import AgencyScreen
 from console.widgets.confirm import Confirm
 from console.widgets.dialog import AskText
-from console.widgets.present import Presenter
 from console.widgets.table import Cell, OfisiTable, Row
-from core.actors import Actor
 from core.agency.inbox import InboxMessageView, ThreadView
-from core.orgs import OrgView
-from db.engine import Database
 
 
 class ThreadsLoaded(Message):
@@ -30,39 +26,17 @@ class ThreadsLoaded(Message):
         self.threads = threads
 
 
-class InboxScreen(ConsoleScreen):
+class InboxScreen(AgencyScreen):
     """Every conversation with what is waiting; Enter reads one and offers a reply."""
 
-    CSS_PATH = "agency.tcss"
-    BINDINGS = [
-        Binding("r,f5", "refresh", "Refresh", id="inbox-refresh"),
-        Binding("escape", "back", "Back", id="inbox-back"),
-    ]
-
-    def __init__(self, database: Database, actor: Actor, org: OrgView) -> None:
-        super().__init__(database)
-        self.actor, self.org = actor, org
-        self.present = Presenter.for_org(org)
+    SUBTITLE = "Inbox"
+    BINDINGS = [Binding("r,f5", "refresh", "Refresh", id="inbox-refresh")]
 
     def compose_body(self) -> ComposeResult:
         yield Label("Texts no keyword answered (Enter reads and replies)", classes="pane-title")
         yield OfisiTable(("Who", "Phone", "Waiting", "Last text", "When"), noun="conversations",
                          empty="No texts waiting: workers' YES/NO and AVAILABLE, and employers' BUY and UNLOCK, "
                                "are answered by themselves.", id="agency-inbox")
-
-    def on_mount(self) -> None:
-        self.title, self.sub_title = self.org.name, "Inbox"
-        self.query_one(OfisiTable).focus()
-        self.action_refresh()
-
-    def action_back(self) -> None:
-        self.app.pop_screen()
-
-    def org_data_changed(self) -> None:
-        self.action_refresh()
-
-    def action_refresh(self) -> None:
-        self.load()
 
     @work(thread=True, exclusive=True, group="agency-inbox", exit_on_error=False)
     def load(self) -> None:

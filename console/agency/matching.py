@@ -18,8 +18,7 @@ from textual.message import Message
 from textual.widgets import Label, Static
 
 from console.agency.forms import Field, FormDialog
-from console.base import ConsoleScreen
-from console.widgets.present import Presenter
+from console.agency.screen import AgencyScreen
 from console.widgets.table import OfisiTable, Row
 from console.widgets.text import literal
 from core.actors import Actor
@@ -69,21 +68,19 @@ class MatchesLoaded(Message):
         self.matches = matches
 
 
-class MatchScreen(ConsoleScreen):
+class MatchScreen(AgencyScreen):
     """The best matches for one employer, best first; dismisses with the worker chosen (or None)."""
 
-    CSS_PATH = "agency.tcss"
     BINDINGS = [
         Binding("o", "choose", "Propose", id="match-propose",
                 tooltip="Propose the worker under the cursor to this employer (asks the fee)."),
-        Binding("escape", "back", "Back", id="match-back"),
     ]
 
     def __init__(self, database: Database, actor: Actor, org: OrgView, employer: EmployerView,
                  wanted: Requirements) -> None:
-        super().__init__(database)
-        self.actor, self.org, self.employer, self.wanted = actor, org, employer, wanted
-        self.present = Presenter.for_org(org)
+        super().__init__(database, actor, org)
+        self.employer, self.wanted = employer, wanted
+        self.SUBTITLE = f"Matches for {employer.name}"
 
     def compose_body(self) -> ComposeResult:
         yield Label(literal(f"Best matches for {self.employer.name}"), id="match-title", classes="pane-title")
@@ -91,11 +88,6 @@ class MatchScreen(ConsoleScreen):
                          empty="No available, verified worker matches: verify workers (v) or ask for less.",
                          id="agency-matches")
         yield Static("", id="match-why", markup=False)
-
-    def on_mount(self) -> None:
-        self.title, self.sub_title = self.org.name, f"Matches for {self.employer.name}"
-        self.query_one(OfisiTable).focus()
-        self.load()
 
     @work(thread=True, exclusive=True, group="matches", exit_on_error=False)
     def load(self) -> None:

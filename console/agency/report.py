@@ -16,15 +16,11 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Label, Static
 
-from console.base import ConsoleScreen
+from console.agency.screen import AgencyScreen
 from console.widgets.dialog import AskText
-from console.widgets.present import Presenter
 from console.widgets.table import Cell, OfisiTable, Row
 from console.widgets.text import literal
-from core.actors import Actor
 from core.agency.reports import AgencyReport, MonthRow
-from core.orgs import OrgView
-from db.engine import Database
 
 
 class ReportLoaded(Message):
@@ -43,21 +39,15 @@ def received(row: MonthRow) -> int:
     return row.fee_received_minor + row.commission_received_minor
 
 
-class ReportScreen(ConsoleScreen):
+class ReportScreen(AgencyScreen):
     """Fees charged, received, refunded, waived and owed, a month a row, with the total under them."""
 
-    CSS_PATH = "agency.tcss"
+    SUBTITLE = "Report"
     BINDINGS = [
         Binding("x", "export", "Export placements", id="report-export",
                 tooltip="Write every placement with its money to a .csv or .xlsx file."),
         Binding("r,f5", "refresh", "Refresh", id="report-refresh"),
-        Binding("escape", "back", "Back", id="report-back"),
     ]
-
-    def __init__(self, database: Database, actor: Actor, org: OrgView) -> None:
-        super().__init__(database)
-        self.actor, self.org = actor, org
-        self.present = Presenter.for_org(org)
 
     def compose_body(self) -> ComposeResult:
         yield Label("Placements and money by month placed", classes="pane-title")
@@ -65,20 +55,6 @@ class ReportScreen(ConsoleScreen):
                          noun="months", empty="No placements with money yet.", id="agency-report-months")
         yield Static("", id="report-total", markup=False)
         yield Static("", id="report-status", markup=False)
-
-    def on_mount(self) -> None:
-        self.title, self.sub_title = self.org.name, "Report"
-        self.query_one(OfisiTable).focus()
-        self.action_refresh()
-
-    def action_back(self) -> None:
-        self.app.pop_screen()
-
-    def org_data_changed(self) -> None:
-        self.action_refresh()
-
-    def action_refresh(self) -> None:
-        self.load()
 
     @work(thread=True, exclusive=True, group="agency-report", exit_on_error=False)
     def load(self) -> None:
