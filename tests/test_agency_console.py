@@ -463,3 +463,45 @@ async def test_a_purchase_awaiting_payment_is_marked_paid_from_the_employers_row
         await until(pilot, lambda: employers.selected_row.data.credits_left == 3, what="three credits")
     with committed_db.session() as s:
         assert [(p.status, p.reference) for p in s.scalars(select(AgencyPurchase))] == [("completed", "QPEND123")]
+
+
+async def test_the_agencys_subscription_and_payments_to_the_platform(committed_db, agency):
+    from console.agency.subscriptions import SubscriptionsScreen
+
+    app = OfisiApp(committed_db, live_updates=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_home(pilot, "admin@nyumbani.example")
+        await pilot.press("j")
+        await until(pilot, lambda: isinstance(pilot.app.screen, SubscriptionsScreen), what="the account")
+        account = pilot.app.screen
+        subscriptions = account.query_one("#agency-subscriptions", OfisiTable)
+
+        async def form(key: str, values: dict[str, str]) -> None:
+            await pilot.press(key)
+            await until(pilot, lambda: isinstance(pilot.app.screen, FormDialog), what=f"the form of {key}")
+            for name, text in values.items():
+                field = pilot.app.screen.query_one(f"#field-{name}")
+                field.focus()
+                field.value = text
+            await pilot.press("enter")
+
+        await form("a", {"tier": "Pro", "fee": "3,000", "start": "1 Jan"})
+        await until(pilot, lambda: any("“1 Jan” is not a date" in str(n.message) for n in app._notifications),
+                    what="the refusal")
+        await form("a", {"tier": "Pro", "fee": "3,000", "start": "2026-01-01"})
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the confirmation")
+        assert pilot.app.screen.dialog_title == "Add the Pro subscription at KES 3,000 a month?"
+        await pilot.press("y")
+        await until(pilot, lambda: subscriptions.row_count == 1, what="the subscription")
+        await form("p", {"amount": "3000", "reference": "QSUB0001"})
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the payment's confirmation")
+        assert pilot.app.screen.dialog_title == "Record a payment of KES 3,000 (subscription) to the platform?"
+        await pilot.press("y")
+        payments = account.query_one("#agency-platform-payments", OfisiTable)
+        await until(pilot, lambda: payments.row_count == 1, what="the payment")
+        subscriptions.focus()
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the cancellation")
+        await pilot.press("y")
+        await until(pilot, lambda: subscriptions.selected_row.data.status == "cancelled", what="cancelled")
+        assert [str(c) for c in payments.get_row_at(0)][1:] == ["subscription", "KES 3,000", "completed", "QSUB0001"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
@@ -20,6 +21,7 @@ from textual.widgets import Input, Label, Select
 
 from console.widgets.dialog import Dialog
 from console.widgets.text import literal, plain
+from core.errors import InvalidInput
 
 
 @dataclass(frozen=True)
@@ -114,3 +116,11 @@ class ChooseDialog(Dialog[str]):
     def answer(self) -> str | None:
         value = self.query_one("#choose", Select).value
         return value if isinstance(value, str) else None
+
+
+def day_of(text: str, label: str) -> date | None:
+    """A day typed as 2026-12-31 (None when empty); anything else is refused, naming the field."""
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        raise InvalidInput(f"{label} “{text}” is not a date: write it as 2026-12-31.") from None

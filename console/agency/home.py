@@ -15,8 +15,8 @@ worker's documents, ``o`` proposes her; on an employer ``t`` matches workers to 
 sells her a package (marked paid with its reference); on a placement ``p`` moves it on, ``e`` ends
 it, ``s`` invites the proposed worker by SMS, ``i`` disputes it, ``f`` records a payment, ``g`` a
 refund and ``n`` resolves its dispute (with a refund if agreed); every write of money asks first,
-naming the record and the amount. ``k`` opens the contact packages, ``h`` the inbox of texts no
-keyword answered, ``1``-``4`` the tabs, ``y`` the report (``x`` there exports the placements) and
+naming the record and the amount. ``k`` opens the contact packages, ``j`` the agency's
+subscriptions and payments to the platform, ``h`` the inbox of texts no keyword answered, ``1``-``4`` the tabs, ``y`` the report (``x`` there exports the placements) and
 ``u`` the audit log, as on every home.
 """
 
@@ -143,6 +143,8 @@ class AgencyConsoleHome(AgencyHome):
                 tooltip="The contact packages employers buy: add, price, retire."),
         Binding("h", "inbox", "Inbox", id="agency-inbox",
                 tooltip="Texts from workers and employers that no keyword answered; Enter reads one and replies."),
+        Binding("j", "subscriptions", "Subscriptions", id="agency-account",
+                tooltip="The agency's subscriptions and its payments to the platform."),
         Binding("t", "match", "Match", id="agency-match",
                 tooltip="Rank the available, verified workers against the employer's needs, with the reasons; "
                         "Enter on one proposes her."),
@@ -607,6 +609,11 @@ class AgencyConsoleHome(AgencyHome):
                                  callback=lambda w: w and self.propose(w, e.id))
         self.app.push_screen(requirements_form(self.present.person(e.name, e.phone), e, self.org.currency),
                              callback=lambda values: values and ranked(values))
+
+    def action_subscriptions(self) -> None:
+        from console.agency.subscriptions import SubscriptionsScreen
+
+        self.app.push_screen(SubscriptionsScreen(self.database, self.actor, self.org, self.membership.role))
 
     def action_inbox(self) -> None:
         from console.agency.inbox import InboxScreen

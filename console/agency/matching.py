@@ -9,22 +9,19 @@ worker so the home proposes her to the employer with the fee.
 
 from __future__ import annotations
 
-from datetime import date
-
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Label, Static
 
-from console.agency.forms import Field, FormDialog
+from console.agency.forms import Field, FormDialog, day_of
 from console.agency.screen import AgencyScreen
 from console.widgets.table import OfisiTable, Row
 from console.widgets.text import literal
 from core.actors import Actor
 from core.agency.employers import EmployerView
 from core.agency.matching import Match, Requirements
-from core.errors import InvalidInput
 from core.money import parse_money
 from core.orgs import OrgView
 from db.engine import Database
@@ -53,10 +50,7 @@ def requirements_of(values: dict, currency: str) -> Requirements:
     def money(key: str) -> int | None:
         return parse_money(values[key], currency) if values[key] else None
 
-    try:
-        start = date.fromisoformat(values["start"]) if values["start"] else None
-    except ValueError:
-        raise InvalidInput(f"Start by “{values['start']}” is not a date: write it as 2026-12-31.") from None
+    start = day_of(values["start"], "Start by")
     return Requirements(accommodation=values["accommodation"] or None, skills=listed("skills"),
                         languages=listed("languages"), location=values["location"] or None,
                         salary_min_minor=money("salary_min"), salary_max_minor=money("salary_max"), start_date=start)
