@@ -22,9 +22,6 @@ from console.widgets.table import Cell, OfisiTable, Row
 from core.actors import Actor
 from core.agency.employers import EmployerView
 from core.money import format_money, parse_money
-from core.orgs import OrgView
-from core.permissions import allows
-from db.engine import Database
 
 
 def sell_package(session: Session, actor: Actor, org_id: int, employer: EmployerView, package_id: int,
@@ -56,6 +53,7 @@ class PackagesScreen(AgencyScreen):
     """Every contact package with its price and contacts; ``a`` adds one."""
 
     SUBTITLE = "Contact packages"
+    MONEY_ACTIONS = ("add_package", "price", "retire")
     BINDINGS = [
         Binding("a", "add_package", "Add package", id="package-add",
                 tooltip="A new package: its name, its price and how many contacts it unlocks."),
@@ -65,20 +63,11 @@ class PackagesScreen(AgencyScreen):
         Binding("r,f5", "refresh", "Refresh", id="package-refresh"),
     ]
 
-    def __init__(self, database: Database, actor: Actor, org: OrgView, role: str) -> None:
-        super().__init__(database, actor, org)
-        self.role = role
-
     def compose_body(self) -> ComposeResult:
         yield Label("Contact packages", id="packages-title", classes="pane-title")
         yield OfisiTable(("Package", "Price", "Contacts", "Sold", "Description"), noun="packages",
                          empty="No packages yet: press a to add one, then sell it from an employer's row (b).",
                          id="agency-packages")
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("add_package", "price", "retire"):
-            return allows(self.org.kind, self.role, "agency.money")
-        return True
 
     @work(thread=True, exclusive=True, group="packages", exit_on_error=False)
     def load(self) -> None:

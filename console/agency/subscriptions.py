@@ -21,11 +21,7 @@ from console.agency.forms import Field, FormDialog, day_of
 from console.agency.screen import AgencyScreen
 from console.widgets.confirm import Confirm
 from console.widgets.table import Cell, OfisiTable, Row
-from core.actors import Actor
 from core.money import parse_money
-from core.orgs import OrgView
-from core.permissions import allows
-from db.engine import Database
 
 
 class AccountLoaded(Message):
@@ -38,6 +34,7 @@ class SubscriptionsScreen(AgencyScreen):
     """Subscriptions above, payments to the platform below."""
 
     SUBTITLE = "Subscriptions and payments to the platform"
+    MONEY_ACTIONS = ("add_subscription", "pay", "cancel_subscription")
     BINDINGS = [
         Binding("a", "add_subscription", "Add subscription", id="subscription-add",
                 tooltip="A subscription: its tier, monthly fee, and the days it runs."),
@@ -48,10 +45,6 @@ class SubscriptionsScreen(AgencyScreen):
         Binding("r,f5", "refresh", "Refresh", id="subscription-refresh"),
     ]
 
-    def __init__(self, database: Database, actor: Actor, org: OrgView, role: str) -> None:
-        super().__init__(database, actor, org)
-        self.role = role
-
     def compose_body(self) -> ComposeResult:
         yield Label("Subscriptions", classes="pane-title")
         yield OfisiTable(("Tier", "Monthly", "From", "To", "Status"), noun="subscriptions",
@@ -59,11 +52,6 @@ class SubscriptionsScreen(AgencyScreen):
         yield Label("Payments to the platform", classes="pane-title")
         yield OfisiTable(("Paid", "Kind", "Amount", "Status", "Reference"), noun="payments",
                          empty="No payments yet: press p to record one.", id="agency-platform-payments")
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("add_subscription", "pay", "cancel_subscription"):
-            return allows(self.org.kind, self.role, "agency.money")
-        return True
 
     @work(thread=True, exclusive=True, group="agency-account", exit_on_error=False)
     def load(self) -> None:
