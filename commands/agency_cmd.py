@@ -975,7 +975,7 @@ def import_employers(file: Path = FILE, org: str = ORG, dry_run: bool = DRY, ski
 
 
 def _export(kind: str, org: str, as_json: bool, output: Optional[Path]) -> None:
-    from core.agency.exports import COLUMNS, export_rows
+    from core.agency.exports import COLUMNS, as_cells, export_rows
 
     with unit_of_work() as (session, actor):
         o = agency_for(session, actor, org)
@@ -988,8 +988,7 @@ def _export(kind: str, org: str, as_json: bool, output: Optional[Path]) -> None:
             from core.spreadsheets import write_csv
 
             # People's text (a name, notes) must never run as a formula when the file is opened.
-            write_csv(fh, COLUMNS[kind], ([("; ".join(v) if isinstance(v, list) else v) for v in
-                                           (row.get(c) for c in COLUMNS[kind])] for row in rows))
+            write_csv(fh, COLUMNS[kind], as_cells(kind, rows))
     finally:
         if output:
             fh.close()

@@ -195,6 +195,9 @@ async def test_staff_add_people_sell_a_package_and_unlock_a_number(committed_db,
         assert pilot.app.screen.dialog_title.startswith("Sell a package to Wanjiru Kamau")
         await type_into(pilot, "#field-reference", "QK12AB34CD")
         await pilot.press("enter")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the sale's confirmation")
+        assert pilot.app.screen.dialog_title == "Sell Three contacts to Wanjiru Kamau for KES 1,800, paid?"
+        await pilot.press("y")
 
         def credits() -> int:
             with committed_db.session() as s:
@@ -209,13 +212,17 @@ async def test_staff_add_people_sell_a_package_and_unlock_a_number(committed_db,
         workers = screen.query_one("#agency-workers", OfisiTable)
         workers.focus()
         workers.move_to(next(r.id for r in workers.records if r.data.name == "Peter Kiptoo"))
-        await pilot.press("u")
+        await pilot.press("l")
         await until(pilot, lambda: isinstance(pilot.app.screen, ChooseDialog), what="the employer choice")
         assert pilot.app.screen.dialog_title == "Unlock Peter Kiptoo, +2547•••••912"
         pilot.app.screen.query_one(Select).value = str(next(
             r.id for r in employers.records if r.data.name == "Wanjiru Kamau"))
         await pilot.press("enter")
         await until(pilot, lambda: credits() == 2, what="one credit used")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm) and
+                    PETER in screen_text(pilot.app).replace(" ", ""),
+                    what="the unlocked number")
+        await pilot.press("n")
 
         # A worker added from the Workers tab.
         await pilot.press("a")
@@ -283,6 +290,9 @@ async def test_a_placement_is_proposed_placed_paid_and_ended(committed_db, eight
         await type_into(pilot, "#field-amount", "2000")
         await type_into(pilot, "#field-reference", "QK99ZZ")
         await pilot.press("enter")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the payment's confirmation")
+        assert pilot.app.screen.dialog_title == "Payment of KES 2,000 (fee): Ruth Rotich at Employer 1?"
+        await pilot.press("y")
         await until(pilot, lambda: board.selected_row.data.owed_minor == 300_000, what="KES 3,000 still owed")
         assert static_text(screen, "#fees-owed") == "Fees and commission owed: KES 3,000"
         await pilot.press("g")
@@ -290,6 +300,8 @@ async def test_a_placement_is_proposed_placed_paid_and_ended(committed_db, eight
         await type_into(pilot, "#field-amount", "1000")
         await type_into(pilot, "#field-reference", "REF-1")
         await pilot.press("enter")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the refund's confirmation")
+        await pilot.press("y")
         await until(pilot, lambda: board.selected_row.data.refunded_minor == 100_000, what="the refund")
 
         # A dispute, resolved with half of what is left of the payment given back.
@@ -305,6 +317,9 @@ async def test_a_placement_is_proposed_placed_paid_and_ended(committed_db, eight
         await type_into(pilot, "#field-refund", "500")
         await type_into(pilot, "#field-reference", "REF-2")
         await pilot.press("enter")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the resolution's confirmation")
+        assert "refunding KES 500 to Employer 1" in pilot.app.screen.dialog_title
+        await pilot.press("y")
         await until(pilot, lambda: board.selected_row.data.status == "placed" and
                     board.selected_row.data.refunded_minor == 150_000, what="the resolved dispute")
 
@@ -313,11 +328,15 @@ async def _walk(pilot, db, email: str) -> list[str]:
     """Every agency pane and dialog a person can open, as shown."""
     screen = await open_home(pilot, email)
     texts = [screen_text(pilot.app)]
-    for tab in ("tab-workers", "tab-employers", "tab-placements", "tab-unlocks"):
+    # Each tab's own keys there; the screens that look the same from every tab (report, audit log,
+    # inbox, subscriptions) once, from the last.
+    keys = {"tab-workers": ("s", "l", "o", "question_mark"), "tab-employers": ("s", "t", "question_mark"),
+            "tab-placements": ("s", "question_mark"), "tab-unlocks": ("y", "u", "h", "j", "question_mark")}
+    for tab, tab_keys in keys.items():
         screen.query_one(TabbedContent).active = tab
         await settle(pilot)
         texts.append(screen_text(pilot.app))
-        for key in ("s", "u", "o", "question_mark"):
+        for key in tab_keys:
             await pilot.press(key)
             await settle(pilot)
             texts.append(screen_text(pilot.app))
@@ -371,4 +390,122 @@ async def test_the_agency_home_shows_five_workers_and_its_keys_at_each_size(comm
         assert footer.region.bottom == size[1]
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, KeysHelp), what="the keys")
-        assert {"Verify", "SMS", "Unlock", "Edit", "Packages", "Add"} <= {k.does for k in app.screen.keys}
+        keys = {k.does: k.key for k in app.screen.keys}
+        assert {"Verify", "SMS", "Unlock", "Edit", "Packages", "Add", "Report", "Audit log"} <= set(keys)
+        assert (keys["Unlock"], keys["Audit log"]) == ("l", "u")
+
+
+async def test_a_proposed_worker_is_invited_and_her_text_is_answered_from_the_inbox(committed_db, agency):
+    from console.agency.inbox import InboxScreen
+    from core.agency import inbox
+
+    with committed_db.session() as s:
+        w2 = s.scalar(select(AgencyWorker).where(AgencyWorker.name == "Worker 2"))
+        e = s.scalar(select(AgencyEmployer))
+        placements.add_placement(s, ACTOR, agency.id, worker_id=w2.id, employer_id=e.id, fee_minor=500_000)
+        inbox.record_inbound(s, agency.id, phone(502), "Can I bring my daughter?", inbound_id=None)
+        s.commit()
+    app = OfisiApp(committed_db, live_updates=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_home(pilot, "agent@nyumbani.example")
+        await pilot.press("3")
+        board = screen.table("placements")
+        board.move_to(next(r.id for r in board.records if r.data.status == "proposed"))
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the invitation's confirmation")
+        assert pilot.app.screen.dialog_title == "Text Worker 2 that Employer 1 is interested?"
+        await pilot.press("y")
+        await until(pilot, lambda: queued_to_like(committed_db, "is interested in you") == phone(502),
+                    what="the invitation")
+
+        await pilot.press("h")
+        await until(pilot, lambda: isinstance(pilot.app.screen, InboxScreen), what="the inbox")
+        threads = pilot.app.screen.query_one(OfisiTable)
+        await until(pilot, lambda: threads.row_count == 1, what="her conversation")
+        assert [str(c) for c in threads.get_row_at(0)][:2] == ["worker Worker 2", "+2547•••••502"]
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the conversation")
+        text = screen_text(pilot.app)
+        assert "they: Can I bring my daughter?" in text and "we: Nyumbani Agency: an employer" in text
+        assert phone(502) not in text.replace(" ", "")
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(pilot.app.screen, AskText), what="the reply")
+        pilot.app.screen.query_one("#ask-text").value = "Yes, we will ask the family"
+        await pilot.press("enter")
+        await until(pilot, lambda: queued_to(committed_db, "Yes, we will ask the family") == phone(502),
+                    what="the reply queued")
+
+
+def queued_to_like(db, words: str) -> str | None:
+    with db.session() as s:
+        return s.scalar(select(Message.to_address).where(Message.body.contains(words)))
+
+
+async def test_a_purchase_awaiting_payment_is_marked_paid_from_the_employers_row(committed_db, agency):
+    from core.agency import commerce
+
+    with committed_db.session() as s:
+        e = s.scalar(select(AgencyEmployer))
+        package = commerce.add_package(s, ACTOR, agency.id, name="Three contacts", price_minor=150_000,
+                                       contacts_included=3)
+        waiting = commerce.buy_package(s, ACTOR, agency.id, employer_id=e.id, package_id=package.id)
+    app = OfisiApp(committed_db, live_updates=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_home(pilot, "admin@nyumbani.example")
+        await pilot.press("2")
+        await pilot.press("b")
+        await until(pilot, lambda: isinstance(pilot.app.screen, FormDialog), what="the sale form")
+        assert pilot.app.screen.query_one("#field-package", Select).value == f"purchase-{waiting.id}"
+        reference = pilot.app.screen.query_one("#field-reference")
+        reference.focus()
+        reference.value = "QPEND123"
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the confirmation")
+        assert pilot.app.screen.dialog_title == "Mark Three contacts for Employer 1, KES 1,500, paid?"
+        await pilot.press("y")
+        employers = screen.table("employers")
+        await until(pilot, lambda: employers.selected_row.data.credits_left == 3, what="three credits")
+    with committed_db.session() as s:
+        assert [(p.status, p.reference) for p in s.scalars(select(AgencyPurchase))] == [("completed", "QPEND123")]
+
+
+async def test_the_agencys_subscription_and_payments_to_the_platform(committed_db, agency):
+    from console.agency.subscriptions import SubscriptionsScreen
+
+    app = OfisiApp(committed_db, live_updates=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_home(pilot, "admin@nyumbani.example")
+        await pilot.press("j")
+        await until(pilot, lambda: isinstance(pilot.app.screen, SubscriptionsScreen), what="the account")
+        account = pilot.app.screen
+        subscriptions = account.query_one("#agency-subscriptions", OfisiTable)
+
+        async def form(key: str, values: dict[str, str]) -> None:
+            await pilot.press(key)
+            await until(pilot, lambda: isinstance(pilot.app.screen, FormDialog), what=f"the form of {key}")
+            for name, text in values.items():
+                field = pilot.app.screen.query_one(f"#field-{name}")
+                field.focus()
+                field.value = text
+            await pilot.press("enter")
+
+        await form("a", {"tier": "Pro", "fee": "3,000", "start": "1 Jan"})
+        await until(pilot, lambda: any("“1 Jan” is not a date" in str(n.message) for n in app._notifications),
+                    what="the refusal")
+        await form("a", {"tier": "Pro", "fee": "3,000", "start": "2026-01-01"})
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the confirmation")
+        assert pilot.app.screen.dialog_title == "Add the Pro subscription at KES 3,000 a month?"
+        await pilot.press("y")
+        await until(pilot, lambda: subscriptions.row_count == 1, what="the subscription")
+        await form("p", {"amount": "3000", "reference": "QSUB0001"})
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the payment's confirmation")
+        assert pilot.app.screen.dialog_title == "Record a payment of KES 3,000 (subscription) to the platform?"
+        await pilot.press("y")
+        payments = account.query_one("#agency-platform-payments", OfisiTable)
+        await until(pilot, lambda: payments.row_count == 1, what="the payment")
+        subscriptions.focus()
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(pilot.app.screen, Confirm), what="the cancellation")
+        await pilot.press("y")
+        await until(pilot, lambda: subscriptions.selected_row.data.status == "cancelled", what="cancelled")
+        assert [str(c) for c in payments.get_row_at(0)][1:] == ["subscription", "KES 3,000", "completed", "QSUB0001"]

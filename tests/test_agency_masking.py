@@ -1,6 +1,7 @@
-"""No back doors round the paywall: every export, every --json output and every log line of the agency
-commands, run on the demo agency, is scanned for the demo workers' whole numbers and emails. They are
-found only where the viewer (an employer) unlocked them, and every such reveal is in the audit log."""
+"""No back doors round the paywall: every export (CSV, JSON and the console's XLSX), every --json
+output and every log line of the agency commands, run on the demo agency, is scanned for the demo
+workers' whole numbers and emails. They are found only where the viewer (an employer) unlocked them,
+and every such reveal is in the audit log."""
 
 from __future__ import annotations
 
@@ -19,7 +20,33 @@ def forms(number: str) -> list[str]:
     return [number, number.lstrip("+"), "0" + number[4:]]
 
 
-def test_no_worker_number_or_email_leaves_unless_unlocked(ofisi_in_process, fresh_database_url, caplog):  # noqa: F811
+def spreadsheets(url: str, folder) -> list[tuple[tuple[str, ...], str]]:
+    """The XLSX files the console's export writes (``write_export``), every cell as text."""
+    from openpyxl import load_workbook
+
+    from core.agency.exports import write_export
+    from db.engine import open_database
+    from db.models import Org
+    from tests.agency_support import ACTOR
+
+    db = open_database(url)
+    out = []
+    try:
+        with db.session() as s:
+            org_id = s.query(Org.id).filter(Org.slug == ORG).scalar()
+            for kind in ("workers", "employers", "placements"):
+                path = folder / f"{kind}.xlsx"
+                assert write_export(s, ACTOR, org_id, kind, path) > 0
+                cells = [str(c) for row in load_workbook(path).active.iter_rows(values_only=True) for c in row]
+                out.append((("xlsx", kind), "\n".join(cells)))
+    finally:
+        db.dispose()
+    assert "+2547•••••" in out[0][1]  # the workers' sheet has their numbers, masked
+    return out
+
+
+def test_no_worker_number_or_email_leaves_unless_unlocked(ofisi_in_process, fresh_database_url, caplog,  # noqa: F811
+                                                          tmp_path):
     ofisi = ofisi_in_process
     caplog.set_level(logging.DEBUG)
     assert ofisi("demo").returncode == 0
@@ -69,6 +96,7 @@ def test_no_worker_number_or_email_leaves_unless_unlocked(ofisi_in_process, fres
         result = ofisi(*args)
         assert result.returncode == 0, (args, result.stderr)
         seen.append((args, result.stdout + result.stderr))
+    seen.extend(spreadsheets(fresh_database_url, tmp_path))
     seen.append(("logs", caplog.text))
     for args, said in seen:
         for worker_id, forms_of in secrets.items():

@@ -6,6 +6,7 @@ replayed callbacks at once grant the credits once, and an unlocked number arrive
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 
 import httpx
@@ -44,7 +45,8 @@ def _awaiting(db) -> bool:
         return s.scalar(select(PaymentRequest.status)) == "awaiting"
 
 
-def test_workers_and_employers_answer_by_sms(committed_db, fake_at, fake_daraja, make_org):
+def test_workers_and_employers_answer_by_sms(committed_db, fake_at, fake_daraja, make_org, caplog):
+    caplog.set_level(logging.DEBUG)
     with committed_db.session() as s:
         agency = make_org(s, "agency", slug="simu")
         set_sms_number(s, ACTOR, agency.id, "22385")
@@ -107,6 +109,10 @@ def test_workers_and_employers_answer_by_sms(committed_db, fake_at, fake_daraja,
         with committed_db.session() as s:
             assert commerce.credits_left(s, joy.id) == 2
 
+    # The gateway's log lines (every level) carry no worker's whole number: it is what employers pay for.
+    logged = caplog.text
+    for number in (phone(501), phone(502)):
+        assert not [form for form in (number, number[1:], "0" + number[4:]) if form in logged], number
     outbox.send_due(committed_db, {"sms": fake_at.provider()})
     heard = " ".join(r.message for r in fake_at.received_for(phone(901)))
     assert phone(501) in heard and "payment SKAGENCY01 received. You have 3 contact credits" in heard

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Select
 
 from console.widgets.dialog import Dialog
 from console.widgets.text import literal, plain
+from core.errors import InvalidInput
 
 
 @dataclass(frozen=True)
@@ -42,17 +45,27 @@ class FormDialog(Dialog[dict]):
         self.fields = list(fields)
         self.note = note
 
+    DEFAULT_CSS = """
+    FormDialog #form-fields { height: auto; max-height: 40vh; }
+    FormDialog .form-row { height: auto; }
+    FormDialog .form-label { width: 18; padding-top: 1; }
+    FormDialog .form-row Input, FormDialog .form-row Select { width: 1fr; }
+    """
+
     def compose_body(self) -> ComposeResult:
         if self.note:
             yield Label(literal(self.note), id="form-note")
-        for f in self.fields:
-            yield Label(literal(f.label + (" *" if f.required else "")), classes="form-label")
-            if f.options:
-                yield Select([(literal(shown), value) for shown, value in f.options], id=f"field-{f.key}",
-                             value=f.value if f.value in {v for _, v in f.options} else Select.BLANK,
-                             prompt=plain(f.label))
-            else:
-                yield Input(f.value, placeholder=f.placeholder, id=f"field-{f.key}")
+        # A label beside each field, and the fields scroll: at 80x24 the buttons stay in sight.
+        with VerticalScroll(id="form-fields", can_focus=False):
+            for f in self.fields:
+                with Horizontal(classes="form-row"):
+                    yield Label(literal(f.label + (" *" if f.required else "")), classes="form-label")
+                    if f.options:
+                        yield Select([(literal(shown), value) for shown, value in f.options], id=f"field-{f.key}",
+                                     value=f.value if f.value in {v for _, v in f.options} else Select.BLANK,
+                                     prompt=plain(f.label))
+                    else:
+                        yield Input(f.value, placeholder=f.placeholder, id=f"field-{f.key}")
 
     def on_mount(self) -> None:
         if self.fields:
@@ -103,3 +116,11 @@ class ChooseDialog(Dialog[str]):
     def answer(self) -> str | None:
         value = self.query_one("#choose", Select).value
         return value if isinstance(value, str) else None
+
+
+def day_of(text: str, label: str) -> date | None:
+    """A day typed as 2026-12-31 (None when empty); anything else is refused, naming the field."""
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        raise InvalidInput(f"{label} “{text}” is not a date: write it as 2026-12-31.") from None

@@ -8,12 +8,16 @@ Phones go through the screen's presenter, which masks workers' numbers: nothing 
 these panes shows a full number (the agency sells unlocks of exactly these). Workers
 come a keyset page at a time (moving onto the last row, or ``m``, reads the next).
 
-Keys: ``a`` adds a worker or an employer (by tab), ``v``/``c``/``x`` verify, clear or
-flag the worker, ``s`` SMS, ``u`` unlocks the worker's number for an employer (one
-credit, audited), ``d`` checks the worker's documents, ``b`` sells an employer a package
-(marked paid with its reference), ``p`` places, ``e`` ends, ``i`` disputes a placement
-and ``f`` records a payment against it, ``g`` a refund, ``n`` resolves its dispute
-(with a refund if agreed), ``k`` opens the contact packages.
+Keys: ``a`` adds a worker or an employer (by tab), ``w`` (or Enter) edits one, ``v``/``c``/``x``
+verify, clear or flag the worker, ``s`` SMS, ``l`` unlocks the worker's number for an employer (one
+credit, audited; the number is shown then, and can be texted to the employer), ``d`` checks the
+worker's documents, ``o`` proposes her; on an employer ``t`` matches workers to her needs and ``b``
+sells her a package (marked paid with its reference); on a placement ``p`` moves it on, ``e`` ends
+it, ``s`` invites the proposed worker by SMS, ``i`` disputes it, ``f`` records a payment, ``g`` a
+refund and ``n`` resolves its dispute (with a refund if agreed); every write of money asks first,
+naming the record and the amount. ``k`` opens the contact packages, ``j`` the agency's
+subscriptions and payments to the platform, ``h`` the inbox of texts no keyword answered, ``1``-``4`` the tabs, ``y`` the report (``x`` there exports the placements) and
+``u`` the audit log, as on every home.
 """
 
 from __future__ import annotations
@@ -48,10 +52,11 @@ WORKERS_PAGE = 50
 BOARD_ORDER = ("proposed", "placed", "disputed", "ended")  # the statuses the board counts
 ACCOMMODATION = [(a.replace("_", " "), a) for a in ("live_in", "live_out", "either")]
 AVAILABILITY = [(a.replace("_", " "), a) for a in ("immediate", "two_weeks", "one_month")]
+TABS = ("workers", "employers", "placements", "unlocks")
 TAB_KEYS = {
     "tab-workers": {"verify", "cleared", "flag", "sms", "add", "edit", "unlock", "documents", "propose"},
-    "tab-employers": {"sms", "add", "edit", "sell"},
-    "tab-placements": {"place", "end", "dispute", "resolve", "payment", "refund"},
+    "tab-employers": {"sms", "add", "edit", "sell", "match"},
+    "tab-placements": {"place", "end", "dispute", "resolve", "payment", "refund", "sms"},
     "tab-unlocks": set(),
 }
 
@@ -112,9 +117,12 @@ class AgencyConsoleHome(AgencyHome):
                 tooltip="Record a cleared background check for the worker under the cursor."),
         Binding("x", "flag", "Flag", id="agency-flag",
                 tooltip="Record a flagged background check, with what was found."),
-        Binding("s", "sms", "SMS", id="agency-sms", tooltip="Send an SMS to the worker or employer under the cursor."),
-        Binding("u", "unlock", "Unlock", id="agency-unlock",
-                tooltip="Unlock the worker's number for an employer: one of the employer's credits, audited."),
+        Binding("s", "sms", "SMS", id="agency-sms",
+                tooltip="Send an SMS to the worker or employer under the cursor; on a proposal, invite the worker "
+                        "(she answers YES or NO)."),
+        Binding("l", "unlock", "Unlock", id="agency-unlock",
+                tooltip="Unlock the worker's number for an employer (one of the employer's credits, audited); "
+                        "shows it and offers to text it to the employer."),
         Binding("d", "documents", "Documents", id="agency-documents",
                 tooltip="Check that the worker's stored documents still have the bytes they were taken in with."),
         Binding("o", "propose", "Propose", id="agency-propose",
@@ -133,6 +141,17 @@ class AgencyConsoleHome(AgencyHome):
                 tooltip="Record money given back to the employer (all or part of what was paid)."),
         Binding("k", "packages", "Packages", id="agency-packages",
                 tooltip="The contact packages employers buy: add, price, retire."),
+        Binding("h", "inbox", "Inbox", id="agency-inbox",
+                tooltip="Texts from workers and employers that no keyword answered; Enter reads one and replies."),
+        Binding("j", "subscriptions", "Subscriptions", id="agency-account",
+                tooltip="The agency's subscriptions and its payments to the platform."),
+        Binding("t", "match", "Match", id="agency-match",
+                tooltip="Rank the available, verified workers against the employer's needs, with the reasons; "
+                        "Enter on one proposes her."),
+        *[Binding(str(n), f"tab('tab-{tab}')", tab.capitalize(), id=f"agency-tab-{tab}", show=False,
+                  tooltip=f"The {tab.capitalize()} tab.") for n, tab in enumerate(TABS, 1)],
+        Binding("y", "report", "Report", id="agency-report",
+                tooltip="Fees charged, received, refunded and owed by month; x there exports the placements."),
     ]
 
     def __init__(self, *args, **kwargs) -> None:
@@ -272,6 +291,10 @@ class AgencyConsoleHome(AgencyHome):
     def _tab_changed(self) -> None:
         self.refresh_bindings()
 
+    def action_tab(self, tab: str) -> None:
+        self.query_one("#agency-tabs", TabbedContent).active = tab
+        self.table(tab.removeprefix("tab-")).focus()
+
     def active_tab(self) -> str:
         return self.query_one("#agency-tabs", TabbedContent).active
 
@@ -284,7 +307,7 @@ class AgencyConsoleHome(AgencyHome):
                 here = "tab-workers"
             if action not in TAB_KEYS.get(here, set()):
                 return False
-        if action in ("verify", "cleared", "flag", "add", "edit", "propose", "place", "end", "dispute"):
+        if action in ("verify", "cleared", "flag", "add", "edit", "propose", "place", "end", "dispute", "match"):
             return self.may("agency.write")
         if action == "unlock":
             return self.may("agency.unlock")
@@ -312,6 +335,20 @@ class AgencyConsoleHome(AgencyHome):
     def write(self, change: Callable[[Session], str]) -> None:
         """Run ``change`` in a thread worker; its text becomes the notice, then the lists are read again."""
         self._write(change)
+
+    def ask_first(self, title: str, details: list[str], label: str, then: Callable[[], None]) -> None:
+        """Confirm before a write of money: ``title`` names the record and the amount."""
+        self.app.push_screen(Confirm(title, details, confirm_label=label), callback=lambda yes: then() if yes else None)
+
+    def amount(self, text: str) -> int | None:
+        """What the person typed, in minor units; an unreadable amount is a notice saying how to write it."""
+        from config.errors import OfisiError
+
+        try:
+            return parse_money(text or "0", self.org.currency)
+        except OfisiError as refused:
+            self.app.report_failure(refused)
+            return None
 
     @work(thread=True, group="agency-write", exit_on_error=False)
     def _write(self, change: Callable[[Session], str]) -> None:
@@ -354,6 +391,9 @@ class AgencyConsoleHome(AgencyHome):
         from core.agency.employers import sms_employer
         from core.agency.workers import sms_worker
 
+        if self.active_tab() == "tab-placements":
+            self._invite()
+            return
         if self.active_tab() == "tab-employers":
             record, send = self.employer(), sms_employer
         else:
@@ -367,6 +407,23 @@ class AgencyConsoleHome(AgencyHome):
                 self.write(lambda s: f"SMS to {record.name} queued (message "
                                      f"{send(s, self.actor, self.org.id, record.id, text)}).")
         self.app.push_screen(AskText(f"SMS to {who}", placeholder="Message", confirm_label="Send"), callback=sent)
+
+    def _invite(self) -> None:
+        """On a proposal, ``s`` texts the worker that an employer is interested; her YES or NO answers it."""
+        from core.agency.inbox import invite_worker
+
+        if (x := self.placement()) is None:
+            return
+        if x.status != "proposed":
+            self.notify(f"Only a proposal is sent to the worker; {x.worker_name} at {x.employer_name} is {x.status}.",
+                        severity="warning", markup=False)
+            return
+        self.app.push_screen(Confirm(
+            f"Text {x.worker_name} that {x.employer_name} is interested?",
+            ["She is told an employer is interested (no names, no numbers) and asked to reply YES for an "
+             "interview or NO.", "YES moves the proposal to interview; NO ends it."], confirm_label="Send"),
+            callback=lambda yes: yes and self.write(
+                lambda s: f"{x.worker_name} is invited (message {invite_worker(s, self.actor, self.org.id, x.id)})."))
 
     def action_add(self) -> None:
         if self.active_tab() == "tab-employers":
@@ -478,42 +535,95 @@ class AgencyConsoleHome(AgencyHome):
                              callback=lambda chosen: chosen and then(int(chosen)))
 
     def action_unlock(self) -> None:
-        from core.agency.commerce import unlock_contact
+        if (w := self.worker()) is not None:
+            self._pick_employer(f"Unlock {self.present.person(w.name, w.phone)}",
+                                "For which employer? It uses one of their contact credits.",
+                                lambda employer_id: self._unlock(w, employer_id))
 
-        if (w := self.worker()) is None:
-            return
+    @work(thread=True, group="agency-write", exit_on_error=False)
+    def _unlock(self, w: WorkerView, employer_id: int) -> None:
+        """Unlock, then show the number (the reveal is audited) and offer to text it to the employer."""
+        from core.agency.commerce import reveal_phone, unlock_contact
 
-        def unlock(employer_id: int) -> None:
-            def change(s: Session) -> str:
-                result = unlock_contact(s, self.actor, self.org.id, employer_id=employer_id, worker_id=w.id)
-                charged = "one credit used" if result.charged else "already unlocked, nothing charged"
-                return (f"{w.name}'s number is unlocked for the employer ({charged}, {result.credits_left} "
-                        "left); the Unlocks tab lists it.")
-            self.write(change)
-        self._pick_employer(f"Unlock {self.present.person(w.name, w.phone)}",
-                            "For which employer? It uses one of their contact credits.", unlock)
+        with self.database.session() as session:
+            result = unlock_contact(session, self.actor, self.org.id, employer_id=employer_id, worker_id=w.id)
+            number = reveal_phone(session, self.actor, self.org.id, employer_id=employer_id, worker_id=w.id)
+        employer = next((e for e in (self.agency.employers if self.agency else []) if e.id == employer_id), None)
+        name = employer.name if employer else f"employer {employer_id}"
+        charged = "One credit used" if result.charged else "Already unlocked: nothing charged"
+        self.app.call_from_thread(self.app.push_screen, Confirm(
+            f"{w.name}'s number, unlocked for {name}",
+            [self.present.phone(number, unlocked=True), f"{charged}; {name} has {result.credits_left} left.",
+             f"Text it to {name} now?"], confirm_label=f"Text it to {name}"),
+            lambda yes: self._text_unlocked(w, employer_id, name) if yes else None)
+        self.post_from_worker(AgencyChanged(f"{w.name}'s number is unlocked for {name}; the Unlocks tab lists it."))
+
+    def _text_unlocked(self, w: WorkerView, employer_id: int, name: str) -> None:
+        from core.agency.commerce import sms_unlocked_contact
+
+        self.write(lambda s: f"{w.name}'s number is texted to {name} (message "
+                             f"{sms_unlocked_contact(s, self.actor, self.org.id, employer_id=employer_id, worker_id=w.id)}).")
 
     def action_propose(self) -> None:
+        if (w := self.worker()) is not None:
+            self._pick_employer(f"Propose {self.present.person(w.name, w.phone)}", "To which employer?",
+                                lambda employer_id: self.propose(w, employer_id))
+
+    def propose(self, w: WorkerView, employer_id: int) -> None:
+        """Ask the fee and commission, then propose ``w`` to the employer (a placement at its first stage)."""
         from core.agency.placements import add_placement
 
-        if (w := self.worker()) is None:
+        def fee(values: dict | None) -> None:
+            if not values:
+                return
+
+            def change(s: Session) -> str:
+                placement = add_placement(s, self.actor, self.org.id, worker_id=w.id, employer_id=employer_id,
+                                          fee_minor=parse_money(values["fee"] or "0", self.org.currency),
+                                          commission_minor=parse_money(values["commission"] or "0",
+                                                                       self.org.currency))
+                return (f"{w.name} proposed to {placement.employer_name} (placement {placement.id}, fee "
+                        f"{self.present.money(placement.fee_minor)}).")
+            self.write(change)
+        employer = next((e for e in (self.agency.employers if self.agency else []) if e.id == employer_id), None)
+        self.app.push_screen(FormDialog(
+            f"Propose {self.present.person(w.name, w.phone)}" + (f" to {employer.name}" if employer else ""), [
+                Field("fee", "Placement fee", value="0", placeholder=self.org.currency),
+                Field("commission", "Commission", value="0", placeholder=self.org.currency)],
+            confirm_label="Propose"), callback=fee)
+
+    def action_match(self) -> None:
+        from console.agency.matching import MatchScreen, requirements_form, requirements_of
+        from config.errors import OfisiError
+
+        if (e := self.employer()) is None:
             return
 
-        def propose(employer_id: int) -> None:
-            def fee(values: dict | None) -> None:
-                if not values:
-                    return
-                def change(s: Session) -> str:
-                    fee_minor = parse_money(values["fee"] or "0", self.org.currency)
-                    commission_minor = parse_money(values["commission"] or "0", self.org.currency)
-                    placement = add_placement(s, self.actor, self.org.id, worker_id=w.id, employer_id=employer_id,
-                                              fee_minor=fee_minor, commission_minor=commission_minor)
-                    return f"{w.name} proposed to {placement.employer_name} (placement {placement.id})."
-                self.write(change)
-            self.app.push_screen(FormDialog(f"Propose {self.present.person(w.name, w.phone)}", [
-                Field("fee", "Placement fee", value="0"), Field("commission", "Commission", value="0")],
-                confirm_label="Propose"), callback=fee)
-        self._pick_employer(f"Propose {self.present.person(w.name, w.phone)}", "To which employer?", propose)
+        def ranked(values: dict) -> None:
+            try:
+                wanted = requirements_of(values, self.org.currency)
+            except OfisiError as refused:
+                self.app.report_failure(refused)
+                return
+            self.app.push_screen(MatchScreen(self.database, self.actor, self.org, e, wanted),
+                                 callback=lambda w: w and self.propose(w, e.id))
+        self.app.push_screen(requirements_form(self.present.person(e.name, e.phone), e, self.org.currency),
+                             callback=lambda values: values and ranked(values))
+
+    def action_subscriptions(self) -> None:
+        from console.agency.subscriptions import SubscriptionsScreen
+
+        self.app.push_screen(SubscriptionsScreen(self.database, self.actor, self.org, self.membership.role))
+
+    def action_inbox(self) -> None:
+        from console.agency.inbox import InboxScreen
+
+        self.app.push_screen(InboxScreen(self.database, self.actor, self.org))
+
+    def action_report(self) -> None:
+        from console.agency.report import ReportScreen
+
+        self.app.push_screen(ReportScreen(self.database, self.actor, self.org))
 
     def action_documents(self) -> None:
         if (w := self.worker()) is not None:
@@ -539,27 +649,43 @@ class AgencyConsoleHome(AgencyHome):
 
     @work(thread=True, group="agency-read", exit_on_error=False)
     def _sell(self, e: EmployerView) -> None:
-        from core.agency.commerce import list_packages
+        from core.agency.commerce import list_packages, list_purchases
 
         with self.database.session() as session:
-            packages = list_packages(session, self.actor, self.org.id)
-        if not packages:
+            packages = {p.id: p for p in list_packages(session, self.actor, self.org.id, include_retired=True)}
+            waiting = list_purchases(session, self.actor, self.org.id, employer_id=e.id, status="pending")
+        money = self.present.money
+        # A purchase already made and not yet paid (its M-Pesa prompt failed, or it came from the old
+        # system) is offered first: marking it paid gives its credits, with no second purchase.
+        options = [(f"Awaiting payment: {packages[b.package_id].name}, {money(b.amount_minor)} (purchase {b.id})",
+                    f"purchase-{b.id}") for b in waiting]
+        options += [(f"{p.name}: {p.contacts_included} contacts, {money(p.price_minor)}", str(p.id))
+                    for p in packages.values() if not p.retired]
+        if not options:
             self.app.call_from_thread(self.notify, "No contact packages yet: k opens them, a adds one.",
                                       severity="warning")
             return
-        options = [(f"{p.name}: {p.contacts_included} contacts, {self.present.money(p.price_minor)}", str(p.id))
-                   for p in packages]
         fields = [Field("package", "Package", value=options[0][1], options=options),
                   Field("reference", "Receipt reference (M-Pesa code)", required=True)]
         self.app.call_from_thread(self.app.push_screen, FormDialog(
             f"Sell a package to {self.present.person(e.name, e.phone)}", fields, confirm_label="Sell, paid",
             note="Marked paid now: the package's contacts become the employer's credits."),
-            lambda values: values and self._sold(e, int(values["package"]), values["reference"]))
+            lambda values: values and self._sold(e, values["package"], packages, waiting, values["reference"]))
 
-    def _sold(self, e: EmployerView, package_id: int, reference: str) -> None:
-        from console.agency.packages import sell_package
+    def _sold(self, e: EmployerView, chosen: str, packages: dict, waiting: list, reference: str) -> None:
+        from console.agency.packages import mark_paid, sell_package
 
-        self.write(lambda s: sell_package(s, self.actor, self.org.id, e, package_id, reference))
+        pending = next((b for b in waiting if f"purchase-{b.id}" == chosen), None)
+        package = packages[pending.package_id] if pending else packages[int(chosen)]
+        price = self.present.money(pending.amount_minor if pending else package.price_minor)
+        def act(s: Session) -> str:
+            if pending:
+                return mark_paid(s, self.actor, self.org.id, e, pending.id, reference)
+            return sell_package(s, self.actor, self.org.id, e, package.id, reference)
+        title = (f"Mark {package.name} for {e.name}, {price}, paid?" if pending else
+                 f"Sell {package.name} to {e.name} for {price}, paid?")
+        self.ask_first(title, [f"Receipt {reference}.", f"{package.contacts_included} contact credits for {e.name}."],
+                       "Mark paid" if pending else "Sell", lambda: self.write(act))
 
     # ------------------------------------------------------------ placements
 
@@ -626,14 +752,20 @@ class AgencyConsoleHome(AgencyHome):
     def _resolve(self, x: PlacementView, dispute_id: int, values: dict) -> None:
         from core.agency.placements import resolve_dispute
 
+        if (refund := self.amount(values["refund"])) is None:
+            return
+
         def change(s: Session) -> str:
-            refund = parse_money(values["refund"] or "0", self.org.currency)
             after = resolve_dispute(s, self.actor, self.org.id, dispute_id, values["resolution"],
                                     end_placement=values["end"] == "end", refund_minor=refund,
                                     reference=values["reference"] or None)
             return (f"Dispute resolved: {x.worker_name} at {x.employer_name} is {after.status}"
                     + (f"; {self.present.money(refund)} refunded." if refund else "."))
-        self.write(change)
+        ends = "The placement ends." if values["end"] == "end" else "The placement goes on."
+        self.ask_first(f"Resolve the dispute of {x.worker_name} at {x.employer_name}"
+                       + (f", refunding {self.present.money(refund)} to {x.employer_name}?" if refund else "?"),
+                       [f"Resolution: {values['resolution']}", f"Reference: {values['reference'] or 'none'}.", ends],
+                       "Resolve", lambda: self.write(change))
 
     def _money_on_placement(self, what: str, amount_label: str, reference_required: bool,
                             note: Callable[[PlacementView], str],
@@ -643,9 +775,12 @@ class AgencyConsoleHome(AgencyHome):
             return
 
         def entered(values: dict | None) -> None:
-            if values:
-                self.write(lambda s: record(s, x, values["kind"] or "fee",
-                                            parse_money(values["amount"], self.org.currency), values["reference"]))
+            if not values or (amount := self.amount(values["amount"])) is None:
+                return
+            item, reference = values["kind"] or "fee", values["reference"]
+            self.ask_first(f"{what} of {self.present.money(amount)} ({item}): {x.worker_name} at {x.employer_name}?",
+                           [f"Reference: {reference or 'none'}.", note(x)], confirm_label,
+                           lambda: self.write(lambda s: record(s, x, item, amount, reference)))
         self.app.push_screen(FormDialog(f"{what}: {x.worker_name} at {x.employer_name}", [
             Field("kind", "Of", value="fee", options=[("fee", "fee"), ("commission", "commission")]),
             Field("amount", amount_label, required=True, placeholder=self.org.currency),

@@ -16,26 +16,30 @@ from textual.message import Message
 from textual.widgets import Label
 
 from console.agency.forms import Field, FormDialog
-from console.base import ConsoleScreen
+from console.agency.screen import AgencyScreen
 from console.widgets.confirm import Confirm
-from console.widgets.present import Presenter
 from console.widgets.table import Cell, OfisiTable, Row
 from core.actors import Actor
 from core.agency.employers import EmployerView
 from core.money import format_money, parse_money
-from core.orgs import OrgView
-from core.permissions import allows
-from db.engine import Database
 
 
 def sell_package(session: Session, actor: Actor, org_id: int, employer: EmployerView, package_id: int,
                  reference: str) -> str:
     """Sell ``employer`` a package, paid now (its contacts become credits); returns the notice."""
-    from core.agency.commerce import buy_package, settle_purchase
+    from core.agency.commerce import buy_package
 
     purchase = buy_package(session, actor, org_id, employer_id=employer.id, package_id=package_id)
-    done = settle_purchase(session, actor, org_id, purchase.id, paid=True, reference=reference)
-    return (f"{employer.name} bought package {package_id}, paid (receipt {done.reference}): "
+    return mark_paid(session, actor, org_id, employer, purchase.id, reference)
+
+
+def mark_paid(session: Session, actor: Actor, org_id: int, employer: EmployerView, purchase_id: int,
+              reference: str) -> str:
+    """Mark the employer's pending purchase paid with its receipt (its contacts become credits); the notice."""
+    from core.agency.commerce import settle_purchase
+
+    done = settle_purchase(session, actor, org_id, purchase_id, paid=True, reference=reference)
+    return (f"{employer.name}'s purchase {done.id} is paid (receipt {done.reference}): "
             f"{done.credits_left} contact credits.")
 
 
@@ -45,10 +49,11 @@ class PackagesLoaded(Message):
         self.packages = packages
 
 
-class PackagesScreen(ConsoleScreen):
+class PackagesScreen(AgencyScreen):
     """Every contact package with its price and contacts; ``a`` adds one."""
 
-    CSS_PATH = "agency.tcss"
+    SUBTITLE = "Contact packages"
+    MONEY_ACTIONS = ("add_package", "price", "retire")
     BINDINGS = [
         Binding("a", "add_package", "Add package", id="package-add",
                 tooltip="A new package: its name, its price and how many contacts it unlocks."),
@@ -56,38 +61,13 @@ class PackagesScreen(ConsoleScreen):
                 tooltip="A new price for the package under the cursor; purchases already made keep theirs."),
         Binding("x", "retire", "Retire", id="package-retire", tooltip="Stop selling the package (asks first)."),
         Binding("r,f5", "refresh", "Refresh", id="package-refresh"),
-        Binding("escape", "back", "Back", id="package-back"),
     ]
-
-    def __init__(self, database: Database, actor: Actor, org: OrgView, role: str) -> None:
-        super().__init__(database)
-        self.actor, self.org, self.role = actor, org, role
-        self.present = Presenter.for_org(org)
 
     def compose_body(self) -> ComposeResult:
         yield Label("Contact packages", id="packages-title", classes="pane-title")
         yield OfisiTable(("Package", "Price", "Contacts", "Sold", "Description"), noun="packages",
                          empty="No packages yet: press a to add one, then sell it from an employer's row (b).",
                          id="agency-packages")
-
-    def on_mount(self) -> None:
-        self.title, self.sub_title = self.org.name, "Contact packages"
-        self.query_one(OfisiTable).focus()
-        self.action_refresh()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("add_package", "price", "retire"):
-            return allows(self.org.kind, self.role, "agency.money")
-        return True
-
-    def org_data_changed(self) -> None:
-        self.action_refresh()
-
-    def action_back(self) -> None:
-        self.app.pop_screen()
-
-    def action_refresh(self) -> None:
-        self.load()
 
     @work(thread=True, exclusive=True, group="packages", exit_on_error=False)
     def load(self) -> None:

@@ -7,8 +7,9 @@ is what employers pay to unlock.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -82,3 +83,22 @@ def export_rows(session: Session, actor: Actor, org_id: int, kind: str) -> Itera
         if len(rows) < PAGE:
             return
         before = rows[-1].id
+
+
+def as_cells(kind: str, rows: Iterable[dict[str, Any]]) -> Iterator[list[Any]]:
+    """Export rows as spreadsheet cells in ``COLUMNS[kind]`` order (a list, e.g. skills, as ``a; b``)."""
+    for row in rows:
+        yield [("; ".join(v) if isinstance(v, list) else v) for v in (row.get(c) for c in COLUMNS[kind])]
+
+
+def write_export(session: Session, actor: Actor, org_id: int, kind: str, path: Path) -> int:
+    """Write every ``kind`` record to ``path``: XLSX for a ``.xlsx`` name, CSV otherwise; returns how many.
+
+    Spreadsheet cells that would run as formulas are neutralised (``core.spreadsheets``)."""
+    from core.spreadsheets import write_csv, write_xlsx
+
+    rows = as_cells(kind, export_rows(session, actor, org_id, kind))
+    if path.suffix.lower() == ".xlsx":
+        return write_xlsx(path, COLUMNS[kind], rows, title=kind)
+    with path.open("w", newline="", encoding="utf-8") as out:
+        return write_csv(out, COLUMNS[kind], rows)
