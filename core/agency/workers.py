@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import and_, exists, false, func, or_, select
+from sqlalchemy import and_, bindparam, exists, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from core import audit, outbox
@@ -317,10 +317,12 @@ def search_workers(session: Session, actor: Actor, org_id: int, filters: WorkerF
         wanted = pick(f.accommodation, ACCOMMODATIONS, "kind of accommodation")
         if wanted != "either":
             query = query.where(AgencyWorker.accommodation.in_((wanted, "either")))
+    # The salary bounds go into the SQL as numbers: as parameters of a prepared statement PostgreSQL's
+    # generic plan guesses a range keeps 0.5% of workers and scans the salary index (30 ms at 100,000).
     if f.salary_min_minor is not None:
-        query = query.where(AgencyWorker.expected_salary_minor >= f.salary_min_minor)
+        query = query.where(AgencyWorker.expected_salary_minor >= _inline(f.salary_min_minor))
     if f.salary_max_minor is not None:
-        query = query.where(AgencyWorker.expected_salary_minor <= f.salary_max_minor)
+        query = query.where(AgencyWorker.expected_salary_minor <= _inline(f.salary_max_minor))
     if f.min_experience:
         query = query.where(AgencyWorker.experience_years >= f.min_experience)
     for skill in split_list(list(f.skills)):
@@ -347,6 +349,10 @@ def search_workers(session: Session, actor: Actor, org_id: int, filters: WorkerF
     _record_reveals(session, actor, org_id, employer_id, views)
     more = len(rows) > limit
     return WorkerPage(views, (views[-1].rank_score, views[-1].id) if more and views else None)
+
+
+def _inline(amount: int):
+    return bindparam(None, int(amount), literal_execute=True)
 
 
 def count_workers(session: Session, actor: Actor, org_id: int) -> int:
