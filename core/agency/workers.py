@@ -179,14 +179,22 @@ def _one_person(session: Session, org_id: int, phone: str | None, email: str | N
         if contact_id is not None:
             hit = session.scalar(select(model.name).where(*others, model.contact_id == contact_id).limit(1))
             if hit is not None:
-                raise InvalidInput(f"The number {mask_phone(phone)} is already on the books as {kind} {hit}; "
-                                   "one person is one record.")
+                raise phone_taken(phone, kind, hit)
         if email:
             hit = session.scalar(select(model.name).where(*others, func.lower(model.email) == email.lower())
                                  .limit(1))
             if hit is not None:
-                raise InvalidInput(f"The email {mask_email(email)} is already on the books as {kind} {hit} "
-                                   "(emails are compared ignoring case).")
+                raise email_taken(email, kind, hit)
+
+
+def phone_taken(phone: str, kind: str, name: str) -> InvalidInput:
+    return InvalidInput(f"The number {mask_phone(phone)} is already on the books as {kind} {name}; "
+                        "one person is one record.")
+
+
+def email_taken(email: str, kind: str, name: str) -> InvalidInput:
+    return InvalidInput(f"The email {mask_email(email)} is already on the books as {kind} {name} "
+                        "(emails are compared ignoring case).")
 
 
 def unused_contact(session: Session, model, org, name: str, phone: str | None, email: str | None,
@@ -215,16 +223,28 @@ def contact_for(session: Session, org_id: int, country: str, name: str, phone: s
 def new_worker(session: Session, org, data: WorkerInput, *, legacy_id: str | None = None,
                verification_status: str = "pending", background_check: str = "pending") -> AgencyWorker:
     """Build and flush a worker row (no permission check, no commit: callers do both)."""
+    worker = build_worker(org.id, data, legacy_id=legacy_id, verification_status=verification_status,
+                          background_check=background_check)
+    contact = unused_contact(session, AgencyWorker, org, worker.name, data.phone, data.email, "A worker")
+    worker.contact_id = contact.id if contact else None
+    session.add(worker)
+    session.flush()
+    add_skills(session, worker, data.skills)
+    return worker
+
+
+def build_worker(org_id: int, data: WorkerInput, *, legacy_id: str | None = None,
+                 verification_status: str = "pending", background_check: str = "pending") -> AgencyWorker:
+    """The worker row ``data`` makes, checked, without its contact and not yet in a session."""
     if not data.name.strip():
         raise InvalidInput("A worker needs a name.")
     if data.expected_salary_minor is not None and data.expected_salary_minor < 0:
         raise InvalidInput("An expected salary cannot be negative.")
     accommodation = pick(data.accommodation, ACCOMMODATIONS, "kind of accommodation")
     availability = pick(data.availability, AVAILABILITIES, "availability")
-    contact = unused_contact(session, AgencyWorker, org, data.name.strip(), data.phone, data.email, "A worker")
     bio, _ = redact_contacts(data.bio)
     worker = AgencyWorker(
-        org_id=org.id, contact_id=contact.id if contact else None, name=data.name.strip(),
+        org_id=org_id, name=data.name.strip(),
         email=(data.email or "").strip().lower() or None, date_of_birth=data.date_of_birth,
         age_years=data.age_years, bio=bio, location=data.location.strip(),
         location_key=location_key(data.location), education=data.education,
@@ -234,9 +254,6 @@ def new_worker(session: Session, org, data: WorkerInput, *, legacy_id: str | Non
         membership_fee_minor=data.membership_fee_minor, joined_on=data.joined_on, legacy_id=legacy_id,
     )
     worker.rank_score = rank_of(worker)
-    session.add(worker)
-    session.flush()
-    add_skills(session, worker, data.skills)
     return worker
 
 
