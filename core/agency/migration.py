@@ -86,7 +86,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -101,8 +101,8 @@ from core.agency.base import (
 )
 from core.agency.books import reference_key
 from core.agency.commerce import subscription_status
-from core.agency.employers import EmployerInput, build_employer
-from core.agency.workers import WorkerInput, build_worker, contact_for, email_taken, phone_taken
+from core.agency.employers import EmployerInput, employer_row
+from core.agency.workers import WorkerInput, contact_for, email_taken, phone_taken, worker_row
 from core.errors import InvalidInput, OfisiError, PermissionDenied
 from core.numbers import whole_number
 from core.phones import normalize_phone
@@ -170,7 +170,8 @@ class Ref:
 class Planned:
     model: type
     values: dict
-    key: tuple | None = None  # (model, org id, legacy id) or (Contact, org id, phone)
+    key: tuple | None  # (model, org id, legacy id) or (Contact, org id, phone)
+    refs: list[str]  # the columns whose value is a Ref
 
 
 @dataclass
@@ -202,10 +203,20 @@ WRITE_ORDER = (Contact, AgencyWorker, AgencyEmployer, AgencyWorkerSkill, AgencyW
                AgencyPayment)
 
 
-def values_of(row) -> dict:
-    """The column values set on a new ORM object, for a bulk INSERT."""
-    columns = {c.key for c in row.__mapper__.column_attrs}
-    return {k: v for k, v in vars(row).items() if k in columns}
+def uniform(table, rows: list[dict]) -> list[dict]:
+    """The rows with the same columns each (a column some rows leave out gets its default in all), so that
+    one multi-row INSERT serves them all."""
+    columns = set().union(*rows)
+    if all(len(row) == len(columns) for row in rows):
+        return rows
+    defaults = {}
+    for name in columns:
+        default = table.c[name].default
+        if default is None or default.is_scalar:
+            defaults[name] = getattr(default, "arg", None)
+        else:
+            defaults[name] = default.arg(None)  # the callable defaults here (utcnow, list) take no context
+    return [{**defaults, **row} for row in rows]
 
 
 class Skip(Exception):
@@ -227,9 +238,20 @@ def refunded_share(resolution: str) -> tuple[int, int] | None:
     return (1, 1)
 
 
+ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z")
+ISO_DAY = re.compile(r"\d{4}-\d\d-\d\d")
+
+
 def parse_when(raw: object) -> datetime | None:
     """The old export's three ways of writing a time, as aware UTC; None when it is none of them."""
     text = str(raw or "").strip()
+    try:  # the two ISO forms without strptime's cost
+        if ISO_UTC.fullmatch(text):
+            return datetime.fromisoformat(text)
+        if ISO_DAY.fullmatch(text):
+            return datetime.fromisoformat(text).replace(tzinfo=NAIROBI).astimezone(timezone.utc)
+    except ValueError:
+        return None
     for pattern, zone in (("%Y-%m-%dT%H:%M:%SZ", timezone.utc), ("%Y-%m-%dT%H:%M:%S.%fZ", timezone.utc),
                           ("%Y-%m-%d", NAIROBI), ("%d/%m/%Y %H:%M", NAIROBI), ("%d/%m/%Y", NAIROBI)):
         try:
@@ -331,9 +353,9 @@ class Migration:
 
     # ---------------------------------------------------------------- bulk writing
 
-    def plan(self, row, key: tuple | None = None) -> Ref | None:
-        """Add a new ORM object's row to the current record's; its id will be ``Ref(key)``."""
-        self.planned.append(Planned(type(row), values_of(row), key))
+    def plan(self, model: type, key: tuple | None = None, **values) -> Ref | None:
+        """Add a row to the current record's; its id will be ``Ref(key)``."""
+        self.planned.append(Planned(model, values, key, [k for k, v in values.items() if isinstance(v, Ref)]))
         return Ref(key) if key else None
 
     def write_planned(self, collection: str, count: Count) -> None:
@@ -365,29 +387,29 @@ class Migration:
         """INSERT ``rows``, many at a time per table, parents first; the new ids by key."""
         ids: dict[tuple, int] = {}
 
-        def resolved(values: dict) -> dict:
-            out = {}
-            for k, v in values.items():
-                if isinstance(v, Ref):
-                    v = ids.get(v.key) or self.ids.get(v.key)
-                    if v is None:
-                        raise Unwritten("a record it depends on was refused")
-                out[k] = v
+        def resolved(planned: Planned) -> dict:
+            if not planned.refs:
+                return planned.values
+            out = dict(planned.values)
+            for k in planned.refs:
+                out[k] = ids.get(out[k].key) or self.ids.get(out[k].key)
+                if out[k] is None:
+                    raise Unwritten("a record it depends on was refused")
             return out
 
         by_model: dict[tuple[type, bool], list[Planned]] = {}
         for row in rows:
             by_model.setdefault((row.model, row.key is not None), []).append(row)
         for model in WRITE_ORDER:
-            # render_nulls: every row has the same columns, so one multi-row INSERT serves them all.
-            rows_in = insert(model).execution_options(render_nulls=True)
+            table = model.__table__
             if plain := by_model.get((model, False)):
-                self.s.execute(rows_in, [resolved(p.values) for p in plain])
+                self.s.execute(insert(table), uniform(table, [resolved(p) for p in plain]))
             if keyed := by_model.get((model, True)):
                 # Matched back by their natural key: an ordered RETURNING would cost SQLite a statement a row.
-                natural = model.phone if model is Contact else model.legacy_id
+                natural = table.c.phone if model is Contact else table.c.legacy_id
                 ids.update(((model, org_id, key), row_id) for row_id, org_id, key in self.s.execute(
-                    rows_in.returning(model.id, model.org_id, natural), [resolved(p.values) for p in keyed]))
+                    insert(table).returning(table.c.id, table.c.org_id, natural),
+                    uniform(table, [resolved(p) for p in keyed])))
         return ids
 
     def learn(self, ids: dict[tuple, int]) -> None:
@@ -440,28 +462,28 @@ class Migration:
             return None
         contact = books.contacts.get(phone)
         if contact is None:
-            contact = self.plan(Contact(org_id=org_id, name=name, phone=phone, email=email), (Contact, org_id, phone))
+            contact = self.plan(Contact, (Contact, org_id, phone), org_id=org_id, name=name, phone=phone,
+                                email=email)
             books.contacts[phone] = contact
             self.undo.append(lambda: books.contacts.pop(phone, None))
         return contact
 
     def plan_worker(self, org: Org, data: WorkerInput, old_id: str, created_at: datetime, **statuses) -> Ref:
-        worker = build_worker(org.id, data, legacy_id=old_id, **statuses)
+        worker = worker_row(org.id, data, legacy_id=old_id, **statuses)
         self.check_person(org.id, data.phone, data.email)
-        worker.contact_id = self.claim_person(org.id, "worker", worker.name, data.phone, data.email)
-        worker.created_at = created_at
-        ref = self.plan(worker, (AgencyWorker, org.id, old_id))
+        worker["contact_id"] = self.claim_person(org.id, "worker", worker["name"], data.phone, data.email)
+        ref = self.plan(AgencyWorker, (AgencyWorker, org.id, old_id), **worker, created_at=created_at)
         for skill in split_list(data.skills):
-            self.plan(AgencyWorkerSkill(org_id=org.id, worker_id=ref, skill=skill))
+            self.plan(AgencyWorkerSkill, org_id=org.id, worker_id=ref, skill=skill)
         self.remember(AgencyWorker, org.id, old_id, ref)
         return ref
 
     def plan_entry(self, placement: Ref, org_id: int, kind: str, amount_minor: int, legacy_id: str, *,
                    reference: str | None = None, dispute: Ref | None = None, note: str = "") -> None:
         """A fee entry of the placement's book, as ``core.agency.books`` records one."""
-        self.plan(AgencyEntry(org_id=org_id, placement_id=placement, kind=kind, item="fee", amount_minor=amount_minor,
-                              reference=reference, reference_key=reference_key(reference), dispute_id=dispute,
-                              note=note, at=self.now, recorded_by=self.actor.label, legacy_id=legacy_id))
+        self.plan(AgencyEntry, org_id=org_id, placement_id=placement, kind=kind, item="fee", amount_minor=amount_minor,
+                  reference=reference, reference_key=reference_key(reference), dispute_id=dispute, note=note,
+                  at=self.now, recorded_by=self.actor.label, legacy_id=legacy_id)
 
     def profile(self, profile_id: object, kind: str) -> dict:
         p = self.profiles.get(str(profile_id))
@@ -688,16 +710,16 @@ class Migration:
         name, phone, email = self.person(p)
         if quiet:
             del self.report.problems[problems:]
-        employer = build_employer(org.id, EmployerInput(
+        employer = employer_row(org.id, EmployerInput(
             name=name, phone=phone, email=email, household_name=str(r.get("company_name") or "").strip(),
             location=str(r.get("location") or "").strip(), description=str(r.get("description") or "")),
             legacy_id=old_id)
         self.check_person(org.id, phone, email)
-        employer.contact_id = self.claim_person(org.id, "employer", employer.name, phone, email)
-        employer.created_at = parse_when(p.get("created_at")) or self.now
+        employer["contact_id"] = self.claim_person(org.id, "employer", employer["name"], phone, email)
+        employer["created_at"] = parse_when(p.get("created_at")) or self.now
         if client:
-            employer.client_since = None
-        ref = self.plan(employer, (AgencyEmployer, org.id, old_id))
+            employer["client_since"] = None
+        ref = self.plan(AgencyEmployer, (AgencyEmployer, org.id, old_id), **employer)
         self.remember(AgencyEmployer, org.id, old_id, ref)
         return ref
 
@@ -733,14 +755,14 @@ class Migration:
             self.problem(c, old_id, f"unparseable membership_fee {r.get('membership_fee')!r}", "imported as 0")
         joined = self.when(c, old_id, r.get("joined_at"), "joined_at") if r.get("joined_at") else None
         certificates = [str(x).strip() for x in (r.get("training_certificates") or []) if str(x).strip()]
-        data = WorkerInput(**{**asdict(base), "membership_fee_minor": (fee or 0) * 100,
+        data = replace(base, **{"membership_fee_minor": (fee or 0) * 100,
                               "joined_on": joined.astimezone(NAIROBI).date() if joined else None,
                               "skills": certificates})
         worker = self.plan_worker(org, data, old_id, created_at or self.now, verification_status=verification,
                                   background_check=check)
         for n, title in enumerate(certificates, 1):
-            self.plan(AgencyWorkerFile(org_id=org.id, worker_id=worker, kind="certificate", title=title,
-                                       legacy_id=f"{old_id}#{n}"))
+            self.plan(AgencyWorkerFile, org_id=org.id, worker_id=worker, kind="certificate", title=title,
+                      legacy_id=f"{old_id}#{n}")
         return "created"
 
     def agency_client(self, r: dict, old_id: str) -> str:
@@ -770,11 +792,10 @@ class Migration:
         # A dispute the old data resolved is over: the placement carries on.
         shown = "placed" if status == "disputed" and resolution else status
         fee_minor = (fee or 0) * 100
-        placement = self.plan(AgencyPlacement(
-            org_id=org.id, worker_id=None, employer_id=employer_id, status=shown,
-            stage="placed" if shown == "disputed" else shown, fee_minor=fee_minor, commission_minor=0,
-            legacy_id=old_id, notes="Imported from Domestic Connect; the old data does not name the worker."),
-            (AgencyPlacement, org.id, old_id))
+        placement = self.plan(
+            AgencyPlacement, (AgencyPlacement, org.id, old_id), org_id=org.id, worker_id=None, employer_id=employer_id,
+            status=shown, stage="placed" if shown == "disputed" else shown, fee_minor=fee_minor, commission_minor=0,
+            legacy_id=old_id, notes="Imported from Domestic Connect; the old data does not name the worker.")
         self.remember(AgencyPlacement, org.id, old_id, placement)
         if fee_minor > 0 and (status != "proposed" or paid):
             # The old agency charged the fee when it was paid, even before the worker started.
@@ -783,10 +804,9 @@ class Migration:
             self.plan_entry(placement, org.id, "payment", fee_minor, f"{old_id}:payment", reference=f"DC-{old_id}")
         dispute = None
         if resolution or status == "disputed":
-            dispute = self.plan(AgencyDispute(org_id=org.id, placement_id=placement, legacy_id=old_id,
-                                              notes="Disputed in Domestic Connect.", resolution=resolution or None,
-                                              resolved_at=self.now if resolution else None),
-                                (AgencyDispute, org.id, old_id))
+            dispute = self.plan(AgencyDispute, (AgencyDispute, org.id, old_id), org_id=org.id,
+                                placement_id=placement, legacy_id=old_id, notes="Disputed in Domestic Connect.",
+                                resolution=resolution or None, resolved_at=self.now if resolution else None)
         if resolution and status == "proposed":
             self.problem("agency_clients", old_id, "a dispute resolution on a placement that was never placed",
                          "kept as a resolved dispute note")
@@ -817,10 +837,9 @@ class Migration:
         if fee is None:
             raise Skip(f"unparseable monthly_fee {r.get('monthly_fee')!r}")
         end_day = ends.astimezone(NAIROBI).date() if ends else None
-        self.plan(AgencySubscription(org_id=org.id, tier=str(r.get("tier") or "basic").lower(),
-                                      monthly_fee_minor=fee * 100, starts_on=starts.astimezone(NAIROBI).date(),
-                                      ends_on=end_day, status=subscription_status(end_day),
-                                      features=split_list(r.get("features")), legacy_id=old_id))
+        self.plan(AgencySubscription, org_id=org.id, tier=str(r.get("tier") or "basic").lower(),
+                  monthly_fee_minor=fee * 100, starts_on=starts.astimezone(NAIROBI).date(), ends_on=end_day,
+                  status=subscription_status(end_day), features=split_list(r.get("features")), legacy_id=old_id)
         return "created"
 
     def agency_payment(self, r: dict, old_id: str) -> str:
@@ -834,9 +853,9 @@ class Migration:
         if not amount:
             raise Skip(f"unparseable or zero amount {r.get('amount')!r}")
         status = self.money_status("agency_payments", old_id, r.get("status"))
-        self.plan(AgencyPayment(org_id=org.id, kind=kind, amount_minor=amount * 100, status=status,
-                                 reference=f"DC-{old_id}", legacy_id=old_id,
-                                 paid_at=self.when("agency_payments", old_id, r.get("payment_date"), "payment_date")))
+        self.plan(AgencyPayment, org_id=org.id, kind=kind, amount_minor=amount * 100, status=status,
+                  reference=f"DC-{old_id}", legacy_id=old_id,
+                  paid_at=self.when("agency_payments", old_id, r.get("payment_date"), "payment_date"))
         return "created"
 
     def money_status(self, collection: str, old_id: str, raw: object) -> str:
@@ -852,10 +871,9 @@ class Migration:
         price, contacts = parse_whole_amount(r.get("price")), r.get("contacts_included")
         if price is None or not isinstance(contacts, int) or contacts <= 0:
             raise Skip(f"price {r.get('price')!r} or contacts_included {contacts!r} is not usable")
-        package = AgencyContactPackage(org_id=self.platform.id, name=str(r.get("name") or old_id),
-                                       description=str(r.get("description") or ""), price_minor=price * 100,
-                                       contacts_included=contacts, legacy_id=old_id)
-        ref = self.plan(package, (AgencyContactPackage, self.platform.id, old_id))
+        ref = self.plan(AgencyContactPackage, (AgencyContactPackage, self.platform.id, old_id), org_id=self.platform.id,
+                        name=str(r.get("name") or old_id), description=str(r.get("description") or ""),
+                        price_minor=price * 100, contacts_included=contacts, legacy_id=old_id)
         self.remember(AgencyContactPackage, self.platform.id, old_id, ref)
         return "created"
 
@@ -886,10 +904,11 @@ class Migration:
             self.problem("user_purchases", old_id, f"amount {amount} differs from the package price",
                          "kept as paid")
         status = self.money_status("user_purchases", old_id, r.get("status"))
-        self.plan(AgencyPurchase(
-            org_id=self.platform.id, employer_id=employer_id, package_id=package_id, amount_minor=amount * 100,
-            status=status, credits_left=package.contacts_included if status == "completed" else 0, legacy_id=old_id,
-            purchased_at=self.when("user_purchases", old_id, r.get("purchase_date"), "purchase_date")))
+        self.plan(
+            AgencyPurchase, org_id=self.platform.id, employer_id=employer_id, package_id=package_id,
+            amount_minor=amount * 100, status=status,
+            credits_left=package.contacts_included if status == "completed" else 0, legacy_id=old_id,
+            purchased_at=self.when("user_purchases", old_id, r.get("purchase_date"), "purchase_date"))
         return "created"
 
     def unlock(self, r: dict, old_id: str) -> str:
@@ -917,10 +936,10 @@ class Migration:
                 purchase[1] += 1
                 self.spent[purchase[0]] = purchase[1]
             self.undo.append(give_back)
-        self.plan(AgencyUnlock(org_id=self.platform.id, employer_id=employer_id, worker_id=worker_id,
-                               purchase_id=purchase[0] if purchase else None, unlocked_by="domestic-connect",
-                                unlocked_at=self.when("contact_access", old_id, r.get("access_date"), "access_date"),
-                                legacy_id=old_id))
+        self.plan(AgencyUnlock, org_id=self.platform.id, employer_id=employer_id, worker_id=worker_id,
+                  purchase_id=purchase[0] if purchase else None, unlocked_by="domestic-connect",
+                  unlocked_at=self.when("contact_access", old_id, r.get("access_date"), "access_date"),
+                  legacy_id=old_id)
         return "created"
 
     def load_credits(self) -> None:
@@ -941,10 +960,10 @@ class Migration:
         worker_id = self.existing_id(AgencyWorker, self.platform.id, hid) if hid else None
         if worker_id is None:
             raise Skip(f"orphan: profile {pid} is not an imported worker")
-        self.plan(AgencyWorkerFile(
-            org_id=self.platform.id, worker_id=worker_id, kind="photo", title="Photo from Domestic Connect",
-            legacy_path=str(r.get("photo_url") or "") or None, legacy_id=old_id,
-            uploaded_at=self.when("photos", old_id, r.get("upload_date"), "upload_date")))
+        self.plan(
+            AgencyWorkerFile, org_id=self.platform.id, worker_id=worker_id, kind="photo",
+            title="Photo from Domestic Connect", legacy_path=str(r.get("photo_url") or "") or None, legacy_id=old_id,
+            uploaded_at=self.when("photos", old_id, r.get("upload_date"), "upload_date"))
         return "created"
 
 

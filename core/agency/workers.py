@@ -8,6 +8,7 @@ write) and paged by keyset on ``(rank_score, id)`` or by offset; the indexes
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from datetime import date, datetime
 
 from sqlalchemy import and_, bindparam, exists, false, func, or_, select
@@ -223,8 +224,8 @@ def contact_for(session: Session, org_id: int, country: str, name: str, phone: s
 def new_worker(session: Session, org, data: WorkerInput, *, legacy_id: str | None = None,
                verification_status: str = "pending", background_check: str = "pending") -> AgencyWorker:
     """Build and flush a worker row (no permission check, no commit: callers do both)."""
-    worker = build_worker(org.id, data, legacy_id=legacy_id, verification_status=verification_status,
-                          background_check=background_check)
+    worker = AgencyWorker(**worker_row(org.id, data, legacy_id=legacy_id, verification_status=verification_status,
+                                       background_check=background_check))
     contact = unused_contact(session, AgencyWorker, org, worker.name, data.phone, data.email, "A worker")
     worker.contact_id = contact.id if contact else None
     session.add(worker)
@@ -233,9 +234,10 @@ def new_worker(session: Session, org, data: WorkerInput, *, legacy_id: str | Non
     return worker
 
 
-def build_worker(org_id: int, data: WorkerInput, *, legacy_id: str | None = None,
-                 verification_status: str = "pending", background_check: str = "pending") -> AgencyWorker:
-    """The worker row ``data`` makes, checked, without its contact and not yet in a session."""
+def worker_row(org_id: int, data: WorkerInput, *, legacy_id: str | None = None,
+               verification_status: str = "pending", background_check: str = "pending") -> dict:
+    """The columns of the worker row ``data`` makes, checked, without its contact (an import writes many
+    such rows at once)."""
     if not data.name.strip():
         raise InvalidInput("A worker needs a name.")
     if data.expected_salary_minor is not None and data.expected_salary_minor < 0:
@@ -243,7 +245,7 @@ def build_worker(org_id: int, data: WorkerInput, *, legacy_id: str | None = None
     accommodation = pick(data.accommodation, ACCOMMODATIONS, "kind of accommodation")
     availability = pick(data.availability, AVAILABILITIES, "availability")
     bio, _ = redact_contacts(data.bio)
-    worker = AgencyWorker(
+    row = dict(
         org_id=org_id, name=data.name.strip(),
         email=(data.email or "").strip().lower() or None, date_of_birth=data.date_of_birth,
         age_years=data.age_years, bio=bio, location=data.location.strip(),
@@ -253,8 +255,8 @@ def build_worker(org_id: int, data: WorkerInput, *, legacy_id: str | None = None
         verification_status=verification_status, background_check=background_check,
         membership_fee_minor=data.membership_fee_minor, joined_on=data.joined_on, legacy_id=legacy_id,
     )
-    worker.rank_score = rank_of(worker)
-    return worker
+    row["rank_score"] = rank_of(SimpleNamespace(**row))
+    return row
 
 
 def add_worker(session: Session, actor: Actor, org_id: int, data: WorkerInput) -> WorkerView:
