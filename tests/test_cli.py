@@ -225,3 +225,39 @@ def test_a_logged_failure_is_one_line_on_stderr_and_the_traceback_goes_to_the_er
     assert f"details were written to {tmp_path / 'errors.log'}" in shown
     logged = (tmp_path / "errors.log").read_text()
     assert "Traceback" in logged and "the disk is on fire" in logged
+
+
+def test_an_admin_adds_texts_and_deletes_a_contact_from_the_command_line(fresh_database_url, monkeypatch):
+    """`contacts add` finds the person by phone the second time; `send sms` queues a message to them
+    (and refuses an empty one); `contacts delete` asks for --yes off a terminal."""
+    from commands.main import app
+    from config.settings import get_settings
+    from core.errors import InvalidInput
+
+    monkeypatch.setenv("OFISI_DATABASE_URL", fresh_database_url)
+    get_settings.cache_clear()
+    runner = CliRunner()
+
+    def run(*args: str):
+        return runner.invoke(app, list(args))
+
+    assert run("org", "create", "glow", "--kind", "salon", "--name", "Glow").exit_code == 0
+    added = json.loads(run("contacts", "add", "--org", "glow", "--name", "Wanjiku", "--phone", "0712 345 678",
+                           "--json").stdout)
+    again = json.loads(run("contacts", "add", "--org", "glow", "--name", "W. Kamau", "--phone", "+254712345678",
+                           "--email", "w@example.com", "--json").stdout)
+    assert again["id"] == added["id"] and (again["name"], again["email"]) == ("Wanjiku", "w@example.com")
+    listed = json.loads(run("contacts", "list", "--org", "glow", "--json").stdout)
+    assert [(c["name"], c["phone"]) for c in listed] == [("Wanjiku", "+254712345678")]
+
+    sent = run("send", "sms", "See you at 10.", "--org", "glow", "--to", "0712345678", "--json")
+    assert sent.exit_code == 0 and json.loads(sent.stdout)["status"] == "queued"
+    with pytest.raises(InvalidInput):
+        raise run("send", "sms", "", "--org", "glow", "--to", "0712345678").exception
+
+    kept = run("contacts", "delete", str(added["id"]), "--org", "glow")
+    assert kept.exit_code == 2 and "pass --yes" in kept.stderr
+    deleted = run("contacts", "delete", str(added["id"]), "--org", "glow", "--yes")
+    assert deleted.exit_code == 0 and "Deleted Wanjiku from Glow." in deleted.stderr
+    assert json.loads(run("contacts", "list", "--org", "glow", "--json").stdout) == []
+    get_settings.cache_clear()
