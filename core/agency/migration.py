@@ -204,11 +204,9 @@ WRITE_ORDER = (Contact, AgencyWorker, AgencyEmployer, AgencyWorkerSkill, AgencyW
 
 
 def uniform(table, rows: list[dict]) -> list[dict]:
-    """The rows with the same columns each (a column some rows leave out gets its default in all), so that
-    one multi-row INSERT serves them all."""
-    columns = set().union(*rows)
-    if all(len(row) == len(columns) for row in rows):
-        return rows
+    """The rows with the same columns each, every column with a default among them (a column a row leaves
+    out gets its default), so that one statement serves them all."""
+    columns = set().union(*rows) | {c.key for c in table.columns if c.default is not None and not c.primary_key}
     defaults = {}
     for name in columns:
         default = table.c[name].default
@@ -217,6 +215,30 @@ def uniform(table, rows: list[dict]) -> list[dict]:
         else:
             defaults[name] = default.arg(None)  # the callable defaults here (utcnow, list) take no context
     return [{**defaults, **row} for row in rows]
+
+
+def insert_rows(connection, table, rows: list[dict], returning: tuple = ()) -> list[tuple]:
+    """INSERT ``rows`` (all with the same columns) in one go; the ``returning`` columns of each, in no
+    particular order. On psycopg the driver's own executemany (the statement parsed once, the rows
+    pipelined): SQLAlchemy's multi-row VALUES costs psycopg a parse of the whole text per page."""
+    statement = insert(table).returning(*returning) if returning else insert(table)
+    if connection.dialect.driver != "psycopg":
+        result = connection.execute(statement, rows)
+        return [tuple(r) for r in result] if returning else []
+    compiled = statement.compile(dialect=connection.dialect, column_keys=list(rows[0]))
+    process = compiled._bind_processors
+    params = [{k: process[k](v) if k in process else v for k, v in row.items()} for row in rows]
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        cursor.executemany(compiled.string, params, returning=bool(returning))
+        found = []
+        while returning:
+            found.extend(cursor.fetchall())
+            if not cursor.nextset():
+                break
+        return found
+    finally:
+        cursor.close()
 
 
 class Skip(Exception):
@@ -285,6 +307,9 @@ class Migration:
         self.credits: dict[int, list[list[int]]] = {}  # employer -> [purchase id, credits left], oldest first
         self.unlocked: set[tuple[int, int]] | None = None  # (employer, worker)
         self.packages: dict[int, AgencyContactPackage] = {}
+        # What a refused INSERT raises: the driver's own errors too (``insert_rows`` may call it directly), and
+        # SQLite's driver refuses a too-large number before the database sees it.
+        self.refused = (DBAPIError, OverflowError, session.get_bind().dialect.loaded_dbapi.Error)
         self.spent: dict[int, int] = {}  # purchase id -> credits left after this run's unlocks
         self.listed: dict[tuple[int, str], str] = {}  # (agency org, housegirl id) -> first listing
         self.employer_records = {str(e.get("id")): e for e in self.rows("employer_profiles")}
@@ -368,14 +393,14 @@ class Migration:
                 ids = self.write([row for g in groups for row in g.rows])
             self.learn(ids)
             return
-        except (DBAPIError, OverflowError):  # SQLite's driver refuses a too-large number before the database
+        except self.refused:
             pass
         for g in groups:
             try:
                 with self.s.begin_nested():
                     ids = self.write(g.rows)
                 self.learn(ids)
-            except (DBAPIError, OverflowError, Unwritten) as exc:
+            except (*self.refused, Unwritten) as exc:
                 setattr(count, g.outcome, getattr(count, g.outcome) - 1)
                 count.skipped += 1
                 reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
@@ -400,16 +425,17 @@ class Migration:
         by_model: dict[tuple[type, bool], list[Planned]] = {}
         for row in rows:
             by_model.setdefault((row.model, row.key is not None), []).append(row)
+        connection = self.s.connection()
         for model in WRITE_ORDER:
             table = model.__table__
             if plain := by_model.get((model, False)):
-                self.s.execute(insert(table), uniform(table, [resolved(p) for p in plain]))
+                insert_rows(connection, table, uniform(table, [resolved(p) for p in plain]))
             if keyed := by_model.get((model, True)):
                 # Matched back by their natural key: an ordered RETURNING would cost SQLite a statement a row.
                 natural = table.c.phone if model is Contact else table.c.legacy_id
-                ids.update(((model, org_id, key), row_id) for row_id, org_id, key in self.s.execute(
-                    insert(table).returning(table.c.id, table.c.org_id, natural),
-                    uniform(table, [resolved(p) for p in keyed])))
+                ids.update(((model, org_id, key), row_id) for row_id, org_id, key in insert_rows(
+                    connection, table, uniform(table, [resolved(p) for p in keyed]),
+                    (table.c.id, table.c.org_id, natural)))
         return ids
 
     def learn(self, ids: dict[tuple, int]) -> None:
