@@ -22,9 +22,10 @@ run finds each record and creates nothing. The whole run is one transaction:
 a problem with one record skips that record only, and ``--dry-run`` rolls
 everything back at the end. Each collection is checked and mapped in Python
 first (the one-person rule against an index of each org's books, loaded once),
-then written in bulk, a few multi-row INSERTs per table; should the database
-refuse a collection's batch, its records are written one by one (each in a
-savepoint) and the refused ones reported as skipped.
+then written in bulk (a COPY per table on PostgreSQL, multi-row INSERTs on
+SQLite); should the database refuse a collection's batch, its records are
+written one by one (each in a savepoint) and the refused ones reported as
+skipped.
 
 The report counts, per collection, records read, created, already there
 (``existing``) and skipped; ``read = created + existing + skipped`` always.
@@ -91,6 +92,7 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select, update
+from sqlalchemy import text as sql
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -219,26 +221,26 @@ def uniform(table, rows: list[dict]) -> list[dict]:
 
 def insert_rows(connection, table, rows: list[dict], returning: tuple = ()) -> list[tuple]:
     """INSERT ``rows`` (all with the same columns) in one go; the ``returning`` columns of each, in no
-    particular order. On psycopg the driver's own executemany (the statement parsed once, the rows
-    pipelined): SQLAlchemy's multi-row VALUES costs psycopg a parse of the whole text per page."""
-    statement = insert(table).returning(*returning) if returning else insert(table)
+    particular order. On PostgreSQL (psycopg) a COPY, the ids taken from the table's sequence first."""
     if connection.dialect.driver != "psycopg":
-        result = connection.execute(statement, rows)
+        result = connection.execute(insert(table).returning(*returning) if returning else insert(table), rows)
         return [tuple(r) for r in result] if returning else []
-    compiled = statement.compile(dialect=connection.dialect, column_keys=list(rows[0]))
-    process = compiled._bind_processors
-    params = [{k: process[k](v) if k in process else v for k, v in row.items()} for row in rows]
+    if returning:
+        ids = connection.execute(sql("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+                                 {"t": table.name, "n": len(rows)}).scalars().all()
+        rows = [{**row, "id": row_id} for row, row_id in zip(rows, ids)]
+    columns = list(rows[0])
+    # The columns' own conversions (UTC times, JSON text) first, as SQLAlchemy would bind them.
+    process = insert(table).compile(dialect=connection.dialect, column_keys=columns)._bind_processors
+    steps = [process.get(c) for c in columns]
     cursor = connection.connection.driver_connection.cursor()
     try:
-        cursor.executemany(compiled.string, params, returning=bool(returning))
-        found = []
-        while returning:
-            found.extend(cursor.fetchall())
-            if not cursor.nextset():
-                break
-        return found
+        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([step(row[c]) if step else row[c] for c, step in zip(columns, steps)])
     finally:
         cursor.close()
+    return [tuple(row[c.key] for c in returning) for row in rows]
 
 
 class Skip(Exception):
