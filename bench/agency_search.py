@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> None:
         "floor_p50_ms": ms(statistics.median(floor_t)), "floor_p99_ms": ms(_p(floor_t, 0.99)),
         "ratio_p99": round(_p(search_t, 0.99) / _p(floor_t, 0.99), 1), "target_p99_ms": 50,
         "p99_ms_by_mix": [ms(_p(search_t[i::len(MIX_NAMES)], 0.99)) for i in range(len(MIX_NAMES))],
-        "mixes": MIX_NAMES,
+        "mixes": MIX_NAMES, "load_average": [round(x, 2) for x in os.getloadavg()],
     }))
     sys.stdout.flush()
 

@@ -15,6 +15,7 @@ from commands import (
     campaigns_cmd,
     chama_cmd,
     community_cmd,
+    contacts_cmd,
     db_cmd,
     demo_cmd,
     export_cmd,
@@ -65,6 +66,7 @@ app.add_typer(vendors_cmd.app, name="vendors")
 app.add_typer(import_cmd.app, name="import")
 app.add_typer(report_cmd.app, name="report")
 app.add_typer(person_cmd.app, name="person")
+app.add_typer(contacts_cmd.app, name="contacts")
 app.add_typer(agency_cmd.workers_app, name="workers")
 app.add_typer(agency_cmd.employers_app, name="employers")
 app.add_typer(agency_cmd.placements_app, name="placements")

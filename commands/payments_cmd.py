@@ -40,6 +40,32 @@ def list_cmd(
                  for p in rows])
 
 
+@app.command("show")
+def show_cmd(
+    payment_id: int = typer.Argument(..., help="The payment id from `ofisi payments list`."),
+    org: str = typer.Option(..., "--org", help="Organisation slug."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON data on stdout."),
+) -> None:
+    """One payment request in full: what was asked, what Daraja answered, and why it is where it is."""
+    from commands.common import unit_of_work
+    from core.orgs import get_org
+    from core.payments import get_payment
+
+    with unit_of_work() as (session, actor):
+        org_view = get_org(session, actor, org)
+        p = get_payment(session, actor, org_view.id, payment_id)
+    if as_json:
+        print_json(p)
+        return
+    for label, value in (("payment", p.id), ("for", p.purpose), ("phone", p.phone), ("amount", p.amount),
+                         ("status", p.status), ("receipt", p.receipt_number), ("result", p.result_desc),
+                         ("problem", p.last_error), ("attempts", p.attempts), ("checkout", p.checkout_request_id),
+                         ("asked at", p.created_at.isoformat(timespec="seconds")),
+                         ("paid at", p.paid_at.isoformat(timespec="seconds") if p.paid_at else None)):
+        if value not in (None, ""):
+            typer.echo(f"{label:>9}: {value}")
+
+
 @app.command("results")
 def results_cmd(
     org: Optional[str] = typer.Option(None, "--org", help="Only this organisation's (default: every result)."),

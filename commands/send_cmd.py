@@ -136,3 +136,24 @@ def settle(
         org_view = get_org(session, actor, org)
         message = settle_unknown(session, actor, org_view.id, message_id, sent=sent)
     err(f"Message {message.id} is now {message.status}.")
+
+
+@app.command("sms")
+def sms_cmd(
+    text: str = typer.Argument(..., help="The message."),
+    org: str = typer.Option(..., "--org", help="Organisation slug."),
+    to: str = typer.Option(..., "--to", help="The phone, as people write it (0712 345 678)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the queued message as JSON on stdout."),
+) -> None:
+    """Queue one SMS from the organisation to a person (refused if they opted out); `send due` sends it."""
+    from commands.common import unit_of_work
+    from core.orgs import get_org
+    from core.outbox import send_message
+
+    with unit_of_work() as (session, actor):
+        org_view = get_org(session, actor, org)
+        message = send_message(session, actor, org_view.id, to=to, body=text)
+    if as_json:
+        print_json(message)
+    else:
+        err(f"Message {message.id} to {message.to} is {message.status}; `ofisi send due` sends it.")

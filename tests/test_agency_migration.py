@@ -205,3 +205,19 @@ def test_a002_puts_fees_and_payments_into_the_book(fresh_database_url):
             assert c.execute(text("SELECT reference FROM agency_placement_payments")).scalars().all() == ["QXY1"]
     finally:
         engine.dispose()
+
+
+def test_a_record_the_database_refuses_is_reported_and_the_rest_of_its_batch_is_kept(session):
+    """The collection is written in bulk; when the database refuses the batch (here a payment too large
+    for its column), each record is written on its own and only the refused one is skipped."""
+    from db.models_agency import AgencyPayment
+
+    data = copy.deepcopy(sample())
+    data["agency_payments"][0]["amount"] = 10**20
+    report = import_domestic_connect(session, ACTOR, data)
+    assert report.adds_up()
+    payments = report.counts["agency_payments"]
+    assert payments.skipped == 1 and payments.created == len(data["agency_payments"]) - 1
+    assert problems_of(report, "agency_payments")["ap1"].startswith("the database refused it: ")
+    legacy = set(session.scalars(select(AgencyPayment.legacy_id)))
+    assert "ap1" not in legacy and "ap2" in legacy and len(legacy) == payments.created

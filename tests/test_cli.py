@@ -33,6 +33,31 @@ def ofisi(fresh_database_url, tmp_path):
     return run
 
 
+@pytest.fixture
+def ofisi_here(fresh_database_url, monkeypatch):
+    """`ofisi` in this process, for what needs no process of its own (a new interpreter per command costs
+    seconds); a domain refusal becomes exit 1 and one line on stderr, as `commands.main.run` does."""
+    from commands.main import app
+    from config.errors import OfisiError
+    from config.settings import get_settings
+
+    monkeypatch.setenv("OFISI_DATABASE_URL", fresh_database_url)
+    monkeypatch.setenv("COLUMNS", "200")
+    get_settings.cache_clear()
+    runner = CliRunner()
+
+    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+        result = runner.invoke(app, list(args), input=stdin)
+        if isinstance(result.exception, OfisiError):
+            return subprocess.CompletedProcess(args, 1, result.stdout, result.stderr + f"ofisi: {result.exception}\n")
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
+
+    yield run
+    get_settings.cache_clear()
+
+
 def assert_refused(result, *needles):
     assert result.returncode == 1, result
     lines = result.stderr.strip().splitlines()
@@ -56,12 +81,12 @@ def test_help_lists_the_groups_without_heavy_imports(ofisi):
     assert probe.stdout.strip().splitlines()[-1] == "[]"
 
 
-def test_org_create_and_list(ofisi):
-    created = ofisi("org", "create", "umoja", "--kind", "chama", "--name", "Umoja Chama")
+def test_org_create_and_list(ofisi_here):
+    created = ofisi_here("org", "create", "umoja", "--kind", "chama", "--name", "Umoja Chama")
     assert created.returncode == 0, created.stderr
     assert created.stdout == ""  # messages go to stderr
-    ofisi("org", "create", "pune-makers", "--kind", "community", "--name", "Pune Makers", "--country", "IN")
-    listed = ofisi("org", "list", "--json")
+    ofisi_here("org", "create", "pune-makers", "--kind", "community", "--name", "Pune Makers", "--country", "IN")
+    listed = ofisi_here("org", "list", "--json")
     orgs = {o["slug"]: o for o in json.loads(listed.stdout)}
     assert orgs["umoja"]["currency"] == "KES" and orgs["umoja"]["timezone"] == "Africa/Nairobi"
     assert orgs["pune-makers"]["currency"] == "INR" and orgs["pune-makers"]["timezone"] == "Asia/Kolkata"
@@ -81,9 +106,9 @@ def test_bad_usage_exits_2(ofisi):
     assert ofisi("no-such-command").returncode == 2
 
 
-def test_user_add_with_password_on_stdin_can_sign_in(ofisi, fresh_database_url):
-    ofisi("org", "create", "glow", "--kind", "salon", "--name", "Glow")
-    added = ofisi("user", "add", "Wairimu@Glow.example", "--org", "glow", "--role", "owner",
+def test_user_add_with_password_on_stdin_can_sign_in(ofisi_here, fresh_database_url):
+    ofisi_here("org", "create", "glow", "--kind", "salon", "--name", "Glow")
+    added = ofisi_here("user", "add", "Wairimu@Glow.example", "--org", "glow", "--role", "owner",
                   "--name", "Wairimu", "--password-stdin", stdin="a-long-password\n")
     assert added.returncode == 0, added.stderr
     from core.users import authenticate
@@ -95,24 +120,24 @@ def test_user_add_with_password_on_stdin_can_sign_in(ofisi, fresh_database_url):
             assert authenticate(session, "wairimu@glow.example", "a-long-password").memberships[0].role == "owner"
     finally:
         db.dispose()
-    assert_refused(ofisi("user", "add", "x@glow.example", "--org", "glow", "--role", "chair",
+    assert_refused(ofisi_here("user", "add", "x@glow.example", "--org", "glow", "--role", "chair",
                          "--password-stdin", stdin="a-long-password\n"), "owner, receptionist, professional")
-    removed = ofisi("user", "remove", "wairimu@glow.example", "--org", "glow")
+    removed = ofisi_here("user", "remove", "wairimu@glow.example", "--org", "glow")
     assert removed.returncode == 0 and "no longer staff" in removed.stderr
-    assert_refused(ofisi("user", "remove", "wairimu@glow.example", "--org", "glow"), "is not staff of Glow")
+    assert_refused(ofisi_here("user", "remove", "wairimu@glow.example", "--org", "glow"), "is not staff of Glow")
 
 
-def test_demo_is_idempotent_and_prints_logins(ofisi):
-    first = ofisi("demo")
+def test_demo_is_idempotent_and_prints_logins(ofisi_here):
+    first = ofisi_here("demo")
     assert first.returncode == 0, first.stderr
     assert "chair@umoja-chama.demo" in first.stdout and "ofisi-demo" in first.stdout
-    again = ofisi("demo")
+    again = ofisi_here("demo")
     assert "already there" in again.stderr
-    kinds = sorted(o["kind"] for o in json.loads(ofisi("org", "list", "--json").stdout))
+    kinds = sorted(o["kind"] for o in json.loads(ofisi_here("org", "list", "--json").stdout))
     assert kinds == ["agency", "campaigns", "chama", "community", "salon"]
-    reset = ofisi("demo", "--reset")
+    reset = ofisi_here("demo", "--reset")
     assert "Created" in reset.stderr
-    assert len(json.loads(ofisi("org", "list", "--json").stdout)) == 5
+    assert len(json.loads(ofisi_here("org", "list", "--json").stdout)) == 5
 
 
 def queued(url: str) -> int:
@@ -160,11 +185,11 @@ def test_secret_never_printed(ofisi, fresh_database_url):
     assert json.loads(result.stdout)["retried"] == waiting
 
 
-def test_db_upgrade_reports_state(ofisi):
-    first = ofisi("db", "upgrade")
+def test_db_upgrade_reports_state(ofisi_here):
+    first = ofisi_here("db", "upgrade")
     assert first.returncode == 0 and "Upgraded" in first.stderr
-    assert "up to date" in ofisi("db", "upgrade").stderr
-    assert "current" in ofisi("db", "status").stdout
+    assert "up to date" in ofisi_here("db", "upgrade").stderr
+    assert "current" in ofisi_here("db", "status").stdout
 
 
 def test_secrets_commands_use_the_keyring(isolated_environment):
@@ -186,8 +211,8 @@ def test_secrets_without_a_keyring_explain_themselves(ofisi):
     assert_refused(ofisi("secrets", "get", "whatsapp_token"), "OFISI_WHATSAPP_TOKEN")
 
 
-def test_unknown_messages_can_be_listed_and_settled(ofisi, fresh_database_url):
-    ofisi("demo")
+def test_unknown_messages_can_be_listed_and_settled(ofisi_here, fresh_database_url):
+    ofisi_here("demo")
     from db.engine import open_database
     from db.models import Message
 
@@ -200,11 +225,11 @@ def test_unknown_messages_can_be_listed_and_settled(ofisi, fresh_database_url):
             org_slug = "glow-salon"
     finally:
         db.dispose()
-    listed = json.loads(ofisi("send", "unknown", "--org", org_slug, "--json").stdout)
+    listed = json.loads(ofisi_here("send", "unknown", "--org", org_slug, "--json").stdout)
     assert [m["id"] for m in listed] == [message.id]
-    assert ofisi("send", "settle", str(message.id), "--org", org_slug).returncode == 2
-    assert "now queued" in ofisi("send", "settle", str(message.id), "--org", org_slug, "--resend").stderr
-    assert_refused(ofisi("send", "settle", str(message.id), "--org", org_slug, "--sent"), "not unknown")
+    assert ofisi_here("send", "settle", str(message.id), "--org", org_slug).returncode == 2
+    assert "now queued" in ofisi_here("send", "settle", str(message.id), "--org", org_slug, "--resend").stderr
+    assert_refused(ofisi_here("send", "settle", str(message.id), "--org", org_slug, "--sent"), "not unknown")
 
 
 def test_a_logged_failure_is_one_line_on_stderr_and_the_traceback_goes_to_the_errors_log(tmp_path, monkeypatch):
@@ -225,3 +250,27 @@ def test_a_logged_failure_is_one_line_on_stderr_and_the_traceback_goes_to_the_er
     assert f"details were written to {tmp_path / 'errors.log'}" in shown
     logged = (tmp_path / "errors.log").read_text()
     assert "Traceback" in logged and "the disk is on fire" in logged
+
+
+def test_an_admin_adds_texts_and_deletes_a_contact_from_the_command_line(ofisi_here):
+    """`contacts add` finds the person by phone the second time; `send sms` queues a message to them
+    (and refuses an empty one); `contacts delete` asks for --yes off a terminal."""
+    run = ofisi_here
+    assert run("org", "create", "glow", "--kind", "salon", "--name", "Glow").returncode == 0
+    added = json.loads(run("contacts", "add", "--org", "glow", "--name", "Wanjiku", "--phone", "0712 345 678",
+                           "--json").stdout)
+    again = json.loads(run("contacts", "add", "--org", "glow", "--name", "W. Kamau", "--phone", "+254712345678",
+                           "--email", "w@example.com", "--json").stdout)
+    assert again["id"] == added["id"] and (again["name"], again["email"]) == ("Wanjiku", "w@example.com")
+    listed = json.loads(run("contacts", "list", "--org", "glow", "--json").stdout)
+    assert [(c["name"], c["phone"]) for c in listed] == [("Wanjiku", "+254712345678")]
+
+    sent = run("send", "sms", "See you at 10.", "--org", "glow", "--to", "0712345678", "--json")
+    assert sent.returncode == 0 and json.loads(sent.stdout)["status"] == "queued"
+    assert_refused(run("send", "sms", "", "--org", "glow", "--to", "0712345678"))
+
+    kept = run("contacts", "delete", str(added["id"]), "--org", "glow")
+    assert kept.returncode == 2 and "pass --yes" in kept.stderr
+    deleted = run("contacts", "delete", str(added["id"]), "--org", "glow", "--yes")
+    assert deleted.returncode == 0 and "Deleted Wanjiku from Glow." in deleted.stderr
+    assert json.loads(run("contacts", "list", "--org", "glow", "--json").stdout) == []

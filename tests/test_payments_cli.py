@@ -59,6 +59,10 @@ def test_send_list_check_and_settle(committed_db, make_org, fake_daraja, configu
     assert settled.exit_code == 0 and "(KES 2,000; KES 1,500 was asked) is now succeeded" in settled.output
     table = run("payments", "list", "--org", "umoja", "--status", "succeeded")
     assert "SKL0CASH01" in table.output and "KES 2,000" in table.output
+    shown = run("payments", "show", str(unknown), "--org", "umoja")
+    assert "  receipt: SKL0CASH01" in shown.stdout and "   status: succeeded" in shown.stdout
+    assert json.loads(run("payments", "show", str(pushed), "--org", "umoja", "--json").stdout)["status"] == "cancelled"
+    assert isinstance(run("payments", "show", "999999", "--org", "umoja").exception, NotFound)
 
 
 def test_without_mpesa_settings_the_commands_say_what_to_set(committed_db, configure):

@@ -36,7 +36,7 @@ from db.models_salon import SalonAppointment, SalonLead
 from db.models_vendors import Vendor
 from tests.payments_support import ask
 from tests.salon_support import make_salon
-from tests.test_cli import ofisi  # noqa: F401  (fixture)
+from tests.test_cli import ofisi_here  # noqa: F401  (fixture)
 
 ACTOR = Actor.system_actor("cli:test")
 PHONE, EMAIL = "+254712345678", "wanjiku@example.com"
@@ -225,18 +225,18 @@ def test_only_the_orgs_admin_may_export_or_erase(session, everywhere):
         erase_person(session, Actor.staff(chair.id, chair.email), umoja.id, PHONE)
 
 
-def test_cli_person_export_and_erase(ofisi, tmp_path):
-    assert ofisi("org", "create", "umoja", "--kind", "chama", "--name", "Umoja").returncode == 0
-    assert ofisi("chama", "members", "add", "Wanjiku Kamau", "0712345678", "--org", "umoja").returncode == 0
-    exported = ofisi("person", "export", "0712 345 678", "--org", "umoja")
+def test_cli_person_export_and_erase(ofisi_here, tmp_path):
+    assert ofisi_here("org", "create", "umoja", "--kind", "chama", "--name", "Umoja").returncode == 0
+    assert ofisi_here("chama", "members", "add", "Wanjiku Kamau", "0712345678", "--org", "umoja").returncode == 0
+    exported = ofisi_here("person", "export", "0712 345 678", "--org", "umoja")
     assert exported.returncode == 0, exported.stderr
     data = json.loads(exported.stdout)
     assert data["person"] == PHONE and data["areas"]["core"]["contacts"][0]["name"] == "Wanjiku Kamau"
-    asked = ofisi("person", "erase", PHONE, "--org", "umoja")
+    asked = ofisi_here("person", "erase", PHONE, "--org", "umoja")
     assert asked.returncode == 2 and "pass --yes" in asked.stderr
-    erased = ofisi("person", "erase", PHONE, "--org", "umoja", "--yes")
+    erased = ofisi_here("person", "erase", PHONE, "--org", "umoja", "--yes")
     assert erased.returncode == 0, erased.stderr
     assert "kept anonymised 1 contacts, 1 chama members" in erased.stderr
-    again = ofisi("person", "export", PHONE, "--org", "umoja", "-o", str(tmp_path / "p.json"))
+    again = ofisi_here("person", "export", PHONE, "--org", "umoja", "-o", str(tmp_path / "p.json"))
     assert list(json.loads((tmp_path / "p.json").read_text())["areas"]) == ["core"]
     assert "written to" in again.stderr

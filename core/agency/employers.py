@@ -66,15 +66,21 @@ def new_employer(session: Session, org, data: EmployerInput, *, legacy_id: str |
         raise InvalidInput("An employer needs a name.")
     contact = unused_contact(session, AgencyEmployer, org, data.name.strip(), data.phone, data.email,
                              "An employer")
-    employer = AgencyEmployer(
-        org_id=org.id, contact_id=contact.id if contact else None, name=data.name.strip(),
-        email=(data.email or "").strip().lower() or None, household_name=data.household_name.strip(),
-        location=data.location.strip(), description=data.description, requirements=data.requirements,
-        client_since=data.client_since, legacy_id=legacy_id,
-    )
+    employer = AgencyEmployer(**employer_row(org.id, data, legacy_id=legacy_id))
+    employer.contact_id = contact.id if contact else None
     session.add(employer)
     session.flush()
     return employer
+
+
+def employer_row(org_id: int, data: EmployerInput, *, legacy_id: str | None = None) -> dict:
+    """The columns of the employer row ``data`` makes, without its contact (an import writes many such rows
+    at once)."""
+    return dict(
+        org_id=org_id, name=data.name.strip(), email=(data.email or "").strip().lower() or None,
+        household_name=data.household_name.strip(), location=data.location.strip(), description=data.description,
+        requirements=data.requirements, client_since=data.client_since, legacy_id=legacy_id,
+    )
 
 
 def add_employer(session: Session, actor: Actor, org_id: int, data: EmployerInput) -> EmployerView:

@@ -19,8 +19,13 @@ What becomes what:
 
 Every new row keeps the old id in ``legacy_id`` (unique per org), so a second
 run finds each record and creates nothing. The whole run is one transaction:
-a problem with one record skips that record only (each is written in a
-savepoint), and ``--dry-run`` rolls everything back at the end.
+a problem with one record skips that record only, and ``--dry-run`` rolls
+everything back at the end. Each collection is checked and mapped in Python
+first (the one-person rule against an index of each org's books, loaded once),
+then written in bulk (a COPY per table on PostgreSQL, multi-row INSERTs on
+SQLite); should the database refuse a collection's batch, its records are
+written one by one (each in a savepoint) and the refused ones reported as
+skipped.
 
 The report counts, per collection, records read, created, already there
 (``existing``) and skipped; ``read = created + existing + skipped`` always.
@@ -82,11 +87,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
+from sqlalchemy import text as sql
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -94,17 +101,18 @@ from core.actors import Actor
 from core.agency.base import (
     parse_accommodation, parse_availability, parse_experience, parse_whole_amount, split_list,
 )
-from core.agency.books import _entry
+from core.agency.books import reference_key
 from core.agency.commerce import subscription_status
-from core.agency.employers import EmployerInput, new_employer
-from core.agency.workers import WorkerInput, contact_for, new_worker
+from core.agency.employers import EmployerInput, employer_row
+from core.agency.workers import WorkerInput, contact_for, email_taken, phone_taken, worker_row
 from core.errors import InvalidInput, OfisiError, PermissionDenied
 from core.numbers import whole_number
 from core.phones import normalize_phone
-from db.models import Org
+from db.models import Contact, Org
 from db.models_agency import (
-    AgencyContactPackage, AgencyDispute, AgencyEmployer, AgencyPayment, AgencyPlacement,
+    AgencyContactPackage, AgencyDispute, AgencyEmployer, AgencyEntry, AgencyPayment, AgencyPlacement,
     AgencyProfile, AgencyPurchase, AgencySubscription, AgencyUnlock, AgencyWorker, AgencyWorkerFile,
+    AgencyWorkerSkill,
 )
 from db.types import utcnow
 
@@ -153,6 +161,88 @@ class MigrationReport:
                 "problems": [asdict(p) for p in self.problems], "notes": self.notes}
 
 
+@dataclass(frozen=True)
+class Ref:
+    """The id of a row planned in this collection's batch, known once the batch is written."""
+
+    key: tuple
+
+
+@dataclass
+class Planned:
+    model: type
+    values: dict
+    key: tuple | None  # (model, org id, legacy id) or (Contact, org id, phone)
+    refs: list[str]  # the columns whose value is a Ref
+
+
+@dataclass
+class Group:
+    """One record's planned rows, and how to forget them if the database refuses them."""
+
+    old_id: str
+    outcome: str
+    rows: list[Planned]
+    undo: list[Callable[[], None]]
+
+
+@dataclass
+class Books:
+    """Who is on one org's books, for the one-person rule without a query per record."""
+
+    contacts: dict[str, int | Ref]  # E.164 -> contact
+    phones: dict[tuple[str, str], str]  # (worker or employer, E.164) -> name
+    emails: dict[tuple[str, str], str]  # (worker or employer, lower-case email) -> name
+
+
+class Unwritten(Exception):
+    """A row this one needs was refused."""
+
+
+# Parents before the rows that point at them.
+WRITE_ORDER = (Contact, AgencyWorker, AgencyEmployer, AgencyWorkerSkill, AgencyWorkerFile, AgencyPlacement,
+               AgencyDispute, AgencyEntry, AgencyContactPackage, AgencyPurchase, AgencyUnlock, AgencySubscription,
+               AgencyPayment)
+
+
+def uniform(table, rows: list[dict]) -> list[dict]:
+    """The rows with the same columns each, every column with a default among them (a column a row leaves
+    out gets its default), so that one statement serves them all."""
+    columns = set().union(*rows) | {c.key for c in table.columns if c.default is not None and not c.primary_key}
+    defaults = {}
+    for name in columns:
+        default = table.c[name].default
+        if default is None or default.is_scalar:
+            defaults[name] = getattr(default, "arg", None)
+        else:
+            defaults[name] = default.arg(None)  # the callable defaults here (utcnow, list) take no context
+    return [{**defaults, **row} for row in rows]
+
+
+def insert_rows(connection, table, rows: list[dict], returning: tuple = ()) -> list[tuple]:
+    """INSERT ``rows`` (all with the same columns) in one go; the ``returning`` columns of each, in no
+    particular order. On PostgreSQL (psycopg) a COPY, the ids taken from the table's sequence first."""
+    if connection.dialect.driver != "psycopg":
+        result = connection.execute(insert(table).returning(*returning) if returning else insert(table), rows)
+        return [tuple(r) for r in result] if returning else []
+    if returning:
+        ids = connection.execute(sql("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+                                 {"t": table.name, "n": len(rows)}).scalars().all()
+        rows = [{**row, "id": row_id} for row, row_id in zip(rows, ids)]
+    columns = list(rows[0])
+    # The columns' own conversions (UTC times, JSON text) first, as SQLAlchemy would bind them.
+    process = insert(table).compile(dialect=connection.dialect, column_keys=columns)._bind_processors
+    steps = [process.get(c) for c in columns]
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([step(row[c]) if step else row[c] for c, step in zip(columns, steps)])
+    finally:
+        cursor.close()
+    return [tuple(row[c.key] for c in returning) for row in rows]
+
+
 class Skip(Exception):
     """This record is not imported; the message says why."""
 
@@ -172,9 +262,20 @@ def refunded_share(resolution: str) -> tuple[int, int] | None:
     return (1, 1)
 
 
+ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z")
+ISO_DAY = re.compile(r"\d{4}-\d\d-\d\d")
+
+
 def parse_when(raw: object) -> datetime | None:
     """The old export's three ways of writing a time, as aware UTC; None when it is none of them."""
     text = str(raw or "").strip()
+    try:  # the two ISO forms without strptime's cost
+        if ISO_UTC.fullmatch(text):
+            return datetime.fromisoformat(text)
+        if ISO_DAY.fullmatch(text):
+            return datetime.fromisoformat(text).replace(tzinfo=NAIROBI).astimezone(timezone.utc)
+    except ValueError:
+        return None
     for pattern, zone in (("%Y-%m-%dT%H:%M:%SZ", timezone.utc), ("%Y-%m-%dT%H:%M:%S.%fZ", timezone.utc),
                           ("%Y-%m-%d", NAIROBI), ("%d/%m/%Y %H:%M", NAIROBI), ("%d/%m/%Y", NAIROBI)):
         try:
@@ -199,7 +300,19 @@ class Migration:
         self.worker_inputs: dict[str, tuple[WorkerInput, datetime | None]] = {}  # housegirl id -> parsed
         self.platform: Org | None = None
         self.agency_orgs: dict[str, Org] = {}
-        self.known: dict[tuple[type, int], dict[str, int]] = {}
+        self.known: dict[tuple[type, int], dict[str, int | Ref]] = {}
+        self.ids: dict[tuple, int] = {}  # planned row key -> id, once written
+        self.books: dict[int, Books] = {}
+        self.planned: list[Planned] = []  # the current record's rows
+        self.undo: list[Callable[[], None]] = []
+        self.groups: list[Group] = []
+        self.credits: dict[int, list[list[int]]] = {}  # employer -> [purchase id, credits left], oldest first
+        self.unlocked: set[tuple[int, int]] | None = None  # (employer, worker)
+        self.packages: dict[int, AgencyContactPackage] = {}
+        # What a refused INSERT raises: the driver's own errors too (``insert_rows`` may call it directly), and
+        # SQLite's driver refuses a too-large number before the database sees it.
+        self.refused = (DBAPIError, OverflowError, session.get_bind().dialect.loaded_dbapi.Error)
+        self.spent: dict[int, int] = {}  # purchase id -> credits left after this run's unlocks
         self.listed: dict[tuple[int, str], str] = {}  # (agency org, housegirl id) -> first listing
         self.employer_records = {str(e.get("id")): e for e in self.rows("employer_profiles")}
         self.employer_of_profile = {str(e.get("profile_id")): str(e.get("id")) for e in self.rows("employer_profiles")}
@@ -225,25 +338,33 @@ class Migration:
                 model.org_id == org_id, model.legacy_id.is_not(None))).all())
         return self.known[key].get(legacy_id)
 
-    def remember(self, model: type, org_id: int, legacy_id: str, row_id: int) -> None:
+    def remember(self, model: type, org_id: int, legacy_id: str, row_id: int | Ref) -> None:
         self.existing_id(model, org_id, legacy_id)
-        self.known[(model, org_id)][legacy_id] = row_id
+        known = self.known[(model, org_id)]
+        known[legacy_id] = row_id
+        if isinstance(row_id, Ref):
+            self.undo.append(lambda: known.pop(legacy_id, None))
 
-    def each(self, collection: str, handle: Callable[[dict, str], str]) -> None:
-        """Run ``handle`` on every record in a savepoint; it returns "created" or "existing" or raises Skip."""
+    def each(self, collection: str, handle: Callable[[dict, str], str], *, planned: bool = True) -> None:
+        """Run ``handle`` on every record; it returns "created" or "existing" or raises Skip. A ``planned``
+        handler only plans its rows (``plan``), written in bulk at the end; any other runs in a savepoint."""
         count = self.report.counts.setdefault(collection, Count())
         seen: set[str] = set()
         for record in self.rows(collection):
             count.read += 1
             old_id = str(record.get("id", "")).strip()
+            self.planned, self.undo = [], []
             try:
                 if not old_id:
                     raise Skip("the record has no id")
                 if old_id in seen:
                     raise Skip(f"the id {old_id} appears twice", "skipped; the first is kept")
                 seen.add(old_id)
-                with self.s.begin_nested():
+                if planned:
                     outcome = handle(record, old_id)
+                else:
+                    with self.s.begin_nested():
+                        outcome = handle(record, old_id)
             except Skip as skip:
                 count.skipped += 1
                 self.problem(collection, old_id or "-", skip.what, skip.decision)
@@ -253,6 +374,144 @@ class Migration:
                 self.problem(collection, old_id or "-", str(exc), "skipped")
                 continue
             setattr(count, outcome, getattr(count, outcome) + 1)
+            if self.planned:
+                self.groups.append(Group(old_id, outcome, self.planned, self.undo))
+        self.write_planned(collection, count)
+
+    # ---------------------------------------------------------------- bulk writing
+
+    def plan(self, model: type, key: tuple | None = None, **values) -> Ref | None:
+        """Add a row to the current record's; its id will be ``Ref(key)``."""
+        self.planned.append(Planned(model, values, key, [k for k, v in values.items() if isinstance(v, Ref)]))
+        return Ref(key) if key else None
+
+    def write_planned(self, collection: str, count: Count) -> None:
+        """Write the collection's planned rows in bulk; if the database refuses, record by record."""
+        groups, self.groups = self.groups, []
+        if not groups:
+            return
+        try:
+            with self.s.begin_nested():
+                ids = self.write([row for g in groups for row in g.rows])
+            self.learn(ids)
+            return
+        except self.refused:
+            pass
+        for g in groups:
+            try:
+                with self.s.begin_nested():
+                    ids = self.write(g.rows)
+                self.learn(ids)
+            except (*self.refused, Unwritten) as exc:
+                setattr(count, g.outcome, getattr(count, g.outcome) - 1)
+                count.skipped += 1
+                reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+                self.problem(collection, g.old_id, f"the database refused it: {reason}", "skipped")
+                for undo in reversed(g.undo):
+                    undo()
+
+    def write(self, rows: list[Planned]) -> dict[tuple, int]:
+        """INSERT ``rows``, many at a time per table, parents first; the new ids by key."""
+        ids: dict[tuple, int] = {}
+
+        def resolved(planned: Planned) -> dict:
+            if not planned.refs:
+                return planned.values
+            out = dict(planned.values)
+            for k in planned.refs:
+                out[k] = ids.get(out[k].key) or self.ids.get(out[k].key)
+                if out[k] is None:
+                    raise Unwritten("a record it depends on was refused")
+            return out
+
+        by_model: dict[tuple[type, bool], list[Planned]] = {}
+        for row in rows:
+            by_model.setdefault((row.model, row.key is not None), []).append(row)
+        connection = self.s.connection()
+        for model in WRITE_ORDER:
+            table = model.__table__
+            if plain := by_model.get((model, False)):
+                insert_rows(connection, table, uniform(table, [resolved(p) for p in plain]))
+            if keyed := by_model.get((model, True)):
+                # Matched back by their natural key: an ordered RETURNING would cost SQLite a statement a row.
+                natural = table.c.phone if model is Contact else table.c.legacy_id
+                ids.update(((model, org_id, key), row_id) for row_id, org_id, key in insert_rows(
+                    connection, table, uniform(table, [resolved(p) for p in keyed]),
+                    (table.c.id, table.c.org_id, natural)))
+        return ids
+
+    def learn(self, ids: dict[tuple, int]) -> None:
+        """Put the written rows' ids where the next collections look them up."""
+        self.ids.update(ids)
+        for (model, org_id, natural), row_id in ids.items():
+            if model is Contact:
+                self.books[org_id].contacts[natural] = row_id
+            elif (model, org_id) in self.known:
+                self.known[(model, org_id)][natural] = row_id
+
+    def books_of(self, org_id: int) -> Books:
+        if org_id not in self.books:
+            contacts = dict(self.s.execute(select(Contact.phone, Contact.id).where(Contact.org_id == org_id)).all())
+            phones: dict[tuple[str, str], str] = {}
+            emails: dict[tuple[str, str], str] = {}
+            for kind, model in (("worker", AgencyWorker), ("employer", AgencyEmployer)):
+                for name, phone, email in self.s.execute(
+                        select(model.name, Contact.phone, model.email)
+                        .outerjoin(Contact, Contact.id == model.contact_id).where(model.org_id == org_id)):
+                    if phone:
+                        phones.setdefault((kind, phone), name)
+                    if email:
+                        emails.setdefault((kind, email.lower()), name)
+            self.books[org_id] = Books(contacts, phones, emails)
+        return self.books[org_id]
+
+    def check_person(self, org_id: int, phone: str | None, email: str | None) -> None:
+        """The one-person rule of ``core.agency.workers.one_person``, on the org's books in memory."""
+        books = self.books_of(org_id)
+        email = (email or "").strip().lower()
+        for kind in ("worker", "employer"):
+            if phone and (kind, phone) in books.phones:
+                raise phone_taken(phone, kind, books.phones[(kind, phone)])
+            if email and (kind, email) in books.emails:
+                raise email_taken(email, kind, books.emails[(kind, email)])
+
+    def claim_person(self, org_id: int, kind: str, name: str, phone: str | None, email: str | None) -> int | Ref | None:
+        """Put the person on the org's books; their contact, planned if new (as ``contact_for`` would)."""
+        books = self.books_of(org_id)
+        keys = []
+        if phone:
+            keys.append((books.phones, (kind, phone)))
+        if (email or "").strip():
+            keys.append((books.emails, (kind, email.strip().lower())))
+        for table, key in keys:
+            table[key] = name
+            self.undo.append(lambda table=table, key=key: table.pop(key, None))
+        if not phone:
+            return None
+        contact = books.contacts.get(phone)
+        if contact is None:
+            contact = self.plan(Contact, (Contact, org_id, phone), org_id=org_id, name=name, phone=phone,
+                                email=email)
+            books.contacts[phone] = contact
+            self.undo.append(lambda: books.contacts.pop(phone, None))
+        return contact
+
+    def plan_worker(self, org: Org, data: WorkerInput, old_id: str, created_at: datetime, **statuses) -> Ref:
+        worker = worker_row(org.id, data, legacy_id=old_id, **statuses)
+        self.check_person(org.id, data.phone, data.email)
+        worker["contact_id"] = self.claim_person(org.id, "worker", worker["name"], data.phone, data.email)
+        ref = self.plan(AgencyWorker, (AgencyWorker, org.id, old_id), **worker, created_at=created_at)
+        for skill in split_list(data.skills):
+            self.plan(AgencyWorkerSkill, org_id=org.id, worker_id=ref, skill=skill)
+        self.remember(AgencyWorker, org.id, old_id, ref)
+        return ref
+
+    def plan_entry(self, placement: Ref, org_id: int, kind: str, amount_minor: int, legacy_id: str, *,
+                   reference: str | None = None, dispute: Ref | None = None, note: str = "") -> None:
+        """A fee entry of the placement's book, as ``core.agency.books`` records one."""
+        self.plan(AgencyEntry, org_id=org_id, placement_id=placement, kind=kind, item="fee", amount_minor=amount_minor,
+                  reference=reference, reference_key=reference_key(reference), dispute_id=dispute, note=note,
+                  at=self.now, recorded_by=self.actor.label, legacy_id=legacy_id)
 
     def profile(self, profile_id: object, kind: str) -> dict:
         p = self.profiles.get(str(profile_id))
@@ -318,7 +577,7 @@ class Migration:
         self.report.platform_org = self.platform.slug
         agency_profiles = {str(r.get("profile_id")): r for r in self.rows("agency_profiles")}
         tiers = {str(r.get("agency_id")): r.get("tier") for r in self.rows("agency_subscriptions")}
-        self.each("agencies", lambda r, i: self.agency(r, i, agency_profiles, tiers))
+        self.each("agencies", lambda r, i: self.agency(r, i, agency_profiles, tiers), planned=False)
         agency_profile_ids = {str(r.get("profile_id")) for r in self.rows("agencies")}
         self.each("agency_profiles", lambda r, i: self.merged(
             str(r.get("profile_id")) in agency_profile_ids and self.used_profiles.get(str(r.get("profile_id"))),
@@ -336,6 +595,9 @@ class Migration:
         self.each("payment_packages", self.package)
         self.each("user_purchases", self.purchase)
         self.each("contact_access", self.unlock)
+        if self.spent:
+            self.s.execute(update(AgencyPurchase), [{"id": pid, "credits_left": left}
+                                                    for pid, left in self.spent.items()])
         photos = len(self.rows("photos"))
         self.each("photos", self.photo)
         self.report.notes.append(f"photos: the {photos} files are not in db.json; each is recorded with its old "
@@ -447,11 +709,10 @@ class Migration:
             return "existing"
         data = self.worker_input(r, old_id, p)
         created_at = self.when("profiles", p["id"], p.get("created_at"), "created_at")
-        worker = new_worker(self.s, self.platform, data, legacy_id=old_id, verification_status="unverified")
-        worker.created_at = created_at
+        self.plan_worker(self.platform, data, old_id, created_at, verification_status="unverified")
         self.worker_inputs[old_id] = (data, created_at)
-        self.remember(AgencyWorker, self.platform.id, old_id, worker.id)
         self.use_profile(p["id"], "created")
+        self.undo += [lambda: self.worker_inputs.pop(old_id, None), lambda: self.used_profiles.pop(p["id"], None)]
         return "created"
 
     def worker_input_quiet(self, r: dict, p: dict) -> WorkerInput:
@@ -466,22 +727,29 @@ class Migration:
         if self.existing_id(AgencyEmployer, self.platform.id, old_id) is not None:
             self.use_profile(p["id"], "existing")
             return "existing"
-        employer = self.new_employer_from(self.platform, r, old_id, p)
-        self.remember(AgencyEmployer, self.platform.id, old_id, employer.id)
+        self.plan_employer(self.platform, r, old_id, p)
         self.use_profile(p["id"], "created")
+        self.undo.append(lambda: self.used_profiles.pop(p["id"], None))
         return "created"
 
-    def new_employer_from(self, org: Org, r: dict, old_id: str, p: dict, *, quiet: bool = False) -> AgencyEmployer:
+    def plan_employer(self, org: Org, r: dict, old_id: str, p: dict, *, quiet: bool = False,
+                      client: bool = False) -> Ref:
         problems = len(self.report.problems)
         name, phone, email = self.person(p)
         if quiet:
             del self.report.problems[problems:]
-        employer = new_employer(self.s, org, EmployerInput(
+        employer = employer_row(org.id, EmployerInput(
             name=name, phone=phone, email=email, household_name=str(r.get("company_name") or "").strip(),
             location=str(r.get("location") or "").strip(), description=str(r.get("description") or "")),
             legacy_id=old_id)
-        employer.created_at = parse_when(p.get("created_at")) or self.now
-        return employer
+        self.check_person(org.id, phone, email)
+        employer["contact_id"] = self.claim_person(org.id, "employer", employer["name"], phone, email)
+        employer["created_at"] = parse_when(p.get("created_at")) or self.now
+        if client:
+            employer["client_since"] = None
+        ref = self.plan(AgencyEmployer, (AgencyEmployer, org.id, old_id), **employer)
+        self.remember(AgencyEmployer, org.id, old_id, ref)
+        return ref
 
     def agency_of(self, r: dict) -> Org:
         org = self.agency_orgs.get(str(r.get("agency_id")))
@@ -515,16 +783,14 @@ class Migration:
             self.problem(c, old_id, f"unparseable membership_fee {r.get('membership_fee')!r}", "imported as 0")
         joined = self.when(c, old_id, r.get("joined_at"), "joined_at") if r.get("joined_at") else None
         certificates = [str(x).strip() for x in (r.get("training_certificates") or []) if str(x).strip()]
-        data = WorkerInput(**{**asdict(base), "membership_fee_minor": (fee or 0) * 100,
+        data = replace(base, **{"membership_fee_minor": (fee or 0) * 100,
                               "joined_on": joined.astimezone(NAIROBI).date() if joined else None,
                               "skills": certificates})
-        worker = new_worker(self.s, org, data, legacy_id=old_id, verification_status=verification,
-                            background_check=check)
-        worker.created_at = created_at or self.now
+        worker = self.plan_worker(org, data, old_id, created_at or self.now, verification_status=verification,
+                                  background_check=check)
         for n, title in enumerate(certificates, 1):
-            self.s.add(AgencyWorkerFile(org_id=org.id, worker_id=worker.id, kind="certificate", title=title,
-                                        legacy_id=f"{old_id}#{n}"))
-        self.remember(AgencyWorker, org.id, old_id, worker.id)
+            self.plan(AgencyWorkerFile, org_id=org.id, worker_id=worker, kind="certificate", title=title,
+                      legacy_id=f"{old_id}#{n}")
         return "created"
 
     def agency_client(self, r: dict, old_id: str) -> str:
@@ -542,10 +808,7 @@ class Migration:
         employer_id = self.existing_id(AgencyEmployer, org.id, eid)
         if employer_id is None:
             p = self.profile(employer_record.get("profile_id"), "employer")
-            employer = self.new_employer_from(org, employer_record, eid, p, quiet=True)
-            employer.client_since = None
-            employer_id = employer.id
-            self.remember(AgencyEmployer, org.id, eid, employer_id)
+            employer_id = self.plan_employer(org, employer_record, eid, p, quiet=True, client=True)
         fee = parse_whole_amount(r.get("hiring_fee"))
         if fee is None:
             self.problem("agency_clients", old_id, f"unparseable hiring_fee {r.get('hiring_fee')!r}", "imported as 0")
@@ -556,27 +819,22 @@ class Migration:
                          "treated as not paid")
         # A dispute the old data resolved is over: the placement carries on.
         shown = "placed" if status == "disputed" and resolution else status
-        placement = AgencyPlacement(org_id=org.id, worker_id=None, employer_id=employer_id,
-                                    status=shown, stage="placed" if shown == "disputed" else shown,
-                                    fee_minor=(fee or 0) * 100, commission_minor=0, legacy_id=old_id,
-                                    notes="Imported from Domestic Connect; the old data does not name the worker.")
-        self.s.add(placement)
-        self.s.flush()
-        fee_minor = placement.fee_minor
+        fee_minor = (fee or 0) * 100
+        placement = self.plan(
+            AgencyPlacement, (AgencyPlacement, org.id, old_id), org_id=org.id, worker_id=None, employer_id=employer_id,
+            status=shown, stage="placed" if shown == "disputed" else shown, fee_minor=fee_minor, commission_minor=0,
+            legacy_id=old_id, notes="Imported from Domestic Connect; the old data does not name the worker.")
+        self.remember(AgencyPlacement, org.id, old_id, placement)
         if fee_minor > 0 and (status != "proposed" or paid):
             # The old agency charged the fee when it was paid, even before the worker started.
-            _entry(self.s, self.actor, placement, "charge", "fee", fee_minor, at=self.now,
-                   legacy_id=f"{old_id}:charge")
+            self.plan_entry(placement, org.id, "charge", fee_minor, f"{old_id}:charge")
         if paid and fee_minor > 0:
-            _entry(self.s, self.actor, placement, "payment", "fee", fee_minor, reference=f"DC-{old_id}",
-                   at=self.now, legacy_id=f"{old_id}:payment")
+            self.plan_entry(placement, org.id, "payment", fee_minor, f"{old_id}:payment", reference=f"DC-{old_id}")
         dispute = None
         if resolution or status == "disputed":
-            dispute = AgencyDispute(org_id=org.id, placement_id=placement.id, legacy_id=old_id,
-                                    notes="Disputed in Domestic Connect.", resolution=resolution or None,
-                                    resolved_at=self.now if resolution else None)
-            self.s.add(dispute)
-            self.s.flush()
+            dispute = self.plan(AgencyDispute, (AgencyDispute, org.id, old_id), org_id=org.id,
+                                placement_id=placement, legacy_id=old_id, notes="Disputed in Domestic Connect.",
+                                resolution=resolution or None, resolved_at=self.now if resolution else None)
         if resolution and status == "proposed":
             self.problem("agency_clients", old_id, "a dispute resolution on a placement that was never placed",
                          "kept as a resolved dispute note")
@@ -584,10 +842,9 @@ class Migration:
         if half and fee_minor > 0:
             if paid:
                 amount = fee_minor * half[0] // half[1]
-                _entry(self.s, self.actor, placement, "refund", "fee", amount, dispute_id=dispute.id, at=self.now,
-                       legacy_id=f"{old_id}:refund")
-                _entry(self.s, self.actor, placement, "waiver", "fee", amount, dispute_id=dispute.id, at=self.now,
-                       note="refunded", legacy_id=f"{old_id}:waiver")
+                self.plan_entry(placement, org.id, "refund", amount, f"{old_id}:refund", dispute=dispute)
+                self.plan_entry(placement, org.id, "waiver", amount, f"{old_id}:waiver", dispute=dispute,
+                                note="refunded")
             else:
                 self.problem("agency_clients", old_id, f"{resolution!r} but the fee was never marked paid",
                              "nothing refunded; the fee stays as it was")
@@ -608,10 +865,9 @@ class Migration:
         if fee is None:
             raise Skip(f"unparseable monthly_fee {r.get('monthly_fee')!r}")
         end_day = ends.astimezone(NAIROBI).date() if ends else None
-        self.s.add(AgencySubscription(org_id=org.id, tier=str(r.get("tier") or "basic").lower(),
-                                      monthly_fee_minor=fee * 100, starts_on=starts.astimezone(NAIROBI).date(),
-                                      ends_on=end_day, status=subscription_status(end_day),
-                                      features=split_list(r.get("features")), legacy_id=old_id))
+        self.plan(AgencySubscription, org_id=org.id, tier=str(r.get("tier") or "basic").lower(),
+                  monthly_fee_minor=fee * 100, starts_on=starts.astimezone(NAIROBI).date(), ends_on=end_day,
+                  status=subscription_status(end_day), features=split_list(r.get("features")), legacy_id=old_id)
         return "created"
 
     def agency_payment(self, r: dict, old_id: str) -> str:
@@ -625,9 +881,9 @@ class Migration:
         if not amount:
             raise Skip(f"unparseable or zero amount {r.get('amount')!r}")
         status = self.money_status("agency_payments", old_id, r.get("status"))
-        self.s.add(AgencyPayment(org_id=org.id, kind=kind, amount_minor=amount * 100, status=status,
-                                 reference=f"DC-{old_id}", legacy_id=old_id,
-                                 paid_at=self.when("agency_payments", old_id, r.get("payment_date"), "payment_date")))
+        self.plan(AgencyPayment, org_id=org.id, kind=kind, amount_minor=amount * 100, status=status,
+                  reference=f"DC-{old_id}", legacy_id=old_id,
+                  paid_at=self.when("agency_payments", old_id, r.get("payment_date"), "payment_date"))
         return "created"
 
     def money_status(self, collection: str, old_id: str, raw: object) -> str:
@@ -643,12 +899,10 @@ class Migration:
         price, contacts = parse_whole_amount(r.get("price")), r.get("contacts_included")
         if price is None or not isinstance(contacts, int) or contacts <= 0:
             raise Skip(f"price {r.get('price')!r} or contacts_included {contacts!r} is not usable")
-        package = AgencyContactPackage(org_id=self.platform.id, name=str(r.get("name") or old_id),
-                                       description=str(r.get("description") or ""), price_minor=price * 100,
-                                       contacts_included=contacts, legacy_id=old_id)
-        self.s.add(package)
-        self.s.flush()
-        self.remember(AgencyContactPackage, self.platform.id, old_id, package.id)
+        ref = self.plan(AgencyContactPackage, (AgencyContactPackage, self.platform.id, old_id), org_id=self.platform.id,
+                        name=str(r.get("name") or old_id), description=str(r.get("description") or ""),
+                        price_minor=price * 100, contacts_included=contacts, legacy_id=old_id)
+        self.remember(AgencyContactPackage, self.platform.id, old_id, ref)
         return "created"
 
     def platform_employer(self, profile_id: object) -> int:
@@ -666,7 +920,9 @@ class Migration:
         package_id = self.existing_id(AgencyContactPackage, self.platform.id, str(r.get("package_id")))
         if package_id is None:
             raise Skip(f"orphan: package {r.get('package_id')} is not among the imported packages")
-        package = self.s.get(AgencyContactPackage, package_id)
+        if package_id not in self.packages:
+            self.packages[package_id] = self.s.get(AgencyContactPackage, package_id)
+        package = self.packages[package_id]
         amount = parse_whole_amount(r.get("amount"))
         if amount is None:
             self.problem("user_purchases", old_id, f"unparseable amount {r.get('amount')!r}",
@@ -676,10 +932,11 @@ class Migration:
             self.problem("user_purchases", old_id, f"amount {amount} differs from the package price",
                          "kept as paid")
         status = self.money_status("user_purchases", old_id, r.get("status"))
-        self.s.add(AgencyPurchase(
-            org_id=self.platform.id, employer_id=employer_id, package_id=package_id, amount_minor=amount * 100,
-            status=status, credits_left=package.contacts_included if status == "completed" else 0, legacy_id=old_id,
-            purchased_at=self.when("user_purchases", old_id, r.get("purchase_date"), "purchase_date")))
+        self.plan(
+            AgencyPurchase, org_id=self.platform.id, employer_id=employer_id, package_id=package_id,
+            amount_minor=amount * 100, status=status,
+            credits_left=package.contacts_included if status == "completed" else 0, legacy_id=old_id,
+            purchased_at=self.when("user_purchases", old_id, r.get("purchase_date"), "purchase_date"))
         return "created"
 
     def unlock(self, r: dict, old_id: str) -> str:
@@ -689,22 +946,39 @@ class Migration:
         worker_id = self.existing_id(AgencyWorker, self.platform.id, str(r.get("target_profile_id")))
         if worker_id is None:
             raise Skip(f"orphan: worker {r.get('target_profile_id')} is not among the imported housegirl_profiles")
-        if self.s.scalar(select(AgencyUnlock.legacy_id).where(AgencyUnlock.employer_id == employer_id,
-                                                              AgencyUnlock.worker_id == worker_id)):
+        if self.unlocked is None:
+            self.load_credits()
+        if (employer_id, worker_id) in self.unlocked:
             raise Skip("the same employer unlocked the same worker again", "skipped; the first unlock is kept")
-        purchase = self.s.scalar(select(AgencyPurchase).where(
-            AgencyPurchase.employer_id == employer_id, AgencyPurchase.status == "completed",
-            AgencyPurchase.credits_left > 0).order_by(AgencyPurchase.id).limit(1))
+        self.unlocked.add((employer_id, worker_id))
+        self.undo.append(lambda: self.unlocked.discard((employer_id, worker_id)))
+        purchase = next((c for c in self.credits.get(employer_id, []) if c[1] > 0), None)
         if purchase is None:
             self.problem("contact_access", old_id, "unlocked without a paid credit left",
                          "kept (the number was already shown); no credit charged")
         else:
-            purchase.credits_left -= 1
-        self.s.add(AgencyUnlock(org_id=self.platform.id, employer_id=employer_id, worker_id=worker_id,
-                                purchase_id=purchase.id if purchase else None, unlocked_by="domestic-connect",
-                                unlocked_at=self.when("contact_access", old_id, r.get("access_date"), "access_date"),
-                                legacy_id=old_id))
+            purchase[1] -= 1
+            self.spent[purchase[0]] = purchase[1]
+
+            def give_back(purchase=purchase):
+                purchase[1] += 1
+                self.spent[purchase[0]] = purchase[1]
+            self.undo.append(give_back)
+        self.plan(AgencyUnlock, org_id=self.platform.id, employer_id=employer_id, worker_id=worker_id,
+                  purchase_id=purchase[0] if purchase else None, unlocked_by="domestic-connect",
+                  unlocked_at=self.when("contact_access", old_id, r.get("access_date"), "access_date"),
+                  legacy_id=old_id)
         return "created"
+
+    def load_credits(self) -> None:
+        """Who unlocked whom on the platform, and the credits each employer's completed purchases have left."""
+        self.unlocked = set(self.s.execute(select(AgencyUnlock.employer_id, AgencyUnlock.worker_id)
+                                           .where(AgencyUnlock.org_id == self.platform.id)).all())
+        for pid, employer_id, left in self.s.execute(
+                select(AgencyPurchase.id, AgencyPurchase.employer_id, AgencyPurchase.credits_left)
+                .where(AgencyPurchase.org_id == self.platform.id, AgencyPurchase.status == "completed",
+                       AgencyPurchase.credits_left > 0).order_by(AgencyPurchase.id)):
+            self.credits.setdefault(employer_id, []).append([pid, left])
 
     def photo(self, r: dict, old_id: str) -> str:
         if self.existing_id(AgencyWorkerFile, self.platform.id, old_id) is not None:
@@ -714,10 +988,10 @@ class Migration:
         worker_id = self.existing_id(AgencyWorker, self.platform.id, hid) if hid else None
         if worker_id is None:
             raise Skip(f"orphan: profile {pid} is not an imported worker")
-        self.s.add(AgencyWorkerFile(
-            org_id=self.platform.id, worker_id=worker_id, kind="photo", title="Photo from Domestic Connect",
-            legacy_path=str(r.get("photo_url") or "") or None, legacy_id=old_id,
-            uploaded_at=self.when("photos", old_id, r.get("upload_date"), "upload_date")))
+        self.plan(
+            AgencyWorkerFile, org_id=self.platform.id, worker_id=worker_id, kind="photo",
+            title="Photo from Domestic Connect", legacy_path=str(r.get("photo_url") or "") or None, legacy_id=old_id,
+            uploaded_at=self.when("photos", old_id, r.get("upload_date"), "upload_date"))
         return "created"
 
 

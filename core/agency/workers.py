@@ -8,9 +8,10 @@ write) and paged by keyset on ``(rank_score, id)`` or by offset; the indexes
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from datetime import date, datetime
 
-from sqlalchemy import and_, exists, false, func, or_, select
+from sqlalchemy import and_, bindparam, exists, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from core import audit, outbox
@@ -179,14 +180,22 @@ def _one_person(session: Session, org_id: int, phone: str | None, email: str | N
         if contact_id is not None:
             hit = session.scalar(select(model.name).where(*others, model.contact_id == contact_id).limit(1))
             if hit is not None:
-                raise InvalidInput(f"The number {mask_phone(phone)} is already on the books as {kind} {hit}; "
-                                   "one person is one record.")
+                raise phone_taken(phone, kind, hit)
         if email:
             hit = session.scalar(select(model.name).where(*others, func.lower(model.email) == email.lower())
                                  .limit(1))
             if hit is not None:
-                raise InvalidInput(f"The email {mask_email(email)} is already on the books as {kind} {hit} "
-                                   "(emails are compared ignoring case).")
+                raise email_taken(email, kind, hit)
+
+
+def phone_taken(phone: str, kind: str, name: str) -> InvalidInput:
+    return InvalidInput(f"The number {mask_phone(phone)} is already on the books as {kind} {name}; "
+                        "one person is one record.")
+
+
+def email_taken(email: str, kind: str, name: str) -> InvalidInput:
+    return InvalidInput(f"The email {mask_email(email)} is already on the books as {kind} {name} "
+                        "(emails are compared ignoring case).")
 
 
 def unused_contact(session: Session, model, org, name: str, phone: str | None, email: str | None,
@@ -215,16 +224,29 @@ def contact_for(session: Session, org_id: int, country: str, name: str, phone: s
 def new_worker(session: Session, org, data: WorkerInput, *, legacy_id: str | None = None,
                verification_status: str = "pending", background_check: str = "pending") -> AgencyWorker:
     """Build and flush a worker row (no permission check, no commit: callers do both)."""
+    worker = AgencyWorker(**worker_row(org.id, data, legacy_id=legacy_id, verification_status=verification_status,
+                                       background_check=background_check))
+    contact = unused_contact(session, AgencyWorker, org, worker.name, data.phone, data.email, "A worker")
+    worker.contact_id = contact.id if contact else None
+    session.add(worker)
+    session.flush()
+    add_skills(session, worker, data.skills)
+    return worker
+
+
+def worker_row(org_id: int, data: WorkerInput, *, legacy_id: str | None = None,
+               verification_status: str = "pending", background_check: str = "pending") -> dict:
+    """The columns of the worker row ``data`` makes, checked, without its contact (an import writes many
+    such rows at once)."""
     if not data.name.strip():
         raise InvalidInput("A worker needs a name.")
     if data.expected_salary_minor is not None and data.expected_salary_minor < 0:
         raise InvalidInput("An expected salary cannot be negative.")
     accommodation = pick(data.accommodation, ACCOMMODATIONS, "kind of accommodation")
     availability = pick(data.availability, AVAILABILITIES, "availability")
-    contact = unused_contact(session, AgencyWorker, org, data.name.strip(), data.phone, data.email, "A worker")
     bio, _ = redact_contacts(data.bio)
-    worker = AgencyWorker(
-        org_id=org.id, contact_id=contact.id if contact else None, name=data.name.strip(),
+    row = dict(
+        org_id=org_id, name=data.name.strip(),
         email=(data.email or "").strip().lower() or None, date_of_birth=data.date_of_birth,
         age_years=data.age_years, bio=bio, location=data.location.strip(),
         location_key=location_key(data.location), education=data.education,
@@ -233,11 +255,8 @@ def new_worker(session: Session, org, data: WorkerInput, *, legacy_id: str | Non
         verification_status=verification_status, background_check=background_check,
         membership_fee_minor=data.membership_fee_minor, joined_on=data.joined_on, legacy_id=legacy_id,
     )
-    worker.rank_score = rank_of(worker)
-    session.add(worker)
-    session.flush()
-    add_skills(session, worker, data.skills)
-    return worker
+    row["rank_score"] = rank_of(SimpleNamespace(**row))
+    return row
 
 
 def add_worker(session: Session, actor: Actor, org_id: int, data: WorkerInput) -> WorkerView:
@@ -317,10 +336,12 @@ def search_workers(session: Session, actor: Actor, org_id: int, filters: WorkerF
         wanted = pick(f.accommodation, ACCOMMODATIONS, "kind of accommodation")
         if wanted != "either":
             query = query.where(AgencyWorker.accommodation.in_((wanted, "either")))
+    # The salary bounds go into the SQL as numbers: as parameters of a prepared statement PostgreSQL's
+    # generic plan guesses a range keeps 0.5% of workers and scans the salary index (30 ms at 100,000).
     if f.salary_min_minor is not None:
-        query = query.where(AgencyWorker.expected_salary_minor >= f.salary_min_minor)
+        query = query.where(AgencyWorker.expected_salary_minor >= _inline(f.salary_min_minor))
     if f.salary_max_minor is not None:
-        query = query.where(AgencyWorker.expected_salary_minor <= f.salary_max_minor)
+        query = query.where(AgencyWorker.expected_salary_minor <= _inline(f.salary_max_minor))
     if f.min_experience:
         query = query.where(AgencyWorker.experience_years >= f.min_experience)
     for skill in split_list(list(f.skills)):
@@ -347,6 +368,10 @@ def search_workers(session: Session, actor: Actor, org_id: int, filters: WorkerF
     _record_reveals(session, actor, org_id, employer_id, views)
     more = len(rows) > limit
     return WorkerPage(views, (views[-1].rank_score, views[-1].id) if more and views else None)
+
+
+def _inline(amount: int):
+    return bindparam(None, int(amount), literal_execute=True)
 
 
 def count_workers(session: Session, actor: Actor, org_id: int) -> int:
