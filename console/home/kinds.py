@@ -40,6 +40,8 @@ class SalonHome(HomeScreen):
     DESCRIPTION = "The salon's clients and the messages sent to them."
     CONTACTS_LABEL = "Clients"
     CONTACT_NOUN = "client"
+    PANELS_FIRST = True  # today's agenda, in the salon's own panels, is the day's main list
+    MAIN_LIST = "#agenda"
 
 
 @register_home
