@@ -60,7 +60,6 @@ async def settled_home(pilot, kind: str) -> None:
                 what=f"the rows of {screen.MAIN_LIST}")
     await settle(pilot)
     app.clear_notifications()
-    screen.query_one(screen.MAIN_LIST).focus()
     await settle(pilot)
     await until(pilot, lambda: tables_settled(screen), what="the tables' column widths")
     await pilot.pause()

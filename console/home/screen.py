@@ -11,7 +11,8 @@ Data arrives from thread workers as ``HomeLoaded`` and ``ContactsPageLoaded``;
 contacts are read a keyset page at a time (``m``, or moving onto the last row,
 reads the next page), never all at once. The app calls
 :meth:`HomeScreen.org_data_changed` when another session commits to this org.
-``MAIN_LIST`` names the screen's main list (the responsive tests count its rows);
+``MAIN_LIST`` names the screen's main list (the responsive tests count its rows;
+the cursor starts in it unless ``FIRST_FOCUS`` names another list);
 ``PANELS_FIRST`` puts the kind's own panels above the shared panes when its main
 list is one of them (a kind without the contacts pane always does). ``u`` opens
 the audit log for roles that may read it (``audit.read``), on every kind's home.
@@ -64,6 +65,7 @@ class HomeScreen(ConsoleScreen):
     PANES: ClassVar[tuple[str, ...]] = ("contacts", "messages")
     MAIN_LIST: ClassVar[str] = "#contacts"
     PANELS_FIRST: ClassVar[bool] = False  # the kind's panels hold its main list: show them above the shared panes
+    FIRST_FOCUS: ClassVar[str | None] = None  # the list the cursor starts in, when not the main list
 
     BINDINGS = [
         Binding("a", "add_contact", "Add contact", id="add-contact",
@@ -136,7 +138,8 @@ class HomeScreen(ConsoleScreen):
         if (contacts := self._table("#contacts")) is not None:
             contacts.loading = True
         try:
-            self.query_one(self.MAIN_LIST).focus()
+            # Without scrolling: a short terminal opens at the top, on the main list.
+            self.query_one(self.FIRST_FOCUS or self.MAIN_LIST).focus(scroll_visible=False)
         except NoMatches:
             pass
         self.action_refresh()
