@@ -25,7 +25,7 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.css.query import NoMatches
 from textual.widgets import Label, Static
 from textual.worker import get_current_worker
@@ -36,7 +36,7 @@ from console.home.data import CONTACTS_PAGE, contacts_page, home_data
 from console.messages import ContactsPageLoaded, HomeLoaded
 from console.shell.audit import AUDIT_BINDING, open_audit
 from console.widgets.present import Presenter
-from console.widgets.table import Cell, OfisiTable, Row
+from console.widgets.table import Cell, OfisiTable, Row, table_pane
 from console.widgets.text import literal
 from core.contacts import ContactView
 from core.outbox import STATUSES, MessageView
@@ -105,16 +105,14 @@ class HomeScreen(ConsoleScreen):
             if self.PANES:
                 with Horizontal(id="home-panels", classes="" if "contacts" in self.PANES else "messages-only"):
                     if "contacts" in self.PANES:
-                        with Vertical(id="contacts-pane", classes="pane"):
-                            yield Label(self.CONTACTS_LABEL, id="contacts-title", classes="pane-title")
-                            yield OfisiTable(("Name", "Phone", "Email", "Added"), noun=self.CONTACTS_LABEL.lower(),
-                                             empty=f"No {self.CONTACTS_LABEL.lower()} yet: press a to add one.",
-                                             id="contacts")
+                        yield table_pane(self.CONTACTS_LABEL, OfisiTable(
+                            ("Name", "Phone", "Email", "Added"), noun=self.CONTACTS_LABEL.lower(),
+                            empty=f"No {self.CONTACTS_LABEL.lower()} yet: press a to add one.", id="contacts"),
+                            id="contacts-pane", title_id="contacts-title")
                     if "messages" in self.PANES:
-                        with Vertical(id="messages-pane", classes="pane"):
-                            yield Label("Recent messages", id="messages-title", classes="pane-title")
-                            yield OfisiTable(("When", "To", "Status", "Text"), noun="messages",
-                                             empty="No messages yet.", id="messages")
+                        yield table_pane("Recent messages", OfisiTable(
+                            ("When", "To", "Status", "Text"), noun="messages", empty="No messages yet.",
+                            id="messages"), id="messages-pane", title_id="messages-title")
             if not panels_first:
                 yield from self.compose_panels()
 

@@ -389,3 +389,11 @@ class OfisiTable(LiteralTable):
             base = self.rich_style + Style(dim=True)
             return Strip(segments).apply_style(base).adjust_cell_length(width, base).crop(0, width)
         return super().render_line(y)
+
+
+def table_pane(title: str, table: OfisiTable, *, id: str, title_id: str | None = None,
+               classes: str = "pane") -> Vertical:
+    """A list under its title, as a home's panes are: ``yield table_pane("Recent messages",
+    OfisiTable(...), id="messages-pane")``. ``title_id`` names the title for a screen that
+    updates it (``"Clients — 50 of 61"``); the title is shown literally."""
+    return Vertical(Label(literal(title), id=title_id, classes="pane-title"), table, id=id, classes=classes)
