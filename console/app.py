@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 from textual import work
@@ -30,17 +31,19 @@ from textual.signal import Signal
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from config.errors import OfisiError
-from console.home import HomeScreen, home_screen_for, load_console_modules
 from console.messages import Notice, NoticeRecorded, OrgDataChanged
-from console.shell.org_switcher import OrgSwitcherScreen
 from console.shell.palette import ScreenActionsProvider
 from console.shell.remembered import remember_theme, saved_theme
 from console.shell.sign_in import SignInScreen
 from console.widgets import HELP_BINDING, plain, show_help
-from core.changes import ANY_ORG, ChangeWatcher
 from core.registry import load_areas
-from core.users import MembershipView, SignedIn
-from db.engine import Database, open_database
+from console.shell.opening import OpeningDatabase
+
+# The sign-in screen needs none of these: the homes, the org switcher (which read the core's
+# models) and the change watcher are imported where they are first used, after it is drawn.
+if TYPE_CHECKING:
+    from core.users import MembershipView, SignedIn
+    from db.engine import Database
 
 log = logging.getLogger("ofisi.console")
 
@@ -68,7 +71,8 @@ class OfisiApp(App[None]):
         HELP_BINDING,
     ]
 
-    def __init__(self, database: Database, *, live_updates: bool = True, areas_after_paint: bool = False) -> None:
+    def __init__(self, database: Database | OpeningDatabase, *, live_updates: bool = True,
+                 areas_after_paint: bool = False) -> None:
         super().__init__()
         self.database = database
         self.live_updates = live_updates
@@ -90,16 +94,29 @@ class OfisiApp(App[None]):
         # Chosen in the palette ("Change theme"); kept in the config directory for the next run.
         self.theme_changed_signal.subscribe(self, lambda chosen: remember_theme(chosen.name))
         self.push_screen(SignInScreen(self.database))
+        if isinstance(self.database, OpeningDatabase):
+            self.call_after_refresh(self.open_database)
         if self.areas_after_paint:
             self.call_after_refresh(self.load_areas)
         if self.live_updates:
-            self.watch_changes()
+            self.call_after_refresh(self.watch_changes)
+
+    @work(thread=True, exclusive=True, group="database", exit_on_error=False, name="database opener")
+    def open_database(self) -> None:
+        """Open the database behind the drawn sign-in screen; if it cannot be opened, close the
+        console: ``run_console`` then raises why, and the CLI says it as for any other command."""
+        try:
+            self.database.open()
+        except Exception:
+            self.call_from_thread(self.exit, return_code=1)
 
     @work(thread=True, exclusive=True, group="areas", exit_on_error=False, name="area loader")
     def load_areas(self) -> None:
         """Import the areas' services and screens while the person types (the sign-in screen needs
         neither), so the first screen is drawn without waiting for them; opening an org imports
         whatever is still missing itself."""
+        from console.home import load_console_modules
+
         load_areas()
         load_console_modules()
 
@@ -151,6 +168,8 @@ class OfisiApp(App[None]):
 
     def signed_in(self, signed_in: SignedIn) -> None:
         """Route a person who has just signed in to their org, or to the switcher."""
+        from console.shell.org_switcher import OrgSwitcherScreen
+
         memberships = signed_in.memberships
         if not memberships:
             if isinstance(self.screen, SignInScreen):
@@ -164,6 +183,8 @@ class OfisiApp(App[None]):
             self.push_screen(OrgSwitcherScreen(memberships, cancellable=False), callback=self.open_org)
 
     def open_org(self, membership: MembershipView | None) -> None:
+        from console.home import HomeScreen, home_screen_for
+
         if membership is None or self.user is None:
             return
         if self.membership is not None and membership.org.id == self.membership.org.id \
@@ -182,13 +203,18 @@ class OfisiApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "switch_org":
-            return (self.user is not None and len(self.user.memberships) > 1
-                    and not isinstance(self.screen, (OrgSwitcherScreen, SignInScreen)))
+            if self.user is None or len(self.user.memberships) < 2:
+                return False  # and the sign-in screen is drawn without importing the switcher
+            from console.shell.org_switcher import OrgSwitcherScreen
+
+            return not isinstance(self.screen, (OrgSwitcherScreen, SignInScreen))
         if action == "sign_out":
             return self.user is not None
         return True
 
     def action_switch_org(self) -> None:
+        from console.shell.org_switcher import OrgSwitcherScreen
+
         if self.user is None or isinstance(self.screen, OrgSwitcherScreen):
             return
         current = self.membership.org.id if self.membership else None
@@ -211,6 +237,8 @@ class OfisiApp(App[None]):
     @work(thread=True, exclusive=True, group="changes", exit_on_error=False, name="change watcher")
     def watch_changes(self) -> None:
         """Wait for other sessions' commits and post ``OrgDataChanged`` until the app stops."""
+        from core.changes import ChangeWatcher
+
         worker = get_current_worker()
         self._watcher_started.set()
         try:
@@ -239,6 +267,9 @@ class OfisiApp(App[None]):
             self._watcher_stopped.set()
 
     def on_org_data_changed(self, message: OrgDataChanged) -> None:
+        from console.home import HomeScreen
+        from core.changes import ANY_ORG
+
         for screen in self.screen_stack:
             if isinstance(screen, HomeScreen) and (ANY_ORG in message.org_ids or screen.org.id in message.org_ids):
                 screen.org_data_changed()
@@ -273,10 +304,15 @@ def logging_to_file() -> Iterator[Path]:
 
 
 def run_console(database_url: str | None = None) -> None:
-    """Open the database (``OFISI_DATABASE_URL`` when no URL is given) and run the console."""
-    database = open_database(database_url)
+    """Run the console on the database at ``database_url`` (``OFISI_DATABASE_URL`` when not given),
+    opening it while the sign-in screen is drawn; raises why when it cannot be opened."""
+    from config import get_settings
+
+    database = OpeningDatabase(database_url or get_settings().database_url)
     try:
         with logging_to_file():
             OfisiApp(database, areas_after_paint=True).run()
     finally:
         database.dispose()
+    if database.error is not None:
+        raise database.error

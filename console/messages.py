@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from core.contacts import ContactView
-from core.outbox import MessageView
-from core.users import CodeRequired, SignedIn
+if TYPE_CHECKING:  # the sign-in screen is drawn before the core's models are imported
+    from core.contacts import ContactView
+    from core.outbox import MessageView
+    from core.users import CodeRequired, SignedIn
 
 
 @dataclass(frozen=True)

@@ -144,8 +144,12 @@ def _campaign_vendors(session: Session, actor: Actor, org_id: int, rng: random.R
 
 
 def _campaigns(session: Session, actor: Actor, org_id: int) -> None:
-    """A draft from the saved template, and a launched survey whose messages wait in the outbox."""
+    """A launched survey whose messages wait in the outbox, a campaign set for next week, and drafts
+    the officers are still writing: the campaigns list of a programme in its second month."""
+    from datetime import timedelta
+
     from core.campaigns import create_campaign, launch_campaign
+    from db.types import utcnow
 
     create_campaign(session, actor, org_id, name="Grant deadline reminder", template="Scheme reminder",
                     audience="tags=women-led")
@@ -153,10 +157,24 @@ def _campaigns(session: Session, actor: Actor, org_id: int) -> None:
                              text="Habari {{ first_name }}, did the bookkeeping training help {{ business_name }}?",
                              survey=["Yes, a lot", "A little", "Not yet"])
     launch_campaign(session, actor, org_id, survey.id)
+    create_campaign(session, actor, org_id, name="Youth enterprise fund", audience="tags=youth-led",
+                    text="Habari {{ first_name }}! The youth enterprise fund opens on Monday: visit {{ org_name }}.",
+                    at=utcnow() + timedelta(days=7))
+    create_campaign(session, actor, org_id, name="Export readiness clinic", audience="tags=export-ready",
+                    text="{{ first_name }}, bring your KEBS papers to the export clinic on Thursday, 10am.")
+    create_campaign(session, actor, org_id, name="Monthly newsletter", channel="email",
+                    template="Monthly newsletter", audience="all")
+    create_campaign(session, actor, org_id, name="Market day invitation", audience="all",
+                    text="{{ first_name }}, {{ org_name }} has a free stall for {{ business_name }} at market day.")
+
+
+# Today's book at the salon (hour, minute, service): five visits, so the agenda is a working day.
+SALON_TODAY = [(9, 0, "Haircut"), (10, 0, "Manicure"), (11, 0, "Haircut"), (12, 0, "Manicure"), (14, 0, "Box braids")]
 
 
 def _salon_extras(session: Session, actor: Actor, org: OrgView, people: list[tuple[str, str, int]]) -> None:
-    """Services, the stylist's week, a few past and coming appointments, a lead form and some leads."""
+    """Services, the stylist's week, past visits, today's book, a few coming appointments, a lead form
+    and some leads."""
     from datetime import datetime, time, timedelta
 
     from core.salon.bookings import book, complete
@@ -170,21 +188,29 @@ def _salon_extras(session: Session, actor: Actor, org: OrgView, people: list[tup
 
     braids = add_service(session, actor, org.id, name="Box braids", category="Hair", minutes=180, price="3500",
                          buffer_after=15)
-    add_service(session, actor, org.id, name="Haircut", category="Hair", minutes=45, price="800")
-    add_service(session, actor, org.id, name="Manicure", category="Nails", minutes=45, price="1200", buffer_after=10)
+    haircut = add_service(session, actor, org.id, name="Haircut", category="Hair", minutes=45, price="800")
+    manicure = add_service(session, actor, org.id, name="Manicure", category="Nails", minutes=45, price="1200",
+                           buffer_after=10)
+    services = {s.name: s for s in (braids, haircut, manicure)}
     stylist = find_professional(session, actor, org.id, "stylist@glow-salon.demo")
-    days = {d: [(time(9), time(18))] for d in range(6)}
+    days = {d: [(time(9), time(18))] for d in range(7)}  # open every day, Sundays too
     set_weekly_hours(session, actor, org.id, stylist.id, work=days,
-                     breaks={d: [(time(13), time(14))] for d in range(6)})
+                     breaks={d: [(time(13), time(14))] for d in range(7)})
     now = utcnow()
     for weeks_ago, (_name, _phone, contact_id) in zip((3, 2, 1), people):
         day = (now - timedelta(weeks=weeks_ago)).astimezone(org.tz).date()
-        if day.weekday() == 6:  # closed on Sundays: the Saturday before
-            day -= timedelta(days=1)
         start = datetime.combine(day, time(9), tzinfo=org.tz)
         done = book(session, actor, org.id, professional_id=stylist.id, service_id=braids.id, contact_id=contact_id,
                     start=start, now=start - timedelta(days=1))
         complete(session, actor, org.id, done.id, now=start + timedelta(hours=3))
+    today = now.astimezone(org.tz).date()
+    for (hour, minute, service), (_name, _phone, contact_id) in zip(SALON_TODAY, people[6:]):
+        start = datetime.combine(today, time(hour, minute), tzinfo=org.tz)
+        visit = book(session, actor, org.id, professional_id=stylist.id, service_id=services[service].id,
+                     contact_id=contact_id, start=start, now=start - timedelta(days=1))
+        ended = start + timedelta(minutes=services[service].minutes)
+        if ended <= now:  # the morning's clients have been and paid
+            complete(session, actor, org.id, visit.id, now=ended)
     for _name, _phone, contact_id in people[3:6]:
         start = free_slots(session, actor, org.id, stylist.id, braids.id, now, now + timedelta(days=7))[0]
         book(session, actor, org.id, professional_id=stylist.id, service_id=braids.id, contact_id=contact_id,
@@ -206,6 +232,13 @@ def _chama_loan_waiting(session: Session, actor: Actor, org_id: int) -> None:
 
     applicant = list_members(session, actor, org_id, limit=6)[-1]
     request_loan(session, actor, org_id, applicant.id, 1_000_000, months=3, purpose="Stock for the kiosk")
+
+
+# More of the community's calendar (in days from today, hour, title, capacity, venue).
+UPCOMING_MEETUPS = [(3, 10, "Solar hack day", 25, "Makers Hall, Baner"),
+                    (9, 17, "3D printing workshop", 12, "FabLab, Kothrud"),
+                    (16, 9, "Founders' breakfast", 20, "Cafe Durga, Kothrud"),
+                    (20, 14, "Drone build weekend", 15, "Makers Hall, Baner")]
 
 
 def _community(session: Session, actor: Actor, org_id: int, people: list[tuple[str, str, int]]) -> None:
@@ -246,6 +279,11 @@ def _community(session: Session, actor: Actor, org_id: int, people: list[tuple[s
                         ends_at=evening(12, 13), capacity=40, virtual_link="https://meet.example/oh")
     for member in members[:11]:
         events.register(session, actor, org_id, pitch.id, member.id)
+    for days, hour, title, capacity, venue in UPCOMING_MEETUPS:
+        event = events.create_event(session, actor, org_id, title=title, starts_at=evening(days, hour),
+                                    ends_at=evening(days, hour + 3), capacity=capacity, venue=venue)
+        for member in members[days % 4:days % 4 + 3]:
+            events.register(session, actor, org_id, event.id, member.id)
     social.respond_connection(session, actor, org_id, social.request_connection(
         session, actor, org_id, members[0].primary.id, members[1].primary.id).id, "accepted")
     social.create_listing(session, actor, org_id, members[2].primary.id, kind="service",

@@ -10,9 +10,10 @@ from typer.testing import CliRunner
 
 from console.app import OfisiApp
 from console.shell.notices import NoticesPanel
+from console.shell.opening import OpeningDatabase
 from console.shell.remembered import config_file, saved_theme
 from core.users import add_user
-from tests.console_support import until
+from tests.console_support import screen_text, until
 from tests.test_console import PASSWORD, home, sign_in
 
 
@@ -77,13 +78,30 @@ async def test_the_first_screen_is_drawn_before_the_areas_load_and_signing_in_st
         real()
 
     monkeypatch.setattr(console.app, "load_areas", load_areas)
-    app = OfisiApp(committed_db, live_updates=False, areas_after_paint=True)
-    async with app.run_test(size=(140, 40)) as pilot:
-        await until(pilot, lambda: bool(loaded_over), what="the areas loading")
-        assert loaded_over == ["SignInScreen"]
-        await sign_in(pilot, "owner@line.example")
-        screen = await home(pilot)
-        assert screen.org.name == "Line Islands Salon"
+    database = OpeningDatabase(committed_db.url)  # as `ofisi console` does: opened behind the first screen
+    app = OfisiApp(database, live_updates=False, areas_after_paint=True)
+    try:
+        async with app.run_test(size=(140, 40)) as pilot:
+            await until(pilot, lambda: bool(loaded_over), what="the areas loading")
+            assert loaded_over == ["SignInScreen"]
+            await until(pilot, lambda: "Database:" in screen_text(app), timeout=30,
+                        what="the database named")
+            await sign_in(pilot, "owner@line.example")
+            screen = await home(pilot)
+            assert screen.org.name == "Line Islands Salon"
+    finally:
+        database.dispose()
+
+
+async def test_a_database_that_cannot_be_opened_closes_the_console_and_says_why(tmp_path):
+    junk = tmp_path / "ofisi.db"
+    junk.write_text("a shopping list, not a database\n")
+    database = OpeningDatabase(f"sqlite:///{junk}")
+    app = OfisiApp(database, live_updates=False)
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: database.error is not None, timeout=30, what="the opening to fail")
+        await until(pilot, lambda: app.return_code == 1, what="the console to close")
+    assert "Cannot open the database" in str(database.error)
 
 
 @pytest.mark.parametrize(("role", "sees"), [("owner", True), ("professional", False)], ids=["admin", "stylist"])

@@ -40,6 +40,11 @@ class SalonHome(HomeScreen):
     DESCRIPTION = "The salon's clients and the messages sent to them."
     CONTACTS_LABEL = "Clients"
     CONTACT_NOUN = "client"
+    PANELS_FIRST = True  # today's agenda, in the salon's own panels, is the day's main list
+    MAIN_LIST = "#agenda"
+    # The day's work starts by picking a client (f, Enter books); on the agenda, i and m would
+    # check in and mark a no-show instead of opening the inbox and reading more clients.
+    FIRST_FOCUS = "#contacts"
 
 
 @register_home

@@ -11,7 +11,8 @@ Data arrives from thread workers as ``HomeLoaded`` and ``ContactsPageLoaded``;
 contacts are read a keyset page at a time (``m``, or moving onto the last row,
 reads the next page), never all at once. The app calls
 :meth:`HomeScreen.org_data_changed` when another session commits to this org.
-``MAIN_LIST`` names the screen's main list (the responsive tests count its rows);
+``MAIN_LIST`` names the screen's main list (the responsive tests count its rows;
+the cursor starts in it unless ``FIRST_FOCUS`` names another list);
 ``PANELS_FIRST`` puts the kind's own panels above the shared panes when its main
 list is one of them (a kind without the contacts pane always does). ``u`` opens
 the audit log for roles that may read it (``audit.read``), on every kind's home.
@@ -24,7 +25,7 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.css.query import NoMatches
 from textual.widgets import Label, Static
 from textual.worker import get_current_worker
@@ -35,7 +36,7 @@ from console.home.data import CONTACTS_PAGE, contacts_page, home_data
 from console.messages import ContactsPageLoaded, HomeLoaded
 from console.shell.audit import AUDIT_BINDING, open_audit
 from console.widgets.present import Presenter
-from console.widgets.table import Cell, OfisiTable, Row
+from console.widgets.table import Cell, OfisiTable, Row, table_pane
 from console.widgets.text import literal
 from core.contacts import ContactView
 from core.outbox import STATUSES, MessageView
@@ -64,6 +65,7 @@ class HomeScreen(ConsoleScreen):
     PANES: ClassVar[tuple[str, ...]] = ("contacts", "messages")
     MAIN_LIST: ClassVar[str] = "#contacts"
     PANELS_FIRST: ClassVar[bool] = False  # the kind's panels hold its main list: show them above the shared panes
+    FIRST_FOCUS: ClassVar[str | None] = None  # the list the cursor starts in, when not the main list
 
     BINDINGS = [
         Binding("a", "add_contact", "Add contact", id="add-contact",
@@ -103,16 +105,14 @@ class HomeScreen(ConsoleScreen):
             if self.PANES:
                 with Horizontal(id="home-panels", classes="" if "contacts" in self.PANES else "messages-only"):
                     if "contacts" in self.PANES:
-                        with Vertical(id="contacts-pane", classes="pane"):
-                            yield Label(self.CONTACTS_LABEL, id="contacts-title", classes="pane-title")
-                            yield OfisiTable(("Name", "Phone", "Email", "Added"), noun=self.CONTACTS_LABEL.lower(),
-                                             empty=f"No {self.CONTACTS_LABEL.lower()} yet: press a to add one.",
-                                             id="contacts")
+                        yield table_pane(self.CONTACTS_LABEL, OfisiTable(
+                            ("Name", "Phone", "Email", "Added"), noun=self.CONTACTS_LABEL.lower(),
+                            empty=f"No {self.CONTACTS_LABEL.lower()} yet: press a to add one.", id="contacts"),
+                            id="contacts-pane", title_id="contacts-title")
                     if "messages" in self.PANES:
-                        with Vertical(id="messages-pane", classes="pane"):
-                            yield Label("Recent messages", id="messages-title", classes="pane-title")
-                            yield OfisiTable(("When", "To", "Status", "Text"), noun="messages",
-                                             empty="No messages yet.", id="messages")
+                        yield table_pane("Recent messages", OfisiTable(
+                            ("When", "To", "Status", "Text"), noun="messages", empty="No messages yet.",
+                            id="messages"), id="messages-pane", title_id="messages-title")
             if not panels_first:
                 yield from self.compose_panels()
 
@@ -136,7 +136,8 @@ class HomeScreen(ConsoleScreen):
         if (contacts := self._table("#contacts")) is not None:
             contacts.loading = True
         try:
-            self.query_one(self.MAIN_LIST).focus()
+            # Without scrolling: a short terminal opens at the top, on the main list.
+            self.query_one(self.FIRST_FOCUS or self.MAIN_LIST).focus(scroll_visible=False)
         except NoMatches:
             pass
         self.action_refresh()

@@ -11,6 +11,7 @@ too many tries are said under it.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -21,10 +22,8 @@ from textual.worker import Worker, WorkerState, get_current_worker
 from console.base import ConsoleScreen
 from console.messages import CodeRequested, SignInRefused, SignInSucceeded
 from console.shell.remembered import last_email, remember_email
-from core.errors import AccountLocked, AuthenticationFailed
-from core.otp import CodeRefused
-from core.users import CodeRequired, SignedIn, authenticate, resend_second_factor, verify_second_factor
-from db.engine import display_url
+if TYPE_CHECKING:
+    from core.users import CodeRequired, SignedIn
 
 BUTTONS = ("#sign-in", "#verify", "#resend")
 
@@ -72,17 +71,26 @@ class SignInScreen(ConsoleScreen):
                     yield Button("Sign in", id="verify", variant="primary")
                     yield Button("Send a new code", id="resend")
                 yield Static("", id="sign-in-error", markup=False)
-                yield Static(f"Database: {display_url(self.database.url)}", id="sign-in-database", markup=False)
+                yield Static("", id="sign-in-database", markup=False)
 
     def on_mount(self) -> None:
         self.sub_title = "Sign in"
         self.query_one("#code-step").display = False
+        self.call_after_refresh(self.name_the_database)
         email = last_email()
         if email:
             self.query_one("#email", Input).value = email
             self.query_one("#password", Input).focus()
         else:
             self.query_one("#email", Input).focus()
+
+    @work(thread=True, exclusive=True, group="database-name", exit_on_error=False)
+    def name_the_database(self) -> None:
+        """Show which database this is (without its password), once the screen is drawn."""
+        from db.engine import display_url
+
+        shown = f"Database: {display_url(self.database.url)}"
+        self.app.call_from_thread(self.query_one("#sign-in-database", Static).update, shown)
 
     @on(Input.Submitted, "#email")
     def _next_field(self) -> None:
@@ -124,18 +132,29 @@ class SignInScreen(ConsoleScreen):
 
     @work(thread=True, exclusive=True, group="sign-in", exit_on_error=False)
     def check_password(self, email: str, password: str) -> None:
+        from core.users import authenticate
+
         self._finish(lambda session: authenticate(session, email, password))
 
     @work(thread=True, exclusive=True, group="sign-in", exit_on_error=False)
     def check_code(self, user_id: int, code: str) -> None:
+        from core.users import verify_second_factor
+
         self._finish(lambda session: verify_second_factor(session, user_id, code))
 
     @work(thread=True, exclusive=True, group="sign-in", exit_on_error=False)
     def send_new_code(self, user_id: int) -> None:
+        from core.users import resend_second_factor
+
         self._finish(lambda session: resend_second_factor(session, user_id))
 
     def _finish(self, step) -> None:
         """Run one sign-in step in this worker and post what came of it."""
+        # The core is imported here, in the worker, so the screen is drawn without waiting for it.
+        from core.errors import AccountLocked, AuthenticationFailed
+        from core.otp import CodeRefused
+        from core.users import CodeRequired
+
         worker = get_current_worker()
         try:
             with self.database.session() as session:

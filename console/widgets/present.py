@@ -28,7 +28,6 @@ from zoneinfo import ZoneInfo
 
 from console.widgets.text import plain, short
 from core.money import format_money
-from core.phones import display_phone, mask_phone
 
 __all__ = ["Presenter", "mask_phones_in", "SECRET_MESSAGE", "readable_phone"]
 
@@ -49,6 +48,8 @@ def readable_phone(address: str | None) -> str:
         return ""
     if not address.startswith("+"):
         return plain(address)
+    from core.phones import display_phone  # phonenumbers' metadata: not needed before the first list
+
     try:
         return display_phone(address)
     except Exception:  # a malformed stored number is still worth showing
@@ -93,6 +94,8 @@ class Presenter:
         if "•" in address:
             return plain(address)
         if self.mask_phones and not unlocked and "@" not in address:
+            from core.phones import mask_phone
+
             return mask_phone(address)
         return readable_phone(address)
 

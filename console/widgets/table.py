@@ -154,6 +154,14 @@ class LiteralTable(DataTable):
         return super().add_row(*(_literal_cell(c) for c in cells), height=height, key=key,
                                label=_literal_cell(label) if label is not None else None)
 
+    def _update_dimensions(self, new_rows: Iterable[Any]) -> None:
+        """Measure new rows, then drop the lines drawn before: DataTable caches a drawn line without
+        the column widths in its key, so a line drawn between adding rows and measuring them (a
+        busy machine) stayed cut to the header's widths until the cursor moved."""
+        super()._update_dimensions(new_rows)
+        self._clear_caches()
+        self.refresh()
+
     def update_cell(self, row_key: Any, column_key: Any, value: object, *, update_width: bool = False) -> None:
         super().update_cell(row_key, column_key, _literal_cell(value), update_width=update_width)
 
@@ -381,3 +389,11 @@ class OfisiTable(LiteralTable):
             base = self.rich_style + Style(dim=True)
             return Strip(segments).apply_style(base).adjust_cell_length(width, base).crop(0, width)
         return super().render_line(y)
+
+
+def table_pane(title: str, table: OfisiTable, *, id: str, title_id: str | None = None,
+               classes: str = "pane") -> Vertical:
+    """A list under its title, as a home's panes are: ``yield table_pane("Recent messages",
+    OfisiTable(...), id="messages-pane")``. ``title_id`` names the title for a screen that
+    updates it (``"Clients — 50 of 61"``); the title is shown literally."""
+    return Vertical(Label(literal(title), id=title_id, classes="pane-title"), table, id=id, classes=classes)
