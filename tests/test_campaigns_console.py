@@ -339,6 +339,9 @@ async def test_campaign_settings_are_changed_refused_whole_and_read_only_without
         await pilot.press("e")
         await until(pilot, lambda: isinstance(app.screen, SettingsForm), what="the form")
         form = app.screen
+        await pilot.pause(0.1)
+        # Every line and the Save button fit inside the box at 80x24.
+        assert form.query_one("#dialog").max_scroll_y == 0
         form.query_one("#setting-quiet_from", Input).value = "22:30"
         form.query_one("#setting-dlt-opt-out", Input).value = "1107160000000000001"
         await pilot.press("enter")

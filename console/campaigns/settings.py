@@ -73,10 +73,10 @@ class SettingsForm(Dialog[SettingsView]):
 
     CONFIRM_LABEL = "Save"
     DEFAULT_CSS = """
-    SettingsForm .setting-line { height: 1; margin-bottom: 1; }
-    SettingsForm .setting-line Label { width: 30; }
+    SettingsForm .setting-line { height: 1; }
+    SettingsForm .setting-line Label { width: 29; }
     SettingsForm .setting-line Input { width: 1fr; }
-    SettingsForm #settings-hint { color: $text-muted; }
+    SettingsForm #settings-hint { color: $text-muted; margin-bottom: 1; width: 100%; height: auto; }
     """
 
     def __init__(self, database: Database, actor: Actor, org: OrgView, view: SettingsView) -> None:
@@ -84,22 +84,26 @@ class SettingsForm(Dialog[SettingsView]):
         self.database, self.actor, self.org, self.view = database, actor, org, view
 
     def fields(self) -> list[tuple[str, str, str]]:
-        """(input id, question, value now)."""
+        """(input id, question, value now, shown when empty)."""
         view = self.view
-        return [("quiet_from", f"Quiet hours start ({self.org.timezone})", view.quiet_from),
-                ("quiet_until", "Quiet hours end", view.quiet_until),
-                ("dlt_entity_id", "DLT entity ID", view.dlt_entity_id or ""),
-                *((f"dlt-{kind}", f"DLT template: {kind}", view.dlt_templates.get(kind, "")) for kind in REPLY_KINDS)]
+        return [("quiet_from", "Quiet hours start", view.quiet_from, "21:00"),
+                ("quiet_until", "Quiet hours end", view.quiet_until, "08:00"),
+                ("dlt_entity_id", "DLT entity ID", view.dlt_entity_id or "", "not set"),
+                *((f"dlt-{kind}", f"DLT template: {kind}", view.dlt_templates.get(kind, ""), "not registered")
+                  for kind in REPLY_KINDS)]
 
     def compose_body(self) -> ComposeResult:
-        for key, question, now in self.fields():
+        yield Label(literal(f"Times on the org's clock ({self.org.timezone}), as 21:00; the same start and "
+                            "end: no quiet hours. An empty ID removes it."), id="settings-hint")
+        for key, question, now, empty in self.fields():
             with Horizontal(classes="setting-line"):
                 yield Label(literal(question))
-                yield Input(now, id=f"setting-{key}", compact=True)
-        yield Label("Times as 21:00; the same start and end: no quiet hours. An empty ID removes it.",
-                    id="settings-hint")
+                yield Input(now, id=f"setting-{key}", placeholder=empty, compact=True)
 
     def on_mount(self) -> None:
+        # Eight lines, the hint and the buttons fit 24 rows without the box's top and bottom padding
+        # (the app's stylesheet sets it for every dialog, so only an inline style overrides it).
+        self.query_one("#dialog").styles.padding = (0, 2)
         self.query_one(Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -108,8 +112,8 @@ class SettingsForm(Dialog[SettingsView]):
 
     def changes(self) -> dict:
         """What the form changes: only the values that differ from what they are now."""
-        typed = {key: self.query_one(f"#setting-{key}", Input).value.strip() for key, _q, _n in self.fields()}
-        now = {key: value for key, _q, value in self.fields()}
+        typed = {key: self.query_one(f"#setting-{key}", Input).value.strip() for key, *_ in self.fields()}
+        now = {key: value for key, _q, value, _e in self.fields()}
         changed = {key: value for key, value in typed.items() if value != now[key]}
         kwargs: dict = {key: changed.pop(key) for key in (*QUIET, "dlt_entity_id") if key in changed}
         if changed:
