@@ -226,7 +226,7 @@ async def test_the_campaigns_home_shows_five_campaigns_and_its_keys_at_each_size
         assert screen.query_one(Footer).region.bottom == size[1]
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, KeysHelp), what="the keys")
-        assert {"Launch", "Templates", "New campaign", "Vendors"} <= {k.does for k in app.screen.keys}
+        assert {"Launch", "Templates", "New campaign", "Vendors", "Settings"} <= {k.does for k in app.screen.keys}
 
 
 async def test_the_launch_question_says_the_estimated_cost_once_sms_were_priced(committed, programme, cli_actor):
