@@ -226,7 +226,7 @@ async def test_the_campaigns_home_shows_five_campaigns_and_its_keys_at_each_size
         assert screen.query_one(Footer).region.bottom == size[1]
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, KeysHelp), what="the keys")
-        assert {"Launch", "Templates", "New campaign", "Vendors"} <= {k.does for k in app.screen.keys}
+        assert {"Launch", "Templates", "New campaign", "Vendors", "Settings"} <= {k.does for k in app.screen.keys}
 
 
 async def test_the_launch_question_says_the_estimated_cost_once_sms_were_priced(committed, programme, cli_actor):
@@ -299,3 +299,90 @@ async def test_a_surveys_replies_are_listed_literally_with_answers_counted_and_o
         assert table.shown_rows[0].data.text.startswith("Where do I apply?")
         await pilot.press("escape")
         await until(pilot, lambda: pilot.app.screen is screen, what="back to the campaigns")
+
+
+async def test_campaign_settings_are_changed_refused_whole_and_read_only_without_manage(committed, programme,
+                                                                                      cli_actor):
+    from sqlalchemy import func, select
+
+    from console.campaigns.settings import CampaignSettingsScreen, SettingsForm
+    from core.campaigns import campaign_settings
+    from db.models import AuditEntry
+
+    with committed.session() as s:
+        add_user(s, cli_actor, "viewer@example.in", org_id=programme.id, role="viewer", name="Vikram",
+                 password=PASSWORD)
+        campaign_settings(s, cli_actor, programme.id, quiet_from="21:00", quiet_until="08:00")
+
+    def audits() -> int:
+        with committed.session() as s:
+            return s.scalar(select(func.count()).select_from(AuditEntry).where(
+                AuditEntry.org_id == programme.id, AuditEntry.action.like("campaign.%")))
+
+    app = OfisiApp(committed, live_updates=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "officer@example.in")
+        screen = await home(pilot)
+        assert screen.active_bindings["g"].binding.description == "Settings"
+        await pilot.press("g")
+        await until(pilot, lambda: isinstance(app.screen, CampaignSettingsScreen) and app.screen.view is not None,
+                    what="the settings")
+        settings = app.screen
+        table = settings.query_one("#campaign-settings", OfisiTable)
+        rows = {str(table.get_row_at(i)[0]): str(table.get_row_at(i)[1]) for i in range(table.row_count)}
+        assert rows["Quiet hours"] == "21:00–08:00 (Asia/Kolkata)"
+        assert rows["DLT entity ID"] == "not set" and rows["DLT template: opt-out"] == "not registered"
+        assert "(read only)" not in screen_text(app)
+        await pilot.press("down", "down")  # the opt-out line says what an unregistered kind means
+        await until(pilot, lambda: "SMS of this kind to India fail" in screen_text(app), what="the meaning")
+
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, SettingsForm), what="the form")
+        form = app.screen
+        await pilot.pause(0.1)
+        # Every line and the Save button fit inside the box at 80x24.
+        assert form.query_one("#dialog").max_scroll_y == 0
+        form.query_one("#setting-quiet_from", Input).value = "22:30"
+        form.query_one("#setting-dlt-opt-out", Input).value = "1107160000000000001"
+        await pilot.press("enter")
+        await until(pilot, lambda: app.screen is settings and settings.view.quiet_from == "22:30", what="the save")
+        rows = {str(table.get_row_at(i)[0]): str(table.get_row_at(i)[1]) for i in range(table.row_count)}
+        assert rows["Quiet hours"] == "22:30–08:00 (Asia/Kolkata)"
+        assert rows["DLT template: opt-out"] == "1107160000000000001"
+        saved = audits()
+        assert saved == 3  # the setup's, then one for the quiet hours and one for the DLT templates
+
+        # A wrong hour and markup in the entity ID: refused whole, said in a notice, the typing kept.
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, SettingsForm), what="the form again")
+        form = app.screen
+        form.query_one("#setting-quiet_until", Input).value = "25:00"
+        form.query_one("#setting-dlt_entity_id", Input).value = "[/]"
+        form.query_one("#setting-dlt-reply", Input).value = "1107160000000000003"
+        await pilot.press("enter")
+        await until(pilot, lambda: any("The end of the quiet hours '25:00' is not a time of day" in str(n.message)
+                                       and "'[/]' is not a number" in str(n.message)
+                                       for n in app._notifications), what="the refusal")
+        assert app.screen is form and form.query_one("#setting-dlt_entity_id", Input).value == "[/]"
+        assert form.query_one("#setting-quiet_until", Input).value == "25:00"
+        with committed.session() as s:
+            now = campaign_settings(s, cli_actor, programme.id)
+        assert (now.quiet_until, now.dlt_entity_id, now.dlt_templates) == \
+            ("08:00", None, {"opt-out": "1107160000000000001"})
+        assert audits() == saved
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is settings, what="the form closed")
+
+    async with OfisiApp(committed, live_updates=False).run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "viewer@example.in")
+        screen = await home(pilot)
+        assert screen.active_bindings["g"].binding.description == "Settings (read only)"
+        await pilot.press("g")
+        await until(pilot, lambda: isinstance(pilot.app.screen, CampaignSettingsScreen)
+                    and pilot.app.screen.view is not None, what="the read-only settings")
+        assert pilot.app.screen.view.quiet_from == "22:30"
+        assert "Read only: changing these needs a role that manages campaigns" in screen_text(pilot.app)
+        await pilot.press("e", "enter")
+        await pilot.pause(0.2)
+        assert isinstance(pilot.app.screen, CampaignSettingsScreen)
+    assert audits() == saved

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 import core.campaigns  # noqa: F401  (permissions, jobs, the outbox hook)
 from core import templates
@@ -135,6 +135,27 @@ def test_quiet_hours_default_to_nine_at_night_until_eight(session, org, monkeypa
     assert (view.quiet_from, view.quiet_until) == ("21:00", "08:00")
     with pytest.raises(InvalidInput, match="not a time of day"):
         service.campaign_settings(session, ACTOR, org.id, quiet_from="9pm")
+
+
+def test_settings_change_all_or_nothing_when_one_value_is_refused(session, org):
+    from db.models import AuditEntry
+
+    service.campaign_settings(session, ACTOR, org.id, quiet_from="21:00", quiet_until="08:00")
+    audits = session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.org_id == org.id))
+    with pytest.raises(InvalidInput, match=r"The end of the quiet hours '25:00' is not a time of day.*entity ID '\[/\]'"):
+        service.campaign_settings(session, ACTOR, org.id, quiet_from="22:00", quiet_until="25:00",
+                                  dlt_entity_id="[/]", dlt_templates={"opt-out": "1107160000000000001"})
+    session.rollback()
+    view = service.campaign_settings(session, ACTOR, org.id)
+    assert (view.quiet_from, view.quiet_until, view.dlt_entity_id, view.dlt_templates) == ("21:00", "08:00", None, {})
+    assert session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.org_id == org.id)) == audits
+    view = service.campaign_settings(session, ACTOR, org.id, quiet_from="22:00", dlt_entity_id="1101000000000000001",
+                                     dlt_templates={"opt-out": "1107160000000000001"})
+    assert (view.quiet_from, view.dlt_entity_id, view.dlt_templates) == \
+        ("22:00", "1101000000000000001", {"opt-out": "1107160000000000001"})
+    actions = session.scalars(select(AuditEntry.action).where(AuditEntry.org_id == org.id)
+                              .order_by(AuditEntry.id.desc()).limit(2)).all()
+    assert sorted(actions) == ["campaign.dlt_templates", "campaign.settings"]
 
 
 def test_a_monthly_campaign_on_the_31st_stays_at_month_end_and_stops_after_until(session, org):

@@ -1,7 +1,8 @@
 """The campaign office's campaigns: a list with live progress bars, a new-campaign
 form with a preview, launch / pause / resume / cancel, analytics with a chart, ``y``
-for the replies of the campaign under the cursor (``console.campaigns.replies``) and ``t``
-for the stored message templates.
+for the replies of the campaign under the cursor (``console.campaigns.replies``), ``t``
+for the stored message templates and ``g`` for the quiet hours and DLT registration
+(``console.campaigns.settings``; read only, and the key says so, without ``campaigns.manage``).
 
 Launching and resuming send to many people, so each asks first and says how many
 recipients, how many SMS parts and, where the provider priced earlier messages, the
@@ -29,6 +30,7 @@ from console import home, vendors
 from console.campaigns.launch import LaunchFacts, confirm_launch, confirm_resume, launch_facts
 from console.campaigns.new_campaign import NewCampaignScreen
 from console.campaigns.replies import RepliesScreen
+from console.campaigns.settings import CampaignSettingsScreen
 from console.campaigns.templates import TemplatesScreen
 from console.widgets.table import Cell, OfisiTable, Row
 from console.widgets.text import literal
@@ -115,6 +117,11 @@ class CampaignsHome(vendors.CampaignsHome):
                 tooltip="What people answered the campaign under the cursor, and who opted out."),
         Binding("t", "templates", "Templates", id="campaign-templates",
                 tooltip="The stored message templates: list, add, edit, preview."),
+        Binding("g", "settings", "Settings", id="campaign-settings",
+                tooltip="Quiet hours and the DLT registration of SMS to India: see and change them."),
+        Binding("g", "settings_read_only", "Settings (read only)", id="campaign-settings-read-only",
+                tooltip="Quiet hours and the DLT registration of SMS to India; changing them needs a role "
+                        "that manages campaigns."),
     ]
     DEFAULT_CSS = """
     #campaigns-pane { height: 1fr; min-height: 10; }
@@ -141,8 +148,10 @@ class CampaignsHome(vendors.CampaignsHome):
                 yield Sparkline([], id="campaign-sparkline")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("new_campaign",):
+        if action in ("new_campaign", "settings"):
             return self.may("campaigns.manage")
+        if action == "settings_read_only":
+            return not self.may("campaigns.manage")
         if action in ("launch", "pause", "resume", "cancel_campaign"):
             return self.may("campaigns.send")
         return super().check_action(action, parameters)
@@ -303,4 +312,8 @@ class CampaignsHome(vendors.CampaignsHome):
     def action_templates(self) -> None:
         self.app.push_screen(TemplatesScreen(self.database, self.actor, self.org, self.membership.role))
 
+    def action_settings(self) -> None:
+        self.app.push_screen(CampaignSettingsScreen(self.database, self.actor, self.org, writable=True))
 
+    def action_settings_read_only(self) -> None:
+        self.app.push_screen(CampaignSettingsScreen(self.database, self.actor, self.org, writable=False))

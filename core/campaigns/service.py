@@ -388,40 +388,62 @@ def campaign_settings(session: Session, actor: Actor, org_id: int, *, quiet_from
                       quiet_until: str | None = None, dlt_entity_id: str | None = None,
                       dlt_templates: dict[str, str] | None = None) -> SettingsView:
     """The org's quiet hours, DLT entity ID and the DLT template IDs of its own SMS by kind
-    (``dlt_templates``, an empty ID removes one); changed when given (``campaigns.manage``)."""
+    (``dlt_templates``, an empty ID removes one); changed when given (``campaigns.manage``).
+
+    Every value is checked before anything is written, so a refusal (an hour that is not a time,
+    an ID that is not a number) changes nothing, and the rest is saved in one transaction."""
     require(session, actor, org_id, "campaigns.read")
     found = _settings(session, org_id)
     changes = {k: v.strip() for k, v in (("quiet_from", quiet_from), ("quiet_until", quiet_until),
                                           ("dlt_entity_id", dlt_entity_id)) if v is not None}
-    if dlt_templates:
+    if changes or dlt_templates:
         require(session, actor, org_id, "campaigns.manage")
+        problems = []
+        for key, what in (("quiet_from", "start of the quiet hours"), ("quiet_until", "end of the quiet hours")):
+            if key in changes:
+                try:
+                    changes[key] = _clock(changes[key], what).strftime("%H:%M")
+                except InvalidInput as refused:
+                    problems.append(str(refused)[:1].lower() + str(refused)[1:].rstrip("."))
+        problems += _dlt_problems(changes.get("dlt_entity_id"), dlt_templates or {})
+        if problems:
+            said = "; ".join(problems)
+            raise InvalidInput(said[:1].upper() + said[1:] + ".")
+    if dlt_templates:
         _register_dlt_templates(session, actor, org_id, dlt_templates)
     if changes:
-        require(session, actor, org_id, "campaigns.manage")
-        for key in ("quiet_from", "quiet_until"):
-            if key in changes:
-                changes[key] = _clock(changes[key], key.replace("_", " ")).strftime("%H:%M")
         before = {k: getattr(found, k) for k in changes}
         for key, value in changes.items():
             setattr(found, key, value or None if key == "dlt_entity_id" else value)
         session.merge(found)
         audit.record(session, actor, "campaign.settings", "org", org_id, org_id=org_id, before=before, after=changes)
+    if changes or dlt_templates:
         session.commit()
     registered = dict(session.execute(select(DltReplyTemplate.kind, DltReplyTemplate.dlt_template_id)
                                       .where(DltReplyTemplate.org_id == org_id)).all())
     return SettingsView(found.quiet_from, found.quiet_until, found.dlt_entity_id, registered)
 
 
-def _register_dlt_templates(session: Session, actor: Actor, org_id: int, given: dict[str, str]) -> None:
+_DLT_ID = re.compile(r"[0-9]+")
+
+
+def _dlt_problems(entity_id: str | None, templates: dict[str, str]) -> list[str]:
+    """What is wrong with a DLT entity ID and template IDs by kind: each ID is a number (19 digits
+    as DLT issues them), each kind one of ``india.REPLY_KINDS``."""
     from core.providers.india import REPLY_KINDS
 
-    problems = [f"{kind!r} is not a kind of SMS; use one of {', '.join(REPLY_KINDS)}"
-                for kind in given if kind not in REPLY_KINDS]
+    problems = []
+    if entity_id and not _DLT_ID.fullmatch(entity_id):
+        problems.append(f"the DLT entity ID {entity_id!r} is not a number (DLT IDs are 19 digits)")
+    problems += [f"{kind!r} is not a kind of SMS; use one of {', '.join(REPLY_KINDS)}"
+                 for kind in templates if kind not in REPLY_KINDS]
     problems += [f"the DLT template ID {value!r} for {kind} is not a number (DLT IDs are 19 digits)"
-                 for kind, value in given.items() if value.strip() and not value.strip().isdigit()]
-    if problems:
-        said = "; ".join(problems)
-        raise InvalidInput(said[:1].upper() + said[1:] + ".")
+                 for kind, value in templates.items() if value.strip() and not _DLT_ID.fullmatch(value.strip())]
+    return problems
+
+
+def _register_dlt_templates(session: Session, actor: Actor, org_id: int, given: dict[str, str]) -> None:
+    """Write checked DLT template IDs by kind (the caller commits)."""
     before, after = {}, {}
     for kind, value in given.items():
         row = session.get(DltReplyTemplate, (org_id, kind))
@@ -434,7 +456,6 @@ def _register_dlt_templates(session: Session, actor: Actor, org_id: int, given: 
         elif after[kind]:
             session.add(DltReplyTemplate(org_id=org_id, kind=kind, dlt_template_id=after[kind]))
     audit.record(session, actor, "campaign.dlt_templates", "org", org_id, org_id=org_id, before=before, after=after)
-    session.commit()
 
 
 # ---------------------------------------------------------------- before launch: preview, count, test
