@@ -144,6 +144,7 @@ def stay(_hop: Hop) -> Step:
 
 class AgencyMachine:
     start = home = f"{PREFIX}menu"
+    preload = None
     states = {
         f"{PREFIX}menu": State(show=show_menu, handle=handle_menu),
         f"{PREFIX}availability": State(show=show_availability, handle=handle_availability),
@@ -184,6 +185,7 @@ class AgencyFirst:
     def __init__(self, other: Machine | None, agency: AgencyMachine | None = None) -> None:
         self.other, self.agency = other, agency or AgencyMachine()
         self.states = {**(other.states if other else {}), **self.agency.states}
+        self.preload = other.preload if other else None  # most callers are the earlier machine's
         self.start = other.start if other else self.agency.start
         self._area = threading.local()
 

@@ -256,6 +256,7 @@ def stay(_hop: Hop) -> Step:
 
 class CommunityMachine:
     start, home = f"{PREFIX}entry", f"{PREFIX}menu"
+    preload = None
     states = {
         f"{PREFIX}entry": State(show=show_entry, handle=handle_entry),
         f"{PREFIX}join_name": State(show=show_join_name, handle=handle_join_name),
@@ -306,6 +307,7 @@ class SharedMenu:
     def __init__(self, other: Machine | None, community: CommunityMachine | None = None) -> None:
         self.other, self.community = other, community or CommunityMachine()
         self.states = {**(other.states if other else {}), **self.community.states}
+        self.preload = other.preload if other else None  # most callers are the earlier machine's
         self.start = other.start if other else self.community.start
         self._area = threading.local()  # each hop runs in one worker thread, start to end
 
