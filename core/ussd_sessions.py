@@ -8,6 +8,7 @@ the new state in the same transaction as whatever the hop changed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from collections.abc import Callable
 from typing import Any
 
@@ -41,8 +42,11 @@ class HopState:
     preloaded: list[tuple[Any, ...]] | None = None
 
 
+@lru_cache(maxsize=4096)
 def caller_phone(raw: str, default_country: str = "KE") -> str:
-    """Africa's Talking sends ``+2547…``; anything else is parsed as the default country's."""
+    """Africa's Talking sends ``+2547…``; anything else is parsed as the default country's.
+    Remembered: a session's every hop brings the same number, and parsing it costs as much as
+    a menu screen."""
     try:
         number = phonenumbers.parse(raw.strip(), None if raw.strip().startswith("+") else default_country)
     except phonenumbers.NumberParseException:

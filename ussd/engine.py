@@ -201,11 +201,22 @@ def handle_hop(db: Database, machine: Machine, *, session_id: str, phone: str, s
         return render(SORRY)
 
 
+_KEPT = "ussd.kept"
+
+
+@event.listens_for(Session, "loaded_as_persistent")
+def _kept(session: Session, instance: Any) -> None:
+    kept = session.info.get(_KEPT)
+    if kept is not None:
+        kept.append(instance)
+
+
 def _keep_loaded(session: Session) -> None:
     """Hold every object the hop loads, so the core services it calls find the org and member
-    a fact already read in the identity map instead of reading them again (it holds weakly)."""
-    kept: list[Any] = []
-    event.listen(session, "loaded_as_persistent", lambda _session, instance: kept.append(instance))
+    a fact already read in the identity map instead of reading them again (it holds weakly).
+    One listener for every session, which holds only for a hop's: a listener of the hop's own
+    cost more to set up than the rest of a menu screen."""
+    session.info[_KEPT] = []
 
 
 def _applied(session: Session, machine: Machine, hop: HopState, result: Transition, facts: Any) -> Transition:
