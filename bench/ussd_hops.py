@@ -11,7 +11,10 @@ format). The floor is the same number of POSTs to an endpoint that answers
 A third figure says where the rest goes: ``state_only_per_s`` is the same
 POSTs to an endpoint that does only what every hop must (lock or open the
 session row, save it, commit, in the hops' own threads) and none of the
-menu's reads; ``state_only_ratio`` is its share of the bare endpoint.
+menu's reads; ``state_only_ratio`` is its share of the bare endpoint, and
+``hop_to_state_ratio`` the hops' share of it (what the menu costs beyond the
+session store). ``load_average`` is the machine's 1-minute load at the end:
+the figures are only as quiet as the machine was.
 
 By default the next input goes the moment an answer arrives (the most the
 server can answer); ``--think-ms`` paces each session like a person reading.
@@ -150,6 +153,8 @@ def main() -> None:
         "ratio": round(ussd_rate / bare_rate, 3),
         "state_only_per_s": round(state_rate, 1), "state_only_p99_ms": round(p99(state_lat), 1),
         "state_only_ratio": round(state_rate / bare_rate, 3),
+        "hop_to_state_ratio": round(ussd_rate / state_rate, 3),
+        "load_average": round(os.getloadavg()[0], 2),
     }))
 
 
