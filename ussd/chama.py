@@ -34,7 +34,6 @@ from core.ussd_pins import check_new_pin, pin_matches, pin_state, record_right_p
 from core.ussd_sessions import HopState, Preload
 from db.models import Org
 from db.types import utcnow
-from ussd.callback import use_machine
 from ussd.engine import Hop, Menu, State, Step
 from ussd.screens import Screen, picked
 
@@ -476,5 +475,3 @@ class ChamaMachine:
                                    idempotency_key=f"ussd-statement:{hop.session_id}")
         return {}
 
-
-use_machine(ChamaMachine())
