@@ -200,13 +200,19 @@ def bench_app():
     return _with_bench_routes(app_from_settings())
 
 
+def _limits(sessions: int) -> dict[str, str]:
+    """The gateway's settings for the run: its connection limit (256 by default) raised to take one
+    kept-alive connection per session, as the load generator opens (Africa's Talking pools its own)."""
+    return {"OFISI_GATEWAY_MAX_CONCURRENCY": str(max(256, 2 * sessions))}
+
+
 @contextmanager
-def serving(db, workers: int) -> Iterator[str]:
+def serving(db, workers: int, sessions: int = 50) -> Iterator[str]:
     """The gateway on ``db``: in a thread of this process, or as ``ofisi serve --workers N`` does."""
     if workers == 1:
         import ussd.gateway as gateway
 
-        server, base = start(_with_bench_routes(gateway.create_app(db, load_settings({}))))
+        server, base = start(_with_bench_routes(gateway.create_app(db, load_settings(_limits(sessions)))))
         try:
             yield base
         finally:
@@ -221,7 +227,7 @@ def serving(db, workers: int) -> Iterator[str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     here = Path(__file__).resolve().parent
-    env = {**os.environ, "OFISI_DATABASE_URL": db.url,
+    env = {**os.environ, **_limits(sessions), "OFISI_DATABASE_URL": db.url,
            "PYTHONPATH": os.pathsep.join([str(here.parent), str(here), os.environ.get("PYTHONPATH", "")])}
     server = subprocess.Popen([sys.executable, "-c", (
         "from ussd.server import run_workers; "
@@ -246,7 +252,7 @@ def _measure_all(db, args) -> list[tuple[float, list[float]]]:
     totals = {path: (0.0, []) for path in paths}
     phones = seed(db, args.sessions)
     hops = [(phone, HOPS) for phone in phones]
-    with serving(db, args.workers) as base:
+    with serving(db, args.workers, args.sessions) as base:
         measure(f"{base}/ussd/callback", hops[:5])  # warm up
         for _ in range(args.rounds):
             for path in paths:
