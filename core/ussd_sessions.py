@@ -7,9 +7,9 @@ the new state in the same transaction as whatever the hop changed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from collections.abc import Callable
 from typing import Any
 
 import phonenumbers
@@ -96,9 +96,9 @@ def begin_hop(session: Session, session_id: str, phone: str, service_code: str, 
               preload: Preload | None = None) -> HopState:
     """Lock (or open) the session's row and read its state; a session that has ended is refused.
 
-    Rows, not ORM objects: a hop reads one row and writes it back, and is the
-    gateway's hottest path, so it pays for no identity map or unit of work.
-    With a ``preload``, the facts it names come back in the same round trip
+    The session is a row, not an ORM object: a hop reads one row and writes it
+    back, and is the gateway's hottest path, so it pays for no identity map or
+    unit of work for it. With a ``preload``, the facts it names come back in the same round trip
     (:attr:`HopState.preloaded`); a session's first hop has none, as its row
     did not exist yet.
     """

@@ -319,7 +319,8 @@ def list_members(
 # A phone's memberships, in parts, so the USSD gateway can read them in the statement that locks its
 # session row (``ussd.chama``): what is read, from where, and which rows are the phone's.
 MEMBERSHIP_COLUMNS = (Org, ChamaMember, Contact, SMS_OPTED_OUT)
-MEMBERSHIPS = orm_join(Org, ChamaMember, ChamaMember.org_id == Org.id).join(Contact, Contact.id == ChamaMember.contact_id)
+MEMBERSHIPS = orm_join(Org, ChamaMember, ChamaMember.org_id == Org.id).join(Contact,
+                                                                       Contact.id == ChamaMember.contact_id)
 
 
 def memberships_of(phone) -> ColumnElement[bool]:
