@@ -11,7 +11,10 @@ format). The floor is the same number of POSTs to an endpoint that answers
 A third figure says where the rest goes: ``state_only_per_s`` is the same
 POSTs to an endpoint that does only what every hop must (lock or open the
 session row, save it, commit, in the hops' own threads) and none of the
-menu's reads; ``state_only_ratio`` is its share of the bare endpoint.
+menu's reads; ``state_only_ratio`` is its share of the bare endpoint, and
+``hop_to_state_ratio`` the hops' share of it (what the menu costs beyond the
+session store). ``load_average`` is the machine's 1-minute load at the end:
+the figures are only as quiet as the machine was.
 
 By default the next input goes the moment an answer arrives (the most the
 server can answer); ``--think-ms`` paces each session like a person reading.
@@ -150,6 +153,8 @@ def main() -> None:
         "ratio": round(ussd_rate / bare_rate, 3),
         "state_only_per_s": round(state_rate, 1), "state_only_p99_ms": round(p99(state_lat), 1),
         "state_only_ratio": round(state_rate / bare_rate, 3),
+        "hop_to_state_ratio": round(ussd_rate / state_rate, 3),
+        "load_average": round(os.getloadavg()[0], 2),
     }))
 
 
@@ -195,13 +200,19 @@ def bench_app():
     return _with_bench_routes(app_from_settings())
 
 
+def _limits(sessions: int) -> dict[str, str]:
+    """The gateway's settings for the run: its connection limit (256 by default) raised to take one
+    kept-alive connection per session, as the load generator opens (Africa's Talking pools its own)."""
+    return {"OFISI_GATEWAY_MAX_CONCURRENCY": str(max(256, 2 * sessions))}
+
+
 @contextmanager
-def serving(db, workers: int) -> Iterator[str]:
+def serving(db, workers: int, sessions: int = 50) -> Iterator[str]:
     """The gateway on ``db``: in a thread of this process, or as ``ofisi serve --workers N`` does."""
     if workers == 1:
         import ussd.gateway as gateway
 
-        server, base = start(_with_bench_routes(gateway.create_app(db, load_settings({}))))
+        server, base = start(_with_bench_routes(gateway.create_app(db, load_settings(_limits(sessions)))))
         try:
             yield base
         finally:
@@ -216,7 +227,7 @@ def serving(db, workers: int) -> Iterator[str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     here = Path(__file__).resolve().parent
-    env = {**os.environ, "OFISI_DATABASE_URL": db.url,
+    env = {**os.environ, **_limits(sessions), "OFISI_DATABASE_URL": db.url,
            "PYTHONPATH": os.pathsep.join([str(here.parent), str(here), os.environ.get("PYTHONPATH", "")])}
     server = subprocess.Popen([sys.executable, "-c", (
         "from ussd.server import run_workers; "
@@ -241,7 +252,7 @@ def _measure_all(db, args) -> list[tuple[float, list[float]]]:
     totals = {path: (0.0, []) for path in paths}
     phones = seed(db, args.sessions)
     hops = [(phone, HOPS) for phone in phones]
-    with serving(db, args.workers) as base:
+    with serving(db, args.workers, args.sessions) as base:
         measure(f"{base}/ussd/callback", hops[:5])  # warm up
         for _ in range(args.rounds):
             for path in paths:

@@ -1,7 +1,7 @@
 """One way for a test to put its own USSD menu in front of the gateway and take it away again.
 
-The areas' menus register themselves when their modules are imported, each wrapping the one before
-it; so the gateway's modules are loaded first, and what was there is put back afterwards whole.
+The gateway's menu is composed in one place (``ussd.menus``); the gateway's modules are loaded first,
+and what was there is put back afterwards whole.
 """
 
 from __future__ import annotations

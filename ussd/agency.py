@@ -3,8 +3,9 @@ and asks where her placement stands; an employer buys a contact package (the M-P
 and sees her credits, and gets an unlocked worker's number by SMS.
 
 The caller is a worker or employer of an agency when her phone is on its books
-(:func:`core.agency.sms.agency_caller`); anyone else gets the menu that was there before (the chama's,
-the community's). Every answer goes through the same core functions as the SMS keywords.
+(:func:`core.agency.sms.agency_caller`); anyone else gets the menu it wraps (the chama's,
+the community's: :mod:`ussd.menus` composes them). Every answer goes through the same core
+functions as the SMS keywords.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from core.agency.sms import agency_caller, buy_by_phone, invitation_text, set_av
 from core.money import format_money
 from core.ussd_sessions import HopState
 from db.models import Org
-from ussd.callback import current_machine, use_machine
 from ussd.engine import Hop, Machine, Menu, State, Step
 from ussd.screens import Screen
 
@@ -144,6 +144,7 @@ def stay(_hop: Hop) -> Step:
 
 class AgencyMachine:
     start = home = f"{PREFIX}menu"
+    preload = None
     states = {
         f"{PREFIX}menu": State(show=show_menu, handle=handle_menu),
         f"{PREFIX}availability": State(show=show_availability, handle=handle_availability),
@@ -179,11 +180,12 @@ class AgencyMachine:
 
 class AgencyFirst:
     """One service code: agency workers and employers get the agency menu, everyone else the menu
-    that was there before."""
+    it wraps."""
 
     def __init__(self, other: Machine | None, agency: AgencyMachine | None = None) -> None:
         self.other, self.agency = other, agency or AgencyMachine()
         self.states = {**(other.states if other else {}), **self.agency.states}
+        self.preload = other.preload if other else None  # most callers are the wrapped machine's
         self.start = other.start if other else self.agency.start
         self._area = threading.local()
 
@@ -212,5 +214,3 @@ class AgencyFirst:
             return self.agency.apply(session, hop, effects, facts)
         return self.other.apply(session, hop, effects, facts)
 
-
-use_machine(AgencyFirst(current_machine()))

@@ -2,8 +2,8 @@
 
 The callback answers ``text/plain`` with a ``CON``/``END`` screen, whatever
 it is sent: odd input gets a screen, and so does an internal failure.
-Which machine answers is set by the area that serves feature phones
-(:func:`use_machine`).
+Which menu answers which caller is said in one place, :mod:`ussd.menus`;
+a test may put its own in front (:func:`use_machine`).
 """
 
 from __future__ import annotations
@@ -30,23 +30,22 @@ _machine: list[Machine] = []
 
 
 def use_machine(machine: Machine) -> None:
-    """Make ``machine`` answer every dial (the area that serves feature phones calls this)."""
+    """Make ``machine`` answer every dial instead of the gateway's menu (tests do)."""
     _machine[:] = [machine]
 
 
-def current_machine() -> Machine | None:
-    return _machine[0] if _machine else None
+def current_machine() -> Machine:
+    """The machine that answers: the gateway's menu (:func:`ussd.menus.gateway_menu`), made on first use."""
+    if not _machine:
+        from ussd.menus import gateway_menu
 
-
-NOT_OFFERED = Screen("This number does not offer a USSD service yet. Please contact your group's office.",
-                     end=True)
+        _machine[:] = [gateway_menu()]
+    return _machine[0]
 
 
 def answer_dial(db: Database, *, session_id: str, phone: str, service_code: str, text: str) -> str:
     """One hop, from any front end (the gateway, `ofisi ussd dial`)."""
     machine = current_machine()
-    if machine is None:
-        return render(NOT_OFFERED)
     if not session_id:
         return render(Screen("Your network did not send a session. Please dial again.", end=True))
     try:

@@ -24,16 +24,16 @@ from core.actors import Actor
 from core.chama.ledger import KINDS, list_entries, member_balances
 from core.chama.loans import answer_guarantee, guarantee_requests, list_loans, loan_limit, request_loan
 from core.chama.meetings import next_meeting
-from core.chama.members import chamas_of_phone
+from core.chama.members import MEMBERSHIP_COLUMNS, MEMBERSHIPS, chamas_of_phone, membership_views, memberships_of
 from core.chama.mpesa import CONTRIBUTION, REPAYMENT, ask_to_pay
 from core.money import format_money, parse_money
 from core.numbers import whole_number
 from core.passwords import hash_pin, verify_password
 from core.payments import wake_payment_sender
 from core.ussd_pins import check_new_pin, pin_matches, pin_state, record_right_pin, record_wrong_pin, set_pin
-from core.ussd_sessions import HopState
+from core.ussd_sessions import HopState, Preload
+from db.models import Org
 from db.types import utcnow
-from ussd.callback import use_machine
 from ussd.engine import Hop, Menu, State, Step
 from ussd.screens import Screen, picked
 
@@ -45,12 +45,14 @@ class ChamaFacts:
     """What the menu may show, read lazily: a screen reads only what it needs."""
 
     def __init__(self, session: Session, hop: HopState) -> None:
-        self.session, self.phone, self.data = session, hop.phone, hop.data
+        self.session, self.phone, self.data, self.preloaded = session, hop.phone, hop.data, hop.preloaded
         self.now = utcnow()
         self._statements: dict[tuple[int, int], list[str]] = {}
 
     @cached_property
     def memberships(self):
+        if self.preloaded is not None:
+            return membership_views(self.preloaded)
         return chamas_of_phone(self.session, GATEWAY, self.phone)
 
     @cached_property
@@ -389,6 +391,8 @@ def handle_new_pin_again(hop: Hop) -> Step:
 
 class ChamaMachine:
     start, home = "entry", "menu"
+    # Every screen after the first names the member's chama, so her memberships come with the session's row.
+    preload = Preload(MEMBERSHIP_COLUMNS, MEMBERSHIPS, memberships_of, order_by=(Org.name,))
     states = {
         "entry": State(show=show_entry, handle=handle_entry),
         "confirm_pin": State(show=lambda h: Screen("Enter the same PIN again:"), handle=handle_confirm_pin),
@@ -471,5 +475,3 @@ class ChamaMachine:
                                    idempotency_key=f"ussd-statement:{hop.session_id}")
         return {}
 
-
-use_machine(ChamaMachine())

@@ -2,8 +2,8 @@
 recent posts (and reporting one), help; and joining a community for a newcomer.
 
 It shares the USSD engine and its one service code with the chama menu:
-:class:`SharedMenu` answers a chama member with the machine that was
-registered before (the chama menu), a caller with a community account with
+:class:`SharedMenu` answers a chama member with the machine it wraps (the
+chama menu; :mod:`ussd.menus` composes them), a caller with a community account with
 the community states (prefixed ``community_``), and a newcomer, when there
 is a community to join, with the community's welcome: choose a community,
 give your name and what describes you, and you are a member (the same
@@ -34,7 +34,6 @@ from core.numbers import whole_number
 from core.ussd_sessions import HopState
 from db.models import Org
 from db.models_community import PROFILE_TYPES, CommunityAccount, CommunityEvent, CommunityRegistration
-from ussd.callback import current_machine, use_machine
 from ussd.engine import Hop, Machine, Menu, State, Step
 from ussd.screens import Screen, picked
 
@@ -256,6 +255,7 @@ def stay(_hop: Hop) -> Step:
 
 class CommunityMachine:
     start, home = f"{PREFIX}entry", f"{PREFIX}menu"
+    preload = None
     states = {
         f"{PREFIX}entry": State(show=show_entry, handle=handle_entry),
         f"{PREFIX}join_name": State(show=show_join_name, handle=handle_join_name),
@@ -300,12 +300,13 @@ class CommunityMachine:
 
 
 class SharedMenu:
-    """One service code, two areas: chama members get the earlier machine, community members and
-    newcomers (when there is a community to join) the community menu, anyone else the earlier machine."""
+    """One service code, two areas: chama members get the wrapped machine, community members and
+    newcomers (when there is a community to join) the community menu, anyone else the wrapped machine."""
 
     def __init__(self, other: Machine | None, community: CommunityMachine | None = None) -> None:
         self.other, self.community = other, community or CommunityMachine()
         self.states = {**(other.states if other else {}), **self.community.states}
+        self.preload = other.preload if other else None  # most callers are the wrapped machine's
         self.start = other.start if other else self.community.start
         self._area = threading.local()  # each hop runs in one worker thread, start to end
 
@@ -322,7 +323,7 @@ class SharedMenu:
         area = hop.data.get("_area")
         facts = None
         if area is None:
-            # The first hop decides, once: the earlier machine's callers keep it; community callers switch.
+            # The first hop decides, once: the wrapped machine's callers keep it; community callers switch.
             facts = self.other.facts(session, hop) if self.other else None
             area = "other" if facts is not None and self.other.serves(facts) else \
                 "community" if self.other is None or self._community_answers(session, hop) else "other"
@@ -343,5 +344,3 @@ class SharedMenu:
             return self.community.apply(session, hop, effects, facts)
         return self.other.apply(session, hop, effects, facts)
 
-
-use_machine(SharedMenu(current_machine()))

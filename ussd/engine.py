@@ -23,7 +23,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from config.errors import OfisiError
-from core.ussd_sessions import HopState, begin_hop, save_hop
+from core.ussd_sessions import HopState, Preload, begin_hop, save_hop
 from db.engine import Database
 from ussd.screens import BACK, HOME, MORE, Screen, page_of, render
 
@@ -72,6 +72,8 @@ class Machine(Protocol):
     states: Mapping[str, State]
     start: str
     home: str
+    # Facts read with the session's row, in the one statement that locks it (None: none).
+    preload: Preload | None
 
     def facts(self, session: Session, hop: HopState) -> Any:
         """What the states may read this hop (read lazily); shared by the transition and ``apply``."""
@@ -167,7 +169,8 @@ def handle_hop(db: Database, machine: Machine, *, session_id: str, phone: str, s
     try:
         with db.session() as session:
             _keep_loaded(session)
-            hop = begin_hop(session, session_id, phone, service_code, machine.start)
+            hop = begin_hop(session, session_id, phone, service_code, machine.start,
+                             getattr(machine, "preload", None))
             facts = machine.facts(session, hop)
             if hop.is_new:
                 result = transition(machine, hop.state, hop.data, "", facts, phone=phone, entering=True)
@@ -198,11 +201,22 @@ def handle_hop(db: Database, machine: Machine, *, session_id: str, phone: str, s
         return render(SORRY)
 
 
+_KEPT = "ussd.kept"
+
+
+@event.listens_for(Session, "loaded_as_persistent")
+def _kept(session: Session, instance: Any) -> None:
+    kept = session.info.get(_KEPT)
+    if kept is not None:
+        kept.append(instance)
+
+
 def _keep_loaded(session: Session) -> None:
     """Hold every object the hop loads, so the core services it calls find the org and member
-    a fact already read in the identity map instead of reading them again (it holds weakly)."""
-    kept: list[Any] = []
-    event.listen(session, "loaded_as_persistent", lambda _session, instance: kept.append(instance))
+    a fact already read in the identity map instead of reading them again (it holds weakly).
+    One listener for every session, which holds only for a hop's: a listener of the hop's own
+    cost more to set up than the rest of a menu screen."""
+    session.info[_KEPT] = []
 
 
 def _applied(session: Session, machine: Machine, hop: HopState, result: Transition, facts: Any) -> Transition:

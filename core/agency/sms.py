@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from core.actors import Actor
@@ -54,16 +54,24 @@ class Caller:
     employer_id: int | None = None
 
 
+def _callers(model, rank: int):
+    return (select(literal_column(str(rank)).label("rank"), model.id.label("person_id"), model.name, Org.id, Org.name)
+            .select_from(model).join(Contact, Contact.id == model.contact_id).join(Org, Org.id == model.org_id)
+            .where(Contact.phone == bindparam("phone"), Org.kind == "agency"))
+
+
+# Built once, one round trip: every USSD session's first hop asks it, whoever dials.
+_CALLER = union_all(_callers(AgencyWorker, 0), _callers(AgencyEmployer, 1)).order_by("rank", "person_id").limit(1)
+
+
 def agency_caller(session: Session, phone: str) -> Caller | None:
-    """The agency worker or employer this phone is (the first agency that knows it)."""
-    for model, kind in ((AgencyWorker, "worker"), (AgencyEmployer, "employer")):
-        row = session.execute(select(model.id, model.name, Org.id, Org.name)
-                              .join(Contact, Contact.id == model.contact_id).join(Org, Org.id == model.org_id)
-                              .where(Contact.phone == phone, Org.kind == "agency").order_by(model.id).limit(1)).first()
-        if row is not None:
-            person_id, name, org_id, org_name = row
-            return Caller(org_id, org_name, name, **{f"{kind}_id": person_id})
-    return None
+    """The agency worker or employer this phone is (the first agency that knows it); a worker
+    before an employer."""
+    row = session.execute(_CALLER, {"phone": phone}).first()
+    if row is None:
+        return None
+    rank, person_id, name, org_id, org_name = row
+    return Caller(org_id, org_name, name, **{("worker_id", "employer_id")[rank]: person_id})
 
 
 def status_text(session: Session, org_id: int, worker_id: int) -> str:

@@ -40,9 +40,21 @@ class Cycle:
         return f"cycle {self.number}" + (f" since {self.started_on:%d %b %Y}" if self.started_on else "")
 
 
+def shareouts_so_far(org_id: int):
+    """How many share-outs the chama has committed and the last one's id, as two columns (so a
+    query that reads something else can read them too: :func:`cycle_of` makes the cycle)."""
+    where = ChamaShareout.org_id == org_id
+    return (select(func.count(ChamaShareout.id)).where(where).scalar_subquery(),
+            select(func.max(ChamaShareout.id)).where(where).scalar_subquery())
+
+
 def current_cycle(session: Session, org_id: int) -> Cycle:
-    count, latest = session.execute(select(func.count(ChamaShareout.id), func.max(ChamaShareout.id))
-                                    .where(ChamaShareout.org_id == org_id)).one()
+    count, latest = session.execute(select(*shareouts_so_far(org_id))).one()
+    return cycle_of(session, org_id, count, latest)
+
+
+def cycle_of(session: Session, org_id: int, count: int, latest: int | None) -> Cycle:
+    """The cycle after ``count`` share-outs, the last of them ``latest`` (its id)."""
     if not count:
         return Cycle(1, None, None)
     org, last = session.get(Org, org_id), session.get(ChamaShareout, latest)

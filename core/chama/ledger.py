@@ -59,7 +59,7 @@ from core.chama.base import (
     org_zone,
     settings_row,
 )
-from core.chama.cycles import Cycle, current_cycle
+from core.chama.cycles import Cycle, current_cycle, cycle_of, shareouts_so_far
 from core.errors import Conflict, InvalidInput, NotFound
 from core.money import format_money
 from db.models import Org
@@ -165,6 +165,12 @@ def effect_of(entry: ChamaLedgerEntry) -> Balances:
 def sums(session: Session, org_id: int, *, member_id: int | None = None, loan_id: int | None = None,
          before: datetime | None = None) -> Balances:
     """Balances as the sum of the ledger, for the chama, a member or a loan, optionally up to ``before``."""
+    return Balances(*(int(v) for v in session.execute(_sums_query(org_id, member_id=member_id, loan_id=loan_id,
+                                                                  before=before)).one()))
+
+
+def _sums_query(org_id: int, *, member_id: int | None = None, loan_id: int | None = None,
+                before: datetime | None = None):
     query = select(*(func.coalesce(func.sum(_column(name)), 0) for name in FIELDS)).where(
         ChamaLedgerEntry.org_id == org_id)
     if member_id is not None:
@@ -173,7 +179,7 @@ def sums(session: Session, org_id: int, *, member_id: int | None = None, loan_id
         query = query.where(ChamaLedgerEntry.loan_id == loan_id)
     if before is not None:
         query = query.where(ChamaLedgerEntry.occurred_at < before)
-    return Balances(*(int(v) for v in session.execute(query).one()))
+    return query
 
 
 def cash_to_spend(session: Session, org_id: int) -> int:
@@ -614,8 +620,11 @@ def member_balances(session: Session, actor: Actor, org_id: int, member_id: int)
     """What USSD option 1 shows: savings, loan outstanding, fines owed."""
     org = chama_org(session, actor, org_id, "chama.read")
     member = member_row(session, org.id, member_id)
-    return MemberBalances.of(member.id, org.currency, sums(session, org.id, member_id=member.id),
-                             current_cycle(session, org.id))
+    # One round trip for the sums and the cycle: USSD's balance screen reads it on every visit.
+    *totals, shareouts, last = session.execute(
+        _sums_query(org.id, member_id=member.id).add_columns(*shareouts_so_far(org.id))).one()
+    return MemberBalances.of(member.id, org.currency, Balances(*(int(v) for v in totals)),
+                             cycle_of(session, org.id, shareouts, last))
 
 
 def balances_of_members(session: Session, actor: Actor, org_id: int,

@@ -11,8 +11,9 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import bindparam, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm import join as orm_join
 
 from core import audit
 from core.actors import Actor
@@ -315,19 +316,29 @@ def list_members(
     return [MemberView.of(*row) for row in session.execute(query.order_by(ChamaMember.id).limit(limit))]
 
 
+# A phone's memberships, in parts, so the USSD gateway can read them in the statement that locks its
+# session row (``ussd.chama``): what is read, from where, and which rows are the phone's.
+MEMBERSHIP_COLUMNS = (Org, ChamaMember, Contact, SMS_OPTED_OUT)
+MEMBERSHIPS = orm_join(Org, ChamaMember, ChamaMember.org_id == Org.id).join(Contact,
+                                                                       Contact.id == ChamaMember.contact_id)
+
+
+def memberships_of(phone) -> ColumnElement[bool]:
+    """The memberships of ``phone`` (a value or a column): chamas only, members who have not exited."""
+    return and_(Org.kind == "chama", Contact.phone == phone, ChamaMember.status != "exited")
+
+
+def membership_views(rows) -> list[tuple[OrgView, MemberView]]:
+    return [(OrgView.of(org), MemberView.of(member, contact, opted)) for org, member, contact, opted in rows]
+
+
 # Built once: every USSD hop and inbound SMS asks it.
-_CHAMAS_OF_PHONE = (
-    select(Org, ChamaMember, Contact, SMS_OPTED_OUT)
-    .join(ChamaMember, ChamaMember.org_id == Org.id)
-    .join(Contact, Contact.id == ChamaMember.contact_id)
-    .where(Org.kind == "chama", Contact.phone == bindparam("phone"), ChamaMember.status != "exited")
-    .order_by(Org.name)
-)
+_CHAMAS_OF_PHONE = (select(*MEMBERSHIP_COLUMNS).select_from(MEMBERSHIPS).where(memberships_of(bindparam("phone")))
+                    .order_by(Org.name))
 
 
 def chamas_of_phone(session: Session, actor: Actor, phone: str) -> list[tuple[OrgView, MemberView]]:
     """Every chama where this E.164 phone is a member who is not exited (for USSD and SMS)."""
     if not actor.system:
         raise PermissionDenied("Only the USSD and SMS gateway looks members up across chamas.")
-    rows = session.execute(_CHAMAS_OF_PHONE, {"phone": phone.strip()})
-    return [(OrgView.of(org), MemberView.of(member, contact, opted)) for org, member, contact, opted in rows]
+    return membership_views(session.execute(_CHAMAS_OF_PHONE, {"phone": phone.strip()}))
