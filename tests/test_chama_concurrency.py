@@ -126,7 +126,8 @@ def test_one_reversal_wins_and_two_officials_approving_at_once_both_count(commit
         assert ledger.sums(s, chama.id).pool == 0
 
 
-def commit_shareout_when_still(db, org_id: int, *, attempts: int = 500, committing: Callable[[], None] = lambda: None):
+def commit_shareout_when_still(db, org_id: int, *, attempts: int = 500,
+                               committing: Callable[[], None] = lambda: None):
     """Preview and commit a share-out as a treasurer would, again while the books keep changing under it;
     ``committing`` is called between each preview and its commit."""
     for _ in range(attempts):
@@ -208,7 +209,7 @@ def test_contributions_racing_a_shareout_are_each_in_one_cycle(committed_db, cha
     n, first, committing = 60, threading.Semaphore(0), threading.Event()
 
     def contribute(s, i: int):
-        if i >= n // 3:  # the rest arrive as the treasurer presses commit, some a moment before the lock
+        if i >= n // 3:  # the rest arrive as the treasurer presses commit, over a few milliseconds
             committing.wait(30)
             time.sleep(i % 10 * 0.002)
         entry = ledger.record_contribution(s, ACTOR, chama.id, chama.everyone[i % 5].id, 1_000 + i,
