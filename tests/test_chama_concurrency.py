@@ -7,17 +7,20 @@ same tests show that the one-writer rule (BEGIN IMMEDIATE) gives the same result
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from config.errors import OfisiError
-from core.chama import ledger, loans
+from core.chama import ledger, loans, shareout
+from core.chama.dues import contributed_by_member
 from core.chama.importing import import_members
 from core.chama.members import list_members
+from core.errors import Conflict
 from db.models import Message
 from db.models_chama import ChamaLedgerEntry
 from tests.chama_support import ACTOR, approved_loan, make_chama
@@ -121,3 +124,108 @@ def test_one_reversal_wins_and_two_officials_approving_at_once_both_count(commit
         view = loans.get_loan(s, ACTOR, chama.id, loan.id)
         assert view.status == "approved" and len(view.approvals) == 2
         assert ledger.sums(s, chama.id).pool == 0
+
+
+def commit_shareout_when_still(db, org_id: int, *, attempts: int = 500,
+                               committing: Callable[[], None] = lambda: None):
+    """Preview and commit a share-out as a treasurer would, again while the books keep changing under it;
+    ``committing`` is called between each preview and its commit."""
+    for _ in range(attempts):
+        with db.session() as s:
+            code = shareout.preview_shareout(s, ACTOR, org_id).code
+            committing()
+            try:
+                return shareout.commit_shareout(s, ACTOR, org_id, code=code)
+            except Conflict as exc:
+                assert "books changed" in str(exc)
+    raise AssertionError("the share-out never found the books still")
+
+
+def assert_each_contribution_in_one_cycle(db, org_id: int) -> tuple[int, int]:
+    """Every contribution is either in the share-out's paid-out savings or in the new cycle's arrears
+    count, never neither and never both, and the ledger balances; (shared out, in the new cycle)."""
+    with db.session() as s:
+        entries = list(s.scalars(select(ChamaLedgerEntry).where(ChamaLedgerEntry.org_id == org_id)
+                                 .order_by(ChamaLedgerEntry.id)))
+        new_cycle = contributed_by_member(s, org_id)
+        balances = ledger.sums_by_member(s, org_id)
+        pool = ledger.sums(s, org_id).pool
+    shared = [e for e in entries if e.kind == "shareout"]
+    assert shared, "the share-out committed"
+    first, last = shared[0].id, shared[-1].id
+    assert [e.id for e in entries if first <= e.id <= last and e.kind == "contribution"] == []
+    before, after = Counter(), Counter()
+    for e in entries:
+        if e.kind == "contribution":
+            (before if e.id < first else after)[e.member_id] += e.amount_minor
+    assert {e.member_id: -e.savings_minor for e in shared} == dict(before)  # shared out: exactly those before
+    assert new_cycle == dict(after)  # the new cycle counts exactly those after
+    assert {m: b.savings for m, b in balances.items() if b.savings} == dict(after)  # nobody holds a lost one
+    assert pool == sum(after.values())
+    return sum(before.values()), sum(after.values())
+
+
+def test_a_contribution_being_saved_as_the_shareout_commits_lands_in_one_cycle(committed_db, chama):
+    if committed_db.dialect != "postgresql":
+        pytest.skip("SQLite has one writer at a time: a contribution half saved holds every other one back")
+    member = chama.members[0].id
+    with committed_db.session() as s:
+        for m in chama.everyone:
+            ledger.record_contribution(s, ACTOR, chama.id, m.id, 100_000)
+    inserted, release, shared = threading.Event(), threading.Event(), threading.Event()
+
+    def contribute() -> None:
+        with committed_db.session() as s:
+            def hold(session) -> None:  # once the entry is written, before its transaction commits
+                if any(isinstance(row, ChamaLedgerEntry) for row in session.identity_map.values()):
+                    inserted.set()
+                    release.wait(30)
+            event.listen(s, "before_commit", hold)
+            ledger.record_contribution(s, ACTOR, chama.id, member, 7_000, source="mpesa", reference="QMID0001")
+
+    def share() -> None:
+        inserted.wait(30)
+        commit_shareout_when_still(committed_db, chama.id)
+        shared.set()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(contribute), pool.submit(share)]
+        try:
+            assert inserted.wait(30)
+            time.sleep(0.5)
+            waited = not shared.is_set()
+        finally:
+            release.set()
+        for future in futures:
+            future.result(timeout=60)
+    assert assert_each_contribution_in_one_cycle(committed_db, chama.id) == (5 * 100_000 + 7_000, 0)
+    assert waited, "the share-out waited for the contribution being saved, then shared it out"
+
+
+def test_contributions_racing_a_shareout_are_each_in_one_cycle(committed_db, chama):
+    with committed_db.session() as s:
+        for m in chama.everyone:
+            ledger.record_contribution(s, ACTOR, chama.id, m.id, 100_000)
+    n, first, committing = 60, threading.Semaphore(0), threading.Event()
+
+    def contribute(s, i: int):
+        if i >= n // 3:  # the rest arrive as the treasurer presses commit, over a few milliseconds
+            committing.wait(30)
+            time.sleep(i % 10 * 0.002)
+        entry = ledger.record_contribution(s, ACTOR, chama.id, chama.everyone[i % 5].id, 1_000 + i,
+                                           source="mpesa", reference=f"QRACE{i:04d}")
+        if i < n // 3:
+            first.release()
+        return entry
+
+    def share(s):
+        for _ in range(n // 3):  # the treasurer previews once the first third is in
+            first.acquire(timeout=30)
+        return commit_shareout_when_still(committed_db, chama.id, committing=committing.set)
+
+    calls: list[Callable] = [lambda s, i=i: contribute(s, i) for i in range(n)]
+    calls.insert(0, share)
+    results, refused = race(committed_db, calls, workers=12)
+    assert refused == [] and len(results) == n + 1
+    before, after = assert_each_contribution_in_one_cycle(committed_db, chama.id)
+    assert before + after == 5 * 100_000 + sum(1_000 + i for i in range(n))

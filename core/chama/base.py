@@ -1,9 +1,25 @@
 """What every chama service shares: the org check, the lock, members, money text.
 
 Lock order, so two services never wait on each other in a circle: the chama's
-settings row first (:func:`lock_chama`), then a member, then a loan or payout.
-On PostgreSQL the locks are ``SELECT … FOR UPDATE``; on SQLite every
-transaction already holds the write lock (``BEGIN IMMEDIATE``).
+settings row first (:func:`lock_chama` or :func:`hold_cycle`), then a member,
+then a loan or payout. On PostgreSQL the locks are ``SELECT … FOR UPDATE`` (and
+``FOR SHARE`` for :func:`hold_cycle`); on SQLite every transaction already
+holds the write lock (``BEGIN IMMEDIATE``).
+
+Every ledger entry is ordered against the share-out. The share-out takes the
+chama row ``FOR UPDATE``; every posting takes it at least ``FOR SHARE`` before
+its INSERT draws an entry id (``ledger.post`` makes sure). So a posting either
+commits before the share-out reads the books (and is shared out), or draws
+its id after the share-out committed (and is past the cycle's boundary, see
+``cycles``): never a contribution with an id below the boundary that the
+share-out did not see. Postings take the share lock, not the update one, so
+they do not queue behind one another. ``FOR KEY SHARE`` would not do: it
+only conflicts with ``FOR UPDATE`` and key changes, so a share-out that
+locked with ``FOR NO KEY UPDATE`` (what a plain UPDATE of the row takes)
+would slip past it; ``FOR SHARE`` conflicts with every way of writing the row.
+PostgreSQL lets a new ``FOR SHARE`` in ahead of a waiting ``FOR UPDATE``, so
+a share-out waits for a steady stream of postings to pause; a chama's
+postings are seconds apart, so that wait is short.
 """
 
 from __future__ import annotations
@@ -41,11 +57,12 @@ def chama_org(session: Session, actor: Actor, org_id: int, permission: str) -> O
     return org
 
 
-def settings_row(session: Session, org_id: int, *, lock: bool = False) -> ChamaSettings:
-    """The chama's settings, created with the defaults on first use."""
+def settings_row(session: Session, org_id: int, *, lock: bool = False, share: bool = False) -> ChamaSettings:
+    """The chama's settings, created with the defaults on first use; ``lock`` takes the row
+    ``FOR UPDATE`` (``FOR SHARE`` with ``share``) until the transaction ends."""
     query = select(ChamaSettings).where(ChamaSettings.org_id == org_id)
     if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
+        query = query.with_for_update(read=share).execution_options(populate_existing=True)
     row = session.scalar(query)
     if row is not None:
         return row
@@ -58,8 +75,42 @@ def settings_row(session: Session, org_id: int, *, lock: bool = False) -> ChamaS
 
 
 def lock_chama(session: Session, org_id: int) -> ChamaSettings:
-    """Serialise pool-changing work in one chama until the transaction ends."""
-    return settings_row(session, org_id, lock=True)
+    """Serialise pool-changing work in one chama until the transaction ends.
+
+    Take it before anything that posts: a transaction that holds :func:`hold_cycle`
+    and then asks for this one waits, like any other, for every other holder."""
+    row = settings_row(session, org_id, lock=True)
+    _mark_held(session, org_id, "update")
+    return row
+
+
+def hold_cycle(session: Session, org_id: int) -> None:
+    """Keep the chama's cycle from ending (no share-out commits) until the transaction ends.
+
+    Every ledger posting holds it before it writes (``ledger.post`` calls this);
+    a service that locks a member, loan or payout before posting calls it first,
+    to keep the lock order. Nothing to do when the transaction holds it already,
+    or holds :func:`lock_chama`."""
+    if _held(session, org_id) is None:
+        settings_row(session, org_id, lock=True, share=True)
+        _mark_held(session, org_id, "share")
+
+
+def _held(session: Session, org_id: int) -> str | None:
+    """How this transaction holds the chama row: "update", "share" or not at all (None)."""
+    held = session.info.get("chama_held")
+    if held is None or held[0] is not session.get_transaction():
+        return None
+    return held[1].get(org_id)
+
+
+def _mark_held(session: Session, org_id: int, how: str) -> None:
+    transaction = session.get_transaction()
+    held = session.info.get("chama_held")
+    if held is None or held[0] is not transaction:
+        held = session.info["chama_held"] = (transaction, {})
+    if held[1].get(org_id) != "update":
+        held[1][org_id] = how
 
 
 def member_row(session: Session, org_id: int, member_id: int, *, lock: bool = False) -> ChamaMember:

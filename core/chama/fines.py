@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from core.actors import Actor
-from core.chama.base import chama_org, first_name, member_row, money, percent_of
+from core.chama.base import chama_org, first_name, hold_cycle, member_row, money, percent_of
 from core.chama.ledger import (
     Balances,
     EntryView,
@@ -34,6 +34,7 @@ def charge_fine(session: Session, actor: Actor, org_id: int, member_id: int, amo
                 reason: str, idempotency_key: str | None = None) -> EntryView:
     """Fine a member (lateness at a meeting, a broken rule); the reason is sent to them by SMS."""
     org = chama_org(session, actor, org_id, "chama.money")
+    hold_cycle(session, org.id)
     member = member_row(session, org.id, member_id)
     check_amount(amount_minor, "A fine")
     if member.status == "exited":
@@ -67,6 +68,7 @@ def record_fine_payment(
     """Money paid against a member's fines; more than they owe is refused."""
     org = chama_org(session, actor, org_id, "chama.money")
     when = check_money_in(amount_minor, source, occurred_at)
+    hold_cycle(session, org.id)
     member = member_row(session, org.id, member_id, lock=True)
 
     def rules() -> Balances:

@@ -31,7 +31,15 @@ from sqlalchemy.orm import Session
 
 from core import jobs
 from core.actors import Actor
-from core.chama.base import add_months, local_moment, local_today, money, notify_member, settings_row
+from core.chama.base import (
+    add_months,
+    hold_cycle,
+    local_moment,
+    local_today,
+    money,
+    notify_member,
+    settings_row,
+)
 from core.chama.cycles import current_cycle
 from core.chama.dues import periods_due_between, unpaid_for
 from core.chama.fines import late_fine_amount, post_late_fine
@@ -170,6 +178,7 @@ def fine_if_late(session: Session, job: jobs.DueJob) -> None:
     if found is None:
         return
     org, member = found
+    hold_cycle(session, org.id)  # what is unpaid depends on the cycle: no share-out between reading and fining
     invoice = _invoice(session, member, job.payload["period"])
     if invoice is None:
         return

@@ -51,6 +51,7 @@ from core.actors import Actor
 from core.chama.base import (
     chama_org,
     first_name,
+    hold_cycle,
     local_day_bounds,
     lock_chama,
     member_row,
@@ -377,6 +378,7 @@ def post(
         raise ValueError(f"unknown ledger entry kind {kind!r}")
     if amount <= 0:
         raise InvalidInput(f"A ledger entry needs a positive amount, not {amount!r}.")
+    hold_cycle(session, org.id)  # before the INSERT draws the entry's id: see base.py
     entry = ChamaLedgerEntry(
         org_id=org.id, member_id=member_id, kind=kind, amount_minor=amount,
         **{f"{name}_minor": getattr(change, name) for name in FIELDS},
@@ -501,6 +503,7 @@ def record_contribution(
     and writes nothing, even when ten deliveries arrive at once.
     """
     org = chama_org(session, actor, org_id, "chama.money")
+    hold_cycle(session, org.id)
     member = member_row(session, org.id, member_id)
     when = check_money_in(amount_minor, source, occurred_at)
 
@@ -525,6 +528,7 @@ def record_opening_balance(session: Session, actor: Actor, org_id: int, member_i
     """Savings a member brought from before the chama used Ofisi: hers, in the pool, shared out
     with the rest, but never a payment of any invoice. Once per member (reverse it to correct it)."""
     org = chama_org(session, actor, org_id, "chama.money")
+    hold_cycle(session, org.id)
     member = member_row(session, org.id, member_id, lock=True)
     when = check_when("cash", as_of)
 

@@ -42,6 +42,7 @@ from core.chama.base import (
     chama_org,
     contact_of,
     first_name,
+    hold_cycle,
     largest_remainder,
     local_moment,
     local_today,
@@ -639,6 +640,7 @@ def record_repayment(
     """A loan repayment: fines first, then interest, then principal; keyed like contributions."""
     org = chama_org(session, actor, org_id, "chama.money")
     when = check_money_in(amount_minor, source, occurred_at)
+    hold_cycle(session, org.id)
     member = member_row(session, org.id, member_id, lock=True)
     name = first_name(session, member)
     loan = _repayable_loan(session, org, member, loan_id)
