@@ -16,6 +16,7 @@ from sqlalchemy import select
 from textual.widgets import Input, Select
 
 from console.agency import AgencyConsoleHome, PackagesScreen
+from console.agency.disputes import DisputesScreen
 from console.agency.forms import FormDialog
 from console.agency.matching import MatchScreen
 from console.agency.report import ReportScreen
@@ -173,6 +174,12 @@ async def test_a_day_at_the_agency_in_the_console(committed_db, pilot_agency, tm
         pilot.app.screen.query_one("#ask-text", Input).value = "Left after four days"
         await pilot.press("enter")
         await until(pilot, lambda: placements.selected_row.data.status == "disputed", what="disputed")
+        # The disputes list has it open; n there resolves it.
+        await pilot.press("z")
+        disputes = (await dialog(pilot, DisputesScreen, "the disputes")).query_one(OfisiTable)
+        await until(pilot, lambda: disputes.row_count == 1, what="the open dispute")
+        assert [str(c) for c in disputes.get_row_at(0)][:4] == ["open", str(placements.selected_row.id),
+                                                               "Achieng Otieno", "Joy Kamau"]
         await pilot.press("n")
         await dialog(pilot, FormDialog, "the resolution form")
         await fill(pilot, {"resolution": "Refunded half the fee", "refund": "4000", "reference": "QREF4000"})
@@ -181,7 +188,10 @@ async def test_a_day_at_the_agency_in_the_console(committed_db, pilot_agency, tm
         assert ask.dialog_title == ("Resolve the dispute of Achieng Otieno at Joy Kamau, refunding KES 4,000 "
                                     "to Joy Kamau?")
         await pilot.press("y")
-        await until(pilot, lambda: placements.selected_row.data.status == "placed", what="the dispute resolved")
+        await until(pilot, lambda: str(disputes.get_row_at(0)[0]) == "resolved", what="the dispute resolved")
+        assert [str(c) for c in disputes.get_row_at(0)][4:6] == ["KES 4,000", "KES 4,000"]  # refunded, waived
+        await pilot.press("escape")
+        await until(pilot, lambda: placements.selected_row.data.status == "placed", what="the placement goes on")
 
         # The board, the report and the export agree.
         x = placements.selected_row.data

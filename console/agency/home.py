@@ -17,7 +17,8 @@ sells her a package (marked paid with its reference, or by an M-Pesa prompt to h
 purchase awaits payment until Daraja's callback gives the credits); on a placement ``p`` moves it on, ``e`` ends
 it, ``s`` invites the proposed worker by SMS, ``i`` disputes it, ``f`` records a payment, ``g`` a
 refund and ``n`` resolves its dispute (with a refund if agreed); every write of money asks first,
-naming the record and the amount. ``k`` opens the contact packages, ``j`` the agency's
+naming the record and the amount. ``z`` lists the disputes, open and resolved (``n`` there resolves
+one), ``k`` opens the contact packages, ``j`` the agency's
 subscriptions and payments to the platform, ``h`` the inbox of texts no keyword answered, ``1``-``4`` the tabs, ``y`` the report (``x`` there exports the placements) and
 ``u`` the audit log, as on every home.
 """
@@ -46,7 +47,7 @@ from console.widgets.table import Cell, OfisiTable, Row
 from console.widgets.text import literal
 from core.agency.commerce import UnlockView, list_unlocks
 from core.agency.employers import EmployerView, list_employers
-from core.agency.placements import PlacementView, list_placements, placement_counts
+from core.agency.placements import DisputeView, PlacementView, list_placements, placement_counts
 from core.agency.reports import agency_report
 from core.agency.workers import WorkerFilters, WorkerView, count_workers, search_workers
 from core.money import parse_money
@@ -149,6 +150,8 @@ class AgencyConsoleHome(AgencyHome):
                 tooltip="Record money received against the placement's fee or commission."),
         Binding("g", "refund", "Refund", id="agency-refund",
                 tooltip="Record money given back to the employer (all or part of what was paid)."),
+        Binding("z", "disputes", "Disputes", id="agency-disputes",
+                tooltip="Every dispute, open and resolved, with what was refunded; n there resolves an open one."),
         Binding("k", "packages", "Packages", id="agency-packages",
                 tooltip="The contact packages employers buy: add, price, retire."),
         Binding("h", "inbox", "Inbox", id="agency-inbox",
@@ -402,8 +405,13 @@ class AgencyConsoleHome(AgencyHome):
         self.post_from_worker(AgencyChanged(text, lists))
 
     def on_agency_changed(self, message: AgencyChanged) -> None:
+        from console.agency.screen import AgencyScreen
+
         self.notify(message.text)
         self.reload_lists(message.lists)
+        for screen in self.app.screen_stack:  # a list opened over the home (the disputes) shows the change too
+            if isinstance(screen, AgencyScreen):
+                screen.org_data_changed()
 
     # ------------------------------------------------------------ workers
 
@@ -665,6 +673,12 @@ class AgencyConsoleHome(AgencyHome):
 
         self.app.push_screen(SubscriptionsScreen(self.database, self.actor, self.org, self.membership.role))
 
+    def action_disputes(self) -> None:
+        from console.agency.disputes import DisputesScreen
+
+        self.app.push_screen(DisputesScreen(self.database, self.actor, self.org, self.membership.role,
+                                            self.resolve_form))
+
     def action_inbox(self) -> None:
         from console.agency.inbox import InboxScreen
 
@@ -820,17 +834,20 @@ class AgencyConsoleHome(AgencyHome):
                      if d.placement_id == x.id]
         if not found:
             raise InvalidInput(f"{x.worker_name} at {x.employer_name} has no open dispute; i opens one.")
-        dispute = found[0]
+        self.app.call_from_thread(self.resolve_form, found[0])
+
+    def resolve_form(self, dispute: DisputeView) -> None:
+        """The resolution form for an open dispute (from a placement's ``n`` or the disputes list)."""
+        x = dispute
         form = FormDialog(f"Resolve the dispute: {x.worker_name} at {x.employer_name}", [
             Field("resolution", "How it was resolved", required=True),
             Field("refund", "Refund to the employer", "0", placeholder=self.org.currency),
             Field("reference", "Refund reference (M-Pesa code or receipt)"),
             Field("end", "The placement", "keep", options=[("goes on", "keep"), ("ends", "end")])],
             note=f"The dispute: {dispute.notes}", confirm_label="Resolve")
-        self.app.call_from_thread(self.app.push_screen, form,
-                                  lambda values: values and self._resolve(x, dispute.id, values))
+        self.app.push_screen(form, lambda values: values and self._resolve(x, dispute.id, values))
 
-    def _resolve(self, x: PlacementView, dispute_id: int, values: dict) -> None:
+    def _resolve(self, x: DisputeView, dispute_id: int, values: dict) -> None:
         from core.agency.placements import resolve_dispute
 
         if (refund := self.amount(values["refund"])) is None:
