@@ -836,25 +836,24 @@ class AgencyConsoleHome(AgencyHome):
             raise InvalidInput(f"{x.worker_name} at {x.employer_name} has no open dispute; i opens one.")
         self.app.call_from_thread(self.resolve_form, found[0])
 
-    def resolve_form(self, dispute: DisputeView) -> None:
+    def resolve_form(self, x: DisputeView) -> None:
         """The resolution form for an open dispute (from a placement's ``n`` or the disputes list)."""
-        x = dispute
         form = FormDialog(f"Resolve the dispute: {x.worker_name} at {x.employer_name}", [
             Field("resolution", "How it was resolved", required=True),
             Field("refund", "Refund to the employer", "0", placeholder=self.org.currency),
             Field("reference", "Refund reference (M-Pesa code or receipt)"),
             Field("end", "The placement", "keep", options=[("goes on", "keep"), ("ends", "end")])],
-            note=f"The dispute: {dispute.notes}", confirm_label="Resolve")
-        self.app.push_screen(form, lambda values: values and self._resolve(x, dispute.id, values))
+            note=f"The dispute: {x.notes}", confirm_label="Resolve")
+        self.app.push_screen(form, lambda values: values and self._resolve(x, values))
 
-    def _resolve(self, x: DisputeView, dispute_id: int, values: dict) -> None:
+    def _resolve(self, x: DisputeView, values: dict) -> None:
         from core.agency.placements import resolve_dispute
 
         if (refund := self.amount(values["refund"])) is None:
             return
 
         def change(s: Session) -> str:
-            after = resolve_dispute(s, self.actor, self.org.id, dispute_id, values["resolution"],
+            after = resolve_dispute(s, self.actor, self.org.id, x.id, values["resolution"],
                                     end_placement=values["end"] == "end", refund_minor=refund,
                                     reference=values["reference"] or None)
             return (f"Dispute resolved: {x.worker_name} at {x.employer_name} is {after.status}"
