@@ -509,3 +509,25 @@ async def test_the_agencys_subscription_and_payments_to_the_platform(committed_d
         await pilot.press("y")
         await until(pilot, lambda: subscriptions.selected_row.data.status == "cancelled", what="cancelled")
         assert [str(c) for c in payments.get_row_at(0)][1:] == ["subscription", "KES 3,000", "completed", "QSUB0001"]
+
+
+async def test_a_worker_imported_as_unavailable_is_left_out_until_asked_for(committed_db, agency, tmp_path,
+                                                                             monkeypatch):
+    from tests.salon_support import InProcessCli
+
+    sheet = tmp_path / "workers.csv"
+    sheet.write_text("name,phone,location,availability\n"
+                     "Wanjiru Kamau,0712000111,Nairobi,immediate\n"
+                     "Akinyi Odhiambo,0712000112,Nairobi,unavailable\n", encoding="utf-8")
+    done = InProcessCli(committed_db.url, monkeypatch)("import", "workers", str(sheet), "--org", "nyumbani")
+    assert done.returncode == 0, done.stderr
+    app = OfisiApp(committed_db, live_updates=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_home(pilot, "agent@nyumbani.example")
+        # The default list (and its count of those shown) leaves the unavailable worker out ...
+        assert sorted(r[0] for r in cells(screen, "workers")) == ["Wanjiru Kamau", "Worker 2", "Worker 3"]
+        # ... until staff ask for the unavailable ones.
+        screen.query_one("#filter-availability", Select).value = "unavailable"
+        await until(pilot, lambda: [r[0] for r in cells(screen, "workers")] == ["Akinyi Odhiambo"],
+                    what="the unavailable worker")
+        assert cells(screen, "workers")[0][7] == "unavailable"

@@ -5,17 +5,20 @@ Every list is an :class:`~console.widgets.table.OfisiTable`: each action works o
 the record under the cursor and the cursor stays on that record after the list is
 read again; every dialog names the record (``SMS to Peter Kiptoo, +2547•••••912``).
 Phones go through the screen's presenter, which masks workers' numbers: nothing on
-these panes shows a full number (the agency sells unlocks of exactly these). Workers
+these panes shows a full number (the agency sells unlocks of exactly these). A write reads again
+only the lists it changed (a payment reads the placements, not the workers). Workers
 come a keyset page at a time (moving onto the last row, or ``m``, reads the next).
 
 Keys: ``a`` adds a worker or an employer (by tab), ``w`` (or Enter) edits one, ``v``/``c``/``x``
 verify, clear or flag the worker, ``s`` SMS, ``l`` unlocks the worker's number for an employer (one
 credit, audited; the number is shown then, and can be texted to the employer), ``d`` checks the
 worker's documents, ``o`` proposes her; on an employer ``t`` matches workers to her needs and ``b``
-sells her a package (marked paid with its reference); on a placement ``p`` moves it on, ``e`` ends
+sells her a package (marked paid with its reference, or by an M-Pesa prompt to her phone: the
+purchase awaits payment until Daraja's callback gives the credits); on a placement ``p`` moves it on, ``e`` ends
 it, ``s`` invites the proposed worker by SMS, ``i`` disputes it, ``f`` records a payment, ``g`` a
 refund and ``n`` resolves its dispute (with a refund if agreed); every write of money asks first,
-naming the record and the amount. ``k`` opens the contact packages, ``j`` the agency's
+naming the record and the amount. ``z`` lists the disputes, open and resolved (``n`` there resolves
+one), ``k`` opens the contact packages, ``j`` the agency's
 subscriptions and payments to the platform, ``h`` the inbox of texts no keyword answered, ``1``-``4`` the tabs, ``y`` the report (``x`` there exports the placements) and
 ``u`` the audit log, as on every home.
 """
@@ -28,6 +31,7 @@ from typing import ClassVar
 
 from sqlalchemy.orm import Session
 from textual import on, work
+from textual.worker import get_current_worker
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -43,7 +47,7 @@ from console.widgets.table import Cell, OfisiTable, Row
 from console.widgets.text import literal
 from core.agency.commerce import UnlockView, list_unlocks
 from core.agency.employers import EmployerView, list_employers
-from core.agency.placements import PlacementView, list_placements, placement_counts
+from core.agency.placements import DisputeView, PlacementView, list_placements, placement_counts
 from core.agency.reports import agency_report
 from core.agency.workers import WorkerFilters, WorkerView, count_workers, search_workers
 from core.money import parse_money
@@ -51,8 +55,10 @@ from core.money import parse_money
 WORKERS_PAGE = 50
 BOARD_ORDER = ("proposed", "placed", "disputed", "ended")  # the statuses the board counts
 ACCOMMODATION = [(a.replace("_", " "), a) for a in ("live_in", "live_out", "either")]
-AVAILABILITY = [(a.replace("_", " "), a) for a in ("immediate", "two_weeks", "one_month")]
+PAID_BY = [("now, with a receipt reference", "receipt"), ("by an M-Pesa prompt to the employer's phone", "mpesa")]
+AVAILABILITY = [(a.replace("_", " "), a) for a in ("immediate", "two_weeks", "one_month", "unavailable")]
 TABS = ("workers", "employers", "placements", "unlocks")
+NAMED_IN = ("placements", "unlocks")  # the lists that show a worker's or an employer's name besides their own
 TAB_KEYS = {
     "tab-workers": {"verify", "cleared", "flag", "sms", "add", "edit", "unlock", "documents", "propose"},
     "tab-employers": {"sms", "add", "edit", "sell", "match"},
@@ -76,16 +82,19 @@ def next_stage(stage: str) -> str | None:
 
 @dataclass(frozen=True)
 class AgencyData:
+    """What one read brought; a list left ``None`` was not read this time (a write reads again only the
+    lists it changed, which also spares a slow link)."""
+
     org_id: int
-    workers: list[WorkerView]
-    next_after: tuple[int, int] | None
-    employers: list[EmployerView]
-    placements: list[PlacementView]
-    counts: dict[str, int]
-    owed_minor: int
-    unlocks: list[UnlockView]
+    workers: list[WorkerView] | None = None
+    next_after: tuple[int, int] | None = None
+    employers: list[EmployerView] | None = None
+    placements: list[PlacementView] | None = None
+    counts: dict[str, int] | None = None
+    owed_minor: int | None = None
+    unlocks: list[UnlockView] | None = None
     append: bool = False
-    total_workers: int = 0  # on the books, placed or not
+    total_workers: int | None = None  # on the books, placed or not
 
 
 class AgencyLoaded(Message):
@@ -95,11 +104,12 @@ class AgencyLoaded(Message):
 
 
 class AgencyChanged(Message):
-    """A write went through: ``text`` is what to tell the person."""
+    """A write went through: ``text`` is what to tell the person, ``lists`` the lists it changed
+    (``messages`` is the home's pane of recent messages)."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, lists: frozenset[str] = frozenset()) -> None:
         super().__init__()
-        self.text = text
+        self.text, self.lists = text, lists
 
 
 @register_home
@@ -128,7 +138,8 @@ class AgencyConsoleHome(AgencyHome):
         Binding("o", "propose", "Propose", id="agency-propose",
                 tooltip="Propose the worker under the cursor to an employer, with the fee."),
         Binding("b", "sell", "Sell package", id="agency-sell",
-                tooltip="Sell the employer a contact package, marked paid with its receipt reference."),
+                tooltip="Sell the employer a contact package: marked paid with its receipt reference, or paid "
+                        "by an M-Pesa prompt to the employer's phone."),
         Binding("p", "place", "Next stage", id="agency-place",
                 tooltip="Move the placement on: proposed → interview → placed → trial → confirmed (asks first)."),
         Binding("e", "end", "End", id="agency-end", tooltip="End the placement under the cursor."),
@@ -139,6 +150,8 @@ class AgencyConsoleHome(AgencyHome):
                 tooltip="Record money received against the placement's fee or commission."),
         Binding("g", "refund", "Refund", id="agency-refund",
                 tooltip="Record money given back to the employer (all or part of what was paid)."),
+        Binding("z", "disputes", "Disputes", id="agency-disputes",
+                tooltip="Every dispute, open and resolved, with what was refunded; n there resolves an open one."),
         Binding("k", "packages", "Packages", id="agency-packages",
                 tooltip="The contact packages employers buy: add, price, retire."),
         Binding("h", "inbox", "Inbox", id="agency-inbox",
@@ -195,28 +208,49 @@ class AgencyConsoleHome(AgencyHome):
 
     def action_refresh(self) -> None:
         super().action_refresh()
-        self.load_agency(self.filters, None, max(WORKERS_PAGE, len(self.table("workers").records)))
+        self.reload_lists(frozenset(TABS))
 
-    @work(thread=True, exclusive=True, group="agency", exit_on_error=False)
-    def load_agency(self, filters: WorkerFilters, after: tuple[int, int] | None, limit: int = WORKERS_PAGE) -> None:
-        try:
-            with self.database.session() as session:
-                page = search_workers(session, self.actor, self.org.id, filters, limit=limit, after=after)
-                if after is not None:
-                    data = AgencyData(self.org.id, page.workers, page.next_after, [], [], {}, 0, [], append=True)
-                else:
-                    placements = list_placements(session, self.actor, self.org.id, limit=200)
-                    data = AgencyData(
-                        self.org.id, page.workers, page.next_after,
-                        list_employers(session, self.actor, self.org.id, limit=100),
-                        sorted(placements, key=lambda p: (_stage_order(p.status), -p.id)),
-                        placement_counts(session, self.actor, self.org.id),
-                        agency_report(session, self.actor, self.org.id).total.owed_minor,
-                        list_unlocks(session, self.actor, self.org.id, limit=100),
-                        total_workers=count_workers(session, self.actor, self.org.id))
-        finally:
-            self._paging = False
-        self.post_from_worker(AgencyLoaded(data))
+    def reload_lists(self, lists: frozenset[str]) -> None:
+        """Read again the lists named (of :data:`TABS`); ``messages`` reads the home's own panes."""
+        if "messages" in lists:
+            super().action_refresh()
+        if wanted := lists & set(TABS):
+            self.load_agency(self.filters, None, max(WORKERS_PAGE, len(self.table("workers").records)),
+                             lists=frozenset(wanted))
+
+    def load_agency(self, filters: WorkerFilters, after: tuple[int, int] | None, limit: int = WORKERS_PAGE,
+                    lists: frozenset[str] = frozenset({"workers"})) -> None:
+        """Read ``lists`` in a thread; a newer read of the same lists cancels the one before it."""
+        def read() -> None:
+            worker = get_current_worker()
+            try:
+                with self.database.session() as session:
+                    data = self._read(session, filters, after, limit, lists)
+            finally:
+                self._paging = False
+            if not worker.is_cancelled:
+                self.post_from_worker(AgencyLoaded(data))
+        self.run_worker(read, thread=True, exclusive=True, exit_on_error=False,
+                        group="agency-" + "-".join(sorted(lists)) + ("-more" if after else ""))
+
+    def _read(self, session: Session, filters: WorkerFilters, after: tuple[int, int] | None, limit: int,
+              lists: frozenset[str]) -> AgencyData:
+        read: dict = {}
+        if "workers" in lists:
+            page = search_workers(session, self.actor, self.org.id, filters, limit=limit, after=after)
+            read.update(workers=page.workers, next_after=page.next_after, append=after is not None)
+            if after is None:
+                read["total_workers"] = count_workers(session, self.actor, self.org.id)
+        if "employers" in lists:
+            read["employers"] = list_employers(session, self.actor, self.org.id, limit=100)
+        if "placements" in lists:
+            placements = list_placements(session, self.actor, self.org.id, limit=200)
+            read.update(placements=sorted(placements, key=lambda p: (_stage_order(p.status), -p.id)),
+                        counts=placement_counts(session, self.actor, self.org.id),
+                        owed_minor=agency_report(session, self.actor, self.org.id).total.owed_minor)
+        if "unlocks" in lists:
+            read["unlocks"] = list_unlocks(session, self.actor, self.org.id, limit=100)
+        return AgencyData(self.org.id, **read)
 
     def worker_row(self, w: WorkerView) -> Row:
         p = self.present
@@ -230,25 +264,41 @@ class AgencyConsoleHome(AgencyHome):
         if data.org_id != self.org.id:
             return
         workers = self.table("workers")
-        if data.append and self.agency is not None:
-            self.agency = AgencyData(**{**self.agency.__dict__, "workers": self.agency.workers + data.workers,
-                                        "next_after": data.next_after})
-            workers.append(self.worker_row(w) for w in data.workers)
-        else:
-            self.agency = data
-            workers.reload(self.worker_row(w) for w in data.workers)
-            self._fill_rest(data)
-        total = self.agency.total_workers if self.agency else 0
+        before = self.agency or AgencyData(self.org.id, workers=[], employers=[], placements=[], counts={},
+                                           owed_minor=0, unlocks=[], total_workers=0)
+        read = {k: v for k, v in data.__dict__.items() if v is not None and k not in ("append", "next_after")}
+        if data.workers is not None:
+            read["next_after"] = data.next_after
+            if data.append:
+                read["workers"] = (before.workers or []) + data.workers
+        self.agency = AgencyData(**{**before.__dict__, **read, "append": False})
+        if data.workers is not None:
+            if data.append:
+                workers.append(self.worker_row(w) for w in data.workers)
+            else:
+                workers.reload(self.worker_row(w) for w in data.workers)
+        self._fill_rest(data)
+        total = self.agency.total_workers or 0
         self.query_one("#worker-count", Static).update(literal(
             f"{len(workers.records):,} shown of {total:,}" + (" (more below)" if self.agency and
                                                               self.agency.next_after else "")))
-        self.refresh_bindings()
 
     def _fill_rest(self, data: AgencyData) -> None:
+        """Show the lists this read brought (the others stay as they were)."""
         p = self.present
-        self.table("employers").reload(
-            Row(e.id, (e.name, e.household_name, p.phone(e.phone), e.location, e.credits_left), data=e)
-            for e in data.employers)
+        if data.employers is not None:
+            self.table("employers").reload(
+                Row(e.id, (e.name, e.household_name, p.phone(e.phone), e.location, e.credits_left), data=e)
+                for e in data.employers)
+        if data.placements is not None:
+            self._fill_placements(data)
+        if data.unlocks is not None:
+            self.table("unlocks").reload(
+                Row(u.id, (Cell(p.time(u.unlocked_at, "%d %b %Y %H:%M"), u.unlocked_at), u.employer_name,
+                           u.worker_name, u.unlocked_by), data=u) for u in data.unlocks)
+
+    def _fill_placements(self, data: AgencyData) -> None:
+        p = self.present
         self.table("placements").reload(
             Row(x.id, (x.status, x.worker_name, x.employer_name, Cell(p.date(x.start_date), x.start_date),
                        Cell(p.money(x.fee_minor), x.fee_minor), Cell(p.money(x.commission_minor), x.commission_minor),
@@ -256,9 +306,6 @@ class AgencyConsoleHome(AgencyHome):
         self.query_one("#placement-board", Static).update(literal(
             "Placements: " + " · ".join(f"{data.counts.get(s, 0)} {s}" for s in BOARD_ORDER)))
         self.query_one("#fees-owed", Static).update(literal(f"Fees and commission owed: {p.money(data.owed_minor)}"))
-        self.table("unlocks").reload(
-            Row(u.id, (Cell(p.time(u.unlocked_at, "%d %b %Y %H:%M"), u.unlocked_at), u.employer_name, u.worker_name,
-                       u.unlocked_by), data=u) for u in data.unlocks)
 
     # ------------------------------------------------------------ search and paging
 
@@ -332,9 +379,10 @@ class AgencyConsoleHome(AgencyHome):
     def placement(self) -> PlacementView | None:
         return self._selected("placements")
 
-    def write(self, change: Callable[[Session], str]) -> None:
-        """Run ``change`` in a thread worker; its text becomes the notice, then the lists are read again."""
-        self._write(change)
+    def write(self, change: Callable[[Session], str], *lists: str) -> None:
+        """Run ``change`` in a thread worker; its text becomes the notice, then the ``lists`` it changed
+        (of :data:`TABS`, or ``messages``) are read again."""
+        self._write(change, frozenset(lists))
 
     def ask_first(self, title: str, details: list[str], label: str, then: Callable[[], None]) -> None:
         """Confirm before a write of money: ``title`` names the record and the amount."""
@@ -351,14 +399,19 @@ class AgencyConsoleHome(AgencyHome):
             return None
 
     @work(thread=True, group="agency-write", exit_on_error=False)
-    def _write(self, change: Callable[[Session], str]) -> None:
+    def _write(self, change: Callable[[Session], str], lists: frozenset[str]) -> None:
         with self.database.session() as session:
             text = change(session)
-        self.post_from_worker(AgencyChanged(text))
+        self.post_from_worker(AgencyChanged(text, lists))
 
     def on_agency_changed(self, message: AgencyChanged) -> None:
+        from console.agency.screen import AgencyScreen
+
         self.notify(message.text)
-        self.action_refresh()
+        self.reload_lists(message.lists)
+        for screen in self.app.screen_stack:  # a list opened over the home (the disputes) shows the change too
+            if isinstance(screen, AgencyScreen):
+                screen.org_data_changed()
 
     # ------------------------------------------------------------ workers
 
@@ -366,7 +419,8 @@ class AgencyConsoleHome(AgencyHome):
         from core.agency.workers import set_verification
 
         if (w := self.worker()) is not None:
-            self.write(lambda s: f"{set_verification(s, self.actor, self.org.id, w.id, 'verified').name} is verified.")
+            self.write(lambda s: f"{set_verification(s, self.actor, self.org.id, w.id, 'verified').name} is verified.",
+                       "workers")
 
     def action_cleared(self) -> None:
         if (w := self.worker()) is not None:
@@ -385,7 +439,7 @@ class AgencyConsoleHome(AgencyHome):
         def change(s: Session) -> str:
             done = record_background_check(s, self.actor, self.org.id, w.id, result, notes=notes)
             return f"{done.name}: background check {done.background_check}."
-        self.write(change)
+        self.write(change, "workers")
 
     def action_sms(self) -> None:
         from core.agency.employers import sms_employer
@@ -405,7 +459,7 @@ class AgencyConsoleHome(AgencyHome):
         def sent(text: str | None) -> None:
             if text:
                 self.write(lambda s: f"SMS to {record.name} queued (message "
-                                     f"{send(s, self.actor, self.org.id, record.id, text)}).")
+                                     f"{send(s, self.actor, self.org.id, record.id, text)}).", "messages")
         self.app.push_screen(AskText(f"SMS to {who}", placeholder="Message", confirm_label="Send"), callback=sent)
 
     def _invite(self) -> None:
@@ -423,7 +477,8 @@ class AgencyConsoleHome(AgencyHome):
             ["She is told an employer is interested (no names, no numbers) and asked to reply YES for an "
              "interview or NO.", "YES moves the proposal to interview; NO ends it."], confirm_label="Send"),
             callback=lambda yes: yes and self.write(
-                lambda s: f"{x.worker_name} is invited (message {invite_worker(s, self.actor, self.org.id, x.id)})."))
+                lambda s: f"{x.worker_name} is invited (message {invite_worker(s, self.actor, self.org.id, x.id)}).",
+                "messages"))
 
     def action_add(self) -> None:
         if self.active_tab() == "tab-employers":
@@ -455,7 +510,7 @@ class AgencyConsoleHome(AgencyHome):
                 expected_salary_minor=parse_money(values["salary"], self.org.currency) if values["salary"] else None,
                 accommodation=values["accommodation"] or "either", availability=values["availability"] or "immediate")
             return f"{add_worker(s, self.actor, self.org.id, data).name} is on the books."
-        self.write(change)
+        self.write(change, "workers")
 
     def _add_employer(self, values: dict | None) -> None:
         from core.agency.employers import EmployerInput, add_employer
@@ -463,7 +518,7 @@ class AgencyConsoleHome(AgencyHome):
         if not values:
             return
         data = EmployerInput(**{**values, "phone": values["phone"] or None, "email": values["email"] or None})
-        self.write(lambda s: f"{add_employer(s, self.actor, self.org.id, data).name} is a client now.")
+        self.write(lambda s: f"{add_employer(s, self.actor, self.org.id, data).name} is a client now.", "employers")
 
     def action_edit(self) -> None:
         if self.active_tab() == "tab-employers":
@@ -510,7 +565,7 @@ class AgencyConsoleHome(AgencyHome):
                 return f"Nothing changed for {w.name}."
             done = update_worker(s, self.actor, self.org.id, w.id, changes)
             return f"{done.name} updated ({', '.join(sorted(changes))})." + "".join(f" {n}" for n in done.notices)
-        self.write(change)
+        self.write(change, "workers", *(NAMED_IN if values["name"] != w.name else ()))
 
     def _edit_employer(self, e: EmployerView, values: dict) -> None:
         from core.agency.employers import update_employer
@@ -523,7 +578,7 @@ class AgencyConsoleHome(AgencyHome):
                 return f"Nothing changed for {e.name}."
             done = update_employer(s, self.actor, self.org.id, e.id, changes)
             return f"{done.name} updated ({', '.join(sorted(changes))})." + "".join(f" {n}" for n in done.notices)
-        self.write(change)
+        self.write(change, "employers", *(NAMED_IN if values["name"] != e.name else ()))
 
     def _pick_employer(self, title: str, question: str, then: Callable[[int], None]) -> None:
         employers = self.agency.employers if self.agency else []
@@ -556,13 +611,16 @@ class AgencyConsoleHome(AgencyHome):
             [self.present.phone(number, unlocked=True), f"{charged}; {name} has {result.credits_left} left.",
              f"Text it to {name} now?"], confirm_label=f"Text it to {name}"),
             lambda yes: self._text_unlocked(w, employer_id, name) if yes else None)
-        self.post_from_worker(AgencyChanged(f"{w.name}'s number is unlocked for {name}; the Unlocks tab lists it."))
+        self.post_from_worker(AgencyChanged(f"{w.name}'s number is unlocked for {name}; the Unlocks tab lists it.",
+                                            frozenset({"employers", "unlocks"})))
 
     def _text_unlocked(self, w: WorkerView, employer_id: int, name: str) -> None:
         from core.agency.commerce import sms_unlocked_contact
 
-        self.write(lambda s: f"{w.name}'s number is texted to {name} (message "
-                             f"{sms_unlocked_contact(s, self.actor, self.org.id, employer_id=employer_id, worker_id=w.id)}).")
+        def change(s: Session) -> str:
+            sent = sms_unlocked_contact(s, self.actor, self.org.id, employer_id=employer_id, worker_id=w.id)
+            return f"{w.name}'s number is texted to {name} (message {sent})."
+        self.write(change, "messages")
 
     def action_propose(self) -> None:
         if (w := self.worker()) is not None:
@@ -584,7 +642,7 @@ class AgencyConsoleHome(AgencyHome):
                                                                        self.org.currency))
                 return (f"{w.name} proposed to {placement.employer_name} (placement {placement.id}, fee "
                         f"{self.present.money(placement.fee_minor)}).")
-            self.write(change)
+            self.write(change, "placements")
         employer = next((e for e in (self.agency.employers if self.agency else []) if e.id == employer_id), None)
         self.app.push_screen(FormDialog(
             f"Propose {self.present.person(w.name, w.phone)}" + (f" to {employer.name}" if employer else ""), [
@@ -614,6 +672,12 @@ class AgencyConsoleHome(AgencyHome):
         from console.agency.subscriptions import SubscriptionsScreen
 
         self.app.push_screen(SubscriptionsScreen(self.database, self.actor, self.org, self.membership.role))
+
+    def action_disputes(self) -> None:
+        from console.agency.disputes import DisputesScreen
+
+        self.app.push_screen(DisputesScreen(self.database, self.actor, self.org, self.membership.role,
+                                            self.resolve_form))
 
     def action_inbox(self) -> None:
         from console.agency.inbox import InboxScreen
@@ -666,18 +730,27 @@ class AgencyConsoleHome(AgencyHome):
                                       severity="warning")
             return
         fields = [Field("package", "Package", value=options[0][1], options=options),
-                  Field("reference", "Receipt reference (M-Pesa code)", required=True)]
+                  Field("paid_by", "Paid", value="receipt", options=PAID_BY),
+                  Field("reference", "Receipt reference (M-Pesa code)")]
         self.app.call_from_thread(self.app.push_screen, FormDialog(
-            f"Sell a package to {self.present.person(e.name, e.phone)}", fields, confirm_label="Sell, paid",
-            note="Marked paid now: the package's contacts become the employer's credits."),
-            lambda values: values and self._sold(e, values["package"], packages, waiting, values["reference"]))
+            f"Sell a package to {self.present.person(e.name, e.phone)}", fields, confirm_label="Sell",
+            note="A receipt gives the credits now; an M-Pesa prompt, once it is paid."),
+            lambda values: values and self._sold(e, values["package"], packages, waiting, values))
 
-    def _sold(self, e: EmployerView, chosen: str, packages: dict, waiting: list, reference: str) -> None:
+    def _sold(self, e: EmployerView, chosen: str, packages: dict, waiting: list, values: dict) -> None:
         from console.agency.packages import mark_paid, sell_package
 
         pending = next((b for b in waiting if f"purchase-{b.id}" == chosen), None)
         package = packages[pending.package_id] if pending else packages[int(chosen)]
         price = self.present.money(pending.amount_minor if pending else package.price_minor)
+        if values["paid_by"] == "mpesa":
+            self._prompt_mpesa(e, package, pending, price)
+            return
+        if not (reference := values["reference"].strip()):
+            self.notify("Give the receipt reference (the M-Pesa code), or choose the M-Pesa prompt.",
+                        severity="warning", markup=False)
+            return
+
         def act(s: Session) -> str:
             if pending:
                 return mark_paid(s, self.actor, self.org.id, e, pending.id, reference)
@@ -685,7 +758,28 @@ class AgencyConsoleHome(AgencyHome):
         title = (f"Mark {package.name} for {e.name}, {price}, paid?" if pending else
                  f"Sell {package.name} to {e.name} for {price}, paid?")
         self.ask_first(title, [f"Receipt {reference}.", f"{package.contacts_included} contact credits for {e.name}."],
-                       "Mark paid" if pending else "Sell", lambda: self.write(act))
+                       "Mark paid" if pending else "Sell", lambda: self.write(act, "employers"))
+
+    def _prompt_mpesa(self, e: EmployerView, package, pending, price: str) -> None:
+        """Ask the employer's phone to pay by M-Pesa (STK push): the purchase (a new one, or the one
+        awaiting payment) stays awaiting payment until Daraja's callback gives its credits, once."""
+        from core.agency.commerce import buy_package, pay_by_mpesa
+
+        def act(s: Session) -> str:
+            purchase_id = pending.id if pending else buy_package(s, self.actor, self.org.id, employer_id=e.id,
+                                                                 package_id=package.id).id
+            request = pay_by_mpesa(s, self.actor, self.org.id, purchase_id)
+            return (f"M-Pesa prompt for {price} sent to {self.present.person(e.name, e.phone)} (purchase "
+                    f"{purchase_id}, payment request {request}): awaiting payment; the "
+                    f"{package.contacts_included} credits come when M-Pesa confirms it.")
+        if not e.phone:
+            self.notify(f"{e.name} has no phone on record: w adds one, or sell with a receipt reference.",
+                        severity="warning", markup=False)
+            return
+        self.ask_first(f"Ask {self.present.person(e.name, e.phone)} to pay {price} for {package.name} by M-Pesa?",
+                       [f"An M-Pesa prompt goes to {e.name}'s phone.",
+                        f"{package.contacts_included} contact credits for {e.name} once it is paid."],
+                       "Send prompt", lambda: self.write(act, "employers"))
 
     # ------------------------------------------------------------ placements
 
@@ -698,7 +792,8 @@ class AgencyConsoleHome(AgencyHome):
         def confirmed(yes: bool | None) -> None:
             if yes:
                 self.write(lambda s: f"{x.worker_name} at {x.employer_name}: "
-                                     f"{move_placement(s, self.actor, self.org.id, x.id, status).status}.")
+                                     f"{move_placement(s, self.actor, self.org.id, x.id, status).status}.",
+                           "placements", "workers")
         self.app.push_screen(Confirm(f"{x.worker_name} at {x.employer_name}: {x.status} → {status}?",
                                      [f"Fee {self.present.money(x.fee_minor)}, commission "
                                       f"{self.present.money(x.commission_minor)}, owed {self.present.money(x.owed_minor)}."],
@@ -723,7 +818,7 @@ class AgencyConsoleHome(AgencyHome):
         self.app.push_screen(
             AskText(f"Dispute: {x.worker_name} at {x.employer_name}", "What is the dispute about?"),
             callback=lambda notes: notes and self.write(
-                lambda s: f"Dispute {open_dispute(s, self.actor, self.org.id, x.id, notes)} opened."))
+                lambda s: f"Dispute {open_dispute(s, self.actor, self.org.id, x.id, notes)} opened.", "placements"))
 
     def action_resolve(self) -> None:
         if (x := self.placement()) is not None:
@@ -739,24 +834,26 @@ class AgencyConsoleHome(AgencyHome):
                      if d.placement_id == x.id]
         if not found:
             raise InvalidInput(f"{x.worker_name} at {x.employer_name} has no open dispute; i opens one.")
-        dispute = found[0]
+        self.app.call_from_thread(self.resolve_form, found[0])
+
+    def resolve_form(self, x: DisputeView) -> None:
+        """The resolution form for an open dispute (from a placement's ``n`` or the disputes list)."""
         form = FormDialog(f"Resolve the dispute: {x.worker_name} at {x.employer_name}", [
             Field("resolution", "How it was resolved", required=True),
             Field("refund", "Refund to the employer", "0", placeholder=self.org.currency),
             Field("reference", "Refund reference (M-Pesa code or receipt)"),
             Field("end", "The placement", "keep", options=[("goes on", "keep"), ("ends", "end")])],
-            note=f"The dispute: {dispute.notes}", confirm_label="Resolve")
-        self.app.call_from_thread(self.app.push_screen, form,
-                                  lambda values: values and self._resolve(x, dispute.id, values))
+            note=f"The dispute: {x.notes}", confirm_label="Resolve")
+        self.app.push_screen(form, lambda values: values and self._resolve(x, values))
 
-    def _resolve(self, x: PlacementView, dispute_id: int, values: dict) -> None:
+    def _resolve(self, x: DisputeView, values: dict) -> None:
         from core.agency.placements import resolve_dispute
 
         if (refund := self.amount(values["refund"])) is None:
             return
 
         def change(s: Session) -> str:
-            after = resolve_dispute(s, self.actor, self.org.id, dispute_id, values["resolution"],
+            after = resolve_dispute(s, self.actor, self.org.id, x.id, values["resolution"],
                                     end_placement=values["end"] == "end", refund_minor=refund,
                                     reference=values["reference"] or None)
             return (f"Dispute resolved: {x.worker_name} at {x.employer_name} is {after.status}"
@@ -765,7 +862,8 @@ class AgencyConsoleHome(AgencyHome):
         self.ask_first(f"Resolve the dispute of {x.worker_name} at {x.employer_name}"
                        + (f", refunding {self.present.money(refund)} to {x.employer_name}?" if refund else "?"),
                        [f"Resolution: {values['resolution']}", f"Reference: {values['reference'] or 'none'}.", ends],
-                       "Resolve", lambda: self.write(change))
+                       "Resolve", lambda: self.write(change, "placements", *(("workers",) if values["end"] == "end"
+                                                                             else ())))
 
     def _money_on_placement(self, what: str, amount_label: str, reference_required: bool,
                             note: Callable[[PlacementView], str],
@@ -780,7 +878,7 @@ class AgencyConsoleHome(AgencyHome):
             item, reference = values["kind"] or "fee", values["reference"]
             self.ask_first(f"{what} of {self.present.money(amount)} ({item}): {x.worker_name} at {x.employer_name}?",
                            [f"Reference: {reference or 'none'}.", note(x)], confirm_label,
-                           lambda: self.write(lambda s: record(s, x, item, amount, reference)))
+                           lambda: self.write(lambda s: record(s, x, item, amount, reference), "placements"))
         self.app.push_screen(FormDialog(f"{what}: {x.worker_name} at {x.employer_name}", [
             Field("kind", "Of", value="fee", options=[("fee", "fee"), ("commission", "commission")]),
             Field("amount", amount_label, required=True, placeholder=self.org.currency),
