@@ -66,6 +66,9 @@ class HomeScreen(ConsoleScreen):
     MAIN_LIST: ClassVar[str] = "#contacts"
     PANELS_FIRST: ClassVar[bool] = False  # the kind's panels hold its main list: show them above the shared panes
     FIRST_FOCUS: ClassVar[str | None] = None  # the list the cursor starts in, when not the main list
+    # on_mount puts the cursor in FIRST_FOCUS or MAIN_LIST; Textual's own auto focus would race it
+    # (the first focusable table, whichever runs last), so a home's first focus would vary.
+    AUTO_FOCUS = ""
 
     BINDINGS = [
         Binding("a", "add_contact", "Add contact", id="add-contact",
