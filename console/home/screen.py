@@ -138,12 +138,16 @@ class HomeScreen(ConsoleScreen):
         self._fit(self.size.width, self.size.height)
         if (contacts := self._table("#contacts")) is not None:
             contacts.loading = True
+        self._take_first_focus()
+        self.action_refresh()
+
+    def _take_first_focus(self) -> None:
+        """Put the cursor in FIRST_FOCUS or MAIN_LIST, without scrolling (a short terminal opens at the
+        top). A list that is still loading refuses focus, so the first load asks again."""
         try:
-            # Without scrolling: a short terminal opens at the top, on the main list.
             self.query_one(self.FIRST_FOCUS or self.MAIN_LIST).focus(scroll_visible=False)
         except NoMatches:
             pass
-        self.action_refresh()
 
     def on_resize(self, event) -> None:
         self._fit(event.size.width, event.size.height)
@@ -202,7 +206,7 @@ class HomeScreen(ConsoleScreen):
         data = message.data
         if data.org_id != self.org.id:
             return
-        self.loaded = True
+        first_load, self.loaded = not self.loaded, True
         if (table := self._table("#contacts")) is not None:
             self.more_contacts = data.more_contacts
             table.loading = False
@@ -214,6 +218,8 @@ class HomeScreen(ConsoleScreen):
         self.query_one("#message-counts", Static).update(message_counts_line(data.message_counts))
         if (messages := self._table("#messages")) is not None:
             messages.reload(self.message_row(m) for m in data.recent_messages)
+        if first_load and self.focused is None:
+            self._take_first_focus()  # the contacts list refused it while loading
         self.refresh_bindings()
 
     def _update_contacts_title(self, total: int | None = None) -> None:
