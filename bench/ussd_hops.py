@@ -142,12 +142,17 @@ def main() -> None:
                         help="gateway processes, as `ofisi serve --workers N` (PostgreSQL only)")
     parser.add_argument("--think-ms", type=float, default=0.0,
                         help="a person's pause before each input; 0 (the default) sends the next hop at once")
+    parser.add_argument("--no-pin-key", action="store_true",
+                        help="PINs hashed with scrypt, as without the pin_key secret (the README's deployment sets it)")
     args = parser.parse_args()
+    if not args.no_pin_key:
+        # As the README's deployment runs: PINs hashed under a key (inherited by --workers' processes).
+        os.environ.setdefault("OFISI_PIN_KEY", f"bench-{uuid.uuid4().hex}")
     with bench_database(args.database_url) as db:
         (ussd_rate, ussd_lat), (bare_rate, bare_lat), (state_rate, state_lat) = _measure_all(db, args)
     print(json.dumps({
         "bench": "ussd_hops", "backend": db.dialect, "workers": args.workers, "concurrent_sessions": args.sessions,
-        "think_ms": args.think_ms, "hops": len(ussd_lat),
+        "think_ms": args.think_ms, "pin_key": not args.no_pin_key, "hops": len(ussd_lat),
         "ussd_hops_per_s": round(ussd_rate, 1), "ussd_p99_ms": round(p99(ussd_lat), 1),
         "bare_per_s": round(bare_rate, 1), "bare_p99_ms": round(p99(bare_lat), 1),
         "ratio": round(ussd_rate / bare_rate, 3),

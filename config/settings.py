@@ -69,6 +69,7 @@ SECRETS: dict[str, str] = {
     "smtp_url": "SMTP URL (it carries the password)",
     "whatsapp_token": "WhatsApp Cloud API token",
     "callback_token": "token that provider callbacks must carry",
+    "pin_key": "key USSD PINs are hashed under (PINs set under it need it to be checked)",
     "exotel_api_key": "Exotel API key (SMS to India)",
     "exotel_api_token": "Exotel API token (SMS to India)",
 }

@@ -6,12 +6,16 @@ guesses sent at once from many sessions are weighed one after another: three
 count, then the lock. The check itself is pure (:func:`pin_matches`), so a
 USSD state can decide from the facts; recording a wrong try is the effect
 that may lock the phone, and a try while locked counts for nothing.
+
+With the ``pin_key`` secret set, PINs are hashed under it (:func:`core.passwords.hash_pin`):
+new PINs at once, older ones the next time their member enters them right.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -20,13 +24,37 @@ from core import audit
 from core.actors import Actor
 from core.errors import InvalidInput
 from core.numbers import whole_number
-from core.passwords import hash_pin, verify_password
+from core.passwords import hash_pin, keyed_with, verify_pin
 from db.models_ussd import UssdPin
 from db.types import utcnow
 
 MAX_WRONG = 3
 LOCK_FOR = timedelta(minutes=30)
 WEAK = {"0000", "1111", "2222", "3333", "4444", "5555", "6666", "7777", "8888", "9999", "1234", "4321"}
+
+
+_KEY: list[Any] = [None, None]  # [the settings it was read from, the key]
+
+
+def pin_key() -> bytes | None:
+    """The gateway's PIN key (the ``pin_key`` secret), or None; read once per settings (a keyring
+    lookup costs more than a hop)."""
+    from config import get_settings
+
+    settings = get_settings()
+    if _KEY[0] is not settings:
+        secret = settings.secret("pin_key", required=False)
+        _KEY[:] = [settings, secret.reveal().encode("utf-8") if secret is not None else None]
+    return _KEY[1]
+
+
+def hash_new_pin(pin: str) -> str:
+    """A PIN's hash as it is stored (and as a USSD session carries one to confirm)."""
+    return hash_pin(pin, pin_key())
+
+
+def same_pin(pin: str, stored: str | None) -> bool:
+    return verify_pin(pin, stored, pin_key())
 
 
 @dataclass(frozen=True)
@@ -42,6 +70,12 @@ class PinState:
     @property
     def tries_left(self) -> int:
         return MAX_WRONG - self.failed_attempts
+
+    @property
+    def rehash(self) -> bool:
+        """Whether a right PIN should be hashed again: there is a PIN key and it is not under it."""
+        key = pin_key()
+        return key is not None and self.pin_hash is not None and not keyed_with(self.pin_hash, key)
 
 
 # Built once, and columns rather than the row's object: the PIN hops are the gateway's hot path.
@@ -67,7 +101,7 @@ def check_new_pin(pin: str) -> str | None:
 
 
 def pin_matches(state: PinState, pin: str) -> bool:
-    return len(pin) == 4 and whole_number(pin) is not None and verify_password(pin, state.pin_hash)
+    return len(pin) == 4 and whole_number(pin) is not None and same_pin(pin, state.pin_hash)
 
 
 def set_pin(session: Session, phone: str, pin: str) -> None:
@@ -77,9 +111,9 @@ def set_pin(session: Session, phone: str, pin: str) -> None:
         raise InvalidInput(problem)
     row = session.get(UssdPin, phone)
     if row is None:
-        session.add(UssdPin(phone=phone, pin_hash=hash_pin(pin), failed_attempts=0, set_at=utcnow()))
+        session.add(UssdPin(phone=phone, pin_hash=hash_new_pin(pin), failed_attempts=0, set_at=utcnow()))
     else:
-        row.pin_hash, row.failed_attempts, row.locked_until, row.set_at = hash_pin(pin), 0, None, utcnow()
+        row.pin_hash, row.failed_attempts, row.locked_until, row.set_at = hash_new_pin(pin), 0, None, utcnow()
     audit.record(session, Actor.system_actor("ussd"), "ussd.pin_set", "phone", phone)
 
 
@@ -98,7 +132,12 @@ def record_wrong_pin(session: Session, phone: str, *, now: datetime | None = Non
     return None
 
 
-def record_right_pin(session: Session, phone: str) -> None:
+def record_right_pin(session: Session, phone: str, pin: str | None = None) -> None:
+    """Clear earlier wrong tries; given the (right) ``pin``, hash it under the PIN key if it is not yet."""
     row = session.get(UssdPin, phone)
-    if row is not None and row.failed_attempts:
+    if row is None:
+        return
+    if row.failed_attempts:
         row.failed_attempts = 0
+    if pin is not None and PinState(phone, row.pin_hash, 0, None).rehash and same_pin(pin, row.pin_hash):
+        row.pin_hash = hash_new_pin(pin)

@@ -470,3 +470,35 @@ def test_repaying_more_than_is_owed_is_refused_before_mpesa_is_asked(committed_d
         assert "Repay KES 3,900 by M-Pesa?" in handset.press("3900")
     with committed_db.session() as session:
         assert session.query(PaymentRequest).count() == 0
+
+
+def test_with_a_pin_key_a_member_signs_in_and_her_old_pin_moves_under_it(committed_db, chama, pins, monkeypatch):
+    """PINs set before the key keep working, are hashed under it the first time they are entered
+    right, and a gateway that lost the key says sorry instead of counting wrong tries."""
+    from config.settings import get_settings
+    from core.ussd_pins import pin_state
+
+    member = chama.members[1]
+    monkeypatch.setenv("OFISI_PIN_KEY", "a-long-random-pin-key")
+    get_settings.cache_clear()
+    with running_gateway(committed_db) as base:
+        handset = Phone(base, member.phone, "s-key1")
+        handset.dial()
+        assert "1 Balance" in handset.press("2580")
+        with committed_db.session() as session:
+            assert pin_state(session, member.phone).pin_hash.startswith("hmac-sha256$")
+        again = Phone(base, member.phone, "s-key2")
+        again.dial()
+        assert "1 Balance" in again.press("2580")
+    monkeypatch.delenv("OFISI_PIN_KEY")
+    get_settings.cache_clear()
+    with running_gateway(committed_db) as base:
+        lost = Phone(base, member.phone, "s-key3")
+        lost.dial()
+        for guess in ("2580", "0000", "1111", "9999"):
+            assert lost.press(guess).startswith("END Sorry, something went wrong")
+            lost = Phone(base, member.phone, f"s-key-{guess}")
+            lost.dial()
+        with committed_db.session() as session:
+            state = pin_state(session, member.phone)
+        assert state.failed_attempts == 0 and state.locked_until is None

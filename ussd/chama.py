@@ -28,9 +28,9 @@ from core.chama.members import MEMBERSHIP_COLUMNS, MEMBERSHIPS, chamas_of_phone,
 from core.chama.mpesa import CONTRIBUTION, REPAYMENT, ask_to_pay
 from core.money import format_money, parse_money
 from core.numbers import whole_number
-from core.passwords import hash_pin, verify_password
 from core.payments import wake_payment_sender
-from core.ussd_pins import check_new_pin, pin_matches, pin_state, record_right_pin, record_wrong_pin, set_pin
+from core.ussd_pins import (check_new_pin, hash_new_pin, pin_matches, pin_state, record_right_pin, record_wrong_pin,
+                            same_pin, set_pin)
 from core.ussd_sessions import HopState, Preload
 from db.models import Org
 from db.types import utcnow
@@ -126,9 +126,10 @@ def _whole(hop: Hop, example: int) -> str:
     return f"Enter the amount in whole {UNITS.get(org.currency, org.currency + ' units')}, e.g. {example}."
 
 
-def _after_pin(facts: ChamaFacts) -> Step:
-    # A right PIN clears earlier wrong tries; with none to clear there is nothing to write.
-    effects = (("pin_ok",),) if facts.pin.failed_attempts else ()
+def _after_pin(facts: ChamaFacts, pin: str | None = None) -> Step:
+    # A right PIN clears earlier wrong tries, and moves a PIN hashed before the PIN key under it;
+    # with neither to do there is nothing to write.
+    effects = (("pin_ok", pin),) if facts.pin.failed_attempts or (pin and facts.pin.rehash) else ()
     if len(facts.memberships) == 1:
         org, member = facts.memberships[0]
         return Step(goto="menu", data={"org_id": org.id, "member_id": member.id}, effects=effects)
@@ -170,15 +171,15 @@ def handle_entry(hop: Hop) -> Step:
         problem = check_new_pin(hop.input)
         if problem:
             return Step(notice=problem)
-        return Step(goto="confirm_pin", data={"new_pin": hash_pin(hop.input)})
+        return Step(goto="confirm_pin", data={"new_pin": hash_new_pin(hop.input)})
     left = facts.pin.tries_left - 1
     wrong = "Wrong PIN 3 times. USSD is locked for 30 minutes; we have sent you an SMS." if left <= 0 else \
         f"Wrong PIN. {left} tr{'ies' if left > 1 else 'y'} left."
-    return _pin_refused(facts, hop.input, wrong, ends=left <= 0) or _after_pin(facts)
+    return _pin_refused(facts, hop.input, wrong, ends=left <= 0) or _after_pin(facts, hop.input)
 
 
 def handle_confirm_pin(hop: Hop) -> Step:
-    if verify_password(hop.input, hop.data.get("new_pin")) and len(hop.input) == 4:
+    if len(hop.input) == 4 and same_pin(hop.input, hop.data.get("new_pin")):
         step = _after_pin(hop.facts)
         return Step(goto=step.goto, data={**step.data, "new_pin": None}, effects=(("set_pin", hop.input),),
                     notice="PIN set.")
@@ -380,11 +381,11 @@ def handle_new_pin(hop: Hop) -> Step:
     problem = check_new_pin(hop.input)
     if problem:
         return Step(notice=problem)
-    return Step(goto="new_pin_again", data={"new_pin": hash_pin(hop.input)})
+    return Step(goto="new_pin_again", data={"new_pin": hash_new_pin(hop.input)})
 
 
 def handle_new_pin_again(hop: Hop) -> Step:
-    if len(hop.input) == 4 and verify_password(hop.input, hop.data.get("new_pin")):
+    if len(hop.input) == 4 and same_pin(hop.input, hop.data.get("new_pin")):
         return Step(data={"new_pin": None}, effects=(("set_pin", hop.input),), end="Your PIN is changed.")
     return Step(goto="new_pin", data={"new_pin": None}, notice="The PINs did not match.")
 
@@ -442,7 +443,7 @@ class ChamaMachine:
         for effect in effects:
             kind = effect[0]
             if kind == "pin_ok":
-                record_right_pin(session, hop.phone)
+                record_right_pin(session, hop.phone, effect[1])
             elif kind == "set_pin":
                 set_pin(session, hop.phone, effect[1])
             elif kind == "wrong_pin":

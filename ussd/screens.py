@@ -28,6 +28,8 @@ _REPLACEMENTS = {
 
 
 def to_gsm7(text: str) -> str:
+    if GSM7_BASIC.issuperset(text):  # nearly every screen: nothing to change, checked in C
+        return text
     out = []
     for ch in text:
         if ch in GSM7_BASIC:

@@ -39,12 +39,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, fields, replace
+from functools import lru_cache
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from core import audit
 from core.actors import Actor
@@ -593,15 +594,29 @@ def list_entries(session: Session, actor: Actor, org_id: int, *, member_id: int 
                  loan_id: int | None = None, limit: int = 50, before_id: int | None = None) -> list[EntryView]:
     """Newest first, paged by id (keyset); ``limit=5`` is the mini statement."""
     org = chama_org(session, actor, org_id, "chama.read")
-    query = select(ChamaLedgerEntry).where(ChamaLedgerEntry.org_id == org.id)
     if member_id is not None:
         member_row(session, org.id, member_id)
-        query = query.where(ChamaLedgerEntry.member_id == member_id)
-    if loan_id is not None:
-        query = query.where(ChamaLedgerEntry.loan_id == loan_id)
-    if before_id is not None:
-        query = query.where(ChamaLedgerEntry.id < before_id)
-    return views(session, list(session.scalars(query.order_by(ChamaLedgerEntry.id.desc()).limit(limit))))
+    rows = session.execute(_entries_page(member_id is not None, loan_id is not None, before_id is not None),
+                           {"org": org.id, "member": member_id, "loan": loan_id, "before": before_id,
+                            "limit": limit})
+    return [EntryView.of(entry, reversed_by) for entry, reversed_by in rows]
+
+
+@lru_cache(maxsize=8)
+def _entries_page(by_member: bool, by_loan: bool, before: bool):
+    """A page of entries with the id of each one's reversal, in one statement, built once for each
+    mix of filters (the USSD mini statement reads it on every visit)."""
+    reversal = aliased(ChamaLedgerEntry)
+    query = (select(ChamaLedgerEntry, reversal.id)
+             .outerjoin(reversal, reversal.reverses_id == ChamaLedgerEntry.id)  # at most one: reverses_id is unique
+             .where(ChamaLedgerEntry.org_id == bindparam("org")))
+    if by_member:
+        query = query.where(ChamaLedgerEntry.member_id == bindparam("member"))
+    if by_loan:
+        query = query.where(ChamaLedgerEntry.loan_id == bindparam("loan"))
+    if before:
+        query = query.where(ChamaLedgerEntry.id < bindparam("before"))
+    return query.order_by(ChamaLedgerEntry.id.desc()).limit(bindparam("limit"))
 
 
 @dataclass(frozen=True)
@@ -620,13 +635,17 @@ class MemberBalances:
         return cls(member_id, currency, b.savings, b.principal, b.interest, b.loan, b.fines, cycle)
 
 
+# One round trip for a member's sums and the chama's cycle, built once: USSD's balance screen reads
+# it on every visit, and building the statement cost more than PostgreSQL takes to run it.
+_MEMBER_SUMS = _sums_query(bindparam("org"), member_id=bindparam("member")).add_columns(
+    *shareouts_so_far(bindparam("org")))
+
+
 def member_balances(session: Session, actor: Actor, org_id: int, member_id: int) -> MemberBalances:
     """What USSD option 1 shows: savings, loan outstanding, fines owed."""
     org = chama_org(session, actor, org_id, "chama.read")
     member = member_row(session, org.id, member_id)
-    # One round trip for the sums and the cycle: USSD's balance screen reads it on every visit.
-    *totals, shareouts, last = session.execute(
-        _sums_query(org.id, member_id=member.id).add_columns(*shareouts_so_far(org.id))).one()
+    *totals, shareouts, last = session.execute(_MEMBER_SUMS, {"org": org.id, "member": member.id}).one()
     return MemberBalances.of(member.id, org.currency, Balances(*(int(v) for v in totals)),
                              cycle_of(session, org.id, shareouts, last))
 
