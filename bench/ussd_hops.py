@@ -174,7 +174,7 @@ def _state_only():
 
     def hop(db, session_id: str, phone: str, text: str) -> str:
         with db.session() as session:
-            state = begin_hop(session, session_id, phone, "*384#", "entry")
+            state = begin_hop(session, session_id, phone, "*384#", "entry", new=not text)  # as handle_hop
             state.last_text = text
             save_hop(session, state, ended=False)
             session.commit()

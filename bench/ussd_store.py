@@ -47,12 +47,12 @@ def _timed(hops: int, one) -> dict[str, float]:
 
 
 def _seed(db) -> list[str]:
-    from core.ussd_sessions import begin_hop
+    from core.ussd_sessions import begin_hop, save_hop
 
     ids = [f"store-{n}" for n in range(SESSIONS)]
     with db.session() as session:
         for sid in ids:
-            begin_hop(session, sid, "+254700000001", "*384#", "entry")
+            save_hop(session, begin_hop(session, sid, "+254700000001", "*384#", "entry", new=True), ended=False)
         session.commit()
     return ids
 

@@ -41,6 +41,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 import dataclasses
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import String, Text, bindparam, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -66,7 +67,7 @@ from core.providers import (
     provider_name,
 )
 from core.providers.india import DLT_PREFIX, INDIA, REPLY_KINDS, dlt_subject, india_route
-from db.engine import Database, dialect_insert
+from db.engine import Database, dialect_insert, insert_for
 from db.models import Message, OptOut, Org
 from db.models_campaigns import Campaign, CampaignSettings, DltReplyTemplate, MessageCost
 from db.types import UTCDateTime, utcnow
@@ -187,15 +188,20 @@ def enqueue(
         return message.id
     # One statement whether or not the key is new, and race-free: the unique (org_id, key) decides.
     # On the table, not the class: the ORM's bulk path costs more than the insert (USSD enqueues here).
-    table = Message.__table__
-    new_id = session.scalar(dialect_insert(session, table).values(**values)
-                            .on_conflict_do_nothing(index_elements=["org_id", "idempotency_key"])
-                            .returning(table.c.id))
+    new_id = session.scalar(_keyed_insert(session.get_bind().dialect.name), values)
     if new_id is not None:
         mark_changed(session, org_id)
         return new_id
     return session.scalar(
         select(Message.id).where(Message.org_id == org_id, Message.idempotency_key == idempotency_key))
+
+
+@lru_cache(maxsize=4)
+def _keyed_insert(dialect: str):
+    """Built once per dialect: building the statement cost more than the insert."""
+    table = Message.__table__
+    return (insert_for(dialect, table).on_conflict_do_nothing(index_elements=["org_id", "idempotency_key"])
+            .returning(table.c.id))
 
 
 def _india_dlt(session: Session, org: Org, kind: str) -> tuple[str | None, str | None]:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 from core.errors import InvalidInput
 
 
+@lru_cache(maxsize=8192)
 def normalize_phone(raw: str, country: str) -> str:
     """Turn how people write numbers (``0712 345 678``, ``254712345678``,
-    ``+91 98765-43210``) into E.164, or refuse with a reason."""
+    ``+91 98765-43210``) into E.164, or refuse with a reason. Remembered: the same numbers come
+    back all day (a USSD caller's receipts, a campaign's list), and parsing one costs as much as
+    a database round trip."""
     text = (raw or "").strip()
     if not text:
         raise InvalidInput("A phone number is needed.")

@@ -17,13 +17,18 @@ from sqlalchemy import ColumnElement, FromClause, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput
-from db.engine import dialect_insert
+from db.engine import insert_for
 from db.models_ussd import UssdEvent, UssdSession
 from db.types import utcnow
 
 
 class SessionEnded(InvalidInput):
     """A hop for a session that has already ended (its END screen was sent, or the network closed it)."""
+
+
+class SessionRaced(Exception):
+    """A new session's row was stored by another hop of it while this one ran (the network sent
+    its first hop twice at once): roll back and answer the hop again, against the stored row."""
 
 
 @dataclass
@@ -40,6 +45,8 @@ class HopState:
     # The rows a machine's :class:`Preload` read with the session's own (None when it was not read:
     # the session's first hop, or a machine that preloads nothing).
     preloaded: list[tuple[Any, ...]] | None = None
+    # Whether the session's row exists: a new session's is inserted by save_hop, with its state.
+    stored: bool = True
 
 
 @lru_cache(maxsize=4096)
@@ -93,8 +100,11 @@ def _locked_with(session: Session, session_id: str, preload: Preload):
 
 
 def begin_hop(session: Session, session_id: str, phone: str, service_code: str, start_state: str,
-              preload: Preload | None = None) -> HopState:
-    """Lock (or open) the session's row and read its state; a session that has ended is refused.
+              preload: Preload | None = None, *, new: bool = False) -> HopState:
+    """Lock the session's row and read its state; a session that has ended is refused. A session
+    without a row starts at ``start_state``, its row inserted by :func:`save_hop`; with ``new``
+    (a dial with no input yet: nearly always a session's first hop) the row is not even looked
+    for, and a row found then by the insert raises :class:`SessionRaced`.
 
     The session is a row, not an ORM object: a hop reads one row and writes it
     back, and is the gateway's hottest path, so it pays for no identity map or
@@ -102,21 +112,15 @@ def begin_hop(session: Session, session_id: str, phone: str, service_code: str, 
     (:attr:`HopState.preloaded`); a session's first hop has none, as its row
     did not exist yet.
     """
+    if new:
+        return HopState(session_id, phone, service_code, start_state, stored=False)
     preloaded = None
     if preload is None:
         row = _locked(session, session_id)
     else:
         row, preloaded = _locked_with(session, session_id, preload)
     if row is None:
-        now = utcnow()
-        opened = session.execute(
-            dialect_insert(session, _SESSIONS)
-            .values(session_id=session_id, phone=phone, service_code=service_code, state=start_state, data={},
-                    last_text="", hops=0, ended=False, created_at=now, updated_at=now)
-            .on_conflict_do_nothing(index_elements=["session_id"]).returning(_SESSIONS.c.session_id)).first()
-        if opened is not None:
-            return HopState(session_id, phone, service_code, start_state)
-        row = _locked(session, session_id)  # the same session's first hop, twice at once
+        return HopState(session_id, phone, service_code, start_state, stored=False)
     # A session id belongs to the phone that opened it, and takes no input once it has ended.
     if row.phone != phone:
         raise InvalidInput("this session belongs to another phone")
@@ -127,10 +131,28 @@ def begin_hop(session: Session, session_id: str, phone: str, service_code: str, 
 
 
 def save_hop(session: Session, hop: HopState, *, ended: bool) -> None:
-    """Store the state after a hop; part of the hop's unit of work."""
-    session.execute(_SAVE, {"sid": hop.session_id, "state": hop.state, "data": hop.data, "org_id": hop.org_id,
-                            "last_text": hop.last_text, "hops": hop.hops + 1, "ended": ended,
-                            "updated_at": utcnow()})
+    """Store the state after a hop; part of the hop's unit of work. A new session's row is inserted
+    with it (one statement for its first hop); :class:`SessionRaced` when another hop of the
+    session stored it first."""
+    now = utcnow()
+    values = {"state": hop.state, "data": hop.data, "org_id": hop.org_id, "last_text": hop.last_text,
+              "hops": hop.hops + 1, "ended": ended, "updated_at": now}
+    if hop.stored:
+        session.execute(_SAVE, {"sid": hop.session_id, **values})
+        return
+    opened = session.execute(_open(session.get_bind().dialect.name), {
+        "session_id": hop.session_id, "phone": hop.phone, "service_code": hop.service_code, "created_at": now,
+        **values}).first()
+    if opened is None:
+        raise SessionRaced(hop.session_id)
+    hop.stored = True
+
+
+@lru_cache(maxsize=4)
+def _open(dialect: str):
+    """Built once per dialect, like _LOCK."""
+    return (insert_for(dialect, _SESSIONS).on_conflict_do_nothing(index_elements=["session_id"])
+            .returning(_SESSIONS.c.session_id))
 
 
 def record_session_end(session: Session, form: dict[str, str]) -> None:

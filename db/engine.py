@@ -28,10 +28,16 @@ def dialect_insert(session_or_bind, table):
     """``INSERT`` for the bound dialect, so it has ``.on_conflict_do_nothing()``,
     ``.on_conflict_do_update()`` and ``.returning()`` (PostgreSQL and SQLite spell them the
     same way; SQLAlchemy has a construct per dialect)."""
+    bind = session_or_bind.get_bind() if isinstance(session_or_bind, Session) else session_or_bind
+    return insert_for(bind.dialect.name, table)
+
+
+def insert_for(dialect: str, table):
+    """:func:`dialect_insert` by the dialect's name (``postgresql`` or ``sqlite``), for statements
+    built once per dialect."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    bind = session_or_bind.get_bind() if isinstance(session_or_bind, Session) else session_or_bind
-    return (postgresql.insert if bind.dialect.name == "postgresql" else sqlite.insert)(table)
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 def transaction_lock(session: Session, key: str) -> None:

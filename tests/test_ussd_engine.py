@@ -232,29 +232,48 @@ def test_dial_string_with_inputs_plays_them(committed_db, machine):
         assert dial(base, "ATUid_3", "1234*1").text.startswith("CON Pick a fruit")
 
 
-def test_a_first_hop_sent_twice_at_once_opens_one_session(committed_db, machine):
-    """The network can resend a dial it did not hear back from while the first is still running."""
+def _twice_at_once(db, session_id: str, text: str) -> list[str]:
+    """The same hop sent twice at once, as a network resends one it did not hear back from."""
     import threading
 
     from ussd.callback import answer_dial
 
+    start, answers = threading.Barrier(2), []
+
+    def hop() -> None:
+        start.wait()
+        answers.append(answer_dial(db, session_id=session_id, phone="+254712345678", service_code="*384*7#",
+                                   text=text))
+
+    threads = [threading.Thread(target=hop) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+def test_a_first_hop_sent_twice_at_once_opens_one_session(committed_db, machine):
+    """The network can resend a dial it did not hear back from while the first is still running."""
     for n in range(5):
-        start, answers = threading.Barrier(2), []
-
-        def hop(session_id=f"ATUid_twice_{n}"):
-            start.wait()
-            answers.append(answer_dial(committed_db, session_id=session_id, phone="+254712345678",
-                                       service_code="*384*7#", text=""))
-
-        threads = [threading.Thread(target=hop) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        assert answers == ["CON Welcome to the test service. Enter your PIN:"] * 2
+        assert _twice_at_once(committed_db, f"ATUid_twice_{n}", "") == \
+            ["CON Welcome to the test service. Enter your PIN:"] * 2
     with committed_db.session() as session:
         rows = session.query(UssdSession).filter(UssdSession.session_id.like("ATUid_twice_%")).all()
         assert len(rows) == 5 and all(row.hops >= 1 for row in rows)
+
+
+def test_a_first_hop_with_an_effect_sent_twice_at_once_does_it_once(committed_db, machine):
+    """A new session's row is stored with its first hop's outcome: the hop that finds it stored
+    first is rolled back, effects and all, and answered against the stored session."""
+    for n in range(5):
+        answers = _twice_at_once(committed_db, f"ATUid_twice_sms_{n}", "1234*2*1")
+        assert "END We will send you an SMS." in answers
+        assert set(answers) <= {"END We will send you an SMS.", "END This session has ended. Please dial again."}
+    with committed_db.session() as session:
+        assert session.query(Message).count() == 5
+        rows = session.query(UssdSession).filter(UssdSession.session_id.like("ATUid_twice_sms_%")).all()
+        assert len(rows) == 5 and all(row.ended and row.hops == 1 for row in rows)
 
 
 def test_a_session_id_cannot_be_taken_over_by_another_phone(committed_db, machine):

@@ -23,7 +23,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from config.errors import OfisiError
-from core.ussd_sessions import HopState, Preload, begin_hop, save_hop
+from core.ussd_sessions import HopState, Preload, SessionRaced, begin_hop, save_hop
 from db.engine import Database
 from ussd.screens import BACK, HOME, MORE, Screen, page_of, render
 
@@ -167,38 +167,49 @@ def handle_hop(db: Database, machine: Machine, *, session_id: str, phone: str, s
                text: str) -> str:
     """Answer one hop; always a valid screen."""
     try:
-        with db.session() as session:
-            _keep_loaded(session)
-            hop = begin_hop(session, session_id, phone, service_code, machine.start,
-                             getattr(machine, "preload", None))
-            facts = machine.facts(session, hop)
-            if hop.is_new:
-                result = transition(machine, hop.state, hop.data, "", facts, phone=phone, entering=True)
-                # A dial string with inputs (*384*1*2#) plays them in order.
-                for piece in [p for p in (text or "").split("*") if p] if not result.ended else []:
-                    result = transition(machine, result.state, result.data, piece, facts, phone=phone)
-                    if result.effects:
-                        result = _applied(session, machine, hop, result, facts)
-                        facts = machine.facts(session, hop)
-                    if result.ended:
-                        break
-            elif (text or "") == hop.last_text:
-                # The network retried a hop it did not hear back from: answer the same screen again.
-                result = transition(machine, hop.state, hop.data, "", facts, phone=phone, entering=True)
-            else:
-                result = transition(machine, hop.state, hop.data, new_input(hop.last_text, text or ""), facts,
-                                    phone=phone)
-                if result.effects:
-                    result = _applied(session, machine, hop, result, facts)
-            hop.state, hop.data, hop.last_text = result.state, result.data, text or ""
-            save_hop(session, hop, ended=result.ended)
-            session.commit()
-            return result.answer
+        try:
+            # A dial with no input is nearly always a new session: its row is not looked for first.
+            return _hop(db, machine, session_id, phone, service_code, text, new=not text)
+        except SessionRaced:
+            # Another hop of the session stored its row first (the network sent the dial twice):
+            # this one's work was rolled back; answer it against the stored row.
+            return _hop(db, machine, session_id, phone, service_code, text, new=False)
     except OfisiError as exc:
         return render(Screen(str(exc), end=True))
     except Exception:
         log.exception("USSD hop failed (session %s)", session_id)
         return render(SORRY)
+
+
+def _hop(db: Database, machine: Machine, session_id: str, phone: str, service_code: str, text: str, *,
+         new: bool) -> str:
+    with db.session() as session:
+        _keep_loaded(session)
+        hop = begin_hop(session, session_id, phone, service_code, machine.start, getattr(machine, "preload", None),
+                        new=new)
+        facts = machine.facts(session, hop)
+        if hop.is_new:
+            result = transition(machine, hop.state, hop.data, "", facts, phone=phone, entering=True)
+            # A dial string with inputs (*384*1*2#) plays them in order.
+            for piece in [p for p in (text or "").split("*") if p] if not result.ended else []:
+                result = transition(machine, result.state, result.data, piece, facts, phone=phone)
+                if result.effects:
+                    result = _applied(session, machine, hop, result, facts)
+                    facts = machine.facts(session, hop)
+                if result.ended:
+                    break
+        elif (text or "") == hop.last_text:
+            # The network retried a hop it did not hear back from: answer the same screen again.
+            result = transition(machine, hop.state, hop.data, "", facts, phone=phone, entering=True)
+        else:
+            result = transition(machine, hop.state, hop.data, new_input(hop.last_text, text or ""), facts,
+                                phone=phone)
+            if result.effects:
+                result = _applied(session, machine, hop, result, facts)
+        hop.state, hop.data, hop.last_text = result.state, result.data, text or ""
+        save_hop(session, hop, ended=result.ended)
+        session.commit()
+        return result.answer
 
 
 _KEPT = "ussd.kept"
