@@ -19,7 +19,8 @@ the figures are only as quiet as the machine was.
 By default the next input goes the moment an answer arrives (the most the
 server can answer); ``--think-ms`` paces each session like a person reading.
 
-    python bench/ussd_hops.py [--sessions 50] [--rounds 4] [--workers N] [--think-ms T] [--database-url URL]
+    python bench/ussd_hops.py [--sessions 50] [--rounds 4] [--workers N] [--think-ms T] [--ramp-s R]
+                              [--no-pin-key] [--database-url URL]
 """
 
 from __future__ import annotations
@@ -85,9 +86,11 @@ def start(app) -> tuple[uvicorn.Server, str]:
     return server, f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
 
 
-async def run(url: str, sessions: list[tuple[str, list[str]]], think: float = 0.0) -> tuple[float, list[float]]:
+async def run(url: str, sessions: list[tuple[str, list[str]]], think: float = 0.0,
+              ramp: float | None = None) -> tuple[float, list[float]]:
     """Every session at once; with ``think`` seconds, each waits about that long before each
-    input (uniformly half to one and a half times), as a person reading the screen does."""
+    input (uniformly half to one and a half times), as a person reading the screen does. The
+    sessions dial at moments spread evenly over ``ramp`` seconds (``think`` by default)."""
     import random
 
     latencies: list[float] = []
@@ -96,7 +99,7 @@ async def run(url: str, sessions: list[tuple[str, list[str]]], think: float = 0.
 
     async def one(connection: Connection, phone: str, texts: list[str]) -> None:
         session_id = f"bench-{uuid.uuid4().hex}"
-        await asyncio.sleep(random.uniform(0, think))  # people do not all dial in the same millisecond
+        await asyncio.sleep(random.uniform(0, think if ramp is None else ramp))  # nor in the same millisecond
         for n, text in enumerate(texts):
             if n:
                 await asyncio.sleep(think * random.uniform(0.5, 1.5))
@@ -117,16 +120,18 @@ async def run(url: str, sessions: list[tuple[str, list[str]]], think: float = 0.
     return time.perf_counter() - began, latencies
 
 
-def measure(url: str, sessions: list[tuple[str, list[str]]], think: float = 0.0) -> tuple[float, list[float]]:
+def measure(url: str, sessions: list[tuple[str, list[str]]], think: float = 0.0,
+            ramp: float | None = None) -> tuple[float, list[float]]:
     """Run the load from a separate process, so the client never competes with the server for the GIL."""
     import multiprocessing
 
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(_client, (url, sessions, think))
+        return pool.apply(_client, (url, sessions, think, ramp))
 
 
-def _client(url: str, sessions: list[tuple[str, list[str]]], think: float) -> tuple[float, list[float]]:
-    return asyncio.run(run(url, sessions, think))
+def _client(url: str, sessions: list[tuple[str, list[str]]], think: float,
+            ramp: float | None) -> tuple[float, list[float]]:
+    return asyncio.run(run(url, sessions, think, ramp))
 
 
 def p99(values: list[float]) -> float:
@@ -142,6 +147,9 @@ def main() -> None:
                         help="gateway processes, as `ofisi serve --workers N` (PostgreSQL only)")
     parser.add_argument("--think-ms", type=float, default=0.0,
                         help="a person's pause before each input; 0 (the default) sends the next hop at once")
+    parser.add_argument("--ramp-s", type=float, default=None,
+                        help="spread the sessions' first dials over this many seconds (default: the pause, so with "
+                             "--think-ms 1000 every session dials within the first second)")
     parser.add_argument("--no-pin-key", action="store_true",
                         help="PINs hashed with scrypt, as without the pin_key secret (the README's deployment sets it)")
     args = parser.parse_args()
@@ -152,7 +160,7 @@ def main() -> None:
         (ussd_rate, ussd_lat), (bare_rate, bare_lat), (state_rate, state_lat) = _measure_all(db, args)
     print(json.dumps({
         "bench": "ussd_hops", "backend": db.dialect, "workers": args.workers, "concurrent_sessions": args.sessions,
-        "think_ms": args.think_ms, "pin_key": not args.no_pin_key, "hops": len(ussd_lat),
+        "think_ms": args.think_ms, "ramp_s": args.ramp_s, "pin_key": not args.no_pin_key, "hops": len(ussd_lat),
         "ussd_hops_per_s": round(ussd_rate, 1), "ussd_p99_ms": round(p99(ussd_lat), 1),
         "bare_per_s": round(bare_rate, 1), "bare_p99_ms": round(p99(bare_lat), 1),
         "ratio": round(ussd_rate / bare_rate, 3),
@@ -217,7 +225,9 @@ def serving(db, workers: int, sessions: int = 50) -> Iterator[str]:
     if workers == 1:
         import ussd.gateway as gateway
 
-        server, base = start(_with_bench_routes(gateway.create_app(db, load_settings(_limits(sessions)))))
+        app = gateway.create_app(db, load_settings(_limits(sessions)))
+        app.state.settle_heap = True  # as `ofisi serve` runs it
+        server, base = start(_with_bench_routes(app))
         try:
             yield base
         finally:
@@ -261,7 +271,7 @@ def _measure_all(db, args) -> list[tuple[float, list[float]]]:
         measure(f"{base}/ussd/callback", hops[:5])  # warm up
         for _ in range(args.rounds):
             for path in paths:
-                t, lat = measure(f"{base}{path}", hops, args.think_ms / 1000)
+                t, lat = measure(f"{base}{path}", hops, args.think_ms / 1000, args.ramp_s)
                 totals[path] = (totals[path][0] + t, totals[path][1] + lat)
     return [(len(lat) / t, lat) for t, lat in (totals[path] for path in paths)]
 

@@ -181,3 +181,25 @@ def test_several_gateway_workers_share_the_port_on_postgresql(backend, fresh_dat
         process.terminate()
         _out, err = process.communicate(timeout=30)
     assert err.count("Application startup complete") == 2, err
+
+@pytest.mark.parametrize("serving_only", [False, True])
+def test_the_gateway_builds_its_menus_before_the_first_caller(committed_db, monkeypatch, serving_only):
+    """The first dial after a start does not wait while the menus are imported and built; a
+    process that only serves also leaves what start-up made out of the collector's full passes."""
+    import asyncio
+
+    import ussd.callback
+    import ussd.gateway
+
+    settled = []
+    monkeypatch.setattr(ussd.gateway, "_settle_heap", lambda: settled.append(True))
+    monkeypatch.setattr(ussd.callback, "_machine", [])
+    app = ussd.gateway.create_app(committed_db, load_settings({}))
+    app.state.settle_heap = serving_only
+
+    async def start_and_stop() -> None:
+        async with ussd.gateway.lifespan(app):
+            assert ussd.callback._machine, "no menu was built at start-up"
+            assert settled == ([True] if serving_only else [])
+
+    asyncio.run(start_and_stop())

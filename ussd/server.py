@@ -164,8 +164,9 @@ def serve(host: str, port: int, *, workers: int = 1, database_url: str | None = 
         return
     db = open_database(url)
     try:
-        uvicorn.Server(GatewayConfig(create_app(db, app_settings), app_settings, host=host, port=port,
-                                     log_level="info")).run()
+        app = create_app(db, app_settings)
+        app.state.settle_heap = True
+        uvicorn.Server(GatewayConfig(app, app_settings, host=host, port=port, log_level="info")).run()
     except KeyboardInterrupt:
         pass
     finally:
