@@ -317,6 +317,8 @@ def settings(org: str = typer.Option(..., "--org", help="Organisation slug."),
     err(f"{o.name}: quiet hours {quiet}; DLT entity ID {view.dlt_entity_id or 'not set'}.")
     err("DLT templates of its own SMS to India: " + "; ".join(
         f"{kind} {view.dlt_templates.get(kind, 'not set')}" for kind in REPLY_KINDS) + ".")
+    if view.released:
+        err(view.released_note())
 
 
 @app.command("bounces")

@@ -179,7 +179,8 @@ def enqueue(
           and not (subject or "").startswith(DLT_PREFIX) and india_route()):
         values["subject"], refusal = _india_dlt(session, org, dlt_kind or purpose)
         if refusal:
-            values.update(status="failed", last_error=refusal)  # kept, so staff can see why and fix it
+            # Kept, so staff can see why and fix it; it goes once they do (release_dlt_held).
+            values.update(status="failed", last_error=refusal, dlt_kind=dlt_kind or purpose)
     if idempotency_key is None:
         # Nothing to race on: one INSERT, no savepoint round trips.
         message = Message(**values)
@@ -194,6 +195,37 @@ def enqueue(
         return new_id
     return session.scalar(
         select(Message.id).where(Message.org_id == org_id, Message.idempotency_key == idempotency_key))
+
+
+# How long an SMS held back for a missing DLT ID may still go once it is registered: a receipt or an
+# answer an hour late still helps; one from days ago confuses.
+DLT_RELEASE_WITHIN = timedelta(hours=24)
+
+
+def release_dlt_held(session: Session, org_id: int, *, now: datetime | None = None) -> int:
+    """Queue again the org's SMS to India held back for a DLT ID it has now registered (part of the
+    caller's unit of work, which has checked permission); returns how many. Only those from the
+    last :data:`DLT_RELEASE_WITHIN`, never a one-time code (stale by now), and none whose person
+    has since opted out of their purpose."""
+    now = now or utcnow()
+    org = session.get(Org, org_id)
+    held = session.scalars(select(Message).where(
+        Message.org_id == org_id, Message.status == "failed", Message.dlt_kind.is_not(None),
+        Message.secret.is_(False), Message.created_at >= now - DLT_RELEASE_WITHIN).with_for_update()).all()
+    released = 0
+    for message in held:
+        subject, refusal = _india_dlt(session, org, message.dlt_kind)
+        if refusal:
+            message.last_error = refusal  # what is still missing, in case that changed
+            continue
+        if message.purpose in HELD_BY_OPT_OUT and is_opted_out(session, org_id, message.channel,
+                                                                message.to_address):
+            message.status, message.last_error, message.dlt_kind = "opted_out", OPTED_OUT_NOTE, None
+            continue
+        message.subject, message.status, message.last_error, message.dlt_kind = subject, "queued", None, None
+        message.next_attempt_at, message.attempts = now, 0
+        released += 1
+    return released
 
 
 @lru_cache(maxsize=4)

@@ -162,6 +162,9 @@ class Message(Base):
     purpose: Mapped[str] = mapped_column(String(16), server_default="transactional")
     # It carries a code: the body is kept only until it is sent, and never listed.
     secret: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The DLT kind (core.providers.india.REPLY_KINDS) an SMS to India was held back for, until the
+    # org registers its ID: then it is queued again (core.outbox.release_dlt_held).
+    dlt_kind: Mapped[str | None] = mapped_column(String(16))
     last_error: Mapped[str | None] = mapped_column(Text)
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     claimed_at: Mapped[datetime | None]

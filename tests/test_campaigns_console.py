@@ -307,12 +307,17 @@ async def test_campaign_settings_are_changed_refused_whole_and_read_only_without
 
     from console.campaigns.settings import CampaignSettingsScreen, SettingsForm
     from core.campaigns import campaign_settings
-    from db.models import AuditEntry
+    from db.models import AuditEntry, Message
 
     with committed.session() as s:
         add_user(s, cli_actor, "viewer@example.in", org_id=programme.id, role="viewer", name="Vikram",
                  password=PASSWORD)
         campaign_settings(s, cli_actor, programme.id, quiet_from="21:00", quiet_until="08:00")
+        # An answer to STOP held back this morning for want of the opt-out template's ID.
+        s.add(Message(org_id=programme.id, channel="sms", to_address="+919876543210", body="You will get no more SMS.",
+                      status="failed", purpose="transactional", dlt_kind="opt-out",
+                      last_error="not sent: no DLT template registered for opt-out confirmations"))
+        s.commit()
 
     def audits() -> int:
         with committed.session() as s:
@@ -344,13 +349,21 @@ async def test_campaign_settings_are_changed_refused_whole_and_read_only_without
         assert form.query_one("#dialog").max_scroll_y == 0
         form.query_one("#setting-quiet_from", Input).value = "22:30"
         form.query_one("#setting-dlt-opt-out", Input).value = "1107160000000000001"
+        form.query_one("#setting-dlt_entity_id", Input).value = "1101234567890123456"
         await pilot.press("enter")
         await until(pilot, lambda: app.screen is settings and settings.view.quiet_from == "22:30", what="the save")
         rows = {str(table.get_row_at(i)[0]): str(table.get_row_at(i)[1]) for i in range(table.row_count)}
         assert rows["Quiet hours"] == "22:30–08:00 (Asia/Kolkata)"
         assert rows["DLT template: opt-out"] == "1107160000000000001"
+        # The answer held back for that ID goes now, and the notice says so.
+        assert any("1 SMS to India held back for want of a DLT ID is queued again." in str(n.message)
+                   for n in app._notifications)
+        with committed.session() as s:
+            assert s.scalar(select(Message.status).where(Message.org_id == programme.id,
+                                                         Message.to_address == "+919876543210")) == "queued"
         saved = audits()
-        assert saved == 3  # the setup's, then one for the quiet hours and one for the DLT templates
+        # The setup's, then the quiet hours with the entity ID, the DLT templates, and the release.
+        assert saved == 4
 
         # A wrong hour and markup in the entity ID: refused whole, said in a notice, the typing kept.
         await pilot.press("e")
@@ -368,7 +381,7 @@ async def test_campaign_settings_are_changed_refused_whole_and_read_only_without
         with committed.session() as s:
             now = campaign_settings(s, cli_actor, programme.id)
         assert (now.quiet_until, now.dlt_entity_id, now.dlt_templates) == \
-            ("08:00", None, {"opt-out": "1107160000000000001"})
+            ("08:00", "1101234567890123456", {"opt-out": "1107160000000000001"})
         assert audits() == saved
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is settings, what="the form closed")

@@ -153,19 +153,24 @@ def test_the_orgs_answers_to_india_carry_its_registered_dlt_templates_or_fail_sa
         # A Kenyan number's answer is none of DLT's business.
         assert rows["+254712000001"] == ("sent", None, None)
 
-        # The programme registers START's template as the reason says; Ravi's next START is answered.
+        # The programme registers START's template as the reason says: the confirmation held back for
+        # it goes now, without Ravi having to send START again.
         monkeypatch.setenv("OFISI_DATABASE_URL", committed_db.url)
         get_settings.cache_clear()
         runner = CliRunner()
         done = runner.invoke(app, ["campaigns", "settings", "--org", org.slug, "--dlt-template", f"opt-in={OPT_IN_DLT}"])
         assert done.exit_code == 0, done.output
         assert f"opt-out {OPT_OUT_DLT}; opt-in {OPT_IN_DLT}; reply not set" in done.stderr
+        assert "1 SMS to India held back for want of a DLT ID is queued again." in done.stderr
         wrong = runner.invoke(app, ["campaigns", "settings", "--org", org.slug, "--dlt-template", "optin=1107"])
         assert wrong.exit_code != 0 and "'optin' is not a kind of SMS; use one of opt-out, opt-in" in str(wrong.exception)
+        sent = send()
+        assert [(m["To"], m["DltTemplateId"]) for m in sent[1:]] == [("+919123456789", OPT_IN_DLT)]
+        assert sent[1]["Body"].startswith("Udyam Mitra: welcome back")
+        # And a START sent meanwhile is answered as any is.
         assert fake_exotel.incoming(url, "09123456789", EXOPHONE, "START", sid="r-4").headers["X-Ofisi-Inbound"] == "handled"
         sent = send()
-    assert [(m["To"], m["DltTemplateId"]) for m in sent[1:]] == [("+919123456789", OPT_IN_DLT)]
-    assert sent[1]["Body"].startswith("Udyam Mitra: welcome back")
+    assert [(m["To"], m["DltTemplateId"]) for m in sent[2:]] == [("+919123456789", OPT_IN_DLT)]
 
     # A notice staff write is a service SMS: its own kind's template, and the entity ID, or it fails saying so.
     from core.outbox import send_message
@@ -181,3 +186,22 @@ def test_the_orgs_answers_to_india_carry_its_registered_dlt_templates_or_fail_sa
             "not sent: the organisation has no DLT entity ID, and Indian operators drop SMS without one; "
             f"`ofisi campaigns settings --org {org.slug} --dlt-entity-id ID` to set it"))
         assert send_message(s, ACTOR, org.id, to="+254712000002", body="Karibu.").status == "queued"
+        # Registering the entity ID lets both held notices go, as it says; a code held back stays
+        # (stale by now), and so does an SMS held back more than a day ago.
+        from core.outbox import enqueue
+
+        code = enqueue(s, org.id, to="9123456789", body="Your code is 4321", purpose="transactional", secret=True)
+        assert s.get(Message, code).status == "failed"
+        old = s.get(Message, send_message(s, ACTOR, org.id, to="9123456789", body="Yesterday's notice.").id)
+        old.created_at -= timedelta(days=2)
+        s.commit()
+        saved = service.campaign_settings(s, ACTOR, org.id, dlt_entity_id=DLT_ENTITY,
+                                          dlt_templates={"transactional": "1107160000000000104"})
+        assert saved.released == 2 and saved.released_note() == (
+            "2 SMS to India held back for want of a DLT ID are queued again.")
+        held = {m.body: (m.status, m.subject) for m in s.query(Message).filter(Message.to_address == "+919123456789",
+                                                                              Message.campaign_id.is_(None))
+                if m.purpose == "service"}
+        assert held["The scheme office opens at 10."] == ("queued", f"dlt:{DLT_ENTITY}:1107160000000000103")
+        assert held["Yesterday's notice."][0] == "failed"
+        assert s.get(Message, code).status == "failed"

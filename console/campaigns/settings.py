@@ -220,7 +220,7 @@ class CampaignSettingsScreen(ConsoleScreen):
     def _saved(self, view: SettingsView | None) -> None:
         if view is not None and view != self.view:
             self.show(view)
-            self.notify("Campaign settings saved.", markup=False)
+            self.notify(" ".join(filter(None, ("Campaign settings saved.", view.released_note()))), markup=False)
 
 
 __all__ = ["CampaignSettingsScreen", "SettingsForm", "setting_lines"]

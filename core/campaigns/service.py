@@ -382,6 +382,14 @@ class SettingsView:
     quiet_until: str
     dlt_entity_id: str | None
     dlt_templates: dict[str, str] = field(default_factory=dict)  # kind (india.REPLY_KINDS) -> DLT template ID
+    released: int = 0  # SMS held back for want of a DLT ID that this change let go
+
+    def released_note(self) -> str:
+        """What the change let go, in a sentence (empty when nothing)."""
+        if not self.released:
+            return ""
+        return (f"{self.released} SMS to India held back for want of a DLT ID "
+                f"{'is' if self.released == 1 else 'are'} queued again.")
 
 
 def campaign_settings(session: Session, actor: Actor, org_id: int, *, quiet_from: str | None = None,
@@ -417,11 +425,18 @@ def campaign_settings(session: Session, actor: Actor, org_id: int, *, quiet_from
             setattr(found, key, value or None if key == "dlt_entity_id" else value)
         session.merge(found)
         audit.record(session, actor, "campaign.settings", "org", org_id, org_id=org_id, before=before, after=changes)
+    released = 0
+    if dlt_templates or changes.get("dlt_entity_id"):
+        session.flush()
+        released = outbox.release_dlt_held(session, org_id)
+        if released:
+            audit.record(session, actor, "campaign.dlt_released", "org", org_id, org_id=org_id,
+                         after={"messages": released})
     if changes or dlt_templates:
         session.commit()
     registered = dict(session.execute(select(DltReplyTemplate.kind, DltReplyTemplate.dlt_template_id)
                                       .where(DltReplyTemplate.org_id == org_id)).all())
-    return SettingsView(found.quiet_from, found.quiet_until, found.dlt_entity_id, registered)
+    return SettingsView(found.quiet_from, found.quiet_until, found.dlt_entity_id, registered, released)
 
 
 _DLT_ID = re.compile(r"[0-9]+")
