@@ -41,7 +41,6 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 import dataclasses
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 from sqlalchemy import String, Text, bindparam, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -67,7 +66,7 @@ from core.providers import (
     provider_name,
 )
 from core.providers.india import DLT_PREFIX, INDIA, REPLY_KINDS, dlt_subject, india_route
-from db.engine import Database, dialect_insert, insert_for
+from db.engine import Database, dialect_insert, insert_unless_present
 from db.models import Message, OptOut, Org
 from db.models_campaigns import Campaign, CampaignSettings, DltReplyTemplate, MessageCost
 from db.types import UTCDateTime, utcnow
@@ -189,7 +188,9 @@ def enqueue(
         return message.id
     # One statement whether or not the key is new, and race-free: the unique (org_id, key) decides.
     # On the table, not the class: the ORM's bulk path costs more than the insert (USSD enqueues here).
-    new_id = session.scalar(_keyed_insert(session.get_bind().dialect.name), values)
+    table = Message.__table__
+    new_id = session.scalar(insert_unless_present(session.get_bind().dialect.name, table,
+                                                  ("org_id", "idempotency_key"), table.c.id), values)
     if new_id is not None:
         mark_changed(session, org_id)
         return new_id
@@ -212,28 +213,23 @@ def release_dlt_held(session: Session, org_id: int, *, now: datetime | None = No
     held = session.scalars(select(Message).where(
         Message.org_id == org_id, Message.status == "failed", Message.dlt_kind.is_not(None),
         Message.secret.is_(False), Message.created_at >= now - DLT_RELEASE_WITHIN).with_for_update()).all()
-    released = 0
+    released, dlt, opt_outs = 0, {}, {}  # each kind's IDs and each purpose's opt-outs, read once
     for message in held:
-        subject, refusal = _india_dlt(session, org, message.dlt_kind)
+        if message.dlt_kind not in dlt:
+            dlt[message.dlt_kind] = _india_dlt(session, org, message.dlt_kind)
+        subject, refusal = dlt[message.dlt_kind]
         if refusal:
             message.last_error = refusal  # what is still missing, in case that changed
             continue
-        if message.purpose in HELD_BY_OPT_OUT and is_opted_out(session, org_id, message.channel,
-                                                                message.to_address):
+        if message.purpose not in opt_outs:
+            opt_outs[message.purpose] = OptOuts(session, org_id, message.purpose)
+        if opt_outs[message.purpose].hold(message.channel, message.to_address):
             message.status, message.last_error, message.dlt_kind = "opted_out", OPTED_OUT_NOTE, None
             continue
         message.subject, message.status, message.last_error, message.dlt_kind = subject, "queued", None, None
         message.next_attempt_at, message.attempts = now, 0
         released += 1
     return released
-
-
-@lru_cache(maxsize=4)
-def _keyed_insert(dialect: str):
-    """Built once per dialect: building the statement cost more than the insert."""
-    table = Message.__table__
-    return (insert_for(dialect, table).on_conflict_do_nothing(index_elements=["org_id", "idempotency_key"])
-            .returning(table.c.id))
 
 
 def _india_dlt(session: Session, org: Org, kind: str) -> tuple[str | None, str | None]:

@@ -73,9 +73,13 @@ class PinState:
 
     @property
     def rehash(self) -> bool:
-        """Whether a right PIN should be hashed again: there is a PIN key and it is not under it."""
-        key = pin_key()
-        return key is not None and self.pin_hash is not None and not keyed_with(self.pin_hash, key)
+        return _rehash(self.pin_hash)
+
+
+def _rehash(pin_hash: str | None) -> bool:
+    """Whether a right PIN should be hashed again: there is a PIN key and it is not under it."""
+    key = pin_key()
+    return key is not None and pin_hash is not None and not keyed_with(pin_hash, key)
 
 
 # Built once, and columns rather than the row's object: the PIN hops are the gateway's hot path.
@@ -139,5 +143,5 @@ def record_right_pin(session: Session, phone: str, pin: str | None = None) -> No
         return
     if row.failed_attempts:
         row.failed_attempts = 0
-    if pin is not None and PinState(phone, row.pin_hash, 0, None).rehash and same_pin(pin, row.pin_hash):
+    if pin is not None and _rehash(row.pin_hash) and same_pin(pin, row.pin_hash):
         row.pin_hash = hash_new_pin(pin)

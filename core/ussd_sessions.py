@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, FromClause, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput
-from db.engine import insert_for
+from db.engine import insert_unless_present
 from db.models_ussd import UssdEvent, UssdSession
 from db.types import utcnow
 
@@ -140,19 +140,13 @@ def save_hop(session: Session, hop: HopState, *, ended: bool) -> None:
     if hop.stored:
         session.execute(_SAVE, {"sid": hop.session_id, **values})
         return
-    opened = session.execute(_open(session.get_bind().dialect.name), {
+    opened = session.execute(insert_unless_present(session.get_bind().dialect.name, _SESSIONS, ("session_id",),
+                                                   _SESSIONS.c.session_id), {
         "session_id": hop.session_id, "phone": hop.phone, "service_code": hop.service_code, "created_at": now,
         **values}).first()
     if opened is None:
         raise SessionRaced(hop.session_id)
     hop.stored = True
-
-
-@lru_cache(maxsize=4)
-def _open(dialect: str):
-    """Built once per dialect, like _LOCK."""
-    return (insert_for(dialect, _SESSIONS).on_conflict_do_nothing(index_elements=["session_id"])
-            .returning(_SESSIONS.c.session_id))
 
 
 def record_session_end(session: Session, form: dict[str, str]) -> None:

@@ -9,6 +9,7 @@ a write. That one-writer rule is also what makes claim-then-update safe there.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect
@@ -30,6 +31,15 @@ def dialect_insert(session_or_bind, table):
     same way; SQLAlchemy has a construct per dialect)."""
     bind = session_or_bind.get_bind() if isinstance(session_or_bind, Session) else session_or_bind
     return insert_for(bind.dialect.name, table)
+
+
+@lru_cache(maxsize=32)
+def insert_unless_present(dialect: str, table, keys: tuple[str, ...], returning):
+    """``INSERT … ON CONFLICT (keys) DO NOTHING RETURNING returning`` for ``dialect``, built once:
+    on the hot paths that use it (a USSD session's first hop, a keyed outbox message), building
+    the statement cost more than running it. Executed with the row's values as parameters; no
+    row back means one with those keys was there."""
+    return insert_for(dialect, table).on_conflict_do_nothing(index_elements=list(keys)).returning(returning)
 
 
 def insert_for(dialect: str, table):
