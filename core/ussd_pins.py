@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import ColumnElement, FromClause, and_, bindparam, select, true
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -85,6 +85,26 @@ def _rehash(pin_hash: str | None) -> bool:
 # Built once, and columns rather than the row's object: the PIN hops are the gateway's hot path.
 _PIN = (select(UssdPin.pin_hash, UssdPin.failed_attempts, UssdPin.locked_until)
         .where(UssdPin.phone == bindparam("phone")).with_for_update())
+
+
+def pin_joined(dialect: str, phone: ColumnElement[Any], when: ColumnElement[bool] | None = None
+               ) -> tuple[FromClause, ColumnElement[bool], tuple[ColumnElement[Any], ...]]:
+    """The phone's PIN row for another statement to outer-join (when ``when`` holds): what to join,
+    on what, and the columns :func:`pin_of` reads. On PostgreSQL the row is locked as
+    :func:`pin_state` locks it (a ``LATERAL`` sub-select ``FOR UPDATE``: the row lock cannot be
+    taken on the nullable side of an outer join); SQLite has one writer at a time already."""
+    where = [UssdPin.phone == phone] + ([when] if when is not None else [])
+    if dialect == "postgresql":
+        pin = select(UssdPin.pin_hash, UssdPin.failed_attempts, UssdPin.locked_until).where(*where) \
+            .with_for_update().lateral("pin")
+        return pin, true(), (pin.c.pin_hash, pin.c.failed_attempts, pin.c.locked_until)
+    return UssdPin.__table__, and_(*where), (UssdPin.pin_hash, UssdPin.failed_attempts, UssdPin.locked_until)
+
+
+def pin_of(phone: str, values: tuple[Any, ...]) -> PinState:
+    """The :class:`PinState` from the columns of :func:`pin_joined` (a phone with no PIN has NULLs)."""
+    pin_hash, failed, locked_until = values
+    return PinState(phone, pin_hash, failed or 0, locked_until)
 
 
 def pin_state(session: Session, phone: str) -> PinState:

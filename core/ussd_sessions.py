@@ -13,10 +13,11 @@ from functools import lru_cache
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import ColumnElement, FromClause, bindparam, select, update
+from sqlalchemy import ColumnElement, FromClause, String, bindparam, literal, select, update
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput
+from core.ussd_pins import PinState, pin_joined, pin_of
 from db.engine import insert_unless_present
 from db.models_ussd import UssdEvent, UssdSession
 from db.types import utcnow
@@ -47,6 +48,10 @@ class HopState:
     preloaded: list[tuple[Any, ...]] | None = None
     # Whether the session's row exists: a new session's is inserted by save_hop, with its state.
     stored: bool = True
+    # The phone's PIN, read and locked with the session's row (None when it was not: see Preload).
+    pin: PinState | None = None
+    # On a session's first hop, the answers to its Preload's questions about the caller (else None).
+    answers: dict[str, Any] | None = None
 
 
 @lru_cache(maxsize=4096)
@@ -71,19 +76,72 @@ _SAVE = update(_SESSIONS).where(_SESSIONS.c.session_id == bindparam("sid"))
 
 class Preload:
     """Facts a machine reads on nearly every hop, read by the statement that locks the session row:
-    one round trip instead of two. ``columns`` come from ``joined``, outer-joined to the session
+    one round trip instead of several. ``columns`` come from ``joined``, outer-joined to the session
     row on ``on(phone)`` (the session's phone column), so a session whose phone has none of them
     is still found; ORM entities among the columns land in the unit of work's identity map as any
-    query's do."""
+    query's do. In the states named by ``pin_states`` the phone's PIN comes too, locked as
+    :func:`core.ussd_pins.pin_state` locks it (:attr:`HopState.pin`).
+
+    A session's first hop has no row yet: the same facts are read by the phone alone, with its
+    PIN (the first state reads it) and the answers to ``asks``: questions about the caller that
+    only a first hop asks, such as which menu is hers (:meth:`asking`; :attr:`HopState.answers`).
+    """
 
     def __init__(self, columns: tuple[Any, ...], joined: FromClause,
-                 on: Callable[[ColumnElement[Any]], ColumnElement[bool]], order_by: tuple[Any, ...] = ()) -> None:
+                 on: Callable[[ColumnElement[Any]], ColumnElement[bool]], order_by: tuple[Any, ...] = (),
+                 *, pin_states: frozenset[str] = frozenset(),
+                 asks: tuple[tuple[str, Callable[[ColumnElement[Any]], ColumnElement[Any]]], ...] = ()) -> None:
+        self.columns, self.joined, self.on, self.order_by = columns, joined, on, order_by
+        self.pin_states, self.asks = pin_states, asks
         self.width = len(_SESSIONS.c)
-        # Built once, like _LOCK; only the session's row is locked (the facts are read, not held).
-        self.statement = (select(_SESSIONS, *columns)
-                          .select_from(_SESSIONS.outerjoin(joined, on(_SESSIONS.c.phone)))
-                          .where(_SESSIONS.c.session_id == bindparam("sid")).order_by(*order_by)
-                          .with_for_update(of=_SESSIONS))
+        self._built: dict[tuple[str, bool], Any] = {}
+
+    def asking(self, name: str, question: Callable[[ColumnElement[Any]], ColumnElement[Any]]) -> Preload:
+        """This preload, asking besides on a session's first hop ``question(phone)`` (a scalar SQL
+        expression of the phone), whose answer is ``HopState.answers[name]``."""
+        return Preload(self.columns, self.joined, self.on, self.order_by, pin_states=self.pin_states,
+                       asks=(*self.asks, (name, question)))
+
+    def statement(self, dialect: str, *, new: bool = False):
+        """Built once per dialect, like _LOCK; only the session's row (and the PIN's) is locked:
+        the facts are read, not held."""
+        built = self._built.get((dialect, new))
+        if built is None:
+            built = self._built[dialect, new] = self._build(dialect, new)
+        return built
+
+    def _build(self, dialect: str, new: bool):
+        if new:
+            # One row for the caller whatever she has, for the PIN and the answers to hang on.
+            caller = select(bindparam("phone", type_=String).label("phone")).subquery("caller")
+            anchor, phone = caller, caller.c.phone
+        else:
+            anchor, phone = _SESSIONS, _SESSIONS.c.phone
+        joined = anchor.outerjoin(self.joined, self.on(phone))
+        columns: tuple[Any, ...] = self.columns if new else (_SESSIONS, *self.columns)
+        if self.pin_states:
+            # One bound value per state: an expanding IN would be rewritten on every execution.
+            reads_pin = None if new else _SESSIONS.c.state.in_([literal(state) for state in sorted(self.pin_states)])
+            pin, pin_on, pin_columns = pin_joined(dialect, phone, reads_pin)
+            joined, columns = joined.outerjoin(pin, pin_on), (*columns, *pin_columns)
+        if new:
+            columns = (*columns, *(question(phone).label(f"ask_{name}") for name, question in self.asks))
+        statement = select(*columns).select_from(joined).order_by(*self.order_by)
+        if new:
+            return statement
+        return statement.where(_SESSIONS.c.session_id == bindparam("sid")).with_for_update(of=_SESSIONS)
+
+    def split(self, rows, start: int, *, new: bool):
+        """From a statement's rows: the preloaded rows (those whose first fact is not NULL), the
+        PIN's columns (None without pin_states) and the answers (first hops only)."""
+        end = start + len(self.columns)
+        facts = [tuple(row[start:end]) for row in rows if row[start] is not None]
+        pin = answers = None
+        if rows and self.pin_states:
+            pin, end = tuple(rows[0][end:end + 3]), end + 3
+        if rows and new:
+            answers = {name: rows[0][end + n] for n, (name, _q) in enumerate(self.asks)}
+        return facts, pin, answers
 
 
 def _locked(session: Session, session_id: str):
@@ -91,12 +149,12 @@ def _locked(session: Session, session_id: str):
 
 
 def _locked_with(session: Session, session_id: str, preload: Preload):
-    """The session's row and the preloaded rows (those whose first fact is not NULL), or (None, None)."""
-    rows = session.execute(preload.statement, {"sid": session_id}).all()
+    """The session's row, the preloaded rows and the PIN's columns, or (None, None, None)."""
+    rows = session.execute(preload.statement(session.get_bind().dialect.name), {"sid": session_id}).all()
     if not rows:
-        return None, None
-    width = preload.width
-    return rows[0], [tuple(row[width:]) for row in rows if row[width] is not None]
+        return None, None, None
+    facts, pin, _answers = preload.split(rows, preload.width, new=False)
+    return rows[0], facts, pin
 
 
 def begin_hop(session: Session, session_id: str, phone: str, service_code: str, start_state: str,
@@ -113,21 +171,32 @@ def begin_hop(session: Session, session_id: str, phone: str, service_code: str, 
     did not exist yet.
     """
     if new:
-        return HopState(session_id, phone, service_code, start_state, stored=False)
-    preloaded = None
+        return _first_hop(session, session_id, phone, service_code, start_state, preload)
+    preloaded = pin = None
     if preload is None:
         row = _locked(session, session_id)
     else:
-        row, preloaded = _locked_with(session, session_id, preload)
+        row, preloaded, pin = _locked_with(session, session_id, preload)
     if row is None:
-        return HopState(session_id, phone, service_code, start_state, stored=False)
+        return _first_hop(session, session_id, phone, service_code, start_state, preload)
     # A session id belongs to the phone that opened it, and takes no input once it has ended.
     if row.phone != phone:
         raise InvalidInput("this session belongs to another phone")
     if row.ended:
         raise SessionEnded("This session has ended. Please dial again.")
     return HopState(row.session_id, row.phone, row.service_code, row.state, dict(row.data or {}), row.org_id,
-                    row.last_text, row.hops, is_new=row.hops == 0, preloaded=preloaded)
+                    row.last_text, row.hops, is_new=row.hops == 0, preloaded=preloaded,
+                    pin=pin_of(phone, pin) if pin is not None and row.state in preload.pin_states else None)
+
+
+def _first_hop(session: Session, session_id: str, phone: str, service_code: str, start_state: str,
+               preload: Preload | None) -> HopState:
+    hop = HopState(session_id, phone, service_code, start_state, stored=False)
+    if preload is not None:
+        rows = session.execute(preload.statement(session.get_bind().dialect.name, new=True), {"phone": phone}).all()
+        hop.preloaded, pin, hop.answers = preload.split(rows, 0, new=True)
+        hop.pin = pin_of(phone, pin) if pin is not None else None
+    return hop
 
 
 def save_hop(session: Session, hop: HopState, *, ended: bool) -> None:

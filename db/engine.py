@@ -72,7 +72,70 @@ def make_engine(url: str, **kwargs) -> Engine:
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, **kwargs)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    connect_args = {"cursor_factory": _lazy_description_cursor()} if parsed.get_driver_name() == "psycopg" else {}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+
+
+@lru_cache(maxsize=1)
+def _lazy_description_cursor():
+    """psycopg's cursor, except that ``description`` describes the columns only when asked.
+
+    SQLAlchemy reads ``cursor.description`` after every statement, but for a statement it has run
+    before (nearly all of them: they are cached) only to see whether rows came back; psycopg builds
+    a ``Column`` object per result column each time, which on a USSD hop cost more than its
+    statements' own parameters and rows. Here the columns are built from the statement's result
+    the first time anything looks at them, and never otherwise.
+    """
+    from collections.abc import Sequence
+
+    import psycopg
+    from psycopg.pq import ExecStatus
+
+    rows_back = (ExecStatus.TUPLES_OK, ExecStatus.SINGLE_TUPLE, ExecStatus.TUPLES_CHUNK)
+
+    class _Result:
+        """What ``psycopg.Column`` reads from a cursor, kept for one result."""
+
+        __slots__ = ("pgresult", "adapters", "_encoding")
+
+        def __init__(self, cursor, result) -> None:
+            self.pgresult, self.adapters, self._encoding = result, cursor.adapters, cursor._encoding
+
+    class Description(Sequence):
+        __slots__ = ("_result", "_width", "_columns")
+
+        def __init__(self, cursor, result) -> None:
+            self._result, self._width, self._columns = _Result(cursor, result), result.nfields, None
+
+        def _built(self) -> list:
+            if self._columns is None:
+                self._columns = [psycopg.Column(self._result, i) for i in range(self._width)]
+            return self._columns
+
+        def __len__(self) -> int:
+            return self._width
+
+        def __getitem__(self, index):
+            return self._built()[index]
+
+        def __iter__(self):
+            return iter(self._built())
+
+        def __eq__(self, other) -> bool:
+            return list(self) == list(other)
+
+        def __repr__(self) -> str:
+            return repr(self._built())
+
+    class Cursor(psycopg.Cursor):
+        @property
+        def description(self):
+            result = self.pgresult
+            if result and (result.nfields or result.status in rows_back):
+                return Description(self, result)
+            return None
+
+    return Cursor
 
 
 def _configure_sqlite(engine: Engine) -> None:

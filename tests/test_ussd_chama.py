@@ -502,3 +502,52 @@ def test_with_a_pin_key_a_member_signs_in_and_her_old_pin_moves_under_it(committ
         with committed_db.session() as session:
             state = pin_state(session, member.phone)
         assert state.failed_attempts == 0 and state.locked_until is None
+
+
+def test_a_members_hops_read_her_facts_with_the_session_row(committed_db, chama, pins):
+    """The gateway's menu as it is served: a member's first hop reads her chamas, her PIN and whether an
+    agency knows her in one statement; her PIN hop reads them with the session's row; the menu after
+    reads nothing more. A dial string that sets a PIN reads it again after setting it."""
+    from sqlalchemy import event
+
+    from ussd.agency import AgencyFirst
+    from ussd.callback import answer_dial
+    from ussd.community import SharedMenu
+
+    reads: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            reads.append(statement)
+
+    member = chama.secretary
+
+    def hop(session_id: str, text: str, number: str = member.phone) -> str:
+        reads.clear()
+        return answer_dial(committed_db, session_id=session_id, phone=number, service_code="*384#", text=text)
+
+    event.listen(committed_db.engine, "before_cursor_execute", count)
+    try:
+        with serving_menu(AgencyFirst(SharedMenu(ChamaMachine()))):
+            assert hop("s-reads", "").startswith("CON Welcome")
+            assert len(reads) == 1, reads
+            assert "2 Contribute" in hop("s-reads", "2580")
+            assert len(reads) == 1, reads
+            assert "Savings: KES 0" in hop("s-reads", "2580*1")
+            assert len(reads) == 2, reads  # and her balances
+            assert "2 Contribute" in hop("s-reads", "2580*1*0")
+            assert len(reads) == 1, reads  # back to the menu: the session's row and her facts
+            assert hop("s-reads-2", "").startswith("CON Welcome")
+            assert hop("s-reads-2", "1111").startswith("CON Wrong PIN. 2 tries left.")
+            assert hop("s-reads-3", "").startswith("CON Welcome")
+            assert hop("s-reads-3", "1112").startswith("CON Wrong PIN. 1 try left.")
+            # A newcomer's dial string sets her PIN, then signs in with the one it set.
+            with committed_db.session() as session:
+                from core.chama.members import add_member
+
+                newcomer = add_member(session, ACTOR, chama.id, name="Wanjiru Kamau", phone=phone(777))
+                session.commit()
+            answer = hop("s-reads-4", "4826*4826", newcomer.phone)
+            assert "PIN set." in answer and "2 Contribute" in answer, answer
+    finally:
+        event.remove(committed_db.engine, "before_cursor_execute", count)

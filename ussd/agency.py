@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from core.actors import Actor
 from core.agency import commerce, placements
-from core.agency.sms import agency_caller, buy_by_phone, invitation_text, set_availability, status_text
+from core.agency.sms import (agency_caller, buy_by_phone, invitation_text, is_agency_phone, set_availability,
+                             status_text)
 from core.money import format_money
 from core.ussd_sessions import HopState
 from db.models import Org
@@ -185,7 +186,9 @@ class AgencyFirst:
     def __init__(self, other: Machine | None, agency: AgencyMachine | None = None) -> None:
         self.other, self.agency = other, agency or AgencyMachine()
         self.states = {**(other.states if other else {}), **self.agency.states}
-        self.preload = other.preload if other else None  # most callers are the wrapped machine's
+        # Most callers are the wrapped machine's: its facts come with the session's row, and whether
+        # the caller is the agency's comes with them on the first hop.
+        self.preload = other.preload.asking("agency", is_agency_phone) if other and other.preload else None
         self.start = other.start if other else self.agency.start
         self._area = threading.local()
 
@@ -199,7 +202,9 @@ class AgencyFirst:
     def facts(self, session: Session, hop: HopState) -> Any:
         area = hop.data.get("_agency")
         if area is None:
-            area = "agency" if agency_caller(session, hop.phone) is not None or self.other is None else "other"
+            known = (hop.answers or {}).get("agency")
+            mine = agency_caller(session, hop.phone) is not None if known is None else bool(known)
+            area = "agency" if mine or self.other is None else "other"
             hop.data["_agency"] = area
             if area == "agency":
                 hop.state = self.agency.start

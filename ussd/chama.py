@@ -46,6 +46,7 @@ class ChamaFacts:
 
     def __init__(self, session: Session, hop: HopState) -> None:
         self.session, self.phone, self.data, self.preloaded = session, hop.phone, hop.data, hop.preloaded
+        self._pin = hop.pin
         self.now = utcnow()
         self._statements: dict[tuple[int, int], list[str]] = {}
 
@@ -57,7 +58,7 @@ class ChamaFacts:
 
     @cached_property
     def pin(self):
-        return pin_state(self.session, self.phone)
+        return self._pin if self._pin is not None else pin_state(self.session, self.phone)
 
     def chosen(self, data):
         for org, member in self.memberships:
@@ -392,8 +393,10 @@ def handle_new_pin_again(hop: Hop) -> Step:
 
 class ChamaMachine:
     start, home = "entry", "menu"
-    # Every screen after the first names the member's chama, so her memberships come with the session's row.
-    preload = Preload(MEMBERSHIP_COLUMNS, MEMBERSHIPS, memberships_of, order_by=(Org.name,))
+    # Every screen after the first names the member's chama, so her memberships come with the session's row,
+    # and so does her PIN in the states that read it (and on the first hop, whose state reads it).
+    preload = Preload(MEMBERSHIP_COLUMNS, MEMBERSHIPS, memberships_of, order_by=(Org.name,),
+                      pin_states=frozenset({"entry", "confirm_pin", "choose", "old_pin"}))
     states = {
         "entry": State(show=show_entry, handle=handle_entry),
         "confirm_pin": State(show=lambda h: Screen("Enter the same PIN again:"), handle=handle_confirm_pin),

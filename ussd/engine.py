@@ -195,6 +195,8 @@ def _hop(db: Database, machine: Machine, session_id: str, phone: str, service_co
                 result = transition(machine, result.state, result.data, piece, facts, phone=phone)
                 if result.effects:
                     result = _applied(session, machine, hop, result, facts)
+                    # What was read with the session's row may be what the effects changed (a PIN).
+                    hop.preloaded = hop.pin = None
                     facts = machine.facts(session, hop)
                 if result.ended:
                     break

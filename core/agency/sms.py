@@ -23,8 +23,9 @@ staff inbox (:mod:`core.agency.inbox`) as that phone's conversation.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import bindparam, literal_column, select, union_all
+from sqlalchemy import ColumnElement, bindparam, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from core.actors import Actor
@@ -62,6 +63,14 @@ def _callers(model, rank: int):
 
 # Built once, one round trip: every USSD session's first hop asks it, whoever dials.
 _CALLER = union_all(_callers(AgencyWorker, 0), _callers(AgencyEmployer, 1)).order_by("rank", "person_id").limit(1)
+
+
+def is_agency_phone(phone: ColumnElement[Any]) -> ColumnElement[bool]:
+    """Whether ``phone`` (a value or a column) is a worker's or an employer's of any agency, as an
+    expression another statement can carry (a USSD session's first hop asks it with her other facts)."""
+    return or_(*(select(model.id).join(Contact, Contact.id == model.contact_id).join(Org, Org.id == model.org_id)
+                 .where(Contact.phone == phone, Org.kind == "agency").exists()
+                 for model in (AgencyWorker, AgencyEmployer)))
 
 
 def agency_caller(session: Session, phone: str) -> Caller | None:
