@@ -20,7 +20,7 @@ By default the next input goes the moment an answer arrives (the most the
 server can answer); ``--think-ms`` paces each session like a person reading.
 
     python bench/ussd_hops.py [--sessions 50] [--rounds 4] [--workers N] [--think-ms T] [--ramp-s R]
-                              [--no-pin-key] [--database-url URL]
+                              [--population N] [--no-pin-key] [--database-url URL]
 """
 
 from __future__ import annotations
@@ -72,6 +72,38 @@ def seed(db, members: int) -> list[str]:
             phones.append(phone)
         session.commit()
     return phones
+
+
+def populate(db, members: int, per_chama: int = 50) -> None:
+    """``members`` other people in chamas of their own (``per_chama`` to a chama), as a platform that
+    serves a nation holds: the callers' look-ups then run against a table that size, not 50 rows."""
+    from datetime import date
+
+    from sqlalchemy import insert, select
+
+    from db.models import Contact, Org
+    from db.models_chama import ChamaMember
+    from db.types import utcnow
+
+    now, batch = utcnow(), uuid.uuid4().hex[:6]
+    with db.engine.begin() as conn:
+        chamas = -(-members // per_chama)
+        conn.execute(insert(Org), [{"slug": f"pop-{batch}-{n}", "name": f"Chama {n}", "kind": "chama",
+                                    "timezone": "Africa/Nairobi", "currency": "KES", "country": "KE",
+                                    "created_at": now} for n in range(chamas)])
+        orgs = conn.execute(select(Org.id).where(Org.slug.like(f"pop-{batch}-%")).order_by(Org.id)).scalars().all()
+        for start in range(0, members, 20_000):
+            people = range(start, min(members, start + 20_000))
+            ids = conn.execute(insert(Contact).returning(Contact.id, Contact.org_id, sort_by_parameter_order=True), [
+                {"org_id": orgs[n // per_chama], "name": f"Person {n}", "phone": f"+2541{n:08d}", "notes": "",
+                 "created_at": now, "updated_at": now} for n in people]).all()
+            conn.execute(insert(ChamaMember), [
+                {"org_id": org_id, "contact_id": contact_id, "member_number": str(contact_id), "role": "member",
+                 "status": "active", "joined_on": date(2025, 1, 1), "created_at": now, "updated_at": now}
+                for contact_id, org_id in ids])
+    if db.dialect == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE")
 
 
 def start(app) -> tuple[uvicorn.Server, str]:
@@ -150,6 +182,8 @@ def main() -> None:
     parser.add_argument("--ramp-s", type=float, default=None,
                         help="spread the sessions' first dials over this many seconds (default: the pause, so with "
                              "--think-ms 1000 every session dials within the first second)")
+    parser.add_argument("--population", type=int, default=0,
+                        help="put this many other members, in chamas of 50, on the books first")
     parser.add_argument("--no-pin-key", action="store_true",
                         help="PINs hashed with scrypt, as without the pin_key secret (the README's deployment sets it)")
     args = parser.parse_args()
@@ -160,7 +194,8 @@ def main() -> None:
         (ussd_rate, ussd_lat), (bare_rate, bare_lat), (state_rate, state_lat) = _measure_all(db, args)
     print(json.dumps({
         "bench": "ussd_hops", "backend": db.dialect, "workers": args.workers, "concurrent_sessions": args.sessions,
-        "think_ms": args.think_ms, "ramp_s": args.ramp_s, "pin_key": not args.no_pin_key, "hops": len(ussd_lat),
+        "think_ms": args.think_ms, "ramp_s": args.ramp_s, "pin_key": not args.no_pin_key,
+        "population": args.population, "hops": len(ussd_lat),
         "ussd_hops_per_s": round(ussd_rate, 1), "ussd_p99_ms": round(p99(ussd_lat), 1),
         "bare_per_s": round(bare_rate, 1), "bare_p99_ms": round(p99(bare_lat), 1),
         "ratio": round(ussd_rate / bare_rate, 3),
@@ -266,6 +301,8 @@ def _measure_all(db, args) -> list[tuple[float, list[float]]]:
     paths = ["/ussd/callback", "/bench/hello", "/bench/state"]
     totals = {path: (0.0, []) for path in paths}
     phones = seed(db, args.sessions)
+    if args.population:
+        populate(db, args.population)
     hops = [(phone, HOPS) for phone in phones]
     with serving(db, args.workers, args.sessions) as base:
         measure(f"{base}/ussd/callback", hops[:5])  # warm up

@@ -112,9 +112,10 @@ class Preload:
 
     def _build(self, dialect: str, new: bool):
         if new:
-            # One row for the caller whatever she has, for the PIN and the answers to hang on.
-            caller = select(bindparam("phone", type_=String).label("phone")).subquery("caller")
-            anchor, phone = caller, caller.c.phone
+            # One row for the caller whatever she has, for the PIN and the answers to hang on; the facts
+            # are found by the phone itself, so the planner starts from its index, not from the row.
+            phone = bindparam("phone", type_=String)
+            anchor = select(phone.label("phone")).subquery("caller")
         else:
             anchor, phone = _SESSIONS, _SESSIONS.c.phone
         joined = anchor.outerjoin(self.joined, self.on(phone))

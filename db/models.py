@@ -97,10 +97,11 @@ class Membership(Base):
 
 
 class Contact(Base):
-    """One person as one org knows them; the phone is E.164 and unique per org."""
+    """One person as one org knows them; the phone is E.164 and unique per org. Indexed by the phone
+    alone too: a USSD dial or an inbound SMS finds its caller across every org."""
 
     __tablename__ = "contacts"
-    __table_args__ = (UniqueConstraint("org_id", "phone"),)
+    __table_args__ = (UniqueConstraint("org_id", "phone"), Index("ix_contacts_phone", "phone"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id", ondelete="CASCADE"))

@@ -70,6 +70,7 @@ class AgencyWorker(Base):
     __table_args__ = (
         UniqueConstraint("org_id", "legacy_id", name="uq_agency_workers_legacy"),
         UniqueConstraint("org_id", "contact_id", name="uq_agency_workers_contact"),
+        Index("ix_agency_workers_contact", "contact_id"),  # is a caller an agency's worker (every first dial)
         Index("ix_agency_workers_rank", "org_id", "rank_score", "id"),
         Index("ix_agency_workers_place", "org_id", "location_key", "rank_score", "id"),
         Index("ix_agency_workers_salary", "org_id", "expected_salary_minor"),
@@ -161,6 +162,7 @@ class AgencyEmployer(Base):
     __table_args__ = (
         UniqueConstraint("org_id", "legacy_id", name="uq_agency_employers_legacy"),
         UniqueConstraint("org_id", "contact_id", name="uq_agency_employers_contact"),
+        Index("ix_agency_employers_contact", "contact_id"),
         Index("ix_agency_employers_org", "org_id", "id"),
         Index("ix_agency_employers_email", "org_id", func.lower(text("email"))),
     )

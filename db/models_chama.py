@@ -67,6 +67,7 @@ class ChamaMember(Base):
     __tablename__ = "chama_members"
     __table_args__ = (
         UniqueConstraint("org_id", "contact_id"),
+        Index("ix_chama_members_contact", "contact_id"),  # a caller's chamas, from her contacts
         UniqueConstraint("org_id", "member_number", name="uq_chama_members_number"),
         Index("uq_chama_members_user", "org_id", "user_id", unique=True,
               sqlite_where=text("user_id IS NOT NULL"), postgresql_where=text("user_id IS NOT NULL")),

@@ -70,6 +70,7 @@ class CommunityAccount(Base):
     __table_args__ = (
         UniqueConstraint("org_id", "email", name="uq_community_accounts_email"),
         UniqueConstraint("org_id", "phone", name="uq_community_accounts_phone"),
+        Index("ix_community_accounts_phone", "phone"),  # is a caller a community's member, in any
         CheckConstraint("email IS NOT NULL OR phone IS NOT NULL OR status = 'placeholder'", name="reachable"),
         CheckConstraint("status IN ('active', 'suspended', 'placeholder')", name="status"),
         NEVER_REUSE_IDS,
