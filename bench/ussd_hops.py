@@ -9,9 +9,10 @@ format). The floor is the same number of POSTs to an endpoint that answers
 ``CON hello`` without touching the database. Prints one JSON line.
 
 A third figure says where the rest goes: ``state_only_per_s`` is the same
-POSTs to an endpoint that does only what every hop must (lock or open the
-session row, save it, commit, in the hops' own threads) and none of the
-menu's reads; ``state_only_ratio`` is its share of the bare endpoint, and
+POSTs to an endpoint that does only what every hop must (pass the gateway's
+limits and callback gate and read the form, as ``/ussd/callback`` does; lock
+or open the session row, save it, commit, in the hops' own threads) and none
+of the menu's work; ``state_only_ratio`` is its share of the bare endpoint, and
 ``hop_to_state_ratio`` the hops' share of it (what the menu costs beyond the
 session store). ``load_average`` is the machine's 1-minute load at the end:
 the figures are only as quiet as the machine was.
@@ -207,13 +208,15 @@ def main() -> None:
 
 
 def _state_only():
-    """An endpoint that does only the session-row work every hop does, in the hops' threads."""
+    """An endpoint that does only what every hop does: behind the gateway's limits and callback gate,
+    it reads the form as the callback does and does the session-row work in the hops' threads."""
     import functools
 
     import anyio
 
     from core.ussd_sessions import begin_hop, save_hop
     from ussd.callback import hop_threads
+    from ussd.gateway import KB, Endpoint, guarded, read_form
 
     def hop(db, session_id: str, phone: str, text: str) -> str:
         with db.session() as session:
@@ -224,14 +227,14 @@ def _state_only():
         return "CON hello"
 
     async def endpoint(request):
-        form = await request.form()
+        form = await read_form(request)
         answer = await anyio.to_thread.run_sync(
-            functools.partial(hop, request.app.state.database, str(form["sessionId"]), str(form["phoneNumber"]),
-                              str(form["text"])),
+            functools.partial(hop, request.app.state.database, form["sessionId"], form["phoneNumber"], form["text"]),
             limiter=hop_threads(request))
         return PlainTextResponse(answer)
 
-    return endpoint
+    # As the gateway registers /ussd/callback (ussd.callback): the same body limit and provider.
+    return guarded(Endpoint("/bench/state", endpoint, max_body=8 * KB, provider="africastalking"))
 
 
 def _with_bench_routes(app):
