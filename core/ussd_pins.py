@@ -82,9 +82,10 @@ def _rehash(pin_hash: str | None) -> bool:
     return key is not None and pin_hash is not None and not keyed_with(pin_hash, key)
 
 
+# What a PinState is made of (pin_of), as :func:`pin_state` and :func:`pin_joined` read it.
+PIN_COLUMNS = (UssdPin.pin_hash, UssdPin.failed_attempts, UssdPin.locked_until)
 # Built once, and columns rather than the row's object: the PIN hops are the gateway's hot path.
-_PIN = (select(UssdPin.pin_hash, UssdPin.failed_attempts, UssdPin.locked_until)
-        .where(UssdPin.phone == bindparam("phone")).with_for_update())
+_PIN = select(*PIN_COLUMNS).where(UssdPin.phone == bindparam("phone")).with_for_update()
 
 
 def pin_joined(dialect: str, phone: ColumnElement[Any], when: ColumnElement[bool] | None = None
@@ -95,24 +96,21 @@ def pin_joined(dialect: str, phone: ColumnElement[Any], when: ColumnElement[bool
     taken on the nullable side of an outer join); SQLite has one writer at a time already."""
     where = [UssdPin.phone == phone] + ([when] if when is not None else [])
     if dialect == "postgresql":
-        pin = select(UssdPin.pin_hash, UssdPin.failed_attempts, UssdPin.locked_until).where(*where) \
-            .with_for_update().lateral("pin")
-        return pin, true(), (pin.c.pin_hash, pin.c.failed_attempts, pin.c.locked_until)
-    return UssdPin.__table__, and_(*where), (UssdPin.pin_hash, UssdPin.failed_attempts, UssdPin.locked_until)
+        pin = select(*PIN_COLUMNS).where(*where).with_for_update().lateral("pin")
+        return pin, true(), tuple(pin.c[column.key] for column in PIN_COLUMNS)
+    return UssdPin.__table__, and_(*where), PIN_COLUMNS
 
 
-def pin_of(phone: str, values: tuple[Any, ...]) -> PinState:
-    """The :class:`PinState` from the columns of :func:`pin_joined` (a phone with no PIN has NULLs)."""
-    pin_hash, failed, locked_until = values
+def pin_of(phone: str, values: tuple[Any, ...] | None) -> PinState:
+    """The :class:`PinState` from the values of :data:`PIN_COLUMNS` (None, or NULLs from an outer
+    join, for a phone with no PIN)."""
+    pin_hash, failed, locked_until = values or (None, 0, None)
     return PinState(phone, pin_hash, failed or 0, locked_until)
 
 
 def pin_state(session: Session, phone: str) -> PinState:
     """The phone's PIN, read for this hop's transaction under a row lock (until the hop commits)."""
-    row = session.execute(_PIN, {"phone": phone}).first()
-    if row is None:
-        return PinState(phone, None, 0, None)
-    return PinState(phone, *row)
+    return pin_of(phone, session.execute(_PIN, {"phone": phone}).first())
 
 
 def check_new_pin(pin: str) -> str | None:

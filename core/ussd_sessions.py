@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, FromClause, String, bindparam, literal, se
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput
-from core.ussd_pins import PinState, pin_joined, pin_of
+from core.ussd_pins import PIN_COLUMNS, PinState, pin_joined, pin_of
 from db.engine import insert_unless_present
 from db.models_ussd import UssdEvent, UssdSession
 from db.types import utcnow
@@ -139,7 +139,7 @@ class Preload:
         facts = [tuple(row[start:end]) for row in rows if row[start] is not None]
         pin = answers = None
         if rows and self.pin_states:
-            pin, end = tuple(rows[0][end:end + 3]), end + 3
+            pin, end = tuple(rows[0][end:end + len(PIN_COLUMNS)]), end + len(PIN_COLUMNS)
         if rows and new:
             answers = {name: rows[0][end + n] for n, (name, _q) in enumerate(self.asks)}
         return facts, pin, answers
