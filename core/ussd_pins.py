@@ -83,9 +83,12 @@ def _rehash(pin_hash: str | None) -> bool:
 
 
 # What a PinState is made of (pin_of), as :func:`pin_state` and :func:`pin_joined` read it.
-PIN_COLUMNS = (UssdPin.pin_hash, UssdPin.failed_attempts, UssdPin.locked_until)
+# The table's columns, not the class's attributes: a statement that names no ORM class has its result
+# described once, not a row processor per column on every execution (the preload carries these).
+_PINS = UssdPin.__table__
+PIN_COLUMNS = (_PINS.c.pin_hash, _PINS.c.failed_attempts, _PINS.c.locked_until)
 # Built once, and columns rather than the row's object: the PIN hops are the gateway's hot path.
-_PIN = select(*PIN_COLUMNS).where(UssdPin.phone == bindparam("phone")).with_for_update()
+_PIN = select(*PIN_COLUMNS).where(_PINS.c.phone == bindparam("phone")).with_for_update()
 
 
 def pin_joined(dialect: str, phone: ColumnElement[Any], when: ColumnElement[bool] | None = None
@@ -94,11 +97,11 @@ def pin_joined(dialect: str, phone: ColumnElement[Any], when: ColumnElement[bool
     on what, and the columns :func:`pin_of` reads. On PostgreSQL the row is locked as
     :func:`pin_state` locks it (a ``LATERAL`` sub-select ``FOR UPDATE``: the row lock cannot be
     taken on the nullable side of an outer join); SQLite has one writer at a time already."""
-    where = [UssdPin.phone == phone] + ([when] if when is not None else [])
+    where = [_PINS.c.phone == phone] + ([when] if when is not None else [])
     if dialect == "postgresql":
         pin = select(*PIN_COLUMNS).where(*where).with_for_update().lateral("pin")
         return pin, true(), tuple(pin.c[column.key] for column in PIN_COLUMNS)
-    return UssdPin.__table__, and_(*where), PIN_COLUMNS
+    return _PINS, and_(*where), PIN_COLUMNS
 
 
 def pin_of(phone: str, values: tuple[Any, ...] | None) -> PinState:

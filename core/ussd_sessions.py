@@ -13,7 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import ColumnElement, FromClause, String, bindparam, literal, select, update
+from sqlalchemy import ColumnElement, FromClause, Select, String, bindparam, literal, null, select, update
 from sqlalchemy.orm import Session
 
 from core.errors import InvalidInput
@@ -85,22 +85,33 @@ class Preload:
     A session's first hop has no row yet: the same facts are read by the phone alone, with its
     PIN (the first state reads it) and the answers to ``asks``: questions about the caller that
     only a first hop asks, such as which menu is hers (:meth:`asking`; :attr:`HopState.answers`).
+
+    In the states named by ``also_states``, each row also carries the columns of ``also()``: a
+    select correlated with the row's tables, such as a member's balances for the screen her next
+    input most likely shows. On PostgreSQL it is joined ``LATERAL``; elsewhere, and in other
+    states, its columns are NULL and the machine reads what it needs itself.
+
+    Every table is named by its columns, not by an ORM class: a statement that names a class builds
+    a row processor per column on every execution, where a table-only statement's result is
+    described once (for these rows, that was more than the rest of a menu hop's reads).
     """
 
     def __init__(self, columns: tuple[Any, ...], joined: FromClause,
                  on: Callable[[ColumnElement[Any]], ColumnElement[bool]], order_by: tuple[Any, ...] = (),
                  *, pin_states: frozenset[str] = frozenset(),
-                 asks: tuple[tuple[str, Callable[[ColumnElement[Any]], ColumnElement[Any]]], ...] = ()) -> None:
+                 asks: tuple[tuple[str, Callable[[ColumnElement[Any]], ColumnElement[Any]]], ...] = (),
+                 also: Callable[[], Select[Any]] | None = None, also_states: frozenset[str] = frozenset()) -> None:
         self.columns, self.joined, self.on, self.order_by = columns, joined, on, order_by
-        self.pin_states, self.asks = pin_states, asks
+        self.pin_states, self.asks, self.also, self.also_states = pin_states, asks, also, also_states
         self.width = len(_SESSIONS.c)
+        self.also_width = len(also().selected_columns) if also is not None else 0
         self._built: dict[tuple[str, bool], Any] = {}
 
     def asking(self, name: str, question: Callable[[ColumnElement[Any]], ColumnElement[Any]]) -> Preload:
         """This preload, asking besides on a session's first hop ``question(phone)`` (a scalar SQL
         expression of the phone), whose answer is ``HopState.answers[name]``."""
         return Preload(self.columns, self.joined, self.on, self.order_by, pin_states=self.pin_states,
-                       asks=(*self.asks, (name, question)))
+                       asks=(*self.asks, (name, question)), also=self.also, also_states=self.also_states)
 
     def statement(self, dialect: str, *, new: bool = False):
         """Built once per dialect, like _LOCK; only the session's row (and the PIN's) is locked:
@@ -120,9 +131,16 @@ class Preload:
             anchor, phone = _SESSIONS, _SESSIONS.c.phone
         joined = anchor.outerjoin(self.joined, self.on(phone))
         columns: tuple[Any, ...] = self.columns if new else (_SESSIONS, *self.columns)
+        if self.also is not None:
+            if new or dialect != "postgresql" or not self.also_states:
+                columns = (*columns, *(null() for _ in range(self.also_width)))
+            else:
+                # Read only in its states: elsewhere the sub-select is skipped and its columns are NULL.
+                reads = _in_states(self.also_states)
+                also = self.also().where(reads).lateral("also")
+                joined, columns = joined.outerjoin(also, reads), (*columns, *also.c)
         if self.pin_states:
-            # One bound value per state: an expanding IN would be rewritten on every execution.
-            reads_pin = None if new else _SESSIONS.c.state.in_([literal(state) for state in sorted(self.pin_states)])
+            reads_pin = None if new else _in_states(self.pin_states)
             pin, pin_on, pin_columns = pin_joined(dialect, phone, reads_pin)
             joined, columns = joined.outerjoin(pin, pin_on), (*columns, *pin_columns)
         if new:
@@ -133,9 +151,10 @@ class Preload:
         return statement.where(_SESSIONS.c.session_id == bindparam("sid")).with_for_update(of=_SESSIONS)
 
     def split(self, rows, start: int, *, new: bool):
-        """From a statement's rows: the preloaded rows (those whose first fact is not NULL), the
-        PIN's columns (None without pin_states) and the answers (first hops only)."""
-        end = start + len(self.columns)
+        """From a statement's rows: the preloaded rows (those whose first fact is not NULL; the
+        columns of ``also`` end each), the PIN's columns (None without pin_states) and the answers
+        (first hops only)."""
+        end = start + len(self.columns) + self.also_width
         facts = [tuple(row[start:end]) for row in rows if row[start] is not None]
         pin = answers = None
         if rows and self.pin_states:
@@ -143,6 +162,12 @@ class Preload:
         if rows and new:
             answers = {name: rows[0][end + n] for n, (name, _q) in enumerate(self.asks)}
         return facts, pin, answers
+
+
+def _in_states(states: frozenset[str]) -> ColumnElement[bool]:
+    """Whether the session's row is in one of ``states``: one bound value per state, as an expanding
+    IN would be rewritten on every execution."""
+    return _SESSIONS.c.state.in_([literal(state) for state in sorted(states)])
 
 
 def _locked(session: Session, session_id: str):

@@ -185,6 +185,8 @@ class ChamaShareout(Base):
     """An end-of-cycle share-out; its per-member payments are ledger entries."""
 
     __tablename__ = "chama_shareouts"
+    # A chama's share-outs so far (count and last), read with every balance.
+    __table_args__ = (Index("ix_chama_shareouts_org", "org_id", "id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     org_id: Mapped[int] = org_fk()

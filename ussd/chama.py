@@ -16,15 +16,16 @@ from __future__ import annotations
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import bindparam, event, select
 from sqlalchemy.orm import Session
 
 from core import outbox
 from core.actors import Actor
-from core.chama.ledger import KINDS, list_entries, member_balances
+from core.chama.ledger import KINDS, balances_from, list_entries, member_balances, member_sums
 from core.chama.loans import answer_guarantee, guarantee_requests, list_loans, loan_limit, request_loan
 from core.chama.meetings import next_meeting
-from core.chama.members import MEMBERSHIP_COLUMNS, MEMBERSHIPS, chamas_of_phone, membership_views, memberships_of
+from core.chama.members import (MEMBERSHIP_COLUMNS, MEMBERSHIP_ORDER, MEMBERSHIPS, chamas_of_phone, membership_views,
+                                memberships_of)
 from core.chama.mpesa import CONTRIBUTION, REPAYMENT, ask_to_pay
 from core.money import format_money, parse_money
 from core.numbers import whole_number
@@ -33,12 +34,17 @@ from core.ussd_pins import (check_new_pin, hash_new_pin, pin_matches, pin_state,
                             same_pin, set_pin)
 from core.ussd_sessions import HopState, Preload
 from db.models import Org
+from db.models_chama import ChamaMember
 from db.types import utcnow
 from ussd.engine import Hop, Menu, State, Step
 from ussd.screens import Screen, picked
 
 GATEWAY = Actor.system_actor("ussd")
 MAX_LOAN_MONTHS = 12
+_MEMBERS = ChamaMember.__table__
+# The chosen chama's and member's rows, for the core services a hop calls (ChamaFacts.held).
+_HELD = select(Org, ChamaMember).where(Org.id == bindparam("org"), ChamaMember.id == bindparam("member"),
+                                       ChamaMember.org_id == Org.id)
 
 
 class ChamaFacts:
@@ -49,6 +55,7 @@ class ChamaFacts:
         self._pin = hop.pin
         self.now = utcnow()
         self._statements: dict[tuple[int, int], list[str]] = {}
+        self._held: dict[int, Any] = {}
 
     @cached_property
     def memberships(self):
@@ -66,26 +73,50 @@ class ChamaFacts:
                 return org, member
         return None
 
+    def held(self, org_id: int, member_id: int) -> None:
+        """Read the chama's and the member's rows into the hop's unit of work, in one statement, before
+        core services that read them run (they find them there instead of reading each). The
+        memberships come as columns (``core.chama.members.MEMBERSHIP_COLUMNS``), and most hops call
+        no service."""
+        if member_id not in self._held:
+            self._held[member_id] = self.session.execute(_HELD, {"org": org_id, "member": member_id}).one()
+
+    def served(self, data):
+        """The chosen chama and member, their rows held for the core services this hop calls."""
+        org, member = self.chosen(data)
+        self.held(org.id, member.id)
+        return org, member
+
     def money(self, data, minor: int) -> str:
         org, _member = self.chosen(data)
         return format_money(minor, org.currency)
 
+    @cached_property
+    def _sums(self) -> dict[int, tuple[Any, ...]]:
+        """The balances' values read with the session's row (ChamaMachine.preload), by member id."""
+        start = len(MEMBERSHIP_COLUMNS)
+        return {member.id: row[start:] for (_org, member), row in zip(self.memberships, self.preloaded or ())
+                if row[start] is not None}
+
     def balances(self, data):
         org, member = self.chosen(data)
+        if member.id in self._sums:
+            return balances_from(self.session, org.id, org.currency, member.id, self._sums[member.id])
+        self.held(org.id, member.id)
         return member_balances(self.session, GATEWAY, org.id, member.id)
 
     def limit(self, data):
-        org, member = self.chosen(data)
+        org, member = self.served(data)
         return loan_limit(self.session, GATEWAY, org.id, member.id)
 
     def loans(self, data):
-        org, member = self.chosen(data)
+        org, member = self.served(data)
         return list_loans(self.session, GATEWAY, org.id, member_id=member.id, limit=5)
 
     def statement(self, data):
         """The last five entries, one short line each: date, what, amount (read once a hop: the
         screen shows them and the SMS repeats them)."""
-        org, member = self.chosen(data)
+        org, member = self.served(data)
         if (org.id, member.id) in self._statements:
             return self._statements[org.id, member.id]
         entries = list_entries(self.session, GATEWAY, org.id, member_id=member.id, limit=5)
@@ -95,11 +126,11 @@ class ChamaFacts:
         return lines
 
     def guarantees(self, data):
-        org, member = self.chosen(data)
+        org, member = self.served(data)
         return guarantee_requests(self.session, GATEWAY, org.id, member.id)
 
     def meeting(self, data):
-        org, _member = self.chosen(data)
+        org, _member = self.served(data)
         return next_meeting(self.session, GATEWAY, org.id)
 
 
@@ -395,8 +426,10 @@ class ChamaMachine:
     start, home = "entry", "menu"
     # Every screen after the first names the member's chama, so her memberships come with the session's row,
     # and so does her PIN in the states that read it (and on the first hop, whose state reads it).
-    preload = Preload(MEMBERSHIP_COLUMNS, MEMBERSHIPS, memberships_of, order_by=(Org.name,),
-                      pin_states=frozenset({"entry", "confirm_pin", "choose", "old_pin"}))
+    # At the main menu, her balances too: balance is what members ask for most, and its screen follows.
+    preload = Preload(MEMBERSHIP_COLUMNS, MEMBERSHIPS, memberships_of, order_by=MEMBERSHIP_ORDER,
+                      pin_states=frozenset({"entry", "confirm_pin", "choose", "old_pin"}),
+                      also=lambda: member_sums(_MEMBERS.c.org_id, _MEMBERS.c.id), also_states=frozenset({"menu"}))
     states = {
         "entry": State(show=show_entry, handle=handle_entry),
         "confirm_pin": State(show=lambda h: Screen("Enter the same PIN again:"), handle=handle_confirm_pin),
@@ -453,25 +486,26 @@ class ChamaMachine:
                 locked_until = record_wrong_pin(session, hop.phone, now=facts.now)
                 if locked_until is not None and facts.memberships:
                     org, member = facts.memberships[0]
+                    facts.held(org.id, member.id)
                     outbox.enqueue(session, org.id, to=hop.phone, contact_id=member.contact_id, purpose="transactional",
                                    idempotency_key=f"ussd-locked:{hop.phone}:{locked_until:%Y%m%dT%H%M%S}",
                                    body="Your chama USSD PIN was entered wrongly 3 times, so USSD is locked for "
                                         "30 minutes. If this was not you, tell your chair.")
             elif kind == "pay":
                 _purpose, minor = effect[1], effect[2]
-                org, member = chosen
+                org, member = facts.served(hop.data)
                 ask_to_pay(session, GATEWAY, org.id, member.id, minor, purpose=_purpose,
                            idempotency_key=f"ussd:{hop.session_id}:{_purpose}")
                 event.listen(session, "after_commit", lambda _s: wake_payment_sender(), once=True)
             elif kind == "loan":
-                org, member = chosen
+                org, member = facts.served(hop.data)
                 request_loan(session, GATEWAY, org.id, member.id, effect[1], months=effect[2],
                              purpose="Requested by USSD", by_member_id=member.id)
             elif kind == "guarantee":
-                org, member = chosen
+                org, member = facts.served(hop.data)
                 answer_guarantee(session, GATEWAY, org.id, effect[1], member.id, accept=effect[2])
             elif kind == "statement_sms":
-                org, member = chosen
+                org, member = facts.served(hop.data)
                 lines = facts.statement(hop.data)
                 if lines:
                     outbox.enqueue(session, org.id, to=hop.phone, contact_id=member.contact_id, purpose="transactional",

@@ -68,9 +68,11 @@ _CALLER = union_all(_callers(AgencyWorker, 0), _callers(AgencyEmployer, 1)).orde
 def is_agency_phone(phone: ColumnElement[Any]) -> ColumnElement[bool]:
     """Whether ``phone`` (a value or a column) is a worker's or an employer's of any agency, as an
     expression another statement can carry (a USSD session's first hop asks it with her other facts)."""
-    return or_(*(select(model.id).join(Contact, Contact.id == model.contact_id).join(Org, Org.id == model.org_id)
-                 .where(Contact.phone == phone, Org.kind == "agency").exists()
-                 for model in (AgencyWorker, AgencyEmployer)))
+    # Of the tables, not the classes: the first hop's statement names no ORM class (ussd_sessions.Preload).
+    contacts, orgs = Contact.__table__, Org.__table__
+    return or_(*(select(table.c.id).join(contacts, contacts.c.id == table.c.contact_id)
+                 .join(orgs, orgs.c.id == table.c.org_id).where(contacts.c.phone == phone, orgs.c.kind == "agency")
+                 .exists() for table in (AgencyWorker.__table__, AgencyEmployer.__table__)))
 
 
 def agency_caller(session: Session, phone: str) -> Caller | None:

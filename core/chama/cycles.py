@@ -43,9 +43,11 @@ class Cycle:
 def shareouts_so_far(org_id: int):
     """How many share-outs the chama has committed and the last one's id, as two columns (so a
     query that reads something else can read them too: :func:`cycle_of` makes the cycle)."""
-    where = ChamaShareout.org_id == org_id
-    return (select(func.count(ChamaShareout.id)).where(where).scalar_subquery(),
-            select(func.max(ChamaShareout.id)).where(where).scalar_subquery())
+    shareouts = ChamaShareout.__table__  # the table's columns: the USSD preload carries these (ledger.member_sums)
+    where = shareouts.c.org_id == org_id
+    # Correlated to whatever encloses them for org_id (a chama_members column, in that preload).
+    return (select(func.count(shareouts.c.id)).where(where).scalar_subquery().correlate_except(shareouts),
+            select(func.max(shareouts.c.id)).where(where).scalar_subquery().correlate_except(shareouts))
 
 
 def current_cycle(session: Session, org_id: int) -> Cycle:

@@ -45,7 +45,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from core import audit
 from core.actors import Actor
@@ -123,8 +123,13 @@ LABELS = {"savings": "savings", "principal": "loan principal", "interest": "inte
           "fines": "fines owed", "pool": "the pool", "earnings": "earnings"}
 
 
+_ENTRIES = ChamaLedgerEntry.__table__
+
+
 def _column(name: str):
-    return getattr(ChamaLedgerEntry, f"{name}_minor")
+    # The table's column, not the class's attribute, so a statement of sums stays table-only
+    # (the USSD preload carries a member's: member_sums).
+    return _ENTRIES.c[f"{name}_minor"]
 
 
 def effect(kind: str, amount: int, *, fines: int = 0, interest: int = 0, principal: int = 0,
@@ -173,10 +178,9 @@ def sums(session: Session, org_id: int, *, member_id: int | None = None, loan_id
 
 def _sums_query(org_id: int, *, member_id: int | None = None, loan_id: int | None = None,
                 before: datetime | None = None):
-    query = select(*(func.coalesce(func.sum(_column(name)), 0) for name in FIELDS)).where(
-        ChamaLedgerEntry.org_id == org_id)
+    query = select(*(func.coalesce(func.sum(_column(name)), 0) for name in FIELDS)).where(_ENTRIES.c.org_id == org_id)
     if member_id is not None:
-        query = query.where(ChamaLedgerEntry.member_id == member_id)
+        query = query.where(_ENTRIES.c.member_id == member_id)
     if loan_id is not None:
         query = query.where(ChamaLedgerEntry.loan_id == loan_id)
     if before is not None:
@@ -226,6 +230,7 @@ class EntryView:
 
     @classmethod
     def of(cls, e: ChamaLedgerEntry, reversed_by_id: int | None = None, *, replayed: bool = False) -> EntryView:
+        """From an entry's object, or a row of the ledger's table (the same names)."""
         return cls(e.id, e.org_id, e.member_id, e.kind, e.amount_minor, effect_of(e), e.loan_id, e.payout_id,
                    e.shareout_id, e.reverses_id, reversed_by_id, e.period, e.source, e.reference, e.memo,
                    e.recorded_by, e.occurred_at, replayed)
@@ -599,24 +604,26 @@ def list_entries(session: Session, actor: Actor, org_id: int, *, member_id: int 
     rows = session.execute(_entries_page(member_id is not None, loan_id is not None, before_id is not None),
                            {"org": org.id, "member": member_id, "loan": loan_id, "before": before_id,
                             "limit": limit})
-    return [EntryView.of(entry, reversed_by) for entry, reversed_by in rows]
+    return [EntryView.of(row, row.reversed_by_id) for row in rows]
 
 
 @lru_cache(maxsize=8)
 def _entries_page(by_member: bool, by_loan: bool, before: bool):
     """A page of entries with the id of each one's reversal, in one statement, built once for each
-    mix of filters (the USSD mini statement reads it on every visit)."""
-    reversal = aliased(ChamaLedgerEntry)
-    query = (select(ChamaLedgerEntry, reversal.id)
-             .outerjoin(reversal, reversal.reverses_id == ChamaLedgerEntry.id)  # at most one: reverses_id is unique
-             .where(ChamaLedgerEntry.org_id == bindparam("org")))
+    mix of filters (the USSD mini statement reads it on every visit). Of the table, not the class:
+    rows come back as the table's columns (EntryView reads either), without a row processor per
+    column built on every execution."""
+    reversal = _ENTRIES.alias("reversal")
+    query = (select(_ENTRIES, reversal.c.id.label("reversed_by_id"))
+             .outerjoin(reversal, reversal.c.reverses_id == _ENTRIES.c.id)  # at most one: reverses_id is unique
+             .where(_ENTRIES.c.org_id == bindparam("org")))
     if by_member:
-        query = query.where(ChamaLedgerEntry.member_id == bindparam("member"))
+        query = query.where(_ENTRIES.c.member_id == bindparam("member"))
     if by_loan:
-        query = query.where(ChamaLedgerEntry.loan_id == bindparam("loan"))
+        query = query.where(_ENTRIES.c.loan_id == bindparam("loan"))
     if before:
-        query = query.where(ChamaLedgerEntry.id < bindparam("before"))
-    return query.order_by(ChamaLedgerEntry.id.desc()).limit(bindparam("limit"))
+        query = query.where(_ENTRIES.c.id < bindparam("before"))
+    return query.order_by(_ENTRIES.c.id.desc()).limit(bindparam("limit"))
 
 
 @dataclass(frozen=True)
@@ -635,19 +642,33 @@ class MemberBalances:
         return cls(member_id, currency, b.savings, b.principal, b.interest, b.loan, b.fines, cycle)
 
 
+def member_sums(org_id, member_id):
+    """A member's sums and the chama's share-outs so far, as one select of the ledger's table (the
+    values :func:`balances_from` reads): ``org_id`` and ``member_id`` may be another statement's
+    columns, as when the USSD gateway reads them with a session's row (``ussd.chama``)."""
+    return _sums_query(org_id, member_id=member_id).add_columns(*shareouts_so_far(org_id))
+
+
 # One round trip for a member's sums and the chama's cycle, built once: USSD's balance screen reads
 # it on every visit, and building the statement cost more than PostgreSQL takes to run it.
-_MEMBER_SUMS = _sums_query(bindparam("org"), member_id=bindparam("member")).add_columns(
-    *shareouts_so_far(bindparam("org")))
+_MEMBER_SUMS = member_sums(bindparam("org"), bindparam("member"))
 
 
 def member_balances(session: Session, actor: Actor, org_id: int, member_id: int) -> MemberBalances:
     """What USSD option 1 shows: savings, loan outstanding, fines owed."""
     org = chama_org(session, actor, org_id, "chama.read")
     member = member_row(session, org.id, member_id)
-    *totals, shareouts, last = session.execute(_MEMBER_SUMS, {"org": org.id, "member": member.id}).one()
-    return MemberBalances.of(member.id, org.currency, Balances(*(int(v) for v in totals)),
-                             cycle_of(session, org.id, shareouts, last))
+    values = session.execute(_MEMBER_SUMS, {"org": org.id, "member": member.id}).one()
+    return balances_from(session, org.id, org.currency, member.id, values)
+
+
+def balances_from(session: Session, org_id: int, currency: str, member_id: int,
+                  values: Sequence[Any]) -> MemberBalances:
+    """The :class:`MemberBalances` from the values of :func:`member_sums` (the chama's cycle may read
+    its last share-out)."""
+    *totals, shareouts, last = values
+    return MemberBalances.of(member_id, currency, Balances(*(int(v) for v in totals)),
+                             cycle_of(session, org_id, shareouts, last))
 
 
 def balances_of_members(session: Session, actor: Actor, org_id: int,

@@ -13,7 +13,6 @@ from datetime import date
 
 from sqlalchemy import ColumnElement, and_, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
-from sqlalchemy.orm import join as orm_join
 
 from core import audit
 from core.actors import Actor
@@ -256,8 +255,10 @@ def link_login(session: Session, actor: Actor, org_id: int, member_id: int, *, e
 
 
 # Whether the member's phone opted out of their chama's SMS, read with the member.
-SMS_OPTED_OUT = exists().where(OptOut.org_id == ChamaMember.org_id, OptOut.channel == "sms",
-                               OptOut.address == Contact.phone).label("sms_opt_out")
+# (Of the tables, so the gateway's table-only statements carry it too: MEMBERSHIP_COLUMNS.)
+_ORGS, _MEMBERS, _CONTACTS, _OPT_OUTS = Org.__table__, ChamaMember.__table__, Contact.__table__, OptOut.__table__
+SMS_OPTED_OUT = exists().where(_OPT_OUTS.c.org_id == _MEMBERS.c.org_id, _OPT_OUTS.c.channel == "sms",
+                               _OPT_OUTS.c.address == _CONTACTS.c.phone).label("sms_opt_out")
 
 
 def _view(session: Session, member: ChamaMember) -> MemberView:
@@ -317,24 +318,37 @@ def list_members(
 
 
 # A phone's memberships, in parts, so the USSD gateway can read them in the statement that locks its
-# session row (``ussd.chama``): what is read, from where, and which rows are the phone's.
-MEMBERSHIP_COLUMNS = (Org, ChamaMember, Contact, SMS_OPTED_OUT)
-MEMBERSHIPS = orm_join(Org, ChamaMember, ChamaMember.org_id == Org.id).join(Contact,
-                                                                       Contact.id == ChamaMember.contact_id)
+# session row (``ussd.chama``): what is read, from where, and which rows are the phone's. Table
+# columns, not the rows' objects: a statement of ORM entities or attributes builds a row processor
+# per column on every execution (for these, more than the rest of a menu hop's reads), where a
+# table-only statement's result is described once. The objects the core services need are read
+# when a hop calls them (``ussd.chama.ChamaFacts.held``).
+_ORG_COLUMNS = tuple(_ORGS.c[name] for name in ("id", "slug", "name", "kind", "timezone", "currency", "country",
+                                                 "sms_number"))  # OrgView's fields, in order
+_MEMBER_COLUMNS = (  # MemberView's fields, in order
+    _MEMBERS.c.id, _MEMBERS.c.org_id, _MEMBERS.c.contact_id, _CONTACTS.c.name, _CONTACTS.c.phone,
+    _MEMBERS.c.member_number, _MEMBERS.c.role, _MEMBERS.c.status, _MEMBERS.c.joined_on, _MEMBERS.c.exited_on,
+    SMS_OPTED_OUT, _MEMBERS.c.exit_reason, _MEMBERS.c.user_id)
+MEMBERSHIP_COLUMNS = (*_ORG_COLUMNS, *_MEMBER_COLUMNS)
+MEMBERSHIPS = _ORGS.join(_MEMBERS, _MEMBERS.c.org_id == _ORGS.c.id).join(_CONTACTS,
+                                                                        _CONTACTS.c.id == _MEMBERS.c.contact_id)
+MEMBERSHIP_ORDER = (_ORGS.c.name,)
 
 
 def memberships_of(phone) -> ColumnElement[bool]:
     """The memberships of ``phone`` (a value or a column): chamas only, members who have not exited."""
-    return and_(Org.kind == "chama", Contact.phone == phone, ChamaMember.status != "exited")
+    return and_(_ORGS.c.kind == "chama", _CONTACTS.c.phone == phone, _MEMBERS.c.status != "exited")
 
 
 def membership_views(rows) -> list[tuple[OrgView, MemberView]]:
-    return [(OrgView.of(org), MemberView.of(member, contact, opted)) for org, member, contact, opted in rows]
+    """The views of rows of :data:`MEMBERSHIP_COLUMNS`."""
+    org, opted, end = len(_ORG_COLUMNS), len(_ORG_COLUMNS) + 10, len(MEMBERSHIP_COLUMNS)
+    return [(OrgView(*row[:org]), MemberView(*row[org:opted], bool(row[opted]), *row[opted + 1:end])) for row in rows]
 
 
 # Built once: every USSD hop and inbound SMS asks it.
 _CHAMAS_OF_PHONE = (select(*MEMBERSHIP_COLUMNS).select_from(MEMBERSHIPS).where(memberships_of(bindparam("phone")))
-                    .order_by(Org.name))
+                    .order_by(*MEMBERSHIP_ORDER))
 
 
 def chamas_of_phone(session: Session, actor: Actor, phone: str) -> list[tuple[OrgView, MemberView]]:
