@@ -15,8 +15,9 @@ from core.salon.schedule import set_weekly_hours
 from core.salon.settings import update_booking_settings
 from db.models import Message
 from db.types import utcnow
+from tests.cli_support import Cli, cli_env
 from tests.fakes.africastalking import fake_at  # noqa: F401  (fixture)
-from tests.salon_support import SYSTEM, Cli, add_client, cli_env, make_salon
+from tests.salon_support import SYSTEM, add_client, make_salon
 
 UTC = timezone.utc
 TUESDAY = date(2026, 3, 3)

@@ -17,7 +17,8 @@ from core.phones import normalize_phone
 from core.salon.bookings import book
 from core.salon.common import clock, wall_clock, when
 from core.salon.schedule import set_weekly_hours
-from tests.salon_support import SYSTEM, Cli, cli_env, make_salon
+from tests.cli_support import Cli, cli_env
+from tests.salon_support import SYSTEM, make_salon
 
 LONDON = ZoneInfo("Europe/London")
 # Days ahead of the real clock the CLI runs on: 02:00 BST becomes 01:00 GMT; 01:00 GMT becomes 02:00 BST.
