@@ -51,16 +51,17 @@ def test_org_create_and_list(ofisi_here):
 
 
 def test_domain_refusals_exit_1_with_one_line(ofisi, ofisi_here):
+    """The executable turns a refusal into exit 1 and one line; the app in this process refuses the rest."""
     ofisi_here("org", "create", "umoja", "--kind", "chama", "--name", "Umoja")
     assert_refused(ofisi("org", "create", "umoja", "--kind", "chama", "--name", "Again"), "already exists")
-    assert_refused(ofisi("org", "create", "new-one", "--kind", "bakery", "--name", "X"), "salon, chama")
-    assert_refused(ofisi("user", "add", "a@b.example", "--org", "nowhere", "--role", "chair"), "ofisi org list")
+    assert_refused(ofisi_here("org", "create", "new-one", "--kind", "bakery", "--name", "X"), "salon, chama")
+    assert_refused(ofisi_here("user", "add", "a@b.example", "--org", "nowhere", "--role", "chair"), "ofisi org list")
 
 
-def test_bad_usage_exits_2(ofisi):
-    assert ofisi("org", "create").returncode == 2
-    assert ofisi("send", "due", "--limit", "zero").returncode == 2
+def test_bad_usage_exits_2(ofisi, ofisi_here):
     assert ofisi("no-such-command").returncode == 2
+    assert ofisi_here("org", "create").returncode == 2
+    assert ofisi_here("send", "due", "--limit", "zero").returncode == 2
 
 
 def test_user_add_with_password_on_stdin_can_sign_in(ofisi_here, fresh_database_url):
