@@ -80,6 +80,26 @@ def isolated_environment(monkeypatch, tmp_path) -> Iterator[MemoryKeyring]:
     get_settings.cache_clear()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def commands_built_once() -> Iterator[None]:
+    """Typer's CliRunner builds the whole `ofisi` command tree from its functions' signatures at every
+    invoke (about 0.3 s: hundreds of options); the tree is the same every time, so the tests' runners
+    build it once per app and run it as often as they like, as a process runs the one it built."""
+    import typer.testing
+
+    build = typer.testing._get_command
+    built: dict[int, tuple[object, object]] = {}
+
+    def get_command(app):
+        if id(app) not in built:
+            built[id(app)] = (app, build(app))  # the app is kept, so its id is never another's
+        return built[id(app)][1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(typer.testing, "_get_command", get_command)
+        yield
+
+
 def _worker(request) -> str:
     return getattr(request.config, "workerinput", {}).get("workerid", "main")
 
