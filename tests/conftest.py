@@ -5,6 +5,9 @@
   after the test (services may commit; their commits become savepoints).
 * ``committed_db``: a real, committed database for tests that run several
   sessions, threads or processes (fresh SQLite file, or truncated PostgreSQL).
+* ``built_database`` and ``copy_of_database``: data that takes seconds to make (the demo)
+  is made once for a module, and each test gets a copy of its own (a file copy, or a
+  PostgreSQL database made from it as a template).
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
 
 import keyring
 import pytest
@@ -28,6 +33,7 @@ from db.engine import Database, open_database
 from db.models import Base
 
 PG_URL = os.environ.get("OFISI_TEST_DATABASE_URL")
+T = TypeVar("T")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
@@ -72,6 +78,26 @@ def isolated_environment(monkeypatch, tmp_path) -> Iterator[MemoryKeyring]:
     yield backend
     keyring.set_keyring(previous)
     get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def commands_built_once() -> Iterator[None]:
+    """Typer's CliRunner builds the whole `ofisi` command tree from its functions' signatures at every
+    invoke (about 0.3 s: hundreds of options); the tree is the same every time, so the tests' runners
+    build it once per app and run it as often as they like, as a process runs the one it built."""
+    import typer.testing
+
+    build = typer.testing._get_command
+    built: dict[int, tuple[object, object]] = {}
+
+    def get_command(app):
+        if id(app) not in built:
+            built[id(app)] = (app, build(app))  # the app is kept, so its id is never another's
+        return built[id(app)][1]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(typer.testing, "_get_command", get_command)
+        yield
 
 
 def _worker(request) -> str:
@@ -143,10 +169,19 @@ def session(database) -> Iterator[Session]:
 
 
 def _truncate_all(db: Database) -> None:
+    """Empty every table and start every sequence again, as in a new database. Only the tables
+    that hold rows are truncated, and only the sequences that were drawn from are restarted:
+    truncating all of them costs a new file for each table and index, a large part of a short
+    test's time."""
     load_all_models()
-    names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    probe = " UNION ALL ".join(f"(SELECT '{t.name}' FROM {t.name} LIMIT 1)" for t in Base.metadata.sorted_tables)
     with db.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        if used := [row[0] for row in conn.execute(text(probe))]:
+            conn.execute(text(f"TRUNCATE {', '.join(used)} RESTART IDENTITY CASCADE"))
+        for (sequence,) in conn.execute(text(
+                "SELECT quote_ident(schemaname) || '.' || quote_ident(sequencename) FROM pg_sequences "
+                "WHERE schemaname = current_schema() AND last_value IS NOT NULL")):
+            conn.execute(text(f"ALTER SEQUENCE {sequence} RESTART"))
 
 
 @pytest.fixture
@@ -165,6 +200,54 @@ def committed_db(database, backend, tmp_path) -> Iterator[Database]:
     _truncate_all(database)
     yield database
     _truncate_all(database)
+
+
+@contextmanager
+def built_database(request, backend: str, tmp_path_factory, build: Callable[[Database], T]) -> Iterator[tuple[str, T]]:
+    """A database migrated and filled once by ``build`` (in a fixture of module scope), then closed:
+    yields its URL, for :func:`copy_of_database`, and what ``build`` returned."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('built') / 'built.db'}"
+        name = None
+    else:
+        name = f"ofisi_built_{_worker(request)}_{uuid.uuid4().hex[:8]}"
+        url = create_pg_database(PG_URL, name)
+    db = open_database(url)
+    try:
+        made = build(db)
+    finally:
+        db.dispose()  # on SQLite this checkpoints the WAL into the file; on PostgreSQL a template has no sessions
+    try:
+        yield url, made
+    finally:
+        if name is not None:
+            drop_pg_database(PG_URL, name)
+
+
+@contextmanager
+def copy_of_database(request, backend: str, tmp_path, built_url: str) -> Iterator[Database]:
+    """A committed database of a test's own, a copy of one :func:`built_database` made: the test may
+    write to it as to ``committed_db``, and no other test sees what it wrote."""
+    if backend == "sqlite":
+        path = tmp_path / "copy.db"
+        shutil.copyfile(make_url(built_url).database, path)
+        db = open_database(f"sqlite:///{path}")
+        try:
+            yield db
+        finally:
+            db.dispose()
+        return
+    name = f"ofisi_copy_{_worker(request)}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(built_url).database}"'))
+    admin.dispose()
+    db = open_database(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
+    try:
+        yield db
+    finally:
+        db.dispose()
+        drop_pg_database(PG_URL, name)
 
 
 @pytest.fixture

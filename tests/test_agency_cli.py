@@ -7,11 +7,10 @@ import csv
 import io
 import json
 
-from dataclasses import dataclass
-
 import pytest
 
 from tests.agency_support import SAMPLE
+from tests.cli_support import InProcessCli
 from tests.test_cli import assert_refused, ofisi  # noqa: F401  (fixture)
 
 
@@ -21,37 +20,10 @@ def fresh_database_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'cli.db'}"
 
 
-@dataclass
-class Ran:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
 @pytest.fixture
-def ofisi_in_process(fresh_database_url, monkeypatch):
-    """The same commands in this process (a new interpreter per command costs seconds); a domain
-    refusal is turned into exit 1 and one line on stderr, as `commands.main.run` does."""
-    from typer.testing import CliRunner
-
-    from commands.main import app
-    from config.errors import OfisiError
-    from config.settings import get_settings
-
-    monkeypatch.setenv("OFISI_DATABASE_URL", fresh_database_url)
-    monkeypatch.setenv("COLUMNS", "200")
-    get_settings.cache_clear()
-    runner = CliRunner()
-
-    def run(*args: str) -> Ran:
-        result = runner.invoke(app, list(args))
-        if isinstance(result.exception, OfisiError):
-            return Ran(1, result.stdout, result.stderr + f"ofisi: {result.exception}\n")
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return Ran(result.exit_code, result.stdout, result.stderr)
-
-    return run
+def ofisi_in_process(fresh_database_url, monkeypatch) -> InProcessCli:
+    """The same commands in this process (a new interpreter per command costs seconds)."""
+    return InProcessCli(fresh_database_url, monkeypatch)
 
 
 WORKERS = [

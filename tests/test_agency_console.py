@@ -513,7 +513,7 @@ async def test_the_agencys_subscription_and_payments_to_the_platform(committed_d
 
 async def test_a_worker_imported_as_unavailable_is_left_out_until_asked_for(committed_db, agency, tmp_path,
                                                                              monkeypatch):
-    from tests.salon_support import InProcessCli
+    from tests.cli_support import InProcessCli
 
     sheet = tmp_path / "workers.csv"
     sheet.write_text("name,phone,location,availability\n"

@@ -12,7 +12,7 @@ from core.actors import Actor
 from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.users import add_user
 from db.types import utcnow
-from tests.test_cli import assert_refused, ofisi  # noqa: F401  (fixture)
+from tests.test_cli import assert_refused, ofisi_here  # noqa: F401  (fixture)
 
 
 @pytest.fixture
@@ -78,7 +78,8 @@ def test_only_readers_of_that_org(session, chama, make_org, cli_actor):
     assert all(e.entity_id != "1" or e.action != "chama.fine" for e in audit.list_entries(session, chair, org.id))
 
 
-def test_cli_audit_filters_pages_and_json(ofisi):
+def test_cli_audit_filters_pages_and_json(ofisi_here):
+    ofisi = ofisi_here
     assert ofisi("org", "create", "umoja", "--kind", "chama", "--name", "Umoja").returncode == 0
     for email in ("a@umoja.example", "b@umoja.example", "c@umoja.example"):
         assert ofisi("user", "add", email, "--org", "umoja", "--role", "treasurer").returncode == 0

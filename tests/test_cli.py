@@ -3,68 +3,25 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-OFISI = shutil.which("ofisi", path=str(Path(sys.executable).parent))
-BASE_CMD = [OFISI] if OFISI else [sys.executable, "-m", "commands.main"]
+from tests.cli_support import BASE_CMD, Cli, InProcessCli, assert_refused, cli_env  # noqa: F401  (used elsewhere)
 
 
 @pytest.fixture
-def ofisi(fresh_database_url, tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OFISI_")}
-    env.update(
-        OFISI_DATABASE_URL=fresh_database_url,
-        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",  # a headless server: no keyring at all
-        XDG_DATA_HOME=str(tmp_path / "data"), XDG_CONFIG_HOME=str(tmp_path / "config"),
-        XDG_STATE_HOME=str(tmp_path / "state"), COLUMNS="200",
-    )
-
-    def run(*args: str, stdin: str | None = None, extra: dict | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run([*BASE_CMD, *args], input=stdin, capture_output=True, text=True, timeout=60,
-                              env={**env, **(extra or {})})
-
-    return run
+def ofisi(fresh_database_url, tmp_path) -> Cli:
+    """The real `ofisi` executable on the test's database."""
+    return Cli(cli_env(fresh_database_url, tmp_path), timeout=60)
 
 
 @pytest.fixture
-def ofisi_here(fresh_database_url, monkeypatch):
-    """`ofisi` in this process, for what needs no process of its own (a new interpreter per command costs
-    seconds); a domain refusal becomes exit 1 and one line on stderr, as `commands.main.run` does."""
-    from commands.main import app
-    from config.errors import OfisiError
-    from config.settings import get_settings
-
-    monkeypatch.setenv("OFISI_DATABASE_URL", fresh_database_url)
-    monkeypatch.setenv("COLUMNS", "200")
-    get_settings.cache_clear()
-    runner = CliRunner()
-
-    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-        result = runner.invoke(app, list(args), input=stdin)
-        if isinstance(result.exception, OfisiError):
-            return subprocess.CompletedProcess(args, 1, result.stdout, result.stderr + f"ofisi: {result.exception}\n")
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
-
-    yield run
-    get_settings.cache_clear()
-
-
-def assert_refused(result, *needles):
-    assert result.returncode == 1, result
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("ofisi: "), result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
-    for needle in needles:
-        assert needle in result.stderr
+def ofisi_here(fresh_database_url, monkeypatch) -> InProcessCli:
+    """`ofisi` in this process, for what needs no process of its own."""
+    return InProcessCli(fresh_database_url, monkeypatch)
 
 
 def test_help_lists_the_groups_without_heavy_imports(ofisi):
@@ -93,17 +50,18 @@ def test_org_create_and_list(ofisi_here):
     assert listed.stderr == ""
 
 
-def test_domain_refusals_exit_1_with_one_line(ofisi):
-    ofisi("org", "create", "umoja", "--kind", "chama", "--name", "Umoja")
+def test_domain_refusals_exit_1_with_one_line(ofisi, ofisi_here):
+    """The executable turns a refusal into exit 1 and one line; the app in this process refuses the rest."""
+    ofisi_here("org", "create", "umoja", "--kind", "chama", "--name", "Umoja")
     assert_refused(ofisi("org", "create", "umoja", "--kind", "chama", "--name", "Again"), "already exists")
-    assert_refused(ofisi("org", "create", "new-one", "--kind", "bakery", "--name", "X"), "salon, chama")
-    assert_refused(ofisi("user", "add", "a@b.example", "--org", "nowhere", "--role", "chair"), "ofisi org list")
+    assert_refused(ofisi_here("org", "create", "new-one", "--kind", "bakery", "--name", "X"), "salon, chama")
+    assert_refused(ofisi_here("user", "add", "a@b.example", "--org", "nowhere", "--role", "chair"), "ofisi org list")
 
 
-def test_bad_usage_exits_2(ofisi):
-    assert ofisi("org", "create").returncode == 2
-    assert ofisi("send", "due", "--limit", "zero").returncode == 2
+def test_bad_usage_exits_2(ofisi, ofisi_here):
     assert ofisi("no-such-command").returncode == 2
+    assert ofisi_here("org", "create").returncode == 2
+    assert ofisi_here("send", "due", "--limit", "zero").returncode == 2
 
 
 def test_user_add_with_password_on_stdin_can_sign_in(ofisi_here, fresh_database_url):
@@ -155,15 +113,16 @@ def queued(url: str) -> int:
         db.dispose()
 
 
-def test_send_due_and_jobs_run_due_print_summaries(ofisi, fresh_database_url):
-    ofisi("demo")
+def test_send_due_and_jobs_run_due_print_summaries(ofisi, ofisi_here, fresh_database_url):
+    """Cron's commands are real processes; the demo they send for is made in this one."""
+    ofisi_here("demo")
     waiting = queued(fresh_database_url)
     assert waiting >= 20  # welcome messages, and receipts for the chama's contributions
     sent = ofisi("send", "due", "--json")
     summary = json.loads(sent.stdout)
     assert summary["sent"] == waiting and summary["failed"] == 0
     assert "SMS to +254" in sent.stderr  # the log provider shows what it would send
-    assert json.loads(ofisi("send", "due", "--json").stdout)["sent"] == 0
+    assert json.loads(ofisi_here("send", "due", "--json").stdout)["sent"] == 0
     ran = ofisi("jobs", "run-due")
     assert ran.returncode == 0 and " done, " in ran.stderr and "0 failed" in ran.stderr
 
@@ -173,8 +132,8 @@ def test_missing_provider_secret_says_how_to_set_it(ofisi):
     assert_refused(result, "OFISI_AT_API_KEY", "ofisi secrets set at_api_key")
 
 
-def test_secret_never_printed(ofisi, fresh_database_url):
-    ofisi("demo")
+def test_secret_never_printed(ofisi, ofisi_here, fresh_database_url):
+    ofisi_here("demo")
     waiting = queued(fresh_database_url)
     secret = "AT-SECRET-value-1234567890"
     # A closed port: every send fails, and nothing on any stream may show the key.

@@ -19,6 +19,7 @@ from console.app import OfisiApp
 from console.home import HomeScreen
 from console.widgets.text import plain
 from core import outbox
+from core.actors import Actor
 from core.agency.employers import EmployerInput, add_employer
 from core.agency.workers import WorkerInput, add_worker
 from core.campaigns.service import create_campaign
@@ -31,6 +32,7 @@ from core.salon.leads import LeadDetails, add_lead
 from core.vendors.registry import add_vendor
 from db.models import Contact
 from db.models_agency import AgencyWorker
+from tests.conftest import built_database, copy_of_database
 from tests.console_support import screen_text, settle, until
 from tests.test_console import sign_in
 
@@ -49,10 +51,10 @@ PATHS: dict[str, list[tuple[str, ...]]] = {
 }
 
 
-@pytest.fixture
-def demo(committed_db, cli_actor):
+def _nasty_demo(db):
     """The demo orgs, each with people's text that looks like markup, and a sign-in code in an outbox."""
-    with committed_db.session() as s:
+    cli_actor = Actor.system_actor("cli:test")
+    with db.session() as s:
         orgs = {o.kind: o for o in seed_demo(s, cli_actor).orgs}
         for kind, org in orgs.items():
             for i, text in enumerate(NASTY):
@@ -81,6 +83,21 @@ def demo(committed_db, cli_actor):
         full_numbers = set(s.scalars(select(Contact.phone).join(AgencyWorker, AgencyWorker.contact_id == Contact.id)
                                      .where(AgencyWorker.org_id == orgs["agency"].id)))
     return orgs, full_numbers
+
+
+@pytest.fixture(scope="module")
+def built_demo(request, backend, tmp_path_factory):
+    """The demo with its nasty text, made once for the module on each backend (it takes seconds)."""
+    with built_database(request, backend, tmp_path_factory, _nasty_demo) as built:
+        yield built
+
+
+@pytest.fixture
+def demo(request, backend, tmp_path, built_demo):
+    """A copy of the built demo of the test's own: its database, the orgs, the agency workers' numbers."""
+    url, (orgs, full_numbers) = built_demo
+    with copy_of_database(request, backend, tmp_path, url) as db:
+        yield db, orgs, full_numbers
 
 
 async def walk(pilot, kind: str) -> list[str]:
@@ -113,9 +130,9 @@ async def walk(pilot, kind: str) -> list[str]:
 
 
 @pytest.mark.parametrize("kind", list(PATHS))
-async def test_every_screen_shows_peoples_text_literally(committed_db, demo, kind):
-    orgs, full_numbers = demo
-    app = OfisiApp(committed_db, live_updates=False)
+async def test_every_screen_shows_peoples_text_literally(demo, kind):
+    db, _orgs, full_numbers = demo
+    app = OfisiApp(db, live_updates=False)
     async with app.run_test(size=SIZE) as pilot:
         texts = await walk(pilot, kind)
         assert app.is_running

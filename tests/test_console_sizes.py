@@ -10,17 +10,32 @@ from console.app import OfisiApp
 from console.home import HomeScreen
 from console.widgets.table import OfisiTable
 from console.widgets.help import KeysHelp
+from core.actors import Actor
 from core.demo import DEMO_ORGS, PASSWORD, seed_demo
+from tests.conftest import built_database, copy_of_database
 from tests.console_support import until
 from tests.test_console import sign_in
 
 KINDS = [d.kind for d in DEMO_ORGS]
 
 
+def _demo(db) -> None:
+    with db.session() as s:
+        seed_demo(s, Actor.system_actor("cli:test"))
+
+
+@pytest.fixture(scope="module")
+def built_demo(request, backend, tmp_path_factory):
+    """The demo, made once for the module on each backend (it takes seconds)."""
+    with built_database(request, backend, tmp_path_factory, _demo) as (url, _):
+        yield url
+
+
 @pytest.fixture
-def demo(committed_db, cli_actor):
-    with committed_db.session() as s:
-        seed_demo(s, cli_actor)
+def demo(request, backend, tmp_path, built_demo):
+    """A copy of the demo of the test's own."""
+    with copy_of_database(request, backend, tmp_path, built_demo) as db:
+        yield db
 
 
 def rows_in_view(screen: HomeScreen) -> int:
@@ -32,9 +47,9 @@ def rows_in_view(screen: HomeScreen) -> int:
 
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
-async def test_every_home_shows_its_main_list_and_its_keys(committed_db, demo, size):
+async def test_every_home_shows_its_main_list_and_its_keys(demo, size):
     for kind in KINDS:
-        app = OfisiApp(committed_db, live_updates=False)
+        app = OfisiApp(demo, live_updates=False)
         async with app.run_test(size=size) as pilot:
             email = next(d.staff[0][0] for d in DEMO_ORGS if d.kind == kind)
             await sign_in(pilot, email, PASSWORD)

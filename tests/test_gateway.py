@@ -124,9 +124,10 @@ def _healthy(process: subprocess.Popen, port: int, timeout: float = 60) -> dict:
             time.sleep(0.1)
 
 
-def test_ofisi_serve_runs_the_gateway(tmp_path, backend, fresh_database_url):
+def test_ofisi_serve_runs_the_gateway(request, backend):
     if backend != "sqlite":
         pytest.skip("one backend is enough to see the command start and stop")
+    fresh_database_url = request.getfixturevalue("fresh_database_url")  # a PostgreSQL one is never made
     port = _free_port()
     process = _ofisi_serve(fresh_database_url, port)
     try:
@@ -136,9 +137,10 @@ def test_ofisi_serve_runs_the_gateway(tmp_path, backend, fresh_database_url):
         process.wait(10)
 
 
-def test_ofisi_serve_refuses_unsigned_callbacks_on_a_reachable_address(backend, fresh_database_url):
+def test_ofisi_serve_refuses_unsigned_callbacks_on_a_reachable_address(request, backend):
     if backend != "sqlite":
         pytest.skip("the check comes before the database; one backend shows it")
+    fresh_database_url = request.getfixturevalue("fresh_database_url")
     port = _free_port()
     refused = _ofisi_serve(fresh_database_url, port, "--host", "0.0.0.0")
     _out, err = refused.communicate(timeout=60)

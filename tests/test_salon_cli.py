@@ -1,15 +1,20 @@
-"""`ofisi services …` and `ofisi bookings …` as scripts use them (real processes,
-exit codes, stdout vs stderr), and 30 processes racing for one professional on PostgreSQL."""
+"""`ofisi services …` and `ofisi bookings …` as scripts use them (exit codes, stdout vs stderr: the
+real executable refuses a taken time, the rest runs the same app in this process), and processes
+racing for one professional on PostgreSQL."""
 
 from __future__ import annotations
 
 import json
+import time
 from datetime import date, timedelta
 
 import pytest
+from sqlalchemy import text
 
+from core.salon.bookings import lock_diary
 from db.types import utcnow
-from tests.salon_support import Cli, cli_env, make_salon
+from tests.cli_support import Cli, InProcessCli, cli_env
+from tests.salon_support import make_salon
 from tests.test_cli import assert_refused
 
 
@@ -20,14 +25,15 @@ def a_working_day(salon) -> date:
 
 
 @pytest.fixture
-def setup(committed_db, tmp_path):
+def setup(committed_db, tmp_path, monkeypatch):
+    """A salon, `ofisi` in this process and the real executable, both on the test's database."""
     with committed_db.session() as s:
         salon = make_salon(s)
-    return salon, Cli(cli_env(committed_db.url, tmp_path))
+    return salon, InProcessCli(committed_db.url, monkeypatch), Cli(cli_env(committed_db.url, tmp_path))
 
 
 def test_a_salon_day_from_the_command_line(setup):
-    salon, cli = setup
+    salon, cli, executable = setup
     slug, pro, day = salon.org.slug, salon.pro.email, a_working_day(salon)
     added = cli("services", "add", "--org", slug, "--name", "Box braids", "--minutes", "120", "--price", "3,500",
                 "--category", "Hair", "--buffer-after", "15")
@@ -59,8 +65,8 @@ def test_a_salon_day_from_the_command_line(setup):
         f"{day.isoformat()}T10:00:00+03:00", "Wanjiku Kamau", 350_000)
     assert f"Booked #{appointment['id']}: Box braids for Wanjiku Kamau with Aisha Mohamed" in booked.stderr
     # A new client by phone; the time is taken: one line naming the appointment and the next free slots.
-    refused = cli("bookings", "add", "--org", slug, "--pro", pro, "--service", "Braids", "--client", "0722000111",
-                  "--client-name", "Achieng Otieno", "--at", f"{day.isoformat()}T11:00")
+    refused = executable("bookings", "add", "--org", slug, "--pro", pro, "--service", "Braids", "--client",
+                         "0722000111", "--client-name", "Achieng Otieno", "--at", f"{day.isoformat()}T11:00")
     assert_refused(refused, f"is booked from 10:00 to 12:00 on {day:%a} {day.day} {day:%b} "
                             f"(appointment #{appointment['id']}, Box braids)", "next free: ", "12:15, 12:30, 12:45")
 
@@ -75,22 +81,42 @@ def test_a_salon_day_from_the_command_line(setup):
         (appointment["id"], "cancelled", f"{day.isoformat()}T14:00:00+03:00", "Client is travelling")]
 
 
-def test_thirty_processes_booking_one_professional_at_once_one_succeeds(committed_db, setup):
+def waiting_on_advisory_locks(db) -> int:
+    """Sessions of this database waiting for an advisory lock."""
+    with db.engine.connect() as conn:
+        return conn.execute(text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")).scalar()
+
+
+def test_processes_booking_one_professional_at_once_one_succeeds(committed_db, setup):
+    """Every racer is held at the professional's diary until all of them wait there, so they contend
+    at once (not one after another as they start up); then exactly one books the time."""
     if committed_db.dialect != "postgresql":
         pytest.skip("processes race on PostgreSQL; on SQLite threads race in test_salon_bookings")
-    salon, cli = setup
-    slug, pro, day, racers = salon.org.slug, salon.pro.email, a_working_day(salon), 30
-    processes = [
-        cli.start("bookings", "add", "--org", slug, "--pro", pro, "--service", "Braids",
-                  "--client", f"+2547330{i:05d}", "--client-name", f"Client {i}",
-                  "--at", f"{day.isoformat()}T10:{(i % 4) * 10:02d}")  # 10:00 to 10:30, all overlapping
-        for i in range(racers)
-    ]
+    salon, cli, executable = setup
+    slug, pro, day, racers = salon.org.slug, salon.pro.email, a_working_day(salon), 8
+    with committed_db.session() as gate:
+        lock_diary(gate, salon.org.id, salon.pro.id)  # the lock every booking of hers queues on
+        processes = [
+            executable.start("bookings", "add", "--org", slug, "--pro", pro, "--service", "Braids",
+                             "--client", f"+2547330{i:05d}", "--client-name", f"Client {i}",
+                             "--at", f"{day.isoformat()}T10:{(i % 4) * 10:02d}")  # 10:00 to 10:30, all overlapping
+            for i in range(racers)
+        ]
+        deadline = time.monotonic() + 120
+        while (waiting := waiting_on_advisory_locks(committed_db)) < racers:
+            finished = [p for p in processes if p.poll() is not None]
+            assert not finished and time.monotonic() < deadline, (waiting, [p.communicate() for p in finished])
+            time.sleep(0.05)
+        assert waiting == racers  # all of them at her diary at once
+        gate.rollback()  # and off they go
     results = [(p.wait(timeout=180), *p.communicate()) for p in processes]
     winners = [stderr for code, _out, stderr in results if code == 0]
     assert len(winners) == 1, [r[2] for r in results]
     winner_id = winners[0].split("Booked #", 1)[1].split(":", 1)[0]
     losers = [(code, stderr) for code, _out, stderr in results if code != 0]
+    assert len(losers) == racers - 1
     for code, stderr in losers:
         lines = stderr.strip().splitlines()
         assert code == 1 and len(lines) == 1 and lines[0].startswith("ofisi: "), stderr
@@ -102,7 +128,7 @@ def test_thirty_processes_booking_one_professional_at_once_one_succeeds(committe
 def test_hours_blocks_forms_and_leads_from_the_command_line(setup, backend, tmp_path):
     if backend != "sqlite":
         pytest.skip("the commands call the same core services on both backends; the core tests cover PostgreSQL")
-    salon, cli = setup
+    salon, cli, _executable = setup
     slug, pro, day = salon.org.slug, salon.pro.email, a_working_day(salon)
     hours = cli("salon", "hours", "set", "--org", slug, "--pro", pro, "--days", "mon-fri", "--hours", "10:00-16:00",
                 "--break", "12:00-12:30")

@@ -21,7 +21,8 @@ from core.salon.bookings import book
 from core.salon.schedule import set_weekly_hours
 from db.models_salon import SalonAppointment, SalonPayment
 from db.types import utcnow
-from tests.salon_support import SYSTEM, InProcessCli, add_client, make_salon
+from tests.cli_support import InProcessCli
+from tests.salon_support import SYSTEM, add_client, make_salon
 
 
 @pytest.fixture

@@ -22,7 +22,8 @@ from core.salon.schedule import (
 )
 from db.models import AuditEntry
 from db.types import utcnow
-from tests.salon_support import SYSTEM, InProcessCli, add_client, hhmm, make_salon
+from tests.cli_support import InProcessCli
+from tests.salon_support import SYSTEM, add_client, hhmm, make_salon
 
 UTC = timezone.utc
 TUESDAY, WEDNESDAY = date(2026, 3, 3), date(2026, 3, 4)

@@ -15,8 +15,9 @@ from core.salon.schedule import set_weekly_hours
 from core.salon.settings import update_booking_settings
 from db.models import Message
 from db.types import utcnow
+from tests.cli_support import InProcessCli
 from tests.fakes.africastalking import fake_at  # noqa: F401  (fixture)
-from tests.salon_support import SYSTEM, Cli, add_client, cli_env, make_salon
+from tests.salon_support import SYSTEM, add_client, make_salon
 
 UTC = timezone.utc
 TUESDAY = date(2026, 3, 3)
@@ -144,8 +145,9 @@ def _quarter_hour_after(moment: datetime, hours: int) -> datetime:
     return moment.replace(minute=moment.minute - moment.minute % 15, second=0, microsecond=0) + timedelta(minutes=15)
 
 
-def test_reminders_reach_the_client_through_send_due_and_withdrawn_ones_never_do(committed_db, tmp_path, fake_at):
-    """Cron's two commands, the real executable, the real Africa's Talking provider, a fake server."""
+def test_reminders_reach_the_client_through_send_due_and_withdrawn_ones_never_do(committed_db, fake_at, monkeypatch):
+    """Cron's two commands (the app in this process: test_cli runs them as the real executable), the
+    real Africa's Talking provider, a fake server."""
     real_now = utcnow()
     booked_at = real_now - timedelta(days=2)  # booked two days ago: today's reminders are due
     start = _quarter_hour_after(real_now, 1)
@@ -161,9 +163,10 @@ def test_reminders_reach_the_client_through_send_due_and_withdrawn_ones_never_do
         cancel(s, SYSTEM, salon.org.id, to_cancel.id, reason="Client is travelling")
         new_start = _quarter_hour_after(real_now, 72).astimezone(salon.tz)
         reschedule(s, SYSTEM, salon.org.id, to_move.id, start=new_start)
-    cli = Cli(cli_env(committed_db.url, tmp_path, OFISI_SMS_PROVIDER="africastalking",
-                      OFISI_AT_USERNAME=fake_at.username, OFISI_AT_API_KEY=fake_at.api_key,
-                      OFISI_AT_BASE_URL=fake_at.url))
+    for name, value in (("OFISI_SMS_PROVIDER", "africastalking"), ("OFISI_AT_USERNAME", fake_at.username),
+                        ("OFISI_AT_API_KEY", fake_at.api_key), ("OFISI_AT_BASE_URL", fake_at.url)):
+        monkeypatch.setenv(name, value)
+    cli = InProcessCli(committed_db.url, monkeypatch)
     ran = cli("jobs", "run-due", "--json")
     assert ran.returncode == 0, ran.stderr
     sent = cli("send", "due", "--json")

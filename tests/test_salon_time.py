@@ -17,7 +17,8 @@ from core.phones import normalize_phone
 from core.salon.bookings import book
 from core.salon.common import clock, wall_clock, when
 from core.salon.schedule import set_weekly_hours
-from tests.salon_support import SYSTEM, Cli, cli_env, make_salon
+from tests.cli_support import InProcessCli
+from tests.salon_support import SYSTEM, make_salon
 
 LONDON = ZoneInfo("Europe/London")
 # Days ahead of the real clock the CLI runs on: 02:00 BST becomes 01:00 GMT; 01:00 GMT becomes 02:00 BST.
@@ -63,11 +64,11 @@ def test_a_time_the_clocks_skip_is_refused_with_the_reason(session):
     assert booked.starts_at.isoformat() == "2026-03-29T02:00:00+01:00"
 
 
-def test_slot_end_times_are_counted_in_utc(committed_db, tmp_path):
+def test_slot_end_times_are_counted_in_utc(committed_db, monkeypatch):
     with committed_db.session() as s:
         salon = make_salon(s, timezone="Europe/London", country="GB", minutes=60, slot_step_minutes=30)
         set_weekly_hours(s, SYSTEM, salon.org.id, salon.pro.id, work={d: [(time(0), time(4))] for d in range(7)})
-    cli = Cli(cli_env(committed_db.url, tmp_path))
+    cli = InProcessCli(committed_db.url, monkeypatch)
     out = cli("bookings", "slots", "--org", salon.org.slug, "--pro", salon.pro.email, "--service", "Braids",
               "--date", FALL_BACK.isoformat(), "--staff", "--json")
     assert out.returncode == 0, out.stderr
