@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session
 
 from core import outbox
 from core.actors import Actor
-from core.chama.ledger import KINDS, balances_from, list_entries, member_balances, member_sums
+from core.chama.ledger import KINDS, balances_from, list_entries, member_balances
 from core.chama.loans import answer_guarantee, guarantee_requests, list_loans, loan_limit, request_loan
 from core.chama.meetings import next_meeting
-from core.chama.members import (MEMBERSHIP_COLUMNS, MEMBERSHIP_ORDER, MEMBERSHIPS, chamas_of_phone, membership_views,
-                                memberships_of)
+from core.chama.members import (MEMBERSHIP_COLUMNS, MEMBERSHIP_ORDER, MEMBERSHIPS, chamas_of_phone, membership_sums,
+                                membership_views, memberships_of)
 from core.chama.mpesa import CONTRIBUTION, REPAYMENT, ask_to_pay
 from core.money import format_money, parse_money
 from core.numbers import whole_number
@@ -41,7 +41,6 @@ from ussd.screens import Screen, picked
 
 GATEWAY = Actor.system_actor("ussd")
 MAX_LOAN_MONTHS = 12
-_MEMBERS = ChamaMember.__table__
 # The chosen chama's and member's rows, for the core services a hop calls (ChamaFacts.held).
 _HELD = select(Org, ChamaMember).where(Org.id == bindparam("org"), ChamaMember.id == bindparam("member"),
                                        ChamaMember.org_id == Org.id)
@@ -429,7 +428,7 @@ class ChamaMachine:
     # At the main menu, her balances too: balance is what members ask for most, and its screen follows.
     preload = Preload(MEMBERSHIP_COLUMNS, MEMBERSHIPS, memberships_of, order_by=MEMBERSHIP_ORDER,
                       pin_states=frozenset({"entry", "confirm_pin", "choose", "old_pin"}),
-                      also=lambda: member_sums(_MEMBERS.c.org_id, _MEMBERS.c.id), also_states=frozenset({"menu"}))
+                      also=membership_sums, also_states=frozenset({"menu"}))
     states = {
         "entry": State(show=show_entry, handle=handle_entry),
         "confirm_pin": State(show=lambda h: Screen("Enter the same PIN again:"), handle=handle_confirm_pin),

@@ -182,9 +182,9 @@ def _sums_query(org_id: int, *, member_id: int | None = None, loan_id: int | Non
     if member_id is not None:
         query = query.where(_ENTRIES.c.member_id == member_id)
     if loan_id is not None:
-        query = query.where(ChamaLedgerEntry.loan_id == loan_id)
+        query = query.where(_ENTRIES.c.loan_id == loan_id)
     if before is not None:
-        query = query.where(ChamaLedgerEntry.occurred_at < before)
+        query = query.where(_ENTRIES.c.occurred_at < before)
     return query
 
 

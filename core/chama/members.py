@@ -24,7 +24,7 @@ from core.chama.base import (
     member_row,
     money,
 )
-from core.chama.ledger import sums
+from core.chama.ledger import member_sums, sums
 from core.chama.loans import guaranteeing
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.optouts import opt_in, opt_out
@@ -338,6 +338,12 @@ MEMBERSHIP_ORDER = (_ORGS.c.name,)
 def memberships_of(phone) -> ColumnElement[bool]:
     """The memberships of ``phone`` (a value or a column): chamas only, members who have not exited."""
     return and_(_ORGS.c.kind == "chama", _CONTACTS.c.phone == phone, _MEMBERS.c.status != "exited")
+
+
+def membership_sums():
+    """A membership row's balances and its chama's share-outs so far (``ledger.member_sums``),
+    correlated with :data:`MEMBERSHIPS`' member: the gateway reads them with the session's row."""
+    return member_sums(_MEMBERS.c.org_id, _MEMBERS.c.id)
 
 
 def membership_views(rows) -> list[tuple[OrgView, MemberView]]:
