@@ -104,12 +104,13 @@ def _worker(request) -> str:
     return getattr(request.config, "workerinput", {}).get("workerid", "main")
 
 
-def create_pg_database(base_url: str, name: str) -> str:
-    """A new empty PostgreSQL database beside ``base_url``; returns its URL."""
+def create_pg_database(base_url: str, name: str, *, template: str | None = None) -> str:
+    """A new PostgreSQL database beside ``base_url``, empty or a copy of the database ``template``;
+    returns its URL."""
     admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
     admin.dispose()
     return make_url(base_url).set(database=name).render_as_string(hide_password=False)
 
@@ -238,11 +239,7 @@ def copy_of_database(request, backend: str, tmp_path, built_url: str) -> Iterato
             db.dispose()
         return
     name = f"ofisi_copy_{_worker(request)}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(built_url).database}"'))
-    admin.dispose()
-    db = open_database(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
+    db = open_database(create_pg_database(PG_URL, name, template=make_url(built_url).database))
     try:
         yield db
     finally:
